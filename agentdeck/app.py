@@ -1,0 +1,140 @@
+"""Build the Starlette application from settings: the only place that wires things together."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import gc
+import logging
+from typing import Any
+
+import orjson
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.middleware.cors import CORSMiddleware
+from starlette.requests import HTTPConnection, Request
+from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.routing import BaseRoute, Route, WebSocketRoute
+from strawberry.asgi import GraphQL
+from strawberry.exceptions import ConnectionRejectionError
+
+from agentdeck.context import Context, Services, authenticate
+from agentdeck.db import migrate
+from agentdeck.metrics import metrics_endpoint
+from agentdeck.middleware import RequestMiddleware
+from agentdeck.rest_compat import errors as rest_errors
+from agentdeck.rest_compat.build import build_routes
+from agentdeck.rest_compat.openapi import build_openapi
+from agentdeck.rest_compat.routes import ROUTES
+from agentdeck.schema import build_schema
+from agentdeck.settings import Settings
+
+log = logging.getLogger("agentdeck")
+
+SWAGGER_UI = """<!doctype html>
+<html><head><title>agentdeck REST API</title><meta charset="utf-8">
+<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
+<body><div id="swagger-ui"></div>
+<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
+<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
+</body></html>"""
+
+
+class GraphQLApp(GraphQL):
+    def __init__(self, services: Services, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.services = services
+
+    async def get_context(self, request: Any, response: Any) -> Context:
+        return build_context(self.services, request, response)
+
+    async def on_ws_connect(self, context: Context) -> None:
+        params = context.connection_params or {}
+        token = params.get("authorization") or params.get("Authorization") or params.get("token")
+        if token:
+            scheme, _, value = str(token).partition(" ")
+            token = value if scheme.lower() == "bearer" else str(token)
+            context.principal = authenticate(self.services, None, token=token)
+            if context.principal is None:
+                raise ConnectionRejectionError({"message": "Could not validate credentials"})
+
+
+def build_context(services: Services, conn: HTTPConnection | None, response: Any = None) -> Context:
+    return Context(services=services, request=conn, response=response, principal=authenticate(services, conn))
+
+
+async def _http_error(_request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    # Unknown paths and wrong methods answer as the legacy service did: {"detail": ...}.
+    return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
+
+
+async def _unhandled(_request: Request, exc: Exception) -> Response:
+    log.exception("unhandled error", exc_info=exc)
+    return rest_errors.internal_error()
+
+
+def create_app(settings: Settings | None = None) -> Starlette:
+    settings = settings or Settings()
+    services = Services(settings)
+    schema = build_schema(settings)
+
+    async def rest_context(request: Request) -> Context:
+        return build_context(services, request)
+
+    rest_routes, compiled = build_routes(schema, ROUTES, rest_context)
+    openapi_body = orjson.dumps(build_openapi(schema._schema, compiled))
+    graphql = GraphQLApp(
+        services,
+        schema=schema,
+        graphql_ide="graphiql" if settings.graphiql else None,
+        keep_alive=True,
+        keep_alive_interval=15,
+    )
+
+    async def openapi(_request: Request) -> Response:
+        return Response(openapi_body, media_type="application/json")
+
+    async def docs(_request: Request) -> Response:
+        return HTMLResponse(SWAGGER_UI)
+
+    routes: list[BaseRoute] = [
+        *rest_routes,
+        Route("/graphql", graphql, methods=["GET", "POST"]),
+        WebSocketRoute("/graphql", graphql),
+        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/openapi.json", openapi, methods=["GET"]),
+        Route("/docs", docs, methods=["GET"]),
+    ]
+
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: Starlette):
+        if settings.should_auto_migrate:
+            await asyncio.to_thread(migrate.upgrade, settings.effective_database_url)
+        # Objects alive after start-up live for the process: keep them out of the cyclic GC's
+        # generations, which otherwise set the tail latency (see PERFORMANCE.md).
+        gc.collect()
+        gc.freeze()
+        yield
+        await services.close()
+
+    app = Starlette(
+        routes=routes,
+        middleware=[
+            Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(
+                CORSMiddleware,
+                allow_origins=settings.cors_origins,
+                allow_credentials=True,
+                allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+                allow_headers=["*"],
+            ),
+        ],
+        exception_handlers={HTTPException: _http_error, Exception: _unhandled},
+        lifespan=lifespan,
+    )
+    app.state.services = services
+    app.state.schema = schema
+    app.state.openapi = openapi_body
+    return app

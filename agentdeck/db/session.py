@@ -1,0 +1,91 @@
+"""Engine, sessions and tenant scoping.
+
+`Database.session(tenant_id=...)` opens a session whose ORM queries on `TenantOwned` models are
+filtered to that tenant (a global loader criterion), and whose flushes refuse to write a row of
+another tenant. Resolvers never add the filter themselves.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
+
+from agentdeck.db.base import TenantOwned
+
+TENANT_KEY = "tenant_id"
+
+
+class CrossTenantWrite(RuntimeError):
+    pass
+
+
+@event.listens_for(Session, "do_orm_execute")
+def _scope_reads(state: ORMExecuteState) -> None:
+    tenant_id = state.session.info.get(TENANT_KEY)
+    if tenant_id is None or state.is_column_load or state.is_relationship_load:
+        return
+    state.statement = state.statement.options(
+        with_loader_criteria(
+            TenantOwned,
+            lambda cls: cls.tenant_id == tenant_id,
+            include_aliases=True,
+            track_closure_variables=False,
+        )
+    )
+
+
+@event.listens_for(Session, "before_flush")
+def _scope_writes(session: Session, _ctx, _instances) -> None:
+    tenant_id = session.info.get(TENANT_KEY)
+    if tenant_id is None:
+        return
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, TenantOwned):
+            if obj.tenant_id is None and obj in session.new:
+                obj.tenant_id = tenant_id
+            elif obj.tenant_id != tenant_id:
+                raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")
+
+
+def make_engine(url: str) -> AsyncEngine:
+    if url.startswith("sqlite"):
+        engine = create_async_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine.sync_engine, "connect")
+        def _sqlite_pragmas(dbapi_conn, _record) -> None:
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA synchronous=NORMAL")
+            cur.close()
+
+        return engine
+    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+class Database:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.engine = make_engine(url)
+        self._factory = async_sessionmaker(self.engine, expire_on_commit=False)
+
+    @asynccontextmanager
+    async def session(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
+        """A session of its own (sibling resolvers run concurrently and must not share one)."""
+        async with self._factory() as s:
+            if tenant_id is not None:
+                s.info[TENANT_KEY] = tenant_id
+            yield s
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

@@ -1,0 +1,92 @@
+"""Pure ASGI middleware: request ids and timing, per-route metrics, and the body-size bound."""
+
+from __future__ import annotations
+
+import time
+import uuid
+
+import orjson
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from agentdeck.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+
+class BodyTooLarge(Exception):
+    pass
+
+
+def _too_large(limit: int) -> bytes:
+    return orjson.dumps(
+        {
+            "success": False,
+            "error": "PayloadTooLarge",
+            "message": f"Request body exceeds {limit} bytes.",
+            "details": None,
+        }
+    )
+
+
+class RequestMiddleware:
+    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+        self.app = app
+        self.max_body = max_body_bytes
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        start = time.perf_counter()
+        status = 500
+        started = False
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status, started
+            if message["type"] == "http.response.start":
+                started = True
+                status = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-correlation-id", uuid.uuid4().hex.encode()))
+                headers.append((b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        received = 0
+
+        async def receive_limited() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge
+            return message
+
+        declared = _content_length(scope)
+        try:
+            if declared is not None and declared > self.max_body:
+                raise BodyTooLarge
+            await self.app(scope, receive_limited, send_wrapper)
+        except BodyTooLarge:
+            if started:
+                raise
+            await send_wrapper(
+                {"type": "http.response.start", "status": 413,
+                 "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]}
+            )
+            await send_wrapper({"type": "http.response.body", "body": _too_large(self.max_body)})
+        finally:
+            route = scope.get("route")
+            label = getattr(route, "path", None) or "unmatched"
+            method = scope["method"]
+            HTTP_REQUESTS.labels(method, label, str(status)).inc()
+            HTTP_LATENCY.labels(method, label).observe(time.perf_counter() - start)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

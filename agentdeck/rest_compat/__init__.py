@@ -1,0 +1,1 @@
+"""The generated REST compatibility layer: a table of operations turned into routes."""

@@ -1,0 +1,336 @@
+"""Turn the route table into Starlette routes, once, at start-up.
+
+For each row: derive the selection set from the GraphQL return type (aliased to the schema's
+Python names, so the result is already in REST shape), build and validate the operation document,
+and prepare the argument binders. A request then only binds, executes and serialises.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import time
+from collections import defaultdict
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from inspect import isawaitable
+from typing import Any
+
+import orjson
+import strawberry
+from graphql import (
+    DocumentNode,
+    ExecutionResult,
+    GraphQLArgument,
+    GraphQLError,
+    GraphQLField,
+    GraphQLInterfaceType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLSchema,
+    GraphQLUnionType,
+    execute,
+    get_named_type,
+    is_leaf_type,
+    parse,
+    subscribe,
+    validate,
+)
+from graphql.pyutils import Undefined
+from starlette.requests import Request
+from starlette.responses import Response, StreamingResponse
+from starlette.routing import Route
+
+from agentdeck.errors import DomainError
+from agentdeck.metrics import observe_operation
+from agentdeck.rest_compat import errors, sse
+from agentdeck.rest_compat.binding import Binder, InputNames, coercion_errors, parse_text
+from agentdeck.rest_compat.names import rest_metadata, rest_name
+from agentdeck.rest_compat.spec import Op
+
+log = logging.getLogger("agentdeck.rest")
+
+PATH_PARAM = re.compile(r"{(\w+)}")
+MAX_SELECTION_DEPTH = 8
+FIRST_EVENT_WINDOW_S = 0.25
+ContextFactory = Callable[[Request], Awaitable[Any]]
+
+
+class RouteTableError(ValueError):
+    """A row of the route table does not match the schema (raised at start-up)."""
+
+
+@dataclass
+class Compiled:
+    op: Op
+    name: str
+    kind: str  # query | mutation | subscription
+    document: DocumentNode
+    binders: list[Binder]
+    result_field: str
+    arg_locs: dict[str, tuple[str, str]]  # GraphQL argument -> (source, REST name)
+
+
+def selection(schema: GraphQLSchema, t: Any, stack: tuple[str, ...] = ()) -> str:
+    named = get_named_type(t)
+    if is_leaf_type(named):
+        return ""
+    if len(stack) >= MAX_SELECTION_DEPTH or named.name in stack:
+        raise RouteTableError(f"selection through {'.'.join(stack)} is cyclic or too deep")
+    stack = (*stack, named.name)
+    if isinstance(named, GraphQLUnionType | GraphQLInterfaceType):
+        members = schema.get_possible_types(named)
+        return "{ %s }" % " ".join(f"... on {m.name} {selection(schema, m, stack)}" for m in members)
+    assert isinstance(named, GraphQLObjectType)
+    parts = []
+    for name, field in named.fields.items():
+        if rest_metadata(field).get("skip") or _has_required_args(field):
+            continue
+        alias = rest_name(name, field)
+        head = name if alias == name else f"{alias}: {name}"
+        parts.append(f"{head} {selection(schema, field.type, stack)}".rstrip())
+    return "{ %s }" % " ".join(parts)
+
+
+def _required(arg: GraphQLArgument) -> bool:
+    return isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
+
+
+def _has_required_args(field: GraphQLField) -> bool:
+    return any(_required(a) for a in field.args.values())
+
+
+def compile_op(schema: GraphQLSchema, op: Op) -> Compiled:
+    roots = {
+        "query": schema.query_type,
+        "mutation": schema.mutation_type,
+        "subscription": schema.subscription_type,
+    }
+    kind = "subscription" if op.stream else ("query" if op.method == "GET" else "mutation")
+    root = roots[kind]
+    field = root.fields.get(op.field) if root else None
+    if field is None:
+        raise RouteTableError(f"{op.method} {op.path}: no {kind} field '{op.field}'")
+
+    wanted: list[tuple[str, str, str]] = []  # (source, key, argument)
+    for param in PATH_PARAM.findall(op.path):
+        arg = op.path_args.get(param) or next(
+            (n for n, a in field.args.items() if rest_name(n, a) == param), param
+        )
+        wanted.append(("path", param, arg))
+    wanted += [("query", k, a) for k, a in op.query.items()]
+    wanted += [("header", k, a) for k, a in op.header.items()]
+    if op.body:
+        wanted.append(("body", "", op.body))
+    if op.stream and op.stream.resume_arg:
+        wanted.append(("header", "Last-Event-ID", op.stream.resume_arg))
+
+    binders, arg_locs, var_defs, call_args = [], {}, [], []
+    for source, key, arg_name in wanted:
+        arg = field.args.get(arg_name)
+        if arg is None:
+            raise RouteTableError(f"{op.method} {op.path}: '{op.field}' has no argument '{arg_name}'")
+        required = _required(arg)
+        var_type = arg.type if required or source == "path" else _nullable(arg.type)
+        binders.append(Binder(source, key, arg_name, arg.type, required or source == "path"))
+        arg_locs[arg_name] = (source, key)
+        var_defs.append(f"${arg_name}: {var_type}")
+        call_args.append(f"{arg_name}: ${arg_name}")
+    missing = [n for n, a in field.args.items() if _required(a) and n not in arg_locs]
+    if missing:
+        raise RouteTableError(f"{op.method} {op.path}: required arguments not bound: {missing}")
+
+    name = "Rest_" + re.sub(r"\W+", "_", f"{op.method} {op.path}").strip("_")
+    text = "%s %s%s { %s%s %s }" % (
+        kind,
+        name,
+        f"({', '.join(var_defs)})" if var_defs else "",
+        op.field,
+        f"({', '.join(call_args)})" if call_args else "",
+        selection(schema, field.type),
+    )
+    document = parse(text)
+    problems = validate(schema, document)
+    if problems:
+        raise RouteTableError(f"{op.method} {op.path}: {problems[0].message}\n{text}")
+    return Compiled(op, name, kind, document, binders, op.field, arg_locs)
+
+
+def _nullable(t: Any) -> Any:
+    return t.of_type if isinstance(t, GraphQLNonNull) else t
+
+
+class RestOperation:
+    """All the methods served on one path (one Starlette route, so 405s list every method)."""
+
+    def __init__(self, schema: strawberry.Schema, context_factory: ContextFactory) -> None:
+        self.schema = schema
+        self.gql = schema._schema
+        self.executor = schema.execution_context_class
+        self.context_factory = context_factory
+        self.names = InputNames()
+        self.by_method: dict[str, Compiled] = {}
+
+    async def handle(self, request: Request) -> Response:
+        compiled = self.by_method.get(request.method) or self.by_method["GET"]  # HEAD → GET
+        start = time.perf_counter()
+        ok = False
+        try:
+            variables, problems = await self.bind(compiled, request)
+            if problems:
+                return errors.validation_failed(problems)
+            context = await self.context_factory(request)
+            if compiled.kind == "subscription":
+                response = await self.stream(compiled, context, variables)
+            else:
+                result = execute(
+                    self.gql,
+                    compiled.document,
+                    context_value=context,
+                    variable_values=variables,
+                    operation_name=compiled.name,
+                    executor_class=self.executor,
+                )
+                if isawaitable(result):
+                    result = await result
+                response = self.render(compiled, result)
+            ok = response.status_code < 400
+            return response
+        finally:
+            observe_operation(compiled.name, compiled.kind, "rest", ok, time.perf_counter() - start)
+
+    async def bind(self, c: Compiled, request: Request) -> tuple[dict[str, Any], list[dict]]:
+        variables: dict[str, Any] = {}
+        problems: list[dict] = []
+        for b in c.binders:
+            if b.source == "body":
+                raw = await request.body()
+                if not raw:
+                    if b.required:
+                        problems.append({"type": "missing", "loc": ["body"], "msg": "Field required", "input": None})
+                    continue
+                try:
+                    body = orjson.loads(raw)
+                except orjson.JSONDecodeError as exc:
+                    problems.append(
+                        {"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error",
+                         "input": {}, "ctx": {"error": exc.msg}}
+                    )
+                    continue
+                value = self.names.to_graphql(body, b.type, ["body"], problems)
+                loc = ["body"]
+            else:
+                if b.source == "path":
+                    raw_text = request.path_params.get(b.key)
+                elif b.source == "query":
+                    values = request.query_params.getlist(b.key)
+                    raw_text = values if len(values) > 1 else (values[0] if values else None)
+                else:
+                    raw_text = request.headers.get(b.key)
+                loc = [b.source, b.key]
+                if raw_text is None:
+                    if b.required:
+                        problems.append({"type": "missing", "loc": loc, "msg": "Field required", "input": None})
+                    continue
+                value, parse_error = parse_text(raw_text, b.type)
+                if parse_error:
+                    kind, msg = parse_error
+                    problems.append({"type": kind, "loc": loc, "msg": msg, "input": raw_text})
+                    continue
+            if not problems:
+                problems += coercion_errors(self.names, value, b.type, loc)
+            variables[b.var] = value
+        return variables, problems
+
+    def render(self, c: Compiled, result: ExecutionResult) -> Response:
+        if result.errors:
+            return self.error_response(c, result.errors[0])
+        data = result.data[c.result_field] if result.data else None
+        if c.op.status == 204:
+            return Response(status_code=204)
+        if c.op.envelope and isinstance(data, dict):
+            data = {"success": True, **data}
+        return Response(orjson.dumps(data), c.op.status, media_type="application/json")
+
+    def error_response(self, c: Compiled, error: GraphQLError) -> Response:
+        original = error.original_error
+        if isinstance(original, DomainError):
+            return errors.from_extensions(original.message, original.extensions, lambda f: self.loc(c, f))
+        if original is None:  # a request error the binder did not catch (should not happen)
+            return errors.envelope(400, error.message)
+        log.error("unhandled error in %s", c.name, exc_info=original)
+        return errors.internal_error()
+
+    def loc(self, c: Compiled, field_path: str) -> list:
+        """`input.password` → ["body", "password"]; `first` → ["query", "limit"]."""
+        head, *rest = field_path.split(".") if field_path else [""]
+        source, key = c.arg_locs.get(head, ("body", head))
+        return [source, *rest] if source == "body" else [source, key, *rest]
+
+    async def stream(self, c: Compiled, context: Any, variables: dict[str, Any]) -> Response:
+        spec = c.op.stream
+        assert spec is not None
+        result = subscribe(
+            self.gql,
+            c.document,
+            context_value=context,
+            variable_values=variables,
+            operation_name=c.name,
+            executor_class=self.executor,
+        )
+        if isawaitable(result):
+            result = await result
+        if isinstance(result, ExecutionResult):
+            return self.render(c, result)
+        # Wait briefly for the first event so that errors raised as the stream starts
+        # (authorisation, validation) are ordinary JSON error responses, not an empty stream;
+        # a quiet stream (billing, notices) still answers at once with its headers.
+        head = asyncio.ensure_future(anext(result))
+        await asyncio.wait({head}, timeout=FIRST_EVENT_WINDOW_S)
+        if head.done():
+            if head.exception() is None and head.result().errors:
+                await result.aclose()
+                return self.render(c, head.result())
+
+        async def payloads():
+            try:
+                item = await head
+            except StopAsyncIteration:
+                return
+            while True:
+                if item.errors:
+                    log.error("stream %s ended by an error: %s", c.name, item.errors[0].message)
+                    return
+                yield item.data[c.result_field]
+                try:
+                    item = await anext(result)
+                except StopAsyncIteration:
+                    return
+
+        async def close() -> None:
+            head.cancel()
+            await result.aclose()
+
+        body = sse.frames(payloads(), spec, on_close=close)
+        headers = {"Cache-Control": "no-cache", **spec.headers}
+        return StreamingResponse(body, media_type=spec.media_type, headers=headers)
+
+
+def build_routes(
+    schema: strawberry.Schema, table: tuple[Op, ...], context_factory: ContextFactory
+) -> tuple[list[Route], list[Compiled]]:
+    """Compile and validate every row; raise `RouteTableError` naming the first bad one."""
+    by_path: dict[str, RestOperation] = defaultdict(lambda: RestOperation(schema, context_factory))
+    compiled_all = []
+    for op in table:
+        compiled = compile_op(schema._schema, op)
+        handler = by_path[op.path]
+        if op.method in handler.by_method:
+            raise RouteTableError(f"{op.method} {op.path} appears twice")
+        handler.by_method[op.method] = compiled
+        compiled_all.append(compiled)
+    routes = [
+        Route(path, handler.handle, methods=list(handler.by_method)) for path, handler in by_path.items()
+    ]
+    return routes, compiled_all

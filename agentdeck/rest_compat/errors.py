@@ -1,0 +1,101 @@
+"""GraphQL error codes → HTTP status and the documented error envelope.
+
+Envelope: {"success": false, "error": <name>, "message": <text>, "details": <any|null>}.
+The `error` name is derived from the status, as the legacy service did, unless the table
+gives one (codes that legacy clients match on by name).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from starlette.responses import Response
+
+# code -> (status, error name or None for the status-derived name)
+CODES: dict[str, tuple[int, str | None]] = {
+    "BAD_REQUEST": (400, None),
+    "UNAUTHENTICATED": (401, None),
+    "PAYMENT_REQUIRED": (402, None),
+    "FORBIDDEN": (403, None),
+    "NOT_FOUND": (404, None),
+    "CONFLICT": (409, None),
+    "GONE": (410, None),
+    "PAYLOAD_TOO_LARGE": (413, None),
+    "INVALID_INPUT": (422, "ValidationError"),
+    "UNPROCESSABLE": (422, None),
+    "LOCKED": (423, None),
+    "PRECONDITION_REQUIRED": (428, None),
+    "RATE_LIMITED": (429, None),
+    "INTERNAL": (500, None),
+    "BAD_GATEWAY": (502, None),
+    "UNAVAILABLE": (503, None),
+}
+
+NAMES = {
+    400: "BadRequest",
+    401: "Unauthorized",
+    403: "Forbidden",
+    404: "NotFound",
+    409: "Conflict",
+    410: "Gone",
+    413: "PayloadTooLarge",
+    423: "Locked",
+    429: "TooManyRequests",
+    500: "InternalServerError",
+    502: "BadGateway",
+    503: "ServiceUnavailable",
+}
+
+VALIDATION_MESSAGE = "Request validation failed."
+
+
+def envelope(
+    status: int,
+    message: str,
+    *,
+    error: str | None = None,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    body = {
+        "success": False,
+        "error": error or NAMES.get(status, "HTTPException"),
+        "message": message,
+        "details": details,
+    }
+    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+
+
+def validation_failed(details: list[dict[str, Any]]) -> Response:
+    return envelope(422, VALIDATION_MESSAGE, error="ValidationError", details=details)
+
+
+def internal_error() -> Response:
+    return envelope(500, "Internal server error.")
+
+
+def from_extensions(message: str, extensions: dict[str, Any] | None, to_loc) -> Response:
+    """Render a domain error (its GraphQL `extensions`) as the documented envelope.
+
+    `to_loc` turns an argument path such as `input.password` into a REST `loc` list.
+    """
+    ext = extensions or {}
+    status, name = CODES.get(ext.get("code", ""), (400, None))
+    details = ext.get("details")
+    headers: dict[str, str] = {}
+    if status == 401:
+        headers["WWW-Authenticate"] = "Bearer"
+    if ext.get("retryAfter") is not None:
+        headers["Retry-After"] = str(ext["retryAfter"])
+    if status == 422 and name == "ValidationError":
+        details = [
+            {"type": d.get("type", "value_error"), "loc": to_loc(d.get("field", "")), "msg": d.get("message", message)}
+            for d in (details or [])
+        ]
+        return envelope(422, VALIDATION_MESSAGE, error=name, details=details, headers=headers)
+    return envelope(status, message, error=name, details=details, headers=headers)
+
+
+def not_found_detail() -> Response:
+    return Response(b'{"detail":"Not Found"}', 404, media_type="application/json")

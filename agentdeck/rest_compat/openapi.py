@@ -1,0 +1,194 @@
+"""The REST layer's OpenAPI document, generated from the same compiled table as the routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLInputObjectType,
+    GraphQLInterfaceType,
+    GraphQLList,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    GraphQLUnionType,
+)
+from graphql.pyutils import Undefined
+
+from agentdeck import __version__
+from agentdeck.rest_compat.binding import Binder
+from agentdeck.rest_compat.build import Compiled, _has_required_args
+from agentdeck.rest_compat.errors import NAMES
+from agentdeck.rest_compat.names import rest_metadata, rest_name
+
+SCALARS: dict[str, dict[str, Any]] = {
+    "String": {"type": "string"},
+    "ID": {"type": "string"},
+    "Int": {"type": "integer"},
+    "Float": {"type": "number"},
+    "Boolean": {"type": "boolean"},
+    "UUID": {"type": "string", "format": "uuid"},
+    "DateTime": {"type": "string", "format": "date-time"},
+    "Date": {"type": "string", "format": "date"},
+    "JSON": {},
+}
+
+ERROR_RESPONSE = {
+    "type": "object",
+    "title": "ErrorResponse",
+    "properties": {
+        "success": {"type": "boolean", "default": False},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "details": {},
+    },
+    "required": ["success", "error", "message"],
+}
+VALIDATION_ERROR_RESPONSE = {
+    "type": "object",
+    "title": "ValidationErrorResponse",
+    "properties": {
+        "success": {"type": "boolean", "default": False},
+        "error": {"type": "string"},
+        "message": {"type": "string"},
+        "details": {"type": "array", "items": {"type": "object"}},
+    },
+    "required": ["success", "error", "message", "details"],
+}
+
+
+class SchemaWriter:
+    def __init__(self, schema: GraphQLSchema) -> None:
+        self.schema = schema
+        self.components: dict[str, Any] = {
+            "ErrorResponse": ERROR_RESPONSE,
+            "ValidationErrorResponse": VALIDATION_ERROR_RESPONSE,
+        }
+
+    def ref(self, t: Any) -> dict[str, Any]:
+        """JSON Schema of a GraphQL type; nullable unless wrapped in NonNull."""
+        if isinstance(t, GraphQLNonNull):
+            return self._inner(t.of_type)
+        return {"anyOf": [self._inner(t), {"type": "null"}]}
+
+    def _inner(self, t: Any) -> dict[str, Any]:
+        if isinstance(t, GraphQLList):
+            return {"type": "array", "items": self.ref(t.of_type)}
+        if isinstance(t, GraphQLScalarType):
+            return dict(SCALARS.get(t.name, {"type": "string"}))
+        if isinstance(t, GraphQLEnumType):
+            return {"type": "string", "enum": list(t.values)}
+        if t.name not in self.components:
+            self.components[t.name] = {}  # placeholder breaks cycles
+            self.components[t.name] = self._component(t)
+        return {"$ref": f"#/components/schemas/{t.name}"}
+
+    def _component(self, t: Any) -> dict[str, Any]:
+        if isinstance(t, GraphQLUnionType | GraphQLInterfaceType):
+            return {"anyOf": [self._inner(m) for m in self.schema.get_possible_types(t)], "title": t.name}
+        props, required = {}, []
+        for name, field in t.fields.items():
+            if isinstance(t, GraphQLObjectType) and (rest_metadata(field).get("skip") or _has_required_args(field)):
+                continue
+            key = rest_name(name, field)
+            props[key] = self.ref(field.type)
+            if field.description:
+                props[key]["description"] = field.description
+            if isinstance(field.type, GraphQLNonNull) and not (
+                isinstance(t, GraphQLInputObjectType) and field.default_value is not Undefined
+            ):
+                required.append(key)
+        out: dict[str, Any] = {"type": "object", "title": t.name, "properties": props}
+        if required:
+            out["required"] = required
+        if isinstance(t, GraphQLInputObjectType):
+            out["additionalProperties"] = False
+        if t.description:
+            out["description"] = t.description
+        return out
+
+
+def _parameter(b: Binder, writer: SchemaWriter) -> dict[str, Any]:
+    schema = writer.ref(b.type) if not b.required else writer._inner(_strip(b.type))
+    return {"name": b.key, "in": b.source, "required": b.required, "schema": schema}
+
+
+def _strip(t: Any) -> Any:
+    return t.of_type if isinstance(t, GraphQLNonNull) else t
+
+
+def _error_responses() -> dict[str, Any]:
+    ref = {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorResponse"}}}}
+    out: dict[str, Any] = {"default": {"description": "Error Response", **ref}}
+    for status in (400, 401, 403, 404, 409, 413, 429, 500, 502, 503):
+        out[str(status)] = {"description": NAMES[status], **ref}
+    out["422"] = {
+        "description": "Validation Error",
+        "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ValidationErrorResponse"}}},
+    }
+    return out
+
+
+def build_openapi(schema: GraphQLSchema, compiled: list[Compiled]) -> dict[str, Any]:
+    writer = SchemaWriter(schema)
+    paths: dict[str, Any] = {}
+    roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
+    for c in compiled:
+        field = roots[c.kind].fields[c.op.field]
+        result_schema = writer._inner(_strip(field.type))
+        if c.op.envelope:
+            result_schema = {
+                "type": "object",
+                "properties": {"success": {"type": "boolean", "default": True}, "message": {"type": "string"}, "data": {}},
+                "required": ["success", "message"],
+                "description": f"Success envelope; `message` and `data` come from {result_schema.get('$ref', '')}",
+            }
+        if c.op.status == 204:
+            ok: dict[str, Any] = {"description": "No Content"}
+        elif c.op.stream:
+            ok = {
+                "description": "Server-Sent Events: one `data:` frame per event",
+                "content": {c.op.stream.media_type: {"schema": result_schema}},
+            }
+        else:
+            ok = {"description": "Successful Response", "content": {"application/json": {"schema": result_schema}}}
+        operation: dict[str, Any] = {
+            "tags": list(c.op.tags),
+            "summary": c.op.summary or c.op.field,
+            "operationId": c.name,
+            "description": f"Executes GraphQL {c.kind} field `{c.op.field}`."
+            + ("" if c.op.documented else " (agentdeck extension, not in the legacy contract)"),
+            "responses": {str(c.op.status): ok, **_error_responses()},
+        }
+        params = [_parameter(b, writer) for b in c.binders if b.source != "body"]
+        if params:
+            operation["parameters"] = params
+        body = next((b for b in c.binders if b.source == "body"), None)
+        if body is not None:
+            operation["requestBody"] = {
+                "required": body.required,
+                "content": {"application/json": {"schema": writer._inner(_strip(body.type))}},
+            }
+        paths.setdefault(c.op.path, {})[c.op.method.lower()] = operation
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "agentdeck REST compatibility API",
+            "version": __version__,
+            "description": "Generated from agentdeck's route table; every operation runs a GraphQL field.",
+        },
+        "paths": paths,
+        "components": {"schemas": dict(sorted(writer.components.items()))},
+    }
+
+
+def openapi_document() -> dict[str, Any]:
+    """The document for the current schema and route table (what `/openapi.json` serves)."""
+    from agentdeck.rest_compat.build import compile_op
+    from agentdeck.rest_compat.routes import ROUTES
+    from agentdeck.schema import build_schema
+
+    schema = build_schema()._schema
+    return build_openapi(schema, [compile_op(schema, op) for op in ROUTES])

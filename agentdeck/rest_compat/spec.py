@@ -1,0 +1,45 @@
+"""The vocabulary of the route table."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
+
+
+@dataclass(frozen=True)
+class SSE:
+    """How a stream route frames the subscription's payloads as Server-Sent Events."""
+
+    heartbeat: str = ": heartbeat {ts}"  # comment line; {ts} = UTC ISO time with Z
+    heartbeat_seconds: float = 15.0
+    id_field: str | None = None  # payload field written as `id:` (resume with Last-Event-ID)
+    resume_arg: str | None = None  # subscription argument that receives Last-Event-ID
+    media_type: str = "text/event-stream"
+    compact: bool = True  # False = Python's default `", "`/`": "` separators
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Op:
+    """One REST operation executed as one GraphQL root field.
+
+    `path`, `query` and `header` map a request parameter to the GraphQL argument that receives
+    it (path parameters default to the argument of the same Python name); `body` names the
+    argument that receives the whole JSON body. `stream` makes it a subscription served as SSE.
+    """
+
+    method: Method
+    path: str
+    field: str
+    status: int = 200
+    path_args: dict[str, str] = field(default_factory=dict)
+    query: dict[str, str] = field(default_factory=dict)
+    header: dict[str, str] = field(default_factory=dict)
+    body: str | None = None
+    stream: SSE | None = None
+    envelope: bool = False  # wrap as {success: true, message, data} (payload has message, data)
+    tags: tuple[str, ...] = ()
+    summary: str | None = None
+    documented: bool = True  # False = an agentdeck extension beyond the legacy contract

@@ -1,0 +1,48 @@
+"""Builds the Strawberry schema from the per-domain modules."""
+
+from __future__ import annotations
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import (
+    MaskErrors,
+    MaxAliasesLimiter,
+    MaxTokensLimiter,
+    ParserCache,
+    QueryDepthLimiter,
+    ValidationCache,
+)
+from strawberry.tools import merge_types
+
+from agentdeck.errors import DomainError
+from agentdeck.metrics import OperationMetrics
+from agentdeck.schema import health
+from agentdeck.settings import Settings
+
+QUERIES = (health.Query,)
+MUTATIONS = (health.Mutation,)
+SUBSCRIPTIONS = (health.Subscription,)
+
+
+def should_mask(error: GraphQLError) -> bool:
+    """Mask only unexpected failures: domain errors and request errors are the caller's to see."""
+    original = error.original_error
+    return original is not None and not isinstance(original, DomainError)
+
+
+def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+    settings = settings or Settings()
+    return strawberry.Schema(
+        query=merge_types("Query", QUERIES),
+        mutation=merge_types("Mutation", MUTATIONS),
+        subscription=merge_types("Subscription", SUBSCRIPTIONS),
+        extensions=[
+            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+            ParserCache(maxsize=512),
+            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+            ValidationCache(maxsize=512),
+            MaskErrors(should_mask_error=should_mask),
+            OperationMetrics,
+        ],
+    )

@@ -1,0 +1,76 @@
+"""Every knob of the platform, read from `AGENTDECK_*` environment variables.
+
+Each setting has a safe embedded default so that `make serve` works on a fresh machine with
+nothing else running: SQLite under `var/`, in-process events, the offline model, local billing.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", env_file=".env", extra="ignore")
+
+    # Where mutable state (SQLite file, signing keys, local storage) lives.
+    var_dir: Path = Path("var")
+
+    database_url: str = ""  # empty = sqlite+aiosqlite:///<var_dir>/agentdeck.db
+    auto_migrate: bool | None = None  # None = migrate on start for SQLite only
+    redis_url: str | None = None  # unset = in-process bus, limits and revocation cache
+    redis_prefix: str = "agentdeck:"  # namespace for every key and channel in Redis
+
+    public_url: str = "http://127.0.0.1:8000"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    log_level: str = "info"
+
+    smtp_url: str | None = None  # e.g. smtp://user:pass@host:587; unset = outbox table + log
+    mail_from: str = "agentdeck <no-reply@agentdeck.local>"
+
+    # Platform automation's credential: `Authorization: Bearer <secret>` acts as a platform
+    # operator (publishing notices, minting service-account tokens). Unset = disabled.
+    bootstrap_secret: SecretStr | None = None
+
+    signup_policy: Literal["public", "invite_only", "approval"] = "public"
+    require_email_verification: bool = True
+
+    openai_api_key: str | None = None  # unset = the offline model
+    openai_base_url: str | None = None
+
+    enable_billing: bool = True
+    stripe_secret_key: str | None = None  # unset = the local billing provider
+    stripe_webhook_secret: str | None = None
+    stripe_api_base: str | None = None
+
+    storage_url: str | None = None  # unset = local disk under <var_dir>/storage; s3://bucket
+
+    # Bounds on every input.
+    max_body_bytes: int = 1_048_576
+    graphql_max_depth: int = 12
+    graphql_max_aliases: int = 30
+    graphql_max_tokens: int = 2_000
+    graphiql: bool = True
+
+    cors_origins: list[str] = Field(
+        default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"]
+    )
+
+    @cached_property
+    def effective_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite+aiosqlite:///{(self.var_dir / 'agentdeck.db').resolve()}"
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def should_auto_migrate(self) -> bool:
+        return self.is_sqlite if self.auto_migrate is None else self.auto_migrate

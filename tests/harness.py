@@ -1,0 +1,240 @@
+"""Black-box test harness: real uvicorn servers, real HTTP/SSE/WebSocket clients, and the
+documented contract as a response validator. Later domains reuse all of it."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from websockets.sync.client import connect as ws_connect
+
+ROOT = Path(__file__).resolve().parents[1]
+CONTRACT = ROOT.parent / "shared" / "contract" / "documented.openapi.json"
+BOOTSTRAP_SECRET = "test-bootstrap-secret"
+PG_ADMIN_DSN = "postgresql://postgres@127.0.0.1:5432/test"
+REDIS_URL = "redis://127.0.0.1:6379/0"
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _answers(host: str, port: int) -> bool:
+    with contextlib.suppress(OSError), socket.create_connection((host, port), timeout=0.5):
+        return True
+    return False
+
+
+def postgres_up() -> bool:
+    return _answers("127.0.0.1", 5432)
+
+
+def redis_up() -> bool:
+    return _answers("127.0.0.1", 6379)
+
+
+def _psql(sql: str) -> None:
+    subprocess.run(
+        ["psql", PG_ADMIN_DSN, "-v", "ON_ERROR_STOP=1", "-qc", sql],
+        check=True, capture_output=True, timeout=30,
+    )
+
+
+@contextlib.contextmanager
+def fresh_database(backend: str, tmp: Path) -> Iterator[str]:
+    if backend == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp / 'agentdeck.db'}"
+        return
+    name = f"agentdeck_test_{uuid.uuid4().hex[:12]}"
+    _psql(f'CREATE DATABASE "{name}"')
+    try:
+        yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
+    finally:
+        with contextlib.suppress(Exception):
+            _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@dataclass
+class Server:
+    base_url: str
+    env: dict[str, str]
+    process: subprocess.Popen
+    log_path: Path
+    http: httpx.Client = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.http = httpx.Client(base_url=self.base_url, timeout=10)
+
+    @property
+    def ws_url(self) -> str:
+        return self.base_url.replace("http://", "ws://") + "/graphql"
+
+    # REST -----------------------------------------------------------------------------------
+    def rest(self, method: str, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
+        headers = dict(kw.pop("headers", {}) or {})
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        return self.http.request(method, path, headers=headers, **kw)
+
+    # GraphQL over HTTP ----------------------------------------------------------------------
+    def gql(self, query: str, variables: dict | None = None, token: str | None = None,
+            headers: dict | None = None) -> dict[str, Any]:
+        h = dict(headers or {})
+        if token:
+            h["Authorization"] = f"Bearer {token}"
+        r = self.http.post("/graphql", json={"query": query, "variables": variables or {}}, headers=h)
+        assert r.status_code in (200, 400), r.text
+        return r.json()
+
+    # GraphQL subscriptions over WebSocket ---------------------------------------------------
+    @contextlib.contextmanager
+    def subscription(self, query: str, variables: dict | None = None, token: str | None = None,
+                     protocol: str = "graphql-transport-ws") -> Iterator[WsSubscription]:
+        with ws_connect(self.ws_url, subprotocols=[protocol], open_timeout=5) as ws:
+            sub = WsSubscription(ws, protocol)
+            sub.init({"authorization": f"Bearer {token}"} if token else {})
+            sub.start(query, variables or {})
+            yield sub
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+    def stop(self) -> None:
+        self.http.close()
+        self.process.terminate()
+        try:
+            self.process.wait(10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+
+
+class WsSubscription:
+    def __init__(self, ws, protocol: str) -> None:
+        self.ws = ws
+        self.legacy = protocol == "graphql-ws"
+        self.id = "1"
+
+    def send(self, message: dict) -> None:
+        self.ws.send(json.dumps(message))
+
+    def recv(self, timeout: float = 5) -> dict:
+        return json.loads(self.ws.recv(timeout=timeout))
+
+    def init(self, payload: dict) -> None:
+        self.send({"type": "connection_init", "payload": payload})
+        while True:
+            msg = self.recv()
+            if msg["type"] == "connection_ack":
+                return
+            assert msg["type"] in ("ka", "ping"), msg
+
+    def start(self, query: str, variables: dict) -> None:
+        kind = "start" if self.legacy else "subscribe"
+        self.send({"type": kind, "id": self.id, "payload": {"query": query, "variables": variables}})
+
+    def next(self, timeout: float = 5) -> dict:
+        """The next payload (`{"data": ..., "errors": ...}`); skips keep-alives."""
+        while True:
+            msg = self.recv(timeout)
+            if msg["type"] in ("ka", "ping", "pong"):
+                continue
+            if msg["type"] in ("next", "data"):
+                return msg["payload"]
+            if msg["type"] == "error":
+                return {"errors": msg["payload"] if isinstance(msg["payload"], list) else [msg["payload"]]}
+            raise AssertionError(f"unexpected message {msg}")
+
+
+def start_server(tmp: Path, env: dict[str, str] | None = None, backend: str = "sqlite",
+                 database_url: str | None = None) -> Server:
+    port = free_port()
+    full_env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
+        "AGENTDECK_VAR_DIR": str(tmp),
+        "AGENTDECK_PORT": str(port),
+        "AGENTDECK_BOOTSTRAP_SECRET": BOOTSTRAP_SECRET,
+        "AGENTDECK_LOG_LEVEL": "warning",
+        "AGENTDECK_AUTO_MIGRATE": "true",
+        "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:",
+    }
+    if database_url:
+        full_env["AGENTDECK_DATABASE_URL"] = database_url
+    if backend == "postgres":
+        full_env["AGENTDECK_REDIS_URL"] = REDIS_URL
+    full_env.update(env or {})
+    log_path = tmp / f"server-{port}.log"
+    process = subprocess.Popen(
+        [sys.executable, "-m", "agentdeck.cli", "serve"],
+        env=full_env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+    )
+    server = Server(f"http://127.0.0.1:{port}", full_env, process, log_path)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited:\n{server.log()}")
+        with contextlib.suppress(httpx.HTTPError):
+            if server.http.get("/health").status_code == 200:
+                return server
+        time.sleep(0.1)
+    server.stop()
+    raise RuntimeError(f"server did not start:\n{server.log()}")
+
+
+# The documented contract ----------------------------------------------------------------------
+
+@cache
+def _contract() -> dict[str, Any] | None:
+    return json.loads(CONTRACT.read_text()) if CONTRACT.exists() else None
+
+
+@cache
+def _validator(pointer: str):
+    from jsonschema import Draft202012Validator
+
+    doc = _contract()
+    return Draft202012Validator({**doc, "$ref": pointer})
+
+
+def _escape(part: str) -> str:
+    return part.replace("~", "~0").replace("/", "~1")
+
+
+def assert_documented(method: str, path: str, response: httpx.Response,
+                      content_type: str = "application/json") -> None:
+    """Validate a real response against the documented schema for (method, path, status)."""
+    doc = _contract()
+    if doc is None:
+        pytest.skip("documented.openapi.json is not beside the project")
+    op = doc["paths"][path][method.lower()]
+    status = str(response.status_code)
+    assert status in op["responses"] or "default" in op["responses"], f"{status} not documented"
+    key = status if status in op["responses"] else "default"
+    content = op["responses"][key].get("content")
+    if not content:
+        assert response.content == b""
+        return
+    pointer = "#/paths/{}/{}/responses/{}/content/{}/schema".format(
+        _escape(path), method.lower(), key, _escape(content_type)
+    )
+    errors = sorted(_validator(pointer).iter_errors(response.json()), key=str)
+    assert not errors, f"{method} {path} {status}: {errors[0].message} at {list(errors[0].absolute_path)}"
+
+
+def documented_operations() -> set[tuple[str, str]]:
+    doc = _contract() or {"paths": {}}
+    return {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
