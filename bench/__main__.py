@@ -1,0 +1,15 @@
+"""`make bench`: every benchmark, each reporting ratios measured side by side in one run."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bench import health
+
+
+async def main() -> None:
+    await health.run()
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

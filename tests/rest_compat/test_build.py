@@ -1,0 +1,210 @@
+"""The REST generator on a tiny schema built inline: binding, shapes, statuses, start-up checks."""
+
+from __future__ import annotations
+
+import uuid
+from enum import Enum
+
+import pytest
+import strawberry
+from starlette.applications import Starlette
+from starlette.testclient import TestClient
+
+from agentdeck.errors import NotFound
+from agentdeck.rest_compat.build import RouteTableError, build_routes
+from agentdeck.rest_compat.openapi import build_openapi
+from agentdeck.rest_compat.spec import Op
+
+
+@strawberry.enum
+class Colour(Enum):
+    red = "red"
+    dark_blue = "dark_blue"
+
+
+@strawberry.type
+class Inner:
+    display_name: str
+    hidden_count: int = strawberry.field(metadata={"rest": {"skip": True}})
+
+
+@strawberry.type
+class Item:
+    item_id: uuid.UUID
+    colour: Colour
+    inner: Inner
+    tags: list[str]
+
+    @strawberry.field
+    def needs_arg(self, x: int) -> int:  # fields with required arguments are not selected
+        return x
+
+
+@strawberry.type
+class Page:
+    items: list[Item]
+    next_cursor: str | None
+
+
+@strawberry.input
+class PointInput:
+    x_pos: int
+    y_pos: int = 0
+
+
+@strawberry.input
+class CreateInput:
+    display_name: str
+    colour: Colour = Colour.red
+    points: list[PointInput] = strawberry.field(default_factory=list)
+
+
+@strawberry.type
+class Message:
+    message: str
+    data: Inner | None
+
+
+ITEM_ID = uuid.UUID("00000000-0000-0000-0000-000000000001")
+
+
+def _item(name: str, colour: Colour = Colour.red, tags: list[str] | None = None) -> Item:
+    return Item(item_id=ITEM_ID, colour=colour, inner=Inner(display_name=name, hidden_count=3), tags=tags or [])
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self, first: int = 2, after: str | None = None, colour: Colour | None = None,
+              flag: bool = False, tag: list[str] | None = None) -> Page:
+        return Page(items=[_item(f"{first}-{after}-{flag}", colour or Colour.red, tag)], next_cursor=after)
+
+    @strawberry.field
+    def item(self, item_id: uuid.UUID, if_match: str | None = None) -> Item:
+        if item_id != ITEM_ID:
+            raise NotFound("Item not found")
+        return _item(f"etag={if_match}")
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation
+    def create(self, input: CreateInput) -> Item:
+        return _item(f"{input.display_name}:{sum(p.x_pos + p.y_pos for p in input.points)}", input.colour)
+
+    @strawberry.mutation
+    def remove(self, item_id: uuid.UUID) -> bool:
+        return True
+
+    @strawberry.mutation
+    def hello(self) -> Message:
+        return Message(message="Hello.", data=Inner(display_name="x", hidden_count=1))
+
+
+SCHEMA = strawberry.Schema(query=Query, mutation=Mutation)
+TABLE = (
+    Op("GET", "/items", "items", query={"limit": "first", "cursor": "after", "colour": "colour", "flag": "flag", "tag": "tag"}),
+    Op("GET", "/items/{item_id}", "item", header={"If-Match": "ifMatch"}),
+    Op("POST", "/items", "create", body="input", status=201),
+    Op("DELETE", "/items/{item_id}", "remove", status=204),
+    Op("POST", "/hello", "hello", envelope=True),
+)
+
+
+async def _context(_request):
+    return None
+
+
+@pytest.fixture(scope="module")
+def client():
+    routes, _ = build_routes(SCHEMA, TABLE, _context)
+    with TestClient(Starlette(routes=routes)) as c:
+        yield c
+
+
+def test_result_is_in_rest_shape(client):
+    r = client.get("/items")
+    assert r.status_code == 200
+    assert r.json() == {
+        "items": [{"item_id": str(ITEM_ID), "colour": "red", "inner": {"display_name": "2-None-False"}, "tags": []}],
+        "next_cursor": None,
+    }
+
+
+def test_query_parameters_bind_by_type(client):
+    r = client.get("/items", params=[("limit", "5"), ("cursor", "abc"), ("colour", "dark_blue"),
+                                     ("flag", "yes"), ("tag", "a"), ("tag", "b")])
+    item = r.json()["items"][0]
+    assert item["inner"]["display_name"] == "5-abc-True"
+    assert item["colour"] == "dark_blue" and item["tags"] == ["a", "b"]
+
+
+@pytest.mark.parametrize(
+    ("params", "loc", "kind"),
+    [
+        ({"limit": "ten"}, ["query", "limit"], "int_parsing"),
+        ({"flag": "maybe"}, ["query", "flag"], "bool_parsing"),
+        ({"colour": "green"}, ["query", "colour"], "enum"),
+    ],
+)
+def test_bad_query_parameters(client, params, loc, kind):
+    r = client.get("/items", params=params)
+    assert r.status_code == 422
+    assert r.json()["details"][0]["loc"] == loc and r.json()["details"][0]["type"] == kind
+
+
+def test_path_and_header_parameters(client):
+    r = client.get(f"/items/{ITEM_ID}", headers={"If-Match": '"3"'})
+    assert r.json()["inner"]["display_name"] == 'etag="3"'
+    r = client.get("/items/not-a-uuid")
+    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["path", "item_id"]
+    r = client.get(f"/items/{uuid.uuid4()}")
+    assert r.status_code == 404 and r.json()["message"] == "Item not found"
+
+
+def test_body_binding_renames_nested_keys_and_reports_nested_errors(client):
+    r = client.post("/items", json={"display_name": "n", "colour": "dark_blue", "points": [{"x_pos": 2, "y_pos": 3}]})
+    assert r.status_code == 201 and r.json()["inner"]["display_name"] == "n:5"
+    r = client.post("/items", json={"display_name": "n", "points": [{"y_pos": 1}, {"x_pos": "a"}]})
+    details = r.json()["details"]
+    assert {"type": "missing", "loc": ["body", "points", 0, "x_pos"]}.items() <= details[0].items()
+    assert details[1]["loc"] == ["body", "points", 1, "x_pos"] and details[1]["type"] == "int_type"
+    r = client.post("/items", json={"display_name": "n", "points": [{"x_pos": 1, "z": 0}]})
+    assert r.json()["details"][0]["loc"] == ["body", "points", 0, "z"]
+
+
+def test_204_and_envelope(client):
+    r = client.delete(f"/items/{ITEM_ID}")
+    assert r.status_code == 204 and r.content == b""
+    assert client.post("/hello").json() == {"success": True, "message": "Hello.", "data": {"display_name": "x"}}
+
+
+def test_wrong_method_lists_every_method_of_the_path(client):
+    r = client.put(f"/items/{ITEM_ID}")
+    assert r.status_code == 405
+    assert set(r.headers["allow"].replace(" ", "").split(",")) >= {"GET", "DELETE"}
+
+
+@pytest.mark.parametrize(
+    ("op", "problem"),
+    [
+        (Op("GET", "/x", "nope"), "no query field"),
+        (Op("GET", "/items/{item_id}", "item", query={"q": "missing"}), "no argument"),
+        (Op("POST", "/items", "create"), "required arguments not bound"),
+    ],
+)
+def test_bad_rows_fail_at_start_up(op, problem):
+    with pytest.raises(RouteTableError, match=problem):
+        build_routes(SCHEMA, (op,), _context)
+
+
+def test_openapi_uses_rest_names_and_marks_requirements():
+    _, compiled = build_routes(SCHEMA, TABLE, _context)
+    doc = build_openapi(SCHEMA._schema, compiled)
+    create = doc["paths"]["/items"]["post"]
+    assert "201" in create["responses"] and "422" in create["responses"]
+    body = doc["components"]["schemas"]["CreateInput"]
+    assert body["required"] == ["display_name"] and body["additionalProperties"] is False
+    assert "hidden_count" not in doc["components"]["schemas"]["Inner"]["properties"]
+    params = {p["name"]: p for p in doc["paths"]["/items"]["get"]["parameters"]}
+    assert params["limit"]["in"] == "query" and not params["limit"]["required"]
