@@ -16,11 +16,13 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from agentdeck.context import Context, Services, authenticate
 from agentdeck.db import migrate
+from agentdeck.errors import DomainError
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
 from agentdeck.rest_compat import errors as rest_errors
@@ -47,7 +49,7 @@ class GraphQLApp(GraphQL):
         self.services = services
 
     async def get_context(self, request: Any, response: Any) -> Context:
-        return build_context(self.services, request, response)
+        return await build_context(self.services, request, response)
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
@@ -55,13 +57,23 @@ class GraphQLApp(GraphQL):
         if token:
             scheme, _, value = str(token).partition(" ")
             token = value if scheme.lower() == "bearer" else str(token)
-            context.principal = authenticate(self.services, None, token=token)
-            if context.principal is None:
-                raise ConnectionRejectionError({"message": "Could not validate credentials"})
+            try:
+                context.principal = await authenticate(self.services, None, token=token)
+            except DomainError as exc:
+                raise ConnectionRejectionError({"message": exc.message}) from None
 
 
-def build_context(services: Services, conn: HTTPConnection | None, response: Any = None) -> Context:
-    return Context(services=services, request=conn, response=response, principal=authenticate(services, conn))
+async def build_context(services: Services, conn: HTTPConnection | None, response: Any = None) -> Context:
+    context = Context(services=services, request=conn, response=response)
+    if isinstance(conn, WebSocket):
+        return context  # authenticated from the connection_init payload (on_ws_connect)
+    try:
+        context.principal = await authenticate(services, conn)
+    except DomainError as exc:
+        # Bad credentials are reported by the fields that need a principal, so that a public
+        # field still answers; `auth_error` keeps the reason for them.
+        context.auth_error = exc
+    return context
 
 
 async def _http_error(_request: Request, exc: Exception) -> Response:
@@ -81,7 +93,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
     schema = build_schema(settings)
 
     async def rest_context(request: Request) -> Context:
-        return build_context(services, request)
+        return await build_context(services, request)
 
     rest_routes, compiled = build_routes(schema, ROUTES, rest_context)
     openapi_body = orjson.dumps(build_openapi(schema._schema, compiled))
@@ -96,6 +108,13 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def openapi(_request: Request) -> Response:
         return Response(openapi_body, media_type="application/json")
 
+    async def jwks(request: Request) -> Response:
+        etag = services.keys.jwks_etag
+        headers = {"ETag": etag, "Cache-Control": "public, max-age=300"}
+        if request.headers.get("if-none-match") == etag:
+            return Response(status_code=304, headers=headers)
+        return JSONResponse(services.keys.jwks(), headers=headers)
+
     async def docs(_request: Request) -> Response:
         return HTMLResponse(SWAGGER_UI)
 
@@ -104,6 +123,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
     ]
@@ -114,6 +134,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
             await asyncio.to_thread(migrate.upgrade, settings.effective_database_url)
         # Objects alive after start-up live for the process: keep them out of the cyclic GC's
         # generations, which otherwise set the tail latency (see PERFORMANCE.md).
+        await services.start()
         gc.collect()
         gc.freeze()
         yield

@@ -6,12 +6,19 @@ import hmac
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 from starlette.requests import HTTPConnection
 
+from agentdeck.auth.keys import KeyStore
+from agentdeck.auth.revocation import Revocations
+from agentdeck.auth.tokens import TokenInvalid, TokenService
 from agentdeck.db.session import Database
+from agentdeck.errors import Unauthenticated
 from agentdeck.providers.bus import Bus, make_bus
+from agentdeck.providers.mail import make_mailer
+from agentdeck.providers.ratelimit import make_limiter
 from agentdeck.providers.storage import make_storage
 from agentdeck.settings import Settings
 
@@ -25,8 +32,24 @@ class Services:
         self.db = Database(settings.effective_database_url)
         self.bus: Bus = make_bus(settings.redis_url, settings.redis_prefix)
         self.storage = make_storage(settings.storage_url, settings.var_dir)
+        self.keys = KeyStore.load_or_create(settings.var_dir)
+        self.tokens = TokenService(
+            self.keys,
+            issuer=settings.auth_issuer,
+            audience=settings.auth_audience,
+            access_ttl=timedelta(minutes=settings.access_token_ttl_minutes),
+            refresh_ttl=timedelta(minutes=settings.refresh_token_ttl_minutes),
+        )
+        self.limiter = make_limiter(settings.redis_url, settings.redis_prefix)
+        self.revocations = Revocations(self.db, self.bus)
+        self.mailer = make_mailer(settings, self.db)
+
+    async def start(self) -> None:
+        await self.revocations.start()
 
     async def close(self) -> None:
+        await self.revocations.stop()
+        await self.limiter.close()
         await self.bus.close()
         await self.db.dispose()
 
@@ -38,6 +61,7 @@ class Principal:
     subject: str
     scopes: frozenset[str] = frozenset()
     tenant_id: uuid.UUID | None = None
+    roles: tuple[str, ...] = ()
     claims: dict[str, Any] = field(default_factory=dict)
 
     def has_scope(self, scope: str) -> bool:
@@ -53,6 +77,7 @@ class Context:
     response: Any = None
     principal: Principal | None = None
     connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
+    auth_error: Exception | None = None  # why presented credentials were refused
     loaders: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -69,16 +94,44 @@ class Context:
         return self.services.db.session(tenant_id=tenant)
 
 
-def authenticate(services: Services, conn: HTTPConnection | None, token: str | None = None) -> Principal | None:
-    """Resolve the caller from `Authorization: Bearer ...` (or a WebSocket init payload token)."""
+async def authenticate(
+    services: Services, conn: HTTPConnection | None, token: str | None = None
+) -> Principal | None:
+    """Resolve the caller from `Authorization: Bearer ...` (or a WebSocket init payload token).
+
+    No credentials → None (anonymous). Credentials that do not verify → `Unauthenticated`.
+    """
     if token is None and conn is not None:
-        header = conn.headers.get("authorization", "")
+        header = conn.headers.get("authorization")
+        if not header:
+            return None
         scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer":
-            token = None
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("Not authenticated")
     if not token:
         return None
     secret = services.settings.bootstrap_secret
     if secret and hmac.compare_digest(token.encode(), secret.get_secret_value().encode()):
         return Principal(subject="bootstrap", scopes=frozenset({"platform:operator"}))
-    return None
+    try:
+        claims = services.tokens.verify(token, token_use="access")
+    except TokenInvalid as exc:
+        raise Unauthenticated(str(exc)) from None
+    subject = str(claims.get("sub", ""))
+    if not subject.startswith("user:"):
+        raise Unauthenticated("Token subject must reference a user account.")
+    try:
+        sid = uuid.UUID(str(claims["sid"]))
+        tenant_id = uuid.UUID(str(claims["tenant_id"])) if claims.get("tenant_id") else None
+    except (KeyError, ValueError):
+        raise Unauthenticated("Could not validate credentials") from None
+    if not await services.revocations.is_live(sid):
+        raise Unauthenticated("Session has been revoked.")
+    scopes = set(str(claims.get("scope", "")).split()) | set(claims.get("scopes") or [])
+    return Principal(
+        subject=subject,
+        scopes=frozenset(scopes),
+        tenant_id=tenant_id,
+        roles=tuple(claims.get("roles") or ()),
+        claims=claims,
+    )

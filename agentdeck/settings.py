@@ -61,6 +61,23 @@ class Settings(BaseSettings):
         default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"]
     )
 
+    # JWTs (agentdeck.auth.tokens). Signing keys live under <var_dir>/keys/.
+    auth_issuer: str = "agentdeck"  # `iss` of every token, checked on verification
+    # Accepted/issued `aud`; the legacy default also listed analytics-service, billing-worker,
+    # support-console and synthetic-monitor.
+    auth_audience: list[str] = Field(default_factory=lambda: ["agent-api"])
+    access_token_ttl_minutes: int = 30
+    refresh_token_ttl_minutes: int = 43_200  # 30 days
+
+    # Passwords and login throttling (legacy defaults: 5 failures / 60 min lock the account for
+    # 60 min; 50 attempts / 10 min from one IP are throttled).
+    password_min_length: int = 14
+    login_max_failures: int = 5
+    login_failure_window_seconds: int = 3600
+    login_lockout_seconds: int = 3600
+    login_ip_max_attempts: int = 50
+    login_ip_window_seconds: int = 600
+
     @cached_property
     def effective_database_url(self) -> str:
         if self.database_url:

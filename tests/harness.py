@@ -228,9 +228,7 @@ def assert_documented(method: str, path: str, response: httpx.Response,
     if not content:
         assert response.content == b""
         return
-    pointer = "#/paths/{}/{}/responses/{}/content/{}/schema".format(
-        _escape(path), method.lower(), key, _escape(content_type)
-    )
+    pointer = f"#/paths/{_escape(path)}/{method.lower()}/responses/{key}/content/{_escape(content_type)}/schema"
     errors = sorted(_validator(pointer).iter_errors(response.json()), key=str)
     assert not errors, f"{method} {path} {status}: {errors[0].message} at {list(errors[0].absolute_path)}"
 

@@ -21,7 +21,6 @@ from graphql import (
     GraphQLScalarType,
     get_named_type,
 )
-
 from graphql.utilities import validate_input_value
 
 from agentdeck.rest_compat.names import rest_name

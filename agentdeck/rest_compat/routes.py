@@ -11,6 +11,13 @@ ROUTES: tuple[Op, ...] = (
     Op("GET", "/health", "health", tags=("health",), summary="Health Check"),
     Op("GET", "/health/ready", "readiness", tags=("health",), summary="Readiness Check"),
     Op("GET", "/health/storage", "storageHealth", tags=("health",), summary="Storage Health"),
+    Op("POST", "/api/v1/auth/token", "login", body="input", tags=("auth",), summary="Login For Access Token"),
+    Op("POST", "/api/v1/auth/refresh", "refreshSession", body="input", tags=("auth",), summary="Refresh Access Token"),
+    Op("POST", "/api/v1/auth/logout", "logout", body="input", envelope=True, tags=("auth",), summary="Logout Session"),
+    Op("POST", "/api/v1/auth/logout/all", "logoutAll", envelope=True, tags=("auth",), summary="Logout All Sessions"),
+    Op("GET", "/api/v1/auth/me", "me", envelope=True, tags=("auth",), summary="Get Current User Info"),
+    Op("GET", "/api/v1/auth/signup-policy", "signupPolicy", tags=("auth",), summary="Get Signup Policy"),
+    Op("POST", "/api/v1/auth/register", "register", body="input", status=201, tags=("auth",), summary="Register Tenant"),
     Op(
         "POST",
         "/api/v1/notices",

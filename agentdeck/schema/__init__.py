@@ -16,11 +16,11 @@ from strawberry.tools import merge_types
 
 from agentdeck.errors import DomainError
 from agentdeck.metrics import OperationMetrics
-from agentdeck.schema import health
+from agentdeck.schema import auth, health
 from agentdeck.settings import Settings
 
-QUERIES = (health.Query,)
-MUTATIONS = (health.Mutation,)
+QUERIES = (health.Query, auth.Query)
+MUTATIONS = (health.Mutation, auth.Mutation)
 SUBSCRIPTIONS = (health.Subscription,)
 
 

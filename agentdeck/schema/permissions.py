@@ -18,7 +18,7 @@ class RequireScope(BasePermission):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
         principal = info.context.principal
         if principal is None:
-            raise Unauthenticated("Not authenticated")
+            raise info.context.auth_error or Unauthenticated("Not authenticated")
         if not principal.has_scope(self.scope):
             raise Forbidden("Insufficient scopes for this operation.")
         return True

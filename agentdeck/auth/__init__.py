@@ -1,0 +1,1 @@
+"""Authentication: Ed25519 signing keys and JWT issue/verification."""

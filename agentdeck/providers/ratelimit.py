@@ -1,0 +1,239 @@
+"""Fixed-window rate limits and temporary locks: in-process by default, Redis when REDIS_URL is set.
+
+A window of `window_seconds` starts at a multiple of `window_seconds` since the Unix epoch, so
+every process sharing a Redis agrees on it. `hit` counts one event and says whether it is within
+`limit`; refused events are counted too (hammering does not shorten anything, the window just
+ends). Use one window length per key: `reset(key)` clears the key's current window.
+
+`lock(key, seconds)` / `locked_for(key)` are the login lockout ("5 failures in 60 min → locked
+for 60 min"): the caller `hit`s a failure counter and `lock`s when it is refused.
+
+Failure policy: **fail-open**. When Redis errors or times out, `hit`/`peek` allow, `locked_for`
+returns 0 and `lock`/`reset` do nothing, each with a (throttled) warning in the log. Like the
+legacy service, an outage of the limiter must not take logins and chat down with it; the
+limits are abuse protection, not authorisation.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import time
+from dataclasses import dataclass
+from typing import Protocol
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    allowed: bool
+    count: int  # events in the current window, this one included (for `peek`: so far)
+    retry_after: int  # seconds until the window ends; >= 1 when refused, 0 when allowed
+
+
+ALLOW = Decision(allowed=True, count=0, retry_after=0)
+
+
+def _window(window_seconds: int, now: float) -> tuple[int, int]:
+    """(window start, seconds left in it rounded up to >= 1)."""
+    if window_seconds < 1:
+        raise ValueError("window_seconds must be >= 1")
+    start = int(now // window_seconds) * window_seconds
+    return start, max(1, math.ceil(start + window_seconds - now))
+
+
+def _decide(count: int, limit: int, left: int, *, next_hit: bool = False) -> Decision:
+    # `peek` asks whether one more hit would pass; `hit` whether the one just counted did.
+    allowed = count < limit if next_hit else count <= limit
+    return Decision(allowed, count, 0 if allowed else left)
+
+
+class RateLimiter(Protocol):
+    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision: ...
+
+    async def peek(self, key: str, limit: int, window_seconds: int) -> Decision: ...
+
+    async def reset(self, key: str) -> None: ...
+
+    async def lock(self, key: str, seconds: int) -> None: ...
+
+    async def locked_for(self, key: str) -> int: ...
+
+    async def unlock(self, key: str) -> None: ...
+
+    async def close(self) -> None: ...
+
+
+class InProcessLimiter:
+    """One process. Both dicts are pruned lazily once they hold more than `max_entries`."""
+
+    def __init__(self, max_entries: int = 10_000) -> None:
+        self._max_entries = max_entries
+        # key -> (window start, window end, count)
+        self._counters: dict[str, tuple[int, int, int]] = {}
+        # key -> lock end (epoch seconds)
+        self._locks: dict[str, float] = {}
+
+    def _prune(self, table: dict[str, tuple[int, int, int]] | dict[str, float], now: float) -> None:
+        if len(table) <= self._max_entries:
+            return
+        for key, value in list(table.items()):
+            end = value[1] if isinstance(value, tuple) else value
+            if end <= now:
+                del table[key]
+        # Still full of live entries (many distinct keys, e.g. a botnet): drop the oldest down to
+        # 90 % so the next inserts do not each pay a full scan. Forgetting a counter only lets
+        # that key start over, which is the fail-open side.
+        excess = len(table) - int(self._max_entries * 0.9)
+        for key in list(table)[: max(0, excess)]:
+            del table[key]
+
+    def _current(self, key: str, window_seconds: int, now: float) -> tuple[int, int, int]:
+        """(window start, count so far in it, seconds left)."""
+        start, left = _window(window_seconds, now)
+        entry = self._counters.get(key)
+        if entry is None or entry[0] != start or entry[1] != start + window_seconds:
+            return start, 0, left
+        return start, entry[2], left
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
+        now = time.time()
+        start, count, left = self._current(key, window_seconds, now)
+        if count == 0:
+            # Re-insert so that dict order stays roughly oldest-window-first for pruning.
+            self._counters.pop(key, None)
+            self._prune(self._counters, now)
+        self._counters[key] = (start, start + window_seconds, count + 1)
+        return _decide(count + 1, limit, left)
+
+    async def peek(self, key: str, limit: int, window_seconds: int) -> Decision:
+        _, count, left = self._current(key, window_seconds, time.time())
+        return _decide(count, limit, left, next_hit=True)
+
+    async def reset(self, key: str) -> None:
+        self._counters.pop(key, None)
+
+    async def lock(self, key: str, seconds: int) -> None:
+        now = time.time()
+        self._locks.pop(key, None)
+        self._prune(self._locks, now)
+        self._locks[key] = now + seconds
+
+    async def locked_for(self, key: str) -> int:
+        end = self._locks.get(key)
+        if end is None:
+            return 0
+        left = end - time.time()
+        if left <= 0:
+            del self._locks[key]
+            return 0
+        return math.ceil(left)
+
+    async def unlock(self, key: str) -> None:
+        self._locks.pop(key, None)
+
+    async def close(self) -> None:
+        self._counters.clear()
+        self._locks.clear()
+
+
+class RedisLimiter:
+    """Redis: every process sharing the Redis shares the counters and locks.
+
+    Keys: `<prefix>rl:<key>:<window>:<start>` (the counter, expiring just after its window),
+    `<prefix>rlw:<key>` (name of the key's latest counter, so `reset(key)` needs no SCAN) and
+    `<prefix>lock:<key>` (SET EX).
+    """
+
+    def __init__(self, url: str, prefix: str = "agentdeck:", *, timeout: float = 1.0) -> None:
+        from redis.asyncio import Redis
+
+        # Short timeouts: a hung Redis must fail open quickly rather than stall every request.
+        self.redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+        self._prefix = prefix
+        self._last_warning = 0.0
+
+    def _failed(self, what: str, exc: Exception) -> None:
+        # At most one warning per 30 s: during an outage every request would log otherwise.
+        now = time.monotonic()
+        if now - self._last_warning >= 30:
+            self._last_warning = now
+            log.warning("rate limiter: Redis %s failed, failing open: %r", what, exc)
+
+    def _counter_key(self, key: str, window_seconds: int, start: int) -> str:
+        return f"{self._prefix}rl:{key}:{window_seconds}:{start}"
+
+    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
+        from redis.exceptions import RedisError
+
+        start, left = _window(window_seconds, time.time())
+        counter = self._counter_key(key, window_seconds, start)
+        # Relative TTL (not EXPIREAT) so that a clock difference between us and Redis cannot
+        # expire the counter before its window ends; +1 covers the rounding.
+        ttl = left + 1
+        try:
+            async with self.redis.pipeline(transaction=True) as pipe:
+                pipe.incr(counter)
+                pipe.expire(counter, ttl)
+                pipe.set(f"{self._prefix}rlw:{key}", counter, ex=ttl)
+                count, _, _ = await pipe.execute()
+        except (RedisError, OSError) as exc:
+            self._failed("hit", exc)
+            return ALLOW
+        return _decide(int(count), limit, left)
+
+    async def peek(self, key: str, limit: int, window_seconds: int) -> Decision:
+        from redis.exceptions import RedisError
+
+        start, left = _window(window_seconds, time.time())
+        try:
+            raw = await self.redis.get(self._counter_key(key, window_seconds, start))
+        except (RedisError, OSError) as exc:
+            self._failed("peek", exc)
+            return ALLOW
+        return _decide(int(raw or 0), limit, left, next_hit=True)
+
+    async def reset(self, key: str) -> None:
+        from redis.exceptions import RedisError
+
+        latest = f"{self._prefix}rlw:{key}"
+        try:
+            counter = await self.redis.get(latest)
+            await self.redis.delete(latest, *([counter] if counter else []))
+        except (RedisError, OSError) as exc:
+            self._failed("reset", exc)
+
+    async def lock(self, key: str, seconds: int) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            await self.redis.set(f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds))
+        except (RedisError, OSError) as exc:
+            self._failed("lock", exc)
+
+    async def locked_for(self, key: str) -> int:
+        from redis.exceptions import RedisError
+
+        try:
+            # PTTL, not TTL: TTL rounds, so a lock with 0.4 s left would read as 0 (unlocked).
+            ms = await self.redis.pttl(f"{self._prefix}lock:{key}")
+        except (RedisError, OSError) as exc:
+            self._failed("locked_for", exc)
+            return 0
+        return math.ceil(ms / 1000) if ms > 0 else 0
+
+    async def unlock(self, key: str) -> None:
+        from redis.exceptions import RedisError
+
+        try:
+            await self.redis.delete(f"{self._prefix}lock:{key}")
+        except (RedisError, OSError) as exc:
+            self._failed("unlock", exc)
+
+    async def close(self) -> None:
+        await self.redis.aclose()
+
+
+def make_limiter(redis_url: str | None, prefix: str = "agentdeck:") -> RateLimiter:
+    return RedisLimiter(redis_url, prefix) if redis_url else InProcessLimiter()

@@ -1,0 +1,311 @@
+"""Identity: registration, sign-in, token refresh with rotation, sign-out, the current user.
+
+Tokens are Ed25519 JWTs (auth/tokens.py). Every sign-in is an AuthSession whose refresh tokens
+form one family: refreshing rotates `refresh_jti`; presenting an already-used refresh token
+revokes the whole session (a stolen token cannot outlive its theft for long).
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+
+from agentdeck.auth.passwords import burn_time, hash_password, password_problems, verify_password
+from agentdeck.auth.tokens import TokenInvalid
+from agentdeck.context import Context
+from agentdeck.db.models import Tenant
+from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
+from agentdeck.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    InvalidInput,
+    Locked,
+    RateLimited,
+    Unauthenticated,
+)
+
+TENANT_SCOPES = {
+    "owner": ["conversations:read", "conversations:write", "conversations:delete", "workflows:delete",
+              "tools:read", "billing:read", "billing:manage", "support:read", "activity:read"],
+    "member": ["conversations:read", "conversations:write", "tools:read"],
+    "viewer": ["conversations:read", "tools:read"],
+}
+TENANT_SCOPES["admin"] = TENANT_SCOPES["owner"]
+OPERATOR_SCOPES = ["platform:operator", "auth:invites", "auth:signup_requests", "support:read", "activity:read"]
+
+EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+BAD_CREDENTIALS = "Incorrect email or password."
+
+
+@dataclass
+class SessionTokens:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_at: datetime
+    refresh_expires_at: datetime
+    kid: str
+    refresh_kid: str
+    scopes: list[str]
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    email_verified: bool
+    session_id: uuid.UUID
+    tenant_slug: str | None = None
+
+
+@dataclass
+class SignupPolicy:
+    policy: str
+    invite_required: bool
+    request_access_enabled: bool
+
+
+@dataclass
+class CurrentUser:
+    user_id: str
+    token_payload: dict[str, Any]
+
+
+@dataclass
+class Revoked:
+    revoked: int | bool
+
+
+@dataclass
+class Outcome:
+    """The legacy success envelope's `message` and `data`."""
+
+    message: str
+    data: Any = None
+
+
+def signup_policy(ctx: Context) -> SignupPolicy:
+    policy = ctx.settings.signup_policy
+    return SignupPolicy(policy, policy != "public", policy in ("invite_only", "approval"))
+
+
+def scopes_for(role: str, user: User) -> list[str]:
+    scopes = list(TENANT_SCOPES[role])
+    if user.platform_role == "platform_operator":
+        scopes += [s for s in OPERATOR_SCOPES if s not in scopes]
+    return scopes
+
+
+def _client(ctx: Context) -> tuple[str | None, str | None]:
+    req = ctx.request
+    if req is None:
+        return None, None
+    return (req.headers.get("user-agent") or "")[:512] or None, req.client.host if req.client else None
+
+
+def _slug(name: str) -> str:
+    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48] or "tenant"
+    return f"{base}-{uuid.uuid4().hex[:6]}"
+
+
+async def _issue(ctx: Context, user: User, membership: Membership, session: AuthSession) -> SessionTokens:
+    tokens = ctx.services.tokens
+    scopes = scopes_for(membership.role, user)
+    verified = user.email_verified_at is not None
+    access = tokens.issue_access(
+        user_id=user.id, tenant_id=membership.tenant_id, roles=[membership.role], scopes=scopes,
+        session_id=session.id, email_verified=verified,
+    )
+    refresh = tokens.issue_refresh(
+        subject=f"user:{user.id}", tenant_id=membership.tenant_id, scopes=scopes, session_id=session.id,
+        email_verified=verified, account=f"user:{user.id}",
+    )
+    session.refresh_jti = refresh.jti
+    return SessionTokens(
+        access_token=access.token, refresh_token=refresh.token, token_type="bearer",
+        expires_at=access.expires_at, refresh_expires_at=refresh.expires_at, kid=access.kid,
+        refresh_kid=refresh.kid, scopes=scopes, tenant_id=membership.tenant_id, user_id=user.id,
+        email_verified=verified, session_id=session.id,
+    )
+
+
+async def register(ctx: Context, email: str, password: str, tenant_name: str, display_name: str | None,
+                   accept_terms: bool, invite_token: str | None) -> SessionTokens:
+    email = email.strip().lower()
+    problems = []
+    if not EMAIL.match(email):
+        problems.append({"field": "input.email", "message": "value is not a valid email address"})
+    problems += [
+        {"field": "input.password", "message": p}
+        for p in password_problems(password, email=email, min_length=ctx.settings.password_min_length)
+    ]
+    if not 2 <= len(tenant_name.strip()) <= 128:
+        problems.append({"field": "input.tenant_name", "message": "Tenant name must be 2-128 characters."})
+    if not accept_terms:
+        problems.append({"field": "input.accept_terms", "message": "Terms of service must be accepted."})
+    if problems:
+        raise InvalidInput(problems[0]["message"], details=problems)
+    if ctx.settings.signup_policy != "public":
+        raise Forbidden("An invite is required to register.")  # invites: see resolvers/invites.py
+
+    password_hash = await hash_password(password)
+    user_agent, ip = _client(ctx)
+    async with ctx.session(tenant_scoped=False) as s:
+        tenant = Tenant(name=tenant_name.strip(), slug=_slug(tenant_name))
+        user = User(email=email, password_hash=password_hash, display_name=display_name)
+        s.add_all([tenant, user])
+        try:
+            await s.flush()
+        except IntegrityError:
+            raise Conflict("Email already registered.") from None
+        membership = Membership(tenant_id=tenant.id, user_id=user.id, role="owner")
+        session = AuthSession(tenant_id=tenant.id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip)
+        s.add_all([membership, session])
+        await s.flush()
+        out = await _issue(ctx, user, membership, session)
+        await s.commit()
+    out.tenant_slug = tenant.slug
+    return out
+
+
+async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SessionTokens:
+    email = email.strip().lower()
+    limiter = ctx.services.limiter
+    user_agent, ip = _client(ctx)
+    for key in (f"lock:email:{email}", f"lock:ip:{ip}"):
+        remaining = await limiter.locked_for(key)
+        if remaining:
+            error = Locked if key.startswith("lock:email") else RateLimited
+            raise error("Too many failed sign-in attempts. Try again later.", retry_after=remaining)
+
+    async with ctx.session(tenant_scoped=False) as s:
+        user = await s.scalar(select(User).where(User.email == email))
+        if user is None:
+            await burn_time(password)
+        if user is None or not await verify_password(user.password_hash, password):
+            await _count_failure(ctx, email, ip)
+            raise Unauthenticated(BAD_CREDENTIALS)
+        if user.status != "active":
+            raise Forbidden("User account is disabled.")
+        memberships = (await s.scalars(select(Membership).where(Membership.user_id == user.id))).all()
+        if tenant_id is not None:
+            memberships = [m for m in memberships if m.tenant_id == tenant_id]
+            if not memberships:
+                raise Unauthenticated(BAD_CREDENTIALS)
+        elif len(memberships) > 1:
+            raise BadRequest("User belongs to several tenants: tenant_id is required.")
+        if not memberships:
+            raise Forbidden("User has no tenant membership.")
+        membership = memberships[0]
+        await limiter.reset(f"fail:email:{email}")
+        session = AuthSession(tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="",
+                              user_agent=user_agent, ip_address=ip)
+        s.add(session)
+        await s.flush()
+        out = await _issue(ctx, user, membership, session)
+        await s.commit()
+        return out
+
+
+async def _count_failure(ctx: Context, email: str, ip: str | None) -> None:
+    limiter, cfg = ctx.services.limiter, ctx.settings
+    by_email = await limiter.hit(f"fail:email:{email}", cfg.login_max_failures, cfg.login_failure_window_seconds)
+    if by_email.count >= cfg.login_max_failures:
+        await limiter.lock(f"lock:email:{email}", cfg.login_lockout_seconds)
+    by_ip = await limiter.hit(f"fail:ip:{ip}", cfg.login_ip_max_attempts, cfg.login_ip_window_seconds)
+    if by_ip.count >= cfg.login_ip_max_attempts:
+        await limiter.lock(f"lock:ip:{ip}", by_ip.retry_after or cfg.login_ip_window_seconds)
+
+
+async def refresh(ctx: Context, refresh_token: str) -> SessionTokens:
+    claims = _refresh_claims(ctx, refresh_token)
+    async with ctx.session(tenant_scoped=False) as s:
+        session = await s.get(AuthSession, uuid.UUID(claims["sid"]))
+        if session is None or session.revoked_at is not None:
+            raise Unauthenticated("Refresh token has been revoked.")
+        if session.refresh_jti != claims["jti"]:
+            # A used refresh token came back: someone holds a copy. End the whole family.
+            session.revoked_at, session.revoked_reason = datetime.now(UTC), "refresh_reuse"
+            await s.commit()
+            await ctx.services.revocations.revoked(session.id)
+            raise Unauthenticated("Refresh token has already been used; the session was revoked.")
+        user = await s.get(User, session.user_id)
+        membership = await s.scalar(
+            select(Membership).where(Membership.user_id == session.user_id, Membership.tenant_id == session.tenant_id)
+        )
+        if user is None or membership is None or user.status != "active":
+            raise Unauthenticated("Could not validate credentials")
+        session.last_seen_at = datetime.now(UTC)
+        out = await _issue(ctx, user, membership, session)
+        await s.commit()
+        return out
+
+
+def _refresh_claims(ctx: Context, token: str) -> dict[str, Any]:
+    try:
+        claims = ctx.services.tokens.verify(token, token_use="refresh")
+    except TokenInvalid as exc:
+        raise Unauthenticated(str(exc)) from None
+    if not str(claims.get("sub", "")).startswith("user:") or "sid" not in claims:
+        raise Unauthenticated("Token subject must reference a user account.")
+    return claims
+
+
+async def logout(ctx: Context, refresh_token: str) -> Outcome:
+    principal = require_user(ctx)
+    claims = _refresh_claims(ctx, refresh_token)
+    if claims["sub"] != principal.subject:
+        raise Forbidden("Refresh token belongs to another user.")
+    revoked = await _revoke(ctx, [uuid.UUID(claims["sid"])], "logout")
+    return Outcome("Session revoked successfully." if revoked else "Session already inactive.",
+                   Revoked(bool(revoked)))
+
+
+async def logout_all(ctx: Context) -> Outcome:
+    principal = require_user(ctx)
+    user_id = uuid.UUID(principal.subject.removeprefix("user:"))
+    async with ctx.session(tenant_scoped=False) as s:
+        ids = (await s.scalars(
+            select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        )).all()
+    revoked = await _revoke(ctx, list(ids), "logout_all")
+    return Outcome("All sessions revoked.", Revoked(revoked))
+
+
+async def _revoke(ctx: Context, session_ids: list[uuid.UUID], reason: str) -> int:
+    if not session_ids:
+        return 0
+    async with ctx.session(tenant_scoped=False) as s:
+        result = await s.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+        )
+        await s.commit()
+    for sid in session_ids:
+        await ctx.services.revocations.revoked(sid)
+    return result.rowcount or 0
+
+
+def require_user(ctx: Context):
+    principal = ctx.principal
+    if principal is None:
+        raise ctx.auth_error or Unauthenticated("Not authenticated")
+    if not principal.subject.startswith("user:"):
+        raise Unauthenticated("Token subject must reference a user account.")
+    return principal
+
+
+def me(ctx: Context) -> Outcome:
+    principal = require_user(ctx)
+    return Outcome(
+        "User information retrieved successfully",
+        CurrentUser(user_id=principal.subject.removeprefix("user:"), token_payload=principal.claims),
+    )
+
+
+def role_rank(role: str) -> int:
+    return ROLES.index(role) if role in ROLES else -1

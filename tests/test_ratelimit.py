@@ -1,0 +1,138 @@
+"""Fixed-window rate limits and locks: both implementations behind one interface."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+
+import pytest
+
+from agentdeck.providers.ratelimit import (
+    Decision,
+    InProcessLimiter,
+    RedisLimiter,
+    make_limiter,
+)
+from tests.harness import REDIS_URL, redis_up
+
+needs_redis = pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+
+
+def _limiters():
+    yield pytest.param(lambda: InProcessLimiter(), id="in-process")
+    yield pytest.param(
+        lambda: RedisLimiter(REDIS_URL, prefix=f"rl-test-{uuid.uuid4().hex[:8]}:"),
+        id="redis",
+        marks=needs_redis,
+    )
+
+
+@pytest.fixture(params=list(_limiters()))
+async def limiter(request):
+    lim = request.param()
+    yield lim
+    if isinstance(lim, RedisLimiter):  # leave no hour-long test locks behind in Redis
+        keys = [k async for k in lim.redis.scan_iter(match=lim._prefix + "*")]
+        if keys:
+            await lim.redis.delete(*keys)
+    await lim.close()
+
+
+async def test_allows_limit_hits_then_refuses(limiter):
+    for n in range(1, 4):
+        assert await limiter.hit("k", 3, 60) == Decision(True, n, 0)
+    refused = await limiter.hit("k", 3, 60)
+    assert (refused.allowed, refused.count) == (False, 4)
+    assert 1 <= refused.retry_after <= 60
+    peeked = await limiter.peek("k", 3, 60)
+    assert (peeked.allowed, peeked.count) == (False, 4)  # peek does not count
+    assert 1 <= peeked.retry_after <= 60
+
+
+async def test_peek_says_whether_the_next_hit_passes(limiter):
+    assert await limiter.peek("k", 2, 60) == Decision(True, 0, 0)
+    await limiter.hit("k", 2, 60)
+    assert await limiter.peek("k", 2, 60) == Decision(True, 1, 0)
+    await limiter.hit("k", 2, 60)
+    assert (await limiter.peek("k", 2, 60)).allowed is False
+
+
+async def test_keys_are_independent(limiter):
+    await limiter.hit("a", 1, 60)
+    assert (await limiter.hit("a", 1, 60)).allowed is False
+    assert await limiter.hit("b", 1, 60) == Decision(True, 1, 0)
+
+
+async def test_a_new_window_allows_again_and_a_lock_expires(limiter):
+    await limiter.lock("user", 1)
+    assert await limiter.locked_for("user") == 1
+    refused = None
+    for _ in range(3):  # two hits can straddle a window boundary; a third cannot also do so
+        refused = await limiter.hit("k", 1, 1)
+        if not refused.allowed:
+            break
+    assert refused is not None and refused.allowed is False and refused.retry_after == 1
+    await asyncio.sleep(1.1)  # the only sleep: past the end of the window and of the lock
+    assert await limiter.hit("k", 1, 1) == Decision(True, 1, 0)
+    assert await limiter.locked_for("user") == 0
+
+
+async def test_reset_forgets_the_count(limiter):
+    await limiter.hit("k", 1, 60)
+    assert (await limiter.hit("k", 1, 60)).allowed is False
+    await limiter.reset("k")
+    assert await limiter.hit("k", 1, 60) == Decision(True, 1, 0)
+    await limiter.reset("never-hit")  # no error
+
+
+async def test_lock_and_locked_for(limiter):
+    assert await limiter.locked_for("user") == 0
+    await limiter.lock("user", 3600)
+    assert 3590 <= await limiter.locked_for("user") <= 3600
+    assert await limiter.locked_for("other") == 0
+    await limiter.unlock("user")
+    assert await limiter.locked_for("user") == 0
+
+
+async def test_login_lockout_flow(limiter):
+    """The intended use: 5 failures in the window lock the account."""
+    for _ in range(5):
+        failure = await limiter.hit("login-fail:alice", 4, 3600)
+        if not failure.allowed:
+            await limiter.lock("login:alice", 3600)
+    assert await limiter.locked_for("login:alice") > 3500
+
+
+def test_bad_window_is_a_programming_error():
+    with pytest.raises(ValueError):
+        asyncio.run(InProcessLimiter().hit("k", 1, 0))
+
+
+async def test_in_process_state_is_bounded():
+    lim = InProcessLimiter(max_entries=100)
+    for i in range(1_000):
+        await lim.hit(f"k{i}", 1, 60)
+        await lim.lock(f"k{i}", 60)
+    assert len(lim._counters) <= 101 and len(lim._locks) <= 101
+    # The most recent keys are still counted.
+    assert (await lim.hit("k999", 1, 60)).allowed is False
+
+
+async def test_redis_errors_fail_open(caplog):
+    lim = RedisLimiter("redis://127.0.0.1:1/0", prefix="nowhere:", timeout=0.2)
+    try:
+        assert await lim.hit("k", 0, 60) == Decision(True, 0, 0)
+        assert await lim.peek("k", 0, 60) == Decision(True, 0, 0)
+        assert await lim.locked_for("k") == 0
+        await lim.lock("k", 60)
+        await lim.reset("k")
+    finally:
+        await lim.close()
+    assert "failing open" in caplog.text
+
+
+async def test_make_limiter():
+    assert isinstance(make_limiter(None, "p:"), InProcessLimiter)
+    lim = make_limiter(REDIS_URL, "p:")
+    assert isinstance(lim, RedisLimiter)
+    await lim.close()
