@@ -30,6 +30,7 @@ from agentdeck.errors import (
     RateLimited,
     Unauthenticated,
 )
+from agentdeck.resolvers.access import require_principal
 
 TENANT_SCOPES = {
     "owner": ["conversations:read", "conversations:write", "conversations:delete", "workflows:delete",
@@ -291,9 +292,7 @@ async def _revoke(ctx: Context, session_ids: list[uuid.UUID], reason: str) -> in
 
 
 def require_user(ctx: Context):
-    principal = ctx.principal
-    if principal is None:
-        raise ctx.auth_error or Unauthenticated("Not authenticated")
+    principal = require_principal(ctx)
     if not principal.subject.startswith("user:"):
         raise Unauthenticated("Token subject must reference a user account.")
     return principal

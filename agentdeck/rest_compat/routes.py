@@ -18,6 +18,10 @@ ROUTES: tuple[Op, ...] = (
     Op("GET", "/api/v1/auth/me", "me", envelope=True, tags=("auth",), summary="Get Current User Info"),
     Op("GET", "/api/v1/auth/signup-policy", "signupPolicy", tags=("auth",), summary="Get Signup Policy"),
     Op("POST", "/api/v1/auth/register", "register", body="input", status=201, tags=("auth",), summary="Register Tenant"),
+    # -- sessions, email verification, passwords --
+    # -- service accounts --
+    # -- signup requests and invites --
+    # -- tenant settings --
     Op(
         "POST",
         "/api/v1/notices",

@@ -19,9 +19,14 @@ from agentdeck.metrics import OperationMetrics
 from agentdeck.schema import auth, health
 from agentdeck.settings import Settings
 
-QUERIES = (health.Query, auth.Query)
-MUTATIONS = (health.Mutation, auth.Mutation)
-SUBSCRIPTIONS = (health.Subscription,)
+# One line per domain module; each may define Query, Mutation and Subscription.
+DOMAINS = (
+    health,
+    auth,
+)
+QUERIES = tuple(m.Query for m in DOMAINS if hasattr(m, "Query"))
+MUTATIONS = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))
+SUBSCRIPTIONS = tuple(m.Subscription for m in DOMAINS if hasattr(m, "Subscription"))
 
 
 def should_mask(error: GraphQLError) -> bool:

@@ -7,7 +7,7 @@ from enum import Enum
 import strawberry
 
 from agentdeck.resolvers import health as r
-from agentdeck.schema.permissions import RequireScope
+from agentdeck.schema.permissions import Scope, allow
 
 
 @strawberry.type(description="Health check response payload.")
@@ -73,7 +73,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Broadcast a notice to every subscriber on every server process.",
-        permission_classes=[RequireScope.of("platform:operator")],
+        extensions=allow(Scope("platform:operator")),
     )
     async def publish_notice(self, info: strawberry.Info, input: NoticeInput) -> Notice:
         return await r.publish_notice(info.context, input.message, input.level.value)  # type: ignore[return-value]

@@ -1,28 +1,54 @@
-"""Permission classes shared by GraphQL and REST (REST executes the same fields)."""
+"""Permission classes shared by GraphQL and REST (REST executes the same fields).
+
+    @strawberry.field(extensions=allow(Scope("conversations:read"), TenantRole("member")))
+
+The rules themselves live in `resolvers/access.py`.
+"""
 
 from __future__ import annotations
 
 from typing import Any
 
 import strawberry
-from strawberry.permission import BasePermission
+from strawberry.permission import BasePermission, PermissionExtension
 
-from agentdeck.errors import Forbidden, Unauthenticated
+from agentdeck.resolvers import access
 
 
-class RequireScope(BasePermission):
-    """`permission_classes=[RequireScope.of("platform:operator")]`"""
-
-    scope: str = ""
-
+class Authenticated(BasePermission):
     def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        principal = info.context.principal
-        if principal is None:
-            raise info.context.auth_error or Unauthenticated("Not authenticated")
-        if not principal.has_scope(self.scope):
-            raise Forbidden("Insufficient scopes for this operation.")
+        access.require_principal(info.context)
         return True
 
-    @classmethod
-    def of(cls, scope: str) -> type[RequireScope]:
-        return type(f"RequireScope[{scope}]", (cls,), {"scope": scope})
+
+class Verified(BasePermission):
+    """A principal whose token does not say its email is unverified."""
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        access.require_verified(info.context)
+        return True
+
+
+class Scope(BasePermission):
+    def __init__(self, scope: str) -> None:
+        self.scope = scope
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        access.require_scope(info.context, self.scope)
+        return True
+
+
+class TenantRole(BasePermission):
+    """An active tenant context (verified email, matching headers) with at least this role."""
+
+    def __init__(self, minimum: str = "viewer") -> None:
+        self.minimum = minimum
+
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        await access.require_role(info.context, self.minimum)
+        return True
+
+
+def allow(*permissions: BasePermission) -> list[PermissionExtension]:
+    """`@strawberry.field(extensions=allow(Scope("tools:read"), TenantRole("admin")))`"""
+    return [PermissionExtension(permissions=list(permissions), use_directives=False)]
