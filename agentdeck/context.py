@@ -116,7 +116,10 @@ async def authenticate(
     try:
         claims = services.tokens.verify(token, token_use="access")
     except TokenInvalid as exc:
-        raise Unauthenticated(str(exc)) from None
+        service = _service_account_claims(services, token)
+        if service is None:
+            raise Unauthenticated(str(exc)) from None
+        return await _service_account_principal(services, service)
     subject = str(claims.get("sub", ""))
     if not subject.startswith("user:"):
         raise Unauthenticated("Token subject must reference a user account.")
@@ -133,5 +136,32 @@ async def authenticate(
         scopes=frozenset(scopes),
         tenant_id=tenant_id,
         roles=tuple(claims.get("roles") or ()),
+        claims=claims,
+    )
+
+
+def _service_account_claims(services: Services, token: str) -> dict[str, Any] | None:
+    """Claims of a valid service-account refresh token, else None (user refresh tokens too:
+    they stay refused on the API exactly as before)."""
+    try:
+        claims = services.tokens.verify(token, token_use="refresh")
+    except TokenInvalid:
+        return None
+    return claims if str(claims.get("sub", "")).startswith("service-account:") else None
+
+
+async def _service_account_principal(services: Services, claims: dict[str, Any]) -> Principal:
+    """Unlike the legacy service, a service-account token authenticates with exactly its scopes.
+    No `roles` claim: the tenant role is inferred from the scopes (`access.granted_role`)."""
+    try:
+        tenant_id = uuid.UUID(str(claims["tenant_id"])) if claims.get("tenant_id") else None
+    except ValueError:
+        raise Unauthenticated("Could not validate credentials") from None
+    if not await services.revocations.is_token_live(str(claims["jti"])):
+        raise Unauthenticated("Token has been revoked.")
+    return Principal(
+        subject=str(claims["sub"]),
+        scopes=frozenset(str(claims.get("scope", "")).split()),
+        tenant_id=tenant_id,
         claims=claims,
     )

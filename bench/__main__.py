@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import health
+from bench import auth, health
 
 
 async def main() -> None:
     await health.run()
+    await auth.run()
 
 
 if __name__ == "__main__":

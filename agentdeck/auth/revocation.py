@@ -4,6 +4,9 @@ Access tokens carry their session id (`sid`). Checking the database on every req
 correct but costs a query per call; caching alone would let a revoked session live until the
 entry expires. So: cache "live" answers briefly, and every revocation is published on the bus,
 which each process (this one included) applies to its cache at once.
+
+Service-account tokens have no session: they are keyed by their `jti` instead (`is_token_live`
+/ `token_revoked`), through the same cache, channel and listener.
 """
 
 from __future__ import annotations
@@ -13,8 +16,12 @@ import contextlib
 import logging
 import time
 import uuid
+from collections.abc import Awaitable, Callable
+
+from sqlalchemy import select
 
 from agentdeck.db.models.identity import AuthSession
+from agentdeck.db.models.service_accounts import ServiceAccountToken
 from agentdeck.db.session import Database
 from agentdeck.providers.bus import Bus
 
@@ -24,43 +31,68 @@ CHANNEL = "auth:revocations"
 LIVE_TTL_S = 30.0
 MAX_ENTRIES = 100_000
 
+# Cache keys: a session id, or ("jti", <jti>) for a service-account token.
+Key = uuid.UUID | tuple[str, str]
+
 
 class Revocations:
     def __init__(self, db: Database, bus: Bus) -> None:
         self._db = db
         self._bus = bus
-        self._live: dict[uuid.UUID, float] = {}  # sid -> cached-until (monotonic)
-        self._revoked: set[uuid.UUID] = set()
+        self._live: dict[Key, float] = {}  # key -> cached-until (monotonic)
+        self._revoked: set[Key] = set()
         self._listener: asyncio.Task | None = None
         # Cached "live" answers are trusted only while revocations are being heard.
         self._listening = False
 
     async def is_live(self, sid: uuid.UUID) -> bool:
-        if sid in self._revoked:
-            return False
-        until = self._live.get(sid)
-        if self._listening and until is not None and until > time.monotonic():
-            return True
-        async with self._db.session() as s:
-            session = await s.get(AuthSession, sid)
-        live = session is not None and session.revoked_at is None
-        if live:
-            if len(self._live) > MAX_ENTRIES:
-                self._live.clear()
-            self._live[sid] = time.monotonic() + LIVE_TTL_S
-        return live
+        return await self._check(sid, lambda: self._session_live(sid))
+
+    async def is_token_live(self, jti: str) -> bool:
+        """A service-account token: its row exists and is not revoked (expiry is the JWT's)."""
+        return await self._check(("jti", jti), lambda: self._token_live(jti))
 
     async def revoked(self, sid: uuid.UUID) -> None:
         self._forget(sid)
         await self._bus.publish(CHANNEL, {"sid": str(sid)})
 
-    def _forget(self, sid: uuid.UUID) -> None:
-        self._live.pop(sid, None)
+    async def token_revoked(self, jti: str) -> None:
+        self._forget(("jti", jti))
+        await self._bus.publish(CHANNEL, {"jti": jti})
+
+    async def _check(self, key: Key, lookup: Callable[[], Awaitable[bool]]) -> bool:
+        if key in self._revoked:
+            return False
+        until = self._live.get(key)
+        if self._listening and until is not None and until > time.monotonic():
+            return True
+        live = await lookup()
+        if live:
+            if len(self._live) > MAX_ENTRIES:
+                self._live.clear()
+            self._live[key] = time.monotonic() + LIVE_TTL_S
+        return live
+
+    async def _session_live(self, sid: uuid.UUID) -> bool:
+        async with self._db.session() as s:
+            session = await s.get(AuthSession, sid)
+        return session is not None and session.revoked_at is None
+
+    async def _token_live(self, jti: str) -> bool:
+        async with self._db.session() as s:
+            revoked_at = await s.execute(
+                select(ServiceAccountToken.revoked_at).where(ServiceAccountToken.jti == jti)
+            )
+            row = revoked_at.first()
+        return row is not None and row[0] is None
+
+    def _forget(self, key: Key) -> None:
+        self._live.pop(key, None)
         # Only ids that were cached as live need remembering; others go to the database anyway.
         # Keeping a bounded set avoids a stale "live" entry racing in from a concurrent lookup.
         if len(self._revoked) > MAX_ENTRIES:
             self._revoked.clear()
-        self._revoked.add(sid)
+        self._revoked.add(key)
 
     async def start(self) -> None:
         """Listen for revocations; does not fail when the bus is down (the cache is bypassed)."""
@@ -74,7 +106,10 @@ class Revocations:
                         self._listening, delay = True, 0.5
                         ready.set()
                         async for message in messages:
-                            self._forget(uuid.UUID(message["sid"]))
+                            if "jti" in message:
+                                self._forget(("jti", str(message["jti"])))
+                            else:
+                                self._forget(uuid.UUID(message["sid"]))
                 except asyncio.CancelledError:
                     raise
                 except Exception as exc:  # noqa: BLE001 - keep retrying; the database stays authoritative

@@ -104,10 +104,11 @@ async def _record(db: Database, row: OutboxMessage) -> None:
         await s.commit()
 
 
-def _outbox_row(mail: Mail, **kw) -> OutboxMessage:
-    return OutboxMessage(
-        to_address=mail.to, subject=mail.subject, body_text=mail.text, kind=mail.kind, **kw
-    )
+def _outbox_row(mail: Mail, *, keep_body: bool, **kw) -> OutboxMessage:
+    # Mail delivered by SMTP lives in the recipient's mailbox; its outbox row is only a
+    # delivery record, so single-use links in the body are not kept at rest.
+    body = mail.text if keep_body else "(delivered by SMTP; body not kept)"
+    return OutboxMessage(to_address=mail.to, subject=mail.subject, body_text=body, kind=mail.kind, **kw)
 
 
 class SmtpMailer:
@@ -135,12 +136,12 @@ class SmtpMailer:
             log.warning("mail %s (%s) to %s failed: %s", message_id, mail.kind, mail.to, error)
             await _record(
                 self.db,
-                _outbox_row(mail, id=message_id, created_at=now, status="failed", error=error),
+                _outbox_row(mail, keep_body=False, id=message_id, created_at=now, status="failed", error=error),
             )
             raise MailDeliveryFailed(mail.kind) from exc
         await _record(
             self.db,
-            _outbox_row(mail, id=message_id, created_at=now, status="sent", sent_at=utcnow()),
+            _outbox_row(mail, keep_body=False, id=message_id, created_at=now, status="sent", sent_at=utcnow()),
         )
         log.info("mail %s (%s) sent to %s", message_id, mail.kind, mail.to)
         return str(message_id)
@@ -155,7 +156,7 @@ class OutboxMailer:
         _make_log_visible()
 
     async def send(self, mail: Mail) -> str:
-        row = _outbox_row(mail, id=uuid.uuid4(), status="logged")
+        row = _outbox_row(mail, keep_body=True, id=uuid.uuid4(), status="logged")
         await _record(self.db, row)
         log.info(
             "mail %s (%s) not sent (AGENTDECK_SMTP_URL unset)\nFrom: %s\nTo: %s\nSubject: %s\n\n%s",

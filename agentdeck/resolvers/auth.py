@@ -7,7 +7,7 @@ revokes the whole session (a stolen token cannot outlive its theft for long).
 
 from __future__ import annotations
 
-import re
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from agentdeck.auth.passwords import burn_time, hash_password, password_problems, verify_password
 from agentdeck.auth.tokens import TokenInvalid
 from agentdeck.context import Context
-from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
 from agentdeck.errors import (
     BadRequest,
@@ -29,8 +28,13 @@ from agentdeck.errors import (
     Locked,
     RateLimited,
     Unauthenticated,
+    UpstreamFailed,
 )
+from agentdeck.resolvers import invites
 from agentdeck.resolvers.access import require_principal
+from agentdeck.resolvers.admin import EMAIL, add_tenant
+
+log = logging.getLogger("agentdeck.auth")
 
 TENANT_SCOPES = {
     "owner": ["conversations:read", "conversations:write", "conversations:delete", "workflows:delete",
@@ -41,7 +45,6 @@ TENANT_SCOPES = {
 TENANT_SCOPES["admin"] = TENANT_SCOPES["owner"]
 OPERATOR_SCOPES = ["platform:operator", "auth:invites", "auth:signup_requests", "support:read", "activity:read"]
 
-EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 BAD_CREDENTIALS = "Incorrect email or password."
 
 
@@ -100,16 +103,11 @@ def scopes_for(role: str, user: User) -> list[str]:
     return scopes
 
 
-def _client(ctx: Context) -> tuple[str | None, str | None]:
+def client_info(ctx: Context) -> tuple[str | None, str | None]:
     req = ctx.request
     if req is None:
         return None, None
     return (req.headers.get("user-agent") or "")[:512] or None, req.client.host if req.client else None
-
-
-def _slug(name: str) -> str:
-    base = re.sub(r"[^a-z0-9]+", "-", name.lower()).strip("-")[:48] or "tenant"
-    return f"{base}-{uuid.uuid4().hex[:6]}"
 
 
 async def _issue(ctx: Context, user: User, membership: Membership, session: AuthSession) -> SessionTokens:
@@ -149,33 +147,45 @@ async def register(ctx: Context, email: str, password: str, tenant_name: str, di
         problems.append({"field": "input.accept_terms", "message": "Terms of service must be accepted."})
     if problems:
         raise InvalidInput(problems[0]["message"], details=problems)
-    if ctx.settings.signup_policy != "public":
-        raise Forbidden("An invite is required to register.")  # invites: see resolvers/invites.py
+    invite_id = await invites.admissible(ctx, invite_token, email)  # None under the public policy
 
     password_hash = await hash_password(password)
-    user_agent, ip = _client(ctx)
+    user_agent, ip = client_info(ctx)
     async with ctx.session(tenant_scoped=False) as s:
-        tenant = Tenant(name=tenant_name.strip(), slug=_slug(tenant_name))
+        if invite_id is not None:
+            await invites.redeem(s, invite_id)  # first write: rolled back if registration fails
         user = User(email=email, password_hash=password_hash, display_name=display_name)
-        s.add_all([tenant, user])
+        s.add(user)
         try:
             await s.flush()
         except IntegrityError:
             raise Conflict("Email already registered.") from None
-        membership = Membership(tenant_id=tenant.id, user_id=user.id, role="owner")
+        tenant, membership = await add_tenant(s, tenant_name, user)
         session = AuthSession(tenant_id=tenant.id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip)
-        s.add_all([membership, session])
+        s.add(session)
         await s.flush()
         out = await _issue(ctx, user, membership, session)
         await s.commit()
     out.tenant_slug = tenant.slug
+    await _welcome(ctx, user)
     return out
+
+
+async def _welcome(ctx: Context, user: User) -> None:
+    """The verification mail; a mail failure must not undo a registration (the user can ask
+    for another with `sendEmailVerification`)."""
+    from agentdeck.resolvers.account import mail_verification  # account builds on this module
+
+    try:
+        await mail_verification(ctx, user)
+    except UpstreamFailed as exc:
+        log.warning("verification mail for new user %s not sent: %s", user.id, exc.message)
 
 
 async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SessionTokens:
     email = email.strip().lower()
     limiter = ctx.services.limiter
-    user_agent, ip = _client(ctx)
+    user_agent, ip = client_info(ctx)
     for key in (f"lock:email:{email}", f"lock:ip:{ip}"):
         remaining = await limiter.locked_for(key)
         if remaining:
@@ -260,7 +270,7 @@ async def logout(ctx: Context, refresh_token: str) -> Outcome:
     claims = _refresh_claims(ctx, refresh_token)
     if claims["sub"] != principal.subject:
         raise Forbidden("Refresh token belongs to another user.")
-    revoked = await _revoke(ctx, [uuid.UUID(claims["sid"])], "logout")
+    revoked = await revoke_sessions(ctx, [uuid.UUID(claims["sid"])], "logout")
     return Outcome("Session revoked successfully." if revoked else "Session already inactive.",
                    Revoked(bool(revoked)))
 
@@ -272,11 +282,11 @@ async def logout_all(ctx: Context) -> Outcome:
         ids = (await s.scalars(
             select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         )).all()
-    revoked = await _revoke(ctx, list(ids), "logout_all")
+    revoked = await revoke_sessions(ctx, list(ids), "logout_all")
     return Outcome("All sessions revoked.", Revoked(revoked))
 
 
-async def _revoke(ctx: Context, session_ids: list[uuid.UUID], reason: str) -> int:
+async def revoke_sessions(ctx: Context, session_ids: list[uuid.UUID], reason: str) -> int:
     if not session_ids:
         return 0
     async with ctx.session(tenant_scoped=False) as s:

@@ -249,9 +249,10 @@ class RestOperation:
         data = result.data[c.result_field] if result.data else None
         if c.op.status == 204:
             return Response(status_code=204)
+        headers = {"ETag": f'"{data[c.op.etag]}"'} if c.op.etag and isinstance(data, dict) else None
         if c.op.envelope and isinstance(data, dict):
             data = {"success": True, **data}
-        return Response(orjson.dumps(data), c.op.status, media_type="application/json")
+        return Response(orjson.dumps(data), c.op.status, headers=headers, media_type="application/json")
 
     def error_response(self, c: Compiled, error: GraphQLError) -> Response:
         original = error.original_error
@@ -264,7 +265,8 @@ class RestOperation:
 
     def loc(self, c: Compiled, field_path: str) -> list:
         """`input.password` → ["body", "password"]; `first` → ["query", "limit"]."""
-        head, *rest = field_path.split(".") if field_path else [""]
+        head, *tail = field_path.split(".") if field_path else [""]
+        rest = [int(part) if part.isdigit() else part for part in tail]
         source, key = c.arg_locs.get(head, ("body", head))
         return [source, *rest] if source == "body" else [source, key, *rest]
 

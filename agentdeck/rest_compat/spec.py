@@ -40,6 +40,7 @@ class Op:
     body: str | None = None
     stream: SSE | None = None
     envelope: bool = False  # wrap as {success: true, message, data} (payload has message, data)
+    etag: str | None = None  # result field sent as `ETag: "<value>"` (optimistic concurrency)
     tags: tuple[str, ...] = ()
     summary: str | None = None
     documented: bool = True  # False = an agentdeck extension beyond the legacy contract

@@ -16,13 +16,17 @@ from strawberry.tools import merge_types
 
 from agentdeck.errors import DomainError
 from agentdeck.metrics import OperationMetrics
-from agentdeck.schema import auth, health
+from agentdeck.schema import account, auth, health, service_accounts, signup, tenants
 from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
 DOMAINS = (
     health,
     auth,
+    account,
+    tenants,
+    service_accounts,
+    signup,
 )
 QUERIES = tuple(m.Query for m in DOMAINS if hasattr(m, "Query"))
 MUTATIONS = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))

@@ -17,8 +17,22 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table(
+        "tenant_settings",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("tenant_id", sa.Uuid(), nullable=False),
+        sa.Column("billing_contacts", sa.JSON(), nullable=False),
+        sa.Column("billing_webhook_url", sa.String(length=2048), nullable=True),
+        sa.Column("plan_metadata", sa.JSON(), nullable=False),
+        sa.Column("flags", sa.JSON(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_settings_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_settings")),
+        sa.UniqueConstraint("tenant_id", name=op.f("uq_tenant_settings_tenant_id")),
+    )
+    op.create_index(op.f("ix_tenant_settings_tenant_id"), "tenant_settings", ["tenant_id"])
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table("tenant_settings")

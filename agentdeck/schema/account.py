@@ -1,0 +1,141 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+
+from agentdeck.resolvers import account as r
+from agentdeck.schema.auth import SessionLogout
+from agentdeck.schema.permissions import Authenticated, Scope, Verified, allow
+
+
+@strawberry.type(description="Client metadata read from a session's user agent.")
+class SessionClientInfo:
+    platform: str | None
+    browser: str | None
+    device: str | None
+    user_agent: str | None
+
+
+@strawberry.type(description="Approximate location of a session (GeoIP; unknown when not configured).")
+class SessionLocationInfo:
+    city: str | None
+    region: str | None
+    country: str | None
+
+
+@strawberry.type(description="One of the caller's sign-in sessions.")
+class UserSessionItem:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    created_at: datetime
+    last_seen_at: datetime | None
+    revoked_at: datetime | None
+    client: SessionClientInfo
+    ip_address_masked: str | None
+    fingerprint: str | None
+    location: SessionLocationInfo | None
+    current: bool = strawberry.field(description="The session of the token making this request.")
+
+
+@strawberry.type
+class UserSessionList:
+    sessions: list[UserSessionItem]
+    total: int
+    limit: int
+    offset: int
+
+
+@strawberry.type
+class SessionRevokeResult:
+    message: str
+    data: SessionLogout
+
+
+@strawberry.type
+class EmailVerificationStatus:
+    email_verified: bool
+
+
+@strawberry.type
+class EmailVerificationSendResult:
+    message: str
+    data: EmailVerificationStatus
+
+
+@strawberry.type(description="A completed account action; `data` is always null.")
+class AccountActionResult:
+    message: str
+    data: None = None
+
+
+@strawberry.input
+class EmailVerificationConfirmInput:
+    token: str
+
+
+@strawberry.input
+class PasswordForgotInput:
+    email: str
+
+
+@strawberry.input
+class PasswordResetConfirmInput:
+    token: str
+    new_password: str
+
+
+@strawberry.input
+class PasswordChangeInput:
+    current_password: str
+    new_password: str
+
+
+@strawberry.input
+class PasswordResetInput:
+    user_id: uuid.UUID
+    new_password: str
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="The caller's sign-in sessions, newest activity first.",
+                      extensions=allow(Authenticated()))
+    async def user_sessions(self, info: strawberry.Info, include_revoked: bool = False, limit: int = 20,
+                            offset: int = 0, tenant_id: uuid.UUID | None = None) -> UserSessionList:
+        return await r.list_sessions(info.context, include_revoked, limit, offset, tenant_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Revoke one of the caller's sessions.", extensions=allow(Authenticated()))
+    async def revoke_session(self, info: strawberry.Info, session_id: uuid.UUID) -> SessionRevokeResult:
+        return await r.revoke_session(info.context, session_id)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Mail the caller a link that verifies their email address.",
+                         extensions=allow(Authenticated()))
+    async def send_email_verification(self, info: strawberry.Info) -> EmailVerificationSendResult:
+        return await r.send_verification(info.context)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Redeem an email verification token.")
+    async def verify_email(self, info: strawberry.Info, input: EmailVerificationConfirmInput) -> AccountActionResult:
+        return await r.verify_email(info.context, input.token)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Mail a password reset link, if the account exists.")
+    async def forgot_password(self, info: strawberry.Info, input: PasswordForgotInput) -> AccountActionResult:
+        return await r.forgot_password(info.context, input.email)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Redeem a password reset token; ends every session of the user.")
+    async def confirm_password_reset(self, info: strawberry.Info, input: PasswordResetConfirmInput) -> AccountActionResult:
+        return await r.confirm_password_reset(info.context, input.token, input.new_password)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Change the caller's password; ends their other sessions.",
+                         extensions=allow(Authenticated()))
+    async def change_password(self, info: strawberry.Info, input: PasswordChangeInput) -> AccountActionResult:
+        return await r.change_password(info.context, input.current_password, input.new_password)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Support: set a tenant member's password; ends their sessions.",
+                         extensions=allow(Verified(), Scope("support:read")))
+    async def reset_user_password(self, info: strawberry.Info, input: PasswordResetInput) -> AccountActionResult:
+        return await r.admin_reset_password(info.context, input.user_id, input.new_password)  # type: ignore[return-value]

@@ -1,0 +1,140 @@
+"""Service-account tokens: mint, list, revoke. Rules in `resolvers/service_accounts.py`."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from enum import Enum
+
+import strawberry
+
+from agentdeck.db.models.service_accounts import ServiceAccountToken as TokenRow
+from agentdeck.resolvers import service_accounts as r
+
+
+@strawberry.enum
+class ServiceAccountTokenStatus(Enum):
+    active = "active"
+    revoked = "revoked"
+    all = "all"
+
+
+@strawberry.type(description="A freshly minted service-account refresh token.")
+class ServiceAccountToken:
+    refresh_token: str
+    expires_at: datetime
+    issued_at: datetime
+    scopes: list[str]
+    tenant_id: uuid.UUID | None
+    kid: str
+    account: str
+    token_use: str
+    session_id: str | None
+
+
+@strawberry.type(description="A minted token as listed (never the token itself).")
+class ServiceAccountTokenItem:
+    jti: str
+    account: str
+    tenant_id: uuid.UUID | None
+    scopes: list[str]
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None
+    revoked_reason: str | None
+    fingerprint: str | None
+    signing_kid: str
+
+    @classmethod
+    def from_row(cls, row: TokenRow) -> ServiceAccountTokenItem:
+        return cls(
+            jti=row.jti, account=row.account, tenant_id=row.tenant_id, scopes=row.scopes.split(),
+            issued_at=row.issued_at, expires_at=row.expires_at, revoked_at=row.revoked_at,
+            revoked_reason=row.revoke_reason, fingerprint=row.fingerprint, signing_kid=row.signing_kid,
+        )
+
+
+@strawberry.type
+class ServiceAccountTokenPage:
+    items: list[ServiceAccountTokenItem]
+    total: int
+    limit: int
+    offset: int
+
+
+@strawberry.type
+class RevokedServiceAccountToken:
+    jti: str
+
+
+@strawberry.type
+class ServiceAccountTokenRevokeResult:
+    message: str
+    data: RevokedServiceAccountToken
+
+
+@strawberry.input
+class ServiceAccountIssueInput:
+    account: str
+    scopes: list[str]
+    tenant_id: str | None = None
+    lifetime_minutes: int | None = None
+    fingerprint: str | None = None
+    force: bool = False
+
+
+@strawberry.input
+class BrowserServiceAccountIssueInput:
+    account: str
+    scopes: list[str]
+    reason: str
+    tenant_id: str | None = None
+    lifetime_minutes: int | None = None
+    fingerprint: str | None = None
+    force: bool = False
+
+
+@strawberry.input
+class ServiceAccountTokenRevokeInput:
+    reason: str | None = None
+
+
+def _request(i: ServiceAccountIssueInput | BrowserServiceAccountIssueInput) -> r.IssueRequest:
+    return r.IssueRequest(i.account, list(i.scopes), i.tenant_id, i.lifetime_minutes, i.fingerprint, i.force)
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(description="Service-account tokens visible to the caller (operators: all).")
+    async def service_account_tokens(
+        self, info: strawberry.Info, account: str | None = None, fingerprint: str | None = None,
+        status: ServiceAccountTokenStatus = ServiceAccountTokenStatus.active, tenant_id: str | None = None,
+        include_global: bool = False, limit: int = 20, offset: int = 0,
+    ) -> ServiceAccountTokenPage:
+        page = await r.list_tokens(
+            info.context, account=account, fingerprint=fingerprint, status=status.value,
+            tenant_id=tenant_id, include_global=include_global, limit=limit, offset=offset,
+        )
+        items = [ServiceAccountTokenItem.from_row(row) for row in page.items]
+        return ServiceAccountTokenPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(description="Mint a service-account token (bootstrap secret required).")
+    async def issue_service_account_token(
+        self, info: strawberry.Info, input: ServiceAccountIssueInput
+    ) -> ServiceAccountToken:
+        return await r.issue(info.context, _request(input))  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Mint a service-account token as a tenant admin or operator.")
+    async def issue_service_account_token_from_browser(
+        self, info: strawberry.Info, input: BrowserServiceAccountIssueInput
+    ) -> ServiceAccountToken:
+        return await r.browser_issue(info.context, _request(input), input.reason)  # type: ignore[return-value]
+
+    @strawberry.mutation(description="Revoke a service-account token; it stops working at once.")
+    async def revoke_service_account_token(
+        self, info: strawberry.Info, jti: str, input: ServiceAccountTokenRevokeInput
+    ) -> ServiceAccountTokenRevokeResult:
+        return await r.revoke(info.context, jti, input.reason)  # type: ignore[return-value]
