@@ -62,6 +62,11 @@ ROUTES: tuple[Op, ...] = (
        summary="Issue Signup Invite"),
     Op("POST", "/api/v1/auth/invites/{invite_id}/revoke", "revokeSignupInvite", path_args={"invite_id": "inviteId"},
        tags=("auth",), summary="Revoke Signup Invite"),
+    # -- chat, agents, tools, conversations --
+    # -- workflows --
+    # -- billing --
+    # -- storage, vector stores, containers --
+    # -- status page, contact --
     # -- tenant settings --
     Op("GET", "/api/v1/tenants/settings", "tenantSettings", etag="version", tags=("tenants",), summary="Get Tenant Settings"),
     Op(
