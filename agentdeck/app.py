@@ -25,12 +25,14 @@ from agentdeck.db import migrate
 from agentdeck.errors import DomainError
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
+from agentdeck.resolvers.billing import handle_stripe_webhook
 from agentdeck.rest_compat import errors as rest_errors
 from agentdeck.rest_compat.build import build_routes
 from agentdeck.rest_compat.openapi import build_openapi
 from agentdeck.rest_compat.routes import ROUTES
 from agentdeck.schema import build_schema
 from agentdeck.settings import Settings
+from agentdeck.storage_routes import BLOB_PREFIX, blob_routes
 
 log = logging.getLogger("agentdeck")
 
@@ -118,6 +120,17 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def docs(_request: Request) -> Response:
         return HTMLResponse(SWAGGER_UI)
 
+    async def stripe_webhook(request: Request) -> Response:
+        # A raw route: the signature covers the exact bytes, so the body is never re-encoded.
+        context = await build_context(services, request)
+        try:
+            receipt = await handle_stripe_webhook(
+                context, await request.body(), request.headers.get("stripe-signature")
+            )
+        except DomainError as exc:
+            return rest_errors.from_extensions(exc.message, exc.extensions, lambda f: ["body", f])
+        return JSONResponse({"success": receipt.success, "duplicate": receipt.duplicate}, 202)
+
     routes: list[BaseRoute] = [
         *rest_routes,
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -126,6 +139,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
+        *([Route("/webhooks/stripe", stripe_webhook, methods=["POST"])] if settings.enable_billing else []),
+        *blob_routes(services),
     ]
 
     @contextlib.asynccontextmanager
@@ -143,7 +158,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
-            Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes),
+            Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes,
+                       unbounded_prefixes=(BLOB_PREFIX,)),
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,

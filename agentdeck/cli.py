@@ -109,6 +109,41 @@ def create_operator(
     _administer(work)
 
 
+@app.command("ingest")
+def ingest(
+    folder: Path = typer.Argument(..., exists=True, file_okay=False, help="Folder of documents"),
+    tenant: str = typer.Option(..., "--tenant", help="Tenant id"),
+    store: str = typer.Option(..., "--store", help="Vector store id, or a name (created when missing)"),
+    recursive: bool = typer.Option(True, "--recursive/--flat", help="Include sub-folders"),
+) -> None:
+    """Ingest every supported file of a folder into a vector store, showing progress."""
+    import asyncio
+    import uuid
+
+    from rich.console import Console
+
+    from agentdeck.errors import DomainError
+    from agentdeck.ingest_folder import ingest_folder
+
+    settings = Settings()
+    if settings.should_auto_migrate:  # as the server would, before the event loop starts
+        from agentdeck.db.migrate import upgrade
+
+        upgrade(settings.effective_database_url)
+    try:
+        tenant_id = uuid.UUID(tenant)
+    except ValueError:
+        _fail("--tenant must be a tenant id (UUID)")
+        return
+    try:
+        outcomes = asyncio.run(ingest_folder(settings, tenant_id, store, folder, recursive, Console()))
+    except DomainError as exc:
+        _fail(exc.message)
+        return
+    if any(o.status != "completed" for o in outcomes):
+        raise typer.Exit(2)
+
+
 def _administer(work) -> None:
     """Run `work(session, settings)` in one transaction; a domain error exits 1 with its message."""
     import asyncio
@@ -131,6 +166,90 @@ def _administer(work) -> None:
         typer.echo(asyncio.run(run()))
     except DomainError as exc:
         _fail(exc.message)
+
+
+incident_app = typer.Typer(help="Open, update and resolve status-page incidents (notifies subscribers).")
+app.add_typer(incident_app, name="incident")
+
+
+def _incident(call) -> None:
+    """Run `call(ctx)` as platform automation, then wait for the alerts it sent."""
+    import asyncio
+
+    from agentdeck.context import Context, Principal, Services
+    from agentdeck.errors import DomainError
+    from agentdeck.resolvers import status_subscriptions
+
+    settings = Settings()
+    if settings.should_auto_migrate:  # as the server would, before the event loop starts
+        from agentdeck.db.migrate import upgrade
+
+        upgrade(settings.effective_database_url)
+
+    async def run() -> str:
+        services = Services(settings)
+        ctx = Context(services=services, principal=Principal("cli", frozenset({"platform:operator"})))
+        try:
+            incident = await call(ctx)
+            await status_subscriptions.drain()
+            return f"incident_id={incident.incident_id} state={incident.state} severity={incident.severity}"
+        finally:
+            await services.close()
+
+    try:
+        typer.echo(asyncio.run(run()))
+    except DomainError as exc:
+        _fail(exc.message)
+
+
+@incident_app.command("open")
+def incident_open(
+    service: str = typer.Argument(..., help="Affected service, e.g. Database"),
+    impact: str = typer.Argument(..., help="What users see"),
+    severity: str = typer.Option("major", help="major | minor | maintenance"),
+    state: str = typer.Option("investigating", help="investigating | identified | monitoring | resolved"),
+) -> None:
+    """Open an incident."""
+    from agentdeck.resolvers import status
+
+    _choice(severity, status.SEVERITIES), _choice(state, status.STATES)
+    _incident(lambda ctx: status.open_incident(ctx, service, impact, severity, state))
+
+
+@incident_app.command("update")
+def incident_update(
+    incident_id: str = typer.Argument(...),
+    impact: str | None = typer.Option(None),
+    state: str | None = typer.Option(None, help="investigating | identified | monitoring | resolved"),
+    severity: str | None = typer.Option(None, help="major | minor | maintenance"),
+) -> None:
+    """Update an incident."""
+    from agentdeck.resolvers import status
+
+    _choice(state, status.STATES), _choice(severity, status.SEVERITIES)
+    _incident(lambda ctx: status.update_incident(ctx, _uuid(incident_id), impact, state, severity))
+
+
+@incident_app.command("resolve")
+def incident_resolve(incident_id: str = typer.Argument(...), impact: str | None = typer.Option(None)) -> None:
+    """Resolve an incident."""
+    from agentdeck.resolvers import status
+
+    _incident(lambda ctx: status.resolve_incident(ctx, _uuid(incident_id), impact))
+
+
+def _choice(value: str | None, allowed: tuple[str, ...]) -> None:
+    if value is not None and value not in allowed:
+        _fail(f"{value!r} is not one of {', '.join(allowed)}")
+
+
+def _uuid(value: str):
+    import uuid
+
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        _fail(f"{value!r} is not an incident id")
 
 
 if __name__ == "__main__":

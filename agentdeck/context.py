@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import hmac
 import time
 import uuid
+from collections.abc import Coroutine
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -17,7 +19,11 @@ from agentdeck.auth.tokens import TokenInvalid, TokenService
 from agentdeck.db.session import Database
 from agentdeck.errors import Unauthenticated
 from agentdeck.providers.bus import Bus, make_bus
+from agentdeck.providers.containers import make_containers
+from agentdeck.providers.embeddings import make_embeddings
+from agentdeck.providers.llm import LLMProvider, make_llm
 from agentdeck.providers.mail import make_mailer
+from agentdeck.providers.payments import PaymentProvider, make_payments
 from agentdeck.providers.ratelimit import make_limiter
 from agentdeck.providers.storage import make_storage
 from agentdeck.settings import Settings
@@ -31,7 +37,9 @@ class Services:
         self.started_at = time.monotonic()
         self.db = Database(settings.effective_database_url)
         self.bus: Bus = make_bus(settings.redis_url, settings.redis_prefix)
-        self.storage = make_storage(settings.storage_url, settings.var_dir)
+        self.storage = make_storage(settings)
+        self.containers = make_containers(settings)
+        self.embeddings = make_embeddings(settings)
         self.keys = KeyStore.load_or_create(settings.var_dir)
         self.tokens = TokenService(
             self.keys,
@@ -43,11 +51,39 @@ class Services:
         self.limiter = make_limiter(settings.redis_url, settings.redis_prefix)
         self.revocations = Revocations(self.db, self.bus)
         self.mailer = make_mailer(settings, self.db)
+        self.payments: PaymentProvider = make_payments(settings)
+        self.llm: LLMProvider = make_llm(settings)
+        self._tasks: set[asyncio.Task] = set()
+
+    def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
+        """Run `work` as a server task: it outlives the request that started it; shutdown
+        cancels what is still running (each task records its own interruption)."""
+        task = asyncio.create_task(work)
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
 
     async def start(self) -> None:
         await self.revocations.start()
+        from agentdeck.resolvers.billing.worker import BillingWorker  # resolvers import this module
+
+        self.billing_worker = BillingWorker(self)
+        await self.billing_worker.start()
+        # Imported here: the resolvers import this module.
+        from agentdeck.resolvers.status_probes import StatusMonitor
+
+        self.status_monitor = StatusMonitor(self)
+        self.status_monitor.start()
 
     async def close(self) -> None:
+        for task in list(self._tasks):
+            task.cancel()
+        if self._tasks:
+            await asyncio.wait(self._tasks, timeout=10)
+        if getattr(self, "billing_worker", None) is not None:
+            await self.billing_worker.stop()
+        if getattr(self, "status_monitor", None) is not None:
+            await self.status_monitor.stop()
         await self.revocations.stop()
         await self.limiter.close()
         await self.bus.close()
@@ -87,6 +123,13 @@ class Context:
     @property
     def bus(self) -> Bus:
         return self.services.bus
+
+    def public_base_url(self) -> str:
+        """Where clients reach this server: `AGENTDECK_PUBLIC_URL` when set, else the request's
+        own base URL (so signed links work on whatever port a server was started on)."""
+        if "public_url" in self.settings.model_fields_set or self.request is None:
+            return self.settings.public_url
+        return str(self.request.base_url).rstrip("/")
 
     def session(self, *, tenant_scoped: bool = True) -> Any:
         """A database session owned by the caller, scoped to the principal's tenant."""

@@ -27,9 +27,11 @@ def _too_large(limit: int) -> bytes:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, max_body_bytes: int, unbounded_prefixes: tuple[str, ...] = ()) -> None:
         self.app = app
         self.max_body = max_body_bytes
+        # Routes that bound their own bodies (signed uploads enforce the signed size).
+        self.unbounded = unbounded_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -50,6 +52,10 @@ class RequestMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
+        if self.unbounded and scope["path"].startswith(self.unbounded):
+            limit = None
+        else:
+            limit = self.max_body
         received = 0
 
         async def receive_limited() -> Message:
@@ -57,13 +63,13 @@ class RequestMiddleware:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if limit is not None and received > limit:
                     raise BodyTooLarge
             return message
 
         declared = _content_length(scope)
         try:
-            if declared is not None and declared > self.max_body:
+            if limit is not None and declared is not None and declared > limit:
                 raise BodyTooLarge
             await self.app(scope, receive_limited, send_wrapper)
         except BodyTooLarge:

@@ -47,6 +47,11 @@ class Settings(BaseSettings):
     stripe_secret_key: str | None = None  # unset = the local billing provider
     stripe_webhook_secret: str | None = None
     stripe_api_base: str | None = None
+    stripe_webhook_tolerance_seconds: int = 300  # the SDK's default; older signatures are refused
+    enable_billing_stream: bool = True  # GET /billing/stream and the billingEvents subscription
+    billing_stream_per_minute: int = 20  # stream connections opened per tenant per minute
+    billing_stream_concurrency: int = 3  # open streams per tenant (per server process)
+    enable_usage_guardrails: bool = True  # plan hard limits enforced by `check_usage_limit`
 
     storage_url: str | None = None  # unset = local disk under <var_dir>/storage; s3://bucket
 
@@ -77,6 +82,47 @@ class Settings(BaseSettings):
     login_lockout_seconds: int = 3600
     login_ip_max_attempts: int = 50
     login_ip_window_seconds: int = 600
+
+    # Object storage, vector stores, containers (NOTES §8). Legacy limits: 512 MB, 900 s URLs.
+    storage_max_file_mb: int = 512
+    storage_signed_url_ttl_seconds: int = 900
+    storage_bucket_prefix: str = "agent-data"  # local disk: "<prefix>-<tenant hex>" per tenant
+    storage_s3_region: str = "us-east-1"
+    storage_s3_endpoint_url: str | None = None  # MinIO or any S3-compatible server
+    storage_s3_access_key_id: str | None = None  # unset = the default AWS credential chain
+    storage_s3_secret_access_key: SecretStr | None = None
+    vector_store_max_per_tenant: int = 100
+    vector_store_max_files_per_store: int = 500
+    container_max_per_tenant: int = 20
+    # With OpenAI configured, vector-store search ranks by embeddings instead of BM25.
+    embedding_model: str = "text-embedding-3-small"
+    embedding_dimensions: int = 256
+
+    # Status page (resolvers/status.py): how often the dependency probes run, and whether
+    # webhook subscriptions may target loopback over plain http (tests only: a local receiver).
+    status_probe_interval_seconds: float = 30.0
+    status_page_title: str = "agentdeck Platform Status"
+    status_webhook_allow_loopback: bool = False
+    # Contact form (resolvers/contact.py): where submissions are mailed.
+    contact_recipient: str = "support@agentdeck.local"
+
+    # Language model (providers/llm.py). With `openai_api_key` set: "responses" = the Responses
+    # API, "chat" = Chat Completions (most OpenAI-compatible servers); the SDK retries 429/5xx
+    # `openai_max_retries` times. Without a key the offline model streams a word every
+    # `offline_model_delay_ms` (so `make serve` visibly streams; tests use 0).
+    openai_api_mode: Literal["responses", "chat"] = "responses"
+    openai_timeout_seconds: float = 60
+    openai_max_retries: int = 2
+    offline_model_delay_ms: int = 15
+    default_model: str = "gpt-4.1-mini"
+
+    # A stream reader gives up when its stream has been silent this long (the turn goes on).
+    stream_idle_timeout_seconds: float = 300.0
+    # Per tenant+user chat limits (legacy defaults): turns per minute, streams per minute, and
+    # streams open at once.
+    chat_per_minute: int = 60
+    chat_stream_per_minute: int = 30
+    chat_stream_concurrency: int = 5
 
     @cached_property
     def effective_database_url(self) -> str:

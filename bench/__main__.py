@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import auth, health
+from bench import auth, billing, chat, files, health
 
 
 async def main() -> None:
     await health.run()
     await auth.run()
+    await billing.run()
+    await chat.run()
+    await files.run()
 
 
 if __name__ == "__main__":

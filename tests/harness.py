@@ -172,8 +172,7 @@ def start_server(tmp: Path, env: dict[str, str] | None = None, backend: str = "s
         "AGENTDECK_AUTO_MIGRATE": "true",
         "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:",
     }
-    if database_url:
-        full_env["AGENTDECK_DATABASE_URL"] = database_url
+    full_env["AGENTDECK_DATABASE_URL"] = database_url or f"sqlite+aiosqlite:///{tmp / 'agentdeck.db'}"
     if backend == "postgres":
         full_env["AGENTDECK_REDIS_URL"] = REDIS_URL
     full_env.update(env or {})
@@ -236,3 +235,27 @@ def assert_documented(method: str, path: str, response: httpx.Response,
 def documented_operations() -> set[tuple[str, str]]:
     doc = _contract() or {"paths": {}}
     return {(m.upper(), p) for p, item in doc["paths"].items() for m in item}
+
+
+def sse_events(response: httpx.Response) -> list[tuple[str | None, dict]]:
+    """Read a whole SSE body: (id, JSON payload) per `data:` frame; comments are skipped."""
+    out: list[tuple[str | None, dict]] = []
+    for frame in response.text.split("\n\n"):
+        event_id, data = None, None
+        for line in frame.split("\n"):
+            if line.startswith("id: "):
+                event_id = line[4:]
+            elif line.startswith("data: "):
+                assert data is None, f"one data line per frame: {frame!r}"
+                data = json.loads(line[6:])
+        if data is not None:
+            out.append((event_id, data))
+    return out
+
+
+def assert_schema(component: str, value: Any) -> None:
+    """Validate a value against a component schema of the documented contract."""
+    if _contract() is None:
+        pytest.skip("documented.openapi.json is not beside the project")
+    errors = sorted(_validator(f"#/components/schemas/{component}").iter_errors(value), key=str)
+    assert not errors, f"{component}: {errors[0].message} at {list(errors[0].absolute_path)}"

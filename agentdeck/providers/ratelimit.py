@@ -60,6 +60,10 @@ class RateLimiter(Protocol):
 
     async def locked_for(self, key: str) -> int: ...
 
+    async def try_lock(self, key: str, seconds: int) -> bool:
+        """Take `key` for `seconds` unless someone holds it (a lease slot); True if taken."""
+        ...
+
     async def unlock(self, key: str) -> None: ...
 
     async def close(self) -> None: ...
@@ -129,6 +133,12 @@ class InProcessLimiter:
             del self._locks[key]
             return 0
         return math.ceil(left)
+
+    async def try_lock(self, key: str, seconds: int) -> bool:
+        if await self.locked_for(key):
+            return False
+        await self.lock(key, seconds)
+        return True
 
     async def unlock(self, key: str) -> None:
         self._locks.pop(key, None)
@@ -222,6 +232,15 @@ class RedisLimiter:
             self._failed("locked_for", exc)
             return 0
         return math.ceil(ms / 1000) if ms > 0 else 0
+
+    async def try_lock(self, key: str, seconds: int) -> bool:
+        from redis.exceptions import RedisError
+
+        try:
+            return bool(await self.redis.set(f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds), nx=True))
+        except (RedisError, OSError) as exc:
+            self._failed("try_lock", exc)
+            return True  # fail open, like the counters
 
     async def unlock(self, key: str) -> None:
         from redis.exceptions import RedisError

@@ -249,6 +249,8 @@ class RestOperation:
         data = result.data[c.result_field] if result.data else None
         if c.op.status == 204:
             return Response(status_code=204)
+        if c.op.media_type:
+            return Response(data, c.op.status, media_type=c.op.media_type)
         headers = {"ETag": f'"{data[c.op.etag]}"'} if c.op.etag and isinstance(data, dict) else None
         if c.op.envelope and isinstance(data, dict):
             data = {"success": True, **data}
@@ -291,9 +293,15 @@ class RestOperation:
         head = asyncio.ensure_future(anext(result))
         await asyncio.wait({head}, timeout=FIRST_EVENT_WINDOW_S)
         if head.done():
-            if head.exception() is None and head.result().errors:
+            failure = head.exception()
+            if failure is None and head.result().errors:
                 await result.aclose()
                 return self.render(c, head.result())
+            if failure is not None and not isinstance(failure, StopAsyncIteration):
+                await result.aclose()
+                if isinstance(failure, GraphQLError):
+                    return self.error_response(c, failure)
+                return self.error_response(c, GraphQLError(str(failure), original_error=failure))
 
         async def payloads():
             try:
@@ -315,8 +323,10 @@ class RestOperation:
             await result.aclose()
 
         body = sse.frames(payloads(), spec, on_close=close)
-        headers = {"Cache-Control": "no-cache", **spec.headers}
-        return StreamingResponse(body, media_type=spec.media_type, headers=headers)
+        # The content type is sent exactly as the route declares it (Starlette would otherwise
+        # append a charset to text/* types, which the legacy chat stream did not have).
+        headers = {"Content-Type": spec.media_type, "Cache-Control": "no-cache", **spec.headers}
+        return StreamingResponse(body, headers=headers)
 
 
 def build_routes(

@@ -30,6 +30,14 @@ CODES: dict[str, tuple[int, str | None]] = {
     "INTERNAL": (500, None),
     "BAD_GATEWAY": (502, None),
     "UNAVAILABLE": (503, None),
+    # Codes that legacy clients match by name (NOTES §6, §10).
+    "MissingStripeSignature": (400, "MissingStripeSignature"),
+    "InvalidStripePayload": (400, "InvalidStripePayload"),
+    "InvalidStripeSignature": (400, "InvalidStripeSignature"),
+    "StripeWebhookNotConfigured": (503, "StripeWebhookNotConfigured"),
+    "StripeWebhookProcessingFailed": (500, "StripeWebhookProcessingFailed"),
+    "StripeBillingStreamPublishFailed": (500, "StripeBillingStreamPublishFailed"),
+    "usage_limit_exceeded": (429, "usage_limit_exceeded"),
 }
 
 NAMES = {

@@ -152,6 +152,9 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled]) -> dict[str, 
                 "description": "Server-Sent Events: one `data:` frame per event",
                 "content": {c.op.stream.media_type: {"schema": result_schema}},
             }
+        elif c.op.media_type:
+            ok = {"description": "Successful Response",
+                  "content": {c.op.media_type.split(";")[0].strip(): {"schema": {"type": "string"}}}}
         else:
             ok = {"description": "Successful Response", "content": {"application/json": {"schema": result_schema}}}
         operation: dict[str, Any] = {

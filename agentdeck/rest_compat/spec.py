@@ -41,6 +41,9 @@ class Op:
     stream: SSE | None = None
     envelope: bool = False  # wrap as {success: true, message, data} (payload has message, data)
     etag: str | None = None  # result field sent as `ETag: "<value>"` (optimistic concurrency)
+    # Serve a String field's value as the raw body with this Content-Type (a feed, a document)
+    # instead of JSON, e.g. "application/rss+xml; charset=utf-8".
+    media_type: str | None = None
     tags: tuple[str, ...] = ()
     summary: str | None = None
     documented: bool = True  # False = an agentdeck extension beyond the legacy contract

@@ -16,7 +16,21 @@ from strawberry.tools import merge_types
 
 from agentdeck.errors import DomainError
 from agentdeck.metrics import OperationMetrics
-from agentdeck.schema import account, auth, health, service_accounts, signup, tenants
+from agentdeck.schema import (
+    account,
+    auth,
+    billing,
+    chat,
+    contact,
+    containers,
+    health,
+    service_accounts,
+    signup,
+    status,
+    storage,
+    tenants,
+    vector_stores,
+)
 from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
@@ -27,6 +41,13 @@ DOMAINS = (
     tenants,
     service_accounts,
     signup,
+    billing,
+    chat,
+    storage,
+    vector_stores,
+    containers,
+    status,
+    contact,
 )
 QUERIES = tuple(m.Query for m in DOMAINS if hasattr(m, "Query"))
 MUTATIONS = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))

@@ -1,11 +1,31 @@
 """All models, imported so that `Base.metadata` knows every table."""
 
 from agentdeck.db.models.account import AccountToken
+from agentdeck.db.models.billing import BillingPlan, StripeEvent, TenantSubscription, UsageRecord
+from agentdeck.db.models.chat import ChatRun, Conversation, ConversationEvent, ConversationMessage
+from agentdeck.db.models.files import (
+    AgentContainer,
+    Container,
+    StorageObject,
+    VectorChunk,
+    VectorStore,
+    VectorStoreFile,
+)
 from agentdeck.db.models.identity import AuthSession, Membership, User
 from agentdeck.db.models.mail import OutboxMessage
 from agentdeck.db.models.service_accounts import ServiceAccountToken
 from agentdeck.db.models.signup import SignupInvite, SignupRequest
+from agentdeck.db.models.status import (
+    ContactSubmission,
+    StatusIncident,
+    StatusProbe,
+    StatusSubscription,
+)
 from agentdeck.db.models.tenancy import Tenant
 from agentdeck.db.models.tenant_settings import TenantSettings
 
-__all__ = ["AccountToken", "AuthSession", "Membership", "User", "OutboxMessage", "SignupInvite", "ServiceAccountToken", "SignupRequest", "Tenant", "TenantSettings"]
+__all__ = [
+    "ChatRun",
+    "Conversation",
+    "ConversationEvent",
+    "ConversationMessage","AgentContainer", "Container", "StorageObject", "VectorChunk", "VectorStore", "VectorStoreFile", "BillingPlan", "StripeEvent", "TenantSubscription", "UsageRecord", "AccountToken", "AuthSession", "Membership", "User", "OutboxMessage", "SignupInvite", "ServiceAccountToken", "SignupRequest", "Tenant", "TenantSettings", "ContactSubmission", "StatusIncident", "StatusProbe", "StatusSubscription"]

@@ -1,0 +1,152 @@
+"""Metered usage: recorded once per idempotency key, totalled per billing period, checked
+against the plan's hard limits (`check_usage_limit`, which chat calls before a turn)."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+
+from agentdeck.context import Context
+from agentdeck.db.models import TenantSubscription, UsageRecord
+from agentdeck.errors import DomainError, InvalidInput
+from agentdeck.providers.payments import Current, add_interval
+from agentdeck.resolvers.access import tenant_context
+from agentdeck.resolvers.billing.gate import billing_tenant
+from agentdeck.resolvers.billing.plans import get_plan
+from agentdeck.resolvers.billing.views import PlanFeature, UsageAccepted, UsageTotal
+
+FEATURE_KEY_MAX, IDEMPOTENCY_KEY_MAX, QUANTITY_MAX = 64, 128, 10**12
+
+
+class UsageLimitExceeded(DomainError):
+    code = "usage_limit_exceeded"
+
+
+def _window(sub: TenantSubscription | None, now: datetime) -> tuple[datetime, datetime]:
+    """The subscription's current period, or the calendar month without one."""
+    if sub and sub.current_period_start and sub.current_period_end and sub.current_period_start <= now:
+        if now < sub.current_period_end:
+            return sub.current_period_start, sub.current_period_end
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return start, add_interval(start, "month")
+
+
+def _validate(feature_key: str, quantity: int, key: str | None, start: datetime | None,
+              end: datetime | None) -> None:
+    problems = []
+    if not 1 <= len(feature_key) <= FEATURE_KEY_MAX:
+        problems.append({"field": "input.feature_key", "message": f"feature_key must be 1-{FEATURE_KEY_MAX} characters."})
+    if not 0 < quantity <= QUANTITY_MAX:
+        problems.append({"field": "input.quantity", "type": "greater_than", "message": "Input should be greater than 0"})
+    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
+        problems.append({"field": "input.idempotency_key",
+                         "message": f"idempotency_key must be 1-{IDEMPOTENCY_KEY_MAX} characters."})
+    if (start is None) != (end is None) or (start and end and end <= start):
+        problems.append({"field": "input.period_end", "message": "Give both period_start and period_end, end after start."})
+    for name, value in (("period_start", start), ("period_end", end)):
+        if value is not None and value.tzinfo is None:
+            problems.append({"field": f"input.{name}", "message": "Datetime must include a timezone."})
+    if problems:
+        raise InvalidInput(problems[0]["message"], details=problems)
+
+
+async def _subscription(ctx: Context) -> TenantSubscription | None:
+    async with ctx.session() as s:
+        return await s.scalar(select(TenantSubscription))
+
+
+async def record_usage(ctx: Context, tenant_id: str, feature_key: str, quantity: int, idempotency_key: str | None,
+                       period_start: datetime | None, period_end: datetime | None) -> UsageAccepted:
+    await billing_tenant(ctx, tenant_id, "admin")
+    _validate(feature_key, quantity, idempotency_key, period_start, period_end)
+    now = datetime.now(UTC)
+    sub = await _subscription(ctx)
+    if period_start is None or period_end is None:
+        period_start, period_end = _window(sub, now)
+    async with ctx.session() as s:
+        if idempotency_key and await s.scalar(select(UsageRecord.id).where(UsageRecord.idempotency_key == idempotency_key)):
+            return UsageAccepted()  # already recorded: a retry by the client
+    if sub is not None:
+        current = Current(sub.subscription_ref, sub.customer_ref, sub.status, sub.current_period_start,
+                          sub.current_period_end, sub.trial_ends_at)
+        # The provider deduplicates by the same key, so a retry after a crash here is safe.
+        await ctx.services.payments.report_usage(current, feature_key=feature_key, quantity=quantity,
+                                                 idempotency_key=idempotency_key, at=now)
+    async with ctx.session() as s:
+        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=idempotency_key,
+                          period_start=period_start.astimezone(UTC), period_end=period_end.astimezone(UTC)))
+        try:
+            await s.commit()
+        except IntegrityError:  # the same key, concurrently
+            pass
+    return UsageAccepted()
+
+
+async def _total(ctx: Context, feature_key: str, start: datetime, end: datetime) -> int:
+    async with ctx.session() as s:
+        return int(await s.scalar(
+            select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
+                UsageRecord.feature_key == feature_key, UsageRecord.period_start >= start,
+                UsageRecord.period_start < end)) or 0)
+
+
+async def _features(ctx: Context, sub: TenantSubscription | None) -> list[PlanFeature]:
+    if sub is None:
+        return []
+    plan = await get_plan(ctx, sub.plan_code, active_only=False)
+    return [PlanFeature(**f) for f in plan.features]
+
+
+async def usage_totals(ctx: Context, tenant_id: str) -> list[UsageTotal]:
+    await billing_tenant(ctx, tenant_id)
+    sub = await _subscription(ctx)
+    start, end = _window(sub, datetime.now(UTC))
+    features = {f.key: f for f in await _features(ctx, sub)}
+    async with ctx.session() as s:
+        keys = set(await s.scalars(select(UsageRecord.feature_key).where(
+            UsageRecord.period_start >= start, UsageRecord.period_start < end).distinct()))
+    totals = []
+    for key in sorted(keys | set(features)):
+        f = features.get(key)
+        totals.append(UsageTotal(key, await _total(ctx, key, start, end), f.hard_limit if f else None,
+                                 f.soft_limit if f else None, start, end))
+    return totals
+
+
+async def check_usage_limit(ctx: Context, feature_key: str, adding: int = 1) -> None:
+    """Refuse (429 `usage_limit_exceeded`) when `adding` more units would pass the plan's hard limit.
+
+    For chat and other metered features; a tenant without a subscription or a limit is not limited.
+    """
+    if not (ctx.settings.enable_billing and ctx.settings.enable_usage_guardrails):
+        return
+    tc = await tenant_context(ctx)
+    sub = await _subscription(ctx)
+    feature = next((f for f in await _features(ctx, sub) if f.key == feature_key), None)
+    if sub is None or feature is None or feature.hard_limit is None:
+        return
+    start, end = _window(sub, datetime.now(UTC))
+    used = await _total(ctx, feature_key, start, end)
+    if used + adding > feature.hard_limit:
+        raise UsageLimitExceeded(
+            f"Usage limit exceeded for '{feature_key}' on plan '{sub.plan_code}': {used} of {feature.hard_limit}.",
+            details={"tenant_id": str(tc.tenant_id), "plan_code": sub.plan_code, "feature_key": feature_key,
+                     "limit_type": "hard_limit", "limit_value": feature.hard_limit, "usage": used, "unit": "units",
+                     "window_start": start.isoformat(), "window_end": end.isoformat()},
+        )
+
+
+__all__ = ["UsageLimitExceeded", "check_usage_limit", "record_usage", "usage_totals"]
+
+
+async def meter(ctx: Context, feature_key: str, quantity: int = 1) -> None:
+    """Record usage the platform itself measures (a chat turn), in the current period. Local
+    only: the provider is told at period close by its own metering, not per turn."""
+    sub = await _subscription(ctx)
+    start, end = _window(sub, datetime.now(UTC))
+    async with ctx.session() as s:
+        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=None,
+                          period_start=start.astimezone(UTC), period_end=end.astimezone(UTC)))
+        await s.commit()

@@ -1,0 +1,184 @@
+"""Chat turns: start one, observe its stream, or wait for its answer.
+
+`start_turn` persists the user's message and launches the turn as a server task; readers
+observe the turn's replayable stream (`turn_events`) from any sequence number. The one-call
+forms — `chat` (the whole answer) and `chat_stream` (start and observe) — are built from those.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from agentdeck.agents import AgentSpec, resolve_agent
+from agentdeck.context import Context
+from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
+from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
+from agentdeck.resolvers.access import require_role
+from agentdeck.resolvers.billing.usage import check_usage_limit, meter
+from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, _ledger, run_turn
+from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
+
+MAX_MESSAGE_CHARS = 32_000
+TITLE_CHARS = 60
+METERED_FEATURE = "messages"  # plan feature counting chat turns
+LEASE_S = 300  # a stream slot outlives a crashed server by at most this long
+
+
+@dataclass
+class ChatRequest:
+    message: str
+    conversation_id: str | None = None
+    agent_type: str | None = None
+    context: dict[str, Any] | None = None
+
+
+@dataclass
+class Turn:
+    conversation_id: uuid.UUID
+    stream_id: str
+    run_id: uuid.UUID
+    agent: AgentSpec
+    lease: str | None = None
+
+
+@dataclass
+class ChatAnswer:
+    conversation_id: str
+    response: str
+    message: str | None = None
+    agent_used: str | None = None
+    handoff_occurred: bool | None = None
+    attachments: list[Any] = field(default_factory=list)
+    structured_output: Any = None
+    output_schema: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+async def _limit(ctx: Context, name: str, per_minute: int) -> None:
+    tc = await require_role(ctx, "viewer")
+    decision = await ctx.services.limiter.hit(f"{name}:{tc.tenant_id}:{ctx.principal.subject}", per_minute, 60)
+    if not decision.allowed:
+        raise RateLimited(f"Rate limit exceeded ({name}_per_minute). Retry after {decision.retry_after}s.",
+                          retry_after=decision.retry_after)
+
+
+async def _take_stream_slot(ctx: Context) -> str:
+    """At most `chat_stream_concurrency` open streams per user: each holds one expiring slot."""
+    tc = await require_role(ctx, "viewer")
+    base = f"chat_stream_slot:{tc.tenant_id}:{ctx.principal.subject}"
+    cap = ctx.settings.chat_stream_concurrency
+    for i in range(cap):
+        if await ctx.services.limiter.try_lock(f"{base}:{i}", LEASE_S):
+            return f"{base}:{i}"
+    raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
+
+
+def _conversation_uuid(raw: str | None) -> uuid.UUID | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidInput("conversation_id must be a UUID.",
+                           details=[{"field": "input.conversation_id", "message": "Input should be a valid UUID"}]) from None
+
+
+async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
+    await require_role(ctx, "viewer")
+    text = req.message.strip()
+    if not text or len(req.message) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
+                           details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
+    wanted = _conversation_uuid(req.conversation_id)
+    await check_usage_limit(ctx, METERED_FEATURE)  # a tenant over its plan's hard limit: 429
+    spec = resolve_agent(req.agent_type)
+    user_id = uuid.UUID(ctx.principal.subject.removeprefix("user:")) if ctx.principal.subject.startswith("user:") else None
+    now = datetime.now(UTC)
+    async with ctx.session() as s:
+        conversation = await s.get(Conversation, wanted) if wanted else None
+        if conversation is None:
+            conversation = Conversation(id=wanted or uuid.uuid4(), user_id=user_id, agent_entrypoint=spec.key,
+                                        active_agent=spec.key, display_name=text[:TITLE_CHARS], message_count=0,
+                                        created_at=now)
+            s.add(conversation)
+            try:
+                await s.flush()  # no ORM relationships: the conversation row must exist first
+            except IntegrityError:
+                # The id exists, in another tenant (this tenant's session could not see it).
+                raise NotFound("Conversation not found.") from None
+        conversation.message_count += 1
+        conversation.last_message_preview = text[:PREVIEW_CHARS]
+        conversation.updated_at = now
+        s.add(ConversationMessage(conversation_id=conversation.id, role="user", content=text, created_at=now))
+        run = ChatRun(conversation_id=conversation.id, user_id=user_id, stream_id=new_stream_id("chat"),
+                      agent=spec.key, started_at=now)
+        s.add(run)
+        await s.commit()
+    await _ledger(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
+                  agent=spec.key, content_text=text)
+    await meter(ctx, METERED_FEATURE)
+    turn = Turn(conversation.id, run.stream_id, run.id, spec)
+    writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id))
+    ctx.services.spawn(run_turn(_detached(ctx), writer, run.id, conversation.id, spec))
+    return turn
+
+
+def _detached(ctx: Context) -> Context:
+    """A context for work that outlives the request: same principal, no request objects."""
+    return Context(services=ctx.services, principal=ctx.principal, loaders={})
+
+
+async def turn_events(ctx: Context, stream_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    """The events of a turn of this tenant, from `after` + 1 to its terminal event."""
+    await require_role(ctx, "viewer")
+    async with ctx.session() as s:
+        known = await s.scalar(select(ChatRun.id).where(ChatRun.stream_id == stream_id))
+    if known is None:
+        raise NotFound("Chat stream not found.")
+    async for event in ctx.bus.replay(stream_id, after, wait_s=ctx.settings.stream_idle_timeout_seconds):
+        yield event
+
+
+async def chat_stream(ctx: Context, req: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+    await _limit(ctx, "chat_stream", ctx.settings.chat_stream_per_minute)
+    slot = await _take_stream_slot(ctx)
+    try:
+        turn = await start_turn(ctx, req)
+        async for event in ctx.bus.replay(turn.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+            yield event
+    finally:
+        with contextlib.suppress(Exception):
+            await ctx.services.limiter.unlock(slot)
+
+
+async def chat(ctx: Context, req: ChatRequest) -> ChatAnswer:
+    """The whole answer in one response (the turn still streams to any other reader)."""
+    await _limit(ctx, "chat", ctx.settings.chat_per_minute)
+    turn = await start_turn(ctx, req)
+    agent, handoff, final, error = turn.agent.key, False, None, None
+    async for event in ctx.bus.replay(turn.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+        if event["kind"] == "agent.updated":
+            agent, handoff = event["to_agent"], True
+        elif event["kind"] == "final":
+            final = event["final"]
+        elif event["kind"] == "error":
+            error = event["error"]
+    if final is None:
+        message = error["message"] if error else "The agent did not finish."
+        raise UpstreamFailed(f"Error processing chat request: {message}")
+    return ChatAnswer(
+        conversation_id=str(turn.conversation_id),
+        response=final["response_text"] or "",
+        agent_used=agent,
+        handoff_occurred=handoff,
+        output_schema=turn.agent.output_schema,
+        metadata={"stream_id": turn.stream_id, "status": final["status"], "usage": final["usage"]},
+    )

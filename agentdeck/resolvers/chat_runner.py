@@ -1,0 +1,250 @@
+"""Runs one chat turn: the model call(s), the tool loop, handoffs, persistence and the stream.
+
+A turn runs as a server task, not inside a request: a reader that goes away (or was never
+there) does not stop it. Everything a reader needs is in the turn's replayable stream; what
+outlives the stream (messages, the run-item ledger, usage) is written to the database before
+the terminal event, so a client that sees `final` can read the history at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+
+from agentdeck.agents import SPECS, AgentSpec
+from agentdeck.context import Context
+from agentdeck.db.models import ChatRun, Conversation, ConversationEvent, ConversationMessage
+from agentdeck.providers.llm import (
+    Completed,
+    FunctionTool,
+    Message,
+    ModelError,
+    ResponseStarted,
+    TextDelta,
+    ToolCall,
+    ToolCallDelta,
+    Usage,
+    parse_arguments,
+)
+from agentdeck.resolvers.stream_events import StreamWriter
+from agentdeck.resolvers.tools import TOOLS, handoff_tool
+
+log = logging.getLogger("agentdeck.chat")
+HISTORY_LIMIT = 50
+PREVIEW_CHARS = 280
+
+
+@dataclass
+class TurnResult:
+    status: str  # completed | failed | incomplete
+    response_text: str = ""
+    agent: str = ""
+    handoffs: int = 0
+    usage: Usage = field(default_factory=Usage)
+    requests: int = 0
+    error: str | None = None
+
+
+def tools_for(spec: AgentSpec) -> list[FunctionTool]:
+    own = [TOOLS[name].schema for name in spec.tools if name in TOOLS]
+    return own + [handoff_tool(h.agent, SPECS[h.agent].display_name) for h in spec.handoffs]
+
+
+async def _ledger(ctx: Context, conversation_id: uuid.UUID, **item: Any) -> None:
+    """Append one run item to the conversation's durable ledger (next sequence number)."""
+    async with ctx.session() as s:
+        last = await s.scalar(
+            select(func.max(ConversationEvent.sequence_no)).where(ConversationEvent.conversation_id == conversation_id)
+        )
+        s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
+        await s.commit()
+
+
+async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:
+    async with ctx.session() as s:
+        rows = (await s.scalars(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation_id)
+            .order_by(ConversationMessage.created_at.desc())
+            .limit(HISTORY_LIMIT)
+        )).all()
+    return [Message(m.role, m.content) for m in reversed(rows)]
+
+
+async def run_turn(ctx: Context, writer: StreamWriter, run_id: uuid.UUID, conversation_id: uuid.UUID,
+                   spec: AgentSpec) -> TurnResult:
+    result = TurnResult(status="failed", agent=spec.key)
+    try:
+        await writer.emit("lifecycle", spec.key, status="in_progress", reason=None)
+        messages = await history(ctx, conversation_id)
+        result = await _loop(ctx, writer, conversation_id, spec, messages)
+    except ModelError as exc:
+        result.status, result.error = "failed", exc.message
+        await _finish(ctx, run_id, conversation_id, result)
+        await writer.emit("error", result.agent, error={
+            "code": exc.code, "message": exc.message, "source": "provider", "is_retryable": exc.retryable})
+        return result
+    except asyncio.CancelledError:
+        result.status, result.error = "failed", "interrupted: the server stopped during the turn"
+        await asyncio.shield(_finish(ctx, run_id, conversation_id, result))
+        if not writer.closed:
+            await asyncio.shield(writer.emit("error", result.agent, error={
+                "code": "interrupted", "message": result.error, "source": "server", "is_retryable": True}))
+        raise
+    except Exception:
+        log.exception("chat turn %s failed", writer.stream_id)
+        result.status, result.error = "failed", "Internal error while running the agent."
+        await _finish(ctx, run_id, conversation_id, result)
+        await writer.emit("error", result.agent, error={
+            "code": None, "message": result.error, "source": "server", "is_retryable": False})
+        return result
+    await _finish(ctx, run_id, conversation_id, result)
+    await writer.emit("lifecycle", result.agent, status="completed" if result.status == "completed" else result.status,
+                      reason=None)
+    await writer.emit("final", result.agent, final={
+        "status": result.status,
+        "response_text": result.response_text or None,
+        "structured_output": None,
+        "reasoning_summary_text": None,
+        "refusal_text": None,
+        "attachments": [],
+        "usage": {
+            "input_tokens": result.usage.input_tokens,
+            "output_tokens": result.usage.output_tokens,
+            "total_tokens": result.usage.total_tokens,
+            "cached_input_tokens": None,
+            "reasoning_output_tokens": None,
+            "requests": result.requests,
+        },
+    })
+    return result
+
+
+async def _loop(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, spec: AgentSpec,
+                messages: list[Message]) -> TurnResult:
+    llm, model_default = ctx.services.llm, ctx.settings.default_model
+    agent = spec
+    usage_in = usage_out = requests = handoffs = 0
+    output_index = 0
+    for _ in range(spec.max_turns):
+        model = agent.model or model_default
+        message_item: tuple[int, str] | None = None
+        calls: dict[int, tuple[int, str]] = {}  # model's call index -> (output_index, item id)
+        completed: Completed | None = None
+        async for event in llm.stream(model=model, instructions=agent.instructions, messages=messages,
+                                      tools=tools_for(agent)):
+            if isinstance(event, ResponseStarted):
+                writer.response_id = event.response_id
+            elif isinstance(event, TextDelta):
+                if message_item is None:
+                    message_item = (output_index, f"msg_{uuid.uuid4().hex[:24]}")
+                    output_index += 1
+                    await writer.emit("output_item.added", agent.key, item=message_item,
+                                      item_type="message", role="assistant", status="in_progress")
+                await writer.emit("message.delta", agent.key, item=message_item, content_index=0, delta=event.text)
+            elif isinstance(event, ToolCallDelta):
+                if event.index not in calls:
+                    calls[event.index] = (output_index, event.call_id)
+                    output_index += 1
+                    await writer.emit("output_item.added", agent.key, item=calls[event.index],
+                                      item_type="function_call", role="assistant", status="in_progress")
+                    await writer.emit("tool.status", agent.key, item=calls[event.index], tool=_function_tool(
+                        event.call_id, event.name, "in_progress"))
+                await writer.emit("tool.arguments.delta", agent.key, item=calls[event.index], tool_call_id=event.call_id,
+                                  tool_type="function", tool_name=event.name, delta=event.delta)
+            elif isinstance(event, Completed):
+                completed = event
+        if completed is None:
+            raise ModelError("The model stream ended without completing.", retryable=True)
+        requests += 1
+        usage_in += completed.usage.input_tokens
+        usage_out += completed.usage.output_tokens
+        if message_item is not None:
+            await writer.emit("output_item.done", agent.key, item=message_item, item_type="message",
+                              role="assistant", status="completed")
+        if not completed.tool_calls:
+            await _ledger(ctx, conversation_id, run_item_type="message", run_item_name="message_output_item",
+                          role="assistant", agent=agent.key, model=model, content_text=completed.text,
+                          response_id=writer.response_id)
+            return TurnResult("completed", completed.text, agent.key, handoffs, Usage(usage_in, usage_out), requests)
+        messages = [*messages, Message("assistant", completed.text, tool_calls=completed.tool_calls)]
+        for i, call in enumerate(completed.tool_calls):
+            item = calls.get(i) or (output_index, call.id)
+            if i not in calls:
+                output_index += 1
+            agent, output, handed_off = await _run_call(ctx, writer, conversation_id, agent, call, item, handoffs)
+            handoffs += handed_off
+            messages.append(Message("tool", json.dumps(output, default=str), tool_call_id=call.id))
+    return TurnResult("incomplete", "", agent.key, handoffs, Usage(usage_in, usage_out), requests,
+                      error=f"stopped after {spec.max_turns} model calls")
+
+
+async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, agent: AgentSpec,
+                    call: ToolCall, item: tuple[int, str], handoffs: int) -> tuple[AgentSpec, Any, int]:
+    args = parse_arguments(call.arguments)
+    await writer.emit("tool.arguments.done", agent.key, item=item, tool_call_id=call.id, tool_type="function",
+                      tool_name=call.name, arguments_text=call.arguments, arguments_json=args)
+    await _ledger(ctx, conversation_id, run_item_type="tool_call", run_item_name=call.name, role="assistant",
+                  agent=agent.key, tool_call_id=call.id, tool_name=call.name, call_arguments=args,
+                  response_id=writer.response_id)
+    target = call.name.removeprefix("transfer_to_")
+    handed_off = 0
+    if call.name.startswith("transfer_to_") and target in {h.agent for h in agent.handoffs}:
+        output: Any = {"assistant": target}
+        await writer.emit("agent.updated", agent.key, from_agent=agent.key, to_agent=target, handoff_index=handoffs)
+        await _ledger(ctx, conversation_id, run_item_type="handoff", run_item_name="handoff_output_item",
+                      agent=target, call_output={"from": agent.key, "to": target})
+        next_agent, handed_off = SPECS[target], 1
+    elif call.name in TOOLS and call.name in agent.tools:
+        try:
+            output = await TOOLS[call.name].run(ctx, args)
+        except Exception as exc:  # noqa: BLE001 - a failing tool is reported to the model, not fatal
+            log.warning("tool %s failed: %s", call.name, exc)
+            output = {"error": f"{call.name} failed: {type(exc).__name__}"}
+        next_agent = agent
+    else:
+        output, next_agent = {"error": f"unknown tool '{call.name}'"}, agent
+    await writer.emit("tool.output", agent.key, item=item, tool_call_id=call.id, tool_type="function", output=output)
+    await writer.emit("tool.status", agent.key, item=item, tool=_function_tool(call.id, call.name, "completed",
+                                                                              call.arguments, args, output))
+    await writer.emit("output_item.done", agent.key, item=item, item_type="function_call", role="assistant",
+                      status="completed")
+    await _ledger(ctx, conversation_id, run_item_type="tool_output", run_item_name=call.name, role="tool",
+                  agent=agent.key, tool_call_id=call.id, tool_name=call.name,
+                  call_output=output if isinstance(output, dict) else {"value": output})
+    return next_agent, output, handed_off
+
+
+def _function_tool(call_id: str, name: str, status: str, arguments_text: str | None = None,
+                   arguments_json: dict | None = None, output: Any = None) -> dict[str, Any]:
+    return {"tool_type": "function", "tool_call_id": call_id, "status": status, "name": name,
+            "arguments_text": arguments_text, "arguments_json": arguments_json, "output": output}
+
+
+async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, result: TurnResult) -> None:
+    now = datetime.now(UTC)
+    async with ctx.session() as s:
+        if result.status == "completed" and result.response_text:
+            s.add(ConversationMessage(conversation_id=conversation_id, role="assistant",
+                                      content=result.response_text, agent=result.agent, created_at=now))
+            await s.execute(
+                update(Conversation).where(Conversation.id == conversation_id).values(
+                    message_count=Conversation.message_count + 1,
+                    last_message_preview=result.response_text[:PREVIEW_CHARS],
+                    active_agent=result.agent, updated_at=now,
+                )
+            )
+        await s.execute(
+            update(ChatRun).where(ChatRun.id == run_id).values(
+                status=result.status, error=result.error, input_tokens=result.usage.input_tokens,
+                output_tokens=result.usage.output_tokens, requests=result.requests, ended_at=now,
+            )
+        )
+        await s.commit()

@@ -1,0 +1,93 @@
+"""The public contact form: validated, stored, mailed to `AGENTDECK_CONTACT_RECIPIENT`.
+
+A filled honeypot field is answered like a success (`suppressed: true`) and nothing is kept, so
+a bot learns nothing. Rate limits (NOTES §10): 3 per hour per email, 20 per hour per IP.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+
+from agentdeck.context import Context
+from agentdeck.db.models.status import ContactSubmission
+from agentdeck.errors import InvalidInput, RateLimited
+from agentdeck.providers.mail import Mail
+from agentdeck.resolvers.admin import EMAIL
+from agentdeck.resolvers.auth import client_info
+
+HOUR = 3600
+LIMITS = (("contact:email", 3), ("contact:ip", 20))
+ACCEPTED = "Thanks for reaching out. We will get back to you shortly."
+
+
+@dataclass
+class ContactResult:
+    reference_id: str
+    delivered: bool
+    message_id: str | None
+    suppressed: bool
+
+
+@dataclass
+class ContactOutcome:
+    message: str
+    data: ContactResult
+
+
+def _validate(email: str, name: str | None, company: str | None, topic: str | None, message: str,
+              honeypot: str | None) -> None:
+    problems = []
+    if len(email) > 320 or not EMAIL.match(email):
+        problems.append({"field": "input.email", "type": "value_error", "message": "value is not a valid email address"})
+    for field, value, high in (("name", name, 120), ("company", company, 120), ("topic", topic, 80),
+                               ("honeypot", honeypot, 64)):
+        if value is not None and len(value) > high:
+            problems.append({"field": f"input.{field}", "type": "string_too_long",
+                             "message": f"String should have at most {high} characters"})
+    if len(message.strip()) < 10:
+        problems.append({"field": "input.message", "type": "string_too_short",
+                         "message": "String should have at least 10 characters"})
+    elif len(message) > 2000:
+        problems.append({"field": "input.message", "type": "string_too_long",
+                         "message": "String should have at most 2000 characters"})
+    if problems:
+        raise InvalidInput(problems[0]["message"], details=problems)
+
+
+def _one_line(value: str | None) -> str:
+    return " ".join((value or "").split()) or "-"
+
+
+async def submit(ctx: Context, email: str, name: str | None, company: str | None, topic: str | None,
+                 message: str, honeypot: str | None) -> ContactOutcome:
+    email = email.strip().lower()
+    _validate(email, name, company, topic, message, honeypot)
+    if honeypot:
+        return ContactOutcome(ACCEPTED, ContactResult(str(uuid.uuid4()), False, None, True))
+    ip = client_info(ctx)[1]
+    for (prefix, limit), key in zip(LIMITS, (email, ip), strict=True):
+        decision = await ctx.services.limiter.hit(f"{prefix}:{key}", limit, HOUR)
+        if not decision.allowed:
+            raise RateLimited(f"Rate limit exceeded ({limit} per hour). Retry after {decision.retry_after}s.",
+                              retry_after=decision.retry_after)
+    row = ContactSubmission(email=email, name=name, company=company, topic=topic, message=message, ip_address=ip)
+    async with ctx.session(tenant_scoped=False) as s:
+        s.add(row)
+        await s.commit()
+    reference = str(row.id)
+    # Header values are single-line (the mail library refuses CR/LF anyway); the body is as sent.
+    message_id = await ctx.services.mailer.send(Mail(
+        to=ctx.settings.contact_recipient, subject=f"[contact {reference[:8]}] {_one_line(topic)}"[:200],
+        kind="contact",
+        text=f"Reference: {reference}\nFrom: {_one_line(name)} <{email}>\nCompany: {_one_line(company)}\n"
+             f"Topic: {_one_line(topic)}\n\n{message}\n",
+    ))
+    # The outbox mailer only logs: "delivered" means an SMTP server accepted it.
+    delivered = bool(ctx.settings.smtp_url)
+    async with ctx.session(tenant_scoped=False) as s:
+        stored = await s.get(ContactSubmission, row.id)
+        if stored is not None:
+            stored.delivered, stored.message_id = delivered, message_id
+            await s.commit()
+    return ContactOutcome(ACCEPTED, ContactResult(reference, delivered, message_id, False))

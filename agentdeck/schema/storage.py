@@ -1,0 +1,86 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import strawberry
+from strawberry.scalars import JSON
+
+from agentdeck.resolvers import storage as r
+from agentdeck.schema.permissions import TenantRole, allow
+
+
+@strawberry.type(description="A presigned upload: PUT the bytes to `uploadUrl` with `headers`.")
+class StoragePresignUpload:
+    object_id: uuid.UUID
+    upload_url: str
+    method: str
+    headers: JSON
+    bucket: str
+    object_key: str
+    expires_in_seconds: int
+
+
+@strawberry.type(description="A presigned download: GET `downloadUrl` with `headers`.")
+class StoragePresignDownload:
+    object_id: uuid.UUID
+    download_url: str
+    method: str
+    headers: JSON
+    bucket: str
+    object_key: str
+    expires_in_seconds: int
+
+
+@strawberry.type(description="A stored object; `pending_upload` until its bytes are seen, then `available`.")
+class StorageObject:
+    id: uuid.UUID
+    bucket: str
+    object_key: str
+    filename: str | None
+    mime_type: str | None
+    size_bytes: int | None
+    status: str | None
+    created_at: datetime | None
+    conversation_id: uuid.UUID | None
+    agent_key: str | None
+
+
+@strawberry.type
+class StorageObjectList:
+    items: list[StorageObject]
+    next_offset: int | None
+
+
+@strawberry.input
+class StoragePresignUploadInput:
+    filename: str
+    mime_type: str
+    size_bytes: int
+    agent_key: str | None = None
+    conversation_id: uuid.UUID | None = None
+    metadata: JSON | None = None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=allow(TenantRole("viewer")), description="The tenant's stored objects.")
+    async def storage_objects(self, info: strawberry.Info, limit: int = 20, offset: int = 0,
+                              conversation_id: uuid.UUID | None = None) -> StorageObjectList:
+        return await r.list_objects(info.context, limit, offset, conversation_id)  # type: ignore[return-value]
+
+    @strawberry.field(extensions=allow(TenantRole("viewer")), description="A presigned download URL.")
+    async def storage_download_url(self, info: strawberry.Info, object_id: uuid.UUID) -> StoragePresignDownload:
+        return await r.download_url(info.context, object_id)  # type: ignore[return-value]
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Create an object and its upload URL.")
+    async def create_storage_upload(self, info: strawberry.Info,
+                                    input: StoragePresignUploadInput) -> StoragePresignUpload:
+        return await r.create_upload(info.context, r.UploadRequest(**vars(input)))  # type: ignore[return-value]
+
+    @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Delete an object and its bytes.")
+    async def delete_storage_object(self, info: strawberry.Info, object_id: uuid.UUID) -> bool:
+        return await r.delete_object(info.context, object_id)

@@ -1,0 +1,199 @@
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+import strawberry
+from strawberry.scalars import JSON
+
+from agentdeck.resolvers import vector_stores as r
+from agentdeck.schema.permissions import TenantRole, allow
+
+
+@strawberry.type(description="A tenant's vector store (searchable text from attached files).")
+class VectorStore:
+    id: uuid.UUID
+    openai_id: str
+    tenant_id: uuid.UUID
+    owner_user_id: uuid.UUID | None
+    name: str
+    description: str | None
+    status: str
+    usage_bytes: int
+    expires_after: JSON | None
+    expires_at: datetime | None
+    last_active_at: datetime | None
+    metadata: JSON
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> VectorStore:
+        return cls(id=row.id, openai_id=row.openai_id, tenant_id=row.tenant_id, owner_user_id=row.owner_user_id,
+                   name=row.name, description=row.description, status=row.status, usage_bytes=row.usage_bytes,
+                   expires_after=row.expires_after, expires_at=row.expires_at, last_active_at=row.last_active_at,
+                   metadata=row.meta, created_at=row.created_at, updated_at=row.updated_at)
+
+
+@strawberry.type(description="A file in a vector store; `status` is in_progress, completed or failed.")
+class VectorStoreFile:
+    id: uuid.UUID
+    openai_file_id: str
+    vector_store_id: uuid.UUID
+    filename: str
+    mime_type: str | None
+    size_bytes: int | None
+    usage_bytes: int
+    status: str
+    attributes: JSON
+    chunking_strategy: JSON | None
+    last_error: str | None
+    created_at: datetime
+    updated_at: datetime
+
+    @classmethod
+    def of(cls, row: Any) -> VectorStoreFile:
+        return cls(id=row.id, openai_file_id=row.openai_file_id, vector_store_id=row.vector_store_id,
+                   filename=row.filename, mime_type=row.mime_type, size_bytes=row.size_bytes,
+                   usage_bytes=row.usage_bytes, status=row.status, attributes=row.attributes,
+                   chunking_strategy=row.chunking_strategy, last_error=row.last_error,
+                   created_at=row.created_at, updated_at=row.updated_at)
+
+
+@strawberry.type
+class VectorStoreList:
+    items: list[VectorStore]
+    total: int
+
+
+@strawberry.type
+class VectorStoreFileList:
+    items: list[VectorStoreFile]
+    total: int
+
+
+@strawberry.type
+class VectorStoreSearchContent:
+    type: str
+    text: str
+
+
+@strawberry.type
+class VectorStoreSearchResult:
+    file_id: str
+    filename: str
+    score: float
+    attributes: JSON
+    content: list[VectorStoreSearchContent]
+
+
+@strawberry.type(description="Ranked chunks: BM25 over the database's full-text index.")
+class VectorStoreSearchPage:
+    object: str
+    search_query: str
+    data: list[VectorStoreSearchResult]
+    has_more: bool
+    next_page: str | None
+
+
+@strawberry.input
+class VectorStoreCreateInput:
+    name: str
+    description: str | None = None
+    expires_after: JSON | None = None
+    metadata: JSON | None = None
+
+
+@strawberry.input
+class VectorStoreFileCreateInput:
+    file_id: str
+    attributes: JSON | None = None
+    chunking_strategy: JSON | None = None
+    poll: bool = True
+
+
+@strawberry.input
+class VectorStoreFileUploadInput:
+    object_id: uuid.UUID
+    agent_key: str | None = None
+    attributes: JSON | None = None
+    chunking_strategy: JSON | None = None
+    poll: bool = True
+
+
+@strawberry.input
+class VectorStoreSearchInput:
+    query: JSON = strawberry.field(description="A string or a list of strings.")
+    filters: JSON | None = None
+    max_num_results: int | None = None
+    ranking_options: JSON | None = None
+
+
+VIEW, WRITE = allow(TenantRole("viewer")), allow(TenantRole("admin"))
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=VIEW)
+    async def vector_stores(self, info: strawberry.Info, limit: int = 20, offset: int = 0) -> VectorStoreList:
+        page = await r.list_stores(info.context, limit, offset)
+        return VectorStoreList(items=[VectorStore.of(x) for x in page.items], total=page.total)
+
+    @strawberry.field(extensions=VIEW)
+    async def vector_store(self, info: strawberry.Info, vector_store_id: uuid.UUID) -> VectorStore:
+        return VectorStore.of(await r.get_store(info.context, vector_store_id))
+
+    @strawberry.field(extensions=VIEW)
+    async def vector_store_files(self, info: strawberry.Info, vector_store_id: uuid.UUID, status: str | None = None,
+                                 limit: int = 20, offset: int = 0) -> VectorStoreFileList:
+        page = await r.list_files(info.context, vector_store_id, status, limit, offset)
+        return VectorStoreFileList(items=[VectorStoreFile.of(x) for x in page.items], total=page.total)
+
+    @strawberry.field(extensions=VIEW, description="A file by its file id (`file-...`).")
+    async def vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
+                                file_id: str) -> VectorStoreFile:
+        return VectorStoreFile.of(await r.get_file(info.context, vector_store_id, file_id))
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(extensions=WRITE)
+    async def create_vector_store(self, info: strawberry.Info, input: VectorStoreCreateInput) -> VectorStore:
+        return VectorStore.of(await r.create_store(info.context, input.name, input.description,
+                                                   input.expires_after, input.metadata))
+
+    @strawberry.mutation(extensions=WRITE)
+    async def delete_vector_store(self, info: strawberry.Info, vector_store_id: uuid.UUID) -> bool:
+        return await r.delete_store(info.context, vector_store_id)
+
+    @strawberry.mutation(extensions=WRITE, description="Attach a file by id and ingest it (`poll`: wait).")
+    async def attach_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
+                                       input: VectorStoreFileCreateInput) -> VectorStoreFile:
+        return VectorStoreFile.of(await r.attach_file(info.context, vector_store_id, input.file_id,
+                                                      input.attributes, input.chunking_strategy, input.poll))
+
+    @strawberry.mutation(extensions=WRITE, description="Attach a stored object and ingest it (`poll`: wait).")
+    async def upload_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
+                                       input: VectorStoreFileUploadInput) -> VectorStoreFile:
+        return VectorStoreFile.of(await r.upload_file(info.context, vector_store_id, input.object_id, input.agent_key,
+                                                      input.attributes, input.chunking_strategy, input.poll))
+
+    @strawberry.mutation(extensions=WRITE)
+    async def delete_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
+                                       file_id: str) -> bool:
+        return await r.delete_file(info.context, vector_store_id, file_id)
+
+    @strawberry.mutation(extensions=VIEW, description="Search a vector store (a mutation: POST, no caching).")
+    async def search_vector_store(self, info: strawberry.Info, vector_store_id: uuid.UUID,
+                                  input: VectorStoreSearchInput) -> VectorStoreSearchPage:
+        page = await r.search(info.context, vector_store_id, input.query, input.filters, input.max_num_results,
+                              input.ranking_options)
+        return VectorStoreSearchPage(
+            object=page.object, search_query=page.search_query, has_more=page.has_more, next_page=page.next_page,
+            data=[VectorStoreSearchResult(file_id=d.file_id, filename=d.filename, score=d.score,
+                                          attributes=d.attributes,
+                                          content=[VectorStoreSearchContent(type=c.type, text=c.text)
+                                                   for c in d.content])
+                  for d in page.data],
+        )
