@@ -371,3 +371,19 @@ def test_graphql_twins_of_the_rest_operations(server):
     assert deleted["data"]["deleteConversation"] is True
     gone = server.gql("query($c: String!) { conversation(conversationId: $c) { displayName } }", {"c": cid}, token=t)
     assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_hosted_tools_are_passed_through_when_the_provider_runs_them(openai_server):
+    stub = openai_server.stub
+    acct = register(openai_server, verified=True)
+    stub.reset()
+    for agent in ("researcher", "code_assistant"):
+        r = openai_server.rest("POST", CHAT, token=acct.access_token, json={"message": "hi", "agent_type": agent})
+        assert r.status_code == 200, r.text
+    researcher, coder = (json.dumps(req.body.get("tools") or req.body.get("messages")) for req in stub.requests[-2:])
+    mode = openai_server.env["AGENTDECK_OPENAI_API_MODE"]
+    if mode == "responses":
+        assert '{"type": "web_search"}' in researcher
+        assert '"type": "code_interpreter", "container": {"type": "auto"}' in coder  # no container bound
+    else:  # Chat Completions has no hosted tools: none are sent
+        assert "web_search" not in researcher and "code_interpreter" not in coder

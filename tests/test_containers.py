@@ -53,21 +53,21 @@ def test_lifecycle_and_binding(server, owner):
     assert listed["total"] == 2 and len(listed["items"]) == 1
     assert call(server, t, "GET", CONTAINER, 200, container_id=c["id"])["name"] == "sandbox"
 
-    assert agent_container(server, t, "analyst") is None
-    call(server, t, "POST", BIND, 204, agent_key="analyst", json={"container_id": c["id"]})
-    assert agent_container(server, t, "analyst") == {"id": c["id"], "openaiId": c["openai_id"]}
-    call(server, t, "POST", BIND, 204, agent_key="analyst", json={"container_id": big["id"]})  # rebinding moves it
-    assert agent_container(server, t, "analyst")["id"] == big["id"]
-    call(server, t, "DELETE", BIND, 204, agent_key="analyst")
-    assert agent_container(server, t, "analyst") is None
-    call(server, t, "DELETE", BIND, 204, agent_key="analyst")  # idempotent
+    assert agent_container(server, t, "code_assistant") is None
+    call(server, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": c["id"]})
+    assert agent_container(server, t, "code_assistant") == {"id": c["id"], "openaiId": c["openai_id"]}
+    call(server, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": big["id"]})  # rebinding moves it
+    assert agent_container(server, t, "code_assistant")["id"] == big["id"]
+    call(server, t, "DELETE", BIND, 204, agent_key="code_assistant")
+    assert agent_container(server, t, "code_assistant") is None
+    call(server, t, "DELETE", BIND, 204, agent_key="code_assistant")  # idempotent
 
-    call(server, t, "POST", BIND, 204, agent_key="coder", json={"container_id": c["id"]})
+    call(server, t, "POST", BIND, 204, agent_key="pdf_designer", json={"container_id": c["id"]})
     call(server, t, "DELETE", CONTAINER, 204, container_id=c["id"])
-    assert agent_container(server, t, "coder") is None  # the binding went with the container
+    assert agent_container(server, t, "pdf_designer") is None  # the binding went with the container
     call(server, t, "GET", CONTAINER, 404, container_id=c["id"])
     call(server, t, "DELETE", CONTAINER, 404, container_id=c["id"])
-    call(server, t, "POST", BIND, 404, agent_key="coder", json={"container_id": c["id"]})
+    call(server, t, "POST", BIND, 404, agent_key="pdf_designer", json={"container_id": c["id"]})
 
 
 def test_code_interpreter_configuration_follows_the_binding(server, owner):
@@ -80,14 +80,14 @@ def test_code_interpreter_configuration_follows_the_binding(server, owner):
 
     t = owner.access_token
     c = call(server, t, "POST", CONTAINERS, 201, json={"name": "ci"})
-    call(server, t, "POST", BIND, 204, agent_key="analyst", json={"container_id": c["id"]})
+    call(server, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": c["id"]})
 
     async def tools() -> tuple[dict, dict]:
         services = Services(Settings(database_url=server.env["AGENTDECK_DATABASE_URL"],
                                      var_dir=server.env["AGENTDECK_VAR_DIR"]))
         try:
             ctx = Context(services=services, principal=Principal("user:x", tenant_id=uuid.UUID(owner.tenant_id)))
-            return await code_interpreter_tool(ctx, "analyst"), await code_interpreter_tool(ctx, "other")
+            return await code_interpreter_tool(ctx, "code_assistant"), await code_interpreter_tool(ctx, "researcher")
         finally:
             await services.db.dispose()
 
@@ -116,11 +116,13 @@ def test_invalid_create_is_422(server, owner, body, loc):
 def test_invalid_ids_and_bodies(server, owner):
     t = owner.access_token
     call(server, t, "GET", CONTAINER, 422, container_id="nope")
-    call(server, t, "POST", BIND, 422, agent_key="analyst", json={})
-    call(server, t, "POST", BIND, 422, agent_key="analyst", json={"container_id": "x"})
+    call(server, t, "POST", BIND, 422, agent_key="code_assistant", json={})
+    call(server, t, "POST", BIND, 422, agent_key="code_assistant", json={"container_id": "x"})
     c = call(server, t, "POST", CONTAINERS, 201, json={"name": "v"})
     r = call(server, t, "POST", BIND, 422, agent_key="bad key!", json={"container_id": c["id"]})
     assert r["details"][0]["loc"] == ["path", "agent_key"]
+    r = call(server, t, "POST", BIND, 404, agent_key="no_such_agent", json={"container_id": c["id"]})
+    assert r["message"] == "Agent 'no_such_agent' not found"
     call(server, t, "GET", CONTAINERS, 422, params={"limit": 101})
 
 
@@ -130,7 +132,7 @@ def test_other_tenants_get_404_and_viewers_cannot_write(server, owner):
     other = register(server, verified=True).access_token
     call(server, other, "GET", CONTAINER, 404, container_id=c["id"])
     call(server, other, "DELETE", CONTAINER, 404, container_id=c["id"])
-    call(server, other, "POST", BIND, 404, agent_key="analyst", json={"container_id": c["id"]})
+    call(server, other, "POST", BIND, 404, agent_key="code_assistant", json={"container_id": c["id"]})
     assert call(server, other, "GET", CONTAINERS, 200) == {"items": [], "total": 0}
     viewer = {"X-Tenant-Role": "viewer"}
     call(server, t, "POST", CONTAINERS, 403, headers=viewer, json={"name": "no"})
@@ -150,10 +152,10 @@ def test_graphql_twins(server, owner):
     assert server.gql("query($id: UUID!) { container(containerId: $id) { name } }", {"id": cid},
                       token=t)["data"]["container"]["name"] == "g"
     assert server.gql("{ containers { total } }", token=t)["data"]["containers"]["total"] >= 1
-    bound = server.gql('mutation($id: UUID!) { bindAgentContainer(agentKey: "x", input: {containerId: $id}) }',
+    bound = server.gql('mutation($id: UUID!) { bindAgentContainer(agentKey: "image_studio", input: {containerId: $id}) }',
                        {"id": cid}, token=t)
-    assert bound["data"]["bindAgentContainer"] is True and agent_container(server, t, "x")["id"] == cid
-    assert server.gql('mutation { unbindAgentContainer(agentKey: "x") }', token=t)["data"]["unbindAgentContainer"]
+    assert bound["data"]["bindAgentContainer"] is True and agent_container(server, t, "image_studio")["id"] == cid
+    assert server.gql('mutation { unbindAgentContainer(agentKey: "image_studio") }', token=t)["data"]["unbindAgentContainer"]
     assert server.gql("mutation($id: UUID!) { deleteContainer(containerId: $id) }", {"id": cid},
                       token=t)["data"]["deleteContainer"] is True
 
@@ -221,8 +223,8 @@ def test_openai_containers_via_the_sdk(openai_server):
     assert c["openai_id"].startswith("cntr_") and not c["openai_id"].startswith("cntr_local_")
     assert stub.created[-1] == {"name": "remote", "memory_limit": "4g", "file_ids": ["file-1"],
                                 "expires_after": {"anchor": "last_active_at", "minutes": 5}}
-    call(srv, t, "POST", BIND, 204, agent_key="analyst", json={"container_id": c["id"]})
-    assert agent_container(srv, t, "analyst")["openaiId"] == c["openai_id"]
+    call(srv, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": c["id"]})
+    assert agent_container(srv, t, "code_assistant")["openaiId"] == c["openai_id"]
     call(srv, t, "DELETE", CONTAINER, 204, container_id=c["id"])
     assert stub.deleted == [c["openai_id"]]
     stub.fail = True

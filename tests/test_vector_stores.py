@@ -232,6 +232,11 @@ def test_invalid_attach_is_422_and_unknown_ids_404(server):
     r = server.rest("POST", UPLOAD.format(vector_store_id=sid), token=token, json={"object_id": "nope"})
     assert r.status_code == 422
     call(server, token, "POST", UPLOAD, 404, vector_store_id=sid, json={"object_id": str(uuid.uuid4())})
+    # An agent must exist, and must be one that searches files.
+    body = {"object_id": obj["object_id"]}
+    call(server, token, "POST", UPLOAD, 404, vector_store_id=sid, json={**body, "agent_key": "no_such_agent"})
+    call(server, token, "POST", UPLOAD, 403, vector_store_id=sid, json={**body, "agent_key": "researcher"})
+    call(server, token, "POST", UPLOAD, 201, vector_store_id=sid, json={**body, "agent_key": "retriever"})
     call(server, token, "POST", FILES, 404, vector_store_id=sid, json={"file_id": "file-abc"})
     call(server, token, "POST", UPLOAD, 404, vector_store_id=str(uuid.uuid4()), json={"object_id": obj["object_id"]})
     call(server, token, "GET", STORE, 422, vector_store_id="not-a-uuid")

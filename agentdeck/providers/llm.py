@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal, Protocol
@@ -108,9 +108,13 @@ LLMEvent = ResponseStarted | TextDelta | ToolCallDelta | Completed
 
 class LLMProvider(Protocol):
     name: str
+    # Whether `hosted` tool configurations (web search, code interpreter, image generation:
+    # run by the provider, not by us) are passed to the model.
+    hosted_tools: bool
 
     def stream(
-        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool]
+        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[LLMEvent]:
         """One model call. Ends with `Completed`, or raises `ModelError`. Closing the iterator
         (aclose) must stop the underlying request promptly."""
@@ -126,6 +130,7 @@ class OfflineModel:
     """
 
     name = "offline"
+    hosted_tools = False
     PREFIX = "[offline model] "
 
     def __init__(self, delay_s: float = 0.0) -> None:
@@ -133,7 +138,8 @@ class OfflineModel:
         self._calls = 0
 
     async def stream(
-        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool]
+        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[LLMEvent]:
         self._calls += 1
         yield ResponseStarted(f"offline_{self._calls:08d}")
@@ -211,16 +217,19 @@ class OpenAIModel:
         if mode not in ("responses", "chat"):
             raise ValueError(f"unknown OpenAI API mode {mode!r}")
         self.mode = mode
+        self.hosted_tools = mode == "responses"
         self.client = AsyncOpenAI(
             api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
         )
 
     async def stream(
-        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool]
+        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[LLMEvent]:
-        inner = (self._responses if self.mode == "responses" else self._chat)(
-            model, instructions, messages, tools
-        )
+        if self.mode == "responses":
+            inner = self._responses(model, instructions, messages, tools, hosted)
+        else:  # Chat Completions has no hosted tools
+            inner = self._chat(model, instructions, messages, tools)
         # aclosing: when our consumer closes us (or is cancelled), the inner generator unwinds at
         # once, and with it the SDK stream's `async with`, which closes the HTTP response.
         async with aclosing(inner):
@@ -236,17 +245,18 @@ class OpenAIModel:
     # Responses API -------------------------------------------------------------------------------
 
     async def _responses(
-        self, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool]
+        self, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[LLMEvent]:
         kwargs: dict[str, Any] = {}
         if instructions:
             kwargs["instructions"] = instructions
-        if tools:
+        if tools or hosted:
             kwargs["tools"] = [
                 {"type": "function", "name": t.name, "description": t.description,
                  "parameters": t.parameters}
                 for t in tools
-            ]
+            ] + [dict(h) for h in hosted]
         text: list[str] = []
         calls: dict[int, list[str]] = {}  # output_index -> [call_id, name, arguments so far]
         done: dict[int, ToolCall] = {}

@@ -33,6 +33,7 @@ from agentdeck.providers.llm import (
     Usage,
     parse_arguments,
 )
+from agentdeck.resolvers.containers import code_interpreter_tool
 from agentdeck.resolvers.stream_events import StreamWriter
 from agentdeck.resolvers.tools import TOOLS, handoff_tool
 
@@ -50,6 +51,21 @@ class TurnResult:
     usage: Usage = field(default_factory=Usage)
     requests: int = 0
     error: str | None = None
+
+
+async def hosted_for(ctx: Context, spec: AgentSpec) -> list[dict[str, Any]]:
+    """Provider-run tools of the agent, when the provider runs them (OpenAI Responses API).
+    A code interpreter uses the container bound to the agent, if any. File search stays a
+    server-side concern: the tenant's vector stores are ours, not the provider's."""
+    if not ctx.services.llm.hosted_tools:
+        return []
+    hosted: list[dict[str, Any]] = []
+    for name in spec.tools:
+        if name == "code_interpreter":
+            hosted.append(await code_interpreter_tool(ctx, spec.key))
+        elif name in ("web_search", "image_generation"):
+            hosted.append({"type": name})
+    return hosted
 
 
 def tools_for(spec: AgentSpec) -> list[FunctionTool]:
@@ -139,7 +155,7 @@ async def _loop(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, 
         calls: dict[int, tuple[int, str]] = {}  # model's call index -> (output_index, item id)
         completed: Completed | None = None
         async for event in llm.stream(model=model, instructions=agent.instructions, messages=messages,
-                                      tools=tools_for(agent)):
+                                      tools=tools_for(agent), hosted=await hosted_for(ctx, agent)):
             if isinstance(event, ResponseStarted):
                 writer.response_id = event.response_id
             elif isinstance(event, TextDelta):

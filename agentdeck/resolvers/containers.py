@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 
+from agentdeck.agents import SPECS
 from agentdeck.context import Context
 from agentdeck.db.models import AgentContainer, Container
 from agentdeck.errors import Forbidden, InvalidInput, NotFound, UpstreamFailed
@@ -108,9 +109,10 @@ async def delete_container(ctx: Context, container_id: uuid.UUID) -> bool:
 
 
 def _check_agent_key(agent_key: str) -> None:
-    # TODO(agents): 404 for agents the tenant cannot use, once the agent catalog exists.
     if not AGENT_KEY.match(agent_key):
         raise _invalid("agentKey", "Agent key must be 1-64 letters, digits, '_', '-' or '.'.")
+    if agent_key not in SPECS:
+        raise NotFound(f"Agent '{agent_key}' not found")
 
 
 async def bind_agent(ctx: Context, agent_key: str, container_id: uuid.UUID) -> bool:

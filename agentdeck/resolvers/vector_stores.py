@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
+from agentdeck.agents import SPECS
 from agentdeck.context import Context, Services
 from agentdeck.db.base import utcnow
 from agentdeck.db.models import StorageObject, VectorChunk, VectorStore, VectorStoreFile
@@ -196,7 +197,12 @@ async def upload_file(ctx: Context, store_id: uuid.UUID, object_id: uuid.UUID, a
     await require_role(ctx, "admin")
     if agent_key is not None and not agent_key.strip():
         raise _invalid("input.agent_key", "String should have at least 1 character")
-    # TODO(agents): gate on the agent's file_search access once agents exist (NOTES §8.2, 403).
+    if agent_key is not None:
+        spec = SPECS.get(agent_key)
+        if spec is None:
+            raise NotFound(f"Agent '{agent_key}' not found")
+        if "file_search" not in spec.tools:
+            raise Forbidden(f"Agent '{agent_key}' does not use file search.")
     obj = await get_object(ctx, object_id)
     return await attach_object(ctx, store_id, obj, attributes, chunking_strategy, poll)
 
