@@ -29,7 +29,7 @@ from agentdeck.resolvers.billing import handle_stripe_webhook
 from agentdeck.rest_compat import errors as rest_errors
 from agentdeck.rest_compat.build import build_routes
 from agentdeck.rest_compat.openapi import build_openapi
-from agentdeck.rest_compat.routes import ROUTES
+from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
 from agentdeck.schema import build_schema
 from agentdeck.settings import Settings
 from agentdeck.storage_routes import BLOB_PREFIX, blob_routes
@@ -98,7 +98,8 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return await build_context(services, request)
 
     rest_routes, compiled = build_routes(schema, ROUTES, rest_context)
-    openapi_body = orjson.dumps(build_openapi(schema._schema, compiled))
+    raw = RAW_ROUTES if settings.enable_billing else ()  # the webhook is served only with billing
+    openapi_body = orjson.dumps(build_openapi(schema._schema, compiled, raw))
     graphql = GraphQLApp(
         services,
         schema=schema,

@@ -16,6 +16,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents import AgentSpec, resolve_agent
 from agentdeck.context import Context
@@ -91,6 +92,32 @@ def _conversation_uuid(raw: str | None) -> uuid.UUID | None:
                            details=[{"field": "input.conversation_id", "message": "Input should be a valid UUID"}]) from None
 
 
+def caller_user_id(ctx: Context) -> uuid.UUID | None:
+    subject = ctx.principal.subject
+    return uuid.UUID(subject.removeprefix("user:")) if subject.startswith("user:") else None
+
+
+async def open_conversation(s: AsyncSession, wanted: uuid.UUID | None, agent_key: str, text: str,
+                            user_id: uuid.UUID | None, now: datetime) -> Conversation:
+    """Continue conversation `wanted` (or start one) with the user's message `text` (not committed)."""
+    conversation = await s.get(Conversation, wanted) if wanted else None
+    if conversation is None:
+        conversation = Conversation(id=wanted or uuid.uuid4(), user_id=user_id, agent_entrypoint=agent_key,
+                                    active_agent=agent_key, display_name=text[:TITLE_CHARS], message_count=0,
+                                    created_at=now)
+        s.add(conversation)
+        try:
+            await s.flush()  # no ORM relationships: the conversation row must exist first
+        except IntegrityError:
+            # The id exists, in another tenant (this tenant's session could not see it).
+            raise NotFound("Conversation not found.") from None
+    conversation.message_count += 1
+    conversation.last_message_preview = text[:PREVIEW_CHARS]
+    conversation.updated_at = now
+    s.add(ConversationMessage(conversation_id=conversation.id, role="user", content=text, created_at=now))
+    return conversation
+
+
 async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
     await require_role(ctx, "viewer")
     text = req.message.strip()
@@ -100,24 +127,10 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
     wanted = _conversation_uuid(req.conversation_id)
     await check_usage_limit(ctx, METERED_FEATURE)  # a tenant over its plan's hard limit: 429
     spec = resolve_agent(req.agent_type)
-    user_id = uuid.UUID(ctx.principal.subject.removeprefix("user:")) if ctx.principal.subject.startswith("user:") else None
+    user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
     async with ctx.session() as s:
-        conversation = await s.get(Conversation, wanted) if wanted else None
-        if conversation is None:
-            conversation = Conversation(id=wanted or uuid.uuid4(), user_id=user_id, agent_entrypoint=spec.key,
-                                        active_agent=spec.key, display_name=text[:TITLE_CHARS], message_count=0,
-                                        created_at=now)
-            s.add(conversation)
-            try:
-                await s.flush()  # no ORM relationships: the conversation row must exist first
-            except IntegrityError:
-                # The id exists, in another tenant (this tenant's session could not see it).
-                raise NotFound("Conversation not found.") from None
-        conversation.message_count += 1
-        conversation.last_message_preview = text[:PREVIEW_CHARS]
-        conversation.updated_at = now
-        s.add(ConversationMessage(conversation_id=conversation.id, role="user", content=text, created_at=now))
+        conversation = await open_conversation(s, wanted, spec.key, text, user_id, now)
         run = ChatRun(conversation_id=conversation.id, user_id=user_id, stream_id=new_stream_id("chat"),
                       agent=spec.key, started_at=now)
         s.add(run)

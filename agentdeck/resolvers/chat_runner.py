@@ -100,7 +100,7 @@ async def run_turn(ctx: Context, writer: StreamWriter, run_id: uuid.UUID, conver
     try:
         await writer.emit("lifecycle", spec.key, status="in_progress", reason=None)
         messages = await history(ctx, conversation_id)
-        result = await _loop(ctx, writer, conversation_id, spec, messages)
+        result = await run_agent(ctx, writer, conversation_id, spec, messages)
     except ModelError as exc:
         result.status, result.error = "failed", exc.message
         await _finish(ctx, run_id, conversation_id, result)
@@ -124,27 +124,35 @@ async def run_turn(ctx: Context, writer: StreamWriter, run_id: uuid.UUID, conver
     await _finish(ctx, run_id, conversation_id, result)
     await writer.emit("lifecycle", result.agent, status="completed" if result.status == "completed" else result.status,
                       reason=None)
-    await writer.emit("final", result.agent, final={
-        "status": result.status,
-        "response_text": result.response_text or None,
+    await writer.emit("final", result.agent, final=final_payload(result.status, result.response_text, result.usage,
+                                                                 result.requests))
+    return result
+
+
+def final_payload(status: str, response_text: str | None, usage: Usage, requests: int) -> dict[str, Any]:
+    """The `final` event's payload (chat turns and workflow runs)."""
+    return {
+        "status": status,
+        "response_text": response_text or None,
         "structured_output": None,
         "reasoning_summary_text": None,
         "refusal_text": None,
         "attachments": [],
         "usage": {
-            "input_tokens": result.usage.input_tokens,
-            "output_tokens": result.usage.output_tokens,
-            "total_tokens": result.usage.total_tokens,
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "total_tokens": usage.total_tokens,
             "cached_input_tokens": None,
             "reasoning_output_tokens": None,
-            "requests": result.requests,
+            "requests": requests,
         },
-    })
-    return result
+    }
 
 
-async def _loop(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, spec: AgentSpec,
-                messages: list[Message]) -> TurnResult:
+async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, spec: AgentSpec,
+                    messages: list[Message], workflow_run_id: str | None = None) -> TurnResult:
+    """One agent's model/tool loop, emitting non-terminal events only (workflow steps reuse it, tagging
+    their ledger items with `workflow_run_id`)."""
     llm, model_default = ctx.services.llm, ctx.settings.default_model
     agent = spec
     usage_in = usage_out = requests = handoffs = 0
@@ -188,14 +196,15 @@ async def _loop(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, 
         if not completed.tool_calls:
             await _ledger(ctx, conversation_id, run_item_type="message", run_item_name="message_output_item",
                           role="assistant", agent=agent.key, model=model, content_text=completed.text,
-                          response_id=writer.response_id)
+                          response_id=writer.response_id, workflow_run_id=workflow_run_id)
             return TurnResult("completed", completed.text, agent.key, handoffs, Usage(usage_in, usage_out), requests)
         messages = [*messages, Message("assistant", completed.text, tool_calls=completed.tool_calls)]
         for i, call in enumerate(completed.tool_calls):
             item = calls.get(i) or (output_index, call.id)
             if i not in calls:
                 output_index += 1
-            agent, output, handed_off = await _run_call(ctx, writer, conversation_id, agent, call, item, handoffs)
+            agent, output, handed_off = await _run_call(ctx, writer, conversation_id, agent, call, item, handoffs,
+                                                        workflow_run_id)
             handoffs += handed_off
             messages.append(Message("tool", json.dumps(output, default=str), tool_call_id=call.id))
     return TurnResult("incomplete", "", agent.key, handoffs, Usage(usage_in, usage_out), requests,
@@ -203,20 +212,21 @@ async def _loop(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, 
 
 
 async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, agent: AgentSpec,
-                    call: ToolCall, item: tuple[int, str], handoffs: int) -> tuple[AgentSpec, Any, int]:
+                    call: ToolCall, item: tuple[int, str], handoffs: int,
+                    workflow_run_id: str | None = None) -> tuple[AgentSpec, Any, int]:
     args = parse_arguments(call.arguments)
     await writer.emit("tool.arguments.done", agent.key, item=item, tool_call_id=call.id, tool_type="function",
                       tool_name=call.name, arguments_text=call.arguments, arguments_json=args)
     await _ledger(ctx, conversation_id, run_item_type="tool_call", run_item_name=call.name, role="assistant",
                   agent=agent.key, tool_call_id=call.id, tool_name=call.name, call_arguments=args,
-                  response_id=writer.response_id)
+                  response_id=writer.response_id, workflow_run_id=workflow_run_id)
     target = call.name.removeprefix("transfer_to_")
     handed_off = 0
     if call.name.startswith("transfer_to_") and target in {h.agent for h in agent.handoffs}:
         output: Any = {"assistant": target}
         await writer.emit("agent.updated", agent.key, from_agent=agent.key, to_agent=target, handoff_index=handoffs)
         await _ledger(ctx, conversation_id, run_item_type="handoff", run_item_name="handoff_output_item",
-                      agent=target, call_output={"from": agent.key, "to": target})
+                      agent=target, call_output={"from": agent.key, "to": target}, workflow_run_id=workflow_run_id)
         next_agent, handed_off = SPECS[target], 1
     elif call.name in TOOLS and call.name in agent.tools:
         try:
@@ -234,7 +244,8 @@ async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
                       status="completed")
     await _ledger(ctx, conversation_id, run_item_type="tool_output", run_item_name=call.name, role="tool",
                   agent=agent.key, tool_call_id=call.id, tool_name=call.name,
-                  call_output=output if isinstance(output, dict) else {"value": output})
+                  call_output=output if isinstance(output, dict) else {"value": output},
+                  workflow_run_id=workflow_run_id)
     return next_agent, output, handed_off
 
 

@@ -22,6 +22,7 @@ from agentdeck.rest_compat.binding import Binder
 from agentdeck.rest_compat.build import Compiled, _has_required_args
 from agentdeck.rest_compat.errors import NAMES
 from agentdeck.rest_compat.names import rest_metadata, rest_name
+from agentdeck.rest_compat.spec import RawOp
 
 SCALARS: dict[str, dict[str, Any]] = {
     "String": {"type": "string"},
@@ -131,7 +132,7 @@ def _error_responses() -> dict[str, Any]:
     return out
 
 
-def build_openapi(schema: GraphQLSchema, compiled: list[Compiled]) -> dict[str, Any]:
+def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[RawOp, ...] = ()) -> dict[str, Any]:
     writer = SchemaWriter(schema)
     paths: dict[str, Any] = {}
     roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
@@ -175,6 +176,16 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled]) -> dict[str, 
                 "content": {"application/json": {"schema": writer._inner(_strip(body.type))}},
             }
         paths.setdefault(c.op.path, {})[c.op.method.lower()] = operation
+    for r in raw:
+        paths.setdefault(r.path, {})[r.method.lower()] = {
+            "tags": list(r.tags),
+            "summary": r.summary,
+            "description": "Reads the raw request body (signature verification), then runs the resolver.",
+            "operationId": "Raw_" + r.path.strip("/").replace("/", "_"),
+            "requestBody": {"required": True, "content": {r.request_media_type: {"schema": {"type": "object"}}}},
+            "responses": {str(r.status): {"description": "Accepted", "content": {
+                "application/json": {"schema": r.response}}}, **_error_responses()},
+        }
     return {
         "openapi": "3.1.0",
         "info": {
@@ -190,8 +201,8 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled]) -> dict[str, 
 def openapi_document() -> dict[str, Any]:
     """The document for the current schema and route table (what `/openapi.json` serves)."""
     from agentdeck.rest_compat.build import compile_op
-    from agentdeck.rest_compat.routes import ROUTES
+    from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
     from agentdeck.schema import build_schema
 
     schema = build_schema()._schema
-    return build_openapi(schema, [compile_op(schema, op) for op in ROUTES])
+    return build_openapi(schema, [compile_op(schema, op) for op in ROUTES], RAW_ROUTES)

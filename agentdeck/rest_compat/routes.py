@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from agentdeck.rest_compat.spec import SSE, Op
+from agentdeck.rest_compat.spec import SSE, Op, RawOp
 
 NOTICE_SSE = SSE(heartbeat=": ping")
 # Chat streams: `id:` lines carry event_id so a client can resume with Last-Event-ID.
@@ -91,6 +91,21 @@ ROUTES: tuple[Op, ...] = (
     Op("GET", "/api/v1/conversations/{conversation_id}/events", "conversationEvents",
        query={"workflow_run_id": "workflowRunId"}, tags=("conversations",), summary="Get Conversation Events"),
     # -- workflows --
+    Op("GET", "/api/v1/workflows", "workflows", query={"limit": "first", "cursor": "after", "search": "search"},
+       tags=("workflows",), summary="List Workflows"),
+    Op("GET", "/api/v1/workflows/runs", "workflowRuns",
+       query={"limit": "first", "cursor": "after", "workflow_key": "workflowKey", "run_status": "runStatus",
+              "started_before": "startedBefore", "started_after": "startedAfter",
+              "conversation_id": "conversationId"},
+       tags=("workflows",), summary="List Workflow Runs"),
+    Op("GET", "/api/v1/workflows/runs/{run_id}", "workflowRun", tags=("workflows",), summary="Get Workflow Run"),
+    Op("POST", "/api/v1/workflows/runs/{run_id}/cancel", "cancelWorkflowRun", status=202, tags=("workflows",),
+       summary="Cancel Workflow Run"),
+    Op("GET", "/api/v1/workflows/{workflow_key}", "workflow", tags=("workflows",), summary="Get Workflow Descriptor"),
+    Op("POST", "/api/v1/workflows/{workflow_key}/run", "runWorkflow", body="input", tags=("workflows",),
+       summary="Run Workflow"),
+    Op("POST", "/api/v1/workflows/{workflow_key}/run-stream", "workflowRunStream", body="input", stream=CHAT_SSE,
+       tags=("workflows",), summary="Run Workflow Stream"),
     # -- billing --
     Op("GET", "/api/v1/billing/plans", "billingPlans", tags=("billing",), summary="List Billing Plans"),
     Op("GET", "/api/v1/billing/tenants/{tenant_id}/subscription", "tenantSubscription", tags=("billing",),
@@ -204,5 +219,15 @@ ROUTES: tuple[Op, ...] = (
         tags=("platform",),
         summary="Stream operator notices",
         documented=False,
+    ),
+)
+
+RAW_ROUTES: tuple[RawOp, ...] = (
+    RawOp(
+        "POST", "/webhooks/stripe", "Stripe webhook (signature-verified; served when billing is enabled)", 202,
+        "application/json",
+        {"type": "object", "properties": {"success": {"type": "boolean"}, "duplicate": {"type": "boolean"}},
+         "required": ["success", "duplicate"]},
+        tags=("billing",),
     ),
 )

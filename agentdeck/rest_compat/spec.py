@@ -47,3 +47,17 @@ class Op:
     tags: tuple[str, ...] = ()
     summary: str | None = None
     documented: bool = True  # False = an agentdeck extension beyond the legacy contract
+
+
+@dataclass(frozen=True)
+class RawOp:
+    """A route that must read the raw request (a signed webhook): served by its own Starlette
+    endpoint, listed here so that openapi.json documents it with the rest."""
+
+    method: Method
+    path: str
+    summary: str
+    status: int
+    request_media_type: str
+    response: dict
+    tags: tuple[str, ...] = ()

@@ -30,6 +30,7 @@ from agentdeck.schema import (
     storage,
     tenants,
     vector_stores,
+    workflows,
 )
 from agentdeck.settings import Settings
 
@@ -48,6 +49,7 @@ DOMAINS = (
     containers,
     status,
     contact,
+    workflows,
 )
 QUERIES = tuple(m.Query for m in DOMAINS if hasattr(m, "Query"))
 MUTATIONS = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))

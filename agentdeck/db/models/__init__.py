@@ -23,9 +23,10 @@ from agentdeck.db.models.status import (
 )
 from agentdeck.db.models.tenancy import Tenant
 from agentdeck.db.models.tenant_settings import TenantSettings
+from agentdeck.db.models.workflows import WorkflowRun, WorkflowRunStep
 
 __all__ = [
     "ChatRun",
     "Conversation",
     "ConversationEvent",
-    "ConversationMessage","AgentContainer", "Container", "StorageObject", "VectorChunk", "VectorStore", "VectorStoreFile", "BillingPlan", "StripeEvent", "TenantSubscription", "UsageRecord", "AccountToken", "AuthSession", "Membership", "User", "OutboxMessage", "SignupInvite", "ServiceAccountToken", "SignupRequest", "Tenant", "TenantSettings", "ContactSubmission", "StatusIncident", "StatusProbe", "StatusSubscription"]
+    "ConversationMessage","AgentContainer", "Container", "StorageObject", "VectorChunk", "VectorStore", "VectorStoreFile", "BillingPlan", "StripeEvent", "TenantSubscription", "UsageRecord", "AccountToken", "AuthSession", "Membership", "User", "OutboxMessage", "SignupInvite", "ServiceAccountToken", "SignupRequest", "Tenant", "TenantSettings", "ContactSubmission", "StatusIncident", "StatusProbe", "StatusSubscription", "WorkflowRun", "WorkflowRunStep"]

@@ -1,0 +1,452 @@
+"""Workflows: the catalog, runs (started as server tasks, streamed like chat turns), history, cancel.
+
+A run's events go to a replayable bus stream through the same `StreamWriter` chat uses, with the
+`workflow` context filled in per step; each step is one agent loop (`chat_runner.run_agent`), whose
+own terminal is never emitted, so the stream has a single `final` (or `error`) for the whole run.
+Every step's output is written to `workflow_run_steps` as the step finishes. Cancellation is
+cooperative: `cancel_run` marks the run, and the runner checks between steps.
+
+Parallel stages give each branch the stage's input and merge the outputs with the stage's reducer;
+branches currently execute one after another (they share the conversation's ledger sequence).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from agentdeck.agents import SPECS, WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
+from agentdeck.agents.workflows import GUARDS, MAPPERS, REDUCERS, StepInput
+from agentdeck.context import Context
+from agentdeck.db.models import Conversation, ConversationMessage, WorkflowRun, WorkflowRunStep
+from agentdeck.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
+from agentdeck.providers.llm import Message, ModelError, Usage
+from agentdeck.resolvers.access import require_role
+from agentdeck.resolvers.chat import (
+    MAX_MESSAGE_CHARS,
+    _conversation_uuid,
+    _detached,
+    caller_user_id,
+    open_conversation,
+)
+from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, _ledger, final_payload, run_agent
+from agentdeck.resolvers.pagination import check_limit, decode_cursor, encode_cursor
+from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
+
+log = logging.getLogger("agentdeck.workflows")
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+
+
+# -- catalog --------------------------------------------------------------------------------------
+
+@dataclass
+class WorkflowPage:
+    items: list[WorkflowSpec]
+    next_cursor: str | None
+    total: int
+
+
+def list_workflows(first: int, after: str | None, search: str | None) -> WorkflowPage:
+    check_limit(first, 100)
+    specs = sorted(WORKFLOWS.values(), key=lambda s: s.key)
+    if search is not None:
+        needle = search.strip().lower()
+        if not needle or len(search) > 256:
+            raise InvalidInput("search must be 1-256 characters.",
+                               details=[{"field": "search", "message": "1-256 characters"}])
+        specs = [s for s in specs if needle in s.key.lower() or needle in s.display_name.lower()
+                 or needle in s.description.lower()]
+    total = len(specs)
+    cursor = decode_cursor(after, ("workflow",))
+    if cursor is not None:
+        specs = [s for s in specs if s.key > str(cursor["workflow"])]
+    page = specs[:first]
+    more = len(specs) > first
+    return WorkflowPage(page, encode_cursor({"workflow": page[-1].key}) if more and page else None, total)
+
+
+def get_workflow(key: str) -> WorkflowSpec:
+    spec = WORKFLOWS.get(key)
+    if spec is None:
+        raise NotFound(f"Workflow '{key}' not found")
+    return spec
+
+
+# -- results --------------------------------------------------------------------------------------
+
+@dataclass
+class StepResult:
+    name: str
+    agent_key: str
+    response_text: str | None
+    structured_output: Any = None
+    response_id: str | None = None
+    stage_name: str | None = None
+    parallel_group: str | None = None
+    branch_index: int | None = None
+    output_schema: dict[str, Any] | None = None
+
+
+@dataclass
+class RunResult:
+    workflow_key: str
+    workflow_run_id: str
+    conversation_id: str
+    steps: list[StepResult]
+    final_output: Any
+    output_schema: dict[str, Any] | None = None
+    attachments: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunListItem:
+    workflow_run_id: str
+    workflow_key: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    user_id: str
+    conversation_id: str | None
+    step_count: int
+    duration_ms: int | None
+    final_output_text: str | None
+
+
+@dataclass
+class RunPage:
+    items: list[RunListItem]
+    next_cursor: str | None
+
+
+@dataclass
+class RunDetail:
+    workflow_key: str
+    workflow_run_id: str
+    tenant_id: str
+    user_id: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    final_output_text: str | None
+    final_output_structured: Any
+    request_message: str | None
+    conversation_id: str | None
+    output_schema: dict[str, Any] | None
+    steps: list[StepResult]
+
+
+@dataclass
+class CancelResult:
+    workflow_run_id: str
+    success: bool
+
+
+@dataclass
+class WorkflowRequest:
+    message: str
+    conversation_id: str | None = None
+
+
+@dataclass
+class StartedRun:
+    run_id: uuid.UUID
+    stream_id: str
+    conversation_id: uuid.UUID
+    spec: WorkflowSpec
+
+
+def _step_result(row: WorkflowRunStep) -> StepResult:
+    return StepResult(row.step_name, row.agent_key, row.response_text, row.structured_output, row.response_id,
+                      row.stage_name, row.parallel_group, row.branch_index)
+
+
+def _run_uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("Workflow run not found") from None
+
+
+# -- running --------------------------------------------------------------------------------------
+
+async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
+    await require_role(ctx, "viewer")
+    spec = get_workflow(key)
+    text = req.message.strip()
+    if not text or len(req.message) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
+                           details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
+    wanted = _conversation_uuid(req.conversation_id)
+    user_id = caller_user_id(ctx)
+    now = datetime.now(UTC)
+    first_agent = spec.stages[0].steps[0].agent_key
+    async with ctx.session() as s:
+        conversation = await open_conversation(s, wanted, first_agent, text, user_id, now)
+        run = WorkflowRun(workflow_key=spec.key, user_id=user_id, conversation_id=conversation.id,
+                          stream_id=new_stream_id("workflow"), status="running", request_message=text,
+                          started_at=now)
+        s.add(run)
+        await s.commit()
+    started = StartedRun(run.id, run.stream_id, conversation.id, spec)
+    await _ledger(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
+                  agent=first_agent, content_text=text, workflow_run_id=str(run.id))
+    writer = StreamWriter(ctx.bus, started.stream_id, str(conversation.id), workflow=_context(spec, run.id))
+    ctx.services.spawn(_Runner(_detached(ctx), writer, started, text).run())
+    return started
+
+
+def _context(spec: WorkflowSpec, run_id: uuid.UUID, stage: WorkflowStage | None = None,
+             step: WorkflowStep | None = None, branch: int | None = None) -> dict[str, Any]:
+    return {
+        "workflow_key": spec.key,
+        "workflow_run_id": str(run_id),
+        "stage_name": stage.name if stage else None,
+        "step_name": step.step_name if step else None,
+        "step_agent": step.agent_key if step else None,
+        "parallel_group": stage.name if stage is not None and stage.mode == "parallel" else None,
+        "branch_index": branch,
+    }
+
+
+class _StepFailed(Exception):
+    pass
+
+
+class _Cancelled(Exception):
+    pass
+
+
+class _Runner:
+    def __init__(self, ctx: Context, writer: StreamWriter, started: StartedRun, message: str) -> None:
+        self.ctx, self.writer, self.started, self.message = ctx, writer, started, message
+        self.spec = started.spec
+        self.usage_in = self.usage_out = self.requests = self.seq = 0
+        self.agent: str | None = None
+
+    async def run(self) -> None:
+        try:
+            output = await self._stages()
+        except _Cancelled:
+            await self._end("cancelled", None, None)
+            await self.writer.emit("lifecycle", self.agent, status="cancelled", reason="cancelled by request")
+            await self._final("cancelled", None)
+        except (ModelError, _StepFailed) as exc:
+            message = exc.message if isinstance(exc, ModelError) else str(exc)
+            await self._end("failed", None, message)
+            await self.writer.emit("error", self.agent, error={
+                "code": getattr(exc, "code", None), "message": message, "source": "provider",
+                "is_retryable": getattr(exc, "retryable", False)})
+        except asyncio.CancelledError:
+            await asyncio.shield(self._end("failed", None, "interrupted: the server stopped during the run"))
+            if not self.writer.closed:
+                await asyncio.shield(self.writer.emit("error", self.agent, error={
+                    "code": "interrupted", "message": "interrupted: the server stopped during the run",
+                    "source": "server", "is_retryable": True}))
+            raise
+        except Exception:
+            log.exception("workflow run %s failed", self.started.run_id)
+            await self._end("failed", None, "Internal error while running the workflow.")
+            await self.writer.emit("error", self.agent, error={
+                "code": None, "message": "Internal error while running the workflow.", "source": "server",
+                "is_retryable": False})
+        else:
+            if await self._end("succeeded", output, None):
+                await self.writer.emit("lifecycle", self.agent, status="completed", reason=None)
+                await self._final("completed" if output else "incomplete", output)
+            else:  # cancelled while the last step ran
+                await self.writer.emit("lifecycle", self.agent, status="cancelled", reason="cancelled by request")
+                await self._final("cancelled", None)
+
+    async def _final(self, status: str, output: str | None) -> None:
+        self.writer.workflow = _context(self.spec, self.started.run_id)
+        await self.writer.emit("final", self.agent, final=final_payload(
+            status, output, Usage(self.usage_in, self.usage_out), self.requests))
+
+    async def _stages(self) -> str:
+        previous = self.message
+        for stage in self.spec.stages:
+            if stage.mode == "parallel":
+                outputs = []
+                for branch, step in enumerate(stage.steps):
+                    await self._check_cancelled()
+                    out = await self._step(stage, step, StepInput(self.message, previous), branch)
+                    if out is not None:
+                        outputs.append(out)
+                previous = REDUCERS[stage.reducer or "concat_outputs"](outputs)
+            else:
+                for step in stage.steps:
+                    await self._check_cancelled()
+                    out = await self._step(stage, step, StepInput(self.message, previous), None)
+                    if out is not None:
+                        previous = out
+        return previous
+
+    async def _check_cancelled(self) -> None:
+        async with self.ctx.session() as s:
+            status = await s.scalar(select(WorkflowRun.status).where(WorkflowRun.id == self.started.run_id))
+        if status == "cancelled":
+            raise _Cancelled
+
+    async def _step(self, stage: WorkflowStage, step: WorkflowStep, value: StepInput, branch: int | None) -> str | None:
+        if step.guard is not None and not GUARDS[step.guard](value):
+            return None
+        text = MAPPERS[step.input_mapper](value) if step.input_mapper else value.previous
+        agent = SPECS[step.agent_key]
+        self.agent = agent.key
+        self.writer.workflow = _context(self.spec, self.started.run_id, stage, step, branch)
+        self.writer.response_id = None
+        await self.writer.emit("lifecycle", agent.key, status="in_progress", reason=None)
+        result = await run_agent(self.ctx, self.writer, self.started.conversation_id, agent, [Message("user", text)],
+                                 str(self.started.run_id))
+        self.agent = result.agent
+        self.usage_in += result.usage.input_tokens
+        self.usage_out += result.usage.output_tokens
+        self.requests += result.requests
+        self.seq += 1
+        async with self.ctx.session() as s:
+            s.add(WorkflowRunStep(
+                run_id=self.started.run_id, sequence_no=self.seq, stage_name=stage.name, step_name=step.step_name,
+                agent_key=step.agent_key, parallel_group=stage.name if stage.mode == "parallel" else None,
+                branch_index=branch, status=result.status, response_text=result.response_text or None,
+                response_id=self.writer.response_id, input_tokens=result.usage.input_tokens,
+                output_tokens=result.usage.output_tokens, created_at=datetime.now(UTC)))
+            await s.commit()
+        if result.status != "completed":
+            raise _StepFailed(f"step '{step.step_name}' ended {result.status}: {result.error or 'no output'}")
+        return result.response_text
+
+    async def _end(self, status: str, output: str | None, error: str | None) -> bool:
+        """Record the outcome of a run still `running`; False if it was cancelled meanwhile."""
+        now = datetime.now(UTC)
+        async with self.ctx.session() as s:
+            values: dict[str, Any] = {"input_tokens": self.usage_in, "output_tokens": self.usage_out,
+                                      "requests": self.requests}
+            if status == "cancelled":
+                await s.execute(update(WorkflowRun).where(WorkflowRun.id == self.started.run_id).values(**values))
+                await s.commit()
+                return True
+            done = await s.execute(
+                update(WorkflowRun).where(WorkflowRun.id == self.started.run_id, WorkflowRun.status == "running")
+                .values(status=status, final_output_text=output, error=error, ended_at=now, **values))
+            if done.rowcount and output:
+                s.add(ConversationMessage(conversation_id=self.started.conversation_id, role="assistant",
+                                          content=output, agent=self.agent, created_at=now))
+                await s.execute(update(Conversation).where(Conversation.id == self.started.conversation_id).values(
+                    message_count=Conversation.message_count + 1, last_message_preview=output[:PREVIEW_CHARS],
+                    active_agent=self.agent, updated_at=now))
+            await s.commit()
+            return bool(done.rowcount)
+
+
+async def run_workflow(ctx: Context, key: str, req: WorkflowRequest) -> RunResult:
+    """Start a run and answer when it has finished."""
+    started = await start_run(ctx, key, req)
+    terminal = None
+    async for event in ctx.bus.replay(started.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+        terminal = event
+    if terminal is None or terminal["kind"] == "error":
+        message = terminal["error"]["message"] if terminal else "The workflow did not finish."
+        raise UpstreamFailed(f"Error running workflow: {message}")
+    detail = await get_run(ctx, str(started.run_id))
+    return RunResult(started.spec.key, detail.workflow_run_id, str(started.conversation_id), detail.steps,
+                     detail.final_output_text, started.spec.output_schema, [])
+
+
+async def run_workflow_stream(ctx: Context, key: str, req: WorkflowRequest) -> AsyncIterator[dict[str, Any]]:
+    started = await start_run(ctx, key, req)
+    async for event in ctx.bus.replay(started.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+        yield event
+
+
+# -- history and cancel ---------------------------------------------------------------------------
+
+def _parse_ts(raw: str | None, name: str) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO timestamp.",
+                           details=[{"field": name, "message": "Input should be an ISO timestamp"}]) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def list_runs(ctx: Context, first: int = 20, after: str | None = None, workflow_key: str | None = None,
+                    run_status: str | None = None, started_before: str | None = None,
+                    started_after: str | None = None, conversation_id: str | None = None) -> RunPage:
+    await require_role(ctx, "viewer")
+    check_limit(first, 100)
+    if run_status is not None and run_status not in RUN_STATUSES:
+        raise InvalidInput("run_status must be one of running, succeeded, failed, cancelled.",
+                           details=[{"field": "run_status", "message": "Input should be a workflow run status"}])
+    query = select(WorkflowRun)
+    if workflow_key:
+        query = query.where(WorkflowRun.workflow_key == workflow_key)
+    if run_status:
+        query = query.where(WorkflowRun.status == run_status)
+    if (before := _parse_ts(started_before, "started_before")) is not None:
+        query = query.where(WorkflowRun.started_at <= before)
+    if (since := _parse_ts(started_after, "started_after")) is not None:
+        query = query.where(WorkflowRun.started_at >= since)
+    if conversation_id:
+        query = query.where(WorkflowRun.conversation_id == _conversation_uuid(conversation_id))
+    cursor = decode_cursor(after, ("ts", "id"))
+    if cursor is not None:
+        ts, rid = _parse_ts(str(cursor["ts"]), "cursor"), _run_uuid(str(cursor["id"]))
+        query = query.where(or_(WorkflowRun.started_at < ts, and_(WorkflowRun.started_at == ts, WorkflowRun.id < rid)))
+    query = query.order_by(WorkflowRun.started_at.desc(), WorkflowRun.id.desc()).limit(first + 1)
+    async with ctx.session() as s:
+        rows = (await s.scalars(query)).all()
+        counts: dict[uuid.UUID, int] = {}
+        if rows:
+            for run_id in (await s.scalars(select(WorkflowRunStep.run_id).where(
+                    WorkflowRunStep.run_id.in_([r.id for r in rows[:first]])))).all():
+                counts[run_id] = counts.get(run_id, 0) + 1
+    page = rows[:first]
+    items = [RunListItem(
+        str(r.id), r.workflow_key, r.status, r.started_at, r.ended_at, str(r.user_id or ""),
+        str(r.conversation_id) if r.conversation_id else None, counts.get(r.id, 0),
+        int((r.ended_at - r.started_at).total_seconds() * 1000) if r.ended_at else None, r.final_output_text,
+    ) for r in page]
+    more = len(rows) > first
+    last = page[-1] if page else None
+    next_cursor = encode_cursor({"ts": last.started_at.isoformat(), "id": str(last.id)}) if more and last else None
+    return RunPage(items, next_cursor)
+
+
+async def get_run(ctx: Context, run_id: str) -> RunDetail:
+    tc = await require_role(ctx, "viewer")
+    rid = _run_uuid(run_id)
+    async with ctx.session() as s:
+        run = await s.get(WorkflowRun, rid)
+        if run is None:
+            raise NotFound("Workflow run not found")
+        steps = (await s.scalars(select(WorkflowRunStep).where(WorkflowRunStep.run_id == rid)
+                                 .order_by(WorkflowRunStep.sequence_no))).all()
+    spec = WORKFLOWS.get(run.workflow_key)
+    return RunDetail(run.workflow_key, str(run.id), str(tc.tenant_id), str(run.user_id or ""), run.status,
+                     run.started_at, run.ended_at, run.final_output_text, run.final_output_structured,
+                     run.request_message, str(run.conversation_id) if run.conversation_id else None,
+                     spec.output_schema if spec else None, [_step_result(r) for r in steps])
+
+
+async def cancel_run(ctx: Context, run_id: str) -> CancelResult:
+    await require_role(ctx, "viewer")
+    rid = _run_uuid(run_id)
+    async with ctx.session() as s:
+        run = await s.get(WorkflowRun, rid)
+        if run is None:
+            raise NotFound("Workflow run not found")
+        done = await s.execute(update(WorkflowRun).where(WorkflowRun.id == rid, WorkflowRun.status == "running")
+                               .values(status="cancelled", ended_at=datetime.now(UTC)))
+        await s.commit()
+    if not done.rowcount:
+        raise Conflict("Workflow run is not active")
+    return CancelResult(str(rid), True)
