@@ -24,7 +24,7 @@ from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
 from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.billing.usage import check_usage_limit, meter
-from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, _ledger, run_turn
+from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, record_run_item, run_turn
 from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
 
 MAX_MESSAGE_CHARS = 32_000
@@ -82,7 +82,7 @@ async def _take_stream_slot(ctx: Context) -> str:
     raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
 
 
-def _conversation_uuid(raw: str | None) -> uuid.UUID | None:
+def parse_conversation_id(raw: str | None) -> uuid.UUID | None:
     if raw is None or raw == "":
         return None
     try:
@@ -124,7 +124,7 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
     if not text or len(req.message) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
                            details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
-    wanted = _conversation_uuid(req.conversation_id)
+    wanted = parse_conversation_id(req.conversation_id)
     await check_usage_limit(ctx, METERED_FEATURE)  # a tenant over its plan's hard limit: 429
     spec = resolve_agent(req.agent_type)
     user_id = caller_user_id(ctx)
@@ -135,16 +135,16 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
                       agent=spec.key, started_at=now)
         s.add(run)
         await s.commit()
-    await _ledger(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
+    await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
                   agent=spec.key, content_text=text)
     await meter(ctx, METERED_FEATURE)
     turn = Turn(conversation.id, run.stream_id, run.id, spec)
     writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id))
-    ctx.services.spawn(run_turn(_detached(ctx), writer, run.id, conversation.id, spec))
+    ctx.services.spawn(run_turn(detached(ctx), writer, run.id, conversation.id, spec))
     return turn
 
 
-def _detached(ctx: Context) -> Context:
+def detached(ctx: Context) -> Context:
     """A context for work that outlives the request: same principal, no request objects."""
     return Context(services=ctx.services, principal=ctx.principal, loaders={})
 

@@ -73,7 +73,7 @@ def tools_for(spec: AgentSpec) -> list[FunctionTool]:
     return own + [handoff_tool(h.agent, SPECS[h.agent].display_name) for h in spec.handoffs]
 
 
-async def _ledger(ctx: Context, conversation_id: uuid.UUID, **item: Any) -> None:
+async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any) -> None:
     """Append one run item to the conversation's durable ledger (next sequence number)."""
     async with ctx.session() as s:
         last = await s.scalar(
@@ -194,7 +194,7 @@ async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
             await writer.emit("output_item.done", agent.key, item=message_item, item_type="message",
                               role="assistant", status="completed")
         if not completed.tool_calls:
-            await _ledger(ctx, conversation_id, run_item_type="message", run_item_name="message_output_item",
+            await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="message_output_item",
                           role="assistant", agent=agent.key, model=model, content_text=completed.text,
                           response_id=writer.response_id, workflow_run_id=workflow_run_id)
             return TurnResult("completed", completed.text, agent.key, handoffs, Usage(usage_in, usage_out), requests)
@@ -217,7 +217,7 @@ async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
     args = parse_arguments(call.arguments)
     await writer.emit("tool.arguments.done", agent.key, item=item, tool_call_id=call.id, tool_type="function",
                       tool_name=call.name, arguments_text=call.arguments, arguments_json=args)
-    await _ledger(ctx, conversation_id, run_item_type="tool_call", run_item_name=call.name, role="assistant",
+    await record_run_item(ctx, conversation_id, run_item_type="tool_call", run_item_name=call.name, role="assistant",
                   agent=agent.key, tool_call_id=call.id, tool_name=call.name, call_arguments=args,
                   response_id=writer.response_id, workflow_run_id=workflow_run_id)
     target = call.name.removeprefix("transfer_to_")
@@ -225,7 +225,7 @@ async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
     if call.name.startswith("transfer_to_") and target in {h.agent for h in agent.handoffs}:
         output: Any = {"assistant": target}
         await writer.emit("agent.updated", agent.key, from_agent=agent.key, to_agent=target, handoff_index=handoffs)
-        await _ledger(ctx, conversation_id, run_item_type="handoff", run_item_name="handoff_output_item",
+        await record_run_item(ctx, conversation_id, run_item_type="handoff", run_item_name="handoff_output_item",
                       agent=target, call_output={"from": agent.key, "to": target}, workflow_run_id=workflow_run_id)
         next_agent, handed_off = SPECS[target], 1
     elif call.name in TOOLS and call.name in agent.tools:
@@ -242,7 +242,7 @@ async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
                                                                               call.arguments, args, output))
     await writer.emit("output_item.done", agent.key, item=item, item_type="function_call", role="assistant",
                       status="completed")
-    await _ledger(ctx, conversation_id, run_item_type="tool_output", run_item_name=call.name, role="tool",
+    await record_run_item(ctx, conversation_id, run_item_type="tool_output", run_item_name=call.name, role="tool",
                   agent=agent.key, tool_call_id=call.id, tool_name=call.name,
                   call_output=output if isinstance(output, dict) else {"value": output},
                   workflow_run_id=workflow_run_id)

@@ -31,12 +31,12 @@ from agentdeck.providers.llm import Message, ModelError, Usage
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.chat import (
     MAX_MESSAGE_CHARS,
-    _conversation_uuid,
-    _detached,
     caller_user_id,
+    detached,
     open_conversation,
+    parse_conversation_id,
 )
-from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, _ledger, final_payload, run_agent
+from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, final_payload, record_run_item, run_agent
 from agentdeck.resolvers.pagination import check_limit, decode_cursor, encode_cursor
 from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
 
@@ -183,7 +183,7 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
     if not text or len(req.message) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
                            details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
-    wanted = _conversation_uuid(req.conversation_id)
+    wanted = parse_conversation_id(req.conversation_id)
     user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
     first_agent = spec.stages[0].steps[0].agent_key
@@ -195,10 +195,10 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
         s.add(run)
         await s.commit()
     started = StartedRun(run.id, run.stream_id, conversation.id, spec)
-    await _ledger(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
+    await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
                   agent=first_agent, content_text=text, workflow_run_id=str(run.id))
     writer = StreamWriter(ctx.bus, started.stream_id, str(conversation.id), workflow=_context(spec, run.id))
-    ctx.services.spawn(_Runner(_detached(ctx), writer, started, text).run())
+    ctx.services.spawn(_Runner(detached(ctx), writer, started, text).run())
     return started
 
 
@@ -396,7 +396,7 @@ async def list_runs(ctx: Context, first: int = 20, after: str | None = None, wor
     if (since := _parse_ts(started_after, "started_after")) is not None:
         query = query.where(WorkflowRun.started_at >= since)
     if conversation_id:
-        query = query.where(WorkflowRun.conversation_id == _conversation_uuid(conversation_id))
+        query = query.where(WorkflowRun.conversation_id == parse_conversation_id(conversation_id))
     cursor = decode_cursor(after, ("ts", "id"))
     if cursor is not None:
         ts, rid = _parse_ts(str(cursor["ts"]), "cursor"), _run_uuid(str(cursor["id"]))

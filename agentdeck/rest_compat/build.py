@@ -85,7 +85,7 @@ def selection(schema: GraphQLSchema, t: Any, stack: tuple[str, ...] = ()) -> str
     assert isinstance(named, GraphQLObjectType)
     parts = []
     for name, field in named.fields.items():
-        if rest_metadata(field).get("skip") or _has_required_args(field):
+        if rest_metadata(field).get("skip") or has_required_args(field):
             continue
         alias = rest_name(name, field)
         head = name if alias == name else f"{alias}: {name}"
@@ -97,7 +97,7 @@ def _required(arg: GraphQLArgument) -> bool:
     return isinstance(arg.type, GraphQLNonNull) and arg.default_value is Undefined
 
 
-def _has_required_args(field: GraphQLField) -> bool:
+def has_required_args(field: GraphQLField) -> bool:
     return any(_required(a) for a in field.args.values())
 
 

@@ -19,7 +19,7 @@ from graphql.pyutils import Undefined
 
 from agentdeck import __version__
 from agentdeck.rest_compat.binding import Binder
-from agentdeck.rest_compat.build import Compiled, _has_required_args
+from agentdeck.rest_compat.build import Compiled, has_required_args
 from agentdeck.rest_compat.errors import NAMES
 from agentdeck.rest_compat.names import rest_metadata, rest_name
 from agentdeck.rest_compat.spec import RawOp
@@ -91,7 +91,7 @@ class SchemaWriter:
             return {"anyOf": [self._inner(m) for m in self.schema.get_possible_types(t)], "title": t.name}
         props, required = {}, []
         for name, field in t.fields.items():
-            if isinstance(t, GraphQLObjectType) and (rest_metadata(field).get("skip") or _has_required_args(field)):
+            if isinstance(t, GraphQLObjectType) and (rest_metadata(field).get("skip") or has_required_args(field)):
                 continue
             key = rest_name(name, field)
             props[key] = self.ref(field.type)
