@@ -157,13 +157,16 @@ async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
     agent = spec
     usage_in = usage_out = requests = handoffs = 0
     output_index = 0
+    hosted: dict[str, list[dict[str, Any]]] = {}  # per agent, looked up once a turn
     for _ in range(spec.max_turns):
         model = agent.model or model_default
+        if agent.key not in hosted:
+            hosted[agent.key] = await hosted_for(ctx, agent)
         message_item: tuple[int, str] | None = None
         calls: dict[int, tuple[int, str]] = {}  # model's call index -> (output_index, item id)
         completed: Completed | None = None
         async for event in llm.stream(model=model, instructions=agent.instructions, messages=messages,
-                                      tools=tools_for(agent), hosted=await hosted_for(ctx, agent)):
+                                      tools=tools_for(agent), hosted=hosted[agent.key]):
             if isinstance(event, ResponseStarted):
                 writer.response_id = event.response_id
             elif isinstance(event, TextDelta):
