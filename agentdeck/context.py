@@ -54,6 +54,11 @@ class Services:
         self.payments: PaymentProvider = make_payments(settings)
         self.llm: LLMProvider = make_llm(settings)
         self._tasks: set[asyncio.Task] = set()
+        from agentdeck.resolvers.workflow_runner import (
+            WorkflowSupervisor,  # resolvers import this module
+        )
+
+        self.workflows = WorkflowSupervisor(self)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
         """Run `work` as a server task: it outlives the request that started it; shutdown
@@ -74,6 +79,7 @@ class Services:
 
         self.status_monitor = StatusMonitor(self)
         self.status_monitor.start()
+        self.workflows.start()
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -84,6 +90,7 @@ class Services:
             await self.billing_worker.stop()
         if getattr(self, "status_monitor", None) is not None:
             await self.status_monitor.stop()
+        await self.workflows.stop()
         await self.revocations.stop()
         await self.limiter.close()
         await self.bus.close()

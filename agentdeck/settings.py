@@ -116,6 +116,10 @@ class Settings(BaseSettings):
     offline_model_delay_ms: int = 15
     default_model: str = "gpt-4.1-mini"
 
+    # Workflow runs (resolvers/workflow_runner.py): each process touches its running runs this
+    # often; a run whose heartbeat is three intervals old (its process is gone) is marked failed.
+    workflow_heartbeat_seconds: float = 10.0
+
     # A stream reader gives up when its stream has been silent this long (the turn goes on).
     stream_idle_timeout_seconds: float = 300.0
     # Per tenant+user chat limits (legacy defaults): turns per minute, streams per minute, and

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import auth, billing, chat, files, health
+from bench import auth, billing, chat, files, health, workflows
 
 
 async def main() -> None:
@@ -13,6 +13,7 @@ async def main() -> None:
     await billing.run()
     await chat.run()
     await files.run()
+    await workflows.run()
 
 
 if __name__ == "__main__":

@@ -194,6 +194,24 @@ def start_server(tmp: Path, env: dict[str, str] | None = None, backend: str = "s
     raise RuntimeError(f"server did not start:\n{server.log()}")
 
 
+@contextlib.contextmanager
+def server_with_openai_stub(tmp: Path, mode: str, env: dict[str, str] | None = None) -> Iterator[Server]:
+    """A server whose model is the local OpenAI-compatible stub (`server.stub`), in `mode`
+    ("responses" or "chat"), so the real `openai` SDK path runs."""
+    from tests.openai_stub import run_openai_stub
+
+    with run_openai_stub() as stub:
+        srv = start_server(tmp, env={
+            "AGENTDECK_OPENAI_API_KEY": "sk-test", "AGENTDECK_OPENAI_BASE_URL": stub.base_url,
+            "AGENTDECK_OPENAI_API_MODE": mode, "AGENTDECK_OPENAI_MAX_RETRIES": "0", **(env or {}),
+        })
+        srv.stub = stub  # type: ignore[attr-defined]
+        try:
+            yield srv
+        finally:
+            srv.stop()
+
+
 # The documented contract ----------------------------------------------------------------------
 
 @cache

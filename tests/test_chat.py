@@ -13,7 +13,13 @@ import uuid
 import httpx
 import pytest
 
-from tests.harness import assert_documented, assert_schema, sse_events, start_server
+from tests.harness import (
+    assert_documented,
+    assert_schema,
+    server_with_openai_stub,
+    sse_events,
+    start_server,
+)
 from tests.identity import register, run_sql
 
 CHAT, STREAM = "/api/v1/chat", "/api/v1/chat/stream"
@@ -246,19 +252,8 @@ def test_unknown_agent_type_falls_back_to_triage(server, owner):
 
 @pytest.fixture(scope="module", params=["responses", "chat"])
 def openai_server(request, tmp_path_factory):
-    from tests.openai_stub import run_openai_stub
-
-    with run_openai_stub() as stub:
-        tmp = tmp_path_factory.mktemp(f"openai-{request.param}")
-        srv = start_server(tmp, env={
-            "AGENTDECK_OPENAI_API_KEY": "sk-test", "AGENTDECK_OPENAI_BASE_URL": stub.base_url,
-            "AGENTDECK_OPENAI_API_MODE": request.param, "AGENTDECK_OPENAI_MAX_RETRIES": "0",
-        })
-        srv.stub = stub  # type: ignore[attr-defined]
-        try:
-            yield srv
-        finally:
-            srv.stop()
+    with server_with_openai_stub(tmp_path_factory.mktemp(f"openai-{request.param}"), request.param) as srv:
+        yield srv
 
 
 def test_openai_text_and_function_call_round_trip(openai_server):

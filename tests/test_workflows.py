@@ -6,6 +6,7 @@ The shared server runs the offline model, so every step answers deterministicall
 from __future__ import annotations
 
 import asyncio
+import json
 import threading
 import time
 import uuid
@@ -18,8 +19,18 @@ from agentdeck.agents.workflows import WorkflowSpec, WorkflowStage, WorkflowStep
 from agentdeck.db.base import Base
 from agentdeck.db.migrate import upgrade
 from agentdeck.db.session import Database
-from tests.harness import assert_documented, assert_schema, sse_events, start_server
+from tests.harness import (
+    assert_documented,
+    assert_schema,
+    fresh_database,
+    postgres_up,
+    redis_up,
+    server_with_openai_stub,
+    sse_events,
+    start_server,
+)
 from tests.identity import register
+from tests.openai_stub import error_mid_stream, slow, text
 
 WF = "/api/v1/workflows"
 
@@ -272,7 +283,69 @@ def test_graphql_subscription_streams_the_run(server, owner):
     assert events[-1]["final"]["status"] == "completed"
 
 
-def test_cancel_a_running_run_ends_its_stream_cancelled(tmp_path):
+def _wait_for(predicate, timeout: float = 10, every: float = 0.05):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if value := predicate():
+            return value
+        time.sleep(every)
+    raise AssertionError("timed out waiting")
+
+
+def _running(server, token: str) -> list[dict]:
+    return server.rest("GET", f"{WF}/runs", token=token, params={"run_status": "running"}).json()["items"]
+
+
+def _start(server, token: str, key: str, message: str) -> str:
+    started = server.gql("""mutation($k: String!, $m: String!) {
+        startWorkflowRun(workflowKey: $k, input: {message: $m}) { workflowRunId streamId } }""",
+                         {"k": key, "m": message}, token=token)
+    assert "errors" not in started, started
+    return started["data"]["startWorkflowRun"]["workflowRunId"]
+
+
+EVENTS = """subscription($r: String!, $after: Int!) { workflowRunEvents(runId: $r, afterSeq: $after) {
+    ... on StreamEventBase { eventId workflow { stepName branchIndex } }
+    ... on LifecycleEvent { kind status } ... on FinalEvent { kind final { status responseText } }
+    ... on ErrorEvent { kind error { code message } } ... on MessageDeltaEvent { kind } } }"""
+
+
+def _run_events(server, token: str, run_id: str, after: int = 0) -> list[dict]:
+    events = []
+    with server.subscription(EVENTS, {"r": run_id, "after": after}, token=token) as sub:
+        while not events or events[-1].get("kind") not in ("final", "error"):
+            payload = sub.next(timeout=20)
+            assert "errors" not in payload, payload
+            events.append(payload["data"]["workflowRunEvents"])
+    return events
+
+
+def test_subscription_joins_a_run_and_resumes_after_a_sequence(server, owner):
+    t = owner.access_token
+    run_id = _run(server, t, "analysis_code", {"message": "resume me"}).json()["workflow_run_id"]
+    events = _run_events(server, t, run_id)
+    assert [e["eventId"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["final"]["status"] == "completed"
+    tail = _run_events(server, t, run_id, after=len(events) - 2)
+    assert [e["eventId"] for e in tail] == [len(events) - 1, len(events)]
+    detail = server.gql("query($r: String!) { workflowRun(runId: $r) { streamId error } }", {"r": run_id}, token=t)
+    assert detail["data"]["workflowRun"]["streamId"].startswith("workflow_")
+    assert detail["data"]["workflowRun"]["error"] is None
+    other = register(server, verified=True)
+    with server.subscription(EVENTS, {"r": run_id, "after": 0}, token=other.access_token) as sub:
+        payload = sub.next(timeout=10)
+    assert payload["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+
+
+def test_workflow_steps_are_metered(server):
+    acct = register(server, verified=True)
+    assert _run(server, acct.access_token, "analysis_parallel", {"message": "metered"}).status_code == 200
+    totals = server.gql(f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}',
+                        token=acct.access_token)
+    assert {"featureKey": "messages", "quantity": 3} in totals["data"]["usageTotals"], totals
+
+
+def test_cancel_stops_the_step_in_flight(tmp_path):
     srv = start_server(tmp_path, env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100"})
     try:
         acct = register(srv, verified=True)
@@ -280,30 +353,188 @@ def test_cancel_a_running_run_ends_its_stream_cancelled(tmp_path):
         out: list = []
 
         def stream() -> None:
-            out.append(srv.rest("POST", f"{WF}/analysis_code/run-stream", token=t, timeout=60,
-                                json={"message": "one two three four five six seven eight"}))
+            r = srv.rest("POST", f"{WF}/analysis_code/run-stream", token=t, timeout=60,
+                         json={"message": " ".join(f"word{i}" for i in range(60))})  # 6 s a step
+            out.append((r, time.monotonic()))
 
         thread = threading.Thread(target=stream)
         thread.start()
-        deadline, running = time.monotonic() + 10, []
-        while not running and time.monotonic() < deadline:
-            running = srv.rest("GET", f"{WF}/runs", token=t, params={"run_status": "running"}).json()["items"]
-            time.sleep(0.05)
-        assert running, "the run never showed up as running"
-        run_id = running[0]["workflow_run_id"]
+        run_id = _wait_for(lambda: _running(srv, t))[0]["workflow_run_id"]
+        time.sleep(0.3)  # well into the first step
+        cancelled_at = time.monotonic()
         r = srv.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t)
         assert r.status_code == 202, r.text
         assert_documented("POST", f"{WF}/runs/{{run_id}}/cancel", r)
         assert r.json() == {"workflow_run_id": run_id, "success": True}
-        thread.join(60)
-        events = [e for _, e in sse_events(out[0])]
+        thread.join(30)
+        response, ended_at = out[0]
+        assert ended_at - cancelled_at < 1.0  # not at the end of the 6-second step
+        events = [e for _, e in sse_events(response)]
         for event in events:
             assert_schema("StreamingWorkflowEvent", event)
         assert [e["kind"] for e in events[-2:]] == ["lifecycle", "final"]
         assert events[-2]["status"] == "cancelled" and events[-1]["final"]["status"] == "cancelled"
         assert [e["kind"] for e in events].count("final") == 1
+        assert "message.delta" in [e["kind"] for e in events]  # it was interrupted mid-answer
         detail = srv.rest("GET", f"{WF}/runs/{run_id}", token=t).json()
-        assert detail["status"] == "cancelled" and len(detail["steps"]) == 1  # checked between steps
+        assert detail["status"] == "cancelled" and detail["steps"] == []
         assert srv.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 409
     finally:
         srv.stop()
+
+
+def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
+    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "200", "AGENTDECK_WORKFLOW_HEARTBEAT_SECONDS": "0.2"}
+    first = start_server(tmp_path, env=env)
+    try:
+        acct = register(first, verified=True)
+        t = acct.access_token
+        run_id = _start(first, t, "analysis_code", " ".join(f"word{i}" for i in range(100)))
+        _wait_for(lambda: _running(first, t))
+        time.sleep(0.5)  # heartbeats are flowing; the run is not mistaken for an orphan
+        assert first.rest("GET", f"{WF}/runs/{run_id}", token=t).json()["status"] == "running"
+    finally:
+        first.process.kill()  # no shutdown handler runs: the row stays "running"
+        first.process.wait(10)
+    second = start_server(tmp_path, env=env)
+    try:
+        detail = _wait_for(lambda: (d := second.rest("GET", f"{WF}/runs/{run_id}", token=t).json())["status"] != "running"
+                           and d, timeout=10)
+        assert detail["status"] == "failed" and detail["ended_at"]
+        error = second.gql("query($r: String!) { workflowRun(runId: $r) { error } }", {"r": run_id}, token=t)
+        assert "server running this workflow stopped" in error["data"]["workflowRun"]["error"]
+        failed = second.rest("GET", f"{WF}/runs", token=t, params={"run_status": "failed"}).json()["items"]
+        assert [i["workflow_run_id"] for i in failed] == [run_id]
+        assert second.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 409
+        # The restarted server runs workflows as before.
+        assert _run(second, t, "analysis_code", {"message": "after the restart"}).status_code == 200
+    finally:
+        second.stop()
+
+
+# Two processes sharing PostgreSQL and Redis -----------------------------------------------------
+
+@pytest.mark.skipif(not (postgres_up() and redis_up()), reason="needs PostgreSQL and Redis")
+def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
+    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100", "AGENTDECK_WORKFLOW_HEARTBEAT_SECONDS": "0.2",
+           "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:"}
+    with fresh_database("postgres", tmp_path) as url:
+        a = start_server(tmp_path, env=env, backend="postgres", database_url=url)
+        b = start_server(tmp_path, env=env, backend="postgres", database_url=url)
+        try:
+            acct = register(a, verified=True)
+            t = acct.access_token
+            long = " ".join(f"word{i}" for i in range(100))
+            # Started on A, followed and cancelled through B.
+            run_id = _start(a, t, "analysis_code", long)
+            with b.subscription(EVENTS, {"r": run_id, "after": 0}, token=t) as sub:
+                first = sub.next(timeout=10)["data"]["workflowRunEvents"]
+                assert first["kind"] == "lifecycle" and first["workflow"]["stepName"] == "analysis"
+                assert b.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 202
+                seen = [first]
+                while seen[-1].get("kind") not in ("final", "error"):
+                    seen.append(sub.next(timeout=5)["data"]["workflowRunEvents"])
+            assert seen[-1]["final"]["status"] == "cancelled" and seen[-2]["status"] == "cancelled"
+            # Started on A, followed on B; A dies: B fails the run and ends the stream.
+            run_id = _start(a, t, "analysis_code", long)
+            with b.subscription(EVENTS, {"r": run_id, "after": 0}, token=t) as sub:
+                assert sub.next(timeout=10)["data"]["workflowRunEvents"]["kind"] == "lifecycle"
+                a.process.kill()
+                last = None
+                while last is None or last.get("kind") not in ("final", "error"):
+                    last = sub.next(timeout=10)["data"]["workflowRunEvents"]
+            assert last["kind"] == "error" and last["error"]["code"] == "interrupted"
+            assert b.rest("GET", f"{WF}/runs/{run_id}", token=t).json()["status"] == "failed"
+        finally:
+            a.stop()
+            b.stop()
+
+
+# The OpenAI path, against a local OpenAI-compatible server --------------------------------------
+
+@pytest.fixture(scope="module", params=["responses", "chat"])
+def openai_server(request, tmp_path_factory):
+    with server_with_openai_stub(tmp_path_factory.mktemp(f"wf-openai-{request.param}"), request.param) as srv:
+        srv.account = register(srv, verified=True)  # type: ignore[attr-defined]
+        yield srv
+
+
+def test_openai_sequential_run_passes_each_output_on(openai_server):
+    stub, t = openai_server.stub, openai_server.account.access_token
+    stub.reset()
+    stub.script(text("Findings: heaps win."), text("def heap(): pass"))
+    r = _run(openai_server, t, "analysis_code", {"message": "which sort?"})
+    assert r.status_code == 200, r.text
+    assert_documented("POST", f"{WF}/{{workflow_key}}/run", r)
+    body = r.json()
+    assert [s["response_text"] for s in body["steps"]] == ["Findings: heaps win.", "def heap(): pass"]
+    assert body["final_output"] == "def heap(): pass"
+    assert all(s["response_id"] for s in body["steps"])  # the provider's response ids
+    assert len(stub.requests) == 2
+    assert "which sort?" in json.dumps(stub.requests[0].body)
+    assert "Findings: heaps win." in json.dumps(stub.requests[1].body)  # passthrough
+
+
+def test_openai_parallel_branches_run_concurrently(openai_server):
+    stub, t = openai_server.stub, openai_server.account.access_token
+    stub.reset()
+    stub.script(slow("alpha beta gamma delta", 0.1), slow("alpha beta gamma delta", 0.1), text("merged answer"))
+    r = openai_server.rest("POST", f"{WF}/analysis_parallel/run-stream", token=t, json={"message": "compare"},
+                           timeout=60)
+    events = [e for _, e in sse_events(r)]
+    for event in events:
+        assert_schema("StreamingWorkflowEvent", event)
+    assert [e["event_id"] for e in events] == list(range(1, len(events) + 1))
+    assert events[-1]["kind"] == "final" and events[-1]["final"]["response_text"] == "merged answer"
+    started = {e["workflow"]["branch_index"]: i for i, e in enumerate(events)
+               if e["kind"] == "lifecycle" and e["status"] == "in_progress" and e["workflow"]["parallel_group"]}
+    first_done = next(i for i, e in enumerate(events) if e["kind"] == "output_item.done")
+    assert set(started) == {0, 1} and max(started.values()) < first_done  # both branches were in flight at once
+    deltas = {e["workflow"]["branch_index"] for e in events if e["kind"] == "message.delta"
+              and e["workflow"]["parallel_group"] == "fanout"}
+    assert deltas == {0, 1}
+    synthesis = json.dumps(stub.requests[-1].body)
+    assert synthesis.count("alpha beta gamma delta") == 2  # the reducer merged both branches
+    run_id = events[0]["workflow"]["workflow_run_id"]
+    steps = openai_server.rest("GET", f"{WF}/runs/{run_id}", token=t).json()["steps"]
+    assert [(s["name"], s["branch_index"]) for s in steps] == [("analysis", 0), ("code", 1), ("synthesis", None)]
+
+
+def test_openai_failing_step_fails_the_run(openai_server):
+    stub, t = openai_server.stub, openai_server.account.access_token
+    stub.reset()
+    stub.script(text("analysis done"), error_mid_stream("code that breaks off", after=1))
+    r = openai_server.rest("POST", f"{WF}/analysis_code/run-stream", token=t, json={"message": "break"}, timeout=60)
+    events = [e for _, e in sse_events(r)]
+    kinds = [e["kind"] for e in events]
+    assert kinds[-1] == "error" and "final" not in kinds and kinds.count("error") == 1
+    assert_schema("StreamingWorkflowEvent", events[-1])
+    error = events[-1]["error"]
+    assert error["source"] == "provider" and "step 'code'" in error["message"]
+    run_id = events[0]["workflow"]["workflow_run_id"]
+    detail = openai_server.rest("GET", f"{WF}/runs/{run_id}", token=t).json()
+    assert detail["status"] == "failed" and [s["name"] for s in detail["steps"]] == ["analysis"]
+    reason = openai_server.gql("query($r: String!) { workflowRun(runId: $r) { error } }", {"r": run_id}, token=t)
+    assert "step 'code'" in reason["data"]["workflowRun"]["error"]
+    stub.script(error_mid_stream("breaks at once", after=0))
+    sync = _run(openai_server, t, "analysis_code", {"message": "break again"})
+    assert sync.status_code == 502, sync.text
+    assert_documented("POST", f"{WF}/{{workflow_key}}/run", sync)
+
+
+def test_openai_cancel_closes_the_model_stream_within_a_second(openai_server):
+    stub, t = openai_server.stub, openai_server.account.access_token
+    stub.reset()
+    stub.script(slow(" ".join(f"w{i}" for i in range(50)), 0.1))  # a 5-second answer
+    run_id = _start(openai_server, t, "analysis_code", "take your time")
+    _wait_for(lambda: stub.first_delta_at, timeout=10)
+    time.sleep(0.2)
+    cancelled_at = time.monotonic()
+    assert openai_server.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 202
+    assert stub.disconnected.wait(1.0), "the model stream was not closed"
+    assert stub.disconnected_at - cancelled_at < 1.0
+    events = _run_events(openai_server, t, run_id)
+    assert [e["kind"] for e in events[-2:]] == ["lifecycle", "final"]
+    assert events[-2]["status"] == "cancelled" and events[-1]["final"]["status"] == "cancelled"
+    assert len(stub.requests) == 1  # the second step never started
+    assert openai_server.rest("GET", f"{WF}/runs/{run_id}", token=t).json()["status"] == "cancelled"

@@ -17,6 +17,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import func, select, update
+from sqlalchemy.exc import IntegrityError
 
 from agentdeck.agents import SPECS, AgentSpec
 from agentdeck.context import Context
@@ -40,6 +41,7 @@ from agentdeck.resolvers.tools import TOOLS, handoff_tool
 log = logging.getLogger("agentdeck.chat")
 HISTORY_LIMIT = 50
 PREVIEW_CHARS = 280
+LEDGER_ATTEMPTS = 8
 
 
 @dataclass
@@ -74,13 +76,20 @@ def tools_for(spec: AgentSpec) -> list[FunctionTool]:
 
 
 async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any) -> None:
-    """Append one run item to the conversation's durable ledger (next sequence number)."""
-    async with ctx.session() as s:
-        last = await s.scalar(
-            select(func.max(ConversationEvent.sequence_no)).where(ConversationEvent.conversation_id == conversation_id)
-        )
-        s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
-        await s.commit()
+    """Append one run item to the conversation's durable ledger (next sequence number). Writers
+    racing for the same number (parallel workflow branches, a turn on another process) lose to
+    the unique constraint and take the next one."""
+    for attempt in range(LEDGER_ATTEMPTS):
+        try:
+            async with ctx.session() as s:
+                last = await s.scalar(select(func.max(ConversationEvent.sequence_no))
+                                      .where(ConversationEvent.conversation_id == conversation_id))
+                s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
+                await s.commit()
+            return
+        except IntegrityError:
+            if attempt == LEDGER_ATTEMPTS - 1:
+                raise
 
 
 async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:

@@ -8,6 +8,7 @@ another process) see the same events in the same order. The terminal event (`fin
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from datetime import UTC, datetime
 from typing import Any
@@ -25,37 +26,59 @@ def timestamp() -> str:
     return datetime.now(UTC).isoformat().replace("+00:00", "Z")
 
 
+class _Sequence:
+    """What the writers of one stream share: the event counter, and a lock so events reach the
+    bus in number order (Redis Streams refuse an id lower than the last) even when parallel
+    workflow branches write at once."""
+
+    def __init__(self, last: int = 0) -> None:
+        self.last = last
+        self.closed = False
+        self.lock = asyncio.Lock()
+
+
 class StreamWriter:
-    def __init__(self, bus: Bus, stream_id: str, conversation_id: str, workflow: dict[str, Any] | None = None) -> None:
+    def __init__(self, bus: Bus, stream_id: str, conversation_id: str, workflow: dict[str, Any] | None = None,
+                 *, after: int = 0, _sequence: _Sequence | None = None) -> None:
+        """`after`: the number of events the stream already holds (a writer taking over a stream)."""
         self.bus = bus
         self.stream_id = stream_id
         self.conversation_id = conversation_id
         self.workflow = workflow
         self.response_id: str | None = None
-        self.seq = 0
-        self.closed = False
+        self._sequence = _sequence or _Sequence(after)
+
+    def fork(self, workflow: dict[str, Any] | None) -> StreamWriter:
+        """A writer to the same stream with its own `workflow` context and `response_id`."""
+        return StreamWriter(self.bus, self.stream_id, self.conversation_id, workflow, _sequence=self._sequence)
+
+    @property
+    def closed(self) -> bool:
+        return self._sequence.closed
 
     async def emit(self, kind: str, agent: str | None, *, item: tuple[int, str] | None = None, **fields: Any) -> dict:
-        if self.closed:
-            raise RuntimeError(f"stream {self.stream_id} already ended")
-        self.seq += 1
-        event: dict[str, Any] = {
-            "schema": "public_sse_v1",
-            "event_id": self.seq,
-            "stream_id": self.stream_id,
-            "server_timestamp": timestamp(),
-            "conversation_id": self.conversation_id,
-            "response_id": self.response_id,
-            "agent": agent,
-            "workflow": self.workflow,
-            "scope": None,
-            "provider_sequence_number": None,
-            "notices": None,
-        }
-        if item is not None:
-            event["output_index"], event["item_id"] = item
-        event["kind"] = kind
-        event.update(fields)
-        self.closed = kind in TERMINAL
-        await self.bus.append(self.stream_id, self.seq, event, final=self.closed)
+        sequence = self._sequence
+        async with sequence.lock:
+            if sequence.closed:
+                raise RuntimeError(f"stream {self.stream_id} already ended")
+            sequence.last += 1
+            event: dict[str, Any] = {
+                "schema": "public_sse_v1",
+                "event_id": sequence.last,
+                "stream_id": self.stream_id,
+                "server_timestamp": timestamp(),
+                "conversation_id": self.conversation_id,
+                "response_id": self.response_id,
+                "agent": agent,
+                "workflow": self.workflow,
+                "scope": None,
+                "provider_sequence_number": None,
+                "notices": None,
+            }
+            if item is not None:
+                event["output_index"], event["item_id"] = item
+            event["kind"] = kind
+            event.update(fields)
+            sequence.closed = kind in TERMINAL
+            await self.bus.append(self.stream_id, sequence.last, event, final=sequence.closed)
         return event

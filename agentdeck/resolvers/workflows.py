@@ -1,19 +1,11 @@
-"""Workflows: the catalog, runs (started as server tasks, streamed like chat turns), history, cancel.
+"""Workflows: the catalog, starting runs, history and cancel (the engine is `workflow_runner`).
 
-A run's events go to a replayable bus stream through the same `StreamWriter` chat uses, with the
-`workflow` context filled in per step; each step is one agent loop (`chat_runner.run_agent`), whose
-own terminal is never emitted, so the stream has a single `final` (or `error`) for the whole run.
-Every step's output is written to `workflow_run_steps` as the step finishes. Cancellation is
-cooperative: `cancel_run` marks the run, and the runner checks between steps.
-
-Parallel stages give each branch the stage's input and merge the outputs with the stage's reducer;
-branches currently execute one after another (they share the conversation's ledger sequence).
+`run` and `run-stream` both start a run as a server task and read its replayable stream; a run's
+history (`workflow_runs`, `workflow_run_steps`) is written as it happens.
 """
 
 from __future__ import annotations
 
-import asyncio
-import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,13 +14,12 @@ from typing import Any
 
 from sqlalchemy import and_, or_, select, update
 
-from agentdeck.agents import SPECS, WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
-from agentdeck.agents.workflows import GUARDS, MAPPERS, REDUCERS, StepInput
+from agentdeck.agents import WORKFLOWS, WorkflowSpec
 from agentdeck.context import Context
-from agentdeck.db.models import Conversation, ConversationMessage, WorkflowRun, WorkflowRunStep
+from agentdeck.db.models import WorkflowRun, WorkflowRunStep
 from agentdeck.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
-from agentdeck.providers.llm import Message, ModelError, Usage
 from agentdeck.resolvers.access import require_role
+from agentdeck.resolvers.billing.usage import check_usage_limit
 from agentdeck.resolvers.chat import (
     MAX_MESSAGE_CHARS,
     caller_user_id,
@@ -36,11 +27,11 @@ from agentdeck.resolvers.chat import (
     open_conversation,
     parse_conversation_id,
 )
-from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, final_payload, record_run_item, run_agent
+from agentdeck.resolvers.chat_runner import record_run_item
 from agentdeck.resolvers.pagination import check_limit, decode_cursor, encode_cursor
 from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
+from agentdeck.resolvers.workflow_runner import METERED_FEATURE, Runner, workflow_context
 
-log = logging.getLogger("agentdeck.workflows")
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 
 
@@ -140,6 +131,8 @@ class RunDetail:
     conversation_id: str | None
     output_schema: dict[str, Any] | None
     steps: list[StepResult]
+    error: str | None = None  # why a failed run failed
+    stream_id: str | None = None
 
 
 @dataclass
@@ -184,6 +177,7 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
         raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
                            details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
     wanted = parse_conversation_id(req.conversation_id)
+    await check_usage_limit(ctx, METERED_FEATURE, adding=spec.step_count)  # over the plan's hard limit: 429
     user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
     first_agent = spec.stages[0].steps[0].agent_key
@@ -191,158 +185,14 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
         conversation = await open_conversation(s, wanted, first_agent, text, user_id, now)
         run = WorkflowRun(workflow_key=spec.key, user_id=user_id, conversation_id=conversation.id,
                           stream_id=new_stream_id("workflow"), status="running", request_message=text,
-                          started_at=now)
+                          started_at=now, heartbeat_at=now)
         s.add(run)
         await s.commit()
-    started = StartedRun(run.id, run.stream_id, conversation.id, spec)
     await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
-                  agent=first_agent, content_text=text, workflow_run_id=str(run.id))
-    writer = StreamWriter(ctx.bus, started.stream_id, str(conversation.id), workflow=_context(spec, run.id))
-    ctx.services.spawn(_Runner(detached(ctx), writer, started, text).run())
-    return started
-
-
-def _context(spec: WorkflowSpec, run_id: uuid.UUID, stage: WorkflowStage | None = None,
-             step: WorkflowStep | None = None, branch: int | None = None) -> dict[str, Any]:
-    return {
-        "workflow_key": spec.key,
-        "workflow_run_id": str(run_id),
-        "stage_name": stage.name if stage else None,
-        "step_name": step.step_name if step else None,
-        "step_agent": step.agent_key if step else None,
-        "parallel_group": stage.name if stage is not None and stage.mode == "parallel" else None,
-        "branch_index": branch,
-    }
-
-
-class _StepFailed(Exception):
-    pass
-
-
-class _Cancelled(Exception):
-    pass
-
-
-class _Runner:
-    def __init__(self, ctx: Context, writer: StreamWriter, started: StartedRun, message: str) -> None:
-        self.ctx, self.writer, self.started, self.message = ctx, writer, started, message
-        self.spec = started.spec
-        self.usage_in = self.usage_out = self.requests = self.seq = 0
-        self.agent: str | None = None
-
-    async def run(self) -> None:
-        try:
-            output = await self._stages()
-        except _Cancelled:
-            await self._end("cancelled", None, None)
-            await self.writer.emit("lifecycle", self.agent, status="cancelled", reason="cancelled by request")
-            await self._final("cancelled", None)
-        except (ModelError, _StepFailed) as exc:
-            message = exc.message if isinstance(exc, ModelError) else str(exc)
-            await self._end("failed", None, message)
-            await self.writer.emit("error", self.agent, error={
-                "code": getattr(exc, "code", None), "message": message, "source": "provider",
-                "is_retryable": getattr(exc, "retryable", False)})
-        except asyncio.CancelledError:
-            await asyncio.shield(self._end("failed", None, "interrupted: the server stopped during the run"))
-            if not self.writer.closed:
-                await asyncio.shield(self.writer.emit("error", self.agent, error={
-                    "code": "interrupted", "message": "interrupted: the server stopped during the run",
-                    "source": "server", "is_retryable": True}))
-            raise
-        except Exception:
-            log.exception("workflow run %s failed", self.started.run_id)
-            await self._end("failed", None, "Internal error while running the workflow.")
-            await self.writer.emit("error", self.agent, error={
-                "code": None, "message": "Internal error while running the workflow.", "source": "server",
-                "is_retryable": False})
-        else:
-            if await self._end("succeeded", output, None):
-                await self.writer.emit("lifecycle", self.agent, status="completed", reason=None)
-                await self._final("completed" if output else "incomplete", output)
-            else:  # cancelled while the last step ran
-                await self.writer.emit("lifecycle", self.agent, status="cancelled", reason="cancelled by request")
-                await self._final("cancelled", None)
-
-    async def _final(self, status: str, output: str | None) -> None:
-        self.writer.workflow = _context(self.spec, self.started.run_id)
-        await self.writer.emit("final", self.agent, final=final_payload(
-            status, output, Usage(self.usage_in, self.usage_out), self.requests))
-
-    async def _stages(self) -> str:
-        previous = self.message
-        for stage in self.spec.stages:
-            if stage.mode == "parallel":
-                outputs = []
-                for branch, step in enumerate(stage.steps):
-                    await self._check_cancelled()
-                    out = await self._step(stage, step, StepInput(self.message, previous), branch)
-                    if out is not None:
-                        outputs.append(out)
-                previous = REDUCERS[stage.reducer or "concat_outputs"](outputs)
-            else:
-                for step in stage.steps:
-                    await self._check_cancelled()
-                    out = await self._step(stage, step, StepInput(self.message, previous), None)
-                    if out is not None:
-                        previous = out
-        return previous
-
-    async def _check_cancelled(self) -> None:
-        async with self.ctx.session() as s:
-            status = await s.scalar(select(WorkflowRun.status).where(WorkflowRun.id == self.started.run_id))
-        if status == "cancelled":
-            raise _Cancelled
-
-    async def _step(self, stage: WorkflowStage, step: WorkflowStep, value: StepInput, branch: int | None) -> str | None:
-        if step.guard is not None and not GUARDS[step.guard](value):
-            return None
-        text = MAPPERS[step.input_mapper](value) if step.input_mapper else value.previous
-        agent = SPECS[step.agent_key]
-        self.agent = agent.key
-        self.writer.workflow = _context(self.spec, self.started.run_id, stage, step, branch)
-        self.writer.response_id = None
-        await self.writer.emit("lifecycle", agent.key, status="in_progress", reason=None)
-        result = await run_agent(self.ctx, self.writer, self.started.conversation_id, agent, [Message("user", text)],
-                                 str(self.started.run_id))
-        self.agent = result.agent
-        self.usage_in += result.usage.input_tokens
-        self.usage_out += result.usage.output_tokens
-        self.requests += result.requests
-        self.seq += 1
-        async with self.ctx.session() as s:
-            s.add(WorkflowRunStep(
-                run_id=self.started.run_id, sequence_no=self.seq, stage_name=stage.name, step_name=step.step_name,
-                agent_key=step.agent_key, parallel_group=stage.name if stage.mode == "parallel" else None,
-                branch_index=branch, status=result.status, response_text=result.response_text or None,
-                response_id=self.writer.response_id, input_tokens=result.usage.input_tokens,
-                output_tokens=result.usage.output_tokens, created_at=datetime.now(UTC)))
-            await s.commit()
-        if result.status != "completed":
-            raise _StepFailed(f"step '{step.step_name}' ended {result.status}: {result.error or 'no output'}")
-        return result.response_text
-
-    async def _end(self, status: str, output: str | None, error: str | None) -> bool:
-        """Record the outcome of a run still `running`; False if it was cancelled meanwhile."""
-        now = datetime.now(UTC)
-        async with self.ctx.session() as s:
-            values: dict[str, Any] = {"input_tokens": self.usage_in, "output_tokens": self.usage_out,
-                                      "requests": self.requests}
-            if status == "cancelled":
-                await s.execute(update(WorkflowRun).where(WorkflowRun.id == self.started.run_id).values(**values))
-                await s.commit()
-                return True
-            done = await s.execute(
-                update(WorkflowRun).where(WorkflowRun.id == self.started.run_id, WorkflowRun.status == "running")
-                .values(status=status, final_output_text=output, error=error, ended_at=now, **values))
-            if done.rowcount and output:
-                s.add(ConversationMessage(conversation_id=self.started.conversation_id, role="assistant",
-                                          content=output, agent=self.agent, created_at=now))
-                await s.execute(update(Conversation).where(Conversation.id == self.started.conversation_id).values(
-                    message_count=Conversation.message_count + 1, last_message_preview=output[:PREVIEW_CHARS],
-                    active_agent=self.agent, updated_at=now))
-            await s.commit()
-            return bool(done.rowcount)
+                          agent=first_agent, content_text=text, workflow_run_id=str(run.id))
+    writer = StreamWriter(ctx.bus, run.stream_id, str(conversation.id), workflow_context(spec, run.id))
+    ctx.services.workflows.launch(Runner(detached(ctx), writer, spec, run.id, conversation.id, text))
+    return StartedRun(run.id, run.stream_id, conversation.id, spec)
 
 
 async def run_workflow(ctx: Context, key: str, req: WorkflowRequest) -> RunResult:
@@ -434,7 +284,19 @@ async def get_run(ctx: Context, run_id: str) -> RunDetail:
     return RunDetail(run.workflow_key, str(run.id), str(tc.tenant_id), str(run.user_id or ""), run.status,
                      run.started_at, run.ended_at, run.final_output_text, run.final_output_structured,
                      run.request_message, str(run.conversation_id) if run.conversation_id else None,
-                     spec.output_schema if spec else None, [_step_result(r) for r in steps])
+                     spec.output_schema if spec else None, [_step_result(r) for r in steps], run.error,
+                     run.stream_id)
+
+
+async def run_events(ctx: Context, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    """A run's stream events from `after` + 1 to its terminal event (a reader resuming, or joining)."""
+    await require_role(ctx, "viewer")
+    async with ctx.session() as s:
+        stream_id = await s.scalar(select(WorkflowRun.stream_id).where(WorkflowRun.id == _run_uuid(run_id)))
+    if stream_id is None:
+        raise NotFound("Workflow run not found")
+    async for event in ctx.bus.replay(stream_id, after, wait_s=ctx.settings.stream_idle_timeout_seconds):
+        yield event
 
 
 async def cancel_run(ctx: Context, run_id: str) -> CancelResult:
@@ -449,4 +311,5 @@ async def cancel_run(ctx: Context, run_id: str) -> CancelResult:
         await s.commit()
     if not done.rowcount:
         raise Conflict("Workflow run is not active")
+    await ctx.services.workflows.request_cancel(rid)
     return CancelResult(str(rid), True)

@@ -121,6 +121,9 @@ class WorkflowRunPage:
     next_cursor: str | None
 
 
+GRAPHQL_ONLY = {"rest": {"skip": True}}
+
+
 @strawberry.type
 class WorkflowRunDetail:
     workflow_key: str
@@ -136,6 +139,10 @@ class WorkflowRunDetail:
     conversation_id: str | None
     output_schema: JSON | None
     steps: list[WorkflowStepResult]
+    # GraphQL only: the legacy REST body stays as documented.
+    error: str | None = strawberry.field(description="Why a failed run failed.", metadata=GRAPHQL_ONLY)
+    stream_id: str | None = strawberry.field(description="Follow it with the `workflowRunEvents` subscription.",
+                                             metadata=GRAPHQL_ONLY)
 
 
 @strawberry.type
@@ -144,7 +151,7 @@ class WorkflowRunCancel:
     success: bool
 
 
-@strawberry.type(description="A started run; follow it with `workflowRun(runId)` or cancel it with `cancelWorkflowRun`.")
+@strawberry.type(description="A started run: follow it with `workflowRunEvents`, or cancel it with `cancelWorkflowRun`.")
 class WorkflowRunStarted:
     workflow_run_id: uuid.UUID = strawberry.field(resolver=lambda root: root.run_id)
     stream_id: str
@@ -200,7 +207,7 @@ class Mutation:
                                  input: WorkflowRunInput) -> WorkflowRunStarted:
         return await rw.start_run(info.context, workflow_key, _request(input))  # type: ignore[return-value]
 
-    @strawberry.mutation(extensions=WRITE, description="Cancel a running workflow (checked between steps).")
+    @strawberry.mutation(extensions=WRITE, description="Cancel a running workflow: its in-flight model call is stopped.")
     async def cancel_workflow_run(self, info: strawberry.Info, run_id: str) -> WorkflowRunCancel:
         return await rw.cancel_run(info.context, run_id)  # type: ignore[return-value]
 
@@ -211,4 +218,10 @@ class Subscription:
     async def workflow_run_stream(self, info: strawberry.Info, workflow_key: str,
                                   input: WorkflowRunInput) -> AsyncGenerator[StreamEvent, None]:
         async for event in rw.run_workflow_stream(info.context, workflow_key, _request(input)):
+            yield to_event(event)
+
+    @strawberry.subscription(extensions=READ, description="A run's events after `afterSeq` (join or resume).")
+    async def workflow_run_events(self, info: strawberry.Info, run_id: str,
+                                  after_seq: int = 0) -> AsyncGenerator[StreamEvent, None]:
+        async for event in rw.run_events(info.context, run_id, after_seq):
             yield to_event(event)

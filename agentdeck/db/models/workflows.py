@@ -21,7 +21,7 @@ class WorkflowRun(TenantOwned, Base):
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(
         ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
     stream_id: Mapped[str] = mapped_column(String(64), unique=True)
-    status: Mapped[str] = mapped_column(String(16), default="running")  # running|succeeded|failed|cancelled
+    status: Mapped[str] = mapped_column(String(16), default="running", index=True)  # running|succeeded|failed|cancelled
     request_message: Mapped[str | None] = mapped_column(Text)
     final_output_text: Mapped[str | None] = mapped_column(Text)
     final_output_structured: Mapped[Any] = mapped_column(JSON, nullable=True)
@@ -31,6 +31,8 @@ class WorkflowRun(TenantOwned, Base):
     requests: Mapped[int] = mapped_column(Integer, default=0)
     started_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     ended_at: Mapped[datetime | None] = mapped_column()
+    # Touched by the process running the run; a running run whose heartbeat stops is failed.
+    heartbeat_at: Mapped[datetime | None] = mapped_column()
 
 
 class WorkflowRunStep(TenantOwned, Base):
