@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import auth, billing, chat, files, health, workflows
+from bench import auth, billing, chat, executor, files, health, workflows
 
 
 async def main() -> None:
     await health.run()
+    await executor.run()
     await auth.run()
     await billing.run()
     await chat.run()

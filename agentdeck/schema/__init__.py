@@ -32,6 +32,7 @@ from agentdeck.schema import (
     vector_stores,
     workflows,
 )
+from agentdeck.schema.executor import FastExecutor
 from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
@@ -68,6 +69,7 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
+        execution_context_class=FastExecutor,
         extensions=[
             MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
             ParserCache(maxsize=512),

@@ -1,0 +1,108 @@
+"""A faster executor for plain fields (PERFORMANCE.md, point 2).
+
+graphql-core spends ~3.5 µs on every field: a path, a resolve-info object, the resolver call and
+the value-completion dispatch. Most of our fields are plain attributes of a dataclass with a
+scalar or enum type: Strawberry marks their resolver `_is_default` (it only reads the attribute).
+For those, this executor reads the attribute and coerces the leaf directly; every other field
+(resolvers, arguments, objects, lists, abstract types) and every null where null is not allowed
+goes through graphql-core's own path, so results and errors are the same. One executor serves
+`/graphql`, subscriptions (per event) and the REST layer's stored operations.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from graphql import (
+    GraphQLEnumType,
+    GraphQLNonNull,
+    GraphQLObjectType,
+    GraphQLScalarType,
+    GraphQLSchema,
+    Undefined,
+)
+from graphql.pyutils import Path
+from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from agentdeck.rest_compat.names import BACKREF
+
+# A plain field: (response name, attribute, coerce, non-null); a resolved one: (response name, None, None, False).
+Step = tuple[str, str | None, Any, bool]
+_PLANS: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None] = {}
+_MAX_PLANS = 4096
+
+
+def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
+    """How to produce each response key of `parent`'s selection; None when no field is plain."""
+    names = tuple((response, details[0].node.name.value) for response, details in grouped.items())
+    key = (parent.name, names)
+    try:
+        return _PLANS[key]
+    except KeyError:
+        pass
+    steps: list[Step] = []
+    for response, field_name in names:
+        field = schema.get_field(parent, field_name)
+        step: Step = (response, None, None, False)
+        if field is not None and not field.args and getattr(field.resolve, "_is_default", False):
+            definition = (field.extensions or {}).get(BACKREF)
+            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if definition is not None and isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+                step = (response, definition.python_name, leaf.coerce_output_value,
+                        isinstance(field.type, GraphQLNonNull))
+        steps.append(step)
+    plan = tuple(steps) if any(s[1] is not None for s in steps) else None
+    if len(_PLANS) >= _MAX_PLANS:
+        _PLANS.clear()
+    _PLANS[key] = plan
+    return plan
+
+
+class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
+                       grouped_field_set: Any, position_context: Any) -> Any:
+        plan = None if self.middleware_manager else _plan(self.schema, parent_type, grouped_field_set)
+        if plan is None:
+            return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
+        results: dict[str, Any] = {}
+        pending: list[str] = []
+        is_awaitable = self.is_awaitable
+        try:
+            for response, attr, coerce, non_null in plan:
+                if attr is not None:
+                    value = getattr(source_value, attr, Undefined)
+                    if value is None and not non_null:
+                        results[response] = None
+                        continue
+                    if value is not None and value is not Undefined:
+                        try:
+                            coerced = coerce(value)
+                        except Exception:  # noqa: BLE001 - graphql-core reports it, below
+                            coerced = None
+                        if coerced is not None and coerced is not Undefined:
+                            results[response] = coerced
+                            continue
+                # Resolved fields, and plain ones whose value graphql-core must turn into an error.
+                result = self.execute_field(parent_type, source_value, grouped_field_set[response],
+                                            Path(path, response, parent_type.name), position_context)
+                if result is not Undefined:
+                    results[response] = result
+                    if is_awaitable(result):
+                        pending.append(response)
+        except Exception:
+            if pending:
+                self.settle_in_background([results[r] for r in pending])
+            raise
+        if not pending:
+            return results
+        return self._await_fields(results, pending)
+
+    async def _await_fields(self, results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
+        # Like graphql-core: one awaitable is awaited in place, several concurrently.
+        if len(pending) == 1:
+            results[pending[0]] = await results[pending[0]]
+        else:
+            values = await gather_with_cancel(*(results[r] for r in pending))
+            results.update(zip(pending, values, strict=True))
+        return results

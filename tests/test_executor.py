@@ -1,0 +1,123 @@
+"""FastExecutor answers exactly what graphql-core's own field path answers: data, errors, paths."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+from datetime import UTC, datetime
+
+import pytest
+import strawberry
+from graphql import execute, parse
+from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+
+from agentdeck.schema import build_schema
+from agentdeck.schema.executor import FastExecutor
+
+
+@strawberry.enum
+class Color(enum.Enum):
+    RED = "red"
+    BLUE = "blue"
+
+
+@strawberry.type
+class Inner:
+    label: str
+    weight: float | None = None
+
+
+@strawberry.type
+class Item:
+    name: str
+    count: int
+    color: Color
+    note: str | None
+    when: datetime
+    inner: Inner | None = None
+    tags: list[str] = strawberry.field(default_factory=list)
+
+    @strawberry.field
+    def shout(self) -> str:
+        return self.name.upper()
+
+    @strawberry.field
+    async def later(self, suffix: str = "!") -> str:
+        await asyncio.sleep(0)
+        return self.name + suffix
+
+
+class Broken:
+    """Looks like an Item, but breaks the schema's promises."""
+
+    name = None  # non-null in the schema
+    count = "many"  # not an Int
+    color = Color.RED
+    note = None
+    when = datetime(2026, 1, 1, tzinfo=UTC)
+    inner = None
+    tags: list[str] = []
+
+
+ITEMS = [Item(name="a", count=1, color=Color.RED, note=None, when=datetime(2026, 1, 1, tzinfo=UTC),
+              inner=Inner(label="x", weight=None), tags=["t"]),
+         Item(name="b", count=2, color=Color.BLUE, note="n", when=datetime(2026, 2, 1, tzinfo=UTC))]
+
+
+@strawberry.type
+class Query:
+    @strawberry.field
+    def items(self) -> list[Item]:
+        return ITEMS
+
+    @strawberry.field
+    def broken(self) -> list[Item | None]:
+        return [ITEMS[0], Broken()]  # type: ignore[list-item]
+
+    @strawberry.field
+    def strict(self) -> Item:
+        return Broken()  # type: ignore[return-value]
+
+
+SCHEMA = strawberry.Schema(Query)._schema
+
+DOCUMENTS = [
+    "{ items { name count color note when tags inner { label weight } } }",
+    "{ items { n: name c: count name shout later(suffix: \"?\") } }",
+    "{ items { ...F later } } fragment F on Item { name color @skip(if: true) note @include(if: true) }",
+    "{ items { __typename name } }",
+    "{ broken { name count color } }",
+    "{ broken { color note } }",
+    "{ strict { name } }",
+    "{ strict { color } }",
+]
+
+
+def _run(executor: type, document: str) -> tuple:
+    result = execute(SCHEMA, parse(document), executor_class=executor)
+    if hasattr(result, "__await__"):
+        result = asyncio.run(_await(result))
+    return result.data, [(e.message, e.path) for e in result.errors or []]
+
+
+async def _await(result):
+    return await result
+
+
+@pytest.mark.parametrize("document", DOCUMENTS)
+def test_same_answers_as_graphql_core(document):
+    assert _run(FastExecutor, document) == _run(StrawberryGraphQLCoreExecutionContext, document)
+
+
+def test_the_platform_schema_uses_it():
+    assert build_schema().execution_context_class is FastExecutor
+
+
+def test_broken_values_are_errors_not_data():
+    data, errors = _run(FastExecutor, "{ broken { name count color } }")
+    assert data == {"broken": [{"name": "a", "count": 1, "color": "RED"}, None]}
+    assert [tuple(path) for _, path in errors] == [("broken", 1, "name")]  # the null ends the object
+    data, errors = _run(FastExecutor, "{ broken { count } }")
+    assert data == {"broken": [{"count": 1}, None]}  # count is non-null too
+    assert [(tuple(path), "Int cannot represent" in message) for message, path in errors] == [
+        (("broken", 1, "count"), True)]
