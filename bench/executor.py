@@ -7,7 +7,6 @@ from __future__ import annotations
 import enum
 import time
 import uuid
-from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import strawberry
