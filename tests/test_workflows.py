@@ -218,6 +218,8 @@ def test_run_stream_has_workflow_envelope_and_one_final(server, owner):
                     json={"message": "stream it"}, timeout=60)
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "text/event-stream"
+    assert all(f.startswith('data: {"schema":"public_sse_v1"') and "\n" not in f
+               for f in r.text.split("\n\n") if f)  # NOTES §4.1: data-only frames
     events = [e for _, e in sse_events(r)]
     for event in events:
         assert_schema("StreamingWorkflowEvent", event)

@@ -5,9 +5,10 @@ from __future__ import annotations
 from agentdeck.rest_compat.spec import SSE, Op, RawOp
 
 NOTICE_SSE = SSE(heartbeat=": ping")
-# Chat streams: `id:` lines carry event_id so a client can resume with Last-Event-ID.
+# NOTES §4.1: the documented chat and workflow streams are data-only (no `id:` lines); each event
+# carries its `event_id`. The resume route (ours, undocumented) adds `id:` lines for EventSource.
 STREAM_HEADERS = {"Connection": "keep-alive", "Access-Control-Allow-Origin": "*", "Access-Control-Allow-Headers": "*"}
-CHAT_SSE = SSE(id_field="event_id", headers=STREAM_HEADERS)
+CHAT_SSE = SSE(headers=STREAM_HEADERS)
 CHAT_RESUME_SSE = SSE(id_field="event_id", resume_arg="afterSeq", headers=STREAM_HEADERS)
 # NOTES §4.2: `: ping` when idle, no `id:` lines, Python's spaced JSON separators.
 BILLING_SSE = SSE(heartbeat=": ping", compact=False)
