@@ -289,6 +289,42 @@ def test_openai_error_mid_stream_ends_the_turn_with_an_error_event(openai_server
     assert r.status_code == 200  # the stub's queue is empty: it answers "stub reply"
 
 
+def test_openai_handoffs_pass_the_history_their_policy_allows(openai_server):
+    from tests.openai_stub import function_call, text
+
+    stub = openai_server.stub
+    acct = register(openai_server, verified=True)
+    t = acct.access_token
+    stub.reset()
+    stub.script(text("first answer"))
+    cid = openai_server.rest("POST", CHAT, token=t, json={"message": "earlier question"}).json()["conversation_id"]
+
+    def turn(message: str, target: str, **extra) -> tuple[str, str]:
+        stub.reset()
+        stub.script(function_call(f"transfer_to_{target}", "{}"), text(f"{target} answer"))
+        r = openai_server.rest("POST", CHAT, token=t, json={"message": message, "conversation_id": cid, **extra})
+        assert r.status_code == 200, r.text
+        assert r.json()["agent_used"] == target and r.json()["handoff_occurred"] is True
+        return json.dumps(stub.requests[0].body), json.dumps(stub.requests[1].body)
+
+    # triage -> researcher is `fresh`: the researcher sees only the new message.
+    before, after = turn("second question", "researcher")
+    assert "earlier question" in before and "first answer" in before
+    assert "second question" in after and "earlier question" not in after and "transfer_to_researcher" not in after
+    # triage -> code_assistant is `last_turn`: this turn, with the handoff call, and nothing older.
+    _, after = turn("third question", "code_assistant")
+    assert "third question" in after and "transfer_to_code_assistant" in after
+    assert "second question" not in after and "earlier question" not in after
+    # The request may ask for the whole history.
+    _, after = turn("fourth question", "researcher", run_options={"handoff_context_policy": "full"})
+    assert "earlier question" in after and "third question" in after and "fourth question" in after
+    bad = openai_server.rest("POST", CHAT, token=t, json={"message": "x", "run_options": {
+        "handoff_context_policy": "everything"}})
+    assert bad.status_code == 422
+    assert bad.json()["details"][0]["loc"] == ["body", "run_options", "handoff_context_policy"]
+    assert_documented("POST", CHAT, bad)
+
+
 def test_stream_cap_per_user(tmp_path):
     srv = start_server(tmp_path, env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "200"})
     try:

@@ -24,7 +24,12 @@ from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
 from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.billing.usage import check_usage_limit, meter
-from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, record_run_item, run_turn
+from agentdeck.resolvers.chat_runner import (
+    HANDOFF_POLICIES,
+    PREVIEW_CHARS,
+    record_run_item,
+    run_turn,
+)
 from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
 
 MAX_MESSAGE_CHARS = 32_000
@@ -39,6 +44,7 @@ class ChatRequest:
     conversation_id: str | None = None
     agent_type: str | None = None
     context: dict[str, Any] | None = None
+    run_options: dict[str, Any] | None = None
 
 
 @dataclass
@@ -125,6 +131,11 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
         raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
                            details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
     wanted = parse_conversation_id(req.conversation_id)
+    handoff_policy = (req.run_options or {}).get("handoff_context_policy")
+    if handoff_policy is not None and handoff_policy not in HANDOFF_POLICIES:
+        raise InvalidInput("run_options.handoff_context_policy must be full, fresh or last_turn.", details=[
+            {"field": "input.run_options.handoff_context_policy", "message": "Input should be 'full', 'fresh' or "
+                                                                           "'last_turn'"}])
     await check_usage_limit(ctx, METERED_FEATURE)  # a tenant over its plan's hard limit: 429
     spec = resolve_agent(req.agent_type)
     user_id = caller_user_id(ctx)
@@ -140,7 +151,7 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
     await meter(ctx, METERED_FEATURE)
     turn = Turn(conversation.id, run.stream_id, run.id, spec)
     writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id))
-    ctx.services.spawn(run_turn(detached(ctx), writer, run.id, conversation.id, spec))
+    ctx.services.spawn(run_turn(detached(ctx), writer, run.id, conversation.id, spec, handoff_policy))
     return turn
 
 

@@ -104,12 +104,12 @@ async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:
 
 
 async def run_turn(ctx: Context, writer: StreamWriter, run_id: uuid.UUID, conversation_id: uuid.UUID,
-                   spec: AgentSpec) -> TurnResult:
+                   spec: AgentSpec, handoff_policy: str | None = None) -> TurnResult:
     result = TurnResult(status="failed", agent=spec.key)
     try:
         await writer.emit("lifecycle", spec.key, status="in_progress", reason=None)
         messages = await history(ctx, conversation_id)
-        result = await run_agent(ctx, writer, conversation_id, spec, messages)
+        result = await run_agent(ctx, writer, conversation_id, spec, messages, handoff_policy=handoff_policy)
     except ModelError as exc:
         result.status, result.error = "failed", exc.message
         await _finish(ctx, run_id, conversation_id, result)
@@ -158,15 +158,30 @@ def final_payload(status: str, response_text: str | None, usage: Usage, requests
     }
 
 
+HANDOFF_POLICIES = ("full", "fresh", "last_turn")
+
+
+def handoff_context(messages: list[Message], policy: str) -> list[Message]:
+    """What an agent taking over sees: everything (`full`), the turn from the user's last message
+    on, with its tool calls and outputs (`last_turn`), or only that message (`fresh`)."""
+    last_user = max((i for i, m in enumerate(messages) if m.role == "user"), default=None)
+    if policy == "full" or last_user is None:
+        return messages
+    return messages[last_user:] if policy == "last_turn" else [messages[last_user]]
+
+
 async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, spec: AgentSpec,
-                    messages: list[Message], workflow_run_id: str | None = None) -> TurnResult:
+                    messages: list[Message], workflow_run_id: str | None = None,
+                    handoff_policy: str | None = None) -> TurnResult:
     """One agent's model/tool loop, emitting non-terminal events only (workflow steps reuse it, tagging
-    their ledger items with `workflow_run_id`)."""
+    their ledger items with `workflow_run_id`). On a handoff the next agent sees the history its
+    `Handoff.context` allows, or `handoff_policy` when the request names one."""
     llm, model_default = ctx.services.llm, ctx.settings.default_model
     agent = spec
     usage_in = usage_out = requests = handoffs = 0
     output_index = 0
     hosted: dict[str, list[dict[str, Any]]] = {}  # per agent, looked up once a turn
+    policy: str | None = None  # set by a handoff: the history the next agent sees
     for _ in range(spec.max_turns):
         model = agent.model or model_default
         if agent.key not in hosted:
@@ -215,10 +230,15 @@ async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
             item = calls.get(i) or (output_index, call.id)
             if i not in calls:
                 output_index += 1
+            caller = agent
             agent, output, handed_off = await _run_call(ctx, writer, conversation_id, agent, call, item, handoffs,
                                                         workflow_run_id)
             handoffs += handed_off
             messages.append(Message("tool", json.dumps(output, default=str), tool_call_id=call.id))
+            if handed_off:
+                policy = handoff_policy or next(h.context for h in caller.handoffs if h.agent == agent.key)
+        if policy is not None:  # after all of the response's calls: tool results follow their call
+            messages, policy = handoff_context(messages, policy), None
     return TurnResult("incomplete", "", agent.key, handoffs, Usage(usage_in, usage_out), requests,
                       error=f"stopped after {spec.max_turns} model calls")
 

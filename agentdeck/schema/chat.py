@@ -191,7 +191,8 @@ class ChatInput:
 
 
 def _request(input: ChatInput) -> rc.ChatRequest:
-    return rc.ChatRequest(input.message, input.conversation_id, input.agent_type, input.context)
+    options = input.run_options if isinstance(input.run_options, dict) else None
+    return rc.ChatRequest(input.message, input.conversation_id, input.agent_type, input.context, options)
 
 
 @strawberry.type
