@@ -3,6 +3,7 @@ local stub of its API), signed webhooks, usage and limits, event history and the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import threading
 import time
@@ -523,6 +524,36 @@ def test_webhook_reaches_sse_and_websocket(local):
     assert data["stripe_event_id"] == payload["id"] and data["summary"] == "Subscription active"
     sub = local.rest("GET", path(SUB, acct.tenant_id), token=acct.access_token).json()
     assert sub["seat_count"] == 4 and sub["status"] == "active"
+
+
+def test_stream_concurrency_is_per_tenant_across_processes(local, stripe_server, backend):
+    acct = owner(local)
+    headers = {"Authorization": f"Bearer {acct.access_token}"}
+    # With Redis, both processes count the tenant's streams together.
+    servers = [local, stripe_server] if backend == "postgres" else [local]
+    with contextlib.ExitStack() as stack:
+        opened = []
+        for i in range(3):
+            r = stack.enter_context(httpx.stream("GET", servers[i % len(servers)].base_url + B + "/stream",
+                                                 headers=headers, timeout=10))
+            assert r.status_code == 200
+            opened.append(r)
+        for server in servers:
+            refused = server.rest("GET", B + "/stream", token=acct.access_token)
+            assert refused.status_code == 429 and refused.headers["retry-after"] == "5", refused.text
+            assert_documented("GET", B + "/stream", refused)
+        opened[0].close()  # the server sees the disconnect and frees the slot
+        deadline = time.monotonic() + 5
+        while True:
+            with httpx.stream("GET", servers[-1].base_url + B + "/stream", headers=headers, timeout=10) as r:
+                if r.status_code == 200:
+                    break
+            assert time.monotonic() < deadline, "the closed stream's slot was not freed"
+            time.sleep(0.1)
+        other = owner(local)
+        with httpx.stream("GET", local.base_url + B + "/stream", timeout=10,
+                          headers={"Authorization": f"Bearer {other.access_token}"}) as r:
+            assert r.status_code == 200  # another tenant has slots of its own
 
 
 def test_stream_requires_tenant(local):

@@ -16,9 +16,12 @@ limits are abuse protection, not authorisation.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import math
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -252,6 +255,36 @@ class RedisLimiter:
 
     async def close(self) -> None:
         await self.redis.aclose()
+
+
+@contextlib.asynccontextmanager
+async def held_slot(limiter: RateLimiter, base: str, cap: int, lease_s: int = 60) -> AsyncIterator[bool]:
+    """One of `cap` slots (`<base>:<i>`) shared by every process on the limiter, held while the
+    block runs: the lease is renewed every third of `lease_s`, so a long stream keeps its slot
+    and a crashed process's slot frees itself within `lease_s`. Yields False when all are taken."""
+    key = None
+    for i in range(cap):
+        if await limiter.try_lock(f"{base}:{i}", lease_s):
+            key = f"{base}:{i}"
+            break
+    if key is None:
+        yield False
+        return
+
+    async def renew() -> None:
+        while True:
+            await asyncio.sleep(lease_s / 3)
+            await limiter.lock(key, lease_s)
+
+    renewal = asyncio.create_task(renew())
+    try:
+        yield True
+    finally:
+        renewal.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await renewal
+        with contextlib.suppress(Exception):
+            await limiter.unlock(key)
 
 
 def make_limiter(redis_url: str | None, prefix: str = "agentdeck:") -> RateLimiter:

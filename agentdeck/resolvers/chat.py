@@ -7,7 +7,6 @@ forms — `chat` (the whole answer) and `chat_stream` (start and observe) — ar
 
 from __future__ import annotations
 
-import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from agentdeck.agents import AgentSpec, resolve_agent
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
 from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
+from agentdeck.providers.ratelimit import held_slot
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.billing.usage import check_usage_limit, meter
 from agentdeck.resolvers.chat_runner import (
@@ -35,7 +35,6 @@ from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
 MAX_MESSAGE_CHARS = 32_000
 TITLE_CHARS = 60
 METERED_FEATURE = "messages"  # plan feature counting chat turns
-LEASE_S = 300  # a stream slot outlives a crashed server by at most this long
 
 
 @dataclass
@@ -53,7 +52,6 @@ class Turn:
     stream_id: str
     run_id: uuid.UUID
     agent: AgentSpec
-    lease: str | None = None
 
 
 @dataclass
@@ -75,17 +73,6 @@ async def _limit(ctx: Context, name: str, per_minute: int) -> None:
     if not decision.allowed:
         raise RateLimited(f"Rate limit exceeded ({name}_per_minute). Retry after {decision.retry_after}s.",
                           retry_after=decision.retry_after)
-
-
-async def _take_stream_slot(ctx: Context) -> str:
-    """At most `chat_stream_concurrency` open streams per user: each holds one expiring slot."""
-    tc = await require_role(ctx, "viewer")
-    base = f"chat_stream_slot:{tc.tenant_id}:{ctx.principal.subject}"
-    cap = ctx.settings.chat_stream_concurrency
-    for i in range(cap):
-        if await ctx.services.limiter.try_lock(f"{base}:{i}", LEASE_S):
-            return f"{base}:{i}"
-    raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
 
 
 def parse_conversation_id(raw: str | None) -> uuid.UUID | None:
@@ -173,14 +160,15 @@ async def turn_events(ctx: Context, stream_id: str, after: int = 0) -> AsyncIter
 
 async def chat_stream(ctx: Context, req: ChatRequest) -> AsyncIterator[dict[str, Any]]:
     await _limit(ctx, "chat_stream", ctx.settings.chat_stream_per_minute)
-    slot = await _take_stream_slot(ctx)
-    try:
+    tc = await require_role(ctx, "viewer")
+    cap = ctx.settings.chat_stream_concurrency  # open streams per user, across processes
+    async with held_slot(ctx.services.limiter, f"chat_stream_slot:{tc.tenant_id}:{ctx.principal.subject}",
+                         cap) as held:
+        if not held:
+            raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
         turn = await start_turn(ctx, req)
         async for event in ctx.bus.replay(turn.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
             yield event
-    finally:
-        with contextlib.suppress(Exception):
-            await ctx.services.limiter.unlock(slot)
 
 
 async def chat(ctx: Context, req: ChatRequest) -> ChatAnswer:

@@ -12,7 +12,6 @@ import binascii
 import json
 import logging
 import uuid
-from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -25,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.context import Context
 from agentdeck.db.models import BillingPlan, StripeEvent, TenantSubscription
 from agentdeck.errors import BadRequest, DomainError, InvalidInput, RateLimited
+from agentdeck.providers.ratelimit import held_slot
 from agentdeck.resolvers.billing.gate import billing_tenant
 from agentdeck.resolvers.billing.plans import price_map
 from agentdeck.resolvers.billing.views import (
@@ -44,7 +44,6 @@ INVOICE_EVENTS = {"invoice.payment_succeeded", "invoice.payment_failed", "invoic
 OUTCOMES = ("received", "processed", "failed")
 DEFAULT_PAGE, MAX_PAGE = 25, 100
 STALE = "stale: newer state already applied"
-_open_streams: Counter[uuid.UUID] = Counter()  # per process: a stream is a connection to this process
 
 
 def channel(tenant_id: uuid.UUID | str) -> str:
@@ -294,15 +293,10 @@ async def billing_stream(ctx: Context) -> AsyncIterator[BillingEvent]:
     if not decision.allowed:
         raise RateLimited(f"Rate limit exceeded ({settings.billing_stream_per_minute} per minute). "
                           f"Retry after {decision.retry_after}s.", retry_after=decision.retry_after)
-    if _open_streams[tc.tenant_id] >= settings.billing_stream_concurrency:
-        raise RateLimited(f"Rate limit exceeded ({settings.billing_stream_concurrency} concurrent streams). "
-                          "Retry after 5s.", retry_after=5)
-    _open_streams[tc.tenant_id] += 1
-    try:
+    cap = settings.billing_stream_concurrency
+    async with held_slot(ctx.services.limiter, f"billing-stream-slot:{tc.tenant_id}", cap) as held:
+        if not held:
+            raise RateLimited(f"Rate limit exceeded ({cap} concurrent streams). Retry after 5s.", retry_after=5)
         async with ctx.bus.subscribe(channel(tc.tenant_id)) as messages:
             async for message in messages:
                 yield BillingEvent.of(message)
-    finally:
-        _open_streams[tc.tenant_id] -= 1
-        if _open_streams[tc.tenant_id] <= 0:
-            del _open_streams[tc.tenant_id]
