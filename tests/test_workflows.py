@@ -50,6 +50,9 @@ def test_specs_are_validated_at_import():
         validate((bad_agent,))
     with pytest.raises(ValueError, match="'empty'.*no stages"):
         validate((WorkflowSpec("empty", "E", "e", ()),))
+    zero = WorkflowSpec("zero", "Z", "z", (WorkflowStage("s", (WorkflowStep("researcher", max_turns=0),)),))
+    with pytest.raises(ValueError, match="'zero'.*max_turns 0"):
+        validate((zero,))
     with pytest.raises(ValueError, match="'hollow'.*no steps"):
         validate((WorkflowSpec("hollow", "H", "h", (WorkflowStage("s", ()),)),))
 

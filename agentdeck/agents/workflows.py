@@ -136,6 +136,8 @@ def validate(specs: tuple[WorkflowSpec, ...]) -> None:
                     problems.append(f"step '{step.step_name}' has unknown input mapper '{step.input_mapper}'")
                 if step.guard is not None and step.guard not in GUARDS:
                     problems.append(f"step '{step.step_name}' has unknown guard '{step.guard}'")
+                if step.max_turns is not None and step.max_turns < 1:
+                    problems.append(f"step '{step.step_name}' has max_turns {step.max_turns} (at least 1)")
         if problems:
             raise ValueError(f"workflow spec '{spec.key}': " + "; ".join(problems))
 

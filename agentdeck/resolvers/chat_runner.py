@@ -172,17 +172,19 @@ def handoff_context(messages: list[Message], policy: str) -> list[Message]:
 
 async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, spec: AgentSpec,
                     messages: list[Message], workflow_run_id: str | None = None,
-                    handoff_policy: str | None = None) -> TurnResult:
+                    handoff_policy: str | None = None, max_turns: int | None = None) -> TurnResult:
     """One agent's model/tool loop, emitting non-terminal events only (workflow steps reuse it, tagging
     their ledger items with `workflow_run_id`). On a handoff the next agent sees the history its
-    `Handoff.context` allows, or `handoff_policy` when the request names one."""
+    `Handoff.context` allows, or `handoff_policy` when the request names one. At most `max_turns`
+    model calls (default: the agent's own)."""
     llm, model_default = ctx.services.llm, ctx.settings.default_model
     agent = spec
     usage_in = usage_out = requests = handoffs = 0
     output_index = 0
     hosted: dict[str, list[dict[str, Any]]] = {}  # per agent, looked up once a turn
     policy: str | None = None  # set by a handoff: the history the next agent sees
-    for _ in range(spec.max_turns):
+    max_turns = max_turns or spec.max_turns
+    for _ in range(max_turns):
         model = agent.model or model_default
         if agent.key not in hosted:
             hosted[agent.key] = await hosted_for(ctx, agent)
@@ -240,7 +242,7 @@ async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
         if policy is not None:  # after all of the response's calls: tool results follow their call
             messages, policy = handoff_context(messages, policy), None
     return TurnResult("incomplete", "", agent.key, handoffs, Usage(usage_in, usage_out), requests,
-                      error=f"stopped after {spec.max_turns} model calls")
+                      error=f"stopped after {max_turns} model calls")
 
 
 async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, agent: AgentSpec,

@@ -189,7 +189,7 @@ class Runner:
         await writer.emit("lifecycle", agent.key, status="in_progress", reason=None)
         try:
             result = await run_agent(self.ctx, writer, self.conversation_id, agent, [Message("user", text)],
-                                     str(self.run_id))
+                                     str(self.run_id), max_turns=step.max_turns)
         except ModelError as exc:
             raise _StepFailed(f"step '{step.step_name}' failed: {exc.message}", agent.key, exc.code,
                               exc.retryable) from exc
