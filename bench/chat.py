@@ -37,14 +37,19 @@ async def _register(app) -> str:
     return orjson.loads(raw)["access_token"]
 
 
-async def in_process(turns: int = 100, lists: int = 300) -> None:
+def offline_app():
+    """A fresh in-process app on its own SQLite: offline model without delay, no chat rate limit."""
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-")
     os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "true",
                        "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0", "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
                        "AGENTDECK_CHAT_PER_MINUTE": "100000"})
     from agentdeck.app import create_app
 
-    app = create_app()
+    return create_app()
+
+
+async def in_process(turns: int = 100, lists: int = 300) -> None:
+    app = offline_app()
     async with app.router.lifespan_context(app):
         token = await _register(app)
         auth = {"authorization": f"Bearer {token}", **JSON}

@@ -13,8 +13,6 @@ task hand-off and the transport: the orchestration overhead.
 
 from __future__ import annotations
 
-import os
-import tempfile
 import time
 from collections.abc import AsyncIterator
 from typing import Any
@@ -22,7 +20,7 @@ from typing import Any
 import orjson
 
 from bench.asgi import call
-from bench.chat import JSON, _register
+from bench.chat import JSON, _register, offline_app
 
 RUNS = 40
 
@@ -68,13 +66,7 @@ async def run(n: int = RUNS) -> None:
     WORKFLOWS["bench_three"] = WorkflowSpec("bench_three", "Bench: three steps", "Three sequential steps.", stages=(
         WorkflowStage("stage-1", (WorkflowStep("researcher", "one"), WorkflowStep("code_assistant", "two"),
                                   WorkflowStep("researcher", "three"))),))
-    tmp = tempfile.mkdtemp(prefix="agentdeck-bench-wf-")
-    os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "true",
-                       "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0", "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
-                       "AGENTDECK_CHAT_PER_MINUTE": "100000"})
-    from agentdeck.app import create_app
-
-    app = create_app()
+    app = offline_app()
     async with app.router.lifespan_context(app):
         services = app.state.services
         model = services.llm = TimedModel(services.llm)
