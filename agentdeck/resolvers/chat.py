@@ -26,6 +26,7 @@ from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.billing.usage import check_usage_limit, meter
 from agentdeck.resolvers.chat_runner import (
     HANDOFF_POLICIES,
+    METERED_FEATURE,
     PREVIEW_CHARS,
     record_run_item,
     run_turn,
@@ -34,7 +35,6 @@ from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
 
 MAX_MESSAGE_CHARS = 32_000
 TITLE_CHARS = 60
-METERED_FEATURE = "messages"  # plan feature counting chat turns
 
 
 @dataclass

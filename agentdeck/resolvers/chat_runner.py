@@ -18,6 +18,7 @@ from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents import SPECS, AgentSpec
 from agentdeck.context import Context
@@ -42,6 +43,7 @@ log = logging.getLogger("agentdeck.chat")
 HISTORY_LIMIT = 50
 PREVIEW_CHARS = 280
 LEDGER_ATTEMPTS = 8
+METERED_FEATURE = "messages"  # plan feature counting agent turns (a chat turn, a workflow step)
 
 
 @dataclass
@@ -293,15 +295,7 @@ async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, r
     now = datetime.now(UTC)
     async with ctx.session() as s:
         if result.status == "completed" and result.response_text:
-            s.add(ConversationMessage(conversation_id=conversation_id, role="assistant",
-                                      content=result.response_text, agent=result.agent, created_at=now))
-            await s.execute(
-                update(Conversation).where(Conversation.id == conversation_id).values(
-                    message_count=Conversation.message_count + 1,
-                    last_message_preview=result.response_text[:PREVIEW_CHARS],
-                    active_agent=result.agent, updated_at=now,
-                )
-            )
+            await add_assistant_message(s, conversation_id, result.response_text, result.agent, now)
         await s.execute(
             update(ChatRun).where(ChatRun.id == run_id).values(
                 status=result.status, error=result.error, input_tokens=result.usage.input_tokens,
@@ -309,3 +303,13 @@ async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, r
             )
         )
         await s.commit()
+
+
+async def add_assistant_message(s: AsyncSession, conversation_id: uuid.UUID, text: str, agent: str | None,
+                                now: datetime) -> None:
+    """The answer joins the conversation's history (in the caller's transaction)."""
+    s.add(ConversationMessage(conversation_id=conversation_id, role="assistant", content=text, agent=agent,
+                              created_at=now))
+    await s.execute(update(Conversation).where(Conversation.id == conversation_id).values(
+        message_count=Conversation.message_count + 1, last_message_preview=text[:PREVIEW_CHARS],
+        active_agent=agent, updated_at=now))

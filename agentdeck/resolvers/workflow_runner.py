@@ -33,10 +33,15 @@ from sqlalchemy import func, select, update
 
 from agentdeck.agents import SPECS, WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
 from agentdeck.agents.workflows import GUARDS, MAPPERS, REDUCERS, StepInput
-from agentdeck.db.models import Conversation, ConversationMessage, WorkflowRun, WorkflowRunStep
+from agentdeck.db.models import WorkflowRun, WorkflowRunStep
 from agentdeck.providers.llm import Message, ModelError, Usage
 from agentdeck.resolvers.billing.usage import meter
-from agentdeck.resolvers.chat_runner import PREVIEW_CHARS, final_payload, run_agent
+from agentdeck.resolvers.chat_runner import (
+    METERED_FEATURE,
+    add_assistant_message,
+    final_payload,
+    run_agent,
+)
 from agentdeck.resolvers.stream_events import StreamWriter
 
 if TYPE_CHECKING:
@@ -46,7 +51,6 @@ log = logging.getLogger("agentdeck.workflows")
 CANCEL_CHANNEL = "workflows:cancel"
 MISSED_HEARTBEATS = 3
 ORPHANED = "interrupted: the server running this workflow stopped before it finished"
-METERED_FEATURE = "messages"  # a step is one agent turn, metered like a chat turn
 
 
 def workflow_context(spec: WorkflowSpec, run_id: uuid.UUID, stage: WorkflowStage | None = None,
@@ -225,11 +229,7 @@ class Runner:
                 update(WorkflowRun).where(WorkflowRun.id == self.run_id, WorkflowRun.status == "running")
                 .values(status=status, final_output_text=output, error=error, ended_at=now, **totals))
             if done.rowcount and output:
-                s.add(ConversationMessage(conversation_id=self.conversation_id, role="assistant",
-                                          content=output, agent=self.agent, created_at=now))
-                await s.execute(update(Conversation).where(Conversation.id == self.conversation_id).values(
-                    message_count=Conversation.message_count + 1, last_message_preview=output[:PREVIEW_CHARS],
-                    active_agent=self.agent, updated_at=now))
+                await add_assistant_message(s, self.conversation_id, output, self.agent, now)
             await s.commit()
             return bool(done.rowcount)
 

@@ -27,10 +27,10 @@ from agentdeck.resolvers.chat import (
     open_conversation,
     parse_conversation_id,
 )
-from agentdeck.resolvers.chat_runner import record_run_item
+from agentdeck.resolvers.chat_runner import METERED_FEATURE, record_run_item
 from agentdeck.resolvers.pagination import check_limit, decode_cursor, encode_cursor
 from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
-from agentdeck.resolvers.workflow_runner import METERED_FEATURE, Runner, workflow_context
+from agentdeck.resolvers.workflow_runner import Runner, workflow_context
 
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 
