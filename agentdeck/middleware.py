@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import time
 import uuid
+from contextvars import ContextVar
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from agentdeck.metrics import HTTP_LATENCY, HTTP_REQUESTS
+
+# The request being served: set by `RequestMiddleware`, read by logs and masked errors so that
+# a client quoting its `X-Correlation-ID` leads to the server's lines about that request.
+correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
 
 
 class BodyTooLarge(Exception):
@@ -34,7 +39,9 @@ class RequestMiddleware:
         self.unbounded = unbounded_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        request_id = uuid.uuid4().hex
+        correlation_id.set(request_id)
+        if scope["type"] != "http":  # a WebSocket connection keeps one id for its lifetime
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -47,7 +54,7 @@ class RequestMiddleware:
                 started = True
                 status = message["status"]
                 headers = list(message.get("headers", []))
-                headers.append((b"x-correlation-id", uuid.uuid4().hex.encode()))
+                headers.append((b"x-correlation-id", request_id.encode()))
                 headers.append((b"x-process-time", f"{time.perf_counter() - start:.6f}".encode()))
                 message = {**message, "headers": headers}
             await send(message)
