@@ -155,7 +155,7 @@ def _administer(work) -> None:
 
     async def run() -> str:
         try:
-            async with db.session() as s:
+            async with db.platform_session() as s:
                 out = await work(s, settings)
                 await s.commit()
                 return out

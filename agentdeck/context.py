@@ -6,18 +6,21 @@ import asyncio
 import hmac
 import time
 import uuid
-from collections.abc import Coroutine
+from collections.abc import AsyncIterator, Coroutine
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
 from agentdeck.auth.keys import KeyStore
 from agentdeck.auth.revocation import Revocations
+from agentdeck.auth.tenancy import Principal, TenantContext, decide_tenant
 from agentdeck.auth.tokens import TokenInvalid, TokenService
 from agentdeck.db.session import Database
-from agentdeck.errors import Unauthenticated
+from agentdeck.errors import Forbidden, Unauthenticated
 from agentdeck.providers.bus import Bus, make_bus
 from agentdeck.providers.containers import make_containers
 from agentdeck.providers.embeddings import make_embeddings
@@ -97,20 +100,6 @@ class Services:
         await self.db.dispose()
 
 
-@dataclass(frozen=True)
-class Principal:
-    """Who is calling. `subject` is e.g. `user:<uuid>` or `bootstrap`."""
-
-    subject: str
-    scopes: frozenset[str] = frozenset()
-    tenant_id: uuid.UUID | None = None
-    roles: tuple[str, ...] = ()
-    claims: dict[str, Any] = field(default_factory=dict)
-
-    def has_scope(self, scope: str) -> bool:
-        return scope in self.scopes
-
-
 @dataclass
 class Context:
     """Built once per HTTP request, or once per WebSocket connection."""
@@ -122,6 +111,7 @@ class Context:
     connection_params: dict[str, Any] | None = None  # WebSocket connection_init payload
     auth_error: Exception | None = None  # why presented credentials were refused
     loaders: dict[str, Any] = field(default_factory=dict)
+    tenant: TenantContext | None = None  # decided once, by `tenant_context()`
 
     @property
     def settings(self) -> Settings:
@@ -138,10 +128,44 @@ class Context:
             return self.settings.public_url
         return str(self.request.base_url).rstrip("/")
 
-    def session(self, *, tenant_scoped: bool = True) -> Any:
-        """A database session owned by the caller, scoped to the principal's tenant."""
-        tenant = self.principal.tenant_id if (tenant_scoped and self.principal) else None
-        return self.services.db.session(tenant_id=tenant)
+    def require_principal(self) -> Principal:
+        if self.principal is None:
+            raise self.auth_error or Unauthenticated("Not authenticated")
+        return self.principal
+
+    def require_verified(self) -> Principal:
+        """Tokens that say `email_verified: false` are refused; tokens without the claim pass."""
+        principal = self.require_principal()
+        if self.settings.require_email_verification and principal.claims.get("email_verified") is False:
+            raise Forbidden("Email verification required.")
+        return principal
+
+    async def tenant_context(self) -> TenantContext:
+        """The tenant this request acts in and the caller's role there, decided once."""
+        if self.tenant is None:
+            principal = self.require_verified()
+            headers = self.request.headers if self.request is not None else {}
+            self.tenant = await decide_tenant(
+                self.services.db, principal, headers.get("x-tenant-id"), headers.get("x-tenant-role")
+            )
+        return self.tenant
+
+    @asynccontextmanager
+    async def session(self) -> AsyncIterator[AsyncSession]:
+        """A database session of the caller's own, scoped to the tenant this request acts in
+        (deciding it first if no permission has yet)."""
+        tenant = await self.tenant_context()
+        async with self.services.db.session(tenant.tenant_id) as s:
+            yield s
+
+    def platform_session(self) -> AsyncSession:
+        """An unscoped session for platform tables (identity, plans, status): never for the
+        tenant-owned rows of a tenant operation, which take `session()`."""
+        return self.services.db.platform_session()
+
+    def detached(self) -> Context:
+        """A context for work that outlives the request: same principal and tenant, no request."""
+        return Context(services=self.services, principal=self.principal, tenant=self.tenant)
 
 
 async def authenticate(

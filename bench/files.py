@@ -57,7 +57,7 @@ async def _measure(url: str, tmp: Path, docs: list[str], queries: list[str]) -> 
     settings = Settings(var_dir=tmp, database_url=url, auto_migrate=False)
     services = Services(settings)
     try:
-        async with services.db.session() as s:
+        async with services.db.platform_session() as s:
             user, _ = await admin.ensure_user(s, f"bench-{uuid.uuid4().hex[:6]}@example.com",
                                               "Correct-Horse-42-battery", 14)
             tenant, _ = await admin.add_tenant(s, "Bench", user)

@@ -322,7 +322,7 @@ async def services(tmp_path):
     svc = Services(settings)
     await sync_plans(svc.db)
     svc.tenant_id = uuid.uuid4()
-    async with svc.db.session() as s:
+    async with svc.db.platform_session() as s:
         s.add(Tenant(id=svc.tenant_id, name="Billing", slug=f"billing-{svc.tenant_id.hex[:8]}", status="active"))
         await s.commit()
     yield svc
@@ -354,7 +354,7 @@ async def test_check_usage_limit_raises_documented_429(services):
     now, tenant_id = datetime.now(UTC), services.tenant_id
     ctx = Context(services=services, principal=Principal(subject="user:x", tenant_id=tenant_id, roles=("member",)))
     await check_usage_limit(ctx, "messages")  # no subscription: no limits
-    async with services.db.session() as s:
+    async with services.db.platform_session() as s:
         s.add(TenantSubscription(tenant_id=tenant_id, plan_code="starter", status="active", starts_at=now,
                                  current_period_start=now - timedelta(days=1),
                                  current_period_end=now + timedelta(days=29), processor="local",
@@ -392,7 +392,7 @@ async def test_failed_event_is_retried_after_backoff(services):
     with pytest.raises(DomainError) as exc:
         await ingest(ctx, payload)
     assert exc.value.code == "StripeWebhookProcessingFailed"
-    async with services.db.session() as s:
+    async with services.db.platform_session() as s:
         row = await s.scalar(select(StripeEvent))
     assert row.processing_outcome == "failed" and row.processing_attempts == 1 and "gold" in row.processing_error
     assert timedelta(seconds=25) < row.next_retry_at - datetime.now(UTC) <= timedelta(seconds=30)
@@ -400,11 +400,11 @@ async def test_failed_event_is_retried_after_backoff(services):
     assert await ingest(ctx, payload) is True  # a redelivery is a duplicate, not a second attempt
 
     await sync_plans(services.db, [*configured_plans(), {**configured_plans()[1], "code": "gold"}])
-    async with services.db.session() as s:
+    async with services.db.platform_session() as s:
         await s.execute(update(StripeEvent).values(next_retry_at=datetime.now(UTC) - timedelta(seconds=1)))
         await s.commit()
     assert await retry_due(ctx) == 1
-    async with services.db.session() as s:
+    async with services.db.platform_session() as s:
         row = await s.scalar(select(StripeEvent))
         sub = await s.scalar(select(TenantSubscription))
     assert row.processing_outcome == "processed" and row.processing_attempts == 2 and row.next_retry_at is None

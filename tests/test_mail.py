@@ -47,7 +47,7 @@ async def db(tmp_path):
 
 
 async def _row(db: Database, message_id: str) -> OutboxMessage:
-    async with db.session() as s:
+    async with db.platform_session() as s:
         return (
             await s.scalars(select(OutboxMessage).where(OutboxMessage.id == uuid.UUID(message_id)))
         ).one()
@@ -94,7 +94,7 @@ async def test_smtp_failure_raises_and_records_failed(db):
     with pytest.raises(MailDeliveryFailed) as caught:
         await mailer.send(_mail())
     assert isinstance(caught.value, UpstreamFailed) and caught.value.code == "BAD_GATEWAY"
-    async with db.session() as s:
+    async with db.platform_session() as s:
         row = (await s.scalars(select(OutboxMessage))).one()
     assert row.status == "failed" and row.error and row.sent_at is None
 

@@ -41,7 +41,7 @@ async def db(request, tmp_path):
 
 async def _two_tenants(db: Database):
     a, b = Tenant(name="A", slug=f"a-{uuid.uuid4().hex[:6]}"), Tenant(name="B", slug=f"b-{uuid.uuid4().hex[:6]}")
-    async with db.session() as s:
+    async with db.platform_session() as s:
         s.add_all([a, b])
         await s.flush()
         s.add_all([Memo(tenant_id=a.id, text="a's"), Memo(tenant_id=b.id, text="b's")])
@@ -55,7 +55,7 @@ async def test_a_tenant_session_cannot_read_another_tenants_rows(db):
         assert [m.text for m in (await s.scalars(select(Memo))).all()] == ["a's"]
         # Even asking for b's rows by id returns nothing.
         assert (await s.scalars(select(Memo).where(Memo.tenant_id == b))).all() == []
-    async with db.session() as s:  # an unscoped (platform) session sees both
+    async with db.platform_session() as s:  # the unscoped platform session sees both
         assert len((await s.scalars(select(Memo))).all()) == 2
 
 
@@ -70,3 +70,11 @@ async def test_a_tenant_session_cannot_write_another_tenants_rows(db):
         s.add(memo)
         await s.commit()
         assert memo.tenant_id == a
+
+
+async def test_a_tenant_session_needs_a_tenant(db):
+    """No tenant is never read as "every tenant": the unscoped session has its own name."""
+    for missing in (None, "", str(uuid.uuid4())):
+        with pytest.raises(TypeError):
+            async with db.session(missing):
+                pass

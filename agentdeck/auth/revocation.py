@@ -74,12 +74,12 @@ class Revocations:
         return live
 
     async def _session_live(self, sid: uuid.UUID) -> bool:
-        async with self._db.session() as s:
+        async with self._db.platform_session() as s:
             session = await s.get(AuthSession, sid)
         return session is not None and session.revoked_at is None
 
     async def _token_live(self, jti: str) -> bool:
-        async with self._db.session() as s:
+        async with self._db.platform_session() as s:
             revoked_at = await s.execute(
                 select(ServiceAccountToken.revoked_at).where(ServiceAccountToken.jti == jti)
             )

@@ -1,6 +1,6 @@
 """Engine, sessions and tenant scoping.
 
-`Database.session(tenant_id=...)` opens a session whose ORM queries on `TenantOwned` models are
+`Database.session(tenant_id)` opens a session whose ORM queries on `TenantOwned` models are
 filtered to that tenant (a global loader criterion), and whose flushes refuse to write a row of
 another tenant. Resolvers never add the filter themselves.
 """
@@ -80,12 +80,19 @@ class Database:
         self._factory = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
-    async def session(self, tenant_id: uuid.UUID | None = None) -> AsyncIterator[AsyncSession]:
-        """A session of its own (sibling resolvers run concurrently and must not share one)."""
+    async def session(self, tenant_id: uuid.UUID) -> AsyncIterator[AsyncSession]:
+        """A session of its own (sibling resolvers run concurrently and must not share one)
+        that sees and writes only `tenant_id`'s rows."""
+        if not isinstance(tenant_id, uuid.UUID):
+            raise TypeError(f"a tenant session needs a tenant id, not {tenant_id!r}")
         async with self._factory() as s:
-            if tenant_id is not None:
-                s.info[TENANT_KEY] = tenant_id
+            s.info[TENANT_KEY] = tenant_id
             yield s
+
+    def platform_session(self) -> AsyncSession:
+        """An unscoped session, for platform tables and the platform's own work across tenants
+        (sign-in, plans, the status page, sweepers). Never for a tenant's request."""
+        return self._factory()
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -99,7 +99,7 @@ def _build_message(mail: Mail, sender: str, message_id: uuid.UUID, now: datetime
 
 
 async def _record(db: Database, row: OutboxMessage) -> None:
-    async with db.session() as s:
+    async with db.platform_session() as s:
         s.add(row)
         await s.commit()
 

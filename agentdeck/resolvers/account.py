@@ -100,7 +100,7 @@ async def list_sessions(ctx: Context, include_revoked: bool, limit: int, offset:
     if tenant_id is not None:
         where.append(AuthSession.tenant_id == tenant_id)
     # A user's sessions span their tenants, so this reads across tenants, filtered by user.
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(AuthSession).where(*where)) or 0
         rows = (await s.scalars(
             select(AuthSession).where(*where)
@@ -121,7 +121,7 @@ async def list_sessions(ctx: Context, include_revoked: bool, limit: int, offset:
 
 async def revoke_session(ctx: Context, session_id: uuid.UUID) -> Outcome:
     user_id = _user_id(ctx)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         owned = await s.scalar(select(AuthSession.id).where(
             AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
         ))
@@ -140,7 +140,7 @@ def _digest(token: str) -> str:
 async def _issue_token(ctx: Context, user_id: uuid.UUID, purpose: str) -> str:
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         s.add(AccountToken(user_id=user_id, purpose=purpose, token_hash=_digest(token),
                            expires_at=now + TOKEN_TTL[purpose], created_at=now))
         await s.commit()
@@ -151,7 +151,7 @@ async def _find_token(ctx: Context, token: str, purpose: str) -> AccountToken:
     """The live token row, or 400. Does not consume it (see `_consume`)."""
     if not token:
         raise InvalidInput("token must not be empty.", details=[{"field": "input.token", "message": "token must not be empty."}])
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.scalar(select(AccountToken).where(
             AccountToken.token_hash == _digest(token), AccountToken.purpose == purpose
         ))
@@ -208,7 +208,7 @@ async def mail_verification(ctx: Context, user: User) -> None:
 
 async def send_verification(ctx: Context) -> Outcome:
     user_id = _user_id(ctx)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         user = await s.get(User, user_id)
     if user is None:
         raise Unauthenticated("Could not validate credentials")
@@ -221,7 +221,7 @@ async def send_verification(ctx: Context) -> Outcome:
 
 async def verify_email(ctx: Context, token: str) -> Outcome:
     row = await _find_token(ctx, token, VERIFY_EMAIL)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         await _consume(s, row)
         user = await s.get(User, row.user_id)
         if user is not None and user.email_verified_at is None:
@@ -243,7 +243,7 @@ def _check_new_password(ctx: Context, password: str, email: str, field: str = "i
 
 
 async def _sessions_of(ctx: Context, user_id: uuid.UUID, keep: str | None = None) -> list[uuid.UUID]:
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         ids = (await s.scalars(
             select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         )).all()
@@ -256,7 +256,7 @@ async def forgot_password(ctx: Context, email: str) -> Outcome:
         raise InvalidInput("value is not a valid email address",
                            details=[{"field": "input.email", "message": "value is not a valid email address"}])
     await _limit(ctx, RESET_LIMITS, (email, client_info(ctx)[1]))
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         user = await s.scalar(select(User).where(User.email == email))
     # Same answer either way: the response must not tell who has an account.
     if user is not None and user.status == "active":
@@ -271,7 +271,7 @@ async def forgot_password(ctx: Context, email: str) -> Outcome:
 
 async def confirm_password_reset(ctx: Context, token: str, new_password: str) -> Outcome:
     row = await _find_token(ctx, token, RESET_PASSWORD)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         user = await s.get(User, row.user_id)
         if user is None or user.status != "active":
             raise BadRequest(BAD_TOKEN[RESET_PASSWORD])
@@ -292,7 +292,7 @@ async def change_password(ctx: Context, current_password: str, new_password: str
     if not gate.allowed:
         raise RateLimited(f"Too many wrong passwords. Retry after {gate.retry_after}s.",
                           retry_after=gate.retry_after)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         user = await s.get(User, user_id)
         if user is None:
             raise Unauthenticated("Could not validate credentials")
@@ -315,7 +315,7 @@ async def change_password(ctx: Context, current_password: str, new_password: str
 async def admin_reset_password(ctx: Context, user_id: uuid.UUID, new_password: str) -> Outcome:
     """Support resets a member's password (scope `support:read`, checked by the field)."""
     tenant_id = require_user(ctx).tenant_id
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         user = None
         if tenant_id is not None:
             user = await s.scalar(select(User).join(Membership, Membership.user_id == User.id).where(

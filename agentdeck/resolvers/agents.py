@@ -68,7 +68,9 @@ async def agent_status(ctx: Context, name: str) -> AgentStatus:
     if spec is None:
         raise NotFound(f"Agent '{name}' not found")
     count, last = 0, None
-    if ctx.principal is not None and ctx.principal.tenant_id is not None:
+    # Usage figures are the tenant's own: a caller acting in no tenant sees the agent alone.
+    tenant_named = ctx.request is not None and "x-tenant-id" in ctx.request.headers
+    if ctx.principal is not None and (ctx.principal.tenant_id is not None or tenant_named):
         async with ctx.session() as s:
             count, last = (await s.execute(
                 select(func.count(Conversation.id), func.max(Conversation.updated_at))

@@ -151,7 +151,7 @@ async def register(ctx: Context, email: str, password: str, tenant_name: str, di
 
     password_hash = await hash_password(password)
     user_agent, ip = client_info(ctx)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         if invite_id is not None:
             await invites.redeem(s, invite_id)  # first write: rolled back if registration fails
         user = User(email=email, password_hash=password_hash, display_name=display_name)
@@ -192,7 +192,7 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
             error = Locked if key.startswith("lock:email") else RateLimited
             raise error("Too many failed sign-in attempts. Try again later.", retry_after=remaining)
 
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         user = await s.scalar(select(User).where(User.email == email))
         if user is None:
             await burn_time(password)
@@ -233,7 +233,7 @@ async def _count_failure(ctx: Context, email: str, ip: str | None) -> None:
 
 async def refresh(ctx: Context, refresh_token: str) -> SessionTokens:
     claims = _refresh_claims(ctx, refresh_token)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         session = await s.get(AuthSession, uuid.UUID(claims["sid"]))
         if session is None or session.revoked_at is not None:
             raise Unauthenticated("Refresh token has been revoked.")
@@ -278,7 +278,7 @@ async def logout(ctx: Context, refresh_token: str) -> Outcome:
 async def logout_all(ctx: Context) -> Outcome:
     principal = require_user(ctx)
     user_id = uuid.UUID(principal.subject.removeprefix("user:"))
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         ids = (await s.scalars(
             select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         )).all()
@@ -289,7 +289,7 @@ async def logout_all(ctx: Context) -> Outcome:
 async def revoke_sessions(ctx: Context, session_ids: list[uuid.UUID], reason: str) -> int:
     if not session_ids:
         return 0
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         result = await s.execute(
             update(AuthSession)
             .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))

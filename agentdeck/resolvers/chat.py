@@ -138,13 +138,8 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
     await meter(ctx, METERED_FEATURE)
     turn = Turn(conversation.id, run.stream_id, run.id, spec)
     writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id))
-    ctx.services.spawn(run_turn(detached(ctx), writer, run.id, conversation.id, spec, handoff_policy))
+    ctx.services.spawn(run_turn(ctx.detached(), writer, run.id, conversation.id, spec, handoff_policy))
     return turn
-
-
-def detached(ctx: Context) -> Context:
-    """A context for work that outlives the request: same principal, no request objects."""
-    return Context(services=ctx.services, principal=ctx.principal, loaders={})
 
 
 async def turn_events(ctx: Context, stream_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:

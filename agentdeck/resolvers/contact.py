@@ -72,7 +72,7 @@ async def submit(ctx: Context, email: str, name: str | None, company: str | None
             raise RateLimited(f"Rate limit exceeded ({limit} per hour). Retry after {decision.retry_after}s.",
                               retry_after=decision.retry_after)
     row = ContactSubmission(email=email, name=name, company=company, topic=topic, message=message, ip_address=ip)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         s.add(row)
         await s.commit()
     reference = str(row.id)
@@ -85,7 +85,7 @@ async def submit(ctx: Context, email: str, name: str | None, company: str | None
     ))
     # The outbox mailer only logs: "delivered" means an SMTP server accepted it.
     delivered = bool(ctx.settings.smtp_url)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         stored = await s.get(ContactSubmission, row.id)
         if stored is not None:
             stored.delivered, stored.message_id = delivered, message_id

@@ -76,7 +76,7 @@ async def admissible(ctx: Context, token: str | None, email: str) -> uuid.UUID |
         return None  # open signup: an invite token, if sent, is neither checked nor spent
     if not token:
         raise Forbidden("An invite is required to register.")
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         invite = await s.scalar(select(SignupInvite).where(SignupInvite.token_hash == digest(token)))
         if invite is None:
             raise Forbidden("Invite token is invalid.")

@@ -140,7 +140,7 @@ async def _mint(ctx: Context, req: IssueRequest, actor: Actor) -> IssuedServiceT
         subject=SUBJECT_PREFIX + account.name, tenant_id=tenant_id, scopes=scopes, session_id=None,
         email_verified=None, account=account.name, ttl=ttl, extra=extra,
     )
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         s.add(ServiceAccountToken(
             jti=token.jti, account=account.name, tenant_id=tenant_id, scopes=" ".join(scopes),
             fingerprint=fingerprint, signing_kid=token.kid, issued_at=token.issued_at,
@@ -179,7 +179,7 @@ async def _tenant(ctx: Context, account: ServiceAccount, raw: str | None, actor:
         raise BadRequest("tenant_id must be a valid UUID.") from None
     if not actor.operator and tenant_id != actor.tenant_id:
         raise Forbidden("Tenant admins may only issue tokens for their own tenant.")
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         tenant = await s.get(Tenant, tenant_id)
     if tenant is None or tenant.status != "active":
         raise BadRequest("tenant_id does not name an active tenant.")
@@ -227,7 +227,7 @@ async def list_tokens(ctx: Context, *, account: str | None, fingerprint: str | N
     elif status == "revoked":
         where.append(ServiceAccountToken.revoked_at.is_not(None))
     # Explicit tenant scoping (see the model): `ctx.session()`'s filter covers TenantOwned only.
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(ServiceAccountToken).where(*where))
         rows = (await s.scalars(
             select(ServiceAccountToken).where(*where)
@@ -259,7 +259,7 @@ async def revoke(ctx: Context, jti: str, reason: str | None) -> RevokeOutcome:
         raise InvalidInput("Reason must be at most 256 characters.",
                            details=[{"field": "input.reason", "message": "Reason must be at most 256 characters."}])
     actor = await _actor(ctx)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.scalar(select(ServiceAccountToken).where(ServiceAccountToken.jti == jti))
         # Another tenant's token is reported exactly like an unknown one.
         if row is None or (not actor.operator and row.tenant_id != actor.tenant_id):

@@ -158,7 +158,7 @@ async def request_access(ctx: Context, email: str, organization: str, full_name:
         return policy  # a bot filled the hidden field: answer as usual, keep nothing
     user_agent, ip = client_info(ctx)
     await _rate_limit(ctx, email, ip)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         # One pending request per email is enough for an operator to act on.
         pending = await s.scalar(select(SignupRequest.id).where(
             SignupRequest.email == email, SignupRequest.status == "pending"))
@@ -172,7 +172,7 @@ async def request_access(ctx: Context, email: str, organization: str, full_name:
 async def list_requests(ctx: Context, status: str | None, limit: int, offset: int) -> RequestList:
     _page(limit, offset)
     where = [SignupRequest.status == status] if status else []
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(SignupRequest).where(*where))
         rows = (await s.scalars(select(SignupRequest).where(*where)
                                 .order_by(SignupRequest.created_at.desc(), SignupRequest.id)
@@ -216,7 +216,7 @@ async def approve(ctx: Context, request_id: uuid.UUID, note: str | None, expires
     _length(problems, "input.note", note, 0, 512)
     _bounded(problems, "input.invite_expires_in_hours", expires_in_hours, 1, MAX_INVITE_HOURS)
     _check(problems)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         # One transaction: an approved request always has its invite.
         request = await _decide(s, ctx, request_id, "approved", note)
         invite, token = _new_invite(s, ctx, request.email, 1, expires_in_hours, note, request_id)
@@ -228,7 +228,7 @@ async def reject(ctx: Context, request_id: uuid.UUID, reason: str | None) -> Dec
     problems: list[dict[str, Any]] = []
     _length(problems, "input.reason", reason, 0, 512)
     _check(problems)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         request = await _decide(s, ctx, request_id, "rejected", reason)
         await s.commit()
     return Decision(_request_view(request, None), None)
@@ -260,7 +260,7 @@ async def issue(ctx: Context, invited_email: str | None, max_redemptions: int, e
     _bounded(problems, "input.expires_in_hours", expires_in_hours, 1, MAX_INVITE_HOURS)
     _length(problems, "input.note", note, 0, 512)
     _check(problems)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         if signup_request_id is not None and await s.get(SignupRequest, signup_request_id) is None:
             raise NotFound("Signup request not found.")
         row, token = _new_invite(s, ctx, invited_email, max_redemptions, expires_in_hours, note, signup_request_id)
@@ -278,7 +278,7 @@ async def list_invites(ctx: Context, status: str | None, email: str | None, requ
         where.append(SignupInvite.invited_email == email.strip().lower())
     if request_id:
         where.append(SignupInvite.signup_request_id == request_id)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(SignupInvite).where(*where))
         rows = (await s.scalars(select(SignupInvite).where(*where)
                                 .order_by(SignupInvite.created_at.desc(), SignupInvite.id)
@@ -287,7 +287,7 @@ async def list_invites(ctx: Context, status: str | None, email: str | None, requ
 
 
 async def revoke(ctx: Context, invite_id: uuid.UUID) -> InviteView:
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.get(SignupInvite, invite_id)
         if row is None:
             raise NotFound("Invite not found.")

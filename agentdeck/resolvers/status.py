@@ -136,7 +136,7 @@ def _overview(services: list[ServiceStatus], updated_at: datetime) -> Overview:
 
 async def platform_status(ctx: Context) -> PlatformStatus:
     now = datetime.now(UTC)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         latest = await _latest_probes(s)
         incidents = (await s.scalars(select(StatusIncident).order_by(StatusIncident.occurred_at.desc(),
                                                                      StatusIncident.id).limit(RECENT_INCIDENTS))).all()
@@ -225,7 +225,7 @@ async def open_incident(ctx: Context, service: str, impact: str, severity: str, 
     row = StatusIncident(service=service.strip(), impact=impact.strip(), severity=severity, state=state,
                          occurred_at=occurred_at or now, resolved_at=now if state == "resolved" else None,
                          created_at=now, updated_at=now)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         s.add(row)
         await s.commit()
     await _announce(ctx, row)
@@ -236,7 +236,7 @@ async def update_incident(ctx: Context, incident_id: uuid.UUID, impact: str | No
                           severity: str | None) -> Incident:
     require_status_manager(ctx)
     _validate(None, impact)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.get(StatusIncident, incident_id)
         if row is None:
             raise NotFound("Incident not found.")

@@ -125,7 +125,7 @@ class StatusMonitor:
         results = await probe_all(self.services)
         now = datetime.now(UTC)
         try:
-            async with self.services.db.session() as s:
+            async with self.services.db.platform_session() as s:
                 s.add_all(StatusProbe(service=k, ok=e is None, error=e, checked_at=now) for k, e in results.items())
                 if self._rounds % 100 == 0:  # prune now and then, not every round
                     await s.execute(delete(StatusProbe).where(StatusProbe.checked_at < now - HISTORY))

@@ -156,7 +156,7 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str, 
     now = datetime.now(UTC)
     token, unsubscribe = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     secret = secrets.token_hex(32) if channel == "webhook" else None
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         same = (StatusSubscription.channel == channel, StatusSubscription.target == target,
                 StatusSubscription.tenant_id.is_(None) if tenant_id is None else StatusSubscription.tenant_id == tenant_id)
         if await s.scalar(select(StatusSubscription.id).where(*same, StatusSubscription.status == "active")):
@@ -193,7 +193,7 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str, 
 async def _confirm(ctx: Context, token: str, channel: str, invalid: str) -> SubscriptionView:
     if not token:
         raise InvalidInput("token must not be empty.", details=[{"field": "input.token", "message": "token must not be empty."}])
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.scalar(select(StatusSubscription).where(
             StatusSubscription.verify_token_hash == _digest(token), StatusSubscription.channel == channel))
         if row is None:
@@ -219,7 +219,7 @@ async def confirm_challenge(ctx: Context, token: str) -> SubscriptionView:
 async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) -> SubscriptionView:
     if token is None:
         require_status_manager(ctx)  # 401 without a bearer, 403 without the scope
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.get(StatusSubscription, subscription_id)
         if row is None:
             raise NotFound("Subscription not found.")
@@ -242,7 +242,7 @@ async def list_subscriptions(ctx: Context, limit: int, cursor: str | None, tenan
     offset = int(cursor or 0)
     scope = None if all_tenants else (tenant_id or require_principal(ctx).tenant_id)
     where = [StatusSubscription.tenant_id == scope] if scope else []
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         rows = (await s.scalars(select(StatusSubscription).where(*where)
                                 .order_by(StatusSubscription.created_at.desc(), StatusSubscription.id)
                                 .limit(limit + 1).offset(offset))).all()
@@ -259,7 +259,7 @@ async def dispatch(services: Services, incident: Incident, severity: str, tenant
         where.append(or_(StatusSubscription.severity_filter == "all", StatusSubscription.severity_filter == severity))
     if tenant_id is not None:
         where.append(StatusSubscription.tenant_id == tenant_id)
-    async with services.db.session() as s:
+    async with services.db.platform_session() as s:
         rows = (await s.scalars(select(StatusSubscription).where(*where))).all()
     for row in rows:
         spawn(_deliver(services, row, incident))
@@ -291,7 +291,7 @@ async def resend(ctx: Context, incident_id: uuid.UUID, severity: str, tenant_id:
     from agentdeck.resolvers.status import incident_view
 
     require_status_manager(ctx)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.get(StatusIncident, incident_id)
     if row is None:
         raise NotFound("Incident not found.")

@@ -289,7 +289,7 @@ async def _signed_row(services: Services, method: str, object_id: str, expires: 
         oid = uuid.UUID(object_id)
     except ValueError:
         raise NotFound("Object not found") from None
-    async with services.db.session() as s:
+    async with services.db.platform_session() as s:
         row = await s.get(StorageObject, oid)
     if row is None:
         raise NotFound("Object not found")
@@ -311,7 +311,7 @@ async def receive_upload(services: Services, object_id: str, expires: str, signa
     written = await _local(services).write_stream(row.bucket, row.object_key, chunks, row.size_bytes)
     if written is None:
         raise PayloadTooLarge(f"Upload exceeds the declared size of {row.size_bytes} bytes.")
-    async with services.db.session() as s:
+    async with services.db.platform_session() as s:
         fresh = await s.get(StorageObject, row.id)
         if fresh is None:  # deleted while uploading
             await _local(services).delete(row.bucket, row.object_key)

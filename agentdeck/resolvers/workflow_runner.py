@@ -303,7 +303,7 @@ class WorkflowSupervisor:
         stale = now - timedelta(seconds=self.interval * MISSED_HEARTBEATS)
         ids = list(self.active)
         stopped: list[uuid.UUID] = []
-        async with self.services.db.session() as s:  # all tenants: this is the process's own work
+        async with self.services.db.platform_session() as s:  # all tenants: this is the process's own work
             if ids:
                 await s.execute(update(WorkflowRun).where(WorkflowRun.id.in_(ids), WorkflowRun.status == "running")
                                 .values(heartbeat_at=now))

@@ -23,7 +23,6 @@ from agentdeck.resolvers.billing.usage import check_usage_limit
 from agentdeck.resolvers.chat import (
     MAX_MESSAGE_CHARS,
     caller_user_id,
-    detached,
     open_conversation,
     parse_conversation_id,
 )
@@ -191,7 +190,7 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
     await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
                           agent=first_agent, content_text=text, workflow_run_id=str(run.id))
     writer = StreamWriter(ctx.bus, run.stream_id, str(conversation.id), workflow_context(spec, run.id))
-    ctx.services.workflows.launch(Runner(detached(ctx), writer, spec, run.id, conversation.id, text))
+    ctx.services.workflows.launch(Runner(ctx.detached(), writer, spec, run.id, conversation.id, text))
     return StartedRun(run.id, run.stream_id, conversation.id, spec)
 
 

@@ -116,7 +116,7 @@ async def ingest(ctx: Context, event: dict[str, Any]) -> bool:
         )
 
     row, failure = new_row(), None
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         s.add(row)
         try:
             await s.flush()
@@ -129,7 +129,7 @@ async def ingest(ctx: Context, event: dict[str, Any]) -> bool:
             await s.rollback()
             failure = exc
     if failure is not None:
-        async with ctx.session(tenant_scoped=False) as s:
+        async with ctx.platform_session() as s:
             row = new_row()
             _failed(row, failure)
             s.add(row)
@@ -159,13 +159,13 @@ def _failed(row: StripeEvent, exc: BaseException) -> None:
 async def dispatch(ctx: Context, event_pk: uuid.UUID, prices: dict[str, str]) -> None:
     """Run a stored event's handler again (retries); failures are recorded with the next backoff."""
     try:
-        async with ctx.session(tenant_scoped=False) as s:
+        async with ctx.platform_session() as s:
             row = await s.get(StripeEvent, event_pk)
             assert row is not None
             _processed(row, await _handle(s, row, prices))
             await s.commit()
     except Exception as exc:  # noqa: BLE001 - any handler failure is recorded and retried
-        async with ctx.session(tenant_scoped=False) as s:
+        async with ctx.platform_session() as s:
             row = await s.get(StripeEvent, event_pk)
             assert row is not None
             _failed(row, exc)
@@ -181,7 +181,7 @@ async def _publish(ctx: Context, row: StripeEvent) -> None:
     try:
         await ctx.bus.publish(channel(row.tenant_id), row.normalized)
     except Exception as exc:  # noqa: BLE001
-        async with ctx.session(tenant_scoped=False) as s:
+        async with ctx.platform_session() as s:
             failed = await s.get(StripeEvent, row.id)
             if failed is not None:
                 _failed(failed, exc)
@@ -224,7 +224,7 @@ async def _handle(s: AsyncSession, row: StripeEvent, prices: dict[str, str]) -> 
 
 async def retry_due(ctx: Context, limit: int = 50) -> int:
     """Re-run the handlers of failed events whose backoff has elapsed; returns how many ran."""
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         due = list(await s.scalars(
             select(StripeEvent.id).where(StripeEvent.processing_outcome == "failed",
                                          StripeEvent.next_retry_at <= datetime.now(UTC)).limit(limit)))
@@ -270,7 +270,7 @@ async def event_history(ctx: Context, tenant_id: str, limit: int, cursor: str | 
         query = query.where(or_(StripeEvent.received_at < at,
                                 and_(StripeEvent.received_at == at, StripeEvent.id < pk)))
     query = query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()).limit(limit + 1)
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         rows = list(await s.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]

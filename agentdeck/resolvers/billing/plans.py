@@ -30,7 +30,7 @@ async def sync_plans(db: Database, plans: list[dict[str, Any]] | None = None) ->
     """Idempotent: insert new plans, update changed ones, deactivate plans no longer configured
     (kept, because subscriptions may still name them)."""
     plans = configured_plans() if plans is None else plans
-    async with db.session() as s:
+    async with db.platform_session() as s:
         existing = {p.code: p for p in await s.scalars(select(BillingPlan))}
         for position, spec in enumerate(plans):
             row = existing.pop(spec["code"], None)
@@ -53,13 +53,13 @@ async def sync_plans(db: Database, plans: list[dict[str, Any]] | None = None) ->
 
 
 async def list_plans(ctx: Context) -> list[Plan]:
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         rows = await s.scalars(select(BillingPlan).where(BillingPlan.is_active).order_by(BillingPlan.position))
         return [Plan.of(r) for r in rows]
 
 
 async def get_plan(ctx: Context, code: str, *, active_only: bool = True) -> BillingPlan:
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         row = await s.get(BillingPlan, code)
     if row is None or (active_only and not row.is_active):
         raise NotFound(f"Billing plan '{code}' not found.")
@@ -67,7 +67,7 @@ async def get_plan(ctx: Context, code: str, *, active_only: bool = True) -> Bill
 
 
 async def price_map(ctx: Context) -> dict[str, str]:
-    async with ctx.session(tenant_scoped=False) as s:
+    async with ctx.platform_session() as s:
         rows = await s.execute(select(BillingPlan.stripe_price_id, BillingPlan.code))
         return {price: code for price, code in rows if price}
 
