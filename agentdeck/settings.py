@@ -60,6 +60,7 @@ class Settings(BaseSettings):
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 2_000
+    graphql_max_fields: int = 300  # selections per document, counted before validation
     graphiql: bool = True
 
     cors_origins: list[str] = Field(

@@ -24,6 +24,7 @@ from graphql import (
 from graphql.utilities import validate_input_value
 
 from agentdeck.rest_compat.names import rest_name
+from agentdeck.schema.input_safety import unsafe_text
 
 Source = Literal["path", "query", "header", "body"]
 
@@ -173,6 +174,15 @@ def coercion_errors(
 
     validate_input_value(value, t, on_error, hide_suggestions=True)
     return errors
+
+
+def unsafe_problems(value: Any, loc: list) -> list[dict[str, Any]]:
+    """Unsafe text (NUL, lone surrogates, control characters) anywhere in a request value. The
+    value is not echoed: it may not even be encodable."""
+    return [
+        {"type": "value_error", "loc": [*loc, *path], "msg": f"Value error, input {problem}", "input": None}
+        for path, problem in unsafe_text(value)
+    ]
 
 
 def _value_at(value: Any, path: list) -> Any:

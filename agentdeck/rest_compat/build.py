@@ -45,7 +45,13 @@ from starlette.routing import Route
 from agentdeck.errors import DomainError
 from agentdeck.metrics import observe_operation
 from agentdeck.rest_compat import errors, sse
-from agentdeck.rest_compat.binding import Binder, InputNames, coercion_errors, parse_text
+from agentdeck.rest_compat.binding import (
+    Binder,
+    InputNames,
+    coercion_errors,
+    parse_text,
+    unsafe_problems,
+)
 from agentdeck.rest_compat.names import rest_metadata, rest_name
 from agentdeck.rest_compat.spec import Op
 
@@ -218,6 +224,9 @@ class RestOperation:
                          "input": {}, "ctx": {"error": exc.msg}}
                     )
                     continue
+                if unsafe := unsafe_problems(body, ["body"]):
+                    problems += unsafe
+                    continue
                 value = self.names.to_graphql(body, b.type, ["body"], problems)
                 loc = ["body"]
             else:
@@ -232,6 +241,9 @@ class RestOperation:
                 if raw_text is None:
                     if b.required:
                         problems.append({"type": "missing", "loc": loc, "msg": "Field required", "input": None})
+                    continue
+                if unsafe := unsafe_problems(raw_text, loc):
+                    problems += unsafe
                     continue
                 value, parse_error = parse_text(raw_text, b.type)
                 if parse_error:

@@ -7,6 +7,7 @@ gives one (codes that legacy clients match on by name).
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import orjson
@@ -72,7 +73,11 @@ def envelope(
         "message": message,
         "details": details,
     }
-    return Response(orjson.dumps(body), status, headers=headers, media_type="application/json")
+    try:
+        encoded = orjson.dumps(body)
+    except TypeError:  # details echo a client's value orjson cannot encode (an int past 64 bits)
+        encoded = json.dumps(body, default=str).encode()
+    return Response(encoded, status, headers=headers, media_type="application/json")
 
 
 def validation_failed(details: list[dict[str, Any]]) -> Response:

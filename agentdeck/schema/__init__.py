@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import strawberry
-from graphql import GraphQLError
 from strawberry.extensions import (
-    MaskErrors,
+    AddValidationRules,
     MaxAliasesLimiter,
     MaxTokensLimiter,
-    ParserCache,
     QueryDepthLimiter,
-    ValidationCache,
 )
 from strawberry.tools import merge_types
 
-from agentdeck.errors import DomainError
 from agentdeck.metrics import OperationMetrics
 from agentdeck.schema import (
     account,
@@ -32,7 +28,14 @@ from agentdeck.schema import (
     vector_stores,
     workflows,
 )
+from agentdeck.schema.error_reporting import (
+    BoundedValidation,
+    CachedParser,
+    ErrorReporting,
+    RequestChecks,
+)
 from agentdeck.schema.executor import FastExecutor
+from agentdeck.schema.input_safety import SafeStringLiterals
 from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
@@ -57,12 +60,6 @@ MUTATIONS = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))
 SUBSCRIPTIONS = tuple(m.Subscription for m in DOMAINS if hasattr(m, "Subscription"))
 
 
-def should_mask(error: GraphQLError) -> bool:
-    """Mask only unexpected failures: domain errors and request errors are the caller's to see."""
-    original = error.original_error
-    return original is not None and not isinstance(original, DomainError)
-
-
 def build_schema(settings: Settings | None = None) -> strawberry.Schema:
     settings = settings or Settings()
     return strawberry.Schema(
@@ -72,11 +69,13 @@ def build_schema(settings: Settings | None = None) -> strawberry.Schema:
         execution_context_class=FastExecutor,
         extensions=[
             MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            ParserCache(maxsize=512),
+            CachedParser(maxsize=512),
             QueryDepthLimiter(max_depth=settings.graphql_max_depth),
             MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-            ValidationCache(maxsize=512),
-            MaskErrors(should_mask_error=should_mask),
+            AddValidationRules([SafeStringLiterals]),
+            BoundedValidation(max_fields=settings.graphql_max_fields),
+            RequestChecks,
+            ErrorReporting(),
             OperationMetrics,
         ],
     )

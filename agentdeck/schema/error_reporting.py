@@ -1,0 +1,166 @@
+"""What a GraphQL client is told when something goes wrong.
+
+A client error (a document that does not parse or validate, a variable of the wrong type, unsafe
+text, a domain rule) is reported as it is, with `extensions.code`. Only a fault of the server is
+masked, as "Unexpected error." with the correlation id that the server's log line quotes.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict
+from collections.abc import AsyncIterator, Iterator
+from typing import Any
+
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    GraphQLError,
+    GraphQLSyntaxError,
+    InlineFragmentNode,
+    OperationDefinitionNode,
+    SelectionSetNode,
+    validate,
+)
+from starlette.websockets import WebSocket
+from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
+from strawberry.types.graphql import OperationType
+
+from agentdeck.errors import DomainError
+from agentdeck.middleware import correlation_id
+from agentdeck.schema.input_safety import variable_errors
+
+PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
+VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
+BAD_USER_INPUT = "BAD_USER_INPUT"
+INTERNAL = "INTERNAL_SERVER_ERROR"
+
+
+def _tag(errors: list[GraphQLError] | None, code: str) -> None:
+    for error in errors or ():
+        if not error.extensions.get("code"):
+            error.extensions = {**error.extensions, "code": code}
+
+
+def is_client_error(error: GraphQLError) -> bool:
+    """Errors about the request itself. Anything else that escaped a resolver is a fault."""
+    original = error.original_error
+    if isinstance(original, DomainError) or error.extensions.get("code"):
+        return True
+    if error.path is None:  # before execution: variable coercion
+        return True
+    # An argument the executor could not coerce (graphql-core raises these as GraphQLError).
+    return isinstance(original, GraphQLError) and error.message.startswith("Argument '")
+
+
+class ErrorReporting(MaskErrors):
+    """Codes for client errors; faults masked with the correlation id (replaces `MaskErrors`)."""
+
+    def __init__(self) -> None:
+        super().__init__(should_mask_error=lambda e: not is_client_error(e))
+
+    def on_validate(self) -> Iterator[None]:
+        yield
+        _tag(self.execution_context.pre_execution_errors, VALIDATION_FAILED)
+
+    def anonymise_error(self, error: GraphQLError) -> GraphQLError:
+        masked = super().anonymise_error(error)
+        masked.extensions = {"code": INTERNAL, "correlationId": correlation_id.get()}
+        return masked
+
+    def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
+        for error in errors:
+            if is_client_error(error):
+                _tag([error], PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else BAD_USER_INPUT)
+        return super()._process_errors(errors)
+
+
+class CachedParser(ParserCache):
+    """`ParserCache`, except that a document that does not parse is left to Strawberry's own
+    parse, which reports it as a request error (ParserCache's raise would skip error reporting)."""
+
+    def on_parse(self) -> Iterator[None]:
+        ec = self.execution_context
+        with contextlib.suppress(GraphQLError):
+            ec.graphql_document = self.cached_parse_document(ec.query, **ec.parse_options)
+        yield
+
+
+class BoundedValidation(SchemaExtension):
+    """Validation that cannot stall the server. graphql-core's overlapping-fields rule is
+    quadratic in the fields sharing a name: 490 copies of `health { status }` took 1.0–1.5 s.
+    So a document's size in selections is bounded first (cheap), then a document not seen
+    before is validated on a worker thread, where the event loop keeps serving other requests
+    (they wait at most a GIL switch interval); results are cached by the document's text."""
+
+    def __init__(self, max_fields: int, maxsize: int = 512) -> None:
+        self.max_fields = max_fields
+        self.maxsize = maxsize
+        self.cache: OrderedDict[str, list[GraphQLError]] = OrderedDict()
+
+    async def on_validate(self) -> AsyncIterator[None]:
+        ec = self.execution_context
+        document = ec.graphql_document
+        if count_fields(document.definitions, self.max_fields) > self.max_fields:
+            ec.pre_execution_errors = [GraphQLError(
+                f"The document selects more than {self.max_fields} fields; split it into smaller operations.",
+                extensions={"code": VALIDATION_FAILED},
+            )]
+            yield
+            return
+        key = ec.query
+        errors = self.cache.get(key) if key else None
+        if errors is None:
+            errors = await asyncio.to_thread(validate, ec.schema._schema, document, ec.validation_rules)
+            if key:
+                self.cache[key] = errors
+                if len(self.cache) > self.maxsize:
+                    self.cache.popitem(last=False)
+        else:
+            self.cache.move_to_end(key)
+        ec.pre_execution_errors = errors
+        yield
+
+
+class RequestChecks(SchemaExtension):
+    """Before execution: unsafe text anywhere in the variables (`input_safety`), and a
+    subscription sent over plain HTTP (it would run its resolver as a query)."""
+
+    def on_execute(self) -> Iterator[None]:
+        ec = self.execution_context
+        errors = variable_errors(ec.variables)
+        if errors:
+            raise errors[0]
+        if ec.operation_type is OperationType.SUBSCRIPTION and not isinstance(ec.context.request, WebSocket):
+            raise GraphQLError(
+                "Subscriptions are served over WebSocket at /graphql (graphql-transport-ws or graphql-ws).",
+                extensions={"code": "BAD_REQUEST"},
+            )
+        yield
+
+
+def count_fields(definitions: Any, limit: int) -> int:
+    """Selections (fields, fragment spreads, inline fragments) the operations make, counting a
+    fragment each time it is spread (so a fragment spread a thousand times costs a thousand
+    times, and a cycle of spreads ends the count); stops counting past `limit`."""
+    fragments = {d.name.value: d for d in definitions if isinstance(d, FragmentDefinitionNode)}
+    total = 0
+    stack: list[SelectionSetNode | None] = [
+        d.selection_set for d in definitions if isinstance(d, OperationDefinitionNode)
+    ]
+    while stack and total <= limit:
+        selection_set = stack.pop()
+        if selection_set is None:
+            continue
+        for selection in selection_set.selections:
+            total += 1
+            if isinstance(selection, FieldNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, InlineFragmentNode):
+                stack.append(selection.selection_set)
+            elif isinstance(selection, FragmentSpreadNode):
+                fragment = fragments.get(selection.name.value)
+                stack.append(fragment.selection_set if fragment else None)
+    return total
