@@ -38,6 +38,8 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     """Say plainly what ran where, and what was skipped and why. Skips for a backend that did not
     answer are expected on a machine without PostgreSQL or Redis; any other skip is a test that
     did not run for a reason nobody planned, so it is shown as such."""
+    if config.option.collectonly:
+        return
     tr = terminalreporter
     tr.section("backends")
     ran = config.stash.get(_ran_on, set())
