@@ -2,16 +2,19 @@ from __future__ import annotations
 
 import pytest
 
-from tests.harness import fresh_database, postgres_up, redis_up, start_server
+from tests.harness import BACKEND_SKIP, fresh_database, missing_backends, start_server
+
+# Decided once, at collection: SQLite always; PostgreSQL + Redis too when both answer (CI on this
+# machine has both). The summary at the end says which ran and, if one did not, why.
+PG_REDIS_MISSING = missing_backends()
+BACKENDS = ["sqlite"] if PG_REDIS_MISSING else ["sqlite", "postgres"]
+BACKEND_NAMES = {"sqlite": "SQLite (in-process bus)", "postgres": "PostgreSQL + Redis"}
+_ran_on = pytest.StashKey[set[str]]()
 
 
-def _backends() -> list[str]:
-    # SQLite always; PostgreSQL + Redis too when they answer (CI on this machine has both).
-    return ["sqlite", "postgres"] if postgres_up() and redis_up() else ["sqlite"]
-
-
-@pytest.fixture(scope="session", params=_backends())
+@pytest.fixture(scope="session", params=BACKENDS)
 def backend(request) -> str:
+    request.config.stash.setdefault(_ran_on, set()).add(request.param)
     return request.param
 
 
@@ -23,3 +26,37 @@ def server(backend, tmp_path_factory):
         srv = start_server(tmp, backend=backend, database_url=url)
         yield srv
         srv.stop()
+
+
+def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
+    longrepr = report.longrepr
+    reason = longrepr[2] if isinstance(longrepr, tuple) else str(longrepr)
+    return reason.removeprefix("Skipped: ")
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
+    """Say plainly what ran where, and what was skipped and why. Skips for a backend that did not
+    answer are expected on a machine without PostgreSQL or Redis; any other skip is a test that
+    did not run for a reason nobody planned, so it is shown as such."""
+    if config.option.collectonly:
+        return
+    tr = terminalreporter
+    tr.section("backends")
+    ran = config.stash.get(_ran_on, set())
+    tr.write_line("server tests ran on: "
+                  + (", ".join(BACKEND_NAMES[b] for b in BACKENDS if b in ran) or "none (no test used `server`)"))
+    if PG_REDIS_MISSING:
+        tr.write_line(f"PostgreSQL + Redis runs skipped: {PG_REDIS_MISSING} "
+                      "(start both on 127.0.0.1 to run every server test on them too)", yellow=True)
+    skipped = tr.stats.get("skipped", [])
+    expected = [r for r in skipped if _skip_reason(r).startswith(BACKEND_SKIP)]
+    unexpected = [r for r in skipped if r not in expected]
+    if expected:
+        tr.write_line(f"{len(expected)} test(s) skipped because a backend did not answer:", yellow=True)
+        for reason in sorted({_skip_reason(r).removeprefix(BACKEND_SKIP) for r in expected}):
+            tr.write_line(f"  {reason}")
+    if unexpected:
+        tr.write_line(f"UNEXPECTED: {len(unexpected)} test(s) skipped for another reason:",
+                      red=True, bold=True)
+        for r in unexpected:
+            tr.write_line(f"  {r.nodeid}: {_skip_reason(r)}", red=True)

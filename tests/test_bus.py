@@ -9,9 +9,7 @@ import uuid
 import pytest
 
 from agentdeck.providers.bus import BusOverflow, InProcessBus, RedisBus
-from tests.harness import BOOTSTRAP_SECRET, REDIS_URL, redis_up, start_server
-
-needs_redis = pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+from tests.harness import BOOTSTRAP_SECRET, REDIS_URL, needs_redis, start_server
 
 
 def _buses():

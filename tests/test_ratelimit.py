@@ -13,9 +13,7 @@ from agentdeck.providers.ratelimit import (
     RedisLimiter,
     make_limiter,
 )
-from tests.harness import REDIS_URL, redis_up
-
-needs_redis = pytest.mark.skipif(not redis_up(), reason="Redis is not running on 127.0.0.1:6379")
+from tests.harness import REDIS_URL, needs_redis
 
 
 def _limiters():

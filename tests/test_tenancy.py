@@ -12,7 +12,7 @@ from agentdeck.db.base import Base, TenantOwned
 from agentdeck.db.migrate import upgrade
 from agentdeck.db.models import Tenant
 from agentdeck.db.session import CrossTenantWrite, Database
-from tests.harness import fresh_database, postgres_up
+from tests.harness import fresh_database, needs_postgres
 
 
 class Memo(TenantOwned, Base):
@@ -23,7 +23,7 @@ class Memo(TenantOwned, Base):
     text: Mapped[str] = mapped_column(String(64))
 
 
-BACKENDS = ["sqlite", pytest.param("postgres", marks=pytest.mark.skipif(not postgres_up(), reason="no PostgreSQL"))]
+BACKENDS = ["sqlite", pytest.param("postgres", marks=needs_postgres)]
 
 
 @pytest.fixture(params=BACKENDS)

@@ -23,8 +23,7 @@ from tests.harness import (
     assert_documented,
     assert_schema,
     fresh_database,
-    postgres_up,
-    redis_up,
+    needs_postgres_redis,
     server_with_openai_stub,
     sse_events,
     start_server,
@@ -419,7 +418,7 @@ def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
 
 # Two processes sharing PostgreSQL and Redis -----------------------------------------------------
 
-@pytest.mark.skipif(not (postgres_up() and redis_up()), reason="needs PostgreSQL and Redis")
+@needs_postgres_redis
 def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
     env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100", "AGENTDECK_WORKFLOW_HEARTBEAT_SECONDS": "0.2",
            "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:"}
