@@ -8,7 +8,6 @@ and prepare the argument binders. A request then only binds, executes and serial
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 from collections import defaultdict
@@ -43,13 +42,12 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route
 
 from agentdeck.errors import DomainError
+from agentdeck.logs import log_client_error, log_graphql_error
 from agentdeck.metrics import observe_operation
 from agentdeck.rest_compat import errors, sse
 from agentdeck.rest_compat.binding import Binder, InputNames, coercion_errors, parse_text
 from agentdeck.rest_compat.names import rest_metadata, rest_name
 from agentdeck.rest_compat.spec import Op
-
-log = logging.getLogger("agentdeck.rest")
 
 PATH_PARAM = re.compile(r"{(\w+)}")
 MAX_SELECTION_DEPTH = 8
@@ -179,6 +177,9 @@ class RestOperation:
         try:
             variables, problems = await self.bind(compiled, request)
             if problems:
+                first = problems[0]
+                log_client_error(compiled.name, "BAD_USER_INPUT",
+                                 f"{'.'.join(map(str, first['loc']))}: {first['msg']} ({len(problems)} problem(s))")
                 return errors.validation_failed(problems)
             context = await self.context_factory(request)
             if compiled.kind == "subscription":
@@ -258,11 +259,11 @@ class RestOperation:
 
     def error_response(self, c: Compiled, error: GraphQLError) -> Response:
         original = error.original_error
+        log_graphql_error(c.name, error)
         if isinstance(original, DomainError):
             return errors.from_extensions(original.message, original.extensions, lambda f: self.loc(c, f))
         if original is None:  # a request error the binder did not catch (should not happen)
             return errors.envelope(400, error.message)
-        log.error("unhandled error in %s", c.name, exc_info=original)
         return errors.internal_error()
 
     def loc(self, c: Compiled, field_path: str) -> list:
@@ -310,7 +311,7 @@ class RestOperation:
                 return
             while True:
                 if item.errors:
-                    log.error("stream %s ended by an error: %s", c.name, item.errors[0].message)
+                    log_graphql_error(c.name, item.errors[0])  # headers are sent: the stream just ends
                     return
                 yield item.data[c.result_field]
                 try:

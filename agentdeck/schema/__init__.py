@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
     MaskErrors,
@@ -32,6 +31,7 @@ from agentdeck.schema import (
     vector_stores,
     workflows,
 )
+from agentdeck.schema.base import Schema
 from agentdeck.schema.executor import FastExecutor
 from agentdeck.settings import Settings
 
@@ -63,9 +63,9 @@ def should_mask(error: GraphQLError) -> bool:
     return original is not None and not isinstance(original, DomainError)
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
-    return strawberry.Schema(
+    return Schema(
         query=merge_types("Query", QUERIES),
         mutation=merge_types("Mutation", MUTATIONS),
         subscription=merge_types("Subscription", SUBSCRIPTIONS),
