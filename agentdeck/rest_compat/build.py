@@ -39,7 +39,7 @@ from graphql import (
 from graphql.pyutils import Undefined
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from agentdeck.errors import DomainError
 from agentdeck.logs import log_client_error, log_graphql_error
@@ -344,6 +344,41 @@ def build_routes(
         handler.by_method[op.method] = compiled
         compiled_all.append(compiled)
     routes = [
-        Route(path, handler.handle, methods=list(handler.by_method)) for path, handler in by_path.items()
+        RestRoute(path, handler.handle, methods=list(handler.by_method)) for path, handler in by_path.items()
     ]
+    for route in routes:
+        route.yields_to = [other for other in routes if more_specific(other.path, route.path)]
     return routes, compiled_all
+
+
+class RestRoute(Route):
+    """A route that leaves to a more specific sibling the paths both match.
+
+    `/conversations/{conversation_id}` would otherwise take `DELETE /conversations/search` and
+    answer 422 for a malformed id; the path is `/conversations/search`'s, so the answer is its
+    405 with its `Allow`. A malformed id on the parameterised route itself still gets the 422.
+    """
+
+    yields_to: list[Route]
+
+    def matches(self, scope: Any) -> tuple[Match, Any]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and any(o.matches(scope)[0] is not Match.NONE for o in self.yields_to):
+            return Match.NONE, {}
+        return match, child
+
+
+def more_specific(path: str, than: str) -> bool:
+    """Both templates can match one path, and `path` spells out the first segment in which one
+    of them is a literal and the other a parameter."""
+    a, b = path.strip("/").split("/"), than.strip("/").split("/")
+    if len(a) != len(b):
+        return False
+    decided = None
+    for x, y in zip(a, b, strict=True):
+        x_param, y_param = PATH_PARAM.fullmatch(x) is not None, PATH_PARAM.fullmatch(y) is not None
+        if not x_param and not y_param and x != y:
+            return False  # different literals: never the same path
+        if decided is None and x_param != y_param:
+            decided = y_param
+    return bool(decided)
