@@ -6,6 +6,7 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
@@ -16,12 +17,13 @@ from graphql import (
     GraphQLUnionType,
 )
 from graphql.pyutils import Undefined
+from strawberry.permission import PermissionExtension
 
 from agentdeck import __version__
 from agentdeck.rest_compat.binding import Binder
 from agentdeck.rest_compat.build import Compiled, has_required_args
 from agentdeck.rest_compat.errors import NAMES
-from agentdeck.rest_compat.names import rest_metadata, rest_name
+from agentdeck.rest_compat.names import BACKREF, rest_metadata, rest_name
 from agentdeck.rest_compat.spec import RawOp
 
 SCALARS: dict[str, dict[str, Any]] = {
@@ -111,6 +113,22 @@ class SchemaWriter:
         return out
 
 
+BEARER_AUTH = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+               "description": "An access token from /api/v1/auth/token (or a service-account token)."}
+
+
+def _security(field: GraphQLField) -> list[dict[str, list]] | None:
+    """From the permissions the field declares (`schema/permissions.py`): none = public."""
+    definition = (field.extensions or {}).get(BACKREF)
+    permissions = [p for e in getattr(definition, "extensions", ()) if isinstance(e, PermissionExtension)
+                   for p in e.permissions]
+    if not permissions:
+        return None
+    if all(getattr(p, "bearer", "required") == "optional" for p in permissions):
+        return [{}, {"bearerAuth": []}]
+    return [{"bearerAuth": []}]
+
+
 def _parameter(b: Binder, writer: SchemaWriter) -> dict[str, Any]:
     schema = writer.ref(b.type) if not b.required else writer._inner(_strip(b.type))
     return {"name": b.key, "in": b.source, "required": b.required, "schema": schema}
@@ -166,6 +184,9 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
             + ("" if c.op.documented else " (agentdeck extension, not in the legacy contract)"),
             "responses": {str(c.op.status): ok, **_error_responses()},
         }
+        security = _security(field)
+        if security is not None:
+            operation["security"] = security
         params = [_parameter(b, writer) for b in c.binders if b.source != "body"]
         if params:
             operation["parameters"] = params
@@ -194,7 +215,10 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
             "description": "Generated from agentdeck's route table; every operation runs a GraphQL field.",
         },
         "paths": paths,
-        "components": {"schemas": dict(sorted(writer.components.items()))},
+        "components": {
+            "schemas": dict(sorted(writer.components.items())),
+            "securitySchemes": {"bearerAuth": BEARER_AUTH},
+        },
     }
 
 

@@ -10,6 +10,7 @@ import strawberry
 
 from agentdeck.db.models.service_accounts import ServiceAccountToken as TokenRow
 from agentdeck.resolvers import service_accounts as r
+from agentdeck.schema.permissions import Authenticated, allow
 
 
 @strawberry.enum
@@ -105,7 +106,8 @@ def _request(i: ServiceAccountIssueInput | BrowserServiceAccountIssueInput) -> r
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Service-account tokens visible to the caller (operators: all).")
+    @strawberry.field(extensions=allow(Authenticated()),
+                      description="Service-account tokens visible to the caller (operators: all).")
     async def service_account_tokens(
         self, info: strawberry.Info, account: str | None = None, fingerprint: str | None = None,
         status: ServiceAccountTokenStatus = ServiceAccountTokenStatus.active, tenant_id: str | None = None,
@@ -121,19 +123,22 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Mint a service-account token (bootstrap secret required).")
+    @strawberry.mutation(extensions=allow(Authenticated()),
+                         description="Mint a service-account token (bootstrap secret required).")
     async def issue_service_account_token(
         self, info: strawberry.Info, input: ServiceAccountIssueInput
     ) -> ServiceAccountToken:
         return await r.issue(info.context, _request(input))  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Mint a service-account token as a tenant admin or operator.")
+    @strawberry.mutation(extensions=allow(Authenticated()),
+                         description="Mint a service-account token as a tenant admin or operator.")
     async def issue_service_account_token_from_browser(
         self, info: strawberry.Info, input: BrowserServiceAccountIssueInput
     ) -> ServiceAccountToken:
         return await r.browser_issue(info.context, _request(input), input.reason)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Revoke a service-account token; it stops working at once.")
+    @strawberry.mutation(extensions=allow(Authenticated()),
+                         description="Revoke a service-account token; it stops working at once.")
     async def revoke_service_account_token(
         self, info: strawberry.Info, jti: str, input: ServiceAccountTokenRevokeInput
     ) -> ServiceAccountTokenRevokeResult:
