@@ -33,6 +33,7 @@ from agentdeck.schema import (
 )
 from agentdeck.schema.base import Schema
 from agentdeck.schema.executor import FastExecutor
+from agentdeck.schema.limits import enforce_limits
 from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
@@ -65,10 +66,12 @@ def should_mask(error: GraphQLError) -> bool:
 
 def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
+    roots = merge_types("Query", QUERIES), merge_types("Mutation", MUTATIONS), merge_types("Subscription", SUBSCRIPTIONS)
+    enforce_limits(roots)
     return Schema(
-        query=merge_types("Query", QUERIES),
-        mutation=merge_types("Mutation", MUTATIONS),
-        subscription=merge_types("Subscription", SUBSCRIPTIONS),
+        query=roots[0],
+        mutation=roots[1],
+        subscription=roots[2],
         execution_context_class=FastExecutor,
         extensions=[
             MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

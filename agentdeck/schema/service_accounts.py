@@ -10,6 +10,8 @@ import strawberry
 
 from agentdeck.db.models.service_accounts import ServiceAccountToken as TokenRow
 from agentdeck.resolvers import service_accounts as r
+from agentdeck.resolvers.limits import Limit
+from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import Authenticated, allow
 
 
@@ -88,7 +90,7 @@ class ServiceAccountIssueInput:
 class BrowserServiceAccountIssueInput:
     account: str
     scopes: list[str]
-    reason: str
+    reason: str = strawberry.field(metadata=limited(Limit(min_length=10, max_length=512)))
     tenant_id: str | None = None
     lifetime_minutes: int | None = None
     fingerprint: str | None = None
@@ -97,7 +99,7 @@ class BrowserServiceAccountIssueInput:
 
 @strawberry.input
 class ServiceAccountTokenRevokeInput:
-    reason: str | None = None
+    reason: str | None = strawberry.field(default=None, metadata=limited(Limit(max_length=256)))
 
 
 def _request(i: ServiceAccountIssueInput | BrowserServiceAccountIssueInput) -> r.IssueRequest:
@@ -111,7 +113,7 @@ class Query:
     async def service_account_tokens(
         self, info: strawberry.Info, account: str | None = None, fingerprint: str | None = None,
         status: ServiceAccountTokenStatus = ServiceAccountTokenStatus.active, tenant_id: str | None = None,
-        include_global: bool = False, limit: int = 20, offset: int = 0,
+        include_global: bool = False, limit: PageSize = 20, offset: Offset = 0,
     ) -> ServiceAccountTokenPage:
         page = await r.list_tokens(
             info.context, account=account, fingerprint=fingerprint, status=status.value,
