@@ -116,3 +116,11 @@ def test_declared_body_bounds_hold_at_the_boundary(server):
     gql = server.gql("mutation($i: ContactInput!) { submitContact(input: $i) { message } }",
                      {"i": {**body, "message": "m" * (longest + 1)}})
     assert gql["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+def test_bounds_are_checked_after_permissions(server):
+    """A caller without access learns nothing about the input: 401 before any 422."""
+    r = server.rest("GET", "/api/v1/conversations", params={"limit": 500})
+    assert r.status_code == 401
+    gql = server.gql("{ conversations(first: 500) { nextCursor } }")
+    assert gql["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
