@@ -5,10 +5,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
-import logging
 from typing import Any
 
 import orjson
+from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
@@ -23,6 +23,7 @@ from strawberry.exceptions import ConnectionRejectionError
 from agentdeck.context import Context, Services, authenticate
 from agentdeck.db import migrate
 from agentdeck.errors import DomainError
+from agentdeck.logs import bind_tenant, log_client_error
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
 from agentdeck.resolvers.billing import handle_stripe_webhook
@@ -33,8 +34,6 @@ from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
 from agentdeck.schema import build_schema
 from agentdeck.settings import Settings
 from agentdeck.storage_routes import BLOB_PREFIX, blob_routes
-
-log = logging.getLogger("agentdeck")
 
 SWAGGER_UI = """<!doctype html>
 <html><head><title>agentdeck REST API</title><meta charset="utf-8">
@@ -62,7 +61,10 @@ class GraphQLApp(GraphQL):
             try:
                 context.principal = await authenticate(self.services, None, token=token)
             except DomainError as exc:
+                log_client_error("WebSocket connection_init", exc.code, exc.message)
                 raise ConnectionRejectionError({"message": exc.message}) from None
+            if context.principal is not None and context.principal.tenant_id is not None:
+                bind_tenant(context.principal.tenant_id)
 
 
 async def build_context(services: Services, conn: HTTPConnection | None, response: Any = None) -> Context:
@@ -71,6 +73,8 @@ async def build_context(services: Services, conn: HTTPConnection | None, respons
         return context  # authenticated from the connection_init payload (on_ws_connect)
     try:
         context.principal = await authenticate(services, conn)
+        if context.principal is not None and context.principal.tenant_id is not None:
+            bind_tenant(context.principal.tenant_id)  # the token's tenant; tenant context may refine it
     except DomainError as exc:
         # Bad credentials are reported by the fields that need a principal, so that a public
         # field still answers; `auth_error` keeps the reason for them.
@@ -84,9 +88,8 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
     return JSONResponse({"detail": exc.detail}, exc.status_code, headers=exc.headers)
 
 
-async def _unhandled(_request: Request, exc: Exception) -> Response:
-    log.exception("unhandled error", exc_info=exc)
-    return rest_errors.internal_error()
+def _secret(value: SecretStr | None) -> str | None:
+    return value.get_secret_value() if value is not None else None
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -129,6 +132,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 context, await request.body(), request.headers.get("stripe-signature")
             )
         except DomainError as exc:
+            log_client_error("POST /webhooks/stripe", exc.code, exc.message)
             return rest_errors.from_extensions(exc.message, exc.extensions, lambda f: ["body", f])
         return JSONResponse({"success": receipt.success, "duplicate": receipt.duplicate}, 202)
 
@@ -136,7 +140,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         *rest_routes,
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
-        Route("/metrics", metrics_endpoint, methods=["GET"]),
+        Route("/metrics", metrics_endpoint(_secret(settings.metrics_token)), methods=["GET"]),
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
@@ -169,7 +173,9 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_headers=["*"],
             ),
         ],
-        exception_handlers={HTTPException: _http_error, Exception: _unhandled},
+        # Unexpected exceptions are answered (and logged once, with the request's correlation
+        # id) by `RequestMiddleware`.
+        exception_handlers={HTTPException: _http_error},
         lifespan=lifespan,
     )
     app.state.services = services

@@ -21,13 +21,17 @@ def serve(
     import uvicorn
 
     from agentdeck.app import create_app
+    from agentdeck.logs import configure_logging
 
     settings = Settings()
+    configure_logging(settings)
     uvicorn.run(
         create_app(settings),
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
+        log_config=None,  # configured above: one format for uvicorn's lines and ours
+        access_log=False,  # RequestMiddleware writes the access line (with correlation id, tenant)
         loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
         ws="websockets-sansio",
         proxy_headers=False,

@@ -21,6 +21,7 @@ from agentdeck.auth.tenancy import Principal, TenantContext, decide_tenant
 from agentdeck.auth.tokens import TokenInvalid, TokenService
 from agentdeck.db.session import Database
 from agentdeck.errors import Forbidden, Unauthenticated
+from agentdeck.logs import bind_tenant
 from agentdeck.providers.bus import Bus, make_bus
 from agentdeck.providers.containers import make_containers
 from agentdeck.providers.embeddings import make_embeddings
@@ -148,6 +149,7 @@ class Context:
             self.tenant = await decide_tenant(
                 self.services.db, principal, headers.get("x-tenant-id"), headers.get("x-tenant-role")
             )
+            bind_tenant(self.tenant.tenant_id)
         return self.tenant
 
     @asynccontextmanager

@@ -1,19 +1,23 @@
-"""Pure ASGI middleware: request ids and timing, per-route metrics, and the body-size bound."""
+"""Pure ASGI middleware: request ids and timing, the access log, per-route metrics, the last
+resort for faults, and the body-size bound."""
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
-from contextvars import ContextVar
 
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentdeck.metrics import HTTP_LATENCY, HTTP_REQUESTS
+from agentdeck.logs import correlation_id, log_fault, tenant
+from agentdeck.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label
+from agentdeck.rest_compat.errors import internal_error
 
-# The request being served: set by `RequestMiddleware`, read by logs and masked errors so that
-# a client quoting its `X-Correlation-ID` leads to the server's lines about that request.
-correlation_id: ContextVar[str] = ContextVar("correlation_id", default="-")
+__all__ = ["RequestMiddleware", "correlation_id"]
+
+access_log = logging.getLogger("agentdeck.access")
+MAX_LOGGED_PATH = 256  # unmatched paths are the client's free text
 
 
 class BodyTooLarge(Exception):
@@ -39,9 +43,13 @@ class RequestMiddleware:
         self.unbounded = unbounded_prefixes
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] not in ("http", "websocket"):  # lifespan: not a request
+            await self.app(scope, receive, send)
+            return
         request_id = uuid.uuid4().hex
         correlation_id.set(request_id)
-        if scope["type"] != "http":  # a WebSocket connection keeps one id for its lifetime
+        tenant.set("-")
+        if scope["type"] == "websocket":  # a connection keeps one id for its lifetime
             await self.app(scope, receive, send)
             return
         start = time.perf_counter()
@@ -87,12 +95,33 @@ class RequestMiddleware:
                  "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]}
             )
             await send_wrapper({"type": "http.response.body", "body": _too_large(self.max_body)})
+        except Exception as exc:
+            # Logged here, inside the request, so the line carries its correlation id; the
+            # client gets the same id on the 500. A response already under way cannot change:
+            # the server logs the exception (with the id too) and drops the connection.
+            if started:
+                raise
+            log_fault(f"{scope['method']} {scope['path'][:MAX_LOGGED_PATH]}", exc)
+            await internal_error()(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")
             label = getattr(route, "path", None) or "unmatched"
-            method = scope["method"]
+            method = method_label(scope["method"])
+            elapsed = time.perf_counter() - start
             HTTP_REQUESTS.labels(method, label, str(status)).inc()
-            HTTP_LATENCY.labels(method, label).observe(time.perf_counter() - start)
+            HTTP_LATENCY.labels(method, label).observe(elapsed)
+            _access(scope, status, elapsed)
+
+
+def _access(scope: Scope, status: int, seconds: float) -> None:
+    """Our access line (uvicorn's is off): no query string, which may carry tokens."""
+    if not access_log.isEnabledFor(logging.INFO):
+        return
+    method, path, ms = scope["method"], scope["path"][:MAX_LOGGED_PATH], round(seconds * 1000, 1)
+    access_log.info(
+        "%s %s %s %.1fms", method, path, status, ms,
+        extra={"method": method, "path": path, "status": status, "duration_ms": ms},
+    )
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -29,6 +29,9 @@ class Settings(BaseSettings):
     host: str = "127.0.0.1"
     port: int = 8000
     log_level: str = "info"
+    log_format: Literal["text", "json"] = "text"  # agentdeck.logs: one line per record either way
+    # `/metrics` is public when unset; when set it needs `Authorization: Bearer <token>`.
+    metrics_token: SecretStr | None = None
 
     smtp_url: str | None = None  # e.g. smtp://user:pass@host:587; unset = outbox table + log
     mail_from: str = "agentdeck <no-reply@agentdeck.local>"

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import re
+import uuid
+
 from tests.harness import BOOTSTRAP_SECRET
+
+METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE")
 
 
 def test_unknown_path_and_wrong_method_answer_like_the_legacy_service(server):
@@ -11,6 +16,41 @@ def test_unknown_path_and_wrong_method_answer_like_the_legacy_service(server):
     r = server.rest("DELETE", "/health")
     assert r.status_code == 405 and r.json() == {"detail": "Method Not Allowed"}
     assert "GET" in r.headers["allow"]
+
+
+def test_every_unsupported_method_of_every_documented_path_is_405(server):
+    """Including paths a parameterised sibling would otherwise take: `DELETE
+    /conversations/search` is not a delete of conversation "search"."""
+    paths = server.rest("GET", "/openapi.json").json()["paths"]
+    checked = 0
+    for template, item in paths.items():
+        path = re.sub(r"{\w+}", str(uuid.uuid4()), template)
+        allowed = {m.upper() for m in item} | ({"HEAD"} if "get" in item else set())
+        for method in sorted(set(METHODS) - allowed):
+            r = server.rest(method, path)
+            assert r.status_code == 405, (method, template, r.status_code, r.text)
+            assert set(r.headers["allow"].replace(" ", "").split(",")) == allowed, (method, template)
+            if method != "HEAD":
+                assert r.json() == {"detail": "Method Not Allowed"}
+            checked += 1
+    assert checked > 300
+
+
+def test_literal_paths_answer_405_not_their_parameterised_siblings_422(server):
+    for method, path, allow in (
+        ("DELETE", "/api/v1/conversations/search", "GET"),
+        ("DELETE", "/api/v1/storage/objects/upload-url", "POST"),
+        ("GET", f"/api/v1/vector-stores/{uuid.uuid4()}/files/upload", "POST"),
+        ("DELETE", "/api/v1/status/subscriptions/verify", "POST"),
+        ("DELETE", "/api/v1/status/subscriptions/challenge", "POST"),
+    ):
+        r = server.rest(method, path, token=BOOTSTRAP_SECRET)
+        assert r.status_code == 405 and allow in r.headers["allow"], (method, path, r.text)
+    # A malformed id on the parameterised route itself is still the legacy 422.
+    r = server.rest("DELETE", "/api/v1/status/subscriptions/not-a-uuid", token=BOOTSTRAP_SECRET)
+    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["path", "subscription_id"]
+    r = server.rest("GET", "/api/v1/vector-stores/not-a-uuid")
+    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["path", "vector_store_id"]
 
 
 def _post(server, body, **kw):

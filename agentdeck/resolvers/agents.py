@@ -12,7 +12,7 @@ from agentdeck.agents import SPECS, AgentSpec
 from agentdeck.context import Context
 from agentdeck.db.models import Conversation
 from agentdeck.errors import NotFound
-from agentdeck.resolvers.pagination import check_limit, decode_cursor, encode_cursor
+from agentdeck.resolvers.pagination import decode_cursor, encode_cursor
 from agentdeck.resolvers.tools import HOSTED_CATEGORIES, TOOLS
 
 
@@ -46,7 +46,6 @@ def _order(spec: AgentSpec) -> tuple[str, str]:
 
 
 def list_agents(first: int, after: str | None, search: str | None) -> AgentPage:
-    check_limit(first, 100)
     specs = sorted(SPECS.values(), key=_order)
     if search:
         needle = search.strip().lower()

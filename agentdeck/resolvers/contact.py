@@ -11,9 +11,8 @@ from dataclasses import dataclass
 
 from agentdeck.context import Context
 from agentdeck.db.models.status import ContactSubmission
-from agentdeck.errors import InvalidInput, RateLimited
+from agentdeck.errors import RateLimited
 from agentdeck.providers.mail import Mail
-from agentdeck.resolvers.admin import EMAIL
 from agentdeck.resolvers.auth import client_info
 
 HOUR = 3600
@@ -35,34 +34,14 @@ class ContactOutcome:
     data: ContactResult
 
 
-def _validate(email: str, name: str | None, company: str | None, topic: str | None, message: str,
-              honeypot: str | None) -> None:
-    problems = []
-    if len(email) > 320 or not EMAIL.match(email):
-        problems.append({"field": "input.email", "type": "value_error", "message": "value is not a valid email address"})
-    for field, value, high in (("name", name, 120), ("company", company, 120), ("topic", topic, 80),
-                               ("honeypot", honeypot, 64)):
-        if value is not None and len(value) > high:
-            problems.append({"field": f"input.{field}", "type": "string_too_long",
-                             "message": f"String should have at most {high} characters"})
-    if len(message.strip()) < 10:
-        problems.append({"field": "input.message", "type": "string_too_short",
-                         "message": "String should have at least 10 characters"})
-    elif len(message) > 2000:
-        problems.append({"field": "input.message", "type": "string_too_long",
-                         "message": "String should have at most 2000 characters"})
-    if problems:
-        raise InvalidInput(problems[0]["message"], details=problems)
-
-
 def _one_line(value: str | None) -> str:
     return " ".join((value or "").split()) or "-"
 
 
 async def submit(ctx: Context, email: str, name: str | None, company: str | None, topic: str | None,
                  message: str, honeypot: str | None) -> ContactOutcome:
+    # Field bounds (lengths, email syntax) are declared on `ContactInput` and checked before this.
     email = email.strip().lower()
-    _validate(email, name, company, topic, message, honeypot)
     if honeypot:
         return ContactOutcome(ACCEPTED, ContactResult(str(uuid.uuid4()), False, None, True))
     ip = client_info(ctx)[1]

@@ -20,7 +20,7 @@ from agentdeck.context import Context
 from agentdeck.db.models import AgentContainer, Container
 from agentdeck.errors import Forbidden, InvalidInput, NotFound, UpstreamFailed
 from agentdeck.resolvers.access import require_role
-from agentdeck.resolvers.storage import caller_user_id, check_page
+from agentdeck.resolvers.storage import caller_user_id
 
 MEMORY_LIMITS = ("1g", "4g", "16g", "64g")
 AGENT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
@@ -39,8 +39,6 @@ def _invalid(field: str, message: str) -> InvalidInput:
 
 def _validate(name: str, memory_limit: str | None, expires_after: Any, file_ids: list[str] | None,
               metadata: Any) -> None:
-    if not 1 <= len(name.strip()) <= 128 or len(name) > 128:
-        raise _invalid("input.name", "Name must be 1-128 characters.")
     if memory_limit is not None and memory_limit not in MEMORY_LIMITS:
         raise _invalid("input.memory_limit", f"memory_limit must be one of {', '.join(MEMORY_LIMITS)}.")
     if expires_after is not None and (
@@ -77,7 +75,6 @@ async def create_container(ctx: Context, name: str, memory_limit: str | None, ex
 
 async def list_containers(ctx: Context, limit: int, offset: int) -> ContainerList:
     await require_role(ctx, "viewer")
-    check_page(limit, offset)
     async with ctx.session() as s:
         total = await s.scalar(select(func.count()).select_from(Container))
         rows = (await s.scalars(select(Container).order_by(Container.created_at.desc(), Container.id)

@@ -14,7 +14,10 @@ from agentdeck.context import Context
 from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
 from agentdeck.errors import InvalidInput, NotFound
 from agentdeck.resolvers.access import require_role
-from agentdeck.resolvers.pagination import check_limit, decode_cursor, encode_cursor
+from agentdeck.resolvers.limits import Limit
+from agentdeck.resolvers.pagination import decode_cursor, encode_cursor
+
+SEARCH_PAGE_SIZE = Limit(ge=1, le=50)  # ranking is the costly part: smaller pages than lists
 
 
 @dataclass
@@ -77,7 +80,6 @@ def _id(raw: str, field_name: str = "conversation_id") -> uuid.UUID:
 
 async def list_conversations(ctx: Context, first: int, after: str | None, agent: str | None) -> ConversationPage:
     await require_role(ctx, "viewer")
-    check_limit(first, 100)
     cursor = decode_cursor(after, ("ts", "id"))
     query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(first + 1)
     if agent:
@@ -140,7 +142,6 @@ async def search_messages(ctx: Context, q: str, limit: int = 20, offset: int = 0
 
 
 async def search_conversations(ctx: Context, q: str, first: int, after: str | None, agent: str | None) -> SearchPage:
-    check_limit(first, 50)
     cursor = decode_cursor(after, ("offset",))
     offset = int(cursor["offset"]) if cursor else 0
     hits = await search_messages(ctx, q, limit=first + 1, offset=offset, agent=agent)

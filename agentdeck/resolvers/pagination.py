@@ -8,7 +8,7 @@ from typing import Any
 
 import orjson
 
-from agentdeck.errors import BadRequest, InvalidInput
+from agentdeck.errors import BadRequest
 
 
 def encode_cursor(value: dict[str, Any]) -> str:
@@ -26,9 +26,3 @@ def decode_cursor(cursor: str | None, keys: tuple[str, ...]) -> dict[str, Any] |
         raise BadRequest("Invalid pagination cursor")
     return value
 
-
-def check_limit(limit: int, maximum: int, field: str = "first") -> int:
-    if not 1 <= limit <= maximum:
-        raise InvalidInput(f"limit must be between 1 and {maximum}.",
-                           details=[{"field": field, "message": f"Input should be between 1 and {maximum}"}])
-    return limit

@@ -21,10 +21,12 @@ from agentdeck.db.models.signup import SignupInvite, SignupRequest
 from agentdeck.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 from agentdeck.resolvers import invites
 from agentdeck.resolvers.auth import EMAIL, SignupPolicy, client_info, signup_policy
+from agentdeck.resolvers.limits import Limit
 
 DEFAULT_INVITE_HOURS = 72
 MAX_INVITE_HOURS = 336
 MAX_PAGE = 200
+PAGE_SIZE = Limit(ge=1, le=MAX_PAGE)  # operators page through larger lists
 # (key prefix, limit, window seconds, label): NOTES §10, "signup" quota.
 SIGNUP_QUOTAS = (
     ("ip-hour", 20, 3600, "20 per hour per IP"),
@@ -122,13 +124,6 @@ def _bounded(problems: list, field: str, value: int | None, low: int, high: int)
                          "message": f"Input should be less than or equal to {high}"})
 
 
-def _page(limit: int, offset: int) -> None:
-    problems: list[dict[str, Any]] = []
-    _bounded(problems, "limit", limit, 1, MAX_PAGE)
-    _bounded(problems, "offset", offset, 0, 2**31 - 1)
-    _check(problems)
-
-
 async def _rate_limit(ctx: Context, email: str, ip: str | None) -> None:
     subjects = {"ip-hour": ip, "ip-day": ip, "email": email, "domain": email.rpartition("@")[2]}
     for name, limit, window, label in SIGNUP_QUOTAS:
@@ -170,7 +165,6 @@ async def request_access(ctx: Context, email: str, organization: str, full_name:
 
 
 async def list_requests(ctx: Context, status: str | None, limit: int, offset: int) -> RequestList:
-    _page(limit, offset)
     where = [SignupRequest.status == status] if status else []
     async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(SignupRequest).where(*where))
@@ -270,7 +264,6 @@ async def issue(ctx: Context, invited_email: str | None, max_redemptions: int, e
 
 async def list_invites(ctx: Context, status: str | None, email: str | None, request_id: uuid.UUID | None,
                        limit: int, offset: int) -> InviteList:
-    _page(limit, offset)
     where = []
     if status:
         where.append(invites.status_clause(status, utcnow()))

@@ -20,11 +20,11 @@ from sqlalchemy import select
 
 from agentdeck.context import Context, Services
 from agentdeck.db.models import StorageObject
-from agentdeck.errors import BadRequest, Conflict, DomainError, Forbidden, InvalidInput, NotFound
+from agentdeck.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from agentdeck.providers.storage import LocalDiskStorage
 from agentdeck.resolvers.access import require_role
+from agentdeck.resolvers.limits import Limit, check
 
-MAX_PAGE = 100
 MIB = 1024 * 1024
 # The legacy allow-list (NOTES §8.1); `text/*` code types are matched by prefix.
 ALLOWED_MIME = frozenset({
@@ -116,33 +116,24 @@ def safe_filename(name: str) -> str:
     return cleaned[:128] or "file"
 
 
-def _problems_to_error(problems: list[tuple[str, str]]) -> None:
-    if problems:
-        raise InvalidInput(problems[0][1], details=[{"field": f, "message": m} for f, m in problems])
-
-
-def check_page(limit: int, offset: int, maximum: int = MAX_PAGE) -> None:
-    problems = []
-    if not 1 <= limit <= maximum:
-        problems.append(("limit", f"Input should be between 1 and {maximum}"))
-    if offset < 0:
-        problems.append(("offset", "Input should be greater than or equal to 0"))
-    _problems_to_error(problems)
+# Declared on `StoragePresignUploadInput` too (so openapi.json shows them); checked here because
+# the CLI's folder ingestion stores files without going through the schema.
+FILENAME = Limit(min_length=1, max_length=256)
+MIME_TYPE = Limit(min_length=1, max_length=128)
+SIZE_BYTES = Limit(ge=0)
+AGENT_KEY = Limit(max_length=64)
 
 
 def _validate_upload(req: UploadRequest) -> None:
-    problems = []
-    if not req.filename.strip() or len(req.filename) > 256:
-        problems.append(("input.filename", "Filename must be 1-256 characters."))
-    if not req.mime_type.strip() or len(req.mime_type) > 128:
-        problems.append(("input.mime_type", "MIME type must be 1-128 characters."))
-    if req.size_bytes < 0:
-        problems.append(("input.size_bytes", "Input should be greater than or equal to 0"))
-    if req.agent_key is not None and len(req.agent_key) > 64:
-        problems.append(("input.agent_key", "String should have at most 64 characters"))
+    problems = [
+        *FILENAME.problems(req.filename, "input.filename"),
+        *MIME_TYPE.problems(req.mime_type, "input.mime_type"),
+        *SIZE_BYTES.problems(req.size_bytes, "input.size_bytes"),
+        *AGENT_KEY.problems(req.agent_key, "input.agent_key"),
+    ]
     if req.metadata is not None and not isinstance(req.metadata, dict):
-        problems.append(("input.metadata", "Input should be a valid dictionary"))
-    _problems_to_error(problems)
+        problems.append({"field": "input.metadata", "type": "dict_type", "message": "Input should be a valid dictionary"})
+    check(problems)
 
 
 async def create_upload(ctx: Context, req: UploadRequest) -> PresignedUpload:
@@ -235,7 +226,6 @@ async def get_object(ctx: Context, object_id: uuid.UUID, *, available: bool = Fa
 async def list_objects(ctx: Context, limit: int, offset: int,
                        conversation_id: uuid.UUID | None) -> ObjectList:
     await require_role(ctx, "viewer")
-    check_page(limit, offset)
     query = select(StorageObject).where(StorageObject.status != "rejected")
     if conversation_id is not None:
         query = query.where(StorageObject.conversation_id == conversation_id)

@@ -27,12 +27,16 @@ from agentdeck.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotF
 from agentdeck.resolvers import ingest, ranking
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.filters import matches, validate_filters
-from agentdeck.resolvers.storage import caller_user_id, check_page, get_object
+from agentdeck.resolvers.limits import Limit, check
+from agentdeck.resolvers.storage import caller_user_id, get_object
 
 log = logging.getLogger("agentdeck.vector_stores")
 FILE_STATUSES = ("in_progress", "completed", "failed", "cancelled")
 MAX_ATTRIBUTES = 16
-DEFAULT_RESULTS, MAX_RESULTS = 10, 50
+DEFAULT_RESULTS = 10
+MAX_NUM_RESULTS = Limit(ge=1, le=50)  # declared on VectorStoreSearchInput.max_num_results
+# Declared on VectorStoreCreateInput.name and checked by `create_store` (the CLI creates stores too).
+NAME = Limit(min_length=1, max_length=128)
 ANALYZE_AFTER = 1000  # chunks inserted at once (PostgreSQL)
 
 
@@ -85,9 +89,8 @@ def file_id_for(object_id: uuid.UUID) -> str:
 async def create_store(ctx: Context, name: str, description: str | None, expires_after: Any,
                        metadata: Any) -> VectorStore:
     await require_role(ctx, "admin")
+    check(NAME.problems(name, "input.name"))
     name = name.strip()
-    if not 1 <= len(name) <= 128:
-        raise _invalid("input.name", "Name must be 1-128 characters.")
     if description is not None and len(description) > 2048:
         raise _invalid("input.description", "Description must be at most 2048 characters.")
     if metadata is not None and not isinstance(metadata, dict):
@@ -123,7 +126,6 @@ def _expiry(expires_after: Any) -> datetime | None:
 
 async def list_stores(ctx: Context, limit: int, offset: int) -> StoreList:
     await require_role(ctx, "viewer")
-    check_page(limit, offset)
     async with ctx.session() as s:
         total = await s.scalar(select(func.count()).select_from(VectorStore))
         rows = (await s.scalars(select(VectorStore).order_by(VectorStore.created_at.desc(), VectorStore.id)
@@ -305,7 +307,6 @@ async def _finish(services: Services, tenant_id: uuid.UUID, file_row_id: uuid.UU
 
 async def list_files(ctx: Context, store_id: uuid.UUID, status: str | None, limit: int, offset: int) -> FileList:
     await get_store(ctx, store_id)
-    check_page(limit, offset)
     if status is not None and status not in FILE_STATUSES:
         raise _invalid("status", f"Status must be one of {', '.join(FILE_STATUSES)}.")
     query = select(VectorStoreFile).where(VectorStoreFile.vector_store_id == store_id)
@@ -359,9 +360,7 @@ async def search(ctx: Context, store_id: uuid.UUID, query: Any, filters: Any, ma
                  ranking_options: Any) -> SearchPage:
     tc = await require_role(ctx, "viewer")
     query_text = _query_text(query)
-    k = DEFAULT_RESULTS if max_num_results is None else max_num_results
-    if not 1 <= k <= MAX_RESULTS:
-        raise _invalid("input.max_num_results", f"max_num_results must be 1-{MAX_RESULTS}.")
+    k = DEFAULT_RESULTS if max_num_results is None else max_num_results  # bounds: MAX_NUM_RESULTS
     problem = validate_filters(filters)
     if problem:
         raise _invalid("input.filters", problem)

@@ -27,7 +27,7 @@ from agentdeck.resolvers.chat import (
     parse_conversation_id,
 )
 from agentdeck.resolvers.chat_runner import METERED_FEATURE, record_run_item
-from agentdeck.resolvers.pagination import check_limit, decode_cursor, encode_cursor
+from agentdeck.resolvers.pagination import decode_cursor, encode_cursor
 from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
 from agentdeck.resolvers.workflow_runner import Runner, workflow_context
 
@@ -44,7 +44,6 @@ class WorkflowPage:
 
 
 def list_workflows(first: int, after: str | None, search: str | None) -> WorkflowPage:
-    check_limit(first, 100)
     specs = sorted(WORKFLOWS.values(), key=lambda s: s.key)
     if search is not None:
         needle = search.strip().lower()
@@ -231,7 +230,6 @@ async def list_runs(ctx: Context, first: int = 20, after: str | None = None, wor
                     run_status: str | None = None, started_before: str | None = None,
                     started_after: str | None = None, conversation_id: str | None = None) -> RunPage:
     await require_role(ctx, "viewer")
-    check_limit(first, 100)
     if run_status is not None and run_status not in RUN_STATUSES:
         raise InvalidInput("run_status must be one of running, succeeded, failed, cancelled.",
                            details=[{"field": "run_status", "message": "Input should be a workflow run status"}])

@@ -8,7 +8,6 @@ and prepare the argument binders. A request then only binds, executes and serial
 from __future__ import annotations
 
 import asyncio
-import logging
 import re
 import time
 from collections import defaultdict
@@ -40,9 +39,10 @@ from graphql import (
 from graphql.pyutils import Undefined
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Route
+from starlette.routing import Match, Route
 
 from agentdeck.errors import DomainError
+from agentdeck.logs import log_client_error
 from agentdeck.metrics import observe_operation
 from agentdeck.rest_compat import errors, sse
 from agentdeck.rest_compat.binding import (
@@ -54,8 +54,7 @@ from agentdeck.rest_compat.binding import (
 )
 from agentdeck.rest_compat.names import rest_metadata, rest_name
 from agentdeck.rest_compat.spec import Op
-
-log = logging.getLogger("agentdeck.rest")
+from agentdeck.schema.error_reporting import log_graphql_error
 
 PATH_PARAM = re.compile(r"{(\w+)}")
 MAX_SELECTION_DEPTH = 8
@@ -185,6 +184,9 @@ class RestOperation:
         try:
             variables, problems = await self.bind(compiled, request)
             if problems:
+                first = problems[0]
+                log_client_error(compiled.name, "BAD_USER_INPUT",
+                                 f"{'.'.join(map(str, first['loc']))}: {first['msg']} ({len(problems)} problem(s))")
                 return errors.validation_failed(problems)
             context = await self.context_factory(request)
             if compiled.kind == "subscription":
@@ -270,11 +272,11 @@ class RestOperation:
 
     def error_response(self, c: Compiled, error: GraphQLError) -> Response:
         original = error.original_error
+        log_graphql_error(c.name, error)
         if isinstance(original, DomainError):
             return errors.from_extensions(original.message, original.extensions, lambda f: self.loc(c, f))
         if original is None:  # a request error the binder did not catch (should not happen)
             return errors.envelope(400, error.message)
-        log.error("unhandled error in %s", c.name, exc_info=original)
         return errors.internal_error()
 
     def loc(self, c: Compiled, field_path: str) -> list:
@@ -322,7 +324,7 @@ class RestOperation:
                 return
             while True:
                 if item.errors:
-                    log.error("stream %s ended by an error: %s", c.name, item.errors[0].message)
+                    log_graphql_error(c.name, item.errors[0])  # headers are sent: the stream just ends
                     return
                 yield item.data[c.result_field]
                 try:
@@ -355,6 +357,41 @@ def build_routes(
         handler.by_method[op.method] = compiled
         compiled_all.append(compiled)
     routes = [
-        Route(path, handler.handle, methods=list(handler.by_method)) for path, handler in by_path.items()
+        RestRoute(path, handler.handle, methods=list(handler.by_method)) for path, handler in by_path.items()
     ]
+    for route in routes:
+        route.yields_to = [other for other in routes if more_specific(other.path, route.path)]
     return routes, compiled_all
+
+
+class RestRoute(Route):
+    """A route that leaves to a more specific sibling the paths both match.
+
+    `/conversations/{conversation_id}` would otherwise take `DELETE /conversations/search` and
+    answer 422 for a malformed id; the path is `/conversations/search`'s, so the answer is its
+    405 with its `Allow`. A malformed id on the parameterised route itself still gets the 422.
+    """
+
+    yields_to: list[Route]
+
+    def matches(self, scope: Any) -> tuple[Match, Any]:
+        match, child = super().matches(scope)
+        if match is not Match.NONE and any(o.matches(scope)[0] is not Match.NONE for o in self.yields_to):
+            return Match.NONE, {}
+        return match, child
+
+
+def more_specific(path: str, than: str) -> bool:
+    """Both templates can match one path, and `path` spells out the first segment in which one
+    of them is a literal and the other a parameter."""
+    a, b = path.strip("/").split("/"), than.strip("/").split("/")
+    if len(a) != len(b):
+        return False
+    decided = None
+    for x, y in zip(a, b, strict=True):
+        x_param, y_param = PATH_PARAM.fullmatch(x) is not None, PATH_PARAM.fullmatch(y) is not None
+        if not x_param and not y_param and x != y:
+            return False  # different literals: never the same path
+        if decided is None and x_param != y_param:
+            decided = y_param
+    return bool(decided)

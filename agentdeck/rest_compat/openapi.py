@@ -6,6 +6,7 @@ from typing import Any
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLField,
     GraphQLInputObjectType,
     GraphQLInterfaceType,
     GraphQLList,
@@ -16,13 +17,16 @@ from graphql import (
     GraphQLUnionType,
 )
 from graphql.pyutils import Undefined
+from strawberry.permission import PermissionExtension
 
 from agentdeck import __version__
+from agentdeck.resolvers.limits import Limit
 from agentdeck.rest_compat.binding import Binder
 from agentdeck.rest_compat.build import Compiled, has_required_args
 from agentdeck.rest_compat.errors import NAMES
-from agentdeck.rest_compat.names import rest_metadata, rest_name
+from agentdeck.rest_compat.names import BACKREF, rest_metadata, rest_name
 from agentdeck.rest_compat.spec import RawOp
+from agentdeck.schema.limits import limit_of
 
 SCALARS: dict[str, dict[str, Any]] = {
     "String": {"type": "string"},
@@ -94,7 +98,7 @@ class SchemaWriter:
             if isinstance(t, GraphQLObjectType) and (rest_metadata(field).get("skip") or has_required_args(field)):
                 continue
             key = rest_name(name, field)
-            props[key] = self.ref(field.type)
+            props[key] = bounded(self.ref(field.type), field)
             if field.description:
                 props[key]["description"] = field.description
             if isinstance(field.type, GraphQLNonNull) and not (
@@ -111,9 +115,39 @@ class SchemaWriter:
         return out
 
 
-def _parameter(b: Binder, writer: SchemaWriter) -> dict[str, Any]:
+BEARER_AUTH = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+               "description": "An access token from /api/v1/auth/token (or a service-account token)."}
+
+
+def _security(field: GraphQLField) -> list[dict[str, list]] | None:
+    """From the permissions the field declares (`schema/permissions.py`): none = public."""
+    definition = (field.extensions or {}).get(BACKREF)
+    permissions = [p for e in getattr(definition, "extensions", ()) if isinstance(e, PermissionExtension)
+                   for p in e.permissions]
+    if not permissions:
+        return None
+    if all(getattr(p, "bearer", "required") == "optional" for p in permissions):
+        return [{}, {"bearerAuth": []}]
+    return [{"bearerAuth": []}]
+
+
+def bounded(schema: dict[str, Any], field: Any) -> dict[str, Any]:
+    """`schema` with the `Limit` the argument or input field declares (the one it enforces)."""
+    limit = limit_of((field.extensions or {}).get(BACKREF))
+    if limit is None:
+        return schema
+    if "anyOf" in schema:  # nullable: the bounds belong to the non-null branch
+        return {**schema, "anyOf": [bounded_inner(schema["anyOf"][0], limit), *schema["anyOf"][1:]]}
+    return bounded_inner(schema, limit)
+
+
+def bounded_inner(schema: dict[str, Any], limit: Limit) -> dict[str, Any]:
+    return {**schema, **limit.json_schema(is_list=schema.get("type") == "array")}
+
+
+def _parameter(b: Binder, field: GraphQLField, writer: SchemaWriter) -> dict[str, Any]:
     schema = writer.ref(b.type) if not b.required else writer._inner(_strip(b.type))
-    return {"name": b.key, "in": b.source, "required": b.required, "schema": schema}
+    return {"name": b.key, "in": b.source, "required": b.required, "schema": bounded(schema, field.args[b.var])}
 
 
 def _strip(t: Any) -> Any:
@@ -166,7 +200,10 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
             + ("" if c.op.documented else " (agentdeck extension, not in the legacy contract)"),
             "responses": {str(c.op.status): ok, **_error_responses()},
         }
-        params = [_parameter(b, writer) for b in c.binders if b.source != "body"]
+        security = _security(field)
+        if security is not None:
+            operation["security"] = security
+        params = [_parameter(b, field, writer) for b in c.binders if b.source != "body"]
         if params:
             operation["parameters"] = params
         body = next((b for b in c.binders if b.source == "body"), None)
@@ -194,7 +231,10 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
             "description": "Generated from agentdeck's route table; every operation runs a GraphQL field.",
         },
         "paths": paths,
-        "components": {"schemas": dict(sorted(writer.components.items()))},
+        "components": {
+            "schemas": dict(sorted(writer.components.items())),
+            "securitySchemes": {"bearerAuth": BEARER_AUTH},
+        },
     }
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import strawberry
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -28,6 +27,7 @@ from agentdeck.schema import (
     vector_stores,
     workflows,
 )
+from agentdeck.schema.base import Schema
 from agentdeck.schema.error_reporting import (
     BoundedValidation,
     CachedParser,
@@ -36,6 +36,7 @@ from agentdeck.schema.error_reporting import (
 )
 from agentdeck.schema.executor import FastExecutor
 from agentdeck.schema.input_safety import SafeStringLiterals
+from agentdeck.schema.limits import enforce_limits
 from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
@@ -60,12 +61,14 @@ MUTATIONS = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))
 SUBSCRIPTIONS = tuple(m.Subscription for m in DOMAINS if hasattr(m, "Subscription"))
 
 
-def build_schema(settings: Settings | None = None) -> strawberry.Schema:
+def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
-    return strawberry.Schema(
-        query=merge_types("Query", QUERIES),
-        mutation=merge_types("Mutation", MUTATIONS),
-        subscription=merge_types("Subscription", SUBSCRIPTIONS),
+    roots = merge_types("Query", QUERIES), merge_types("Mutation", MUTATIONS), merge_types("Subscription", SUBSCRIPTIONS)
+    enforce_limits(roots)
+    return Schema(
+        query=roots[0],
+        mutation=roots[1],
+        subscription=roots[2],
         execution_context_class=FastExecutor,
         extensions=[
             MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

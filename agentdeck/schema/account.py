@@ -7,6 +7,7 @@ import strawberry
 
 from agentdeck.resolvers import account as r
 from agentdeck.schema.auth import SessionLogout
+from agentdeck.schema.limits import Offset, PageSize
 from agentdeck.schema.permissions import Authenticated, Scope, Verified, allow
 
 
@@ -102,8 +103,8 @@ class PasswordResetInput:
 class Query:
     @strawberry.field(description="The caller's sign-in sessions, newest activity first.",
                       extensions=allow(Authenticated()))
-    async def user_sessions(self, info: strawberry.Info, include_revoked: bool = False, limit: int = 20,
-                            offset: int = 0, tenant_id: uuid.UUID | None = None) -> UserSessionList:
+    async def user_sessions(self, info: strawberry.Info, include_revoked: bool = False, limit: PageSize = 20,
+                            offset: Offset = 0, tenant_id: uuid.UUID | None = None) -> UserSessionList:
         return await r.list_sessions(info.context, include_revoked, limit, offset, tenant_id)  # type: ignore[return-value]
 
 

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import auth as r
+from agentdeck.schema.permissions import Authenticated, allow
 
 
 @strawberry.type(description="Tokens for a signed-in session.")
@@ -101,7 +102,7 @@ class Query:
     def signup_policy(self, info: strawberry.Info) -> SignupPolicy:
         return r.signup_policy(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(description="The caller and the claims of its access token.")
+    @strawberry.field(extensions=allow(Authenticated()), description="The caller and the claims of its access token.")
     def me(self, info: strawberry.Info) -> CurrentUserResult:
         return r.me(info.context)  # type: ignore[return-value]
 
@@ -123,10 +124,10 @@ class Mutation:
     async def refresh_session(self, info: strawberry.Info, input: RefreshTokenInput) -> UserSession:
         return await r.refresh(info.context, input.refresh_token)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Revoke the session of a refresh token.")
+    @strawberry.mutation(extensions=allow(Authenticated()), description="Revoke the session of a refresh token.")
     async def logout(self, info: strawberry.Info, input: RefreshTokenInput) -> SessionLogoutResult:
         return await r.logout(info.context, input.refresh_token)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Revoke every session of the caller.")
+    @strawberry.mutation(extensions=allow(Authenticated()), description="Revoke every session of the caller.")
     async def logout_all(self, info: strawberry.Info) -> SessionLogoutAllResult:
         return await r.logout_all(info.context)  # type: ignore[return-value]

@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import billing as r
+from agentdeck.schema.limits import PageSize
 from agentdeck.schema.permissions import TenantRole, allow
 
 
@@ -176,7 +177,7 @@ class Query:
 
     @strawberry.field(extensions=VIEWER, description="Payment events, newest first.")
     async def billing_event_history(
-        self, info: strawberry.Info, tenant_id: str, limit: int = 25, cursor: str | None = None,
+        self, info: strawberry.Info, tenant_id: str, limit: PageSize = 25, cursor: str | None = None,
         event_type: str | None = None, processing_status: StripeEventStatus | None = None,
     ) -> BillingEventHistory:
         status = processing_status.value if processing_status else None

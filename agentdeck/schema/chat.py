@@ -3,6 +3,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,8 +12,10 @@ from agentdeck.resolvers import agents as ra
 from agentdeck.resolvers import chat as rc
 from agentdeck.resolvers import conversations as rv
 from agentdeck.schema.chat_events import StreamEvent, to_event
+from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import Scope, TenantRole, allow
 
+SearchPageSize = Annotated[int, strawberry.argument(metadata=limited(rv.SEARCH_PAGE_SIZE))]
 READ = allow(Scope("conversations:read"), TenantRole("viewer"))
 WRITE = allow(Scope("conversations:write"), TenantRole("viewer"))
 TOOLS = allow(Scope("tools:read"))
@@ -198,7 +201,7 @@ def _request(input: ChatInput) -> rc.ChatRequest:
 @strawberry.type
 class Query:
     @strawberry.field(extensions=TOOLS, description="The agent catalog.")
-    def agents(self, first: int = 24, after: str | None = None, search: str | None = None) -> AgentPage:
+    def agents(self, first: PageSize = 24, after: str | None = None, search: str | None = None) -> AgentPage:
         return ra.list_agents(first, after, search)  # type: ignore[return-value]
 
     @strawberry.field(extensions=TOOLS)
@@ -210,12 +213,12 @@ class Query:
         return ra.tool_catalog()  # type: ignore[return-value]
 
     @strawberry.field(extensions=READ)
-    async def conversations(self, info: strawberry.Info, first: int = 50, after: str | None = None,
+    async def conversations(self, info: strawberry.Info, first: PageSize = 50, after: str | None = None,
                             agent: str | None = None) -> ConversationPage:
         return await rv.list_conversations(info.context, first, after, agent)  # type: ignore[return-value]
 
     @strawberry.field(extensions=READ, description="Full-text search (BM25 on SQLite, ts_rank on PostgreSQL).")
-    async def search_conversations(self, info: strawberry.Info, q: str, first: int = 20, after: str | None = None,
+    async def search_conversations(self, info: strawberry.Info, q: str, first: SearchPageSize = 20, after: str | None = None,
                                    agent: str | None = None) -> ConversationSearchPage:
         return await rv.search_conversations(info.context, q, first, after, agent)  # type: ignore[return-value]
 

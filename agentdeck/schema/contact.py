@@ -5,6 +5,8 @@ from __future__ import annotations
 import strawberry
 
 from agentdeck.resolvers import contact as r
+from agentdeck.resolvers.limits import Limit
+from agentdeck.schema.limits import limited
 
 
 @strawberry.type
@@ -23,12 +25,12 @@ class ContactOutcome:
 
 @strawberry.input
 class ContactInput:
-    email: str
-    message: str
-    name: str | None = None
-    company: str | None = None
-    topic: str | None = None
-    honeypot: str | None = None
+    email: str = strawberry.field(metadata=limited(Limit(format="email")))
+    message: str = strawberry.field(metadata=limited(Limit(min_length=10, max_length=2000)))
+    name: str | None = strawberry.field(default=None, metadata=limited(Limit(max_length=120)))
+    company: str | None = strawberry.field(default=None, metadata=limited(Limit(max_length=120)))
+    topic: str | None = strawberry.field(default=None, metadata=limited(Limit(max_length=80)))
+    honeypot: str | None = strawberry.field(default=None, metadata=limited(Limit(max_length=64)))
 
 
 @strawberry.type

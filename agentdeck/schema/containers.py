@@ -8,6 +8,8 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import containers as r
+from agentdeck.resolvers.limits import Limit
+from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
 
@@ -42,7 +44,7 @@ class ContainerList:
 
 @strawberry.input
 class ContainerCreateInput:
-    name: str
+    name: str = strawberry.field(metadata=limited(Limit(min_length=1, max_length=128)))
     memory_limit: str | None = strawberry.field(default=None, description="1g, 4g, 16g, or 64g")
     expires_after: JSON | None = None
     file_ids: list[str] | None = None
@@ -60,7 +62,7 @@ VIEW, WRITE = allow(TenantRole("viewer")), allow(TenantRole("admin"))
 @strawberry.type
 class Query:
     @strawberry.field(extensions=VIEW)
-    async def containers(self, info: strawberry.Info, limit: int = 20, offset: int = 0) -> ContainerList:
+    async def containers(self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0) -> ContainerList:
         page = await r.list_containers(info.context, limit, offset)
         return ContainerList(items=[Container.of(x) for x in page.items], total=page.total)
 

@@ -29,7 +29,7 @@ from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.types.graphql import OperationType
 
 from agentdeck.errors import DomainError
-from agentdeck.middleware import correlation_id
+from agentdeck.logs import correlation_id, log_client_error, log_fault
 from agentdeck.schema.input_safety import variable_errors
 
 PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
@@ -55,6 +55,22 @@ def is_client_error(error: GraphQLError) -> bool:
     return isinstance(original, GraphQLError) and error.message.startswith("Argument '")
 
 
+def client_code(error: GraphQLError) -> str:
+    """The code a client error is reported (and logged) with."""
+    code = error.extensions.get("code")
+    if code:
+        return str(code)
+    return PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else BAD_USER_INPUT
+
+
+def log_graphql_error(where: str, error: GraphQLError) -> None:
+    """A client error in one line; a fault with its traceback (before it is masked)."""
+    if is_client_error(error):
+        log_client_error(where, client_code(error), error.message)
+    else:
+        log_fault(where, error.original_error or error)
+
+
 class ErrorReporting(MaskErrors):
     """Codes for client errors; faults masked with the correlation id (replaces `MaskErrors`)."""
 
@@ -73,7 +89,7 @@ class ErrorReporting(MaskErrors):
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         for error in errors:
             if is_client_error(error):
-                _tag([error], PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else BAD_USER_INPUT)
+                _tag([error], client_code(error))
         return super()._process_errors(errors)
 
 

@@ -49,6 +49,20 @@ class TenantRole(BasePermission):
         return True
 
 
+class OptionalBearer(BasePermission):
+    """The field reads a bearer token when one is sent (and refuses a bad one itself), and
+    serves anonymous callers too: grants everything, documents the optional token.
+
+    openapi.json lists an operation under `security` when its field declares any permission:
+    required, unless every one of them says `bearer = "optional"`.
+    """
+
+    bearer = "optional"
+
+    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        return True
+
+
 def allow(*permissions: BasePermission) -> list[PermissionExtension]:
     """`@strawberry.field(extensions=allow(Scope("tools:read"), TenantRole("admin")))`"""
     return [PermissionExtension(permissions=list(permissions), use_directives=False)]

@@ -10,6 +10,9 @@ import strawberry
 
 from agentdeck.db.models.service_accounts import ServiceAccountToken as TokenRow
 from agentdeck.resolvers import service_accounts as r
+from agentdeck.resolvers.limits import Limit
+from agentdeck.schema.limits import Offset, PageSize, limited
+from agentdeck.schema.permissions import Authenticated, allow
 
 
 @strawberry.enum
@@ -87,7 +90,7 @@ class ServiceAccountIssueInput:
 class BrowserServiceAccountIssueInput:
     account: str
     scopes: list[str]
-    reason: str
+    reason: str = strawberry.field(metadata=limited(Limit(min_length=10, max_length=512)))
     tenant_id: str | None = None
     lifetime_minutes: int | None = None
     fingerprint: str | None = None
@@ -96,7 +99,7 @@ class BrowserServiceAccountIssueInput:
 
 @strawberry.input
 class ServiceAccountTokenRevokeInput:
-    reason: str | None = None
+    reason: str | None = strawberry.field(default=None, metadata=limited(Limit(max_length=256)))
 
 
 def _request(i: ServiceAccountIssueInput | BrowserServiceAccountIssueInput) -> r.IssueRequest:
@@ -105,11 +108,12 @@ def _request(i: ServiceAccountIssueInput | BrowserServiceAccountIssueInput) -> r
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="Service-account tokens visible to the caller (operators: all).")
+    @strawberry.field(extensions=allow(Authenticated()),
+                      description="Service-account tokens visible to the caller (operators: all).")
     async def service_account_tokens(
         self, info: strawberry.Info, account: str | None = None, fingerprint: str | None = None,
         status: ServiceAccountTokenStatus = ServiceAccountTokenStatus.active, tenant_id: str | None = None,
-        include_global: bool = False, limit: int = 20, offset: int = 0,
+        include_global: bool = False, limit: PageSize = 20, offset: Offset = 0,
     ) -> ServiceAccountTokenPage:
         page = await r.list_tokens(
             info.context, account=account, fingerprint=fingerprint, status=status.value,
@@ -121,19 +125,22 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Mint a service-account token (bootstrap secret required).")
+    @strawberry.mutation(extensions=allow(Authenticated()),
+                         description="Mint a service-account token (bootstrap secret required).")
     async def issue_service_account_token(
         self, info: strawberry.Info, input: ServiceAccountIssueInput
     ) -> ServiceAccountToken:
         return await r.issue(info.context, _request(input))  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Mint a service-account token as a tenant admin or operator.")
+    @strawberry.mutation(extensions=allow(Authenticated()),
+                         description="Mint a service-account token as a tenant admin or operator.")
     async def issue_service_account_token_from_browser(
         self, info: strawberry.Info, input: BrowserServiceAccountIssueInput
     ) -> ServiceAccountToken:
         return await r.browser_issue(info.context, _request(input), input.reason)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Revoke a service-account token; it stops working at once.")
+    @strawberry.mutation(extensions=allow(Authenticated()),
+                         description="Revoke a service-account token; it stops working at once.")
     async def revoke_service_account_token(
         self, info: strawberry.Info, jti: str, input: ServiceAccountTokenRevokeInput
     ) -> ServiceAccountTokenRevokeResult:

@@ -5,13 +5,16 @@ from __future__ import annotations
 import enum
 import uuid
 from datetime import datetime
+from typing import Annotated
 
 import strawberry
 
 from agentdeck.resolvers import signup as r
 from agentdeck.schema.auth import SignupPolicy
+from agentdeck.schema.limits import Offset, limited
 from agentdeck.schema.permissions import Scope, allow
 
+OperatorPageSize = Annotated[int, strawberry.argument(metadata=limited(r.PAGE_SIZE))]
 REQUESTS = allow(Scope("auth:signup_requests"))
 INVITES = allow(Scope("auth:invites"))
 
@@ -118,13 +121,13 @@ def _value(status: enum.Enum | None) -> str | None:
 class Query:
     @strawberry.field(extensions=REQUESTS, description="Access requests, newest first (operators).")
     async def signup_requests(self, info: strawberry.Info, status: SignupRequestStatus | None = None,
-                              limit: int = 50, offset: int = 0) -> SignupRequestList:
+                              limit: OperatorPageSize = 50, offset: Offset = 0) -> SignupRequestList:
         return await r.list_requests(info.context, _value(status), limit, offset)  # type: ignore[return-value]
 
     @strawberry.field(extensions=INVITES, description="Invites, newest first (operators).")
     async def signup_invites(self, info: strawberry.Info, status: SignupInviteStatus | None = None,
                              email: str | None = None, request_id: uuid.UUID | None = None,
-                             limit: int = 50, offset: int = 0) -> SignupInviteList:
+                             limit: OperatorPageSize = 50, offset: Offset = 0) -> SignupInviteList:
         return await r.list_invites(  # type: ignore[return-value]
             info.context, _value(status), email, request_id, limit, offset)
 

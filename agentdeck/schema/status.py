@@ -12,6 +12,7 @@ from strawberry.scalars import JSON
 
 from agentdeck.resolvers import status as r
 from agentdeck.resolvers import status_subscriptions as subs
+from agentdeck.schema.permissions import Authenticated, OptionalBearer, allow
 
 
 @strawberry.enum
@@ -170,7 +171,8 @@ class Query:
     async def platform_status_rss(self, info: strawberry.Info) -> str:
         return await r.status_rss(info.context)
 
-    @strawberry.field(description="Alert subscriptions (status:manage or operators); `cursor` is an offset.")
+    @strawberry.field(extensions=allow(Authenticated()),
+                      description="Alert subscriptions (status:manage or operators); `cursor` is an offset.")
     async def status_subscriptions(self, info: strawberry.Info, limit: int = 20, cursor: str | None = None,
                                    tenant_id: uuid.UUID | None = None, all: bool = False) -> StatusSubscriptionList:
         return await subs.list_subscriptions(info.context, limit, cursor, tenant_id, all)  # type: ignore[return-value]
@@ -178,7 +180,8 @@ class Query:
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(description="Subscribe to incident alerts; webhooks need status:manage.")
+    @strawberry.mutation(extensions=allow(OptionalBearer()),
+                         description="Subscribe to incident alerts; webhooks need status:manage.")
     async def create_status_subscription(self, info: strawberry.Info, input: StatusSubscriptionInput) -> StatusSubscription:
         return await subs.create(  # type: ignore[return-value]
             info.context, input.channel.value, input.target, _v(input.severity_filter) or "major", input.metadata)
@@ -192,12 +195,14 @@ class Mutation:
                                                     input: StatusTokenInput) -> StatusSubscription:
         return await subs.confirm_challenge(info.context, input.token)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Unsubscribe with the mailed token, or as a status manager.")
+    @strawberry.mutation(extensions=allow(OptionalBearer()),
+                         description="Unsubscribe with the mailed token, or as a status manager.")
     async def revoke_status_subscription(self, info: strawberry.Info, subscription_id: uuid.UUID,
                                          token: str | None = None) -> StatusSubscription:
         return await subs.revoke(info.context, subscription_id, token)  # type: ignore[return-value]
 
-    @strawberry.mutation(description="Send an incident to matching subscribers again.")
+    @strawberry.mutation(extensions=allow(Authenticated()),
+                         description="Send an incident to matching subscribers again.")
     async def resend_status_incident(self, info: strawberry.Info, incident_id: uuid.UUID,
                                      input: StatusIncidentResendInput | None = None) -> StatusIncidentResend:
         i = input or StatusIncidentResendInput()

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import storage as r
+from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
 
@@ -54,10 +55,10 @@ class StorageObjectList:
 
 @strawberry.input
 class StoragePresignUploadInput:
-    filename: str
-    mime_type: str
-    size_bytes: int
-    agent_key: str | None = None
+    filename: str = strawberry.field(metadata=limited(r.FILENAME))
+    mime_type: str = strawberry.field(metadata=limited(r.MIME_TYPE))
+    size_bytes: int = strawberry.field(metadata=limited(r.SIZE_BYTES))
+    agent_key: str | None = strawberry.field(default=None, metadata=limited(r.AGENT_KEY))
     conversation_id: uuid.UUID | None = None
     metadata: JSON | None = None
 
@@ -65,7 +66,7 @@ class StoragePresignUploadInput:
 @strawberry.type
 class Query:
     @strawberry.field(extensions=allow(TenantRole("viewer")), description="The tenant's stored objects.")
-    async def storage_objects(self, info: strawberry.Info, limit: int = 20, offset: int = 0,
+    async def storage_objects(self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0,
                               conversation_id: uuid.UUID | None = None) -> StorageObjectList:
         return await r.list_objects(info.context, limit, offset, conversation_id)  # type: ignore[return-value]
 

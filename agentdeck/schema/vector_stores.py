@@ -8,6 +8,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import vector_stores as r
+from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
 
@@ -99,7 +100,7 @@ class VectorStoreSearchPage:
 
 @strawberry.input
 class VectorStoreCreateInput:
-    name: str
+    name: str = strawberry.field(metadata=limited(r.NAME))
     description: str | None = None
     expires_after: JSON | None = None
     metadata: JSON | None = None
@@ -126,7 +127,7 @@ class VectorStoreFileUploadInput:
 class VectorStoreSearchInput:
     query: JSON = strawberry.field(description="A string or a list of strings.")
     filters: JSON | None = None
-    max_num_results: int | None = None
+    max_num_results: int | None = strawberry.field(default=None, metadata=limited(r.MAX_NUM_RESULTS))
     ranking_options: JSON | None = None
 
 
@@ -136,7 +137,7 @@ VIEW, WRITE = allow(TenantRole("viewer")), allow(TenantRole("admin"))
 @strawberry.type
 class Query:
     @strawberry.field(extensions=VIEW)
-    async def vector_stores(self, info: strawberry.Info, limit: int = 20, offset: int = 0) -> VectorStoreList:
+    async def vector_stores(self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0) -> VectorStoreList:
         page = await r.list_stores(info.context, limit, offset)
         return VectorStoreList(items=[VectorStore.of(x) for x in page.items], total=page.total)
 
@@ -146,7 +147,7 @@ class Query:
 
     @strawberry.field(extensions=VIEW)
     async def vector_store_files(self, info: strawberry.Info, vector_store_id: uuid.UUID, status: str | None = None,
-                                 limit: int = 20, offset: int = 0) -> VectorStoreFileList:
+                                 limit: PageSize = 20, offset: Offset = 0) -> VectorStoreFileList:
         page = await r.list_files(info.context, vector_store_id, status, limit, offset)
         return VectorStoreFileList(items=[VectorStoreFile.of(x) for x in page.items], total=page.total)
 

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from agentdeck.resolvers import workflows as rw
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
 from agentdeck.schema.chat_events import StreamEvent, to_event
+from agentdeck.schema.limits import PageSize
 
 
 @strawberry.enum
@@ -176,7 +177,7 @@ def _request(input: WorkflowRunInput) -> rw.WorkflowRequest:
 @strawberry.type
 class Query:
     @strawberry.field(extensions=READ, description="The workflow catalog (sorted by key).")
-    def workflows(self, first: int = 24, after: str | None = None, search: str | None = None) -> WorkflowPage:
+    def workflows(self, first: PageSize = 24, after: str | None = None, search: str | None = None) -> WorkflowPage:
         return rw.list_workflows(first, after, search)  # type: ignore[return-value]
 
     @strawberry.field(extensions=READ)
@@ -184,7 +185,7 @@ class Query:
         return rw.get_workflow(workflow_key)  # type: ignore[return-value]
 
     @strawberry.field(extensions=READ, description="This tenant's workflow runs, newest first.")
-    async def workflow_runs(self, info: strawberry.Info, first: int = 20, after: str | None = None,
+    async def workflow_runs(self, info: strawberry.Info, first: PageSize = 20, after: str | None = None,
                             workflow_key: str | None = None, run_status: str | None = None,
                             started_before: str | None = None, started_after: str | None = None,
                             conversation_id: str | None = None) -> WorkflowRunPage:

@@ -11,9 +11,11 @@ from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from agentdeck.errors import NotFound
-from agentdeck.rest_compat.build import RouteTableError, build_routes
+from agentdeck.resolvers.limits import Limit
+from agentdeck.rest_compat.build import RouteTableError, build_routes, more_specific
 from agentdeck.rest_compat.openapi import build_openapi
 from agentdeck.rest_compat.spec import Op
+from agentdeck.schema.limits import PageSize, enforce_limits, limited
 
 
 @strawberry.enum
@@ -208,3 +210,62 @@ def test_openapi_uses_rest_names_and_marks_requirements():
     assert "hidden_count" not in doc["components"]["schemas"]["Inner"]["properties"]
     params = {p["name"]: p for p in doc["paths"]["/items"]["get"]["parameters"]}
     assert params["limit"]["in"] == "query" and not params["limit"]["required"]
+
+
+# -- declared limits and sibling routes ------------------------------------------------------
+
+@strawberry.input
+class NoteInput:
+    text: str = strawberry.field(metadata=limited(Limit(min_length=2, max_length=5)))
+    tags: list[str] | None = strawberry.field(default=None, metadata=limited(Limit(max_length=2)))
+
+
+@strawberry.type
+class LimitedQuery:
+    @strawberry.field
+    def notes(self, limit: PageSize = 10, note_id: str = "") -> str:
+        return f"{limit}:{note_id}"
+
+
+@strawberry.type
+class LimitedMutation:
+    @strawberry.mutation
+    def note(self, input: NoteInput) -> str:
+        return input.text
+
+
+def _limited_app() -> tuple[TestClient, dict]:
+    enforce_limits((LimitedQuery, LimitedMutation))
+    schema = strawberry.Schema(query=LimitedQuery, mutation=LimitedMutation)
+    table = (Op("GET", "/notes", "notes", query={"limit": "limit"}),
+             Op("GET", "/notes/{note_id}", "notes", path_args={"note_id": "noteId"}),
+             Op("POST", "/notes/latest", "note", body="input"))
+    routes, compiled = build_routes(schema, table, _context)
+    return TestClient(Starlette(routes=routes)), build_openapi(schema._schema, compiled)
+
+
+def test_declared_limits_are_enforced_and_documented():
+    client, doc = _limited_app()
+    assert client.get("/notes", params={"limit": 100}).json() == "100:"
+    r = client.get("/notes", params={"limit": 101})
+    assert r.status_code == 422
+    assert r.json()["details"] == [{"type": "less_than_equal", "loc": ["query", "limit"],
+                                    "msg": "Input should be less than or equal to 100"}]
+    r = client.post("/notes/latest", json={"text": " x ", "tags": ["a", "b", "c"]})
+    assert [(d["loc"], d["type"]) for d in r.json()["details"]] == [
+        (["body", "text"], "string_too_short"), (["body", "tags"], "too_long")]
+    assert client.post("/notes/latest", json={"text": "abcde"}).json() == "abcde"
+    (param,) = doc["paths"]["/notes"]["get"]["parameters"]
+    assert param["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    props = doc["components"]["schemas"]["NoteInput"]["properties"]
+    assert props["text"] == {"type": "string", "minLength": 2, "maxLength": 5}
+    assert props["tags"]["anyOf"][0] == {"type": "array", "items": {"type": "string"}, "maxItems": 2}
+
+
+def test_a_literal_path_is_not_taken_by_its_parameterised_sibling():
+    client, _ = _limited_app()
+    assert client.get("/notes/abc").json() == "10:abc"
+    r = client.get("/notes/latest")  # the sibling's path, not note "latest"
+    assert r.status_code == 405 and r.headers["allow"] == "POST"
+    assert more_specific("/a/{x}/b", "/a/{y}/{z}") and not more_specific("/a/{y}/{z}", "/a/{x}/b")
+    assert not more_specific("/a/b", "/a/c") and not more_specific("/a/{x}", "/a/{y}")

@@ -23,7 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
 from agentdeck.db.models import BillingPlan, StripeEvent, TenantSubscription
-from agentdeck.errors import BadRequest, DomainError, InvalidInput, RateLimited
+from agentdeck.errors import BadRequest, DomainError, RateLimited
 from agentdeck.providers.ratelimit import held_slot
 from agentdeck.resolvers.billing.gate import billing_tenant
 from agentdeck.resolvers.billing.plans import price_map
@@ -42,7 +42,6 @@ SUBSCRIPTION_EVENTS = {"customer.subscription.created", "customer.subscription.u
 INVOICE_EVENTS = {"invoice.payment_succeeded", "invoice.payment_failed", "invoice.paid", "invoice.finalized",
                   "invoice.payment_action_required"}
 OUTCOMES = ("received", "processed", "failed")
-DEFAULT_PAGE, MAX_PAGE = 25, 100
 STALE = "stale: newer state already applied"
 
 
@@ -256,10 +255,6 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 async def event_history(ctx: Context, tenant_id: str, limit: int, cursor: str | None, event_type: str | None,
                         processing_status: str | None) -> EventPage:
     tc = await billing_tenant(ctx, tenant_id)
-    if not 1 <= limit <= MAX_PAGE:
-        raise InvalidInput(f"limit must be between 1 and {MAX_PAGE}.", details=[
-            {"field": "limit", "type": "less_than_equal" if limit > MAX_PAGE else "greater_than_equal",
-             "message": f"Input should be between 1 and {MAX_PAGE}"}])
     query = select(StripeEvent).where(StripeEvent.tenant_id == tc.tenant_id)
     if event_type:
         query = query.where(StripeEvent.event_type == event_type)
