@@ -30,7 +30,9 @@ def serve(
         log_level=settings.log_level,
         loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
         ws="websockets-sansio",
-        proxy_headers=False,
+        # Client address and scheme from X-Forwarded-* only when sent by a trusted proxy.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

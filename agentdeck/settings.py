@@ -65,6 +65,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"]
     )
+    # Behind a TLS-terminating proxy: the proxy addresses whose X-Forwarded-For/-Proto uvicorn
+    # believes (comma-separated, "*" = any). Unset = the headers are ignored, so a client cannot
+    # claim another address (rate limits) or https (HSTS) for itself.
+    forwarded_allow_ips: str | None = None
+    # Strict-Transport-Security max-age on responses to https requests; 0 = not sent.
+    hsts_max_age_seconds: int = 31_536_000
 
     # JWTs (agentdeck.auth.tokens). Signing keys live under <var_dir>/keys/.
     auth_issuer: str = "agentdeck"  # `iss` of every token, checked on verification
