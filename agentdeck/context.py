@@ -131,13 +131,6 @@ class Context:
     def bus(self) -> Bus:
         return self.services.bus
 
-    def public_base_url(self) -> str:
-        """Where clients reach this server: `AGENTDECK_PUBLIC_URL` when set, else the request's
-        own base URL (so signed links work on whatever port a server was started on)."""
-        if "public_url" in self.settings.model_fields_set or self.request is None:
-            return self.settings.public_url
-        return str(self.request.base_url).rstrip("/")
-
     def session(self, *, tenant_scoped: bool = True) -> Any:
         """A database session owned by the caller, scoped to the principal's tenant."""
         tenant = self.principal.tenant_id if (tenant_scoped and self.principal) else None
