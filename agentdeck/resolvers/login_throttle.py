@@ -57,6 +57,7 @@ class LoginThrottle:
             (f"login:ip:{client}", self.cfg.login_ip_max_attempts, self.cfg.login_ip_window_seconds),
             (f"login:account:{account}", self.cfg.login_account_max_failures, self.cfg.login_account_window_seconds),
         )
+        self.opened_wait = False
 
     async def admit(self) -> None:
         """Count this attempt as a failure until it succeeds, or raise `RateLimited`."""
@@ -74,11 +75,13 @@ class LoginThrottle:
         # The wait opens as the attempt is admitted; a concurrent attempt that finds it taken is refused.
         if wait and not await self.limiter.try_lock(self.wait, wait):
             raise self._refused(max(1, await self.limiter.locked_for(self.wait)), cfg.login_backoff_free_failures)
+        self.opened_wait = bool(wait)
 
     async def succeeded(self) -> None:
         """The password was right: this client starts afresh, and the attempt was no failure."""
         await self.limiter.reset(self.streak)
-        await self.limiter.unlock(self.wait)
+        if self.opened_wait:
+            await self.limiter.unlock(self.wait)
         for key, limit, window in self.gates:
             await self.limiter.hit(f"{key}:ok", limit, window)
 
