@@ -28,10 +28,11 @@ from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
 from agentdeck.resolvers.billing import handle_stripe_webhook
 from agentdeck.rest_compat import errors as rest_errors
-from agentdeck.rest_compat.build import build_routes
+from agentdeck.rest_compat.build import NO_STORE, build_routes
 from agentdeck.rest_compat.openapi import build_openapi
 from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
 from agentdeck.schema import build_schema
+from agentdeck.security_headers import SecurityHeadersMiddleware
 from agentdeck.settings import Settings
 from agentdeck.storage_routes import BLOB_PREFIX, blob_routes
 
@@ -44,12 +45,22 @@ SWAGGER_UI = """<!doctype html>
 </body></html>"""
 
 
+# Response headers a browser client on another origin may read (rate limits, optimistic
+# concurrency, the id to quote in a support request).
+EXPOSED_HEADERS = ["ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
+                   "X-Correlation-ID"]
+
+
 class GraphQLApp(GraphQL):
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
 
     async def get_context(self, request: Any, response: Any) -> Context:
+        if isinstance(response, Response):
+            # Any operation may sign in or mint a token, and one document may mix fields:
+            # no GraphQL answer over HTTP is ever stored by a browser or proxy.
+            response.headers.update(NO_STORE)
         return await build_context(self.services, request, response)
 
     async def on_ws_connect(self, context: Context) -> None:
@@ -163,14 +174,19 @@ def create_app(settings: Settings | None = None) -> Starlette:
     app = Starlette(
         routes=routes,
         middleware=[
+            Middleware(SecurityHeadersMiddleware, hsts_max_age_seconds=settings.hsts_max_age_seconds),
             Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes,
                        unbounded_prefixes=(BLOB_PREFIX,)),
+            # The one CORS policy, for every route including the SSE streams: an allowed origin
+            # is echoed with credentials, any other gets no Access-Control-Allow-Origin. "*"
+            # admits every origin, so it never comes with credentials.
             Middleware(
                 CORSMiddleware,
                 allow_origins=settings.cors_origins,
-                allow_credentials=True,
+                allow_credentials="*" not in settings.cors_origins,
                 allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
                 allow_headers=["*"],
+                expose_headers=EXPOSED_HEADERS,
             ),
         ],
         # Unexpected exceptions are answered (and logged once, with the request's correlation

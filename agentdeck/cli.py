@@ -34,7 +34,9 @@ def serve(
         access_log=False,  # RequestMiddleware writes the access line (with correlation id, tenant)
         loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
         ws="websockets-sansio",
-        proxy_headers=False,
+        # Client address and scheme from X-Forwarded-* only when sent by a trusted proxy.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
     )
 
 

@@ -122,13 +122,6 @@ class Context:
     def bus(self) -> Bus:
         return self.services.bus
 
-    def public_base_url(self) -> str:
-        """Where clients reach this server: `AGENTDECK_PUBLIC_URL` when set, else the request's
-        own base URL (so signed links work on whatever port a server was started on)."""
-        if "public_url" in self.settings.model_fields_set or self.request is None:
-            return self.settings.public_url
-        return str(self.request.base_url).rstrip("/")
-
     def require_principal(self) -> Principal:
         if self.principal is None:
             raise self.auth_error or Unauthenticated("Not authenticated")

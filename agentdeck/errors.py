@@ -72,7 +72,24 @@ class Locked(DomainError):
 
 
 class RateLimited(DomainError):
+    """Too many attempts; `retry_after` says when to come back. With `limit`, the quota that was
+    spent is stated too: `extensions.rateLimit` = {limit, remaining, reset (seconds)}, which
+    REST sends as X-RateLimit-Limit / -Remaining / -Reset."""
+
     code = "RATE_LIMITED"
+
+    def __init__(self, message: str, *, retry_after: int | None = None, limit: int | None = None,
+                 remaining: int = 0, details: Any = None) -> None:
+        super().__init__(message, retry_after=retry_after, details=details)
+        self.limit = limit
+        self.remaining = remaining
+
+    @property
+    def extensions(self) -> dict[str, Any]:
+        ext = super().extensions
+        if self.limit is not None:
+            ext["rateLimit"] = {"limit": self.limit, "remaining": self.remaining, "reset": self.retry_after}
+        return ext
 
 
 class PreconditionRequired(DomainError):

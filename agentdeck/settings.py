@@ -69,6 +69,12 @@ class Settings(BaseSettings):
     cors_origins: list[str] = Field(
         default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"]
     )
+    # Behind a TLS-terminating proxy: the proxy addresses whose X-Forwarded-For/-Proto uvicorn
+    # believes (comma-separated, "*" = any). Unset = the headers are ignored, so a client cannot
+    # claim another address (rate limits) or https (HSTS) for itself.
+    forwarded_allow_ips: str | None = None
+    # Strict-Transport-Security max-age on responses to https requests; 0 = not sent.
+    hsts_max_age_seconds: int = 31_536_000
 
     # JWTs (agentdeck.auth.tokens). Signing keys live under <var_dir>/keys/.
     auth_issuer: str = "agentdeck"  # `iss` of every token, checked on verification
@@ -78,14 +84,22 @@ class Settings(BaseSettings):
     access_token_ttl_minutes: int = 30
     refresh_token_ttl_minutes: int = 43_200  # 30 days
 
-    # Passwords and login throttling (legacy defaults: 5 failures / 60 min lock the account for
-    # 60 min; 50 attempts / 10 min from one IP are throttled).
     password_min_length: int = 14
-    login_max_failures: int = 5
-    login_failure_window_seconds: int = 3600
-    login_lockout_seconds: int = 3600
+    # Sign-in throttling (resolvers/login_throttle.py); no account is ever locked. One client
+    # (address) failing for one account: its `free`-th consecutive failure makes it wait `base`
+    # seconds, each further one twice as long, at most `max`; failures are remembered for a
+    # window of `window` seconds, a success forgets them.
+    login_backoff_free_failures: int = 3
+    login_backoff_base_seconds: int = 1
+    login_backoff_max_seconds: int = 900
+    login_backoff_window_seconds: int = 86_400
+    # Failures from one address across accounts (the legacy 50 per 10 min).
     login_ip_max_attempts: int = 50
     login_ip_window_seconds: int = 600
+    # Failures for one account across every client: a generous ceiling against distributed
+    # guessing, answered 429 until the window ends.
+    login_account_max_failures: int = 100
+    login_account_window_seconds: int = 900
 
     # Object storage, vector stores, containers (NOTES §8). Legacy limits: 512 MB, 900 s URLs.
     storage_max_file_mb: int = 512

@@ -5,6 +5,8 @@ Raw Starlette routes (bytes, not GraphQL); every rule is in `resolvers/storage.p
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from urllib.parse import quote
 
 from starlette.requests import Request
@@ -17,6 +19,25 @@ from agentdeck.resolvers import storage
 from agentdeck.rest_compat import errors
 
 BLOB_PREFIX = "/storage/blobs/"
+# Dropped from the quoted fallback name: quotes and backslashes (they would end or escape the
+# quoted-string) and `%` (some clients percent-decode the plain `filename`, RFC 6266 App. D).
+_UNQUOTABLE = re.compile(r'["\\%]')
+
+
+def content_disposition(filename: str | None) -> str:
+    """`attachment` with the name both ways RFC 6266 provides: an ASCII `filename` for old
+    clients (accents folded, other non-ASCII as `_`) and the exact UTF-8 `filename*`."""
+    name = storage.CONTROL.sub("", filename or "").strip() or "download"
+    folded = "".join(c for c in unicodedata.normalize("NFKD", name) if not unicodedata.combining(c))
+    ascii_name = "".join(c if c.isascii() else "_" for c in folded)
+    fallback = _UNQUOTABLE.sub("", ascii_name).strip() or "download"
+    return f"attachment; filename=\"{fallback}\"; filename*=UTF-8''{quote(name, safe='')}"
+
+
+def header_media_type(mime: str | None) -> str:
+    """The stored type as a Content-Type, unless it cannot be one (a row stored before types
+    were checked): then the bytes are served as opaque."""
+    return mime if mime and storage.media_type_problem(mime) is None else "application/octet-stream"
 
 
 def _error(exc: DomainError) -> Response:
@@ -43,8 +64,12 @@ def blob_routes(services: Services) -> list[Route]:
             )
         except DomainError as exc:
             return _error(exc)
-        disposition = f"attachment; filename*=UTF-8''{quote(obj.filename or 'file')}"
-        return FileResponse(path, media_type=obj.mime_type, headers={"Content-Disposition": disposition})
+        return FileResponse(path, media_type=header_media_type(obj.mime_type), headers={
+            "Content-Disposition": content_disposition(obj.filename),
+            # Uploaded bytes are the tenant's, not ours: should a browser render them anyway
+            # (an HTML file), they run sandboxed, with no script, no requests, in no frame.
+            "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
+        })
 
     return [
         Route(BLOB_PREFIX + "{object_id}", upload, methods=["PUT"]),

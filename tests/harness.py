@@ -187,13 +187,16 @@ class WsSubscription:
             raise AssertionError(f"unexpected message {msg}")
 
 
-def start_server(tmp: Path, env: dict[str, str] | None = None, backend: str = "sqlite",
+def start_server(tmp: Path, env: dict[str, str | None] | None = None, backend: str = "sqlite",
                  database_url: str | None = None) -> Server:
+    """A real server on a free loopback port; `env` adds settings (None removes a default)."""
     port = free_port()
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
         "AGENTDECK_VAR_DIR": str(tmp),
         "AGENTDECK_PORT": str(port),
+        # Links (signed URLs, mail) come from configuration only, never from a request's Host.
+        "AGENTDECK_PUBLIC_URL": f"http://127.0.0.1:{port}",
         "AGENTDECK_BOOTSTRAP_SECRET": BOOTSTRAP_SECRET,
         "AGENTDECK_LOG_LEVEL": "warning",
         "AGENTDECK_AUTO_MIGRATE": "true",
@@ -203,6 +206,7 @@ def start_server(tmp: Path, env: dict[str, str] | None = None, backend: str = "s
     if backend == "postgres":
         full_env["AGENTDECK_REDIS_URL"] = REDIS_URL
     full_env.update(env or {})
+    full_env = {k: v for k, v in full_env.items() if v is not None}
     log_path = tmp / f"server-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "agentdeck.cli", "serve"],

@@ -92,15 +92,6 @@ async def test_lock_and_locked_for(limiter):
     assert await limiter.locked_for("user") == 0
 
 
-async def test_login_lockout_flow(limiter):
-    """The intended use: 5 failures in the window lock the account."""
-    for _ in range(5):
-        failure = await limiter.hit("login-fail:alice", 4, 3600)
-        if not failure.allowed:
-            await limiter.lock("login:alice", 3600)
-    assert await limiter.locked_for("login:alice") > 3500
-
-
 def test_bad_window_is_a_programming_error():
     with pytest.raises(ValueError):
         asyncio.run(InProcessLimiter().hit("k", 1, 0))

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, unquote, urlencode, urlparse
 
 import httpx
 import pytest
@@ -172,6 +172,15 @@ def test_bigger_than_the_json_body_limit_uploads(server, owner):
         ({"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1, "colour": 1}, ["body", "colour"]),
         ({"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1, "conversation_id": "x"},
          ["body", "conversation_id"]),
+        # Values that end up in response headers (Content-Type, Content-Disposition).
+        ({"filename": "a.txt", "mime_type": "text/plain\r\nX-Injected: 1", "size_bytes": 1}, ["body", "mime_type"]),
+        ({"filename": "a.txt", "mime_type": "text/plain\x00", "size_bytes": 1}, ["body", "mime_type"]),
+        ({"filename": "a.txt", "mime_type": "text/pl\u00e4in", "size_bytes": 1}, ["body", "mime_type"]),
+        ({"filename": "a.txt", "mime_type": "text/plain; charset=\"\u2713\"", "size_bytes": 1}, ["body", "mime_type"]),
+        ({"filename": "a.txt", "mime_type": "text", "size_bytes": 1}, ["body", "mime_type"]),
+        ({"filename": "a\r\nX-Injected: 1.txt", "mime_type": "text/plain", "size_bytes": 1}, ["body", "filename"]),
+        ({"filename": "a\x00.txt", "mime_type": "text/plain", "size_bytes": 1}, ["body", "filename"]),
+        ({"filename": "a\u2028b.txt", "mime_type": "text/plain", "size_bytes": 1}, ["body", "filename"]),
     ],
 )
 def test_invalid_input_is_422(server, owner, body, loc):
@@ -179,6 +188,85 @@ def test_invalid_input_is_422(server, owner, body, loc):
     assert r.status_code == 422, r.text
     assert_documented("POST", UPLOAD, r)
     assert any(d["loc"] == loc for d in r.json()["details"]), r.json()["details"]
+    assert server.rest("GET", LIST, token=owner.access_token).json()["items"] == []  # nothing stored
+
+
+def test_header_values_with_control_characters_are_a_graphql_error_with_a_code(server, owner):
+    out = server.gql(
+        "mutation($i: StoragePresignUploadInput!) { createStorageUpload(input: $i) { objectId } }",
+        {"i": {"filename": "a.txt", "mimeType": "text/plain\r\nX-Injected: 1", "sizeBytes": 1}},
+        token=owner.access_token,
+    )
+    error = out["errors"][0]
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["details"][0]["field"] == "input.mime_type"
+    assert "control characters" in error["message"]
+
+
+def test_download_names_the_file_per_rfc_6266(server, owner):
+    name = 'r\u00e9sum\u00e9 "final" \\ 100%.txt'
+    up = upload(server, owner.access_token, filename=name)
+    got = httpx.get(download(server, owner.access_token, up["object_id"]).json()["download_url"])
+    assert got.status_code == 200 and got.content == DATA
+    disposition = got.headers["content-disposition"]
+    assert disposition == ("attachment; filename=\"resume final  100.txt\"; "
+                           "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22%20%5C%20100%25.txt")
+    assert unquote(disposition.split("filename*=UTF-8''")[1]) == name  # the exact name, for modern clients
+    # The tenant's bytes never run as our page, and the type is not guessed.
+    assert "sandbox" in got.headers["content-security-policy"]
+    assert got.headers["x-content-type-options"] == "nosniff"
+
+
+def test_a_stored_type_that_cannot_be_a_header_is_served_as_opaque_bytes(server, owner):
+    """Rows written before types were checked must not break (or forge) the download's headers."""
+    up = upload(server, owner.access_token)
+    _set_stored_mime_type(server, up["object_id"], "text/plain\r\nX-Injected: 1")
+    got = httpx.get(download(server, owner.access_token, up["object_id"]).json()["download_url"])
+    assert got.status_code == 200 and got.content == DATA
+    assert got.headers["content-type"] == "application/octet-stream" and "x-injected" not in got.headers
+
+
+def _set_stored_mime_type(server, object_id: str, mime: str) -> None:
+    import asyncio
+
+    from sqlalchemy import update
+    from sqlalchemy.ext.asyncio import create_async_engine
+
+    from agentdeck.db.models import StorageObject
+
+    async def run() -> None:
+        engine = create_async_engine(server.env["AGENTDECK_DATABASE_URL"])
+        async with engine.begin() as conn:
+            await conn.execute(update(StorageObject).where(StorageObject.id == uuid.UUID(object_id))
+                               .values(mime_type=mime))
+        await engine.dispose()
+
+    asyncio.run(run())
+
+
+def test_signed_urls_come_from_public_url_never_from_the_host_header(server, owner):
+    spoofed = {"Host": "attacker.example:8443", "X-Forwarded-Host": "attacker.example"}
+    r = server.rest("POST", UPLOAD, token=owner.access_token, headers=spoofed,
+                    json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": len(DATA)})
+    assert r.status_code == 201, r.text
+    assert r.json()["upload_url"].startswith(server.env["AGENTDECK_PUBLIC_URL"] + "/storage/blobs/")
+    assert put(r.json()).status_code == 200
+    d = server.rest("GET", DOWNLOAD.format(object_id=r.json()["object_id"]), token=owner.access_token,
+                    headers=spoofed)
+    assert d.json()["download_url"].startswith(server.env["AGENTDECK_PUBLIC_URL"] + "/storage/blobs/")
+    assert "attacker" not in d.text and "attacker" not in r.text
+
+
+def test_without_public_url_the_default_is_used_not_the_host(tmp_path):
+    srv = sqlite_server(tmp_path, {"AGENTDECK_PUBLIC_URL": None})  # the embedded default applies
+    try:
+        owner = register(srv, verified=True)
+        r = srv.rest("POST", UPLOAD, token=owner.access_token, headers={"Host": "attacker.example"},
+                     json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1})
+        assert r.status_code == 201, r.text
+        assert r.json()["upload_url"].startswith("http://127.0.0.1:8000/storage/blobs/")
+    finally:
+        srv.stop()
 
 
 def test_other_tenants_objects_are_not_found_and_viewers_cannot_write(server, owner):

@@ -12,7 +12,8 @@ from tests.identity import register
 PATH = "/api/v1/tenants/settings"
 BODY = {
     "billing_contacts": [{"name": "Ada", "email": "ada@example.com", "role": "finance"}],
-    "billing_webhook_url": "https://hooks.example.com/billing",
+    # A public address literal: the SSRF guard resolves host names, and tests run offline.
+    "billing_webhook_url": "https://93.184.215.14/billing",
     "plan_metadata": {"tier": "gold"},
     "flags": {"feature.billing": True},
 }
@@ -79,6 +80,43 @@ def test_invalid_bodies_change_nothing(server, owner, body, loc):
     assert_documented("PUT", PATH, r)
     assert any(d["loc"] == loc for d in r.json()["details"]), r.json()["details"]
     assert server.rest("GET", PATH, token=owner.access_token).json()["version"] == 0
+
+
+@pytest.mark.parametrize("url", [
+    "https://169.254.169.254/latest/meta-data",  # cloud metadata
+    "http://127.0.0.1/hook",
+    "https://127.0.0.1/hook",
+    "https://localhost/hook",
+    "https://10.0.0.7/hook",
+    "https://[::1]/hook",
+    "https://[::ffff:169.254.169.254]/hook",
+    "http://93.184.215.14/billing",  # public, but not https
+    "https://user:pw@93.184.215.14/billing",
+    "https://no-such-host.invalid/hook",
+])
+def test_internal_or_unsafe_webhook_urls_are_refused_when_written(server, owner, url):
+    r = _put(server, owner.access_token, {**BODY, "billing_webhook_url": url})
+    assert r.status_code == 422, r.text
+    assert_documented("PUT", PATH, r)
+    details = r.json()["details"]
+    assert details[0]["loc"] == ["body", "billing_webhook_url"] and details[0]["msg"].startswith("Webhook target")
+    assert server.rest("GET", PATH, token=owner.access_token).json()["version"] == 0  # nothing written
+
+
+def test_an_overlong_webhook_url_is_refused(server, owner):
+    r = _put(server, owner.access_token, {**BODY, "billing_webhook_url": "https://93.184.215.14/" + "a" * 2100})
+    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "billing_webhook_url"]
+
+
+def test_an_unsafe_webhook_url_is_a_graphql_error_naming_the_field(server, owner):
+    m = "mutation($i: TenantSettingsInput!, $v: String) { updateTenantSettings(input: $i, ifMatch: $v) { version } }"
+    out = server.gql(m, {"i": {"billingContacts": [], "planMetadata": {}, "flags": {},
+                               "billingWebhookUrl": "https://169.254.169.254/latest"}, "v": '"0"'},
+                     token=owner.access_token)
+    error = out["errors"][0]
+    assert error["extensions"]["code"] == "INVALID_INPUT"
+    assert error["extensions"]["details"][0]["field"] == "input.billing_webhook_url"
+    assert error["message"].startswith("billing_webhook_url: ")
 
 
 def test_tenants_do_not_see_each_other(server, owner):

@@ -5,8 +5,8 @@ every process sharing a Redis agrees on it. `hit` counts one event and says whet
 `limit`; refused events are counted too (hammering does not shorten anything, the window just
 ends). Use one window length per key: `reset(key)` clears the key's current window.
 
-`lock(key, seconds)` / `locked_for(key)` are the login lockout ("5 failures in 60 min → locked
-for 60 min"): the caller `hit`s a failure counter and `lock`s when it is refused.
+`lock(key, seconds)` / `locked_for(key)` / `try_lock` are timed locks: a sign-in client's wait
+between attempts (`resolvers/login_throttle.py`) and the lease slots of `held_slot`.
 
 Failure policy: **fail-open**. When Redis errors or times out, `hit`/`peek` allow, `locked_for`
 returns 0 and `lock`/`reset` do nothing, each with a (throttled) warning in the log. Like the

@@ -25,14 +25,13 @@ from agentdeck.errors import (
     Conflict,
     Forbidden,
     InvalidInput,
-    Locked,
-    RateLimited,
     Unauthenticated,
     UpstreamFailed,
 )
 from agentdeck.resolvers import invites
 from agentdeck.resolvers.access import require_principal
 from agentdeck.resolvers.admin import EMAIL, add_tenant
+from agentdeck.resolvers.login_throttle import LoginThrottle
 
 log = logging.getLogger("agentdeck.auth")
 
@@ -184,20 +183,15 @@ async def _welcome(ctx: Context, user: User) -> None:
 
 async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SessionTokens:
     email = email.strip().lower()
-    limiter = ctx.services.limiter
     user_agent, ip = client_info(ctx)
-    for key in (f"lock:email:{email}", f"lock:ip:{ip}"):
-        remaining = await limiter.locked_for(key)
-        if remaining:
-            error = Locked if key.startswith("lock:email") else RateLimited
-            raise error("Too many failed sign-in attempts. Try again later.", retry_after=remaining)
+    throttle = LoginThrottle(ctx, email, ip)
+    await throttle.admit()
 
     async with ctx.platform_session() as s:
         user = await s.scalar(select(User).where(User.email == email))
         if user is None:
             await burn_time(password)
         if user is None or not await verify_password(user.password_hash, password):
-            await _count_failure(ctx, email, ip)
             raise Unauthenticated(BAD_CREDENTIALS)
         if user.status != "active":
             raise Forbidden("User account is disabled.")
@@ -211,7 +205,7 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
         if not memberships:
             raise Forbidden("User has no tenant membership.")
         membership = memberships[0]
-        await limiter.reset(f"fail:email:{email}")
+        await throttle.succeeded()
         session = AuthSession(tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="",
                               user_agent=user_agent, ip_address=ip)
         s.add(session)
@@ -219,16 +213,6 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
         out = await _issue(ctx, user, membership, session)
         await s.commit()
         return out
-
-
-async def _count_failure(ctx: Context, email: str, ip: str | None) -> None:
-    limiter, cfg = ctx.services.limiter, ctx.settings
-    by_email = await limiter.hit(f"fail:email:{email}", cfg.login_max_failures, cfg.login_failure_window_seconds)
-    if by_email.count >= cfg.login_max_failures:
-        await limiter.lock(f"lock:email:{email}", cfg.login_lockout_seconds)
-    by_ip = await limiter.hit(f"fail:ip:{ip}", cfg.login_ip_max_attempts, cfg.login_ip_window_seconds)
-    if by_ip.count >= cfg.login_ip_max_attempts:
-        await limiter.lock(f"lock:ip:{ip}", by_ip.retry_after or cfg.login_ip_window_seconds)
 
 
 async def refresh(ctx: Context, refresh_token: str) -> SessionTokens:

@@ -37,6 +37,15 @@ ALLOWED_MIME = frozenset({
     "image/png", "image/jpeg", "image/webp", "image/gif",
 })
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
+# A media type as HTTP defines it (RFC 9110 §8.3.1): `type/subtype` and `; name=value`
+# parameters, tokens of visible ASCII. The value becomes a Content-Type header, so anything
+# else (CR/LF, NUL, non-ASCII) is refused rather than let through to break or forge headers.
+_TOKEN = r"[!#$%&'*+.^_`|~0-9A-Za-z-]+"
+_QUOTED = r'"[\t !#-\[\]-~]*"'  # visible ASCII but `"` and `\`; no escapes
+MEDIA_TYPE = re.compile(rf"{_TOKEN}/{_TOKEN}(?:[ \t]*;[ \t]*{_TOKEN}=(?:{_TOKEN}|{_QUOTED}))*")
+# Control characters (C0, DEL, C1) and Unicode line/paragraph separators: never in a name that
+# is shown back or sent in a header.
+CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]")
 
 
 class UploadRejected(DomainError):
@@ -106,6 +115,15 @@ def view(row: StorageObject) -> ObjectView:
                       row.status, row.created_at, row.conversation_id, row.agent_key)
 
 
+def media_type_problem(mime: str) -> str | None:
+    """Why `mime` cannot be a Content-Type, or None."""
+    if CONTROL.search(mime):
+        return "MIME type must not contain control characters."
+    if not MEDIA_TYPE.fullmatch(mime):
+        return "MIME type must be a media type such as text/plain."
+    return None
+
+
 def mime_allowed(mime: str) -> bool:
     base = mime.split(";", 1)[0].strip().lower()
     return base in ALLOWED_MIME or base.startswith("text/")
@@ -131,6 +149,12 @@ def _validate_upload(req: UploadRequest) -> None:
         *SIZE_BYTES.problems(req.size_bytes, "input.size_bytes"),
         *AGENT_KEY.problems(req.agent_key, "input.agent_key"),
     ]
+    fields = {p["field"] for p in problems}
+    if "input.filename" not in fields and CONTROL.search(req.filename):
+        problems.append({"field": "input.filename", "type": "value_error",
+                         "message": "Filename must not contain control characters."})
+    if "input.mime_type" not in fields and (problem := media_type_problem(req.mime_type)):
+        problems.append({"field": "input.mime_type", "type": "value_error", "message": problem})
     if req.metadata is not None and not isinstance(req.metadata, dict):
         problems.append({"field": "input.metadata", "type": "dict_type", "message": "Input should be a valid dictionary"})
     check(problems)
@@ -149,7 +173,7 @@ async def create_upload(ctx: Context, req: UploadRequest) -> PresignedUpload:
     key = f"{tc.tenant_id}/{object_id}/{safe_filename(req.filename)}"
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await storage.presign_upload(bucket, key, req.mime_type, req.size_bytes, ttl,
-                                          ctx.public_base_url(), object_id)
+                                          ctx.settings.public_url, object_id)
     async with ctx.session() as s:
         s.add(StorageObject(
             id=object_id, bucket=bucket, object_key=key, filename=req.filename, mime_type=req.mime_type,
@@ -243,7 +267,7 @@ async def download_url(ctx: Context, object_id: uuid.UUID) -> PresignedDownload:
     row = await get_object(ctx, object_id, available=True)
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await ctx.services.storage.presign_download(row.bucket, row.object_key, ttl,
-                                                        ctx.public_base_url(), row.id)
+                                                        ctx.settings.public_url, row.id)
     return PresignedDownload(row.id, signed.url, signed.method, signed.headers, row.bucket,
                              row.object_key, ttl)
 

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from agentdeck.context import Context
 from agentdeck.db.models import TenantSettings
 from agentdeck.errors import BadRequest, Conflict, InvalidInput, PreconditionRequired
+from agentdeck.providers import webhooks
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.admin import EMAIL
 
@@ -95,6 +96,8 @@ def _validate(contacts: list[BillingContact], url: str | None, plan_metadata: An
         parsed = urlparse(url)
         if parsed.scheme not in ("http", "https") or not parsed.netloc:
             problems.append(("input.billing_webhook_url", "Input should be a valid http(s) URL"))
+        elif len(url) > 2048:
+            problems.append(("input.billing_webhook_url", "URL must be at most 2048 characters."))
     if not isinstance(plan_metadata, dict) or len(plan_metadata) > MAX_KEYS or not all(
         isinstance(k, str) and isinstance(v, str) for k, v in plan_metadata.items()
     ):
@@ -105,6 +108,16 @@ def _validate(contacts: list[BillingContact], url: str | None, plan_metadata: An
         problems.append(("input.flags", f"An object of at most {MAX_KEYS} boolean values."))
     if problems:
         raise InvalidInput(problems[0][1], details=[{"field": f, "message": m} for f, m in problems])
+
+
+async def _check_outbound(url: str, field: str) -> None:
+    """A URL the platform may call later is checked by the webhook SSRF guard as it is stored:
+    https, and resolving only to public addresses."""
+    try:
+        await webhooks.check_target(url)
+    except webhooks.UnsafeTarget as exc:
+        message = f"{field.removeprefix('input.')}: {exc}"
+        raise InvalidInput(message, details=[{"field": field, "message": str(exc)}]) from None
 
 
 async def update_settings(
@@ -118,6 +131,8 @@ async def update_settings(
     tc = await require_role(ctx, "admin")
     expected = parse_if_match(if_match)
     _validate(contacts, billing_webhook_url, plan_metadata, flags)
+    if billing_webhook_url is not None:
+        await _check_outbound(billing_webhook_url, "input.billing_webhook_url")
     values = {
         "billing_contacts": [c.__dict__ for c in contacts],
         "billing_webhook_url": billing_webhook_url,

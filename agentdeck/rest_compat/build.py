@@ -60,6 +60,8 @@ PATH_PARAM = re.compile(r"{(\w+)}")
 MAX_SELECTION_DEPTH = 8
 FIRST_EVENT_WINDOW_S = 0.25
 ContextFactory = Callable[[Request], Awaitable[Any]]
+# Answers that carry a credential (`Op.no_store`) are kept by no cache, HTTP/1.0 ones included.
+NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
 
 
 class RouteTableError(ValueError):
@@ -179,6 +181,12 @@ class RestOperation:
 
     async def handle(self, request: Request) -> Response:
         compiled = self.by_method.get(request.method) or self.by_method["GET"]  # HEAD → GET
+        response = await self.answer(compiled, request)
+        if compiled.op.no_store:
+            response.headers.update(NO_STORE)
+        return response
+
+    async def answer(self, compiled: Compiled, request: Request) -> Response:
         start = time.perf_counter()
         ok = False
         try:

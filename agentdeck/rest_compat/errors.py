@@ -101,6 +101,11 @@ def from_extensions(message: str, extensions: dict[str, Any] | None, to_loc) -> 
         headers["WWW-Authenticate"] = "Bearer"
     if ext.get("retryAfter") is not None:
         headers["Retry-After"] = str(ext["retryAfter"])
+    quota = ext.get("rateLimit")
+    if quota:
+        headers["X-RateLimit-Limit"] = str(quota["limit"])
+        headers["X-RateLimit-Remaining"] = str(quota["remaining"])
+        headers["X-RateLimit-Reset"] = str(quota["reset"])  # seconds, like Retry-After
     if status == 422 and name == "ValidationError":
         details = [
             {"type": d.get("type", "value_error"), "loc": to_loc(d.get("field", "")), "msg": d.get("message", message)}

@@ -44,6 +44,9 @@ class Op:
     # Serve a String field's value as the raw body with this Content-Type (a feed, a document)
     # instead of JSON, e.g. "application/rss+xml; charset=utf-8".
     media_type: str | None = None
+    # The answer carries a credential (a token, a secret, a signed URL) or answers one sent in
+    # the request: sent with `Cache-Control: no-store` so that no browser or proxy keeps it.
+    no_store: bool = False
     tags: tuple[str, ...] = ()
     summary: str | None = None
     documented: bool = True  # False = an agentdeck extension beyond the legacy contract
