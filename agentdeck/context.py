@@ -29,6 +29,7 @@ from agentdeck.providers.llm import LLMProvider, make_llm
 from agentdeck.providers.mail import make_mailer
 from agentdeck.providers.payments import PaymentProvider, make_payments
 from agentdeck.providers.ratelimit import make_limiter
+from agentdeck.providers.redis_link import RedisLink
 from agentdeck.providers.storage import make_storage
 from agentdeck.settings import Settings
 
@@ -40,7 +41,8 @@ class Services:
         self.settings = settings
         self.started_at = time.monotonic()
         self.db = Database(settings.effective_database_url)
-        self.bus: Bus = make_bus(settings.redis_url, settings.redis_prefix)
+        self.redis = RedisLink(settings) if settings.redis_url else None
+        self.bus: Bus = make_bus(self.redis, settings.redis_prefix)
         self.storage = make_storage(settings)
         self.containers = make_containers(settings)
         self.embeddings = make_embeddings(settings)
@@ -52,17 +54,15 @@ class Services:
             access_ttl=timedelta(minutes=settings.access_token_ttl_minutes),
             refresh_ttl=timedelta(minutes=settings.refresh_token_ttl_minutes),
         )
-        self.limiter = make_limiter(settings.redis_url, settings.redis_prefix)
+        self.limiter = make_limiter(self.redis, settings.redis_prefix)
         self.revocations = Revocations(self.db, self.bus)
         self.mailer = make_mailer(settings, self.db)
         self.payments: PaymentProvider = make_payments(settings)
         self.llm: LLMProvider = make_llm(settings)
         self._tasks: set[asyncio.Task] = set()
-        from agentdeck.resolvers.workflow_runner import (
-            WorkflowSupervisor,  # resolvers import this module
-        )
+        from agentdeck.resolvers.runs import RunSupervisor  # resolvers import this module
 
-        self.workflows = WorkflowSupervisor(self)
+        self.runs = RunSupervisor(self)
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
         """Run `work` as a server task: it outlives the request that started it; shutdown
@@ -83,7 +83,7 @@ class Services:
 
         self.status_monitor = StatusMonitor(self)
         self.status_monitor.start()
-        self.workflows.start()
+        self.runs.start()
 
     async def close(self) -> None:
         for task in list(self._tasks):
@@ -94,10 +94,12 @@ class Services:
             await self.billing_worker.stop()
         if getattr(self, "status_monitor", None) is not None:
             await self.status_monitor.stop()
-        await self.workflows.stop()
+        await self.runs.stop()
         await self.revocations.stop()
         await self.limiter.close()
         await self.bus.close()
+        if self.redis is not None:
+            await self.redis.close()
         await self.db.dispose()
 
 

@@ -24,6 +24,15 @@ class Settings(BaseSettings):
     auto_migrate: bool | None = None  # None = migrate on start for SQLite only
     redis_url: str | None = None  # unset = in-process bus, limits and revocation cache
     redis_prefix: str = "agentdeck:"  # namespace for every key and channel in Redis
+    # Redis connections (providers/redis_link.py): commands time out after `socket_timeout`;
+    # blocking stream reads use a pool of their own; a request waits `pool_timeout` for a free
+    # connection before Redis counts as failed for it (degraded mode, not an error).
+    redis_socket_timeout_seconds: float = 5.0
+    redis_connect_timeout_seconds: float = 2.0
+    redis_health_check_seconds: int = 15
+    redis_max_connections: int = 64
+    redis_max_blocking_connections: int = 256
+    redis_pool_timeout_seconds: float = 2.0
 
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
@@ -134,9 +143,9 @@ class Settings(BaseSettings):
     offline_model_delay_ms: int = 15
     default_model: str = "gpt-4.1-mini"
 
-    # Workflow runs (resolvers/workflow_runner.py): each process touches its running runs this
+    # Chat turns and workflow runs (resolvers/runs.py): each process touches its running ones this
     # often; a run whose heartbeat is three intervals old (its process is gone) is marked failed.
-    workflow_heartbeat_seconds: float = 10.0
+    run_heartbeat_seconds: float = 10.0
 
     # A stream reader gives up when its stream has been silent this long (the turn goes on).
     stream_idle_timeout_seconds: float = 300.0

@@ -3,12 +3,15 @@ documented contract as a response validator. Later domains reuse all of it."""
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from collections.abc import Iterator
@@ -82,13 +85,44 @@ def _psql(sql: str) -> None:
     )
 
 
+# Migrating a new database costs about a second; the suite starts dozens. Each backend's
+# migrations run once per test process, into a template that every fresh database copies (the
+# servers still run `AUTO_MIGRATE`, which then finds the database at head).
+_TEMPLATES: dict[str, str] = {}
+
+
+def _template(backend: str) -> str:
+    if backend not in _TEMPLATES:
+        from agentdeck.db.migrate import upgrade
+
+        if backend == "sqlite":
+            path = Path(tempfile.mkdtemp(prefix="agentdeck-template-")) / "agentdeck.db"
+            upgrade(f"sqlite+aiosqlite:///{path}")
+            _TEMPLATES[backend] = str(path)
+        else:
+            name = f"agentdeck_template_{uuid.uuid4().hex[:12]}"
+            _psql(f'CREATE DATABASE "{name}"')
+            atexit.register(_psql, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+            upgrade(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+            _TEMPLATES[backend] = name
+    return _TEMPLATES[backend]
+
+
+def migrated_sqlite(path: Path) -> None:
+    """A migrated SQLite database at `path`, unless one is there already (a restarted server)."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(_template("sqlite"), path)
+
+
 @contextlib.contextmanager
 def fresh_database(backend: str, tmp: Path) -> Iterator[str]:
     if backend == "sqlite":
+        migrated_sqlite(tmp / "agentdeck.db")
         yield f"sqlite+aiosqlite:///{tmp / 'agentdeck.db'}"
         return
     name = f"agentdeck_test_{uuid.uuid4().hex[:12]}"
-    _psql(f'CREATE DATABASE "{name}"')
+    _psql(f'CREATE DATABASE "{name}" TEMPLATE "{_template(backend)}"')
     try:
         yield f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
     finally:
@@ -202,6 +236,8 @@ def start_server(tmp: Path, env: dict[str, str | None] | None = None, backend: s
         "AGENTDECK_AUTO_MIGRATE": "true",
         "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:",
     }
+    if database_url is None:
+        migrated_sqlite(tmp / "agentdeck.db")
     full_env["AGENTDECK_DATABASE_URL"] = database_url or f"sqlite+aiosqlite:///{tmp / 'agentdeck.db'}"
     if backend == "postgres":
         full_env["AGENTDECK_REDIS_URL"] = REDIS_URL

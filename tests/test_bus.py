@@ -9,13 +9,16 @@ import uuid
 import pytest
 
 from agentdeck.providers.bus import BusOverflow, InProcessBus, RedisBus
+from agentdeck.providers.redis_link import RedisLink
+from agentdeck.settings import Settings
 from tests.harness import BOOTSTRAP_SECRET, REDIS_URL, needs_redis, start_server
 
 
 def _buses():
     yield pytest.param(lambda: InProcessBus(), id="in-process")
     yield pytest.param(
-        lambda: RedisBus(REDIS_URL, prefix=f"bus-test-{uuid.uuid4().hex[:8]}:"), id="redis", marks=needs_redis
+        lambda: RedisBus(RedisLink(Settings(redis_url=REDIS_URL)), prefix=f"bus-test-{uuid.uuid4().hex[:8]}:"),
+        id="redis", marks=needs_redis
     )
 
 

@@ -16,13 +16,13 @@ from agentdeck.providers.llm import (
     Message,
     ModelError,
     OfflineModel,
-    OpenAIModel,
     ResponseStarted,
     TextDelta,
     ToolCall,
     ToolCallDelta,
     make_llm,
 )
+from agentdeck.providers.llm_openai import OpenAIModel
 from agentdeck.settings import Settings
 from tests import openai_stub as stub_module
 from tests.openai_stub import (

@@ -13,13 +13,15 @@ from agentdeck.providers.ratelimit import (
     RedisLimiter,
     make_limiter,
 )
+from agentdeck.providers.redis_link import RedisLink
+from agentdeck.settings import Settings
 from tests.harness import REDIS_URL, needs_redis
 
 
 def _limiters():
     yield pytest.param(lambda: InProcessLimiter(), id="in-process")
     yield pytest.param(
-        lambda: RedisLimiter(REDIS_URL, prefix=f"rl-test-{uuid.uuid4().hex[:8]}:"),
+        lambda: RedisLimiter(_link(), prefix=f"rl-test-{uuid.uuid4().hex[:8]}:"),
         id="redis",
         marks=needs_redis,
     )
@@ -34,6 +36,8 @@ async def limiter(request):
         if keys:
             await lim.redis.delete(*keys)
     await lim.close()
+    if isinstance(lim, RedisLimiter):
+        await lim.link.close()
 
 
 async def test_allows_limit_hits_then_refuses(limiter):
@@ -107,21 +111,36 @@ async def test_in_process_state_is_bounded():
     assert (await lim.hit("k999", 1, 60)).allowed is False
 
 
-async def test_redis_errors_fail_open(caplog):
-    lim = RedisLimiter("redis://127.0.0.1:1/0", prefix="nowhere:", timeout=0.2)
+def _link(url: str = REDIS_URL) -> RedisLink:
+    return RedisLink(Settings(redis_url=url, redis_connect_timeout_seconds=0.2, redis_socket_timeout_seconds=0.2))
+
+
+async def test_redis_errors_degrade_to_per_process_limits(caplog):
+    """No Redis: limits still hold, in this process, and nothing raises."""
+    link = _link("redis://127.0.0.1:1/0")
+    lim = RedisLimiter(link, prefix="nowhere:")
     try:
-        assert await lim.hit("k", 0, 60) == Decision(True, 0, 0)
-        assert await lim.peek("k", 0, 60) == Decision(True, 0, 0)
-        assert await lim.locked_for("k") == 0
-        await lim.lock("k", 60)
+        assert (await lim.hit("k", 1, 60)).allowed
+        refused = await lim.hit("k", 1, 60)
+        assert not refused.allowed and refused.retry_after >= 1
+        assert not (await lim.peek("k", 1, 60)).allowed
+        await lim.lock("l", 60)
+        assert await lim.locked_for("l") >= 59
+        assert not await lim.try_lock("l", 60)
+        await lim.unlock("l")
+        assert await lim.try_lock("l", 60)
         await lim.reset("k")
+        assert (await lim.hit("k", 1, 60)).allowed
     finally:
         await lim.close()
-    assert "failing open" in caplog.text
+        await link.close()
+    assert "degraded until it answers again" in caplog.text
 
 
 async def test_make_limiter():
     assert isinstance(make_limiter(None, "p:"), InProcessLimiter)
-    lim = make_limiter(REDIS_URL, "p:")
+    link = _link()
+    lim = make_limiter(link, "p:")
     assert isinstance(lim, RedisLimiter)
     await lim.close()
+    await link.close()

@@ -388,7 +388,7 @@ def test_cancel_stops_the_step_in_flight(tmp_path):
 
 
 def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
-    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "200", "AGENTDECK_WORKFLOW_HEARTBEAT_SECONDS": "0.2"}
+    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "200", "AGENTDECK_RUN_HEARTBEAT_SECONDS": "0.2"}
     first = start_server(tmp_path, env=env)
     try:
         acct = register(first, verified=True)
@@ -420,7 +420,7 @@ def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
 
 @needs_postgres_redis
 def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
-    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100", "AGENTDECK_WORKFLOW_HEARTBEAT_SECONDS": "0.2",
+    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100", "AGENTDECK_RUN_HEARTBEAT_SECONDS": "0.2",
            "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:"}
     with fresh_database("postgres", tmp_path) as url:
         a = start_server(tmp_path, env=env, backend="postgres", database_url=url)

@@ -102,7 +102,7 @@ class Revocations:
             delay = 0.5
             while True:
                 try:
-                    async with self._bus.subscribe(CHANNEL) as messages:
+                    async with self._bus.subscribe(CHANNEL, strict=True) as messages:
                         self._listening, delay = True, 0.5
                         ready.set()
                         async for message in messages:

@@ -1,4 +1,5 @@
-"""Publish/subscribe by channel: in-process by default, Redis pub/sub when REDIS_URL is set.
+"""Publish/subscribe by channel, and replayable streams: in-process by default, Redis when
+REDIS_URL is set so that several server processes share them.
 
 Messages are JSON-able dicts. A subscription is an async context manager so that the caller is
 subscribed before it goes on (nothing published after `__aenter__` returns is missed):
@@ -6,38 +7,69 @@ subscribed before it goes on (nothing published after `__aenter__` returns is mi
     async with bus.subscribe("billing:<tenant>") as events:
         async for message in events:
             ...
+
+With Redis, this process stays useful when Redis is not (degraded mode):
+- streams are written to a local buffer first and shipped to Redis in pipelined batches by a
+  background flusher, which retries until Redis answers; a reader in the writing process reads
+  the local buffer, so a turn's own stream never depends on Redis;
+- a reader of another process's stream blocks on Redis (on a connection of its own) and, when
+  Redis fails or the stream stays silent, asks `idle_check` (the domain's look at the database)
+  for the stream's terminal event, so every reader ends;
+- one pub/sub connection per process carries every channel; a publish that cannot reach Redis
+  is delivered to this process's subscribers, and subscriptions are renewed when Redis returns.
+  A subscriber that must know about gaps (the revocation cache) subscribes `strict` and is told
+  with `BusDisconnected`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import time
-from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections import defaultdict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any, Protocol
 
 import orjson
 
+from agentdeck.providers.redis_link import BLOCK_SECONDS, FAILURES, RedisLink
+
 Message = dict[str, Any]
+IdleCheck = Callable[[], Awaitable[Message | None]]
+log = logging.getLogger("agentdeck.bus")
+
+STREAM_TTL_S = 3600  # how long a finished stream stays replayable
+LOCAL_STREAM_TTL_S = 600  # with Redis, the local copy serves only this process's readers
+MAX_OUTBOX = 100_000  # stream entries waiting for Redis; beyond, the oldest are dropped
+HUB = "__hub__"
 
 
 class BusOverflow(RuntimeError):
     """A subscriber fell so far behind that messages were dropped for it."""
 
 
+class BusDisconnected(RuntimeError):
+    """A strict subscriber's channel lost Redis: messages may have been missed."""
+
+
 class Bus(Protocol):
     async def publish(self, channel: str, message: Message) -> None: ...
 
-    def subscribe(self, channel: str) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Message]]: ...
+    def subscribe(
+        self, channel: str, *, strict: bool = False
+    ) -> contextlib.AbstractAsyncContextManager[AsyncIterator[Message]]: ...
 
     async def append(self, stream: str, seq: int, message: Message, *, final: bool = False) -> None:
         """Add message number `seq` (1, 2, ...) to a replayable stream. `final` closes it."""
         ...
 
-    def replay(self, stream: str, after: int = 0, wait_s: float = 30.0) -> AsyncIterator[Message]:
+    def replay(self, stream: str, after: int = 0, wait_s: float = 30.0, *, idle_check: IdleCheck | None = None,
+               check_every: float = 10.0) -> AsyncIterator[Message]:
         """Messages after `after`, then live ones, until the final one. Gives up (ends) when
-        nothing arrives for `wait_s` (a stream not yet written to is waited for)."""
+        nothing arrives for `wait_s`. Meanwhile, every `check_every` seconds of silence (and at
+        once when the stream cannot be read), `idle_check()` may supply the terminal message,
+        numbered after what this reader has seen."""
         ...
 
     async def ping(self) -> None: ...
@@ -45,88 +77,129 @@ class Bus(Protocol):
     async def close(self) -> None: ...
 
 
-class _Subscription:
-    __slots__ = ("queue", "overflowed")
+_WAKE: Message = {}
 
-    def __init__(self, maxsize: int) -> None:
+
+class _Subscription:
+    __slots__ = ("queue", "error", "strict")
+
+    def __init__(self, maxsize: int, strict: bool) -> None:
         self.queue: asyncio.Queue[Message] = asyncio.Queue(maxsize)
-        self.overflowed = False
+        self.error: Exception | None = None
+        self.strict = strict
+
+    def fail(self, error: Exception) -> None:
+        self.error = error
+        with contextlib.suppress(asyncio.QueueFull):
+            self.queue.put_nowait(_WAKE)
 
     async def __aiter__(self) -> AsyncIterator[Message]:
         while True:
-            if self.overflowed:
-                raise BusOverflow("subscriber too slow; messages were dropped")
-            yield await self.queue.get()
-
-
-STREAM_TTL_S = 3600  # how long a finished stream stays replayable
+            if self.error is not None:
+                raise self.error
+            message = await self.queue.get()
+            if message is not _WAKE:
+                yield message
 
 
 class _Stream:
-    __slots__ = ("messages", "final", "changed", "expires")
+    __slots__ = ("messages", "base", "final", "changed", "expires")
 
-    def __init__(self) -> None:
+    def __init__(self, ttl: float) -> None:
         self.messages: list[Message] = []
+        self.base = 0  # messages 1..base are not held here (a writer that took over a stream)
         self.final = False
         self.changed = asyncio.Event()
-        self.expires = 0.0
+        self.expires = time.monotonic() + ttl
+
+    @property
+    def last(self) -> int:
+        return self.base + len(self.messages)
 
 
 class InProcessBus:
     """One process, no serialisation: subscribers receive the published dict itself."""
 
-    def __init__(self, max_backlog: int = 10_000) -> None:
+    def __init__(self, max_backlog: int = 10_000, stream_ttl: float = STREAM_TTL_S) -> None:
         self._subs: dict[str, set[_Subscription]] = defaultdict(set)
         self._max_backlog = max_backlog
         self._streams: dict[str, _Stream] = {}
+        self._ttl = stream_ttl
+
+    # -- streams -------------------------------------------------------------------------------
 
     async def append(self, stream: str, seq: int, message: Message, *, final: bool = False) -> None:
-        st = self._stream(stream)
-        now = time.monotonic()
-        if seq != len(st.messages) + 1:
-            raise ValueError(f"stream {stream}: expected message {len(st.messages) + 1}, got {seq}")
+        st = self._streams.get(stream)
+        if st is None:
+            st = self._new_stream(stream)
+        if not st.messages and st.base == 0:
+            st.base = seq - 1
+        if seq != st.last + 1:
+            raise ValueError(f"stream {stream}: expected message {st.last + 1}, got {seq}")
         st.messages.append(message)
         st.final = st.final or final
-        st.expires = now + STREAM_TTL_S
+        st.expires = time.monotonic() + self._ttl
         st.changed.set()
         st.changed = asyncio.Event()
 
-    def _stream(self, stream: str) -> _Stream:
+    def holds(self, stream: str, after: int) -> bool:
+        """Whether this process has the stream from message `after` + 1 on."""
         st = self._streams.get(stream)
-        if st is None:
-            now = time.monotonic()
-            if len(self._streams) > 1000:  # forget streams past their time
-                for key in [k for k, v in self._streams.items() if v.expires < now]:
-                    del self._streams[key]
-            st = self._streams[stream] = _Stream()
-            st.expires = now + STREAM_TTL_S
+        return st is not None and bool(st.messages or st.final) and after >= st.base
+
+    def _new_stream(self, stream: str) -> _Stream:
+        now = time.monotonic()
+        if len(self._streams) > 1000:  # forget streams past their time
+            for key in [k for k, v in self._streams.items() if v.expires < now]:
+                del self._streams[key]
+        st = self._streams[stream] = _Stream(self._ttl)
         return st
 
-    async def replay(self, stream: str, after: int = 0, wait_s: float = 30.0) -> AsyncIterator[Message]:
+    async def replay(self, stream: str, after: int = 0, wait_s: float = 30.0, *, idle_check: IdleCheck | None = None,
+                     check_every: float = 10.0) -> AsyncIterator[Message]:
         # A reader may arrive before the writer's first message: it waits like any other.
-        st = self._stream(stream)
-        position = max(after, 0)
+        known = stream in self._streams
+        st = self._streams.get(stream) or self._new_stream(stream)
+        position = max(after, st.base)
+        idle_since = time.monotonic()
+        check_now = not known  # nothing here (this process restarted?): ask at once
         while True:
-            while position < len(st.messages):
+            while position < st.last:
                 position += 1
-                yield st.messages[position - 1]
+                yield st.messages[position - st.base - 1]
+                idle_since = time.monotonic()
             if st.final:
+                if position == st.last or idle_check is None:
+                    return
+                # Closed, but numbered below this reader (a sweeper that could not see the
+                # stream wrote its end): the kept terminal event ends it.
+                check_now = True
+            if check_now and idle_check is not None:
+                terminal = await idle_check()
+                if terminal is not None:
+                    yield terminal
+                    return
+            left = wait_s - (time.monotonic() - idle_since)
+            if left <= 0:
                 return
             try:
-                await asyncio.wait_for(st.changed.wait(), wait_s)
+                await asyncio.wait_for(st.changed.wait(), min(left, check_every) if idle_check else left)
+                check_now = False
             except TimeoutError:
-                return
+                check_now = True
+
+    # -- pub/sub -------------------------------------------------------------------------------
 
     async def publish(self, channel: str, message: Message) -> None:
         for sub in tuple(self._subs.get(channel, ())):
             try:
                 sub.queue.put_nowait(message)
             except asyncio.QueueFull:
-                sub.overflowed = True
+                sub.fail(BusOverflow("subscriber too slow; messages were dropped"))
 
     @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
-        sub = _Subscription(self._max_backlog)
+    async def subscribe(self, channel: str, *, strict: bool = False) -> AsyncIterator[AsyncIterator[Message]]:
+        sub = _Subscription(self._max_backlog, strict)
         self._subs[channel].add(sub)
         try:
             yield sub.__aiter__()
@@ -137,6 +210,12 @@ class InProcessBus:
                 if not subs:
                     del self._subs[channel]
 
+    def disconnect_strict(self, error: Exception) -> None:
+        for subs in self._subs.values():
+            for sub in subs:
+                if sub.strict:
+                    sub.fail(error)
+
     async def ping(self) -> None:
         return None
 
@@ -145,64 +224,200 @@ class InProcessBus:
 
 
 class RedisBus:
-    """Redis pub/sub: every server process sharing the Redis sees every message. Replayable
-    streams are Redis Streams whose entry ids are `<seq>-0`, kept for STREAM_TTL_S."""
+    """Redis pub/sub and Redis Streams (entry ids `<seq>-0`, kept for STREAM_TTL_S) over a local
+    `InProcessBus` that keeps this process working when Redis does not answer."""
 
-    def __init__(self, url: str, prefix: str = "agentdeck:") -> None:
-        from redis.asyncio import Redis
-
-        self.redis = Redis.from_url(url)
+    def __init__(self, link: RedisLink, prefix: str = "agentdeck:") -> None:
+        self.link = link
         self._prefix = prefix
+        self.local = InProcessBus(stream_ttl=LOCAL_STREAM_TTL_S)
+        # pub/sub: one connection for every channel this process listens to
+        self._channels: dict[str, int] = {}
+        self._confirmed: dict[str, asyncio.Event] = {}
+        self._pubsub: Any = None
+        self._hub: asyncio.Task | None = None
+        # streams: entries on their way to Redis
+        self._outbox: deque[tuple[str, int, dict[str, bytes]]] = deque()
+        self._kick = asyncio.Event()
+        self._drained = asyncio.Event()
+        self._drained.set()
+        self._flusher: asyncio.Task | None = None
 
-    async def publish(self, channel: str, message: Message) -> None:
-        await self.redis.publish(self._prefix + channel, orjson.dumps(message))
+    def _key(self, stream: str) -> str:
+        return f"{self._prefix}stream:{stream}"
 
-    @contextlib.asynccontextmanager
-    async def subscribe(self, channel: str) -> AsyncIterator[AsyncIterator[Message]]:
-        pubsub = self.redis.pubsub(ignore_subscribe_messages=True)
-        await pubsub.subscribe(self._prefix + channel)
-
-        async def messages() -> AsyncIterator[Message]:
-            async for raw in pubsub.listen():
-                if raw.get("type") == "message":
-                    yield orjson.loads(raw["data"])
-
-        try:
-            yield messages()
-        finally:
-            with contextlib.suppress(Exception):
-                await pubsub.unsubscribe()
-            await pubsub.aclose()
+    # -- streams -------------------------------------------------------------------------------
 
     async def append(self, stream: str, seq: int, message: Message, *, final: bool = False) -> None:
-        key = self._prefix + "stream:" + stream
+        await self.local.append(stream, seq, message, final=final)
         fields = {"m": orjson.dumps(message)}
         if final:
             fields["final"] = b"1"
-        async with self.redis.pipeline(transaction=True) as pipe:
-            pipe.xadd(key, fields, id=f"{seq}-0")
-            pipe.expire(key, STREAM_TTL_S)
-            await pipe.execute()
+        self._outbox.append((self._key(stream), seq, fields))
+        if len(self._outbox) > MAX_OUTBOX:
+            self._outbox.popleft()
+            log.warning("stream outbox full while Redis is unreachable: dropping the oldest entry")
+        self._kick.set()
+        self._drained.clear()
+        if self._flusher is None or self._flusher.done():
+            self._flusher = asyncio.create_task(self._flush(), name="bus-stream-flusher")
 
-    async def replay(self, stream: str, after: int = 0, wait_s: float = 30.0) -> AsyncIterator[Message]:
-        key = self._prefix + "stream:" + stream
-        last = f"{max(after, 0)}-0"  # XREAD blocks on a stream that does not exist yet, too
+    async def flushed(self) -> None:
+        """Wait until every entry appended so far reached Redis (graceful shutdown, tests)."""
+        await self._drained.wait()
+
+    async def _flush(self) -> None:
+        delay = 0.05
         while True:
-            batch = await self.redis.xread({key: last}, count=500, block=int(wait_s * 1000))
-            if not batch:
+            await self._kick.wait()
+            self._kick.clear()
+            while self._outbox:
+                batch = [self._outbox.popleft() for _ in range(min(len(self._outbox), 500))]
+                try:
+                    async with self.link.client.pipeline(transaction=False) as pipe:
+                        for key, seq, fields in batch:
+                            pipe.xadd(key, fields, id=f"{seq}-0")
+                        for key in {key for key, _, _ in batch}:
+                            pipe.expire(key, STREAM_TTL_S)
+                        results = await pipe.execute(raise_on_error=False)
+                    for result in results:
+                        # A retried batch meets the entries that did get in: not an error.
+                        if isinstance(result, Exception) and "equal or smaller" not in str(result):
+                            raise result
+                    delay = 0.05
+                except asyncio.CancelledError:
+                    self._outbox.extendleft(reversed(batch))
+                    raise
+                except FAILURES as exc:
+                    self.link.failed("stream write", exc)
+                    self._outbox.extendleft(reversed(batch))
+                    await asyncio.sleep(delay)
+                    delay = min(delay * 2, 2.0)
+            self._drained.set()
+
+    async def replay(self, stream: str, after: int = 0, wait_s: float = 30.0, *, idle_check: IdleCheck | None = None,
+                     check_every: float = 10.0) -> AsyncIterator[Message]:
+        if self.local.holds(stream, after):
+            async for message in self.local.replay(stream, after, wait_s, idle_check=idle_check,
+                                                   check_every=check_every):
+                yield message
+            return
+        key, last = self._key(stream), max(after, 0)
+        idle_since = next_check = time.monotonic()  # a stream read from Redis is checked at once
+        while True:
+            now = time.monotonic()
+            if idle_check is not None and now >= next_check:
+                terminal = await idle_check()
+                if terminal is not None:
+                    yield terminal
+                    return
+                next_check = now + check_every
+            left = wait_s - (now - idle_since)
+            if left <= 0:
                 return
-            for entry_id, fields in batch[0][1]:
-                last = entry_id
+            block = min(left, BLOCK_SECONDS, max(next_check - now, 0.05) if idle_check else left)
+            try:
+                # XREAD blocks on a stream that does not exist yet, too.
+                batch = await self.link.blocking.xread({key: f"{last}-0"}, count=500, block=max(1, int(block * 1000)))
+            except FAILURES as exc:
+                self.link.failed("stream read", exc)
+                next_check = time.monotonic()  # degraded: the database says how the stream ended
+                await asyncio.sleep(min(1.0, max(left, 0)))
+                continue
+            for entry_id, fields in batch[0][1] if batch else ():
+                last = int(entry_id.split(b"-", 1)[0])
                 yield orjson.loads(fields[b"m"])
+                idle_since = time.monotonic()
                 if b"final" in fields:
                     return
 
+    # -- pub/sub -------------------------------------------------------------------------------
+
+    async def publish(self, channel: str, message: Message) -> None:
+        hub_listening = self._pubsub is not None
+        if self.link.up:
+            try:
+                await self.link.client.publish(self._prefix + channel, orjson.dumps(message))
+                if hub_listening:
+                    return  # this process's subscribers get it back through the hub
+            except FAILURES as exc:
+                self.link.failed("publish", exc)
+        await self.local.publish(channel, message)  # degraded: this process's subscribers only
+
+    @contextlib.asynccontextmanager
+    async def subscribe(self, channel: str, *, strict: bool = False) -> AsyncIterator[AsyncIterator[Message]]:
+        if self._hub is None or self._hub.done():
+            self._hub = asyncio.create_task(self._listen(), name="bus-pubsub")
+        async with self.local.subscribe(channel, strict=strict) as messages:
+            self._channels[channel] = self._channels.get(channel, 0) + 1
+            confirmed = self._confirmed.setdefault(channel, asyncio.Event())
+            try:
+                if self._pubsub is not None and not confirmed.is_set():
+                    with contextlib.suppress(*FAILURES):
+                        await self._pubsub.subscribe(self._prefix + channel)
+                try:
+                    await asyncio.wait_for(confirmed.wait(), 2.0)
+                except TimeoutError:
+                    if strict:
+                        raise BusDisconnected("Redis pub/sub is not reachable") from None
+                    # Degraded: this process's own messages until the hub reconnects.
+                yield messages
+            finally:
+                self._channels[channel] -= 1
+                if not self._channels[channel]:
+                    del self._channels[channel]
+                    self._confirmed.pop(channel, None)
+                    if self._pubsub is not None:
+                        with contextlib.suppress(*FAILURES):
+                            await self._pubsub.unsubscribe(self._prefix + channel)
+
+    async def _listen(self) -> None:
+        """The hub: one pub/sub connection, resubscribed to every channel after a failure."""
+        delay = 0.2
+        while True:
+            pubsub = self.link.client.pubsub()
+            try:
+                await pubsub.subscribe(self._prefix + HUB)
+                self._pubsub = pubsub
+                if self._channels:
+                    await pubsub.subscribe(*(self._prefix + c for c in self._channels))
+                while True:
+                    raw = await pubsub.get_message(timeout=1.0)
+                    if raw is None:
+                        continue
+                    channel = raw["channel"].decode()[len(self._prefix):]
+                    if raw["type"] == "subscribe":
+                        self._confirmed.setdefault(channel, asyncio.Event()).set()
+                        delay = 0.2
+                    elif raw["type"] == "message":
+                        await self.local.publish(channel, orjson.loads(raw["data"]))
+            except asyncio.CancelledError:
+                raise
+            except FAILURES as exc:
+                self.link.failed("pub/sub", exc)
+            finally:
+                self._pubsub = None
+                for event in self._confirmed.values():
+                    event.clear()
+                self.local.disconnect_strict(BusDisconnected("lost Redis pub/sub"))
+                with contextlib.suppress(Exception):
+                    await pubsub.aclose()
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 5.0)
+
     async def ping(self) -> None:
-        await self.redis.ping()
+        await self.link.client.ping()
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self.flushed(), 2.0)
+        for task in (self._hub, self._flusher):
+            if task is not None:
+                task.cancel()
+                with contextlib.suppress(BaseException):
+                    await task
+        await self.local.close()
 
 
-def make_bus(redis_url: str | None, prefix: str = "agentdeck:") -> Bus:
-    return RedisBus(redis_url, prefix) if redis_url else InProcessBus()
+def make_bus(link: RedisLink | None, prefix: str = "agentdeck:") -> Bus:
+    return RedisBus(link, prefix) if link is not None else InProcessBus()

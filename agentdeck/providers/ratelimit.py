@@ -8,10 +8,12 @@ ends). Use one window length per key: `reset(key)` clears the key's current wind
 `lock(key, seconds)` / `locked_for(key)` / `try_lock` are timed locks: a sign-in client's wait
 between attempts (`resolvers/login_throttle.py`) and the lease slots of `held_slot`.
 
-Failure policy: **fail-open**. When Redis errors or times out, `hit`/`peek` allow, `locked_for`
-returns 0 and `lock`/`reset` do nothing, each with a (throttled) warning in the log. Like the
-legacy service, an outage of the limiter must not take logins and chat down with it; the
-limits are abuse protection, not authorisation.
+Failure policy when Redis errors or times out: **degrade to this process**. Each operation
+falls back to an in-process limiter, so limits still hold per process (a client spread over N
+processes gets up to N times its quota) instead of vanishing; a (throttled) warning is logged
+and the next second's calls skip Redis altogether (`RedisLink.up`). Counts made meanwhile stay
+in the process; Redis's counts resume when it answers. Limits are abuse protection, not
+authorisation: an outage of Redis must not take sign-in and chat down with it.
 """
 
 from __future__ import annotations
@@ -21,11 +23,21 @@ import contextlib
 import logging
 import math
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Protocol, TypeVar
+
+from agentdeck.providers.redis_link import FAILURES, RedisLink
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+
+class _Failed:
+    """What `RedisLimiter._redis` answers when Redis did not."""
+
+
+FAILED = _Failed()
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,102 +171,87 @@ class RedisLimiter:
     `<prefix>lock:<key>` (SET EX).
     """
 
-    def __init__(self, url: str, prefix: str = "agentdeck:", *, timeout: float = 1.0) -> None:
-        from redis.asyncio import Redis
-
-        # Short timeouts: a hung Redis must fail open quickly rather than stall every request.
-        self.redis = Redis.from_url(url, socket_timeout=timeout, socket_connect_timeout=timeout)
+    def __init__(self, link: RedisLink, prefix: str = "agentdeck:") -> None:
+        self.link = link
+        self.redis = link.client
         self._prefix = prefix
-        self._last_warning = 0.0
-
-    def _failed(self, what: str, exc: Exception) -> None:
-        # At most one warning per 30 s: during an outage every request would log otherwise.
-        now = time.monotonic()
-        if now - self._last_warning >= 30:
-            self._last_warning = now
-            log.warning("rate limiter: Redis %s failed, failing open: %r", what, exc)
+        self.local = InProcessLimiter()  # while Redis does not answer
 
     def _counter_key(self, key: str, window_seconds: int, start: int) -> str:
         return f"{self._prefix}rl:{key}:{window_seconds}:{start}"
 
-    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
-        from redis.exceptions import RedisError
+    async def _redis(self, what: str, call: Callable[[], Awaitable[T]]) -> T | _Failed:
+        """`call()`'s result, or FAILED when Redis did not answer (the caller asks `self.local`)."""
+        if not self.link.up:
+            return FAILED
+        try:
+            return await call()
+        except FAILURES as exc:
+            self.link.failed(f"rate limiter {what}", exc)
+            return FAILED
 
+    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
         start, left = _window(window_seconds, time.time())
         counter = self._counter_key(key, window_seconds, start)
         # Relative TTL (not EXPIREAT) so that a clock difference between us and Redis cannot
         # expire the counter before its window ends; +1 covers the rounding.
         ttl = left + 1
-        try:
+
+        async def call() -> int:
             async with self.redis.pipeline(transaction=True) as pipe:
                 pipe.incr(counter)
                 pipe.expire(counter, ttl)
                 pipe.set(f"{self._prefix}rlw:{key}", counter, ex=ttl)
                 count, _, _ = await pipe.execute()
-        except (RedisError, OSError) as exc:
-            self._failed("hit", exc)
-            return ALLOW
-        return _decide(int(count), limit, left)
+            return int(count)
+
+        count = await self._redis("hit", call)
+        if count is FAILED:
+            return await self.local.hit(key, limit, window_seconds)
+        return _decide(count, limit, left)
 
     async def peek(self, key: str, limit: int, window_seconds: int) -> Decision:
-        from redis.exceptions import RedisError
-
         start, left = _window(window_seconds, time.time())
-        try:
-            raw = await self.redis.get(self._counter_key(key, window_seconds, start))
-        except (RedisError, OSError) as exc:
-            self._failed("peek", exc)
-            return ALLOW
+        raw = await self._redis("peek", lambda: self.redis.get(self._counter_key(key, window_seconds, start)))
+        if raw is FAILED:
+            return await self.local.peek(key, limit, window_seconds)
         return _decide(int(raw or 0), limit, left, next_hit=True)
 
     async def reset(self, key: str) -> None:
-        from redis.exceptions import RedisError
+        await self.local.reset(key)
 
-        latest = f"{self._prefix}rlw:{key}"
-        try:
+        async def call() -> None:
+            latest = f"{self._prefix}rlw:{key}"
             counter = await self.redis.get(latest)
             await self.redis.delete(latest, *([counter] if counter else []))
-        except (RedisError, OSError) as exc:
-            self._failed("reset", exc)
+
+        await self._redis("reset", call)
 
     async def lock(self, key: str, seconds: int) -> None:
-        from redis.exceptions import RedisError
-
-        try:
-            await self.redis.set(f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds))
-        except (RedisError, OSError) as exc:
-            self._failed("lock", exc)
+        done = await self._redis("lock", lambda: self.redis.set(f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds)))
+        if done is FAILED:
+            await self.local.lock(key, seconds)
 
     async def locked_for(self, key: str) -> int:
-        from redis.exceptions import RedisError
-
-        try:
-            # PTTL, not TTL: TTL rounds, so a lock with 0.4 s left would read as 0 (unlocked).
-            ms = await self.redis.pttl(f"{self._prefix}lock:{key}")
-        except (RedisError, OSError) as exc:
-            self._failed("locked_for", exc)
-            return 0
+        # PTTL, not TTL: TTL rounds, so a lock with 0.4 s left would read as 0 (unlocked).
+        ms = await self._redis("locked_for", lambda: self.redis.pttl(f"{self._prefix}lock:{key}"))
+        if ms is FAILED:
+            return await self.local.locked_for(key)
         return math.ceil(ms / 1000) if ms > 0 else 0
 
     async def try_lock(self, key: str, seconds: int) -> bool:
-        from redis.exceptions import RedisError
-
-        try:
-            return bool(await self.redis.set(f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds), nx=True))
-        except (RedisError, OSError) as exc:
-            self._failed("try_lock", exc)
-            return True  # fail open, like the counters
+        taken = await self._redis("try_lock", lambda: self.redis.set(
+            f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds), nx=True))
+        if taken is FAILED:
+            return await self.local.try_lock(key, seconds)
+        return bool(taken)
 
     async def unlock(self, key: str) -> None:
-        from redis.exceptions import RedisError
-
-        try:
-            await self.redis.delete(f"{self._prefix}lock:{key}")
-        except (RedisError, OSError) as exc:
-            self._failed("unlock", exc)
+        await self.local.unlock(key)
+        await self._redis("unlock", lambda: self.redis.delete(f"{self._prefix}lock:{key}"))
 
     async def close(self) -> None:
-        await self.redis.aclose()
+        await self.local.close()
 
 
 @contextlib.asynccontextmanager
@@ -287,5 +284,5 @@ async def held_slot(limiter: RateLimiter, base: str, cap: int, lease_s: int = 60
             await limiter.unlock(key)
 
 
-def make_limiter(redis_url: str | None, prefix: str = "agentdeck:") -> RateLimiter:
-    return RedisLimiter(redis_url, prefix) if redis_url else InProcessLimiter()
+def make_limiter(link: RedisLink | None, prefix: str = "agentdeck:") -> RateLimiter:
+    return RedisLimiter(link, prefix) if link is not None else InProcessLimiter()

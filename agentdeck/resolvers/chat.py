@@ -31,6 +31,7 @@ from agentdeck.resolvers.chat_runner import (
     record_run_item,
     run_turn,
 )
+from agentdeck.resolvers.runs import follow, terminal_recorder
 from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
 
 MAX_MESSAGE_CHARS = 32_000
@@ -137,8 +138,10 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
                   agent=spec.key, content_text=text)
     await meter(ctx, METERED_FEATURE)
     turn = Turn(conversation.id, run.stream_id, run.id, spec)
-    writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id))
-    ctx.services.spawn(run_turn(ctx.detached(), writer, run.id, conversation.id, spec, handoff_policy))
+    writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id),
+                          on_terminal=terminal_recorder(ctx.services, ChatRun, run.id))
+    ctx.services.runs.launch_turn(run.id, run_turn(ctx.detached(), writer, run.id, conversation.id, spec,
+                                                   handoff_policy))
     return turn
 
 
@@ -149,7 +152,7 @@ async def turn_events(ctx: Context, stream_id: str, after: int = 0) -> AsyncIter
         known = await s.scalar(select(ChatRun.id).where(ChatRun.stream_id == stream_id))
     if known is None:
         raise NotFound("Chat stream not found.")
-    async for event in ctx.bus.replay(stream_id, after, wait_s=ctx.settings.stream_idle_timeout_seconds):
+    async for event in follow(ctx, ChatRun, stream_id, after):
         yield event
 
 
@@ -162,7 +165,7 @@ async def chat_stream(ctx: Context, req: ChatRequest) -> AsyncIterator[dict[str,
         if not held:
             raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
         turn = await start_turn(ctx, req)
-        async for event in ctx.bus.replay(turn.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+        async for event in follow(ctx, ChatRun, turn.stream_id):
             yield event
 
 
@@ -171,7 +174,7 @@ async def chat(ctx: Context, req: ChatRequest) -> ChatAnswer:
     await _limit(ctx, "chat", ctx.settings.chat_per_minute)
     turn = await start_turn(ctx, req)
     agent, handoff, final, error = turn.agent.key, False, None, None
-    async for event in ctx.bus.replay(turn.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+    async for event in follow(ctx, ChatRun, turn.stream_id):
         if event["kind"] == "agent.updated":
             agent, handoff = event["to_agent"], True
         elif event["kind"] == "final":

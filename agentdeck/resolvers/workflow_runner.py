@@ -7,16 +7,8 @@ the branches of a parallel stage run concurrently, each writing to the run's str
 fork of its writer (shared numbering, its own `workflow` context). A step's own terminal is never
 emitted: the stream has a single `final` (or `error`) for the run.
 
-Cancellation: `cancel_run` marks the row and publishes the run id on the bus; the process running
-it cancels the in-flight step tasks, which closes the model's HTTP stream at once. Should the bus
-message be lost, the supervisor's heartbeat sees the row's status within one interval.
-
-Recovery: the supervisor touches `heartbeat_at` of its running runs every
-`workflow_heartbeat_seconds`. A run still `running` whose heartbeat is older than three intervals
-belongs to a process that is gone (killed, crashed, restarted); the next sweep, on any process,
-marks it `failed` with the reason, and ends its stream with an `error` event. Runs are not resumed:
-a step half done may have called tools with effects, and the caller that waited for the result is
-gone; the client sees a clear failure and can run the workflow again.
+Cancellation, heartbeats and the recovery of orphaned runs are `runs.RunSupervisor`'s: runs are
+failed, not resumed, when their process dies.
 """
 
 from __future__ import annotations
@@ -25,13 +17,12 @@ import asyncio
 import contextlib
 import logging
 import uuid
-from collections.abc import Coroutine
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import update
 
-from agentdeck.agents import SPECS, WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
+from agentdeck.agents import SPECS, WorkflowSpec, WorkflowStage, WorkflowStep
 from agentdeck.agents.workflows import GUARDS, MAPPERS, REDUCERS, StepInput
 from agentdeck.db.models import WorkflowRun, WorkflowRunStep
 from agentdeck.providers.llm import Message, ModelError, Usage
@@ -42,29 +33,14 @@ from agentdeck.resolvers.chat_runner import (
     final_payload,
     run_agent,
 )
-from agentdeck.resolvers.stream_events import StreamWriter
+from agentdeck.resolvers.stream_events import StreamWriter, workflow_context
 
 if TYPE_CHECKING:
-    from agentdeck.context import Context, Services
+    from agentdeck.context import Context
 
 log = logging.getLogger("agentdeck.workflows")
-CANCEL_CHANNEL = "workflows:cancel"
-MISSED_HEARTBEATS = 3
-ORPHANED = "interrupted: the server running this workflow stopped before it finished"
 
 
-def workflow_context(spec: WorkflowSpec, run_id: uuid.UUID, stage: WorkflowStage | None = None,
-                     step: WorkflowStep | None = None, branch: int | None = None) -> dict[str, Any]:
-    """The `workflow` object of the stream envelope."""
-    return {
-        "workflow_key": spec.key,
-        "workflow_run_id": str(run_id),
-        "stage_name": stage.name if stage else None,
-        "step_name": step.step_name if step else None,
-        "step_agent": step.agent_key if step else None,
-        "parallel_group": stage.name if stage is not None and stage.mode == "parallel" else None,
-        "branch_index": branch,
-    }
 
 
 class _StepFailed(Exception):
@@ -232,106 +208,3 @@ class Runner:
                 await add_assistant_message(s, self.conversation_id, output, self.agent, now)
             await s.commit()
             return bool(done.rowcount)
-
-
-class WorkflowSupervisor:
-    """Per process: the runs it is executing, the cancel listener, heartbeats and the orphan sweep."""
-
-    def __init__(self, services: Services) -> None:
-        self.services = services
-        self.active: dict[uuid.UUID, Runner] = {}
-        self._tasks: list[asyncio.Task] = []
-
-    @property
-    def interval(self) -> float:
-        return self.services.settings.workflow_heartbeat_seconds
-
-    def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen(), name="workflow-cancels"),
-                       asyncio.create_task(self._beat(), name="workflow-heartbeat")]
-
-    async def stop(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-
-    def launch(self, runner: Runner) -> None:
-        self.active[runner.run_id] = runner
-        self.services.spawn(self._supervised(runner.run_id, runner.run()))
-
-    async def _supervised(self, run_id: uuid.UUID, work: Coroutine[Any, Any, None]) -> None:
-        try:
-            await work
-        finally:
-            self.active.pop(run_id, None)
-
-    async def request_cancel(self, run_id: uuid.UUID) -> None:
-        """Tell whichever process runs `run_id` (this one included) to stop it."""
-        await self.services.bus.publish(CANCEL_CHANNEL, {"run_id": str(run_id)})
-
-    def _cancel_local(self, run_id: uuid.UUID) -> None:
-        runner = self.active.get(run_id)
-        if runner is not None and not runner.cancel_requested:
-            runner.cancel()
-
-    async def _listen(self) -> None:
-        while True:
-            try:
-                async with self.services.bus.subscribe(CANCEL_CHANNEL) as messages:
-                    async for message in messages:
-                        with contextlib.suppress(KeyError, ValueError, TypeError):
-                            self._cancel_local(uuid.UUID(message["run_id"]))
-            except asyncio.CancelledError:
-                raise
-            except Exception:  # noqa: BLE001 - the bus may be down; the heartbeat covers meanwhile
-                log.warning("workflow cancel listener lost the bus; retrying")
-                await asyncio.sleep(1)
-
-    async def _beat(self) -> None:
-        while True:
-            try:
-                await self.beat()
-            except Exception:  # noqa: BLE001 - a failed round must not end the loop
-                log.exception("workflow heartbeat failed")
-            await asyncio.sleep(self.interval)
-
-    async def beat(self) -> None:
-        """Touch this process's runs, stop those cancelled behind the bus's back, fail orphans."""
-        now = datetime.now(UTC)
-        stale = now - timedelta(seconds=self.interval * MISSED_HEARTBEATS)
-        ids = list(self.active)
-        stopped: list[uuid.UUID] = []
-        async with self.services.db.platform_session() as s:  # all tenants: this is the process's own work
-            if ids:
-                await s.execute(update(WorkflowRun).where(WorkflowRun.id.in_(ids), WorkflowRun.status == "running")
-                                .values(heartbeat_at=now))
-                stopped = list((await s.scalars(select(WorkflowRun.id).where(
-                    WorkflowRun.id.in_(ids), WorkflowRun.status != "running"))).all())
-            orphans = (await s.execute(
-                update(WorkflowRun)
-                .where(WorkflowRun.status == "running",
-                       func.coalesce(WorkflowRun.heartbeat_at, WorkflowRun.started_at) < stale)
-                .values(status="failed", error=ORPHANED, ended_at=now)
-                .returning(WorkflowRun.id, WorkflowRun.workflow_key, WorkflowRun.stream_id,
-                           WorkflowRun.conversation_id))).all()
-            await s.commit()
-        for run_id in stopped:
-            self._cancel_local(run_id)
-        for run_id, key, stream_id, conversation_id in orphans:
-            log.warning("workflow run %s was orphaned; marked failed", run_id)
-            await self._end_stream(run_id, key, stream_id, conversation_id)
-
-    async def _end_stream(self, run_id: uuid.UUID, key: str, stream_id: str, conversation_id: uuid.UUID | None) -> None:
-        """Give the orphan's readers (on any process, with Redis) their terminal event."""
-        last, ended = 0, False
-        async for event in self.services.bus.replay(stream_id, 0, wait_s=0.05):
-            last, ended = event["event_id"], event["kind"] in ("final", "error")
-        spec = WORKFLOWS.get(key)
-        if ended or spec is None:
-            return
-        writer = StreamWriter(self.services.bus, stream_id, str(conversation_id or ""),
-                              workflow_context(spec, run_id), after=last)
-        await writer.emit("error", None, error={"code": "interrupted", "message": ORPHANED, "source": "server",
-                                               "is_retryable": True})

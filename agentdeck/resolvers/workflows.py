@@ -28,8 +28,9 @@ from agentdeck.resolvers.chat import (
 )
 from agentdeck.resolvers.chat_runner import METERED_FEATURE, record_run_item
 from agentdeck.resolvers.pagination import decode_cursor, encode_cursor
-from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id
-from agentdeck.resolvers.workflow_runner import Runner, workflow_context
+from agentdeck.resolvers.runs import follow, terminal_recorder
+from agentdeck.resolvers.stream_events import StreamWriter, new_stream_id, workflow_context
+from agentdeck.resolvers.workflow_runner import Runner
 
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 
@@ -188,8 +189,10 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
         await s.commit()
     await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
                           agent=first_agent, content_text=text, workflow_run_id=str(run.id))
-    writer = StreamWriter(ctx.bus, run.stream_id, str(conversation.id), workflow_context(spec, run.id))
-    ctx.services.workflows.launch(Runner(ctx.detached(), writer, spec, run.id, conversation.id, text))
+    writer = StreamWriter(ctx.bus, run.stream_id, str(conversation.id), workflow_context(spec, run.id),
+                          on_terminal=terminal_recorder(ctx.services, WorkflowRun, run.id))
+    runner = Runner(ctx.detached(), writer, spec, run.id, conversation.id, text)
+    ctx.services.runs.launch_run(run.id, runner, runner.run())
     return StartedRun(run.id, run.stream_id, conversation.id, spec)
 
 
@@ -197,7 +200,7 @@ async def run_workflow(ctx: Context, key: str, req: WorkflowRequest) -> RunResul
     """Start a run and answer when it has finished."""
     started = await start_run(ctx, key, req)
     terminal = None
-    async for event in ctx.bus.replay(started.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+    async for event in follow(ctx, WorkflowRun, started.stream_id):
         terminal = event
     if terminal is None or terminal["kind"] == "error":
         message = terminal["error"]["message"] if terminal else "The workflow did not finish."
@@ -209,7 +212,7 @@ async def run_workflow(ctx: Context, key: str, req: WorkflowRequest) -> RunResul
 
 async def run_workflow_stream(ctx: Context, key: str, req: WorkflowRequest) -> AsyncIterator[dict[str, Any]]:
     started = await start_run(ctx, key, req)
-    async for event in ctx.bus.replay(started.stream_id, 0, wait_s=ctx.settings.stream_idle_timeout_seconds):
+    async for event in follow(ctx, WorkflowRun, started.stream_id):
         yield event
 
 
@@ -292,7 +295,7 @@ async def run_events(ctx: Context, run_id: str, after: int = 0) -> AsyncIterator
         stream_id = await s.scalar(select(WorkflowRun.stream_id).where(WorkflowRun.id == _run_uuid(run_id)))
     if stream_id is None:
         raise NotFound("Workflow run not found")
-    async for event in ctx.bus.replay(stream_id, after, wait_s=ctx.settings.stream_idle_timeout_seconds):
+    async for event in follow(ctx, WorkflowRun, stream_id, after):
         yield event
 
 
@@ -308,5 +311,5 @@ async def cancel_run(ctx: Context, run_id: str) -> CancelResult:
         await s.commit()
     if not done.rowcount:
         raise Conflict("Workflow run is not active")
-    await ctx.services.workflows.request_cancel(rid)
+    await ctx.services.runs.request_cancel(rid)
     return CancelResult(str(rid), True)

@@ -33,6 +33,7 @@ class WorkflowRun(TenantOwned, Base):
     ended_at: Mapped[datetime | None] = mapped_column()
     # Touched by the process running the run; a running run whose heartbeat stops is failed.
     heartbeat_at: Mapped[datetime | None] = mapped_column()
+    terminal_event: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the stream's final/error event
 
 
 class WorkflowRunStep(TenantOwned, Base):
