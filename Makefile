@@ -21,6 +21,9 @@ VENDOR_FILES = \
 	swagger-ui-dist/LICENSE swagger-ui-dist/NOTICE swagger-ui-dist/swagger-ui-bundle.js \
 	swagger-ui-dist/swagger-ui.css
 
+# The browser tests drive Debian's Chromium (never a browser Playwright downloads).
+CHROMIUM = /usr/bin/chromium
+
 .PHONY: install assets serve migrate test bench artifacts lint clean
 
 $(STAMP): pyproject.toml
@@ -37,6 +40,11 @@ $(VENDOR)/.copied: package.json package-lock.json Makefile
 	cd node_modules && cp --parents $(VENDOR_FILES) $(CURDIR)/$(VENDOR)/
 	touch $@
 
+$(CHROMIUM):
+	@test "$$(id -u)" = 0 || { echo "the browser tests need Debian's chromium: sudo apt-get install chromium"; exit 1; }
+	apt-get update -q
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium
+
 assets: $(VENDOR)/.copied
 
 install: $(STAMP) assets
@@ -48,7 +56,7 @@ serve: install
 migrate: install
 	$(BIN)/agentdeck migrate
 
-test: install
+test: install $(CHROMIUM)
 	$(BIN)/pytest
 
 bench: install
