@@ -11,16 +11,20 @@
 
   const DEFAULT_QUERY = `# agentdeck GraphQL
 #
-# 1. Sign in: run Login below (or REST POST /api/v1/auth/token).
+# 1. Sign in: run Login below (or REST
+#    POST /api/v1/auth/token).
 # 2. Put its accessToken in the Headers tab:
 #      {"Authorization": "Bearer <accessToken>"}
 #    It goes with queries and mutations, and with
 #    subscriptions when their WebSocket opens.
-# 3. Run Me. The Explorer (left bar) builds operations by
-#    clicking; Docs shows the schema.
+# 3. Run Me. The Explorer (left bar) builds
+#    operations by clicking; Docs shows the schema.
 
 mutation Login {
-  login(input: {email: "you@example.com", password: "your password"}) {
+  login(input: {
+    email: "you@example.com"
+    password: "your password"
+  }) {
     accessToken
   }
 }
