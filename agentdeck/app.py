@@ -14,12 +14,13 @@ from starlette.exceptions import HTTPException
 from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
-from starlette.responses import HTMLResponse, JSONResponse, Response
+from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
+from agentdeck import browser_tools
 from agentdeck.context import Context, Services, authenticate
 from agentdeck.db import migrate
 from agentdeck.errors import DomainError
@@ -35,14 +36,6 @@ from agentdeck.schema import build_schema
 from agentdeck.security_headers import SecurityHeadersMiddleware
 from agentdeck.settings import Settings
 from agentdeck.storage_routes import BLOB_PREFIX, blob_routes
-
-SWAGGER_UI = """<!doctype html>
-<html><head><title>agentdeck REST API</title><meta charset="utf-8">
-<link rel="stylesheet" href="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui.css"></head>
-<body><div id="swagger-ui"></div>
-<script src="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/swagger-ui-bundle.js"></script>
-<script>SwaggerUIBundle({url: "/openapi.json", dom_id: "#swagger-ui"});</script>
-</body></html>"""
 
 
 # Response headers a browser client on another origin may read (rate limits, optimistic
@@ -62,6 +55,10 @@ class GraphQLApp(GraphQL):
             # no GraphQL answer over HTTP is ever stored by a browser or proxy.
             response.headers.update(NO_STORE)
         return await build_context(self.services, request, response)
+
+    async def render_graphql_ide(self, request: Any) -> Response:
+        # Our page instead of Strawberry's, whose scripts come from a CDN (blank offline).
+        return browser_tools.page_response(browser_tools.GRAPHIQL)
 
     async def on_ws_connect(self, context: Context) -> None:
         params = context.connection_params or {}
@@ -133,7 +130,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return JSONResponse(services.keys.jwks(), headers=headers)
 
     async def docs(_request: Request) -> Response:
-        return HTMLResponse(SWAGGER_UI)
+        return browser_tools.page_response(browser_tools.SWAGGER_UI)
 
     async def stripe_webhook(request: Request) -> Response:
         # A raw route: the signature covers the exact bytes, so the body is never re-encoded.
@@ -155,6 +152,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/.well-known/jwks.json", jwks, methods=["GET"]),
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
+        browser_tools.static_mount(),
         *([Route("/webhooks/stripe", stripe_webhook, methods=["POST"])] if settings.enable_billing else []),
         *blob_routes(services),
     ]

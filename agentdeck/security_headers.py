@@ -5,8 +5,8 @@ from __future__ import annotations
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 BASE = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
-# Frame and plug-in protection for the HTML pages (GraphiQL, Swagger UI). Script sources are not
-# restricted yet: both pages still load their assets from a CDN.
+# Frame and plug-in protection for every HTML page; the browser tools' pages send a fuller policy
+# of their own (`browser_tools.TOOL_PAGE_CSP`), which this one does not replace.
 HTML = ((b"x-frame-options", b"DENY"),
         (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"))
 
