@@ -10,12 +10,8 @@ conversations through the REST layer vs /graphql.
 
 from __future__ import annotations
 
-import asyncio
 import json
 import os
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 
@@ -24,6 +20,7 @@ import orjson
 import websockets
 
 from bench.asgi import call, per_request_us, report
+from bench.server import serve
 
 PASSWORD = "Correct-Horse-42-battery"
 JSON = {"content-type": "application/json"}
@@ -76,28 +73,11 @@ async def in_process(turns: int = 100, lists: int = 300) -> None:
         report("Listing 50 conversations", rows, "REST GET /api/v1/conversations?limit=50")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 async def streams(words: int = 1000) -> None:
-    tmp = tempfile.mkdtemp(prefix="agentdeck-bench-")
-    port = _free_port()
-    env = {**os.environ, "AGENTDECK_VAR_DIR": tmp, "AGENTDECK_PORT": str(port), "AGENTDECK_LOG_LEVEL": "warning",
-           "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0", "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
-           "AGENTDECK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db", "AGENTDECK_AUTO_MIGRATE": "true"}
-    proc = subprocess.Popen([sys.executable, "-m", "agentdeck.cli", "serve"], env=env)  # noqa: ASYNC220 - once, at set-up
-    base = f"http://127.0.0.1:{port}"
-    try:
+    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0", "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false"}
+    with serve(env) as base:
+        port = int(base.rsplit(":", 1)[1])
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            for _ in range(100):
-                try:
-                    if (await client.get("/health")).status_code == 200:
-                        break
-                except httpx.HTTPError:
-                    await asyncio.sleep(0.1)
             r = await client.post("/api/v1/auth/register", json={
                 "email": "s@example.com", "password": PASSWORD, "tenant_name": "Bench", "accept_terms": True})
             token = r.json()["access_token"]
@@ -128,9 +108,6 @@ async def streams(words: int = 1000) -> None:
         print(f"\nStreaming one {words}-word offline reply ({count} events) to one reader:")
         print(f"  SSE (POST /api/v1/chat/stream):           {sse_rate:8.0f} events/s")
         print(f"  GraphQL subscription (graphql-transport-ws): {ws_rate:8.0f} events/s  ({ws_rate / sse_rate:.2f}x SSE)")
-    finally:
-        proc.terminate()
-        proc.wait(10)
 
 
 async def run() -> None:

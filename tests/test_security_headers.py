@@ -48,8 +48,8 @@ def test_html_pages_cannot_be_framed(server, path, headers):
     assert r.status_code == 200 and r.headers["content-type"].startswith("text/html")
     _assert_base_headers(r)
     assert r.headers["x-frame-options"] == "DENY"
-    csp = [d.strip() for d in r.headers["content-security-policy"].split(";")]
-    assert csp == HTML_CSP  # script sources are left open until the pages stop using a CDN
+    csp = {d.strip() for d in r.headers["content-security-policy"].split(";")}
+    assert set(HTML_CSP) <= csp and "script-src 'self'" in csp  # the tools load nothing from elsewhere
 
 
 def test_hsts_only_over_https_from_a_trusted_proxy(server, proxied):
