@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from agentdeck.auth.passwords import burn_time, hash_password, password_problems, verify_password
 from agentdeck.auth.tokens import TokenInvalid
 from agentdeck.context import Context
+from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
 from agentdeck.errors import (
     BadRequest,
@@ -76,6 +77,25 @@ class SignupPolicy:
 class CurrentUser:
     user_id: str
     token_payload: dict[str, Any]
+
+
+@dataclass
+class TenantRef:
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+@dataclass
+class Profile:
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    tenant: TenantRef | None
+    role: str | None
+    scopes: list[str]
+    email_verified: bool
+    platform_role: str | None
 
 
 @dataclass
@@ -308,11 +328,34 @@ def require_user(ctx: Context):
     return principal
 
 
-def me(ctx: Context) -> Outcome:
+def me_legacy(ctx: Context) -> Outcome:
+    """The legacy `GET /auth/me` answer: the token's raw claims (NOTES §2.1)."""
     principal = require_user(ctx)
     return Outcome(
         "User information retrieved successfully",
         CurrentUser(user_id=principal.subject.removeprefix("user:"), token_payload=principal.claims),
+    )
+
+
+async def me(ctx: Context) -> Profile:
+    """The caller as the database knows them now, in the tenant of their token. `scopes` are
+    the token's (what this request may do); the rest is read fresh, so `email_verified` turns
+    true as soon as the link is followed, while the token itself still says false until it is
+    refreshed."""
+    principal = require_user(ctx)
+    user_id = uuid.UUID(principal.subject.removeprefix("user:"))
+    async with ctx.platform_session() as s:
+        user = await s.get(User, user_id)
+        tenant = await s.get(Tenant, principal.tenant_id) if principal.tenant_id else None
+        role = await s.scalar(select(Membership.role).where(
+            Membership.user_id == user_id, Membership.tenant_id == principal.tenant_id)) if tenant else None
+    if user is None:
+        raise Unauthenticated("Could not validate credentials")
+    return Profile(
+        id=user.id, email=user.email, display_name=user.display_name,
+        tenant=TenantRef(tenant.id, tenant.name, tenant.slug) if tenant else None,
+        role=role, scopes=sorted(principal.scopes), email_verified=user.email_verified_at is not None,
+        platform_role=user.platform_role,
     )
 
 

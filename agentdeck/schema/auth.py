@@ -38,13 +38,34 @@ class SignupPolicy:
     request_access_enabled: bool
 
 
-@strawberry.type
+@strawberry.type(description="A tenant, as its members see it.")
+class Tenant:
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+@strawberry.type(description="A signed-in person, in the tenant of their token.")
+class User:
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    tenant: Tenant | None = strawberry.field(description="The tenant the access token acts in.")
+    role: str | None = strawberry.field(description="The user's role in that tenant: viewer, member, admin or owner.")
+    scopes: list[str] = strawberry.field(description="What this access token grants.")
+    email_verified: bool = strawberry.field(
+        description="Whether the address is verified now. A token issued before verifying still says "
+                    "`email_verified: false` and is refused on tenant operations: refresh it (`refreshSession`).")
+    platform_role: str | None = strawberry.field(description='"platform_operator" for operators, else null.')
+
+
+@strawberry.type(description="The legacy REST shape of `GET /api/v1/auth/me` (the raw token claims).")
 class CurrentUser:
     user_id: str
     token_payload: JSON
 
 
-@strawberry.type
+@strawberry.type(description="The legacy REST envelope of `GET /api/v1/auth/me`.")
 class CurrentUserResult:
     message: str
     data: CurrentUser
@@ -102,9 +123,18 @@ class Query:
     def signup_policy(self, info: strawberry.Info) -> SignupPolicy:
         return r.signup_policy(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=allow(Authenticated()), description="The caller and the claims of its access token.")
-    def me(self, info: strawberry.Info) -> CurrentUserResult:
-        return r.me(info.context)  # type: ignore[return-value]
+    @strawberry.field(extensions=allow(Authenticated()), description="The signed-in user: email, names, tenant, role.")
+    async def me(self, info: strawberry.Info) -> User:
+        return await r.me(info.context)  # type: ignore[return-value]
+
+    @strawberry.field(
+        extensions=allow(Authenticated()),
+        description="The legacy REST form of `me` served at `GET /api/v1/auth/me`: a message and the raw "
+                    "claims of the access token.",
+        deprecation_reason="The legacy REST envelope (GET /api/v1/auth/me); query `me` instead.",
+    )
+    def me_legacy(self, info: strawberry.Info) -> CurrentUserResult:
+        return r.me_legacy(info.context)  # type: ignore[return-value]
 
 
 @strawberry.type
