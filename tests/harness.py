@@ -188,8 +188,9 @@ class WsSubscription:
 
 
 def start_server(tmp: Path, env: dict[str, str] | None = None, backend: str = "sqlite",
-                 database_url: str | None = None) -> Server:
-    port = free_port()
+                 database_url: str | None = None, port: int | None = None) -> Server:
+    """`port`: chosen by the caller when `env` must name it (AGENTDECK_PUBLIC_URL); else a free one."""
+    port = port or free_port()
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
         "AGENTDECK_VAR_DIR": str(tmp),
