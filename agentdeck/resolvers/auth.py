@@ -34,6 +34,7 @@ from agentdeck.errors import (
 from agentdeck.resolvers import invites
 from agentdeck.resolvers.access import require_principal
 from agentdeck.resolvers.admin import EMAIL, add_tenant
+from agentdeck.resolvers.limits import Limit
 
 log = logging.getLogger("agentdeck.auth")
 
@@ -47,6 +48,8 @@ TENANT_SCOPES["admin"] = TENANT_SCOPES["owner"]
 OPERATOR_SCOPES = ["platform:operator", "auth:invites", "auth:signup_requests", "support:read", "activity:read"]
 
 BAD_CREDENTIALS = "Incorrect email or password."
+# Declared on `accept_terms` of registration and access requests; the schema enforces it.
+ACCEPT_TERMS = Limit(const=True, message="Terms of service must be accepted: send accept_terms: true.")
 
 
 @dataclass
@@ -152,7 +155,8 @@ async def _issue(ctx: Context, user: User, membership: Membership, session: Auth
 
 
 async def register(ctx: Context, email: str, password: str, tenant_name: str, display_name: str | None,
-                   accept_terms: bool, invite_token: str | None) -> SessionTokens:
+                   invite_token: str | None) -> SessionTokens:
+    """Accepting the terms is checked by the schema (`ACCEPT_TERMS` on the input)."""
     email = email.strip().lower()
     problems = []
     if not EMAIL.match(email):
@@ -163,8 +167,6 @@ async def register(ctx: Context, email: str, password: str, tenant_name: str, di
     ]
     if not 2 <= len(tenant_name.strip()) <= 128:
         problems.append({"field": "input.tenant_name", "message": "Tenant name must be 2-128 characters."})
-    if not accept_terms:
-        problems.append({"field": "input.accept_terms", "message": "Terms of service must be accepted."})
     if problems:
         raise InvalidInput(problems[0]["message"], details=problems)
     invite_id = await invites.admissible(ctx, invite_token, email)  # None under the public policy

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import auth as r
+from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Authenticated, allow
 
 
@@ -100,15 +101,18 @@ class LoginInput:
     tenant_id: uuid.UUID | None = None
 
 
+TERMS_DESCRIPTION = "Must be true: the terms of service are accepted."
+
+
 @strawberry.input
 class RegisterInput:
     email: str
     password: str
     tenant_name: str
+    accept_terms: bool = strawberry.field(metadata=limited(r.ACCEPT_TERMS), description=TERMS_DESCRIPTION)
     display_name: str | None = None
     plan_code: str | None = None
     trial_days: int | None = None
-    accept_terms: bool = False
     invite_token: str | None = None
 
 
@@ -147,7 +151,7 @@ class Mutation:
     async def register(self, info: strawberry.Info, input: RegisterInput) -> UserRegistration:
         return await r.register(  # type: ignore[return-value]
             info.context, input.email, input.password, input.tenant_name, input.display_name,
-            input.accept_terms, input.invite_token,
+            input.invite_token,
         )
 
     @strawberry.mutation(description="Exchange a refresh token for a new pair (single use).")
