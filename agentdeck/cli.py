@@ -17,25 +17,14 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default AGENTDECK_HOST)"),
     port: int | None = typer.Option(None, help="Port (default AGENTDECK_PORT)"),
 ) -> None:
-    """Serve GraphQL at /graphql, REST at /api/v1, Swagger UI at /docs."""
-    import uvicorn
-
-    from agentdeck.app import create_app
+    """Serve GraphQL at /graphql, REST at /api/v1, Swagger UI at /docs (printed once ready)."""
     from agentdeck.logs import configure_logging
+    from agentdeck.serve import run
 
     settings = Settings()
     configure_logging(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # configured above: one format for uvicorn's lines and ours
-        access_log=False,  # RequestMiddleware writes the access line (with correlation id, tenant)
-        loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
-        ws="websockets-sansio",
-        proxy_headers=False,
-    )
+    if not run(settings, host or settings.host, port or settings.port):
+        raise typer.Exit(3)  # uvicorn's start-up failure code
 
 
 @app.command()
