@@ -70,14 +70,69 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _user_exists(settings: Settings, email: str) -> bool:
+    import asyncio
+
+    from sqlalchemy import select
+
+    from agentdeck.db.models import User
+    from agentdeck.resolvers import admin
+
+    db = _database(settings)
+
+    async def look() -> bool:
+        try:
+            async with db.platform_session() as s:
+                return await s.scalar(select(User.id).where(User.email == admin.normalise_email(email))) is not None
+        finally:
+            await db.dispose()
+
+    return asyncio.run(look())
+
+
+def _password_for(email: str, given: str | None) -> str | None:
+    """`--password` when given (scripts). Otherwise, for an email with no account yet and someone
+    at a terminal, ask: hidden, typed twice, checked before the confirmation. Existing users
+    keep their password, so nobody is asked for one; without a terminal the command then says
+    that a new user needs `--password`."""
+    import sys
+
+    from agentdeck.auth.passwords import password_problems
+    from agentdeck.errors import DomainError
+
+    if given is not None or not sys.stdin.isatty():
+        return given
+    settings = Settings()
+    try:
+        if _user_exists(settings, email):
+            return None
+    except DomainError:
+        return None  # a malformed email: the command itself says what is wrong with it
+
+    def strong(value: str) -> str:
+        problems = password_problems(value, email=email.strip().lower(), min_length=settings.password_min_length)
+        if problems:
+            typer.echo("Password refused: " + " ".join(problems), err=True)
+            raise typer.BadParameter(problems[0])  # typer asks again
+        return value
+
+    return typer.prompt(f"Password for the new user {email}", hide_input=True,
+                        confirmation_prompt=True, value_proc=strong)
+
+
+PASSWORD_HELP = "Password of a new user; omitted: asked for at the terminal (hidden, twice)"
+
+
 @app.command("create-tenant")
 def create_tenant(
     name: str = typer.Argument(..., help="Tenant name (2-128 characters)"),
     owner_email: str = typer.Option(..., "--owner-email", help="Owner's email; an existing user is reused"),
-    password: str | None = typer.Option(None, "--password", help="Owner's password (required for a new user)"),
+    password: str | None = typer.Option(None, "--password", help=PASSWORD_HELP),
 ) -> None:
     """Create a tenant with its owner."""
     from agentdeck.resolvers import admin
+
+    password = _password_for(owner_email, password)
 
     async def work(s, settings: Settings) -> str:
         user, created = await admin.ensure_user(s, owner_email, password, settings.password_min_length)
@@ -90,10 +145,12 @@ def create_tenant(
 @app.command("create-operator")
 def create_operator(
     email: str = typer.Argument(..., help="Operator's email; an existing user is promoted"),
-    password: str | None = typer.Option(None, "--password", help="Password (required for a new user)"),
+    password: str | None = typer.Option(None, "--password", help=PASSWORD_HELP),
 ) -> None:
     """Create or promote a platform operator (invites, signup approvals)."""
     from agentdeck.resolvers import admin
+
+    password = _password_for(email, password)
 
     async def work(s, settings: Settings) -> str:
         user, tenant_id, created = await admin.make_operator(s, email, password, settings.password_min_length)
