@@ -1,4 +1,5 @@
-"""`agentdeck serve | migrate | export-schema | export-openapi | create-tenant | create-operator`"""
+"""`agentdeck serve | migrate | export-schema | export-openapi | create-tenant | create-operator |
+ingest | outbox | incident`"""
 
 from __future__ import annotations
 
@@ -157,6 +158,42 @@ def create_operator(
         return f"user_id={user.id} tenant_id={tenant_id} user={'created' if created else 'promoted'}"
 
     _administer(work)
+
+
+@app.command("outbox")
+def outbox(
+    to: str | None = typer.Option(None, "--to", help="Only mail to this address"),
+    limit: int = typer.Option(5, "--limit", min=1, max=100, help="How many messages, newest first"),
+    link: bool = typer.Option(False, "--link", help="Print only the first link of the newest message (scripts)"),
+) -> None:
+    """Show platform mail from the outbox, newest first: with no AGENTDECK_SMTP_URL (the default)
+    every message is kept there, so a verification link can be followed without a mail server."""
+    import asyncio
+
+    from agentdeck.providers.mail import links_in
+    from agentdeck.providers.mail import outbox as read_outbox
+
+    settings = Settings()
+    db = _database(settings)
+
+    async def read():
+        try:
+            return await read_outbox(db, to, 1 if link else limit)
+        finally:
+            await db.dispose()
+
+    messages = asyncio.run(read())
+    if link:
+        found = links_in(messages[0].body_text) if messages else []
+        if not found:
+            _fail(f"No mail with a link{f' to {to}' if to else ''} in the outbox.")
+        typer.echo(found[0])
+        return
+    for m in messages:
+        typer.echo(f"--- {m.created_at:%Y-%m-%d %H:%M:%S} UTC  {m.kind}  ({m.status})\n"
+                   f"To: {m.to_address}\nSubject: {m.subject}\n\n{m.body_text.rstrip()}\n")
+    if not messages:
+        typer.echo(f"No mail{f' to {to}' if to else ''} in the outbox.")
 
 
 @app.command("ingest")

@@ -6,7 +6,7 @@ import subprocess
 import sys
 import uuid
 
-from tests.identity import PASSWORD, login
+from tests.identity import PASSWORD, login, register
 
 
 def _cli(server, *args: str) -> subprocess.CompletedProcess:
@@ -101,3 +101,17 @@ def test_without_a_terminal_a_new_user_needs_password_on_the_command_line(server
     done = subprocess.run([sys.executable, "-m", "agentdeck.cli", "create-operator", email, "--password", PASSWORD],
                           env=server.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
     assert done.returncode == 0 and "user=created" in done.stdout, done.stderr
+
+
+def test_outbox_shows_the_mail_and_its_link(server):
+    acct = register(server)  # mails a verification link; this server has no SMTP: the outbox keeps it
+    listing = _cli(server, "outbox", "--to", acct.email.upper())
+    assert listing.returncode == 0, listing.stderr
+    assert f"To: {acct.email}" in listing.stdout and "Subject: Verify your email address" in listing.stdout
+    link = _cli(server, "outbox", "--to", acct.email, "--link")
+    assert link.returncode == 0 and link.stdout.count("\n") == 1, link.stdout
+    assert link.stdout.startswith("http://127.0.0.1:8000/verify-email?token=")
+    r = server.rest("GET", link.stdout.strip().removeprefix("http://127.0.0.1:8000"))
+    assert r.status_code == 200 and "Email verified" in r.text
+    none = _cli(server, "outbox", "--to", f"nobody-{uuid.uuid4().hex[:6]}@example.com", "--link")
+    assert none.returncode == 1 and "No mail with a link" in none.stderr
