@@ -27,6 +27,7 @@ from agentdeck.errors import DomainError
 from agentdeck.logs import bind_tenant, log_client_error
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
+from agentdeck.pages import page_routes
 from agentdeck.resolvers.billing import handle_stripe_webhook
 from agentdeck.rest_compat import errors as rest_errors
 from agentdeck.rest_compat.build import NO_STORE, build_routes
@@ -155,6 +156,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         browser_tools.static_mount(),
         *([Route("/webhooks/stripe", stripe_webhook, methods=["POST"])] if settings.enable_billing else []),
         *blob_routes(services),
+        *page_routes(schema, rest_context, settings.public_url),
     ]
 
     @contextlib.asynccontextmanager

@@ -1,4 +1,5 @@
-"""`agentdeck serve | migrate | export-schema | export-openapi | create-tenant | create-operator`"""
+"""`agentdeck serve | migrate | export-schema | export-openapi | create-tenant | create-operator |
+ingest | outbox | incident`"""
 
 from __future__ import annotations
 
@@ -17,27 +18,14 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (default AGENTDECK_HOST)"),
     port: int | None = typer.Option(None, help="Port (default AGENTDECK_PORT)"),
 ) -> None:
-    """Serve GraphQL at /graphql, REST at /api/v1, Swagger UI at /docs."""
-    import uvicorn
-
-    from agentdeck.app import create_app
+    """Serve GraphQL at /graphql, REST at /api/v1, Swagger UI at /docs (printed once ready)."""
     from agentdeck.logs import configure_logging
+    from agentdeck.serve import run
 
     settings = Settings()
     configure_logging(settings)
-    uvicorn.run(
-        create_app(settings),
-        host=host or settings.host,
-        port=port or settings.port,
-        log_level=settings.log_level,
-        log_config=None,  # configured above: one format for uvicorn's lines and ours
-        access_log=False,  # RequestMiddleware writes the access line (with correlation id, tenant)
-        loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
-        ws="websockets-sansio",
-        # Client address and scheme from X-Forwarded-* only when sent by a trusted proxy.
-        proxy_headers=settings.forwarded_allow_ips is not None,
-        forwarded_allow_ips=settings.forwarded_allow_ips,
-    )
+    if not run(settings, host or settings.host, port or settings.port):
+        raise typer.Exit(3)  # uvicorn's start-up failure code
 
 
 @app.command()
@@ -83,14 +71,69 @@ def _fail(message: str) -> None:
     raise typer.Exit(1)
 
 
+def _user_exists(settings: Settings, email: str) -> bool:
+    import asyncio
+
+    from sqlalchemy import select
+
+    from agentdeck.db.models import User
+    from agentdeck.resolvers import admin
+
+    db = _database(settings)
+
+    async def look() -> bool:
+        try:
+            async with db.platform_session() as s:
+                return await s.scalar(select(User.id).where(User.email == admin.normalise_email(email))) is not None
+        finally:
+            await db.dispose()
+
+    return asyncio.run(look())
+
+
+def _password_for(email: str, given: str | None) -> str | None:
+    """`--password` when given (scripts). Otherwise, for an email with no account yet and someone
+    at a terminal, ask: hidden, typed twice, checked before the confirmation. Existing users
+    keep their password, so nobody is asked for one; without a terminal the command then says
+    that a new user needs `--password`."""
+    import sys
+
+    from agentdeck.auth.passwords import password_problems
+    from agentdeck.errors import DomainError
+
+    if given is not None or not sys.stdin.isatty():
+        return given
+    settings = Settings()
+    try:
+        if _user_exists(settings, email):
+            return None
+    except DomainError:
+        return None  # a malformed email: the command itself says what is wrong with it
+
+    def strong(value: str) -> str:
+        problems = password_problems(value, email=email.strip().lower(), min_length=settings.password_min_length)
+        if problems:
+            typer.echo("Password refused: " + " ".join(problems), err=True)
+            raise typer.BadParameter(problems[0])  # typer asks again
+        return value
+
+    return typer.prompt(f"Password for the new user {email}", hide_input=True,
+                        confirmation_prompt=True, value_proc=strong)
+
+
+PASSWORD_HELP = "Password of a new user; omitted: asked for at the terminal (hidden, twice)"
+
+
 @app.command("create-tenant")
 def create_tenant(
     name: str = typer.Argument(..., help="Tenant name (2-128 characters)"),
     owner_email: str = typer.Option(..., "--owner-email", help="Owner's email; an existing user is reused"),
-    password: str | None = typer.Option(None, "--password", help="Owner's password (required for a new user)"),
+    password: str | None = typer.Option(None, "--password", help=PASSWORD_HELP),
 ) -> None:
     """Create a tenant with its owner."""
     from agentdeck.resolvers import admin
+
+    password = _password_for(owner_email, password)
 
     async def work(s, settings: Settings) -> str:
         user, created = await admin.ensure_user(s, owner_email, password, settings.password_min_length)
@@ -103,16 +146,54 @@ def create_tenant(
 @app.command("create-operator")
 def create_operator(
     email: str = typer.Argument(..., help="Operator's email; an existing user is promoted"),
-    password: str | None = typer.Option(None, "--password", help="Password (required for a new user)"),
+    password: str | None = typer.Option(None, "--password", help=PASSWORD_HELP),
 ) -> None:
     """Create or promote a platform operator (invites, signup approvals)."""
     from agentdeck.resolvers import admin
+
+    password = _password_for(email, password)
 
     async def work(s, settings: Settings) -> str:
         user, tenant_id, created = await admin.make_operator(s, email, password, settings.password_min_length)
         return f"user_id={user.id} tenant_id={tenant_id} user={'created' if created else 'promoted'}"
 
     _administer(work)
+
+
+@app.command("outbox")
+def outbox(
+    to: str | None = typer.Option(None, "--to", help="Only mail to this address"),
+    limit: int = typer.Option(5, "--limit", min=1, max=100, help="How many messages, newest first"),
+    link: bool = typer.Option(False, "--link", help="Print only the first link of the newest message (scripts)"),
+) -> None:
+    """Show platform mail from the outbox, newest first: with no AGENTDECK_SMTP_URL (the default)
+    every message is kept there, so a verification link can be followed without a mail server."""
+    import asyncio
+
+    from agentdeck.providers.mail import links_in
+    from agentdeck.providers.mail import outbox as read_outbox
+
+    settings = Settings()
+    db = _database(settings)
+
+    async def read():
+        try:
+            return await read_outbox(db, to, 1 if link else limit)
+        finally:
+            await db.dispose()
+
+    messages = asyncio.run(read())
+    if link:
+        found = links_in(messages[0].body_text) if messages else []
+        if not found:
+            _fail(f"No mail with a link{f' to {to}' if to else ''} in the outbox.")
+        typer.echo(found[0])
+        return
+    for m in messages:
+        typer.echo(f"--- {m.created_at:%Y-%m-%d %H:%M:%S} UTC  {m.kind}  ({m.status})\n"
+                   f"To: {m.to_address}\nSubject: {m.subject}\n\n{m.body_text.rstrip()}\n")
+    if not messages:
+        typer.echo(f"No mail{f' to {to}' if to else ''} in the outbox.")
 
 
 @app.command("ingest")

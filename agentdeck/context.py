@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
@@ -19,6 +20,7 @@ from agentdeck.auth.keys import KeyStore
 from agentdeck.auth.revocation import Revocations
 from agentdeck.auth.tenancy import Principal, TenantContext, decide_tenant
 from agentdeck.auth.tokens import TokenInvalid, TokenService
+from agentdeck.db.models.identity import User
 from agentdeck.db.session import Database
 from agentdeck.errors import Forbidden, Unauthenticated
 from agentdeck.logs import bind_tenant
@@ -32,6 +34,10 @@ from agentdeck.providers.ratelimit import make_limiter
 from agentdeck.providers.redis_link import RedisLink
 from agentdeck.providers.storage import make_storage
 from agentdeck.settings import Settings
+
+UNVERIFIED = "Email verification required."
+REFRESH_HINT = ("refresh your token (POST /api/v1/auth/refresh with the refresh token, or the "
+                "refreshSession mutation) or sign in again.")
 
 
 class Services:
@@ -129,17 +135,41 @@ class Context:
             raise self.auth_error or Unauthenticated("Not authenticated")
         return self.principal
 
-    def require_verified(self) -> Principal:
+    async def require_verified(self) -> Principal:
         """Tokens that say `email_verified: false` are refused; tokens without the claim pass."""
         principal = self.require_principal()
         if self.settings.require_email_verification and principal.claims.get("email_verified") is False:
-            raise Forbidden("Email verification required.")
+            raise Forbidden(await self._unverified_message(principal))
         return principal
+
+    async def _unverified_message(self, principal: Principal) -> str:
+        """The refusal keeps the legacy message as its first sentence and says what to do.
+
+        The gate itself reads only the token, as the legacy service did. The database is read
+        here, on the refusal path alone (one primary-key lookup), because the usual cause is a
+        token issued before its user followed the link: telling that user to verify again
+        would send them round in circles, so they are told to refresh instead.
+        """
+        if await self._verified_since(principal):
+            return (f"{UNVERIFIED} Your address is verified, but this token was issued before that: "
+                    f"{REFRESH_HINT}")
+        return (f"{UNVERIFIED} Open the link mailed to you (POST /api/v1/auth/email/send sends another), "
+                f"then {REFRESH_HINT} A token issued before verifying "
+                "still says email_verified: false.")
+
+    async def _verified_since(self, principal: Principal) -> bool:
+        try:
+            user_id = uuid.UUID(principal.subject.removeprefix("user:"))
+        except ValueError:
+            return False
+        async with self.platform_session() as s:
+            verified_at = await s.scalar(select(User.email_verified_at).where(User.id == user_id))
+        return verified_at is not None
 
     async def tenant_context(self) -> TenantContext:
         """The tenant this request acts in and the caller's role there, decided once."""
         if self.tenant is None:
-            principal = self.require_verified()
+            principal = await self.require_verified()
             headers = self.request.headers if self.request is not None else {}
             self.tenant = await decide_tenant(
                 self.services.db, principal, headers.get("x-tenant-id"), headers.get("x-tenant-role")

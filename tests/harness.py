@@ -222,9 +222,10 @@ class WsSubscription:
 
 
 def start_server(tmp: Path, env: dict[str, str | None] | None = None, backend: str = "sqlite",
-                 database_url: str | None = None) -> Server:
-    """A real server on a free loopback port; `env` adds settings (None removes a default)."""
-    port = free_port()
+                 database_url: str | None = None, port: int | None = None) -> Server:
+    """A real server on a loopback port: `port` when the caller must name it in `env`
+    (AGENTDECK_PUBLIC_URL), else a free one; `env` adds settings (None removes a default)."""
+    port = port or free_port()
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
         "AGENTDECK_VAR_DIR": str(tmp),

@@ -258,6 +258,92 @@ def test_email_verification_over_graphql(mail):
     assert out["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
 
 
+# The mailed link, followed in a browser ---------------------------------------------------------
+
+LINK = re.compile(r"(http\S+/verify-email\?token=[A-Za-z0-9_-]+)")
+TENANT_OP = "/api/v1/conversations"  # any tenant operation: they all pass the verification gate
+
+
+def _mailed_link(srv, to: str) -> str:
+    mail = srv.sink.wait_for(lambda m: m.to == to and m.subject == "Verify your email address" and m not in srv.seen)
+    srv.seen.append(mail)
+    return LINK.search(mail.text).group(1)
+
+
+def _path(link: str) -> str:
+    # The link names AGENTDECK_PUBLIC_URL (the default here); this server listens elsewhere.
+    assert link.startswith("http://127.0.0.1:8000/verify-email?token="), link
+    return link.removeprefix("http://127.0.0.1:8000")
+
+
+def _assert_self_contained(r) -> None:
+    assert r.headers["content-type"] == "text/html; charset=utf-8"
+    assert r.headers["cache-control"] == "no-store" and r.headers["referrer-policy"] == "no-referrer"
+    assert "default-src 'none'" in r.headers["content-security-policy"]
+    page = r.text.lower()
+    assert page.startswith("<!doctype html>") and "<script" not in page and "<link" not in page
+    assert "src=" not in page and "@import" not in page and "url(" not in page
+
+
+def test_the_mailed_link_verifies_in_a_browser_once(mail):
+    acct = register(mail)
+    path = _path(_mailed_link(mail, acct.email))
+    assert mail.rest("HEAD", path).status_code == 200  # a link checker does not spend the token
+    r = mail.rest("GET", path)
+    assert r.status_code == 200, r.text
+    _assert_self_contained(r)
+    assert "<h1>Email verified</h1>" in r.text and "/api/v1/auth/refresh" in r.text
+    assert 'href="http://127.0.0.1:8000/graphql"' in r.text  # links from configuration only
+    assert _login(mail, acct.email)["email_verified"] is True
+    # The same link again, and links that never were, get the refusal page and change nothing.
+    for bad, status in ((path, 400), ("/verify-email?token=forged", 400), ("/verify-email", 400),
+                        ("/verify-email?token=", 400), ("/verify-email?token=a%00b", 400),
+                        ("/verify-email?token=" + "x" * 5000, 400)):
+        r = mail.rest("GET", bad)
+        assert r.status_code == status, (bad, r.text)
+        _assert_self_contained(r)
+        assert "This verification link cannot be used" in r.text, bad
+        assert "/api/v1/auth/email/send" in r.text
+    assert mail.rest("POST", path).status_code == 405
+
+
+def test_an_expired_link_gets_the_refusal_page(mail):
+    acct = register(mail)
+    link = _mailed_link(mail, acct.email)
+    token = link.rsplit("=", 1)[1]
+    run_sql(mail, "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
+                  f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'")
+    r = mail.rest("GET", _path(link))
+    assert r.status_code == 400 and "request a new verification email" in r.text
+    assert _login(mail, acct.email)["email_verified"] is False
+
+
+def test_the_refusal_of_an_unverified_token_says_to_verify_then_refresh(mail):
+    acct = register(mail)
+    link = _mailed_link(mail, acct.email)
+    r = mail.rest("GET", TENANT_OP, token=acct.access_token)
+    assert r.status_code == 403
+    assert_documented("GET", TENANT_OP, r)
+    body = r.json()
+    assert body["error"] == "Forbidden" and body["message"].startswith("Email verification required. Open the link")
+    assert "POST /api/v1/auth/refresh" in body["message"]
+    # Verified since: the same (old) token is told to refresh, not to verify again.
+    assert mail.rest("GET", _path(link)).status_code == 200
+    r = mail.rest("GET", TENANT_OP, token=acct.access_token)
+    assert r.status_code == 403
+    assert_documented("GET", TENANT_OP, r)
+    message = r.json()["message"]
+    assert message.startswith("Email verification required. Your address is verified, but this token")
+    assert "POST /api/v1/auth/refresh" in message and "Open the link" not in message
+    out = mail.gql("{ conversations(first: 1) { nextCursor } }", token=acct.access_token)
+    assert out["errors"][0]["message"] == message and out["errors"][0]["extensions"]["code"] == "FORBIDDEN"
+    assert mail.gql("{ me { emailVerified } }", token=acct.access_token)["data"]["me"]["emailVerified"] is True
+    # Refreshing gives a token that says so, and it works.
+    fresh = mail.rest("POST", "/api/v1/auth/refresh", json={"refresh_token": acct.refresh_token}).json()
+    assert fresh["email_verified"] is True
+    assert mail.rest("GET", TENANT_OP, token=fresh["access_token"]).status_code == 200
+
+
 # Forgotten password ----------------------------------------------------------------------------
 
 def test_forgot_and_confirm_reset_the_password_and_end_sessions(mail):
@@ -394,7 +480,7 @@ def test_admin_reset(mail):
     reset = "/api/v1/auth/password/reset"
     # An unverified token is refused before anything else.
     r = mail.rest("POST", reset, token=owner.access_token, json={"user_id": owner.user_id, "new_password": NEW_PASSWORD})
-    assert r.status_code == 403 and r.json()["message"] == "Email verification required."
+    assert r.status_code == 403 and r.json()["message"].startswith("Email verification required.")
     assert_documented("POST", reset, r)
     # Users of other tenants, and unknown users, are not found.
     for user_id in (stranger.user_id, str(uuid.uuid4())):

@@ -42,6 +42,35 @@ def test_register_creates_a_tenant_and_signs_the_owner_in(server):
     assert payload["sub"] == f"user:{body['user_id']}" and payload["roles"] == ["owner"]
     assert payload["tenant_id"] == body["tenant_id"] and payload["sid"] == body["session_id"]
     assert payload["token_use"] == "access"
+    # Byte for byte the legacy envelope: the claims exactly as the token carries them, in its order.
+    claims = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[1] + "=="))
+    legacy = {"success": True, "message": "User information retrieved successfully",
+              "data": {"user_id": body["user_id"], "token_payload": claims}}
+    assert me.content == json.dumps(legacy, separators=(",", ":")).encode()
+    assert me.headers["content-type"] == "application/json"
+
+
+def test_me_is_the_user_over_graphql_and_the_legacy_envelope_over_rest(server):
+    acct = register(server, tenant_name="Profile Co")
+    fields = "{ id email displayName tenant { id name slug } role scopes emailVerified platformRole }"
+    me = server.gql("{ me %s }" % fields, token=acct.access_token)
+    assert "errors" not in me, me
+    user = me["data"]["me"]
+    assert user["id"] == acct.user_id and user["email"] == acct.email and user["displayName"] is None
+    assert user["tenant"]["id"] == acct.tenant_id and user["tenant"]["name"] == "Profile Co"
+    assert user["tenant"]["slug"].startswith("profile-co-")
+    assert user["role"] == "owner" and "conversations:write" in user["scopes"]
+    assert user["emailVerified"] is False and user["platformRole"] is None
+    # The legacy form stays reachable (deprecated) as the field the REST route runs.
+    legacy = server.gql("{ meLegacy { message data { userId tokenPayload } } }", token=acct.access_token)
+    assert legacy["data"]["meLegacy"]["data"]["userId"] == acct.user_id
+    rest = server.rest("GET", "/api/v1/auth/me", token=acct.access_token).json()
+    assert rest["data"]["token_payload"] == legacy["data"]["meLegacy"]["data"]["tokenPayload"]
+    assert set(rest) == {"success", "message", "data"} and set(rest["data"]) == {"user_id", "token_payload"}
+    # Anonymous callers and service principals are not users.
+    for token in (None, "garbage"):
+        out = server.gql("{ me { email } }", token=token)
+        assert out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
 def test_register_over_graphql(server):
@@ -52,8 +81,9 @@ def test_register_over_graphql(server):
     )
     assert "errors" not in out, out
     token = out["data"]["register"]["accessToken"]
-    me = server.gql("{ me { message data { userId tokenPayload } } }", token=token)
-    assert me["data"]["me"]["data"]["userId"] == out["data"]["register"]["userId"]
+    me = server.gql("{ me { id emailVerified tenant { slug } } }", token=token)
+    assert me["data"]["me"]["id"] == out["data"]["register"]["userId"]
+    assert me["data"]["me"]["tenant"]["slug"] == out["data"]["register"]["tenantSlug"]
 
 
 def test_register_rejects_bad_input_and_changes_nothing(server):
@@ -188,6 +218,40 @@ def test_forged_tokens_are_refused(server, genuine):
         r = server.rest("GET", "/api/v1/auth/me", token=token)
         assert r.status_code == 401, name
         assert r.json()["message"] == "Could not validate credentials", name
+
+
+def _expired_twin(server, claims: dict) -> tuple[str, str]:
+    """An access token and a refresh token for the same session as `claims`, signed with the
+    server's own key, that expired an hour ago."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from agentdeck.auth.keys import KeyStore
+    from agentdeck.auth.tokens import TokenService
+
+    old = TokenService(KeyStore.load_or_create(Path(server.env["AGENTDECK_VAR_DIR"])),
+                       access_ttl=timedelta(hours=-1), refresh_ttl=timedelta(hours=-1))
+    user_id, session_id = uuid.UUID(claims["sub"].removeprefix("user:")), uuid.UUID(claims["sid"])
+    access = old.issue_access(user_id=user_id, tenant_id=uuid.UUID(claims["tenant_id"]), roles=claims["roles"],
+                              scopes=claims["scope"].split(), session_id=session_id, email_verified=False)
+    refresh = old.issue_refresh(subject=claims["sub"], tenant_id=None, scopes=[], session_id=session_id,
+                                email_verified=False, account=claims["sub"])
+    return access.token, refresh.token
+
+
+def test_expired_tokens_are_told_apart_from_invalid_ones(server, genuine):
+    acct, claims, _jwk = genuine
+    expired, expired_refresh = _expired_twin(server, claims)
+    for token, message in ((expired, "Token has expired."), ("not.a.token", "Could not validate credentials")):
+        r = server.rest("GET", "/api/v1/auth/me", token=token)
+        assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer", r.text
+        assert_documented("GET", "/api/v1/auth/me", r)
+        assert r.json() == {"success": False, "error": "Unauthorized", "message": message, "details": None}
+        out = server.gql("{ me { email } }", token=token)
+        assert out["errors"][0]["message"] == message
+        assert out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    r = server.rest("POST", "/api/v1/auth/refresh", json={"refresh_token": expired_refresh})
+    assert r.status_code == 401 and r.json()["message"] == "Token has expired."
 
 
 def test_jwks_has_an_etag(server):

@@ -67,6 +67,8 @@ async def test_without_smtp_the_mail_is_stored_and_logged_in_full(db, caplog):
     with caplog.at_level(logging.INFO, logger="agentdeck.mail"):
         message_id = await mailer.send(_mail())
     assert LINK in caplog.text and "alice@example.com" in caplog.text
+    # Besides the whole mail (its newlines escaped onto one line), a line that ends with the link.
+    assert caplog.records[-1].getMessage() == f"mail {message_id} to alice@example.com: open {LINK}"
     row = await _row(db, message_id)
     assert (row.status, row.to_address, row.kind, row.sent_at) == (
         "logged",

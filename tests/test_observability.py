@@ -86,7 +86,7 @@ def test_client_errors_are_one_line_without_traceback(observed):
         ("variables", observed.http.post(gql, json={"query": "query($n: Int!) { agents(first: $n) { total } }",
                                                     "variables": {"n": "many"}}), "BAD_USER_INPUT"),
         ("garbage token, REST", observed.rest("GET", "/api/v1/auth/me", token="garbage"), "UNAUTHENTICATED"),
-        ("garbage token, GraphQL", observed.http.post(gql, json={"query": "{ me { message } }"},
+        ("garbage token, GraphQL", observed.http.post(gql, json={"query": "{ me { email } }"},
                                                       headers={"Authorization": "Bearer not.a.jwt"}),
          "UNAUTHENTICATED"),
         ("bad query parameter", observed.rest("GET", "/api/v1/auth/sessions", token="garbage",

@@ -5,8 +5,8 @@ from __future__ import annotations
 import re
 import uuid
 
-from tests.harness import BOOTSTRAP_SECRET, ROOT
-from tests.identity import register
+from tests.harness import BOOTSTRAP_SECRET, ROOT, assert_documented
+from tests.identity import PASSWORD, register
 
 PUBLIC = {
     ("GET", "/health"), ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/register"),
@@ -116,6 +116,28 @@ def test_declared_body_bounds_hold_at_the_boundary(server):
     gql = server.gql("mutation($i: ContactInput!) { submitContact(input: $i) { message } }",
                      {"i": {**body, "message": "m" * (longest + 1)}})
     assert gql["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+def test_accept_terms_is_declared_required_and_true_where_it_is_enforced(server):
+    doc = server.rest("GET", "/openapi.json").json()["components"]["schemas"]
+    for name in ("RegisterInput", "SignupRequestInput"):
+        assert doc[name]["properties"]["accept_terms"]["const"] is True, name
+        assert "accept_terms" in doc[name]["required"], name
+    email = f"terms-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "password": PASSWORD, "tenant_name": "Terms Co"}
+    missing = server.rest("POST", "/api/v1/auth/register", json=body)
+    refused = server.rest("POST", "/api/v1/auth/register", json={**body, "accept_terms": False})
+    for r, kind in ((missing, "missing"), (refused, "value_error")):
+        assert r.status_code == 422, r.text
+        assert_documented("POST", "/api/v1/auth/register", r)
+        assert [(d["loc"], d["type"]) for d in r.json()["details"]] == [(["body", "accept_terms"], kind)]
+    assert "accept_terms: true" in refused.json()["details"][0]["msg"]
+    out = server.gql("mutation($i: RegisterInput!) { register(input: $i) { userId } }",
+                     {"i": {"email": email, "password": PASSWORD, "tenantName": "Terms Co", "acceptTerms": False}})
+    assert out["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert server.rest("POST", "/api/v1/auth/token", json={"email": email, "password": PASSWORD}).status_code == 401
+    r = server.rest("POST", "/api/v1/auth/register", json={**body, "accept_terms": True})
+    assert r.status_code == 201, r.text
 
 
 def test_bounds_are_checked_after_permissions(server):

@@ -320,6 +320,8 @@ def test_mime_guess_table_is_complete():
 
 def test_cli_ingests_a_folder_with_progress(tmp_path):
     import os
+    import re
+    import shutil
     import subprocess
     import sys
 
@@ -334,13 +336,37 @@ def test_cli_ingests_a_folder_with_progress(tmp_path):
                           env=env, capture_output=True, text=True, timeout=60)
     assert made.returncode == 0, made.stderr
     tenant_id = made.stdout.split("tenant_id=")[1].split()[0]
-    run = subprocess.run([*cli, "ingest", str(DATA), "--tenant", tenant_id, "--store", "handbook"],
-                         env=env, capture_output=True, text=True, timeout=120)
+    # The retrieval set, and files that are not ingested: each is accounted for, with why.
+    docs = tmp_path / "docs"
+    shutil.copytree(DATA, docs)
+    (docs / "logo.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(range(256)))
+    (docs / "Makefile").write_text("all:\n")
+    (docs / ".notes.md").write_text("# private\n")
+    (docs / ".git").mkdir()
+    (docs / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
+
+    def ingest() -> subprocess.CompletedProcess:
+        return subprocess.run([*cli, "ingest", str(docs), "--tenant", tenant_id, "--store", "handbook"],
+                              env=env, capture_output=True, text=True, timeout=120)
+
+    run = ingest()
     assert run.returncode == 0, run.stdout + run.stderr
-    assert "9/9 completed" in run.stdout and "MB/s" in run.stdout
-    again = subprocess.run([*cli, "ingest", str(DATA), "--tenant", tenant_id, "--store", "handbook"],
-                           env=env, capture_output=True, text=True, timeout=120)
-    assert again.returncode == 0 and "0 files" in again.stdout  # the store is found by name; nothing new
+    assert "9 new files to ingest, 0 already ingested, 4 skipped" in run.stdout
+    assert "9/9 new files completed" in run.stdout and "MB/s" in run.stdout
+    assert "0 already ingested (unchanged since a previous run), 4 skipped." in run.stdout
+    assert re.search(r"logo\.png\s.*1\s.*unsupported type \(\.png\)", run.stdout), run.stdout
+    assert re.search(r"Makefile\s.*1\s.*unsupported type \(no file extension\)", run.stdout), run.stdout
+    assert re.search(r"\.git/HEAD, \.notes\.md\s.*2\s.*hidden", run.stdout), run.stdout
+    assert "Supported types: .csv" in run.stdout
+    again = ingest()  # the store is found by name; nothing is new
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "Nothing new to ingest: 9 already ingested (unchanged since a previous run), 4 skipped." in again.stdout
+    # A binary file under a text name is tried, and its failure says why (exit code 2).
+    (docs / "broken.txt").write_bytes(b"text\x00\x01\x02" * 100)
+    third = ingest()
+    assert third.returncode == 2, third.stdout + third.stderr
+    assert "0/1 new files completed" in third.stdout and "File looks binary, not text." in third.stdout
+    assert "9 already ingested" in third.stdout
     srv = sqlite_server(tmp_path, {})
     try:
         mark_email_verified(srv, made.stdout.split("user_id=")[1].split()[0])

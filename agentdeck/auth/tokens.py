@@ -16,7 +16,7 @@ from typing import Any
 from uuid import UUID
 
 from joserfc import jwt
-from joserfc.errors import JoseError
+from joserfc.errors import ExpiredTokenError, JoseError
 from joserfc.jwa import EdDSAAlgorithm
 from joserfc.jws import JWSRegistry
 from joserfc.util import urlsafe_b64decode
@@ -24,6 +24,9 @@ from joserfc.util import urlsafe_b64decode
 from agentdeck.auth.keys import KID_RE, KeyStore
 
 INVALID = "Could not validate credentials"
+# Told apart from INVALID so a client knows to refresh rather than sign the user out; it is
+# only said of a token whose signature verified (claims are checked after the signature).
+EXPIRED = "Token has expired."
 LEEWAY_SECONDS = 30  # clock skew between hosts, applied to exp/nbf/iat
 
 # Claims `extra` may not overwrite: they are what verification and the callers rely on.
@@ -177,6 +180,8 @@ class TokenService:
                 jti={"essential": True},
                 iss={"essential": True, "value": self.issuer},
             ).validate(claims)
+        except ExpiredTokenError as exc:
+            raise TokenInvalid(EXPIRED) from exc
         except (JoseError, ValueError, TypeError) as exc:
             raise TokenInvalid() from exc
         # token_use before aud: a refresh token has no aud, and the client should be told

@@ -6,6 +6,7 @@ default stores each message in the `mail_outbox` table and logs it in full, so t
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import uuid
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from typing import Protocol
 from urllib.parse import unquote, urlsplit
 
 import aiosmtplib
+from sqlalchemy import select
 
 from agentdeck.db.base import utcnow
 from agentdeck.db.models.mail import OutboxMessage
@@ -24,6 +26,7 @@ from agentdeck.errors import UpstreamFailed
 from agentdeck.settings import Settings
 
 log = logging.getLogger("agentdeck.mail")
+LINK = re.compile(r"https?://[^\s<>\"']+")
 
 SMTP_TIMEOUT = 10.0  # seconds, per SMTP operation: a stuck server must not hold a request open
 
@@ -162,7 +165,24 @@ class OutboxMailer:
             "mail %s (%s) not sent (AGENTDECK_SMTP_URL unset)\nFrom: %s\nTo: %s\nSubject: %s\n\n%s",
             row.id, mail.kind, self.sender, mail.to, mail.subject, mail.text,
         )  # fmt: skip
+        # The text log escapes the mail's newlines onto one line; a link then ends in "\n\n…".
+        # Each link also gets a line that ends with it, so it can be clicked or copied whole.
+        for link in links_in(mail.text):
+            log.info("mail %s to %s: open %s", row.id, mail.to, link)
         return str(row.id)
+
+
+def links_in(text: str) -> list[str]:
+    return LINK.findall(text)
+
+
+async def outbox(db: Database, to: str | None, limit: int) -> list[OutboxMessage]:
+    """The newest messages of the outbox (to one address when `to` is given), newest first."""
+    query = select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(limit)
+    if to is not None:
+        query = query.where(OutboxMessage.to_address == to.strip().lower())
+    async with db.platform_session() as s:
+        return list((await s.scalars(query)).all())
 
 
 def _make_log_visible() -> None:

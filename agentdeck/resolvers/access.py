@@ -29,8 +29,8 @@ def require_scope(ctx: Context, scope: str) -> Principal:
     return principal
 
 
-def require_verified(ctx: Context) -> Principal:
-    return ctx.require_verified()
+async def require_verified(ctx: Context) -> Principal:
+    return await ctx.require_verified()
 
 
 async def tenant_context(ctx: Context) -> TenantContext:

@@ -52,7 +52,8 @@ async def ensure_user(s: AsyncSession, email: str, password: str | None, min_len
     if user is not None:
         return user, False
     if not password:
-        raise InvalidInput(f"{email} is a new user: a password is required.")
+        raise InvalidInput(f"{email} is a new user: a password is required (--password, or run the "
+                           "command in a terminal to be asked for one).")
     problems = password_problems(password, email=email, min_length=min_length)
     if problems:
         raise InvalidInput("Password refused: " + " ".join(problems))

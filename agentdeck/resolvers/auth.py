@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from agentdeck.auth.passwords import burn_time, hash_password, password_problems, verify_password
 from agentdeck.auth.tokens import TokenInvalid
 from agentdeck.context import Context
+from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
 from agentdeck.errors import (
     BadRequest,
@@ -32,6 +33,7 @@ from agentdeck.resolvers import invites
 from agentdeck.resolvers.access import require_principal
 from agentdeck.resolvers.admin import EMAIL, add_tenant
 from agentdeck.resolvers.login_throttle import LoginThrottle
+from agentdeck.resolvers.limits import Limit
 
 log = logging.getLogger("agentdeck.auth")
 
@@ -45,6 +47,8 @@ TENANT_SCOPES["admin"] = TENANT_SCOPES["owner"]
 OPERATOR_SCOPES = ["platform:operator", "auth:invites", "auth:signup_requests", "support:read", "activity:read"]
 
 BAD_CREDENTIALS = "Incorrect email or password."
+# Declared on `accept_terms` of registration and access requests; the schema enforces it.
+ACCEPT_TERMS = Limit(const=True, message="Terms of service must be accepted: send accept_terms: true.")
 
 
 @dataclass
@@ -75,6 +79,25 @@ class SignupPolicy:
 class CurrentUser:
     user_id: str
     token_payload: dict[str, Any]
+
+
+@dataclass
+class TenantRef:
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+@dataclass
+class Profile:
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    tenant: TenantRef | None
+    role: str | None
+    scopes: list[str]
+    email_verified: bool
+    platform_role: str | None
 
 
 @dataclass
@@ -131,7 +154,8 @@ async def _issue(ctx: Context, user: User, membership: Membership, session: Auth
 
 
 async def register(ctx: Context, email: str, password: str, tenant_name: str, display_name: str | None,
-                   accept_terms: bool, invite_token: str | None) -> SessionTokens:
+                   invite_token: str | None) -> SessionTokens:
+    """Accepting the terms is checked by the schema (`ACCEPT_TERMS` on the input)."""
     email = email.strip().lower()
     problems = []
     if not EMAIL.match(email):
@@ -142,8 +166,6 @@ async def register(ctx: Context, email: str, password: str, tenant_name: str, di
     ]
     if not 2 <= len(tenant_name.strip()) <= 128:
         problems.append({"field": "input.tenant_name", "message": "Tenant name must be 2-128 characters."})
-    if not accept_terms:
-        problems.append({"field": "input.accept_terms", "message": "Terms of service must be accepted."})
     if problems:
         raise InvalidInput(problems[0]["message"], details=problems)
     invite_id = await invites.admissible(ctx, invite_token, email)  # None under the public policy
@@ -292,11 +314,34 @@ def require_user(ctx: Context):
     return principal
 
 
-def me(ctx: Context) -> Outcome:
+def me_legacy(ctx: Context) -> Outcome:
+    """The legacy `GET /auth/me` answer: the token's raw claims (NOTES §2.1)."""
     principal = require_user(ctx)
     return Outcome(
         "User information retrieved successfully",
         CurrentUser(user_id=principal.subject.removeprefix("user:"), token_payload=principal.claims),
+    )
+
+
+async def me(ctx: Context) -> Profile:
+    """The caller as the database knows them now, in the tenant of their token. `scopes` are
+    the token's (what this request may do); the rest is read fresh, so `email_verified` turns
+    true as soon as the link is followed, while the token itself still says false until it is
+    refreshed."""
+    principal = require_user(ctx)
+    user_id = uuid.UUID(principal.subject.removeprefix("user:"))
+    async with ctx.platform_session() as s:
+        user = await s.get(User, user_id)
+        tenant = await s.get(Tenant, principal.tenant_id) if principal.tenant_id else None
+        role = await s.scalar(select(Membership.role).where(
+            Membership.user_id == user_id, Membership.tenant_id == principal.tenant_id)) if tenant else None
+    if user is None:
+        raise Unauthenticated("Could not validate credentials")
+    return Profile(
+        id=user.id, email=user.email, display_name=user.display_name,
+        tenant=TenantRef(tenant.id, tenant.name, tenant.slug) if tenant else None,
+        role=role, scopes=sorted(principal.scopes), email_verified=user.email_verified_at is not None,
+        platform_role=user.platform_role,
     )
 
 

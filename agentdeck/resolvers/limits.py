@@ -29,7 +29,8 @@ MAX_EMAIL = 320
 @dataclass(frozen=True)
 class Limit:
     """`ge`/`gt`/`le` bound numbers; `min_length`/`max_length` bound strings (leading and trailing
-    blanks do not count towards `min_length`: a blank name is not a name) and lists (items)."""
+    blanks do not count towards `min_length`: a blank name is not a name) and lists (items);
+    `const` is the only value accepted (`accept_terms: true`), refused with `message` if given."""
 
     ge: int | None = None
     gt: int | None = None
@@ -37,12 +38,16 @@ class Limit:
     min_length: int | None = None
     max_length: int | None = None
     format: Format | None = None
+    const: bool | None = None
+    message: str | None = None
 
     def problems(self, value: Any, field: str) -> list[dict[str, Any]]:
         """Pydantic-style problems ({field, type, message}); none for a null (absent) value."""
         if value is None:
             return []
-        if isinstance(value, str | list):
+        if self.const is not None:
+            found = None if value == self.const else ("value_error", self.message or f"Input should be {self.const}")
+        elif isinstance(value, str | list):
             found = self._length(value)
             if found is None and isinstance(value, str) and self.format:
                 found = _format_problem(value, self.format)
@@ -83,6 +88,8 @@ class Limit:
             out[lengths[1]] = self.max_length
         if self.format is not None:
             out["format"] = self.format
+        if self.const is not None:
+            out["const"] = self.const
         return out
 
 

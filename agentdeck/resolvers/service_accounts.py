@@ -97,7 +97,7 @@ def is_operator(principal: Principal) -> bool:
 
 
 async def _actor(ctx: Context) -> Actor:
-    principal = require_verified(ctx)
+    principal = await require_verified(ctx)
     if is_operator(principal):
         return Actor(principal, True, principal.tenant_id)
     tc = await require_role(ctx, "admin")

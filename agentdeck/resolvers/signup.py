@@ -134,7 +134,8 @@ async def _rate_limit(ctx: Context, email: str, ip: str | None) -> None:
 
 
 async def request_access(ctx: Context, email: str, organization: str, full_name: str, message: str | None,
-                         accept_terms: bool, honeypot: str | None) -> SignupPolicy:
+                         honeypot: str | None) -> SignupPolicy:
+    """Accepting the terms is checked by the schema (`auth.ACCEPT_TERMS` on the input)."""
     policy = signup_policy(ctx)
     if not policy.request_access_enabled:
         raise Forbidden("Access requests are not enabled: signup is open to everyone.")
@@ -145,9 +146,6 @@ async def request_access(ctx: Context, email: str, organization: str, full_name:
     _length(problems, "input.organization", organization, 2, 128)
     _length(problems, "input.full_name", full_name, 2, 128)
     _length(problems, "input.message", message, 0, 1000)
-    if not accept_terms:
-        problems.append({"field": "input.accept_terms", "type": "value_error",
-                         "message": "Terms of service must be accepted."})
     _check(problems)
     if honeypot:
         return policy  # a bot filled the hidden field: answer as usual, keep nothing

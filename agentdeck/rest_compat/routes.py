@@ -27,7 +27,8 @@ ROUTES: tuple[Op, ...] = (
     Op("POST", "/api/v1/auth/logout", "logout", body="input", envelope=True,
        no_store=True, tags=("auth",), summary="Logout Session"),
     Op("POST", "/api/v1/auth/logout/all", "logoutAll", envelope=True, tags=("auth",), summary="Logout All Sessions"),
-    Op("GET", "/api/v1/auth/me", "me", no_store=True, envelope=True, tags=("auth",), summary="Get Current User Info"),
+    # The legacy envelope of the token's claims; GraphQL's `me` is the user itself.
+    Op("GET", "/api/v1/auth/me", "meLegacy", no_store=True, envelope=True, tags=("auth",), summary="Get Current User Info"),
     Op("GET", "/api/v1/auth/signup-policy", "signupPolicy", tags=("auth",), summary="Get Signup Policy"),
     Op("POST", "/api/v1/auth/register", "register", body="input", status=201,
        no_store=True, tags=("auth",), summary="Register Tenant"),

@@ -7,6 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import auth as r
+from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Authenticated, allow
 
 
@@ -38,13 +39,34 @@ class SignupPolicy:
     request_access_enabled: bool
 
 
-@strawberry.type
+@strawberry.type(description="A tenant, as its members see it.")
+class Tenant:
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+@strawberry.type(description="A signed-in person, in the tenant of their token.")
+class User:
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    tenant: Tenant | None = strawberry.field(description="The tenant the access token acts in.")
+    role: str | None = strawberry.field(description="The user's role in that tenant: viewer, member, admin or owner.")
+    scopes: list[str] = strawberry.field(description="What this access token grants.")
+    email_verified: bool = strawberry.field(
+        description="Whether the address is verified now. A token issued before verifying still says "
+                    "`email_verified: false` and is refused on tenant operations: refresh it (`refreshSession`).")
+    platform_role: str | None = strawberry.field(description='"platform_operator" for operators, else null.')
+
+
+@strawberry.type(description="The legacy REST shape of `GET /api/v1/auth/me` (the raw token claims).")
 class CurrentUser:
     user_id: str
     token_payload: JSON
 
 
-@strawberry.type
+@strawberry.type(description="The legacy REST envelope of `GET /api/v1/auth/me`.")
 class CurrentUserResult:
     message: str
     data: CurrentUser
@@ -79,15 +101,18 @@ class LoginInput:
     tenant_id: uuid.UUID | None = None
 
 
+TERMS_DESCRIPTION = "Must be true: the terms of service are accepted."
+
+
 @strawberry.input
 class RegisterInput:
     email: str
     password: str
     tenant_name: str
+    accept_terms: bool = strawberry.field(metadata=limited(r.ACCEPT_TERMS), description=TERMS_DESCRIPTION)
     display_name: str | None = None
     plan_code: str | None = None
     trial_days: int | None = None
-    accept_terms: bool = False
     invite_token: str | None = None
 
 
@@ -102,9 +127,18 @@ class Query:
     def signup_policy(self, info: strawberry.Info) -> SignupPolicy:
         return r.signup_policy(info.context)  # type: ignore[return-value]
 
-    @strawberry.field(extensions=allow(Authenticated()), description="The caller and the claims of its access token.")
-    def me(self, info: strawberry.Info) -> CurrentUserResult:
-        return r.me(info.context)  # type: ignore[return-value]
+    @strawberry.field(extensions=allow(Authenticated()), description="The signed-in user: email, names, tenant, role.")
+    async def me(self, info: strawberry.Info) -> User:
+        return await r.me(info.context)  # type: ignore[return-value]
+
+    @strawberry.field(
+        extensions=allow(Authenticated()),
+        description="The legacy REST form of `me` served at `GET /api/v1/auth/me`: a message and the raw "
+                    "claims of the access token.",
+        deprecation_reason="The legacy REST envelope (GET /api/v1/auth/me); query `me` instead.",
+    )
+    def me_legacy(self, info: strawberry.Info) -> CurrentUserResult:
+        return r.me_legacy(info.context)  # type: ignore[return-value]
 
 
 @strawberry.type
@@ -117,7 +151,7 @@ class Mutation:
     async def register(self, info: strawberry.Info, input: RegisterInput) -> UserRegistration:
         return await r.register(  # type: ignore[return-value]
             info.context, input.email, input.password, input.tenant_name, input.display_name,
-            input.accept_terms, input.invite_token,
+            input.invite_token,
         )
 
     @strawberry.mutation(description="Exchange a refresh token for a new pair (single use).")

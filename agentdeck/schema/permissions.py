@@ -24,8 +24,8 @@ class Authenticated(BasePermission):
 class Verified(BasePermission):
     """A principal whose token does not say its email is unverified."""
 
-    def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
-        access.require_verified(info.context)
+    async def has_permission(self, source: Any, info: strawberry.Info, **kwargs: Any) -> bool:
+        await access.require_verified(info.context)
         return True
 
 

@@ -10,7 +10,8 @@ from typing import Annotated
 import strawberry
 
 from agentdeck.resolvers import signup as r
-from agentdeck.schema.auth import SignupPolicy
+from agentdeck.resolvers.auth import ACCEPT_TERMS
+from agentdeck.schema.auth import TERMS_DESCRIPTION, SignupPolicy
 from agentdeck.schema.limits import Offset, limited
 from agentdeck.schema.permissions import Scope, allow
 
@@ -88,7 +89,7 @@ class SignupRequestInput:
     email: str
     organization: str
     full_name: str
-    accept_terms: bool
+    accept_terms: bool = strawberry.field(metadata=limited(ACCEPT_TERMS), description=TERMS_DESCRIPTION)
     message: str | None = None
     honeypot: str | None = None
 
@@ -137,8 +138,7 @@ class Mutation:
     @strawberry.mutation(description="Ask for access while signup is by invite or approval.")
     async def request_access(self, info: strawberry.Info, input: SignupRequestInput) -> SignupPolicy:
         return await r.request_access(  # type: ignore[return-value]
-            info.context, input.email, input.organization, input.full_name, input.message,
-            input.accept_terms, input.honeypot)
+            info.context, input.email, input.organization, input.full_name, input.message, input.honeypot)
 
     @strawberry.mutation(extensions=REQUESTS, description="Approve a pending request; issues its invite.")
     async def approve_signup_request(self, info: strawberry.Info, request_id: uuid.UUID,

@@ -324,10 +324,27 @@ def test_tampered_payload_rejected(svc: TokenService) -> None:
         svc.verify(tampered)
 
 
-def test_expired_rejected(keys: KeyStore) -> None:
-    svc = TokenService(keys, access_ttl=timedelta(minutes=-5))
-    with pytest.raises(TokenInvalid, match="Could not validate credentials"):
+def test_expired_rejected_and_said_so(keys: KeyStore) -> None:
+    svc = TokenService(keys, access_ttl=timedelta(minutes=-5), refresh_ttl=timedelta(minutes=-5))
+    with pytest.raises(TokenInvalid, match="^Token has expired\\.$"):
         svc.verify(access(svc).token)
+    refresh = svc.issue_refresh(subject="user:x", tenant_id=None, scopes=[], session_id=uuid.uuid4(),
+                                email_verified=True, account="user:x")
+    with pytest.raises(TokenInvalid, match="^Token has expired\\.$"):
+        svc.verify(refresh.token, token_use="refresh")
+
+
+def test_expired_forgery_is_invalid_not_expired(svc: TokenService) -> None:
+    # "expired" is only said of a token whose signature verified: a forger learns nothing.
+    now = int(time.time())
+    claims = valid_claims(svc) | {"iat": now - 7200, "nbf": now - 7200, "exp": now - 3600}
+    header = {"alg": "EdDSA", "typ": "JWT", "kid": svc.keys.active_kid}
+    forged = jwt.encode(header, claims, OKPKey.generate_key("Ed25519"), registry=_EdDSAOnlyRegistry())
+    with pytest.raises(TokenInvalid, match="^Could not validate credentials$"):
+        svc.verify(forged)
+    # Within the clock-skew leeway a just-expired token still verifies.
+    almost = valid_claims(svc) | {"iat": now - 600, "nbf": now - 600, "exp": now - 10}
+    assert svc.verify(jwt.encode(header, almost, svc.keys.signing_key, registry=_EdDSAOnlyRegistry()))
 
 
 def test_not_yet_valid_rejected_with_leeway(svc: TokenService) -> None:

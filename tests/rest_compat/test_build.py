@@ -262,6 +262,15 @@ def test_declared_limits_are_enforced_and_documented():
     assert props["tags"]["anyOf"][0] == {"type": "array", "items": {"type": "string"}, "maxItems": 2}
 
 
+def test_a_const_limit_accepts_one_value_and_publishes_it():
+    terms = Limit(const=True, message="Terms must be accepted.")
+    assert terms.problems(True, "input.ok") == [] and terms.problems(None, "input.ok") == []
+    assert terms.problems(False, "input.ok") == [
+        {"field": "input.ok", "type": "value_error", "message": "Terms must be accepted."}]
+    assert Limit(const=True).problems(False, "f")[0]["message"] == "Input should be True"
+    assert terms.json_schema() == {"const": True}
+
+
 def test_a_literal_path_is_not_taken_by_its_parameterised_sibling():
     client, _ = _limited_app()
     assert client.get("/notes/abc").json() == "10:abc"

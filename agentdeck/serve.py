@@ -1,0 +1,79 @@
+"""`agentdeck serve`: uvicorn with the settings, and, once the socket listens, where to go.
+
+The addresses come from the server itself (its settings and the socket it bound), so they are
+right whatever port or public URL it was given; a Makefile echo could not know either.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+import uvicorn
+
+from agentdeck.settings import Settings
+
+log = logging.getLogger("agentdeck")
+
+
+def base_url(settings: Settings, host: str, port: int) -> str:
+    """What a person opens: AGENTDECK_PUBLIC_URL when set, else the address listened on (the
+    loopback address when listening on every interface)."""
+    if "public_url" in settings.model_fields_set:
+        return settings.public_url.rstrip("/")
+    shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
+
+
+def ready_lines(settings: Settings, host: str, port: int) -> list[str]:
+    base = base_url(settings, host, port)
+    graphql = "GraphiQL (GraphQL IDE)" if settings.graphiql else "GraphQL (GraphiQL off)"
+    lines = [
+        f"agentdeck is ready, listening on {host}:{port}",
+        f"  {graphql:<24} {base}/graphql",
+        f"  {'Swagger UI (REST docs)':<24} {base}/docs",
+        f"  {'REST API base':<24} {base}/api/v1",
+        f"  {'Health':<24} {base}/health",
+    ]
+    if "public_url" not in settings.model_fields_set and settings.public_url.rstrip("/") != base:
+        # Mailed links (email verification, password reset) are built from the setting alone.
+        lines.append(f"  AGENTDECK_PUBLIC_URL is unset: links in mail point to {settings.public_url}; "
+                     f"set it to {base} for them to reach this server")
+    return lines
+
+
+class ReadyServer(uvicorn.Server):
+    def __init__(self, config: uvicorn.Config, settings: Settings) -> None:
+        super().__init__(config)
+        self.settings = settings
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)  # exits the process if start-up failed
+        port = self.servers[0].sockets[0].getsockname()[1]  # the real one, even for port 0
+        for line in ready_lines(self.settings, self.config.host, port):
+            log.info(line)
+
+
+def run(settings: Settings, host: str, port: int) -> bool:
+    """Serve until interrupted; False when the server never started."""
+    from agentdeck.app import create_app
+
+    config = uvicorn.Config(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level,
+        log_config=None,  # `logs.configure_logging` set one format for uvicorn's lines and ours
+        access_log=False,  # RequestMiddleware writes the access line (with correlation id, tenant)
+        loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
+        ws="websockets-sansio",
+        # Client address and scheme from X-Forwarded-* only when sent by a trusted proxy.
+        proxy_headers=settings.forwarded_allow_ips is not None,
+        forwarded_allow_ips=settings.forwarded_allow_ips,
+    )
+    server = ReadyServer(config, settings)
+    try:
+        server.run()
+    except KeyboardInterrupt:
+        pass
+    return server.started

@@ -1,0 +1,52 @@
+"""`agentdeck serve` says where to go once it is ready, from its own settings and socket."""
+
+from __future__ import annotations
+
+import re
+import time
+
+from tests.harness import free_port, start_server
+
+
+def _ready_lines(srv) -> list[str]:
+    deadline = time.monotonic() + 10  # the lines are logged just before /health first answers
+    while time.monotonic() < deadline:
+        lines = srv.log().splitlines()
+        start = next((i for i, line in enumerate(lines) if "agentdeck is ready" in line), None)
+        if start is not None and len(lines) >= start + 5:
+            return [re.sub(r"^.* tenant=- ", "", line) for line in lines[start:start + 6]]
+        time.sleep(0.05)
+    raise AssertionError(srv.log())
+
+
+def test_serve_prints_the_urls_of_its_public_address_once_listening(tmp_path):
+    port = free_port()
+    srv = start_server(tmp_path, port=port, env={"AGENTDECK_LOG_LEVEL": "info",
+                                                 "AGENTDECK_PUBLIC_URL": f"http://localhost:{port}/"})
+    try:
+        lines = _ready_lines(srv)
+        log = srv.log()
+        assert log.index("Application startup complete") < log.index("agentdeck is ready")
+        assert lines[0] == f"agentdeck is ready, listening on 127.0.0.1:{port}"
+        assert [line.split()[-1] for line in lines[1:5]] == [
+            f"http://localhost:{port}/graphql", f"http://localhost:{port}/docs",
+            f"http://localhost:{port}/api/v1", f"http://localhost:{port}/health"]
+        assert "GraphiQL" in lines[1] and "Swagger UI" in lines[2] and "AGENTDECK_PUBLIC_URL" not in log
+        # Each printed address answers.
+        assert srv.http.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}).status_code == 200
+        assert srv.http.get(f"http://127.0.0.1:{port}/docs").status_code == 200
+        assert srv.http.get(f"http://127.0.0.1:{port}/health").status_code == 200
+        assert log.count("agentdeck is ready") == 1
+    finally:
+        srv.stop()
+
+
+def test_without_a_public_url_it_prints_the_address_it_listens_on_and_says_mail_links_differ(tmp_path):
+    srv = start_server(tmp_path, env={"AGENTDECK_LOG_LEVEL": "info"})
+    try:
+        lines = _ready_lines(srv)
+        assert lines[1].endswith(f"{srv.base_url}/graphql")
+        assert "AGENTDECK_PUBLIC_URL is unset: links in mail point to http://127.0.0.1:8000" in lines[5]
+        assert f"set it to {srv.base_url}" in lines[5]
+    finally:
+        srv.stop()
