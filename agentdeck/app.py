@@ -38,7 +38,6 @@ from agentdeck.security_headers import SecurityHeadersMiddleware
 from agentdeck.settings import Settings
 from agentdeck.storage_routes import BLOB_PREFIX, blob_routes
 
-
 # Response headers a browser client on another origin may read (rate limits, optimistic
 # concurrency, the id to quote in a support request).
 EXPOSED_HEADERS = ["ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",

@@ -32,8 +32,8 @@ from agentdeck.errors import (
 from agentdeck.resolvers import invites
 from agentdeck.resolvers.access import require_principal
 from agentdeck.resolvers.admin import EMAIL, add_tenant
-from agentdeck.resolvers.login_throttle import LoginThrottle
 from agentdeck.resolvers.limits import Limit
+from agentdeck.resolvers.login_throttle import LoginThrottle
 
 log = logging.getLogger("agentdeck.auth")
 
