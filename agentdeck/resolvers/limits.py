@@ -29,7 +29,9 @@ MAX_EMAIL = 320
 @dataclass(frozen=True)
 class Limit:
     """`ge`/`gt`/`le` bound numbers; `min_length`/`max_length` bound strings (leading and trailing
-    blanks do not count towards `min_length`: a blank name is not a name) and lists (items)."""
+    blanks do not count towards `min_length`: a blank name is not a name) and lists (items);
+    `pattern` is a regular expression a whole string must match (JSON Schema's `pattern`, so
+    keep it to the syntax Python and ECMA-262 share)."""
 
     ge: int | None = None
     gt: int | None = None
@@ -37,6 +39,7 @@ class Limit:
     min_length: int | None = None
     max_length: int | None = None
     format: Format | None = None
+    pattern: str | None = None
 
     def problems(self, value: Any, field: str) -> list[dict[str, Any]]:
         """Pydantic-style problems ({field, type, message}); none for a null (absent) value."""
@@ -46,6 +49,8 @@ class Limit:
             found = self._length(value)
             if found is None and isinstance(value, str) and self.format:
                 found = _format_problem(value, self.format)
+            if found is None and isinstance(value, str) and self.pattern and not re.fullmatch(self.pattern, value):
+                found = "string_pattern_mismatch", f"String should match pattern '{self.pattern}'"
         elif isinstance(value, int | float) and not isinstance(value, bool):
             found = self._range(value)
         else:
@@ -83,6 +88,8 @@ class Limit:
             out[lengths[1]] = self.max_length
         if self.format is not None:
             out["format"] = self.format
+        if self.pattern is not None:
+            out["pattern"] = self.pattern
         return out
 
 
