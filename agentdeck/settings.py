@@ -147,6 +147,10 @@ class Settings(BaseSettings):
     # often; a run whose heartbeat is three intervals old (its process is gone) is marked failed.
     run_heartbeat_seconds: float = 10.0
 
+    # Idempotency keys (resolvers/idempotency.py): how long a key's first result is kept for its
+    # retries; past that, the key is a new key.
+    idempotency_ttl_hours: int = Field(default=24, ge=1)
+
     # A stream reader gives up when its stream has been silent this long (the turn goes on).
     stream_idle_timeout_seconds: float = 300.0
     # Per tenant+user chat limits (legacy defaults): turns per minute, streams per minute, and

@@ -3,6 +3,8 @@
 `start_turn` persists the user's message and launches the turn as a server task; readers
 observe the turn's replayable stream (`turn_events`) from any sequence number. The one-call
 forms — `chat` (the whole answer) and `chat_stream` (start and observe) — are built from those.
+Each of the three takes an idempotency key (`resolvers/idempotency.py`): a retry gets the turn
+its first request started, never a second one.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
 from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
 from agentdeck.providers.ratelimit import held_slot
+from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.billing.usage import check_usage_limit, meter
 from agentdeck.resolvers.chat_runner import (
@@ -112,8 +115,21 @@ async def open_conversation(s: AsyncSession, wanted: uuid.UUID | None, agent_key
     return conversation
 
 
-async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
+async def start_chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = idempotency.NO_KEY) -> Turn:
+    async with idempotency.claim(ctx, "start_chat", idem) as claim:
+        return await start_turn(ctx, req, claim)
+
+
+def _previous_turn(resource: dict[str, Any]) -> Turn:
+    return Turn(uuid.UUID(resource["conversation_id"]), resource["stream_id"], uuid.UUID(resource["run_id"]),
+                resolve_agent(resource["agent"]))
+
+
+async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | None = None) -> Turn:
+    """Start a turn; with a `claim` that is a retry, the turn its first request started."""
     await require_role(ctx, "viewer")
+    if claim is not None and claim.resource is not None:
+        return _previous_turn(claim.resource)
     text = req.message.strip()
     if not text or len(req.message) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
@@ -130,9 +146,12 @@ async def start_turn(ctx: Context, req: ChatRequest) -> Turn:
     now = datetime.now(UTC)
     async with ctx.session() as s:
         conversation = await open_conversation(s, wanted, spec.key, text, user_id, now)
-        run = ChatRun(conversation_id=conversation.id, user_id=user_id, stream_id=new_stream_id("chat"),
-                      agent=spec.key, started_at=now)
+        run = ChatRun(id=uuid.uuid4(), conversation_id=conversation.id, user_id=user_id,
+                      stream_id=new_stream_id("chat"), agent=spec.key, started_at=now)
         s.add(run)
+        if claim is not None:
+            await claim.attach(s, {"conversation_id": str(conversation.id), "stream_id": run.stream_id,
+                                   "run_id": str(run.id), "agent": spec.key})
         await s.commit()
     await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
                   agent=spec.key, content_text=text)
@@ -156,7 +175,8 @@ async def turn_events(ctx: Context, stream_id: str, after: int = 0) -> AsyncIter
         yield event
 
 
-async def chat_stream(ctx: Context, req: ChatRequest) -> AsyncIterator[dict[str, Any]]:
+async def chat_stream(ctx: Context, req: ChatRequest,
+                      idem: idempotency.Idempotency = idempotency.NO_KEY) -> AsyncIterator[dict[str, Any]]:
     await _limit(ctx, "chat_stream", ctx.settings.chat_stream_per_minute)
     tc = await require_role(ctx, "viewer")
     cap = ctx.settings.chat_stream_concurrency  # open streams per user, across processes
@@ -164,15 +184,20 @@ async def chat_stream(ctx: Context, req: ChatRequest) -> AsyncIterator[dict[str,
                          cap) as held:
         if not held:
             raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
-        turn = await start_turn(ctx, req)
+        async with idempotency.claim(ctx, "chat_stream", idem) as claim:
+            turn = await start_turn(ctx, req, claim)  # a retry joins the first request's turn
         async for event in follow(ctx, ChatRun, turn.stream_id):
             yield event
 
 
-async def chat(ctx: Context, req: ChatRequest) -> ChatAnswer:
-    """The whole answer in one response (the turn still streams to any other reader)."""
+async def chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = idempotency.NO_KEY) -> ChatAnswer:
+    """The whole answer in one response (the turn still streams to any other reader). A retry
+    gets the stored answer of its key's turn, or waits for that turn if it is still running."""
     await _limit(ctx, "chat", ctx.settings.chat_per_minute)
-    turn = await start_turn(ctx, req)
+    async with idempotency.claim(ctx, "chat", idem) as claim:
+        if claim.response is not None:
+            return claim.replay(ChatAnswer)
+        turn = await start_turn(ctx, req, claim)
     agent, handoff, final, error = turn.agent.key, False, None, None
     async for event in follow(ctx, ChatRun, turn.stream_id):
         if event["kind"] == "agent.updated":
@@ -183,8 +208,11 @@ async def chat(ctx: Context, req: ChatRequest) -> ChatAnswer:
             error = event["error"]
     if final is None:
         message = error["message"] if error else "The agent did not finish."
-        raise UpstreamFailed(f"Error processing chat request: {message}")
-    return ChatAnswer(
+        failure = UpstreamFailed(f"Error processing chat request: {message}")
+        if error is not None:  # the turn ended so: that is its outcome for every retry
+            await claim.remember_error(ctx, failure)
+        raise failure
+    answer = ChatAnswer(
         conversation_id=str(turn.conversation_id),
         response=final["response_text"] or "",
         agent_used=agent,
@@ -192,3 +220,5 @@ async def chat(ctx: Context, req: ChatRequest) -> ChatAnswer:
         output_schema=turn.agent.output_schema,
         metadata={"stream_id": turn.stream_id, "status": final["status"], "usage": final["usage"]},
     )
+    await claim.remember(ctx, answer)
+    return answer

@@ -1,7 +1,9 @@
 """The public contact form: validated, stored, mailed to `AGENTDECK_CONTACT_RECIPIENT`.
 
 A filled honeypot field is answered like a success (`suppressed: true`) and nothing is kept, so
-a bot learns nothing. Rate limits (NOTES §10): 3 per hour per email, 20 per hour per IP.
+a bot learns nothing. Rate limits (NOTES §10): 3 per hour per email, 20 per hour per IP. A
+submission takes an idempotency key (`resolvers/idempotency.py`; an anonymous sender's keys are
+scoped to its address): a retry gets the first submission's reference, and nothing is sent twice.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from agentdeck.context import Context
 from agentdeck.db.models.status import ContactSubmission
 from agentdeck.errors import RateLimited
 from agentdeck.providers.mail import Mail
+from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.auth import client_info
 
 HOUR = 3600
@@ -39,7 +42,8 @@ def _one_line(value: str | None) -> str:
 
 
 async def submit(ctx: Context, email: str, name: str | None, company: str | None, topic: str | None,
-                 message: str, honeypot: str | None) -> ContactOutcome:
+                 message: str, honeypot: str | None,
+                 idem: idempotency.Idempotency = idempotency.NO_KEY) -> ContactOutcome:
     # Field bounds (lengths, email syntax) are declared on `ContactInput` and checked before this.
     email = email.strip().lower()
     if honeypot:
@@ -50,10 +54,15 @@ async def submit(ctx: Context, email: str, name: str | None, company: str | None
         if not decision.allowed:
             raise RateLimited(f"Rate limit exceeded ({limit} per hour). Retry after {decision.retry_after}s.",
                               retry_after=decision.retry_after)
-    row = ContactSubmission(email=email, name=name, company=company, topic=topic, message=message, ip_address=ip)
-    async with ctx.platform_session() as s:
-        s.add(row)
-        await s.commit()
+    async with idempotency.claim(ctx, "submit_contact", idem, tenant=False) as claim:
+        if claim.resource is not None:
+            return await _previous(ctx, uuid.UUID(claim.resource["reference_id"]))
+        row = ContactSubmission(id=uuid.uuid4(), email=email, name=name, company=company, topic=topic,
+                                message=message, ip_address=ip)
+        async with ctx.platform_session() as s:
+            s.add(row)
+            await claim.attach(s, {"reference_id": str(row.id)})
+            await s.commit()
     reference = str(row.id)
     # Header values are single-line (the mail library refuses CR/LF anyway); the body is as sent.
     message_id = await ctx.services.mailer.send(Mail(
@@ -70,3 +79,11 @@ async def submit(ctx: Context, email: str, name: str | None, company: str | None
             stored.delivered, stored.message_id = delivered, message_id
             await s.commit()
     return ContactOutcome(ACCEPTED, ContactResult(reference, delivered, message_id, False))
+
+
+async def _previous(ctx: Context, reference: uuid.UUID) -> ContactOutcome:
+    """The answer to a retry, from the first request's submission (delivery as known now)."""
+    async with ctx.platform_session() as s:
+        row = await s.get(ContactSubmission, reference)
+    delivered, message_id = (row.delivered, row.message_id) if row is not None else (False, None)
+    return ContactOutcome(ACCEPTED, ContactResult(str(reference), delivered, message_id, False))

@@ -30,7 +30,10 @@ MAX_EMAIL = 320
 class Limit:
     """`ge`/`gt`/`le` bound numbers; `min_length`/`max_length` bound strings (leading and trailing
     blanks do not count towards `min_length`: a blank name is not a name) and lists (items);
-    `const` is the only value accepted (`accept_terms: true`), refused with `message` if given."""
+    `const` is the only value accepted (`accept_terms: true`), refused with `message` if given.
+
+    `pattern` is a regular expression a whole string must match (JSON Schema's `pattern`, so
+    keep it to the syntax Python and ECMA-262 share)."""
 
     ge: int | None = None
     gt: int | None = None
@@ -40,6 +43,7 @@ class Limit:
     format: Format | None = None
     const: bool | None = None
     message: str | None = None
+    pattern: str | None = None
 
     def problems(self, value: Any, field: str) -> list[dict[str, Any]]:
         """Pydantic-style problems ({field, type, message}); none for a null (absent) value."""
@@ -51,6 +55,8 @@ class Limit:
             found = self._length(value)
             if found is None and isinstance(value, str) and self.format:
                 found = _format_problem(value, self.format)
+            if found is None and isinstance(value, str) and self.pattern and not re.fullmatch(self.pattern, value):
+                found = "string_pattern_mismatch", f"String should match pattern '{self.pattern}'"
         elif isinstance(value, int | float) and not isinstance(value, bool):
             found = self._range(value)
         else:
@@ -90,6 +96,8 @@ class Limit:
             out["format"] = self.format
         if self.const is not None:
             out["const"] = self.const
+        if self.pattern is not None:
+            out["pattern"] = self.pattern
         return out
 
 

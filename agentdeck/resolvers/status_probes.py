@@ -3,7 +3,8 @@
 `StatusMonitor` runs in every server process (started by `Services.start()`); each round probes
 every service, stores one `StatusProbe` row per service and publishes a `status:changes` event
 when a service changes state. The status page and its uptime figures read the rows, so several
-processes agree on what they show.
+processes agree on what they show. Each round also purges a bounded batch of expired idempotency
+keys (`resolvers/idempotency.purge_expired`): the one periodic upkeep every process runs anyway.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import delete
 
 from agentdeck.db.models.status import StatusProbe
 from agentdeck.resolvers.health import PROBE_TIMEOUT_S, dependency_failures
+from agentdeck.resolvers.idempotency import purge_expired
 
 if TYPE_CHECKING:
     from agentdeck.context import Services
@@ -132,6 +134,10 @@ class StatusMonitor:
                 await s.commit()
         except Exception:  # noqa: BLE001 - the database may be the thing that is down
             log.warning("could not record status probes (database unavailable?)")
+        try:
+            await purge_expired(self.services.db, self.services.settings.idempotency_ttl_hours)
+        except Exception:  # noqa: BLE001 - as above; the next round purges what this one could not
+            log.warning("could not purge expired idempotency keys (database unavailable?)")
         self._rounds += 1
         for key, error in results.items():
             ok = error is None

@@ -4,6 +4,10 @@ A client asks for an upload URL (a `pending_upload` row is created), PUTs the by
 the object becomes `available` once its bytes are seen: at once for the local provider (agentdeck
 receives them), on the next read of the row for S3 (a HEAD on the object). There is no
 "complete upload" call, as in the legacy service.
+
+Asking for an upload URL takes an idempotency key (`resolvers/idempotency.py`): a retry gets the
+object its first request created, with a freshly signed URL (a stored one may have expired, and
+a signed URL is a credential, better not kept).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from agentdeck.context import Context, Services
 from agentdeck.db.models import StorageObject
 from agentdeck.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from agentdeck.providers.storage import LocalDiskStorage
+from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.limits import Limit, check
 
@@ -160,17 +165,26 @@ def _validate_upload(req: UploadRequest) -> None:
     check(problems)
 
 
-async def create_upload(ctx: Context, req: UploadRequest) -> PresignedUpload:
+async def create_upload(ctx: Context, req: UploadRequest,
+                        idem: idempotency.Idempotency = idempotency.NO_KEY) -> PresignedUpload:
     tc = await require_role(ctx, "admin")
     _validate_upload(req)
     if req.size_bytes > ctx.settings.storage_max_file_mb * MIB:
         raise BadRequest("File size exceeds allowed limit")
     if not mime_allowed(req.mime_type):
         raise BadRequest("MIME type is not allowed")
+    async with idempotency.claim(ctx, "create_upload", idem) as claim:
+        if claim.resource is not None:
+            return await _upload_url_again(ctx, uuid.UUID(claim.resource["object_id"]))
+        return await _new_upload(ctx, tc.tenant_id, req, claim)
+
+
+async def _new_upload(ctx: Context, tenant_id: uuid.UUID, req: UploadRequest,
+                      claim: idempotency.Claim) -> PresignedUpload:
     storage = ctx.services.storage
     object_id = uuid.uuid4()
-    bucket = storage.bucket_for(tc.tenant_id)
-    key = f"{tc.tenant_id}/{object_id}/{safe_filename(req.filename)}"
+    bucket = storage.bucket_for(tenant_id)
+    key = f"{tenant_id}/{object_id}/{safe_filename(req.filename)}"
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await storage.presign_upload(bucket, key, req.mime_type, req.size_bytes, ttl,
                                           ctx.settings.public_url, object_id)
@@ -180,8 +194,21 @@ async def create_upload(ctx: Context, req: UploadRequest) -> PresignedUpload:
             size_bytes=req.size_bytes, status="pending_upload", owner_user_id=caller_user_id(ctx),
             conversation_id=req.conversation_id, agent_key=req.agent_key, meta=req.metadata or {},
         ))
+        await claim.attach(s, {"object_id": str(object_id)})
         await s.commit()
     return PresignedUpload(object_id, signed.url, signed.method, signed.headers, bucket, key, ttl)
+
+
+async def _upload_url_again(ctx: Context, object_id: uuid.UUID) -> PresignedUpload:
+    """The answer to a retry: the first request's object, its upload URL signed anew."""
+    async with ctx.session() as s:
+        row = await s.get(StorageObject, object_id)
+    if row is None or row.status == "rejected":
+        raise Conflict("The object this idempotency key created has been deleted; use a new key.")
+    ttl = ctx.settings.storage_signed_url_ttl_seconds
+    signed = await ctx.services.storage.presign_upload(row.bucket, row.object_key, row.mime_type or "",
+                                                       row.size_bytes or 0, ttl, ctx.settings.public_url, row.id)
+    return PresignedUpload(row.id, signed.url, signed.method, signed.headers, row.bucket, row.object_key, ttl)
 
 
 async def store_bytes(ctx: Context, filename: str, mime_type: str, data: bytes) -> StorageObject:

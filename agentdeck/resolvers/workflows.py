@@ -1,7 +1,9 @@
 """Workflows: the catalog, starting runs, history and cancel (the engine is `workflow_runner`).
 
 `run` and `run-stream` both start a run as a server task and read its replayable stream; a run's
-history (`workflow_runs`, `workflow_run_steps`) is written as it happens.
+history (`workflow_runs`, `workflow_run_steps`) is written as it happens. Each way of starting a
+run takes an idempotency key (`resolvers/idempotency.py`): a retry gets the run its first request
+started, never a second one.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from agentdeck.agents import WORKFLOWS, WorkflowSpec
 from agentdeck.context import Context
 from agentdeck.db.models import WorkflowRun, WorkflowRunStep
 from agentdeck.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
+from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.billing.usage import check_usage_limit
 from agentdeck.resolvers.chat import (
@@ -168,9 +171,19 @@ def _run_uuid(raw: str) -> uuid.UUID:
 
 # -- running --------------------------------------------------------------------------------------
 
-async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
+async def start_workflow_run(ctx: Context, key: str, req: WorkflowRequest,
+                             idem: idempotency.Idempotency = idempotency.NO_KEY) -> StartedRun:
+    async with idempotency.claim(ctx, "start_workflow_run", idem) as claim:
+        return await start_run(ctx, key, req, claim)
+
+
+async def start_run(ctx: Context, key: str, req: WorkflowRequest, claim: idempotency.Claim | None = None) -> StartedRun:
+    """Start a run; with a `claim` that is a retry, the run its first request started."""
     await require_role(ctx, "viewer")
     spec = get_workflow(key)
+    if claim is not None and claim.resource is not None:
+        r = claim.resource  # the workflow key is among the fingerprinted inputs: it is `spec`'s
+        return StartedRun(uuid.UUID(r["run_id"]), r["stream_id"], uuid.UUID(r["conversation_id"]), spec)
     text = req.message.strip()
     if not text or len(req.message) > MAX_MESSAGE_CHARS:
         raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
@@ -182,10 +195,13 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
     first_agent = spec.stages[0].steps[0].agent_key
     async with ctx.session() as s:
         conversation = await open_conversation(s, wanted, first_agent, text, user_id, now)
-        run = WorkflowRun(workflow_key=spec.key, user_id=user_id, conversation_id=conversation.id,
+        run = WorkflowRun(id=uuid.uuid4(), workflow_key=spec.key, user_id=user_id, conversation_id=conversation.id,
                           stream_id=new_stream_id("workflow"), status="running", request_message=text,
                           started_at=now, heartbeat_at=now)
         s.add(run)
+        if claim is not None:
+            await claim.attach(s, {"run_id": str(run.id), "stream_id": run.stream_id,
+                                   "conversation_id": str(conversation.id)})
         await s.commit()
     await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
                           agent=first_agent, content_text=text, workflow_run_id=str(run.id))
@@ -196,22 +212,34 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest) -> StartedRun:
     return StartedRun(run.id, run.stream_id, conversation.id, spec)
 
 
-async def run_workflow(ctx: Context, key: str, req: WorkflowRequest) -> RunResult:
-    """Start a run and answer when it has finished."""
-    started = await start_run(ctx, key, req)
+async def run_workflow(ctx: Context, key: str, req: WorkflowRequest,
+                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> RunResult:
+    """Start a run and answer when it has finished. A retry gets the stored answer of its key's
+    run, or waits for that run if it is still going."""
+    async with idempotency.claim(ctx, "run_workflow", idem) as claim:
+        if claim.response is not None:
+            return claim.replay(RunResult)
+        started = await start_run(ctx, key, req, claim)
     terminal = None
     async for event in follow(ctx, WorkflowRun, started.stream_id):
         terminal = event
     if terminal is None or terminal["kind"] == "error":
         message = terminal["error"]["message"] if terminal else "The workflow did not finish."
-        raise UpstreamFailed(f"Error running workflow: {message}")
+        failure = UpstreamFailed(f"Error running workflow: {message}")
+        if terminal is not None:  # the run ended so: that is its outcome for every retry
+            await claim.remember_error(ctx, failure)
+        raise failure
     detail = await get_run(ctx, str(started.run_id))
-    return RunResult(started.spec.key, detail.workflow_run_id, str(started.conversation_id), detail.steps,
-                     detail.final_output_text, started.spec.output_schema, [])
+    result = RunResult(started.spec.key, detail.workflow_run_id, str(started.conversation_id), detail.steps,
+                       detail.final_output_text, started.spec.output_schema, [])
+    await claim.remember(ctx, result)
+    return result
 
 
-async def run_workflow_stream(ctx: Context, key: str, req: WorkflowRequest) -> AsyncIterator[dict[str, Any]]:
-    started = await start_run(ctx, key, req)
+async def run_workflow_stream(ctx: Context, key: str, req: WorkflowRequest,
+                              idem: idempotency.Idempotency = idempotency.NO_KEY) -> AsyncIterator[dict[str, Any]]:
+    async with idempotency.claim(ctx, "run_workflow_stream", idem) as claim:
+        started = await start_run(ctx, key, req, claim)  # a retry joins the first request's run
     async for event in follow(ctx, WorkflowRun, started.stream_id):
         yield event
 

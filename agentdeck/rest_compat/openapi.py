@@ -147,7 +147,11 @@ def bounded_inner(schema: dict[str, Any], limit: Limit) -> dict[str, Any]:
 
 def _parameter(b: Binder, field: GraphQLField, writer: SchemaWriter) -> dict[str, Any]:
     schema = writer.ref(b.type) if not b.required else writer._inner(_strip(b.type))
-    return {"name": b.key, "in": b.source, "required": b.required, "schema": bounded(schema, field.args[b.var])}
+    arg = field.args[b.var]
+    out = {"name": b.key, "in": b.source, "required": b.required, "schema": bounded(schema, arg)}
+    if arg.description:
+        out["description"] = arg.description
+    return out
 
 
 def _strip(t: Any) -> Any:

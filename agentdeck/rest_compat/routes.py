@@ -14,6 +14,8 @@ CHAT_RESUME_SSE = SSE(id_field="event_id", resume_arg="afterSeq", headers=STREAM
 # NOTES §4.2: `: ping` when idle, no `id:` lines, Python's spaced JSON separators.
 BILLING_SSE = SSE(heartbeat=": ping", compact=False)
 RSS = "application/rss+xml; charset=utf-8"
+# Every operation that creates something takes an idempotency key (resolvers/idempotency.py).
+IDEMPOTENT = {"Idempotency-Key": "idempotencyKey"}
 
 ROUTES: tuple[Op, ...] = (
     Op("GET", "/", "service", tags=("default",), summary="Root"),
@@ -77,8 +79,8 @@ ROUTES: tuple[Op, ...] = (
     Op("POST", "/api/v1/auth/invites/{invite_id}/revoke", "revokeSignupInvite", path_args={"invite_id": "inviteId"},
        tags=("auth",), summary="Revoke Signup Invite"),
     # -- chat, agents, tools, conversations --
-    Op("POST", "/api/v1/chat", "chat", body="input", tags=("chat",), summary="Chat With Agent"),
-    Op("POST", "/api/v1/chat/stream", "chatStream", body="input", stream=CHAT_SSE, tags=("chat",),
+    Op("POST", "/api/v1/chat", "chat", body="input", header=IDEMPOTENT, tags=("chat",), summary="Chat With Agent"),
+    Op("POST", "/api/v1/chat/stream", "chatStream", body="input", header=IDEMPOTENT, stream=CHAT_SSE, tags=("chat",),
        summary="Stream Chat With Agent"),
     Op("GET", "/api/v1/chat/streams/{stream_id}", "chatEvents", path_args={"stream_id": "streamId"},
        stream=CHAT_RESUME_SSE, tags=("chat",), summary="Resume a chat stream (Last-Event-ID)", documented=False),
@@ -109,22 +111,22 @@ ROUTES: tuple[Op, ...] = (
     Op("POST", "/api/v1/workflows/runs/{run_id}/cancel", "cancelWorkflowRun", status=202, tags=("workflows",),
        summary="Cancel Workflow Run"),
     Op("GET", "/api/v1/workflows/{workflow_key}", "workflow", tags=("workflows",), summary="Get Workflow Descriptor"),
-    Op("POST", "/api/v1/workflows/{workflow_key}/run", "runWorkflow", body="input", tags=("workflows",),
-       summary="Run Workflow"),
-    Op("POST", "/api/v1/workflows/{workflow_key}/run-stream", "workflowRunStream", body="input", stream=CHAT_SSE,
-       tags=("workflows",), summary="Run Workflow Stream"),
+    Op("POST", "/api/v1/workflows/{workflow_key}/run", "runWorkflow", body="input", header=IDEMPOTENT,
+       tags=("workflows",), summary="Run Workflow"),
+    Op("POST", "/api/v1/workflows/{workflow_key}/run-stream", "workflowRunStream", body="input", header=IDEMPOTENT,
+       stream=CHAT_SSE, tags=("workflows",), summary="Run Workflow Stream"),
     # -- billing --
     Op("GET", "/api/v1/billing/plans", "billingPlans", tags=("billing",), summary="List Billing Plans"),
     Op("GET", "/api/v1/billing/tenants/{tenant_id}/subscription", "tenantSubscription", tags=("billing",),
        summary="Get Tenant Subscription"),
     Op("POST", "/api/v1/billing/tenants/{tenant_id}/subscription", "startSubscription", body="input", status=201,
-       tags=("billing",), summary="Start Tenant Subscription"),
+       header=IDEMPOTENT, tags=("billing",), summary="Start Tenant Subscription"),
     Op("PATCH", "/api/v1/billing/tenants/{tenant_id}/subscription", "updateSubscription", body="input",
        tags=("billing",), summary="Update Tenant Subscription"),
     Op("POST", "/api/v1/billing/tenants/{tenant_id}/subscription/cancel", "cancelSubscription", body="input",
        tags=("billing",), summary="Cancel Tenant Subscription"),
     Op("POST", "/api/v1/billing/tenants/{tenant_id}/usage", "recordUsage", body="input", status=202, envelope=True,
-       tags=("billing",), summary="Record Usage"),
+       header=IDEMPOTENT, tags=("billing",), summary="Record Usage"),
     Op("GET", "/api/v1/billing/tenants/{tenant_id}/events", "billingEventHistory",
        query={"limit": "limit", "cursor": "cursor", "event_type": "eventType",
               "processing_status": "processingStatus"},
@@ -133,7 +135,7 @@ ROUTES: tuple[Op, ...] = (
        summary="Stream Billing Events"),
     # -- storage, vector stores, containers --
     Op("POST", "/api/v1/storage/objects/upload-url", "createStorageUpload", no_store=True, body="input", status=201,
-       tags=("storage",), summary="Create Presigned Upload"),
+       header=IDEMPOTENT, tags=("storage",), summary="Create Presigned Upload"),
     Op("GET", "/api/v1/storage/objects", "storageObjects",
        query={"limit": "limit", "offset": "offset", "conversation_id": "conversationId"},
        tags=("storage",), summary="List Objects"),
@@ -194,8 +196,8 @@ ROUTES: tuple[Op, ...] = (
     Op("POST", "/api/v1/status/incidents/{incident_id}/resend", "resendStatusIncident",
        path_args={"incident_id": "incidentId"}, body="input", status=202, tags=("status",),
        summary="Resend Status Incident"),
-    Op("POST", "/api/v1/contact", "submitContact", body="input", status=202, envelope=True, tags=("contact",),
-       summary="Submit Contact"),
+    Op("POST", "/api/v1/contact", "submitContact", body="input", status=202, envelope=True, header=IDEMPOTENT,
+       tags=("contact",), summary="Submit Contact"),
     # -- tenant settings --
     Op("GET", "/api/v1/tenants/settings", "tenantSettings", etag="version", tags=("tenants",), summary="Get Tenant Settings"),
     Op(

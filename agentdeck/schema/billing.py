@@ -2,13 +2,16 @@ from __future__ import annotations
 
 import enum
 from collections.abc import AsyncGenerator
+from dataclasses import replace
 from datetime import datetime
 
 import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import billing as r
-from agentdeck.schema.limits import PageSize
+from agentdeck.resolvers.idempotency import KEY
+from agentdeck.schema.idempotency import IdempotencyKey, keyed
+from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
 
@@ -157,7 +160,10 @@ class CancelSubscriptionInput:
 class UsageRecordInput:
     feature_key: str
     quantity: int
-    idempotency_key: str | None = None
+    idempotency_key: str | None = strawberry.field(
+        default=None, metadata=limited(KEY),
+        description="The request's idempotency key (legacy field): the same as `idempotencyKey` (REST "
+                    "`Idempotency-Key`); send either, or both with one value.")
     period_start: datetime | None = None
     period_end: datetime | None = None
 
@@ -191,10 +197,11 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=ADMIN, description="Start a subscription on a plan.")
-    async def start_subscription(self, info: strawberry.Info, tenant_id: str,
-                                 input: StartSubscriptionInput) -> TenantSubscription:
+    async def start_subscription(self, info: strawberry.Info, tenant_id: str, input: StartSubscriptionInput,
+                                 idempotency_key: IdempotencyKey = None) -> TenantSubscription:
         return await r.start_subscription(  # type: ignore[return-value]
-            info.context, tenant_id, input.plan_code, input.billing_email, input.auto_renew, input.seat_count)
+            info.context, tenant_id, input.plan_code, input.billing_email, input.auto_renew, input.seat_count,
+            keyed(idempotency_key, tenant_id=tenant_id, input=input))
 
     @strawberry.mutation(extensions=ADMIN, description="Change seats, auto-renewal, billing email or plan.")
     async def update_subscription(self, info: strawberry.Info, tenant_id: str,
@@ -208,10 +215,12 @@ class Mutation:
         return await r.cancel_subscription(info.context, tenant_id, input.cancel_at_period_end)  # type: ignore[return-value]
 
     @strawberry.mutation(extensions=ADMIN, description="Record metered usage (once per idempotency key).")
-    async def record_usage(self, info: strawberry.Info, tenant_id: str, input: UsageRecordInput) -> UsageRecorded:
+    async def record_usage(self, info: strawberry.Info, tenant_id: str, input: UsageRecordInput,
+                           idempotency_key: IdempotencyKey = None) -> UsageRecorded:
+        guarded = replace(input, idempotency_key=None)  # the key, wherever it came, is not an input
         return await r.record_usage(  # type: ignore[return-value]
             info.context, tenant_id, input.feature_key, input.quantity, input.idempotency_key,
-            input.period_start, input.period_end)
+            input.period_start, input.period_end, keyed(idempotency_key, tenant_id=tenant_id, input=guarded))
 
 
 @strawberry.type

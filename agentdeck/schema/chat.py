@@ -12,6 +12,7 @@ from agentdeck.resolvers import agents as ra
 from agentdeck.resolvers import chat as rc
 from agentdeck.resolvers import conversations as rv
 from agentdeck.schema.chat_events import StreamEvent, to_event
+from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import Scope, TenantRole, allow
 
@@ -235,12 +236,13 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=WRITE, description="Send a message and wait for the whole answer.")
-    async def chat(self, info: strawberry.Info, input: ChatInput) -> AgentChatResponse:
-        return await rc.chat(info.context, _request(input))  # type: ignore[return-value]
+    async def chat(self, info: strawberry.Info, input: ChatInput,
+                   idempotency_key: IdempotencyKey = None) -> AgentChatResponse:
+        return await rc.chat(info.context, _request(input), keyed(idempotency_key, input=input))  # type: ignore[return-value]
 
     @strawberry.mutation(extensions=WRITE, description="Start a turn; observe it with `chatEvents`.")
-    async def start_chat(self, info: strawberry.Info, input: ChatInput) -> ChatTurn:
-        return await rc.start_turn(info.context, _request(input))  # type: ignore[return-value]
+    async def start_chat(self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None) -> ChatTurn:
+        return await rc.start_chat(info.context, _request(input), keyed(idempotency_key, input=input))  # type: ignore[return-value]
 
     @strawberry.mutation(extensions=allow(Scope("conversations:delete"), TenantRole("admin")))
     async def delete_conversation(self, info: strawberry.Info, conversation_id: str) -> bool:
@@ -250,8 +252,9 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(extensions=WRITE, description="Send a message and stream the turn's events.")
-    async def chat_stream(self, info: strawberry.Info, input: ChatInput) -> AsyncGenerator[StreamEvent, None]:
-        async for event in rc.chat_stream(info.context, _request(input)):
+    async def chat_stream(self, info: strawberry.Info, input: ChatInput,
+                          idempotency_key: IdempotencyKey = None) -> AsyncGenerator[StreamEvent, None]:
+        async for event in rc.chat_stream(info.context, _request(input), keyed(idempotency_key, input=input)):
             yield to_event(event)
 
     @strawberry.subscription(extensions=READ, description="A turn's events after `afterSeq` (resume).")

@@ -6,6 +6,7 @@ import strawberry
 
 from agentdeck.resolvers import contact as r
 from agentdeck.resolvers.limits import Limit
+from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import limited
 
 
@@ -36,6 +37,8 @@ class ContactInput:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Send a message to the team; answers with a reference id.")
-    async def submit_contact(self, info: strawberry.Info, input: ContactInput) -> ContactOutcome:
+    async def submit_contact(self, info: strawberry.Info, input: ContactInput,
+                             idempotency_key: IdempotencyKey = None) -> ContactOutcome:
         return await r.submit(  # type: ignore[return-value]
-            info.context, input.email, input.name, input.company, input.topic, input.message, input.honeypot)
+            info.context, input.email, input.name, input.company, input.topic, input.message, input.honeypot,
+            keyed(idempotency_key, input=input))

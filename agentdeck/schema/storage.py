@@ -7,6 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.resolvers import storage as r
+from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
@@ -78,9 +79,10 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Create an object and its upload URL.")
-    async def create_storage_upload(self, info: strawberry.Info,
-                                    input: StoragePresignUploadInput) -> StoragePresignUpload:
-        return await r.create_upload(info.context, r.UploadRequest(**vars(input)))  # type: ignore[return-value]
+    async def create_storage_upload(self, info: strawberry.Info, input: StoragePresignUploadInput,
+                                    idempotency_key: IdempotencyKey = None) -> StoragePresignUpload:
+        return await r.create_upload(  # type: ignore[return-value]
+            info.context, r.UploadRequest(**vars(input)), keyed(idempotency_key, input=input))
 
     @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Delete an object and its bytes.")
     async def delete_storage_object(self, info: strawberry.Info, object_id: uuid.UUID) -> bool:

@@ -13,6 +13,7 @@ from strawberry.scalars import JSON
 from agentdeck.resolvers import workflows as rw
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
 from agentdeck.schema.chat_events import StreamEvent, to_event
+from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize
 
 
@@ -200,13 +201,16 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=WRITE, description="Run a workflow and wait for its result.")
-    async def run_workflow(self, info: strawberry.Info, workflow_key: str, input: WorkflowRunInput) -> WorkflowRunResponse:
-        return await rw.run_workflow(info.context, workflow_key, _request(input))  # type: ignore[return-value]
+    async def run_workflow(self, info: strawberry.Info, workflow_key: str, input: WorkflowRunInput,
+                           idempotency_key: IdempotencyKey = None) -> WorkflowRunResponse:
+        idem = keyed(idempotency_key, workflow_key=workflow_key, input=input)
+        return await rw.run_workflow(info.context, workflow_key, _request(input), idem)  # type: ignore[return-value]
 
     @strawberry.mutation(extensions=WRITE, description="Start a workflow run without waiting for it.")
-    async def start_workflow_run(self, info: strawberry.Info, workflow_key: str,
-                                 input: WorkflowRunInput) -> WorkflowRunStarted:
-        return await rw.start_run(info.context, workflow_key, _request(input))  # type: ignore[return-value]
+    async def start_workflow_run(self, info: strawberry.Info, workflow_key: str, input: WorkflowRunInput,
+                                 idempotency_key: IdempotencyKey = None) -> WorkflowRunStarted:
+        idem = keyed(idempotency_key, workflow_key=workflow_key, input=input)
+        return await rw.start_workflow_run(info.context, workflow_key, _request(input), idem)  # type: ignore[return-value]
 
     @strawberry.mutation(extensions=WRITE, description="Cancel a running workflow: its in-flight model call is stopped.")
     async def cancel_workflow_run(self, info: strawberry.Info, run_id: str) -> WorkflowRunCancel:
@@ -216,9 +220,10 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(extensions=WRITE, description="Run a workflow and stream its events (one final).")
-    async def workflow_run_stream(self, info: strawberry.Info, workflow_key: str,
-                                  input: WorkflowRunInput) -> AsyncGenerator[StreamEvent, None]:
-        async for event in rw.run_workflow_stream(info.context, workflow_key, _request(input)):
+    async def workflow_run_stream(self, info: strawberry.Info, workflow_key: str, input: WorkflowRunInput,
+                                  idempotency_key: IdempotencyKey = None) -> AsyncGenerator[StreamEvent, None]:
+        idem = keyed(idempotency_key, workflow_key=workflow_key, input=input)
+        async for event in rw.run_workflow_stream(info.context, workflow_key, _request(input), idem):
             yield to_event(event)
 
     @strawberry.subscription(extensions=READ, description="A run's events after `afterSeq` (join or resume).")

@@ -11,6 +11,7 @@ from agentdeck.db.models.files import (
     VectorStore,
     VectorStoreFile,
 )
+from agentdeck.db.models.idempotency import IdempotencyKey
 from agentdeck.db.models.identity import AuthSession, Membership, User
 from agentdeck.db.models.mail import OutboxMessage
 from agentdeck.db.models.service_accounts import ServiceAccountToken
@@ -29,4 +30,4 @@ __all__ = [
     "ChatRun",
     "Conversation",
     "ConversationEvent",
-    "ConversationMessage","AgentContainer", "Container", "StorageObject", "VectorChunk", "VectorStore", "VectorStoreFile", "BillingPlan", "StripeEvent", "TenantSubscription", "UsageRecord", "AccountToken", "AuthSession", "Membership", "User", "OutboxMessage", "SignupInvite", "ServiceAccountToken", "SignupRequest", "Tenant", "TenantSettings", "ContactSubmission", "StatusIncident", "StatusProbe", "StatusSubscription", "WorkflowRun", "WorkflowRunStep"]
+    "ConversationMessage","AgentContainer", "Container", "StorageObject", "VectorChunk", "VectorStore", "VectorStoreFile", "BillingPlan", "StripeEvent", "TenantSubscription", "UsageRecord", "AccountToken", "AuthSession", "IdempotencyKey", "Membership", "User", "OutboxMessage", "SignupInvite", "ServiceAccountToken", "SignupRequest", "Tenant", "TenantSettings", "ContactSubmission", "StatusIncident", "StatusProbe", "StatusSubscription", "WorkflowRun", "WorkflowRunStep"]

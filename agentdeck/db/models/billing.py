@@ -71,7 +71,7 @@ class UsageRecord(TenantOwned, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     feature_key: Mapped[str] = mapped_column(String(64))
     quantity: Mapped[int]
-    idempotency_key: Mapped[str | None] = mapped_column(String(128))
+    idempotency_key: Mapped[str | None] = mapped_column(String(255))
     period_start: Mapped[datetime]
     period_end: Mapped[datetime]
     recorded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,4 +1,8 @@
-"""A tenant's subscription: start, read, change, cancel, through the configured payment provider."""
+"""A tenant's subscription: start, read, change, cancel, through the configured payment provider.
+
+Starting one takes an idempotency key (`resolvers/idempotency.py`); a retry gets the answer its
+first request got (stored with the subscription's row, in one transaction), not a 409.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from typing import Any
 from sqlalchemy import select
 
 from agentdeck.context import Context
-from agentdeck.db.models import TenantSubscription
+from agentdeck.db.models import BillingPlan, TenantSubscription
 from agentdeck.errors import (
     BadRequest,
     Conflict,
@@ -19,6 +23,7 @@ from agentdeck.errors import (
     UpstreamFailed,
 )
 from agentdeck.providers.payments import Current, PaymentProvider, StripeObject
+from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.admin import EMAIL
 from agentdeck.resolvers.billing import events
 from agentdeck.resolvers.billing.gate import billing_tenant
@@ -60,8 +65,9 @@ async def _call(call: Any) -> StripeObject:
 
 
 async def _apply(ctx: Context, tenant_id: uuid.UUID, obj: StripeObject, event_type: str,
-                 extra: dict[str, Any] | None = None) -> Subscription:
-    """Write the provider's answer; with the local provider also record the event Stripe would send."""
+                 extra: dict[str, Any] | None = None, claim: idempotency.Claim | None = None) -> Subscription:
+    """Write the provider's answer; with the local provider also record the event Stripe would send.
+    `claim`: the idempotency key of the request, recorded with the row and the answer."""
     now = datetime.now(UTC).replace(microsecond=0)  # events carry whole seconds
     fields = subscription_fields(obj, await price_map(ctx))
     async with ctx.session() as s:
@@ -72,8 +78,11 @@ async def _apply(ctx: Context, tenant_id: uuid.UUID, obj: StripeObject, event_ty
         for name, value in {**fields, **(extra or {})}.items():
             setattr(row, name, value)
         row.state_at = now
-        await s.commit()
+        await s.flush()  # the row's id and tenant are set: the answer is known
         view = Subscription.of(row)
+        if claim is not None:
+            await claim.attach(s, {"subscription_id": str(row.id)}, view)
+        await s.commit()
     if _provider(ctx).emits_events:
         event = {"id": f"evt_local_{uuid.uuid4().hex[:24]}", "object": "event", "type": event_type,
                  "created": int(now.timestamp()), "livemode": False, "data": {"object": obj}}
@@ -95,20 +104,29 @@ async def get_subscription(ctx: Context, tenant_id: str) -> Subscription:
 
 
 async def start_subscription(ctx: Context, tenant_id: str, plan_code: str, billing_email: str | None,
-                             auto_renew: bool, seat_count: int | None) -> Subscription:
+                             auto_renew: bool, seat_count: int | None,
+                             idem: idempotency.Idempotency = idempotency.NO_KEY) -> Subscription:
     tc = await billing_tenant(ctx, tenant_id, "admin")
     _validate(billing_email, seat_count)
     plan = await get_plan(ctx, plan_code)
+    async with idempotency.claim(ctx, "start_subscription", idem) as claim:
+        if claim.response is not None:
+            return claim.replay(Subscription)
+        return await _start(ctx, tc.tenant_id, plan, billing_email, auto_renew, seat_count, claim)
+
+
+async def _start(ctx: Context, tenant_id: uuid.UUID, plan: BillingPlan, billing_email: str | None, auto_renew: bool,
+                 seat_count: int | None, claim: idempotency.Claim) -> Subscription:
     async with ctx.session() as s:
         row = await s.scalar(select(TenantSubscription))
     if row is not None and row.status not in ENDED:
         raise Conflict("Tenant already has an active subscription; change or cancel it instead.")
     seats = seat_count or plan.seat_included or 1
-    obj = await _call(_provider(ctx).start(tenant_id=tc.tenant_id, plan=plan_ref(plan), seat_count=seats,
+    obj = await _call(_provider(ctx).start(tenant_id=tenant_id, plan=plan_ref(plan), seat_count=seats,
                                            email=billing_email, auto_renew=auto_renew))
     extra = {"billing_email": billing_email, "starts_at": datetime.now(UTC), "processor": _provider(ctx).name,
              "pending_plan_code": None, "pending_plan_effective_at": None, "pending_seat_count": None}
-    return await _apply(ctx, tc.tenant_id, obj, "customer.subscription.created", extra)
+    return await _apply(ctx, tenant_id, obj, "customer.subscription.created", extra, claim)
 
 
 async def update_subscription(ctx: Context, tenant_id: str, auto_renew: bool | None, billing_email: str | None,

@@ -1,23 +1,33 @@
 """Metered usage: recorded once per idempotency key, totalled per billing period, checked
-against the plan's hard limits (`check_usage_limit`, which chat calls before a turn)."""
+against the plan's hard limits (`check_usage_limit`, which chat calls before a turn).
+
+The key may come in the body (`idempotency_key`, the legacy field) or as the request's
+idempotency key (REST `Idempotency-Key`, GraphQL `idempotencyKey`): it is one key, with the
+semantics of `resolvers/idempotency.py` either way, and it is also the record's own key (kept
+with the record, so a repeat after the idempotency key has expired still records nothing).
+"""
 
 from __future__ import annotations
 
+import uuid
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
 from agentdeck.db.models import TenantSubscription, UsageRecord
 from agentdeck.errors import DomainError, InvalidInput
 from agentdeck.providers.payments import Current, add_interval
+from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.access import tenant_context
 from agentdeck.resolvers.billing.gate import billing_tenant
 from agentdeck.resolvers.billing.plans import get_plan
 from agentdeck.resolvers.billing.views import PlanFeature, UsageAccepted, UsageTotal
 
-FEATURE_KEY_MAX, IDEMPOTENCY_KEY_MAX, QUANTITY_MAX = 64, 128, 10**12
+FEATURE_KEY_MAX, QUANTITY_MAX = 64, 10**12
 
 
 class UsageLimitExceeded(DomainError):
@@ -33,16 +43,12 @@ def _window(sub: TenantSubscription | None, now: datetime) -> tuple[datetime, da
     return start, add_interval(start, "month")
 
 
-def _validate(feature_key: str, quantity: int, key: str | None, start: datetime | None,
-              end: datetime | None) -> None:
+def _validate(feature_key: str, quantity: int, start: datetime | None, end: datetime | None) -> None:
     problems = []
     if not 1 <= len(feature_key) <= FEATURE_KEY_MAX:
         problems.append({"field": "input.feature_key", "message": f"feature_key must be 1-{FEATURE_KEY_MAX} characters."})
     if not 0 < quantity <= QUANTITY_MAX:
         problems.append({"field": "input.quantity", "type": "greater_than", "message": "Input should be greater than 0"})
-    if key is not None and not 1 <= len(key) <= IDEMPOTENCY_KEY_MAX:
-        problems.append({"field": "input.idempotency_key",
-                         "message": f"idempotency_key must be 1-{IDEMPOTENCY_KEY_MAX} characters."})
     if (start is None) != (end is None) or (start and end and end <= start):
         problems.append({"field": "input.period_end", "message": "Give both period_start and period_end, end after start."})
     for name, value in (("period_start", start), ("period_end", end)):
@@ -57,31 +63,63 @@ async def _subscription(ctx: Context) -> TenantSubscription | None:
         return await s.scalar(select(TenantSubscription))
 
 
+def one_key(body_key: str | None, idem: idempotency.Idempotency) -> idempotency.Idempotency:
+    """The request's key, sent as the idempotency key, in the body, or both (then the same)."""
+    if body_key is None or body_key == idem.key:
+        return idem
+    if idem.key is not None:
+        message = "The idempotency key and the body's idempotency_key differ; send one key."
+        raise InvalidInput(message, details=[{"field": "input.idempotency_key", "message": message}])
+    return replace(idem, key=body_key, field="input.idempotency_key")
+
+
 async def record_usage(ctx: Context, tenant_id: str, feature_key: str, quantity: int, idempotency_key: str | None,
-                       period_start: datetime | None, period_end: datetime | None) -> UsageAccepted:
+                       period_start: datetime | None, period_end: datetime | None,
+                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> UsageAccepted:
     await billing_tenant(ctx, tenant_id, "admin")
-    _validate(feature_key, quantity, idempotency_key, period_start, period_end)
+    idem = one_key(idempotency_key, idem)
+    _validate(feature_key, quantity, period_start, period_end)
+    async with idempotency.claim(ctx, "record_usage", idem) as claim:
+        if claim.first:
+            await _record(ctx, claim, feature_key, quantity, idem.key, period_start, period_end)
+    return UsageAccepted()  # a retry: recorded by its first request
+
+
+async def _record(ctx: Context, claim: idempotency.Claim, feature_key: str, quantity: int, key: str | None,
+                  period_start: datetime | None, period_end: datetime | None) -> None:
     now = datetime.now(UTC)
     sub = await _subscription(ctx)
     if period_start is None or period_end is None:
         period_start, period_end = _window(sub, now)
     async with ctx.session() as s:
-        if idempotency_key and await s.scalar(select(UsageRecord.id).where(UsageRecord.idempotency_key == idempotency_key)):
-            return UsageAccepted()  # already recorded: a retry by the client
+        if key and await _recorded(s, claim, key):
+            return  # recorded under this key before its idempotency key expired
     if sub is not None:
         current = Current(sub.subscription_ref, sub.customer_ref, sub.status, sub.current_period_start,
                           sub.current_period_end, sub.trial_ends_at)
         # The provider deduplicates by the same key, so a retry after a crash here is safe.
         await ctx.services.payments.report_usage(current, feature_key=feature_key, quantity=quantity,
-                                                 idempotency_key=idempotency_key, at=now)
+                                                 idempotency_key=key, at=now)
     async with ctx.session() as s:
-        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=idempotency_key,
-                          period_start=period_start.astimezone(UTC), period_end=period_end.astimezone(UTC)))
+        record = UsageRecord(id=uuid.uuid4(), feature_key=feature_key, quantity=quantity, idempotency_key=key,
+                             period_start=period_start.astimezone(UTC), period_end=period_end.astimezone(UTC))
+        s.add(record)
+        await claim.attach(s, {"usage_record_id": str(record.id)})
         try:
             await s.commit()
-        except IntegrityError:  # the same key, concurrently
-            pass
-    return UsageAccepted()
+        except IntegrityError:  # the same key, concurrently, from another caller of this tenant
+            await s.rollback()
+            if not await _recorded(s, claim, key or ""):
+                raise
+
+
+async def _recorded(s: AsyncSession, claim: idempotency.Claim, key: str) -> bool:
+    """Whether a record with this key exists; if so, it is what the claim's key names."""
+    existing = await s.scalar(select(UsageRecord.id).where(UsageRecord.idempotency_key == key))
+    if existing is not None:
+        await claim.attach(s, {"usage_record_id": str(existing)})
+        await s.commit()
+    return existing is not None
 
 
 async def _total(ctx: Context, feature_key: str, start: datetime, end: datetime) -> int:
