@@ -270,10 +270,10 @@ def _mailed_link(srv, to: str) -> str:
     return LINK.search(mail.text).group(1)
 
 
-def _path(link: str) -> str:
-    # The link names AGENTDECK_PUBLIC_URL (the default here); this server listens elsewhere.
-    assert link.startswith("http://127.0.0.1:8000/verify-email?token="), link
-    return link.removeprefix("http://127.0.0.1:8000")
+def _path(srv, link: str) -> str:
+    # The link names AGENTDECK_PUBLIC_URL, which the harness sets to the server's own address.
+    assert link.startswith(f"{srv.base_url}/verify-email?token="), link
+    return link.removeprefix(srv.base_url)
 
 
 def _assert_self_contained(r) -> None:
@@ -287,13 +287,13 @@ def _assert_self_contained(r) -> None:
 
 def test_the_mailed_link_verifies_in_a_browser_once(mail):
     acct = register(mail)
-    path = _path(_mailed_link(mail, acct.email))
+    path = _path(mail, _mailed_link(mail, acct.email))
     assert mail.rest("HEAD", path).status_code == 200  # a link checker does not spend the token
     r = mail.rest("GET", path)
     assert r.status_code == 200, r.text
     _assert_self_contained(r)
     assert "<h1>Email verified</h1>" in r.text and "/api/v1/auth/refresh" in r.text
-    assert 'href="http://127.0.0.1:8000/graphql"' in r.text  # links from configuration only
+    assert f'href="{mail.base_url}/graphql"' in r.text  # links from configuration only
     assert _login(mail, acct.email)["email_verified"] is True
     # The same link again, and links that never were, get the refusal page and change nothing.
     for bad, status in ((path, 400), ("/verify-email?token=forged", 400), ("/verify-email", 400),
@@ -313,7 +313,7 @@ def test_an_expired_link_gets_the_refusal_page(mail):
     token = link.rsplit("=", 1)[1]
     run_sql(mail, "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
                   f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'")
-    r = mail.rest("GET", _path(link))
+    r = mail.rest("GET", _path(mail, link))
     assert r.status_code == 400 and "request a new verification email" in r.text
     assert _login(mail, acct.email)["email_verified"] is False
 
@@ -328,7 +328,7 @@ def test_the_refusal_of_an_unverified_token_says_to_verify_then_refresh(mail):
     assert body["error"] == "Forbidden" and body["message"].startswith("Email verification required. Open the link")
     assert "POST /api/v1/auth/refresh" in body["message"]
     # Verified since: the same (old) token is told to refresh, not to verify again.
-    assert mail.rest("GET", _path(link)).status_code == 200
+    assert mail.rest("GET", _path(mail, link)).status_code == 200
     r = mail.rest("GET", TENANT_OP, token=acct.access_token)
     assert r.status_code == 403
     assert_documented("GET", TENANT_OP, r)

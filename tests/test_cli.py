@@ -110,8 +110,8 @@ def test_outbox_shows_the_mail_and_its_link(server):
     assert f"To: {acct.email}" in listing.stdout and "Subject: Verify your email address" in listing.stdout
     link = _cli(server, "outbox", "--to", acct.email, "--link")
     assert link.returncode == 0 and link.stdout.count("\n") == 1, link.stdout
-    assert link.stdout.startswith("http://127.0.0.1:8000/verify-email?token=")
-    r = server.rest("GET", link.stdout.strip().removeprefix("http://127.0.0.1:8000"))
+    assert link.stdout.startswith(f"{server.base_url}/verify-email?token=")  # AGENTDECK_PUBLIC_URL
+    r = server.rest("GET", link.stdout.strip().removeprefix(server.base_url))
     assert r.status_code == 200 and "Email verified" in r.text
     none = _cli(server, "outbox", "--to", f"nobody-{uuid.uuid4().hex[:6]}@example.com", "--link")
     assert none.returncode == 1 and "No mail with a link" in none.stderr

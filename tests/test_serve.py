@@ -42,7 +42,7 @@ def test_serve_prints_the_urls_of_its_public_address_once_listening(tmp_path):
 
 
 def test_without_a_public_url_it_prints_the_address_it_listens_on_and_says_mail_links_differ(tmp_path):
-    srv = start_server(tmp_path, env={"AGENTDECK_LOG_LEVEL": "info"})
+    srv = start_server(tmp_path, env={"AGENTDECK_LOG_LEVEL": "info", "AGENTDECK_PUBLIC_URL": None})
     try:
         lines = _ready_lines(srv)
         assert lines[1].endswith(f"{srv.base_url}/graphql")
