@@ -56,8 +56,13 @@ serve: install
 migrate: install
 	$(BIN)/agentdeck migrate
 
+# In-process tests first (seconds; a broken build fails here), then the end-to-end tests against
+# real servers, spread over TEST_JOBS workers a file at a time (they mostly wait on their servers).
+TEST_JOBS ?= 3
+
 test: install $(CHROMIUM)
-	$(BIN)/pytest
+	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -m e2e -n $(TEST_JOBS) --dist loadfile
 
 bench: install
 	$(BIN)/python -m bench

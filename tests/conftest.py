@@ -9,12 +9,10 @@ from tests.harness import BACKEND_SKIP, fresh_database, missing_backends, start_
 PG_REDIS_MISSING = missing_backends()
 BACKENDS = ["sqlite"] if PG_REDIS_MISSING else ["sqlite", "postgres"]
 BACKEND_NAMES = {"sqlite": "SQLite (in-process bus)", "postgres": "PostgreSQL + Redis"}
-_ran_on = pytest.StashKey[set[str]]()
 
 
 @pytest.fixture(scope="session", params=BACKENDS)
 def backend(request) -> str:
-    request.config.stash.setdefault(_ran_on, set()).add(request.param)
     return request.param
 
 
@@ -26,6 +24,19 @@ def server(backend, tmp_path_factory):
         srv = start_server(tmp, backend=backend, database_url=url)
         yield srv
         srv.stop()
+
+
+# A test is end-to-end when it talks to a real server: it takes the `backend` (or `server`)
+# fixture, or its module starts servers itself. Everything else runs in-process, first.
+SERVER_STARTERS = ("start_server", "server_with_openai_stub")
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    for item in items:
+        if {"backend", "server"} & set(item.fixturenames) or any(
+                hasattr(item.module, name) for name in SERVER_STARTERS):
+            item.add_marker(pytest.mark.e2e)
+    items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)  # stable
 
 
 def _skip_reason(report: pytest.TestReport | pytest.CollectReport) -> str:
@@ -42,9 +53,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         return
     tr = terminalreporter
     tr.section("backends")
-    ran = config.stash.get(_ran_on, set())
-    tr.write_line("server tests ran on: "
-                  + (", ".join(BACKEND_NAMES[b] for b in BACKENDS if b in ran) or "none (no test used `server`)"))
+    tr.write_line("server tests run on: " + ", ".join(BACKEND_NAMES[b] for b in BACKENDS))
     if PG_REDIS_MISSING:
         tr.write_line(f"PostgreSQL + Redis runs skipped: {PG_REDIS_MISSING} "
                       "(start both on 127.0.0.1 to run every server test on them too)", yellow=True)

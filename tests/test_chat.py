@@ -232,6 +232,7 @@ def test_agents_and_tools(server, owner):
     rest = server.rest("GET", "/api/v1/agents", token=owner.access_token,
                        params={"limit": 100, "cursor": page["next_cursor"]}).json()
     assert len(names + [a["name"] for a in rest["items"]]) == 9 and rest["next_cursor"] is None
+    assert server.rest("POST", "/api/v1/chat", token=owner.access_token, json={"message": "hi"}).status_code == 200
     status = server.rest("GET", "/api/v1/agents/triage/status", token=owner.access_token)
     assert_documented("GET", "/api/v1/agents/{agent_name}/status", status)
     assert status.json()["status"] == "active" and status.json()["total_conversations"] >= 1
