@@ -11,7 +11,8 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from sqlalchemy import event
+from sqlalchemy import event, update
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -71,6 +72,36 @@ def make_engine(url: str) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+
+
+async def insert_if_absent(s: AsyncSession, model: type, **values: object) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING in the session's transaction (tenant-owned rows get the
+    session's tenant); True when this call inserted the row. Where a concurrent insert of the
+    same key has not committed yet, PostgreSQL waits for it, so a False means the row exists."""
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    tenant_id = s.info.get(TENANT_KEY)
+    if tenant_id is not None and issubclass(model, TenantOwned):
+        values = {**values, "tenant_id": tenant_id}
+    result = await s.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+async def lock_row(s: AsyncSession, model: type, row_id: object) -> bool:
+    """Hold the write lock of one row until the transaction ends (False: no such row).
+
+    Serialises check-then-insert sequences that share a parent (a quota counted over a tenant's
+    rows): the second transaction waits here and then counts the first one's insert. A no-op
+    UPDATE rather than SELECT ... FOR UPDATE, because SQLite has no row locks but takes its
+    database write lock on the UPDATE, which serves the same purpose; columns with an `onupdate`
+    are set to themselves so nothing changes."""
+    table = model.__table__
+    pk = table.primary_key.columns.values()[0]
+    same = {c.name: c for c in table.columns if c.onupdate is not None or c is pk}
+    result = await s.execute(
+        update(table).where(pk == row_id).values(same).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 class Database:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -310,6 +310,21 @@ async def add_assistant_message(s: AsyncSession, conversation_id: uuid.UUID, tex
     """The answer joins the conversation's history (in the caller's transaction)."""
     s.add(ConversationMessage(conversation_id=conversation_id, role="assistant", content=text, agent=agent,
                               created_at=now))
-    await s.execute(update(Conversation).where(Conversation.id == conversation_id).values(
-        message_count=Conversation.message_count + 1, last_message_preview=text[:PREVIEW_CHARS],
-        active_agent=agent, updated_at=now))
+    await note_message(s, conversation_id, text, now, agent)
+
+
+async def note_message(s: AsyncSession, conversation_id: uuid.UUID, text: str, now: datetime,
+                       agent: str | None = None) -> None:
+    """Count a message added at `now` on its conversation, in one UPDATE: concurrent turns each
+    add one (a value read and written back would lose some), and the preview, active agent and
+    `updated_at` follow the newest message, whichever transaction commits last."""
+    newer = or_(Conversation.updated_at.is_(None), Conversation.updated_at <= now)
+    values: dict[str, Any] = {
+        "message_count": Conversation.message_count + 1,
+        "last_message_preview": case((newer, text[:PREVIEW_CHARS]), else_=Conversation.last_message_preview),
+        "updated_at": case((newer, now), else_=Conversation.updated_at),
+    }
+    if agent is not None:
+        values["active_agent"] = case((newer, agent), else_=Conversation.active_agent)
+    await s.execute(update(Conversation).where(Conversation.id == conversation_id).values(values)
+                    .execution_options(synchronize_session=False))
