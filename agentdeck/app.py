@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 from typing import Any
 
 import orjson
@@ -15,11 +16,12 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import HTMLResponse, JSONResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute, compile_path
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
+from agentdeck.backpressure import BackpressureMiddleware
 from agentdeck.context import Context, Services, authenticate
 from agentdeck.db import migrate
 from agentdeck.errors import DomainError
@@ -101,6 +103,11 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def _stream_routes() -> list[tuple[str, re.Pattern[str]]]:
+    """(method, path regex) of every REST route that answers with Server-Sent Events."""
+    return [(op.method, compile_path(op.path)[0]) for op in ROUTES if op.stream is not None]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -188,6 +195,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_headers=["*"],
                 expose_headers=EXPOSED_HEADERS,
             ),
+            # Innermost: a refusal still carries the correlation id, the security headers and
+            # CORS (so a browser script can read its Retry-After), and is logged and counted.
+            Middleware(BackpressureMiddleware, max_requests=settings.max_requests_in_flight,
+                       max_streams=settings.max_streams, stream_routes=_stream_routes()),
         ],
         # Unexpected exceptions are answered (and logged once, with the request's correlation
         # id) by `RequestMiddleware`.

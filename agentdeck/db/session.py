@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
 from sqlalchemy import event, update
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -22,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from agentdeck.db.base import TenantOwned
+from agentdeck.errors import BUSY_RETRY_AFTER_S, Unavailable
 
 TENANT_KEY = "tenant_id"
 
@@ -58,7 +61,17 @@ def _scope_writes(session: Session, _ctx, _instances) -> None:
                 raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")
 
 
-def make_engine(url: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """Connections one process keeps (`size`), may open beyond that under load (`overflow`),
+    and how long a request waits for one when all are busy before it is told 503 (`timeout`)."""
+
+    size: int = 10
+    overflow: int = 20
+    timeout: float = 10.0
+
+
+def make_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -71,7 +84,8 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=pool.size, max_overflow=pool.overflow, pool_timeout=pool.timeout,
+                               pool_pre_ping=True)
 
 
 async def insert_if_absent(s: AsyncSession, model: type, **values: object) -> bool:
@@ -105,9 +119,9 @@ async def lock_row(s: AsyncSession, model: type, row_id: object) -> bool:
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolLimits = PoolLimits()) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool)
         self._factory = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -116,14 +130,25 @@ class Database:
         that sees and writes only `tenant_id`'s rows."""
         if not isinstance(tenant_id, uuid.UUID):
             raise TypeError(f"a tenant session needs a tenant id, not {tenant_id!r}")
-        async with self._factory() as s:
+        async with self._opened() as s:
             s.info[TENANT_KEY] = tenant_id
             yield s
 
-    def platform_session(self) -> AsyncSession:
+    def platform_session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """An unscoped session, for platform tables and the platform's own work across tenants
         (sign-in, plans, the status page, sweepers). Never for a tenant's request."""
-        return self._factory()
+        return self._opened()
+
+    @asynccontextmanager
+    async def _opened(self) -> AsyncIterator[AsyncSession]:
+        async with self._factory() as s:
+            try:
+                yield s
+            except PoolTimeout as exc:
+                # Every connection stayed busy for the pool's whole wait: the server is
+                # overloaded, which the client is told (503, retry) rather than a masked fault.
+                raise Unavailable("The server is busy: no database connection came free in time. "
+                                  "Retry shortly.", retry_after=BUSY_RETRY_AFTER_S) from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()
