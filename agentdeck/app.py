@@ -25,7 +25,7 @@ from agentdeck.backpressure import BackpressureMiddleware
 from agentdeck.context import Context, Services, authenticate
 from agentdeck.db import migrate
 from agentdeck.errors import DomainError
-from agentdeck.logs import bind_tenant, log_client_error
+from agentdeck.logs import bind_tenant, configure_logging, log_client_error
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
 from agentdeck.resolvers.billing import handle_stripe_webhook
@@ -103,6 +103,14 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def app_from_environment() -> Starlette:
+    """`agentdeck serve`'s factory, called in each worker process: settings from the environment,
+    logging configured as the parent did (a spawned worker starts with none)."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
 
 
 def _stream_routes() -> list[tuple[str, re.Pattern[str]]]:

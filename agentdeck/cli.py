@@ -16,28 +16,59 @@ app = typer.Typer(no_args_is_help=True, help="agentdeck: multi-tenant AI-agent p
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default AGENTDECK_HOST)"),
     port: int | None = typer.Option(None, help="Port (default AGENTDECK_PORT)"),
+    workers: int | None = typer.Option(None, min=1, help="Worker processes (default AGENTDECK_WORKERS); "
+                                                         "more than one needs AGENTDECK_REDIS_URL"),
 ) -> None:
     """Serve GraphQL at /graphql, REST at /api/v1, Swagger UI at /docs."""
+    import os
+
     import uvicorn
 
-    from agentdeck.app import create_app
     from agentdeck.logs import configure_logging
 
     settings = Settings()
     configure_logging(settings)
+    workers = workers or settings.workers
+    if workers > 1:
+        problem = scale_out_problem(settings)
+        if problem:
+            _fail(problem)
+        if settings.should_auto_migrate:
+            # Once, here, rather than racing in every worker's start-up.
+            from agentdeck.db.migrate import upgrade
+
+            upgrade(settings.effective_database_url)
+            os.environ["AGENTDECK_AUTO_MIGRATE"] = "false"  # the workers inherit the environment
     uvicorn.run(
-        create_app(settings),
+        "agentdeck.app:app_from_environment",
+        factory=True,  # each worker process builds its own app (and its own pools and tasks)
+        workers=workers,
         host=host or settings.host,
         port=port or settings.port,
         log_level=settings.log_level,
-        log_config=None,  # configured above: one format for uvicorn's lines and ours
+        log_config=None,  # configured above (and by each worker): one format for uvicorn's lines and ours
         access_log=False,  # RequestMiddleware writes the access line (with correlation id, tenant)
         loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
         ws="websockets-sansio",
         # Client address and scheme from X-Forwarded-* only when sent by a trusted proxy.
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # On SIGTERM: stop accepting, let requests in flight finish for this long, then cancel.
+        timeout_graceful_shutdown=settings.graceful_timeout_seconds,
     )
+
+
+def scale_out_problem(settings: Settings) -> str | None:
+    """Why several worker processes would not behave as one server, or None. Without Redis each
+    process keeps its own event bus, replayable streams, rate limits and revocation cache: a
+    stream started on one worker could not be read on another, and every limit would be N times
+    as generous."""
+    if settings.redis_url:
+        return None
+    database = "SQLite and " if settings.is_sqlite else ""
+    return (f"--workers > 1 needs AGENTDECK_REDIS_URL: with {database}no Redis, live streams, rate limits and "
+            "session revocation would not be shared between the worker processes. Set AGENTDECK_REDIS_URL "
+            "(and use PostgreSQL in production), or serve with one worker.")
 
 
 @app.command()

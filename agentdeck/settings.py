@@ -35,8 +35,8 @@ class Settings(BaseSettings):
     # once, and open streams (SSE responses, WebSocket connections) at once; beyond either, a
     # request is answered 503 with Retry-After at once instead of queueing. Health checks and
     # /metrics are never refused.
-    max_requests_in_flight: int = Field(default=64, ge=1)
-    max_streams: int = Field(default=1000, ge=1)
+    max_requests_in_flight: int = Field(default=32, ge=1)
+    max_streams: int = Field(default=128, ge=1)
     # `agentdeck serve`: worker processes (uvicorn's; more than one needs Redis), and how long a
     # stopping server (SIGTERM) lets the requests in flight finish before cancelling them.
     workers: int = Field(default=1, ge=1)
