@@ -4,13 +4,17 @@ and PostgreSQL + Redis when they answer)."""
 
 from __future__ import annotations
 
+import asyncio
 import threading
 import uuid
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
 
 import httpx
+import pytest
 
-from tests.harness import fresh_database, start_server
+from tests.harness import fresh_database, needs_postgres, start_server
 from tests.identity import register
 
 CHAT = "/api/v1/chat"
@@ -121,3 +125,47 @@ def _fill_quotas(srv) -> None:
     containers = _at_once(6, lambda i: _post(srv, "/api/v1/containers", t, {"name": f"box {i}"}))
     assert sorted(r.status_code for r in containers) == [201] * 2 + [403] * 4
     assert srv.rest("GET", "/api/v1/containers", token=t).json()["total"] == 2
+
+
+def test_one_refresh_token_presented_at_once_rotates_once(server):
+    """Rotation is single use under concurrency too: of five refreshes racing with one token,
+    one rotates it and the others are reuse, which ends the session."""
+    acct = register(server, verified=True)
+    replies = _at_once(5, lambda i: _post(server, "/api/v1/auth/refresh", "-", {"refresh_token": acct.refresh_token}))
+    codes = sorted(r.status_code for r in replies)
+    assert codes == [200] + [401] * 4, codes
+    [winner] = [r.json() for r in replies if r.status_code == 200]
+    assert server.rest("GET", "/api/v1/auth/me", token=winner["access_token"]).status_code == 401
+
+
+# A failed payment event is retried by one process ---------------------------------------------
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=needs_postgres)])
+async def db(request, tmp_path):
+    from agentdeck.db.migrate import upgrade
+    from agentdeck.db.session import Database
+
+    with fresh_database(request.param, tmp_path) as url:
+        await asyncio.to_thread(upgrade, url)
+        database = Database(url)
+        yield database
+        await database.dispose()
+
+
+async def test_every_process_sees_a_due_retry_but_one_runs_it(db):
+    from agentdeck.db.models import StripeEvent
+    from agentdeck.resolvers.billing.events import _claim
+
+    now = datetime.now(UTC)
+    event = StripeEvent(stripe_event_id=f"evt_{uuid.uuid4().hex}", event_type="invoice.paid", payload={},
+                        stripe_created_at=now, processing_outcome="failed", processing_attempts=1,
+                        next_retry_at=now - timedelta(seconds=1))
+    async with db.platform_session() as s:
+        s.add(event)
+        await s.commit()
+    workers = [SimpleNamespace(platform_session=db.platform_session) for _ in range(5)]
+    claimed = await asyncio.gather(*(_claim(w, event.id) for w in workers))
+    assert sorted(claimed) == [False] * 4 + [True]
+    async with db.platform_session() as s:
+        pushed = await s.get(StripeEvent, event.id)
+    assert pushed.next_retry_at > now  # not due again until the claim lapses

@@ -24,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from agentdeck.db.base import TenantOwned
-from agentdeck.errors import BUSY_RETRY_AFTER_S, Unavailable
+from agentdeck.errors import as_unavailable
 
 TENANT_KEY = "tenant_id"
 
@@ -147,8 +147,7 @@ class Database:
             except PoolTimeout as exc:
                 # Every connection stayed busy for the pool's whole wait: the server is
                 # overloaded, which the client is told (503, retry) rather than a masked fault.
-                raise Unavailable("The server is busy: no database connection came free in time. "
-                                  "Retry shortly.", retry_after=BUSY_RETRY_AFTER_S) from exc
+                raise as_unavailable(exc) or exc from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()
