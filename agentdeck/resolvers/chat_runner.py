@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.agents import SPECS, AgentSpec
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationEvent, ConversationMessage
+from agentdeck.db.session import lock_row
 from agentdeck.providers.llm import (
     Completed,
     FunctionTool,
@@ -79,11 +80,14 @@ def tools_for(spec: AgentSpec) -> list[FunctionTool]:
 
 async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any) -> None:
     """Append one run item to the conversation's durable ledger (next sequence number). Writers
-    racing for the same number (parallel workflow branches, a turn on another process) lose to
-    the unique constraint and take the next one."""
+    of one conversation (concurrent turns, parallel workflow branches, other processes) take its
+    row's lock first, so each reads the number the one before it wrote: counted by retrying
+    on the unique constraint alone, 20 concurrent turns ran out of attempts. A writer that
+    still loses to the constraint takes the next number."""
     for attempt in range(LEDGER_ATTEMPTS):
         try:
             async with ctx.session() as s:
+                await lock_row(s, Conversation, conversation_id)
                 last = await s.scalar(select(func.max(ConversationEvent.sequence_no))
                                       .where(ConversationEvent.conversation_id == conversation_id))
                 s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
