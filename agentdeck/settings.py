@@ -36,7 +36,7 @@ class Settings(BaseSettings):
     # request is answered 503 with Retry-After at once instead of queueing. Health checks and
     # /metrics are never refused.
     max_requests_in_flight: int = Field(default=32, ge=1)
-    max_streams: int = Field(default=128, ge=1)
+    max_streams: int = Field(default=32, ge=1)
     # `agentdeck serve`: worker processes (uvicorn's; more than one needs Redis), and how long a
     # stopping server (SIGTERM) lets the requests in flight finish before cancelling them.
     workers: int = Field(default=1, ge=1)
