@@ -64,20 +64,17 @@ def _worker_of(server: Server, local_port: int) -> int:
 def _ws_on_two_workers(server: Server, token: str) -> dict[int, object]:
     """GraphQL WebSocket connections, opened until two different workers hold one each."""
     held: dict[int, object] = {}
-    spare = []
     for _ in range(40):
         ws = ws_connect(server.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=5)
         ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
         pid = _worker_of(server, ws.socket.getsockname()[1])
         if pid in held:
-            spare.append(ws)
+            ws.close()
         else:
             held[pid] = ws
         if len(held) == 2:
             break
-    for ws in spare:
-        ws.close()
     return held
 
 
