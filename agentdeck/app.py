@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import re
 from typing import Any
 
 import orjson
@@ -15,16 +16,17 @@ from starlette.middleware import Middleware
 from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import BaseRoute, Route, WebSocketRoute
+from starlette.routing import BaseRoute, Route, WebSocketRoute, compile_path
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
 
 from agentdeck import browser_tools
+from agentdeck.backpressure import BackpressureMiddleware
 from agentdeck.context import Context, Services, authenticate
 from agentdeck.db import migrate
 from agentdeck.errors import DomainError
-from agentdeck.logs import bind_tenant, log_client_error
+from agentdeck.logs import bind_tenant, configure_logging, log_client_error
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
 from agentdeck.pages import page_routes
@@ -98,6 +100,19 @@ async def _http_error(_request: Request, exc: Exception) -> Response:
 
 def _secret(value: SecretStr | None) -> str | None:
     return value.get_secret_value() if value is not None else None
+
+
+def app_from_environment() -> Starlette:
+    """`agentdeck serve`'s factory, called in each worker process: settings from the environment,
+    logging configured as the parent did (a spawned worker starts with none)."""
+    settings = Settings()
+    configure_logging(settings)
+    return create_app(settings)
+
+
+def _stream_routes() -> list[tuple[str, re.Pattern[str]]]:
+    """(method, path regex) of every REST route that answers with Server-Sent Events."""
+    return [(op.method, compile_path(op.path)[0]) for op in ROUTES if op.stream is not None]
 
 
 def create_app(settings: Settings | None = None) -> Starlette:
@@ -187,6 +202,10 @@ def create_app(settings: Settings | None = None) -> Starlette:
                 allow_headers=["*"],
                 expose_headers=EXPOSED_HEADERS,
             ),
+            # Innermost: a refusal still carries the correlation id, the security headers and
+            # CORS (so a browser script can read its Retry-After), and is logged and counted.
+            Middleware(BackpressureMiddleware, max_requests=settings.max_requests_in_flight,
+                       max_streams=settings.max_streams, stream_routes=_stream_routes()),
         ],
         # Unexpected exceptions are answered (and logged once, with the request's correlation
         # id) by `RequestMiddleware`.

@@ -17,6 +17,8 @@ app = typer.Typer(no_args_is_help=True, help="agentdeck: multi-tenant AI-agent p
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default AGENTDECK_HOST)"),
     port: int | None = typer.Option(None, help="Port (default AGENTDECK_PORT)"),
+    workers: int | None = typer.Option(None, min=1, help="Worker processes (default AGENTDECK_WORKERS); "
+                                                         "more than one needs AGENTDECK_REDIS_URL"),
 ) -> None:
     """Serve GraphQL at /graphql, REST at /api/v1, Swagger UI at /docs (printed once ready)."""
     from agentdeck.logs import configure_logging
@@ -24,8 +26,24 @@ def serve(
 
     settings = Settings()
     configure_logging(settings)
-    if not run(settings, host or settings.host, port or settings.port):
+    workers = workers or settings.workers
+    if workers > 1 and (problem := scale_out_problem(settings)):
+        _fail(problem)
+    if not run(settings, host or settings.host, port or settings.port, workers):
         raise typer.Exit(3)  # uvicorn's start-up failure code
+
+
+def scale_out_problem(settings: Settings) -> str | None:
+    """Why several worker processes would not behave as one server, or None. Without Redis each
+    process keeps its own event bus, replayable streams, rate limits and revocation cache: a
+    stream started on one worker could not be read on another, and every limit would be N times
+    as generous."""
+    if settings.redis_url:
+        return None
+    database = "SQLite and " if settings.is_sqlite else ""
+    return (f"--workers > 1 needs AGENTDECK_REDIS_URL: with {database}no Redis, live streams, rate limits and "
+            "session revocation would not be shared between the worker processes. Set AGENTDECK_REDIS_URL "
+            "(and use PostgreSQL in production), or serve with one worker.")
 
 
 @app.command()

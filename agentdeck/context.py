@@ -7,7 +7,7 @@ import hmac
 import time
 import uuid
 from collections.abc import AsyncIterator, Coroutine
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
@@ -21,7 +21,7 @@ from agentdeck.auth.revocation import Revocations
 from agentdeck.auth.tenancy import Principal, TenantContext, decide_tenant
 from agentdeck.auth.tokens import TokenInvalid, TokenService
 from agentdeck.db.models.identity import User
-from agentdeck.db.session import Database
+from agentdeck.db.session import Database, PoolLimits
 from agentdeck.errors import Forbidden, Unauthenticated
 from agentdeck.logs import bind_tenant
 from agentdeck.providers.bus import Bus, make_bus
@@ -46,7 +46,8 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started_at = time.monotonic()
-        self.db = Database(settings.effective_database_url)
+        self.db = Database(settings.effective_database_url, PoolLimits(
+            settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds))
         self.redis = RedisLink(settings) if settings.redis_url else None
         self.bus: Bus = make_bus(self.redis, settings.redis_prefix)
         self.storage = make_storage(settings)
@@ -185,7 +186,7 @@ class Context:
         async with self.services.db.session(tenant.tenant_id) as s:
             yield s
 
-    def platform_session(self) -> AsyncSession:
+    def platform_session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """An unscoped session for platform tables (identity, plans, status): never for the
         tenant-owned rows of a tenant operation, which take `session()`."""
         return self.services.db.platform_session()

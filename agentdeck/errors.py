@@ -97,7 +97,26 @@ class PreconditionRequired(DomainError):
 
 
 class Unavailable(DomainError):
+    """The server (or a dependency) cannot take this now: 503 with `Retry-After`, never masked."""
+
     code = "UNAVAILABLE"
+
+
+BUSY_RETRY_AFTER_S = 1  # what an overloaded process tells a client to wait before retrying
+
+
+def as_unavailable(exc: BaseException | None) -> Unavailable | None:
+    """An overload fault as the error the client is told, or None for any other exception.
+    A database pool wait that ended is raised as `Unavailable` by `db.session`; one reached
+    without a session (the engine used directly) is recognised here."""
+    if isinstance(exc, Unavailable):
+        return exc
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return Unavailable("The server is busy: no database connection came free in time. Retry shortly.",
+                           retry_after=BUSY_RETRY_AFTER_S)
+    return None
 
 
 class UpstreamFailed(DomainError):

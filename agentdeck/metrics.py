@@ -12,7 +12,7 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 
 from graphql import FieldNode, GraphQLSchema, OperationDefinitionNode, get_operation_ast
-from prometheus_client import CONTENT_TYPE_LATEST, Counter, Histogram, generate_latest
+from prometheus_client import CONTENT_TYPE_LATEST, Counter, Gauge, Histogram, generate_latest
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from strawberry.extensions import SchemaExtension
@@ -34,6 +34,11 @@ GRAPHQL_LATENCY = Histogram(
     "GraphQL operation latency",
     ["operation", "type", "transport"],
 )
+# Back-pressure (agentdeck/backpressure.py), per process.
+REQUESTS_IN_FLIGHT = Gauge("agentdeck_requests_in_flight", "HTTP requests being served (streams and health checks apart)")
+OPEN_STREAMS = Gauge("agentdeck_open_streams", "Open SSE responses and WebSocket connections")
+LOAD_SHED = Counter("agentdeck_load_shed_total", "Requests and streams answered 503 because the process was at its bound",
+                    ["kind"])
 
 # The label for everything a client could name freely: unknown fields, several root fields in
 # one operation, unparsable documents, methods outside HTTP's usual set.

@@ -10,9 +10,10 @@ import uuid
 import orjson
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from agentdeck.logs import correlation_id, log_fault, tenant
+from agentdeck.errors import as_unavailable
+from agentdeck.logs import correlation_id, log_client_error, log_fault, tenant
 from agentdeck.metrics import HTTP_LATENCY, HTTP_REQUESTS, method_label
-from agentdeck.rest_compat.errors import internal_error
+from agentdeck.rest_compat.errors import envelope, internal_error
 
 __all__ = ["RequestMiddleware", "correlation_id"]
 
@@ -101,7 +102,14 @@ class RequestMiddleware:
             # the server logs the exception (with the id too) and drops the connection.
             if started:
                 raise
-            log_fault(f"{scope['method']} {scope['path'][:MAX_LOGGED_PATH]}", exc)
+            where = f"{scope['method']} {scope['path'][:MAX_LOGGED_PATH]}"
+            busy = as_unavailable(exc)
+            if busy is not None:  # overloaded, not broken: 503 and when to come back
+                log_client_error(where, busy.code, busy.message)
+                await envelope(503, busy.message, headers={"Retry-After": str(busy.retry_after)})(
+                    scope, receive, send_wrapper)
+                return
+            log_fault(where, exc)
             await internal_error()(scope, receive, send_wrapper)
         finally:
             route = scope.get("route")

@@ -7,9 +7,11 @@ right whatever port or public URL it was given; a Makefile echo could not know e
 from __future__ import annotations
 
 import logging
+import os
 import socket
 
 import uvicorn
+import uvicorn.supervisors
 
 from agentdeck.settings import Settings
 
@@ -54,12 +56,19 @@ class ReadyServer(uvicorn.Server):
             log.info(line)
 
 
-def run(settings: Settings, host: str, port: int) -> bool:
-    """Serve until interrupted; False when the server never started."""
-    from agentdeck.app import create_app
+def run(settings: Settings, host: str, port: int, workers: int = 1) -> bool:
+    """Serve until interrupted, in `workers` processes each building its own app (and its own
+    pools and tasks); False when the server never started."""
+    if workers > 1 and settings.should_auto_migrate:
+        # Once, here, rather than racing in every worker's start-up; the workers inherit this.
+        from agentdeck.db.migrate import upgrade
 
+        upgrade(settings.effective_database_url)
+        os.environ["AGENTDECK_AUTO_MIGRATE"] = "false"
     config = uvicorn.Config(
-        create_app(settings),
+        "agentdeck.app:app_from_environment",
+        factory=True,
+        workers=workers,
         host=host,
         port=port,
         log_level=settings.log_level,
@@ -70,9 +79,15 @@ def run(settings: Settings, host: str, port: int) -> bool:
         # Client address and scheme from X-Forwarded-* only when sent by a trusted proxy.
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
+        # On SIGTERM: stop accepting, let requests in flight finish for this long, then cancel.
+        timeout_graceful_shutdown=settings.graceful_timeout_seconds,
     )
     server = ReadyServer(config, settings)
     try:
+        if workers > 1:
+            # What uvicorn.run does for workers, with our server class in each of them.
+            uvicorn.supervisors.Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+            return True
         server.run()
     except KeyboardInterrupt:
         pass

@@ -34,6 +34,23 @@ class Settings(BaseSettings):
     redis_max_blocking_connections: int = 256
     redis_pool_timeout_seconds: float = 2.0
 
+    # Connections per server process (PostgreSQL): kept, opened beyond that under load, and how
+    # long a request waits for one before it is answered 503 (server busy) with Retry-After.
+    db_pool_size: int = Field(default=10, ge=1)
+    db_max_overflow: int = Field(default=20, ge=0)
+    db_pool_timeout_seconds: float = Field(default=10.0, gt=0)
+
+    # Back-pressure per server process (agentdeck/backpressure.py): requests being served at
+    # once, and open streams (SSE responses, WebSocket connections) at once; beyond either, a
+    # request is answered 503 with Retry-After at once instead of queueing. Health checks and
+    # /metrics are never refused.
+    max_requests_in_flight: int = Field(default=32, ge=1)
+    max_streams: int = Field(default=32, ge=1)
+    # `agentdeck serve`: worker processes (uvicorn's; more than one needs Redis), and how long a
+    # stopping server (SIGTERM) lets the requests in flight finish before cancelling them.
+    workers: int = Field(default=1, ge=1)
+    graceful_timeout_seconds: float = Field(default=30.0, gt=0)
+
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"
     port: int = 8000

@@ -1,20 +1,25 @@
-"""Load on the production configuration: PostgreSQL + Redis, 200 concurrent clients for 60 s.
+"""Load on the production configuration: PostgreSQL + Redis, one server process, more clients
+than it can serve. Part of `make bench` with `--seconds 20`; on its own:
+
+    .venv/bin/python -m bench.load [--clients 200] [--seconds 60] [--caps 32,32 --caps 100000,100000]
 
 Each client loops over a mix — a chat turn (`POST /api/v1/chat`), a conversation list, an SSE
-chat stream (`POST /api/v1/chat/stream`) — as fast as the server answers, until the deadline
-(`AGENTDECK_BENCH_LOAD_SECONDS`, default 60; `_CLIENTS`, default 200). The offline model takes
-15 ms per word, as on `make serve`. Printed: requests, status classes, error rate, streams cut
-without their terminal event, p50/p99 per kind; then checked in the database: every accepted
-turn stored exactly once, and every conversation's `message_count` equal to its messages.
+chat stream (`POST /api/v1/chat/stream`) — as fast as the server answers, until the deadline; a
+503 or 429 makes it back off 0.2 s. The offline model takes 15 ms per word, as on `make serve`.
+For each pair of caps (`AGENTDECK_MAX_REQUESTS_IN_FLIGHT` / `AGENTDECK_MAX_STREAMS`; the defaults
+are 32/32; 100000 = none) a fresh server on a fresh database prints: requests, statuses, 5xx and
+failed connections, streams cut without their terminal event, p50/p99 per kind; then it checks
+in the database that every accepted turn is stored exactly once and every conversation's
+`message_count` equals its messages.
 
 Runs only when PostgreSQL and Redis answer on 127.0.0.1 (it says so otherwise).
 """
 
 from __future__ import annotations
 
+import argparse
 import asyncio
 import contextlib
-import os
 import socket
 import subprocess
 import time
@@ -103,12 +108,7 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p))] * 1000 if values else 0.0
 
 
-async def run() -> None:
-    if not (_answers(5432) and _answers(6379)):
-        print("\nLoad (PostgreSQL + Redis, 200 clients): skipped, PostgreSQL or Redis does not answer on 127.0.0.1")
-        return
-    seconds = float(os.environ.get("AGENTDECK_BENCH_LOAD_SECONDS", "60"))
-    clients = int(os.environ.get("AGENTDECK_BENCH_LOAD_CLIENTS", "200"))
+async def load(clients: int, seconds: float, caps: tuple[int, int]) -> None:
     db = f"agentdeck_load_{uuid.uuid4().hex[:10]}"
     _psql(PG_ADMIN, f'CREATE DATABASE "{db}"')
     dsn = f"postgresql://postgres@127.0.0.1:5432/{db}"
@@ -116,7 +116,8 @@ async def run() -> None:
            "AGENTDECK_REDIS_URL": "redis://127.0.0.1:6379/0", "AGENTDECK_REDIS_PREFIX": f"load-{db}:",
            "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false", "AGENTDECK_FORWARDED_ALLOW_IPS": "127.0.0.1",
            "AGENTDECK_CHAT_PER_MINUTE": "100000", "AGENTDECK_CHAT_STREAM_PER_MINUTE": "100000",
-           "AGENTDECK_CHAT_STREAM_CONCURRENCY": "1000"}
+           "AGENTDECK_CHAT_STREAM_CONCURRENCY": "1000",
+           "AGENTDECK_MAX_REQUESTS_IN_FLIGHT": str(caps[0]), "AGENTDECK_MAX_STREAMS": str(caps[1])}
     try:
         with serve(env) as base:
             async with httpx.AsyncClient(base_url=base, timeout=60) as setup:
@@ -127,8 +128,9 @@ async def run() -> None:
             await asyncio.gather(*(_client(base, tokens[i % len(tokens)], i, deadline, tally) for i in range(clients)))
             elapsed = time.monotonic() - start
         total = sum(tally.statuses.values())
-        errors = sum(n for k, n in tally.statuses.items() if k in ("5xx",) or k.startswith("599"))
-        print(f"\nLoad: PostgreSQL + Redis, {clients} clients for {seconds:.0f} s (one server process)")
+        errors = tally.statuses["5xx"] + tally.statuses["599"]
+        print(f"\nLoad: PostgreSQL + Redis, {clients} clients for {seconds:.0f} s, one process, caps "
+              f"{caps[0]} requests / {caps[1]} streams")
         print(f"  requests: {total} in {elapsed:.0f} s ({total / elapsed:.0f}/s); by status: {dict(tally.statuses)}")
         print(f"  5xx and failed connections: {errors} ({errors / max(total, 1):.2%}); "
               f"streams cut without a terminal event: {tally.cut} of {tally.streams}")
@@ -137,14 +139,33 @@ async def run() -> None:
         rows = _psql(dsn, "SELECT c.id, c.message_count, count(m.id) FROM conversations c "
                           "LEFT JOIN conversation_messages m ON m.conversation_id = c.id GROUP BY c.id, c.message_count")
         counts = {cid: (int(stored), int(real)) for cid, stored, real in (line.split("|") for line in rows.split())}
-        doubled = [c for c in tally.accepted if counts.get(c, (0, 0))[1] != 2]
+        wrong = [c for c in tally.accepted if counts.get(c, (0, 0))[1] != 2]
         drift = [c for c, (stored, real) in counts.items() if stored != real]
-        print(f"  accepted turns stored exactly once (question + answer): {len(tally.accepted) - len(doubled)} of "
+        print(f"  accepted turns stored exactly once (question + answer): {len(tally.accepted) - len(wrong)} of "
               f"{len(tally.accepted)}; conversations whose message_count is off: {len(drift)} of {len(counts)}")
     finally:
         with contextlib.suppress(Exception):
             _psql(PG_ADMIN, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
+async def run(clients: int = 200, seconds: float = 20, caps: list[tuple[int, int]] | None = None) -> None:
+    if not (_answers(5432) and _answers(6379)):
+        print(f"\nLoad (PostgreSQL + Redis, {clients} clients): skipped, PostgreSQL or Redis does not answer on "
+              "127.0.0.1")
+        return
+    for pair in caps or [(32, 32)]:
+        await load(clients, seconds, pair)
+
+
+def _caps(text: str) -> tuple[int, int]:
+    requests, streams = text.split(",")
+    return int(requests), int(streams)
+
+
 if __name__ == "__main__":
-    asyncio.run(run())
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=60)
+    parser.add_argument("--caps", type=_caps, action="append", help="requests,streams (repeatable)")
+    args = parser.parse_args()
+    asyncio.run(run(args.clients, args.seconds, args.caps))

@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from dataclasses import dataclass
 
-from sqlalchemy import event
+from sqlalchemy import event, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -21,6 +24,7 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
 from agentdeck.db.base import TenantOwned
+from agentdeck.errors import as_unavailable
 
 TENANT_KEY = "tenant_id"
 
@@ -57,7 +61,17 @@ def _scope_writes(session: Session, _ctx, _instances) -> None:
                 raise CrossTenantWrite(f"{type(obj).__name__} belongs to another tenant")
 
 
-def make_engine(url: str) -> AsyncEngine:
+@dataclass(frozen=True)
+class PoolLimits:
+    """Connections one process keeps (`size`), may open beyond that under load (`overflow`),
+    and how long a request waits for one when all are busy before it is told 503 (`timeout`)."""
+
+    size: int = 10
+    overflow: int = 20
+    timeout: float = 10.0
+
+
+def make_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, connect_args={"timeout": 30})
 
@@ -70,13 +84,44 @@ def make_engine(url: str) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    return create_async_engine(url, pool_size=pool.size, max_overflow=pool.overflow, pool_timeout=pool.timeout,
+                               pool_pre_ping=True)
+
+
+async def insert_if_absent(s: AsyncSession, model: type, **values: object) -> bool:
+    """INSERT ... ON CONFLICT DO NOTHING in the session's transaction (tenant-owned rows get the
+    session's tenant); True when this call inserted the row. Where a concurrent insert of the
+    same key has not committed yet, PostgreSQL waits for it, so a False means the row exists."""
+    dialect = s.get_bind().dialect.name
+    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    tenant_id = s.info.get(TENANT_KEY)
+    if tenant_id is not None and issubclass(model, TenantOwned):
+        values = {**values, "tenant_id": tenant_id}
+    result = await s.execute(insert(model).values(**values).on_conflict_do_nothing())
+    return result.rowcount == 1
+
+
+async def lock_row(s: AsyncSession, model: type, row_id: object) -> bool:
+    """Hold the write lock of one row until the transaction ends (False: no such row).
+
+    Serialises check-then-insert sequences that share a parent (a quota counted over a tenant's
+    rows): the second transaction waits here and then counts the first one's insert. A no-op
+    UPDATE rather than SELECT ... FOR UPDATE, because SQLite has no row locks but takes its
+    database write lock on the UPDATE, which serves the same purpose; columns with an `onupdate`
+    are set to themselves so nothing changes."""
+    table = model.__table__
+    pk = table.primary_key.columns.values()[0]
+    same = {c.name: c for c in table.columns if c.onupdate is not None or c is pk}
+    result = await s.execute(
+        update(table).where(pk == row_id).values(same).execution_options(synchronize_session=False)
+    )
+    return result.rowcount == 1
 
 
 class Database:
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, pool: PoolLimits = PoolLimits()) -> None:
         self.url = url
-        self.engine = make_engine(url)
+        self.engine = make_engine(url, pool)
         self._factory = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @asynccontextmanager
@@ -85,14 +130,24 @@ class Database:
         that sees and writes only `tenant_id`'s rows."""
         if not isinstance(tenant_id, uuid.UUID):
             raise TypeError(f"a tenant session needs a tenant id, not {tenant_id!r}")
-        async with self._factory() as s:
+        async with self._opened() as s:
             s.info[TENANT_KEY] = tenant_id
             yield s
 
-    def platform_session(self) -> AsyncSession:
+    def platform_session(self) -> AbstractAsyncContextManager[AsyncSession]:
         """An unscoped session, for platform tables and the platform's own work across tenants
         (sign-in, plans, the status page, sweepers). Never for a tenant's request."""
-        return self._factory()
+        return self._opened()
+
+    @asynccontextmanager
+    async def _opened(self) -> AsyncIterator[AsyncSession]:
+        async with self._factory() as s:
+            try:
+                yield s
+            except PoolTimeout as exc:
+                # Every connection stayed busy for the pool's whole wait: the server is
+                # overloaded, which the client is told (503, retry) rather than a masked fault.
+                raise as_unavailable(exc) or exc from exc
 
     async def dispose(self) -> None:
         await self.engine.dispose()

@@ -21,6 +21,7 @@ from agentdeck.auth.tokens import TokenInvalid
 from agentdeck.context import Context
 from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
+from agentdeck.db.session import lock_row
 from agentdeck.errors import (
     BadRequest,
     Conflict,
@@ -240,6 +241,9 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
 async def refresh(ctx: Context, refresh_token: str) -> SessionTokens:
     claims = _refresh_claims(ctx, refresh_token)
     async with ctx.platform_session() as s:
+        # Locked until the rotation commits: of two refreshes presenting the same token at once,
+        # the second then sees it used (and ends the family) instead of both getting a new pair.
+        await lock_row(s, AuthSession, uuid.UUID(claims["sid"]))
         session = await s.get(AuthSession, uuid.UUID(claims["sid"]))
         if session is None or session.revoked_at is not None:
             raise Unauthenticated("Refresh token has been revoked.")

@@ -16,21 +16,21 @@ from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents import AgentSpec, resolve_agent
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
+from agentdeck.db.session import insert_if_absent
 from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
 from agentdeck.providers.ratelimit import held_slot
 from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.access import require_role
-from agentdeck.resolvers.billing.usage import check_usage_limit, meter
+from agentdeck.resolvers.billing.usage import reserve_usage
 from agentdeck.resolvers.chat_runner import (
     HANDOFF_POLICIES,
     METERED_FEATURE,
-    PREVIEW_CHARS,
+    note_message,
     record_run_item,
     run_turn,
 )
@@ -95,24 +95,24 @@ def caller_user_id(ctx: Context) -> uuid.UUID | None:
 
 
 async def open_conversation(s: AsyncSession, wanted: uuid.UUID | None, agent_key: str, text: str,
-                            user_id: uuid.UUID | None, now: datetime) -> Conversation:
-    """Continue conversation `wanted` (or start one) with the user's message `text` (not committed)."""
-    conversation = await s.get(Conversation, wanted) if wanted else None
-    if conversation is None:
-        conversation = Conversation(id=wanted or uuid.uuid4(), user_id=user_id, agent_entrypoint=agent_key,
-                                    active_agent=agent_key, display_name=text[:TITLE_CHARS], message_count=0,
-                                    created_at=now)
-        s.add(conversation)
-        try:
-            await s.flush()  # no ORM relationships: the conversation row must exist first
-        except IntegrityError:
-            # The id exists, in another tenant (this tenant's session could not see it).
-            raise NotFound("Conversation not found.") from None
-    conversation.message_count += 1
-    conversation.last_message_preview = text[:PREVIEW_CHARS]
-    conversation.updated_at = now
-    s.add(ConversationMessage(conversation_id=conversation.id, role="user", content=text, created_at=now))
-    return conversation
+                            user_id: uuid.UUID | None, now: datetime) -> uuid.UUID:
+    """Continue conversation `wanted` (or start one) with the user's message `text` (not committed);
+    returns the conversation's id.
+
+    Turns on one conversation run concurrently (several tabs, several processes), so the counter
+    and the preview are changed in SQL, never read here and written back: `note_message`."""
+    conversation_id = wanted or uuid.uuid4()
+    if wanted is None or await s.scalar(select(Conversation.id).where(Conversation.id == wanted)) is None:
+        # A concurrent first turn may create the same id: whoever inserts second does nothing.
+        created = await insert_if_absent(s, Conversation, id=conversation_id, user_id=user_id,
+                                         agent_entrypoint=agent_key, active_agent=agent_key,
+                                         display_name=text[:TITLE_CHARS], status="active", message_count=0,
+                                         last_message_preview="", created_at=now, updated_at=now)
+        if not created and await s.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is None:
+            raise NotFound("Conversation not found.")  # the id is another tenant's
+    s.add(ConversationMessage(conversation_id=conversation_id, role="user", content=text, created_at=now))
+    await note_message(s, conversation_id, text, now)
+    return conversation_id
 
 
 async def start_chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = idempotency.NO_KEY) -> Turn:
@@ -140,26 +140,25 @@ async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | 
         raise InvalidInput("run_options.handoff_context_policy must be full, fresh or last_turn.", details=[
             {"field": "input.run_options.handoff_context_policy", "message": "Input should be 'full', 'fresh' or "
                                                                            "'last_turn'"}])
-    await check_usage_limit(ctx, METERED_FEATURE)  # a tenant over its plan's hard limit: 429
     spec = resolve_agent(req.agent_type)
     user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
     async with ctx.session() as s:
-        conversation = await open_conversation(s, wanted, spec.key, text, user_id, now)
-        run = ChatRun(id=uuid.uuid4(), conversation_id=conversation.id, user_id=user_id,
+        await reserve_usage(ctx, s, METERED_FEATURE, 1, record=True)  # over the plan's hard limit: 429
+        conversation_id = await open_conversation(s, wanted, spec.key, text, user_id, now)
+        run = ChatRun(id=uuid.uuid4(), conversation_id=conversation_id, user_id=user_id,
                       stream_id=new_stream_id("chat"), agent=spec.key, started_at=now)
         s.add(run)
         if claim is not None:
-            await claim.attach(s, {"conversation_id": str(conversation.id), "stream_id": run.stream_id,
+            await claim.attach(s, {"conversation_id": str(conversation_id), "stream_id": run.stream_id,
                                    "run_id": str(run.id), "agent": spec.key})
         await s.commit()
-    await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
+    await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="user_input", role="user",
                   agent=spec.key, content_text=text)
-    await meter(ctx, METERED_FEATURE)
-    turn = Turn(conversation.id, run.stream_id, run.id, spec)
+    turn = Turn(conversation_id, run.stream_id, run.id, spec)
     writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id),
                           on_terminal=terminal_recorder(ctx.services, ChatRun, run.id))
-    ctx.services.runs.launch_turn(run.id, run_turn(ctx.detached(), writer, run.id, conversation.id, spec,
+    ctx.services.runs.launch_turn(run.id, run_turn(ctx.detached(), writer, run.id, conversation_id, spec,
                                                    handoff_policy))
     return turn
 

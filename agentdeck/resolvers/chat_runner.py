@@ -16,13 +16,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents import SPECS, AgentSpec
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationEvent, ConversationMessage
+from agentdeck.db.session import lock_row
 from agentdeck.providers.llm import (
     Completed,
     FunctionTool,
@@ -79,11 +80,14 @@ def tools_for(spec: AgentSpec) -> list[FunctionTool]:
 
 async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any) -> None:
     """Append one run item to the conversation's durable ledger (next sequence number). Writers
-    racing for the same number (parallel workflow branches, a turn on another process) lose to
-    the unique constraint and take the next one."""
+    of one conversation (concurrent turns, parallel workflow branches, other processes) take its
+    row's lock first, so each reads the number the one before it wrote: counted by retrying
+    on the unique constraint alone, 20 concurrent turns ran out of attempts. A writer that
+    still loses to the constraint takes the next number."""
     for attempt in range(LEDGER_ATTEMPTS):
         try:
             async with ctx.session() as s:
+                await lock_row(s, Conversation, conversation_id)
                 last = await s.scalar(select(func.max(ConversationEvent.sequence_no))
                                       .where(ConversationEvent.conversation_id == conversation_id))
                 s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
@@ -310,6 +314,21 @@ async def add_assistant_message(s: AsyncSession, conversation_id: uuid.UUID, tex
     """The answer joins the conversation's history (in the caller's transaction)."""
     s.add(ConversationMessage(conversation_id=conversation_id, role="assistant", content=text, agent=agent,
                               created_at=now))
-    await s.execute(update(Conversation).where(Conversation.id == conversation_id).values(
-        message_count=Conversation.message_count + 1, last_message_preview=text[:PREVIEW_CHARS],
-        active_agent=agent, updated_at=now))
+    await note_message(s, conversation_id, text, now, agent)
+
+
+async def note_message(s: AsyncSession, conversation_id: uuid.UUID, text: str, now: datetime,
+                       agent: str | None = None) -> None:
+    """Count a message added at `now` on its conversation, in one UPDATE: concurrent turns each
+    add one (a value read and written back would lose some), and the preview, active agent and
+    `updated_at` follow the newest message, whichever transaction commits last."""
+    newer = or_(Conversation.updated_at.is_(None), Conversation.updated_at <= now)
+    values: dict[str, Any] = {
+        "message_count": Conversation.message_count + 1,
+        "last_message_preview": case((newer, text[:PREVIEW_CHARS]), else_=Conversation.last_message_preview),
+        "updated_at": case((newer, now), else_=Conversation.updated_at),
+    }
+    if agent is not None:
+        values["active_agent"] = case((newer, agent), else_=Conversation.active_agent)
+    await s.execute(update(Conversation).where(Conversation.id == conversation_id).values(values)
+                    .execution_options(synchronize_session=False))

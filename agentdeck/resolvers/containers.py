@@ -7,6 +7,7 @@ code-interpreter tool configuration: the chat runner asks `code_interpreter_tool
 
 from __future__ import annotations
 
+import contextlib
 import re
 import uuid
 from dataclasses import dataclass
@@ -14,10 +15,12 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.agents import SPECS
 from agentdeck.context import Context
-from agentdeck.db.models import AgentContainer, Container
+from agentdeck.db.models import AgentContainer, Container, Tenant
+from agentdeck.db.session import lock_row
 from agentdeck.errors import Forbidden, InvalidInput, NotFound, UpstreamFailed
 from agentdeck.resolvers.access import require_role
 from agentdeck.resolvers.storage import caller_user_id
@@ -54,12 +57,11 @@ def _validate(name: str, memory_limit: str | None, expires_after: Any, file_ids:
 
 async def create_container(ctx: Context, name: str, memory_limit: str | None, expires_after: Any,
                            file_ids: list[str] | None, metadata: Any) -> Container:
-    await require_role(ctx, "admin")
+    tc = await require_role(ctx, "admin")
     _validate(name, memory_limit, expires_after, file_ids, metadata)
-    async with ctx.session() as s:
-        count = await s.scalar(select(func.count()).select_from(Container))
-    if (count or 0) >= ctx.settings.container_max_per_tenant:
-        raise Forbidden("Container quota exceeded for this tenant.")
+    async with ctx.session() as s:  # a tenant at its quota is told before the provider is called
+        if await _count(s) >= ctx.settings.container_max_per_tenant:
+            raise Forbidden("Container quota exceeded for this tenant.")
     memory = memory_limit or "1g"
     try:
         provider_id, status = await ctx.services.containers.create(name.strip(), memory, expires_after, file_ids or [])
@@ -68,9 +70,21 @@ async def create_container(ctx: Context, name: str, memory_limit: str | None, ex
     row = Container(openai_id=provider_id, owner_user_id=caller_user_id(ctx), name=name.strip(), memory_limit=memory,
                     status=status, expires_after=expires_after, file_ids=file_ids or [], meta=metadata or {})
     async with ctx.session() as s:
+        # Counted again under the tenant row's lock (not held across the provider call): of
+        # concurrent creators, only as many as the quota allows keep their container.
+        await lock_row(s, Tenant, tc.tenant_id)
+        if await _count(s) >= ctx.settings.container_max_per_tenant:
+            await s.rollback()
+            with contextlib.suppress(Exception):
+                await ctx.services.containers.delete(provider_id)
+            raise Forbidden("Container quota exceeded for this tenant.")
         s.add(row)
         await s.commit()
     return row
+
+
+async def _count(s: AsyncSession) -> int:
+    return await s.scalar(select(func.count()).select_from(Container)) or 0
 
 
 async def list_containers(ctx: Context, limit: int, offset: int) -> ContainerList:

@@ -16,13 +16,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, text, update
+from sqlalchemy import case, delete, func, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
 from agentdeck.agents import SPECS
 from agentdeck.context import Context, Services
 from agentdeck.db.base import utcnow
-from agentdeck.db.models import StorageObject, VectorChunk, VectorStore, VectorStoreFile
+from agentdeck.db.models import StorageObject, Tenant, VectorChunk, VectorStore, VectorStoreFile
+from agentdeck.db.session import lock_row
 from agentdeck.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
 from agentdeck.resolvers import ingest, ranking
 from agentdeck.resolvers.access import require_role
@@ -88,7 +89,7 @@ def file_id_for(object_id: uuid.UUID) -> str:
 
 async def create_store(ctx: Context, name: str, description: str | None, expires_after: Any,
                        metadata: Any) -> VectorStore:
-    await require_role(ctx, "admin")
+    tc = await require_role(ctx, "admin")
     check(NAME.problems(name, "input.name"))
     name = name.strip()
     if description is not None and len(description) > 2048:
@@ -97,6 +98,7 @@ async def create_store(ctx: Context, name: str, description: str | None, expires
         raise _invalid("input.metadata", "Input should be a valid dictionary")
     expires_at = _expiry(expires_after)
     async with ctx.session() as s:
+        await lock_row(s, Tenant, tc.tenant_id)  # concurrent creators count one after the other
         count = await s.scalar(select(func.count()).select_from(VectorStore))
         if (count or 0) >= ctx.settings.vector_store_max_per_tenant:
             raise Forbidden("Vector store quota exceeded for this tenant.")
@@ -216,6 +218,7 @@ async def attach_object(ctx: Context, store_id: uuid.UUID, obj: StorageObject, a
     if obj.status != "available":
         raise BadRequest("Object has not been uploaded yet.")
     async with ctx.session() as s:
+        await lock_row(s, VectorStore, store_id)  # concurrent attachers count one after the other
         count = await s.scalar(select(func.count()).select_from(VectorStoreFile)
                                .where(VectorStoreFile.vector_store_id == store_id))
         if (count or 0) >= ctx.settings.vector_store_max_files_per_store:
@@ -332,17 +335,24 @@ async def get_file(ctx: Context, store_id: uuid.UUID, file_id: str, minimum: str
 async def delete_file(ctx: Context, store_id: uuid.UUID, file_id: str) -> bool:
     row = await get_file(ctx, store_id, file_id, "admin")
     async with ctx.session() as s:
-        fresh = await s.get(VectorStoreFile, row.id)
-        store = await s.get(VectorStore, store_id)
-        if fresh is not None and store is not None:
-            count, tokens = (await s.execute(select(func.count(), func.coalesce(func.sum(VectorChunk.token_count), 0))
-                                             .where(VectorChunk.file_id == fresh.id))).one()
-            store.usage_bytes = max(0, store.usage_bytes - fresh.usage_bytes)
-            store.chunk_count = max(0, store.chunk_count - count)
-            store.token_count = max(0, store.token_count - tokens)
-            await s.delete(fresh)
-            await s.commit()
+        count, tokens = (await s.execute(select(func.count(), func.coalesce(func.sum(VectorChunk.token_count), 0))
+                                         .where(VectorChunk.file_id == row.id))).one()
+        # Conditional delete, then the store's totals changed in SQL: of concurrent deletes only
+        # one subtracts, and ingestions adding to the same totals meanwhile are not lost.
+        gone = await s.execute(delete(VectorStoreFile).where(VectorStoreFile.id == row.id)
+                               .returning(VectorStoreFile.usage_bytes))
+        usage = gone.scalar_one_or_none()
+        if usage is not None:
+            await s.execute(update(VectorStore).where(VectorStore.id == store_id).values(
+                usage_bytes=_minus(VectorStore.usage_bytes, usage), chunk_count=_minus(VectorStore.chunk_count, count),
+                token_count=_minus(VectorStore.token_count, tokens)).execution_options(synchronize_session=False))
+        await s.commit()
     return True
+
+
+def _minus(column: Any, amount: int) -> Any:
+    """`column - amount`, never below 0, computed by the database."""
+    return case((column > amount, column - amount), else_=0)
 
 
 # Search ---------------------------------------------------------------------------------------

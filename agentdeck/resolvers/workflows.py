@@ -22,7 +22,7 @@ from agentdeck.db.models import WorkflowRun, WorkflowRunStep
 from agentdeck.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
 from agentdeck.resolvers import idempotency
 from agentdeck.resolvers.access import require_role
-from agentdeck.resolvers.billing.usage import check_usage_limit
+from agentdeck.resolvers.billing.usage import reserve_usage
 from agentdeck.resolvers.chat import (
     MAX_MESSAGE_CHARS,
     caller_user_id,
@@ -189,27 +189,28 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest, claim: idempot
         raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
                            details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
     wanted = parse_conversation_id(req.conversation_id)
-    await check_usage_limit(ctx, METERED_FEATURE, adding=spec.step_count)  # over the plan's hard limit: 429
     user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
     first_agent = spec.stages[0].steps[0].agent_key
     async with ctx.session() as s:
-        conversation = await open_conversation(s, wanted, first_agent, text, user_id, now)
-        run = WorkflowRun(id=uuid.uuid4(), workflow_key=spec.key, user_id=user_id, conversation_id=conversation.id,
+        # Held by the running row until the run meters the steps it ran; over the hard limit: 429.
+        await reserve_usage(ctx, s, METERED_FEATURE, spec.step_count, record=False)
+        conversation_id = await open_conversation(s, wanted, first_agent, text, user_id, now)
+        run = WorkflowRun(id=uuid.uuid4(), workflow_key=spec.key, user_id=user_id, conversation_id=conversation_id,
                           stream_id=new_stream_id("workflow"), status="running", request_message=text,
                           started_at=now, heartbeat_at=now)
         s.add(run)
         if claim is not None:
             await claim.attach(s, {"run_id": str(run.id), "stream_id": run.stream_id,
-                                   "conversation_id": str(conversation.id)})
+                                   "conversation_id": str(conversation_id)})
         await s.commit()
-    await record_run_item(ctx, conversation.id, run_item_type="message", run_item_name="user_input", role="user",
+    await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="user_input", role="user",
                           agent=first_agent, content_text=text, workflow_run_id=str(run.id))
-    writer = StreamWriter(ctx.bus, run.stream_id, str(conversation.id), workflow_context(spec, run.id),
+    writer = StreamWriter(ctx.bus, run.stream_id, str(conversation_id), workflow_context(spec, run.id),
                           on_terminal=terminal_recorder(ctx.services, WorkflowRun, run.id))
-    runner = Runner(ctx.detached(), writer, spec, run.id, conversation.id, text)
+    runner = Runner(ctx.detached(), writer, spec, run.id, conversation_id, text)
     ctx.services.runs.launch_run(run.id, runner, runner.run())
-    return StartedRun(run.id, run.stream_id, conversation.id, spec)
+    return StartedRun(run.id, run.stream_id, conversation_id, spec)
 
 
 async def run_workflow(ctx: Context, key: str, req: WorkflowRequest,

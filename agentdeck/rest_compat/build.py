@@ -41,7 +41,7 @@ from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
 from starlette.routing import Match, Route
 
-from agentdeck.errors import DomainError
+from agentdeck.errors import DomainError, as_unavailable
 from agentdeck.logs import log_client_error
 from agentdeck.metrics import observe_operation
 from agentdeck.rest_compat import errors, sse
@@ -279,7 +279,7 @@ class RestOperation:
         return Response(orjson.dumps(data), c.op.status, headers=headers, media_type="application/json")
 
     def error_response(self, c: Compiled, error: GraphQLError) -> Response:
-        original = error.original_error
+        original = as_unavailable(error.original_error) or error.original_error
         log_graphql_error(c.name, error)
         if isinstance(original, DomainError):
             return errors.from_extensions(original.message, original.extensions, lambda f: self.loc(c, f))

@@ -28,7 +28,7 @@ from starlette.websockets import WebSocket
 from strawberry.extensions import MaskErrors, ParserCache, SchemaExtension
 from strawberry.types.graphql import OperationType
 
-from agentdeck.errors import DomainError
+from agentdeck.errors import DomainError, as_unavailable
 from agentdeck.logs import correlation_id, log_client_error, log_fault
 from agentdeck.schema.input_safety import variable_errors
 
@@ -45,9 +45,10 @@ def _tag(errors: list[GraphQLError] | None, code: str) -> None:
 
 
 def is_client_error(error: GraphQLError) -> bool:
-    """Errors about the request itself. Anything else that escaped a resolver is a fault."""
+    """Errors about the request itself, and overload the client should retry (`UNAVAILABLE`).
+    Anything else that escaped a resolver is a fault."""
     original = error.original_error
-    if isinstance(original, DomainError) or error.extensions.get("code"):
+    if isinstance(original, DomainError) or error.extensions.get("code") or as_unavailable(original):
         return True
     if error.path is None:  # before execution: variable coercion
         return True
@@ -60,6 +61,9 @@ def client_code(error: GraphQLError) -> str:
     code = error.extensions.get("code")
     if code:
         return str(code)
+    busy = as_unavailable(error.original_error)
+    if busy is not None:
+        return busy.code
     return PARSE_FAILED if isinstance(error, GraphQLSyntaxError) else BAD_USER_INPUT
 
 
@@ -88,6 +92,10 @@ class ErrorReporting(MaskErrors):
 
     def _process_errors(self, errors: list[GraphQLError]) -> list[GraphQLError]:
         for error in errors:
+            busy = as_unavailable(error.original_error)
+            if busy is not None and not isinstance(error.original_error, DomainError):
+                # The driver's words name pool sizes and URLs: the client gets ours.
+                error.message, error.extensions = busy.message, {**error.extensions, **busy.extensions}
             if is_client_error(error):
                 _tag([error], client_code(error))
         return super()._process_errors(errors)

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -43,6 +43,7 @@ INVOICE_EVENTS = {"invoice.payment_succeeded", "invoice.payment_failed", "invoic
                   "invoice.payment_action_required"}
 OUTCOMES = ("received", "processed", "failed")
 STALE = "stale: newer state already applied"
+CLAIM_SECONDS = timedelta(minutes=5)  # a retry taken by a process that died is retried after this
 
 
 def channel(tenant_id: uuid.UUID | str) -> str:
@@ -229,11 +230,27 @@ async def retry_due(ctx: Context, limit: int = 50) -> int:
                                          StripeEvent.next_retry_at <= datetime.now(UTC)).limit(limit)))
     prices = await price_map(ctx) if due else {}
     for pk in due:
+        if not await _claim(ctx, pk):
+            continue  # another process's worker took it
         try:
             await dispatch(ctx, pk, prices)
         except DomainError:
             pass  # recorded with the next backoff
     return len(due)
+
+
+async def _claim(ctx: Context, pk: uuid.UUID) -> bool:
+    """Take a due event for this process: every process's worker finds the same due events, and
+    the conditional UPDATE lets exactly one of them run each (the others see it no longer due).
+    Its next retry is pushed back meanwhile, so that if this process dies, another retries it."""
+    now = datetime.now(UTC)
+    async with ctx.platform_session() as s:
+        taken = await s.execute(
+            update(StripeEvent).where(StripeEvent.id == pk, StripeEvent.processing_outcome == "failed",
+                                      StripeEvent.next_retry_at <= now)
+            .values(next_retry_at=now + CLAIM_SECONDS).execution_options(synchronize_session=False))
+        await s.commit()
+    return taken.rowcount == 1
 
 
 # History ----------------------------------------------------------------------------------------

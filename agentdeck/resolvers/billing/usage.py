@@ -10,15 +10,17 @@ with the record, so a repeat after the idempotency key has expired still records
 from __future__ import annotations
 
 import uuid
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from agentdeck.agents import WORKFLOWS
 from agentdeck.context import Context
-from agentdeck.db.models import TenantSubscription, UsageRecord
+from agentdeck.db.models import Tenant, TenantSubscription, UsageRecord, WorkflowRun
+from agentdeck.db.session import lock_row
 from agentdeck.errors import DomainError, InvalidInput
 from agentdeck.providers.payments import Current, add_interval
 from agentdeck.resolvers import idempotency
@@ -26,6 +28,7 @@ from agentdeck.resolvers.access import tenant_context
 from agentdeck.resolvers.billing.gate import billing_tenant
 from agentdeck.resolvers.billing.plans import get_plan
 from agentdeck.resolvers.billing.views import PlanFeature, UsageAccepted, UsageTotal
+from agentdeck.resolvers.chat_runner import METERED_FEATURE
 
 FEATURE_KEY_MAX, QUANTITY_MAX = 64, 10**12
 
@@ -156,27 +159,83 @@ async def usage_totals(ctx: Context, tenant_id: str) -> list[UsageTotal]:
 async def check_usage_limit(ctx: Context, feature_key: str, adding: int = 1) -> None:
     """Refuse (429 `usage_limit_exceeded`) when `adding` more units would pass the plan's hard limit.
 
-    For chat and other metered features; a tenant without a subscription or a limit is not limited.
+    A look without a lock, for a caller that records nothing: one that starts metered work
+    calls `reserve_usage` in the transaction that starts it instead.
     """
+    limit = await _hard_limit(ctx, feature_key)
+    if limit is not None:
+        async with ctx.session() as s:
+            await _refuse_beyond(s, limit, adding)
+
+
+@dataclass(frozen=True)
+class _Limit:
+    tenant_id: uuid.UUID
+    plan_code: str
+    feature_key: str
+    hard_limit: int
+    start: datetime
+    end: datetime
+
+
+async def _hard_limit(ctx: Context, feature_key: str) -> _Limit | None:
+    """The plan's hard limit on `feature_key` in the current period, or None (not limited)."""
     if not (ctx.settings.enable_billing and ctx.settings.enable_usage_guardrails):
-        return
+        return None
     tc = await tenant_context(ctx)
     sub = await _subscription(ctx)
     feature = next((f for f in await _features(ctx, sub) if f.key == feature_key), None)
     if sub is None or feature is None or feature.hard_limit is None:
-        return
+        return None
     start, end = _window(sub, datetime.now(UTC))
-    used = await _total(ctx, feature_key, start, end)
-    if used + adding > feature.hard_limit:
+    return _Limit(tc.tenant_id, sub.plan_code, feature_key, feature.hard_limit, start, end)
+
+
+async def _refuse_beyond(s: AsyncSession, limit: _Limit, adding: int) -> None:
+    used = await _used(s, limit.feature_key, limit.start, limit.end)
+    if used + adding > limit.hard_limit:
         raise UsageLimitExceeded(
-            f"Usage limit exceeded for '{feature_key}' on plan '{sub.plan_code}': {used} of {feature.hard_limit}.",
-            details={"tenant_id": str(tc.tenant_id), "plan_code": sub.plan_code, "feature_key": feature_key,
-                     "limit_type": "hard_limit", "limit_value": feature.hard_limit, "usage": used, "unit": "units",
-                     "window_start": start.isoformat(), "window_end": end.isoformat()},
+            f"Usage limit exceeded for '{limit.feature_key}' on plan '{limit.plan_code}': "
+            f"{used} of {limit.hard_limit}.",
+            details={"tenant_id": str(limit.tenant_id), "plan_code": limit.plan_code,
+                     "feature_key": limit.feature_key, "limit_type": "hard_limit", "limit_value": limit.hard_limit,
+                     "usage": used, "unit": "units", "window_start": limit.start.isoformat(),
+                     "window_end": limit.end.isoformat()},
         )
 
 
-__all__ = ["UsageLimitExceeded", "check_usage_limit", "record_usage", "usage_totals"]
+async def _used(s: AsyncSession, feature_key: str, start: datetime, end: datetime) -> int:
+    """Units recorded in the period, plus those held by workflow runs still running (their
+    steps are metered when the run ends)."""
+    recorded = int(await s.scalar(
+        select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
+            UsageRecord.feature_key == feature_key, UsageRecord.period_start >= start,
+            UsageRecord.period_start < end)) or 0)
+    if feature_key != METERED_FEATURE:
+        return recorded
+    running = await s.scalars(select(WorkflowRun.workflow_key).where(WorkflowRun.status == "running"))
+    return recorded + sum(WORKFLOWS[k].step_count for k in running if k in WORKFLOWS)
+
+
+async def reserve_usage(ctx: Context, s: AsyncSession, feature_key: str, quantity: int, *, record: bool) -> None:
+    """In the caller's transaction `s`, which then starts the metered work: refuse with
+    `usage_limit_exceeded` when `quantity` more would pass the plan's hard limit, and with
+    `record`, record the usage at once (a chat turn; a workflow run is held by its running row
+    instead, and meters the steps it ran when it ends).
+
+    Against a hard limit, the tenant row is locked first, so that of concurrent callers each
+    counts what the ones before it recorded: two cannot both take the last unit."""
+    limit = await _hard_limit(ctx, feature_key)
+    if limit is not None:
+        await lock_row(s, Tenant, limit.tenant_id)
+        await _refuse_beyond(s, limit, quantity)
+    if record:
+        start, end = (limit.start, limit.end) if limit else _window(await _subscription(ctx), datetime.now(UTC))
+        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=None,
+                          period_start=start.astimezone(UTC), period_end=end.astimezone(UTC)))
+
+
+__all__ = ["UsageLimitExceeded", "check_usage_limit", "record_usage", "reserve_usage", "usage_totals"]
 
 
 async def meter(ctx: Context, feature_key: str, quantity: int = 1) -> None:
