@@ -2,6 +2,7 @@
 than it can serve. Part of `make bench` with `--seconds 20`; on its own:
 
     .venv/bin/python -m bench.load [--clients 200] [--seconds 60] [--caps 32,32 --caps 100000,100000]
+                                   [--redis-outage 10]
 
 Each client loops over a mix — a chat turn (`POST /api/v1/chat`), a conversation list, an SSE
 chat stream (`POST /api/v1/chat/stream`) — as fast as the server answers, until the deadline; a
@@ -10,7 +11,8 @@ For each pair of caps (`AGENTDECK_MAX_REQUESTS_IN_FLIGHT` / `AGENTDECK_MAX_STREA
 are 32/32; 100000 = none) a fresh server on a fresh database prints: requests, statuses, 5xx and
 failed connections, streams cut without their terminal event, p50/p99 per kind; then it checks
 in the database that every accepted turn is stored exactly once and every conversation's
-`message_count` equals its messages.
+`message_count` equals its messages. With `--redis-outage N` the server gets a redis-server of
+its own, killed a third of the way in and restarted N seconds later.
 
 Runs only when PostgreSQL and Redis answer on 127.0.0.1 (it says so otherwise).
 """
@@ -108,7 +110,41 @@ def _pct(values: list[float], p: float) -> float:
     return values[min(len(values) - 1, int(len(values) * p))] * 1000 if values else 0.0
 
 
-async def load(clients: int, seconds: float, caps: tuple[int, int]) -> None:
+class RedisServer:
+    """A redis-server of the benchmark's own, to kill and restart."""
+
+    def __init__(self) -> None:
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = s.getsockname()[1]
+        self.process: subprocess.Popen | None = None
+
+    async def start(self) -> None:
+        self.process = subprocess.Popen(  # noqa: ASYNC220 - a short-lived helper process
+            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        for _ in range(200):  # readiness, not a fixed sleep: at most 10 s
+            if _answers(self.port):
+                return
+            await asyncio.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.kill()
+            self.process.wait(10)
+
+
+async def _outage(redis: RedisServer, at: float, seconds: float, log: list[str]) -> None:
+    await asyncio.sleep(at)
+    redis.stop()
+    log.append(f"Redis killed at {at:.0f} s")
+    await asyncio.sleep(seconds)
+    await redis.start()
+    log.append(f"Redis back at {at + seconds:.0f} s")
+
+
+async def load(clients: int, seconds: float, caps: tuple[int, int], outage: float = 0) -> None:
     db = f"agentdeck_load_{uuid.uuid4().hex[:10]}"
     _psql(PG_ADMIN, f'CREATE DATABASE "{db}"')
     dsn = f"postgresql://postgres@127.0.0.1:5432/{db}"
@@ -118,6 +154,10 @@ async def load(clients: int, seconds: float, caps: tuple[int, int]) -> None:
            "AGENTDECK_CHAT_PER_MINUTE": "100000", "AGENTDECK_CHAT_STREAM_PER_MINUTE": "100000",
            "AGENTDECK_CHAT_STREAM_CONCURRENCY": "1000",
            "AGENTDECK_MAX_REQUESTS_IN_FLIGHT": str(caps[0]), "AGENTDECK_MAX_STREAMS": str(caps[1])}
+    redis, events = RedisServer(), []
+    if outage:
+        await redis.start()
+        env["AGENTDECK_REDIS_URL"] = f"redis://127.0.0.1:{redis.port}/0"
     try:
         with serve(env) as base:
             async with httpx.AsyncClient(base_url=base, timeout=60) as setup:
@@ -125,12 +165,15 @@ async def load(clients: int, seconds: float, caps: tuple[int, int]) -> None:
             tally = Tally()
             start = time.monotonic()
             deadline = start + seconds
-            await asyncio.gather(*(_client(base, tokens[i % len(tokens)], i, deadline, tally) for i in range(clients)))
+            work = [_client(base, tokens[i % len(tokens)], i, deadline, tally) for i in range(clients)]
+            if outage:
+                work.append(_outage(redis, seconds / 3, outage, events))
+            await asyncio.gather(*work)
             elapsed = time.monotonic() - start
         total = sum(tally.statuses.values())
         errors = tally.statuses["5xx"] + tally.statuses["599"]
         print(f"\nLoad: PostgreSQL + Redis, {clients} clients for {seconds:.0f} s, one process, caps "
-              f"{caps[0]} requests / {caps[1]} streams")
+              f"{caps[0]} requests / {caps[1]} streams" + (f"; {'; '.join(events)}" if events else ""))
         print(f"  requests: {total} in {elapsed:.0f} s ({total / elapsed:.0f}/s); by status: {dict(tally.statuses)}")
         print(f"  5xx and failed connections: {errors} ({errors / max(total, 1):.2%}); "
               f"streams cut without a terminal event: {tally.cut} of {tally.streams}")
@@ -144,17 +187,19 @@ async def load(clients: int, seconds: float, caps: tuple[int, int]) -> None:
         print(f"  accepted turns stored exactly once (question + answer): {len(tally.accepted) - len(wrong)} of "
               f"{len(tally.accepted)}; conversations whose message_count is off: {len(drift)} of {len(counts)}")
     finally:
+        redis.stop()
         with contextlib.suppress(Exception):
             _psql(PG_ADMIN, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-async def run(clients: int = 200, seconds: float = 20, caps: list[tuple[int, int]] | None = None) -> None:
+async def run(clients: int = 200, seconds: float = 20, caps: list[tuple[int, int]] | None = None,
+              outage: float = 0) -> None:
     if not (_answers(5432) and _answers(6379)):
         print(f"\nLoad (PostgreSQL + Redis, {clients} clients): skipped, PostgreSQL or Redis does not answer on "
               "127.0.0.1")
         return
     for pair in caps or [(32, 32)]:
-        await load(clients, seconds, pair)
+        await load(clients, seconds, pair, outage)
 
 
 def _caps(text: str) -> tuple[int, int]:
@@ -167,5 +212,6 @@ if __name__ == "__main__":
     parser.add_argument("--clients", type=int, default=200)
     parser.add_argument("--seconds", type=float, default=60)
     parser.add_argument("--caps", type=_caps, action="append", help="requests,streams (repeatable)")
+    parser.add_argument("--redis-outage", type=float, default=0, help="seconds Redis is down, a third of the way in")
     args = parser.parse_args()
-    asyncio.run(run(args.clients, args.seconds, args.caps))
+    asyncio.run(run(args.clients, args.seconds, args.caps, args.redis_outage))

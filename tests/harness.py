@@ -4,6 +4,7 @@ documented contract as a response validator. Later domains reuse all of it."""
 from __future__ import annotations
 
 import atexit
+import concurrent.futures
 import contextlib
 import json
 import os
@@ -91,19 +92,27 @@ def _psql(sql: str) -> None:
 _TEMPLATES: dict[str, str] = {}
 
 
+def _upgrade(url: str) -> None:
+    """Migrate `url` on a thread of its own: alembic's env runs its own event loop, and callers
+    may be inside one (an async fixture)."""
+    from agentdeck.db.migrate import upgrade
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=1) as pool:
+        pool.submit(upgrade, url).result()
+
+
 def _template(backend: str) -> str:
     if backend not in _TEMPLATES:
-        from agentdeck.db.migrate import upgrade
 
         if backend == "sqlite":
             path = Path(tempfile.mkdtemp(prefix="agentdeck-template-")) / "agentdeck.db"
-            upgrade(f"sqlite+aiosqlite:///{path}")
+            _upgrade(f"sqlite+aiosqlite:///{path}")
             _TEMPLATES[backend] = str(path)
         else:
             name = f"agentdeck_template_{uuid.uuid4().hex[:12]}"
             _psql(f'CREATE DATABASE "{name}"')
             atexit.register(_psql, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-            upgrade(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
+            _upgrade(f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}")
             _TEMPLATES[backend] = name
     return _TEMPLATES[backend]
 
