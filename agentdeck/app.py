@@ -25,20 +25,21 @@ from agentdeck import browser_tools
 from agentdeck.backpressure import BackpressureMiddleware
 from agentdeck.context import Context, Services, authenticate
 from agentdeck.db import migrate
+from agentdeck.domain.agents.runs import RunSupervisor
+from agentdeck.domain.billing.worker import BillingWorker
+from agentdeck.domain.status.probes import StatusMonitor
 from agentdeck.errors import DomainError
 from agentdeck.logs import bind_tenant, configure_logging, log_client_error
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
 from agentdeck.pages import page_routes
-from agentdeck.resolvers.billing import handle_stripe_webhook
-from agentdeck.rest_compat import errors as rest_errors
 from agentdeck.rest_compat.build import NO_STORE, build_routes
 from agentdeck.rest_compat.openapi import build_openapi
+from agentdeck.rest_compat.raw import BLOB_PREFIX, blob_routes, webhook_routes
 from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
 from agentdeck.schema import build_schema
 from agentdeck.security_headers import SecurityHeadersMiddleware
 from agentdeck.settings import Settings
-from agentdeck.storage_routes import BLOB_PREFIX, blob_routes
 
 # Response headers a browser client on another origin may read (rate limits, optimistic
 # concurrency, the id to quote in a support request).
@@ -115,9 +116,18 @@ def _stream_routes() -> list[tuple[str, re.Pattern[str]]]:
     return [(op.method, compile_path(op.path)[0]) for op in ROUTES if op.stream is not None]
 
 
+def add_workers(services: Services) -> None:
+    """The background workers, each living with its domain: started in this order with the
+    process, stopped in reverse."""
+    runs = RunSupervisor(services)
+    services.runs = runs
+    services.workers = [BillingWorker(services), StatusMonitor(services), runs]
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
     services = Services(settings)
+    add_workers(services)
     schema = build_schema(settings)
 
     async def rest_context(request: Request) -> Context:
@@ -147,18 +157,6 @@ def create_app(settings: Settings | None = None) -> Starlette:
     async def docs(_request: Request) -> Response:
         return browser_tools.page_response(browser_tools.SWAGGER_UI)
 
-    async def stripe_webhook(request: Request) -> Response:
-        # A raw route: the signature covers the exact bytes, so the body is never re-encoded.
-        context = await build_context(services, request)
-        try:
-            receipt = await handle_stripe_webhook(
-                context, await request.body(), request.headers.get("stripe-signature")
-            )
-        except DomainError as exc:
-            log_client_error("POST /webhooks/stripe", exc.code, exc.message)
-            return rest_errors.from_extensions(exc.message, exc.extensions, lambda f: ["body", f])
-        return JSONResponse({"success": receipt.success, "duplicate": receipt.duplicate}, 202)
-
     routes: list[BaseRoute] = [
         *rest_routes,
         Route("/graphql", graphql, methods=["GET", "POST"]),
@@ -168,7 +166,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         Route("/openapi.json", openapi, methods=["GET"]),
         Route("/docs", docs, methods=["GET"]),
         browser_tools.static_mount(),
-        *([Route("/webhooks/stripe", stripe_webhook, methods=["POST"])] if settings.enable_billing else []),
+        *(webhook_routes(rest_context) if settings.enable_billing else []),
         *blob_routes(services),
         *page_routes(schema, rest_context, settings.public_url),
     ]

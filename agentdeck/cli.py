@@ -95,7 +95,7 @@ def _user_exists(settings: Settings, email: str) -> bool:
     from sqlalchemy import select
 
     from agentdeck.db.models import User
-    from agentdeck.resolvers import admin
+    from agentdeck.domain.identity import admin
 
     db = _database(settings)
 
@@ -149,7 +149,7 @@ def create_tenant(
     password: str | None = typer.Option(None, "--password", help=PASSWORD_HELP),
 ) -> None:
     """Create a tenant with its owner."""
-    from agentdeck.resolvers import admin
+    from agentdeck.domain.identity import admin
 
     password = _password_for(owner_email, password)
 
@@ -167,7 +167,7 @@ def create_operator(
     password: str | None = typer.Option(None, "--password", help=PASSWORD_HELP),
 ) -> None:
     """Create or promote a platform operator (invites, signup approvals)."""
-    from agentdeck.resolvers import admin
+    from agentdeck.domain.identity import admin
 
     password = _password_for(email, password)
 
@@ -282,8 +282,8 @@ def _incident(call) -> None:
     import asyncio
 
     from agentdeck.context import Context, Principal, Services
+    from agentdeck.domain.status import subscriptions as status_subscriptions
     from agentdeck.errors import DomainError
-    from agentdeck.resolvers import status_subscriptions
 
     settings = Settings()
     if settings.should_auto_migrate:  # as the server would, before the event loop starts
@@ -315,7 +315,7 @@ def incident_open(
     state: str = typer.Option("investigating", help="investigating | identified | monitoring | resolved"),
 ) -> None:
     """Open an incident."""
-    from agentdeck.resolvers import status
+    from agentdeck.domain.status import page as status
 
     _choice(severity, status.SEVERITIES), _choice(state, status.STATES)
     _incident(lambda ctx: status.open_incident(ctx, service, impact, severity, state))
@@ -329,7 +329,7 @@ def incident_update(
     severity: str | None = typer.Option(None, help="major | minor | maintenance"),
 ) -> None:
     """Update an incident."""
-    from agentdeck.resolvers import status
+    from agentdeck.domain.status import page as status
 
     _choice(state, status.STATES), _choice(severity, status.SEVERITIES)
     _incident(lambda ctx: status.update_incident(ctx, _uuid(incident_id), impact, state, severity))
@@ -338,7 +338,7 @@ def incident_update(
 @incident_app.command("resolve")
 def incident_resolve(incident_id: str = typer.Argument(...), impact: str | None = typer.Option(None)) -> None:
     """Resolve an incident."""
-    from agentdeck.resolvers import status
+    from agentdeck.domain.status import page as status
 
     _incident(lambda ctx: status.resolve_incident(ctx, _uuid(incident_id), impact))
 

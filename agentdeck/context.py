@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Coroutine
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -27,8 +27,9 @@ from agentdeck.logs import bind_tenant
 from agentdeck.providers.bus import Bus, make_bus
 from agentdeck.providers.containers import make_containers
 from agentdeck.providers.embeddings import make_embeddings
-from agentdeck.providers.llm import LLMProvider, make_llm
+from agentdeck.providers.llm import LLMProvider
 from agentdeck.providers.mail import make_mailer
+from agentdeck.providers.models import make_llm
 from agentdeck.providers.payments import PaymentProvider, make_payments
 from agentdeck.providers.ratelimit import make_limiter
 from agentdeck.providers.redis_link import RedisLink
@@ -38,6 +39,24 @@ from agentdeck.settings import Settings
 UNVERIFIED = "Email verification required."
 REFRESH_HINT = ("refresh your token (POST /api/v1/auth/refresh with the refresh token, or the "
                 "refreshSession mutation) or sign in again.")
+
+
+class Worker(Protocol):
+    """A background task of a domain, started and stopped with the process."""
+
+    async def start(self) -> None: ...
+
+    async def stop(self) -> None: ...
+
+
+class RunLauncher(Protocol):
+    """Runs chat turns and workflow runs as server tasks (`domain.agents.runs.RunSupervisor`)."""
+
+    def launch_turn(self, run_id: uuid.UUID, work: Coroutine[Any, Any, Any]) -> None: ...
+
+    def launch_run(self, run_id: uuid.UUID, runner: Any, work: Coroutine[Any, Any, Any]) -> None: ...
+
+    async def request_cancel(self, run_id: uuid.UUID) -> None: ...
 
 
 class Services:
@@ -67,9 +86,19 @@ class Services:
         self.payments: PaymentProvider = make_payments(settings)
         self.llm: LLMProvider = make_llm(settings)
         self._tasks: set[asyncio.Task] = set()
-        from agentdeck.resolvers.runs import RunSupervisor  # resolvers import this module
+        # Background workers live with their domain; the application adds them (`app.add_workers`).
+        self.workers: list[Worker] = []
+        self._runs: RunLauncher | None = None
 
-        self.runs = RunSupervisor(self)
+    @property
+    def runs(self) -> RunLauncher:
+        if self._runs is None:
+            raise RuntimeError("no run supervisor: the application adds one (agentdeck.app.add_workers)")
+        return self._runs
+
+    @runs.setter
+    def runs(self, launcher: RunLauncher) -> None:
+        self._runs = launcher
 
     def spawn(self, work: Coroutine[Any, Any, Any]) -> asyncio.Task:
         """Run `work` as a server task: it outlives the request that started it; shutdown
@@ -81,27 +110,16 @@ class Services:
 
     async def start(self) -> None:
         await self.revocations.start()
-        from agentdeck.resolvers.billing.worker import BillingWorker  # resolvers import this module
-
-        self.billing_worker = BillingWorker(self)
-        await self.billing_worker.start()
-        # Imported here: the resolvers import this module.
-        from agentdeck.resolvers.status_probes import StatusMonitor
-
-        self.status_monitor = StatusMonitor(self)
-        self.status_monitor.start()
-        self.runs.start()
+        for worker in self.workers:
+            await worker.start()
 
     async def close(self) -> None:
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.wait(self._tasks, timeout=10)
-        if getattr(self, "billing_worker", None) is not None:
-            await self.billing_worker.stop()
-        if getattr(self, "status_monitor", None) is not None:
-            await self.status_monitor.stop()
-        await self.runs.stop()
+        for worker in reversed(self.workers):
+            await worker.stop()
         await self.revocations.stop()
         await self.limiter.close()
         await self.bus.close()

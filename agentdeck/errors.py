@@ -8,9 +8,49 @@ from __future__ import annotations
 
 from typing import Any
 
+# The one table of error codes: code -> (HTTP status, the REST `error` name, or None for the name
+# the status gives). A DomainError with a code not in it cannot be defined or raised.
+CODES: dict[str, tuple[int, str | None]] = {
+    "BAD_REQUEST": (400, None),
+    "UNAUTHENTICATED": (401, None),
+    "FORBIDDEN": (403, None),
+    "NOT_FOUND": (404, None),
+    "CONFLICT": (409, None),
+    "GONE": (410, None),
+    "PAYLOAD_TOO_LARGE": (413, None),
+    "INVALID_INPUT": (422, "ValidationError"),
+    "LOCKED": (423, None),
+    "PRECONDITION_REQUIRED": (428, None),
+    "RATE_LIMITED": (429, None),
+    "BAD_GATEWAY": (502, None),
+    "UNAVAILABLE": (503, None),
+    # Codes that legacy clients match by name (NOTES §6, §10).
+    "MissingStripeSignature": (400, "MissingStripeSignature"),
+    "InvalidStripePayload": (400, "InvalidStripePayload"),
+    "InvalidStripeSignature": (400, "InvalidStripeSignature"),
+    "StripeWebhookNotConfigured": (503, "StripeWebhookNotConfigured"),
+    "StripeWebhookProcessingFailed": (500, "StripeWebhookProcessingFailed"),
+    "StripeBillingStreamPublishFailed": (500, "StripeBillingStreamPublishFailed"),
+    "usage_limit_exceeded": (429, "usage_limit_exceeded"),
+}
+
+
+class UnknownErrorCode(ValueError):
+    """A programming error: a code missing from `CODES` (REST could not answer it)."""
+
+
+def _known(code: str) -> str:
+    if code not in CODES:
+        raise UnknownErrorCode(f"error code {code!r} is not in agentdeck.errors.CODES")
+    return code
+
 
 class DomainError(Exception):
     code = "BAD_REQUEST"
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        _known(cls.code)
 
     def __init__(
         self,
@@ -23,7 +63,7 @@ class DomainError(Exception):
         super().__init__(message)
         self.message = message
         if code is not None:
-            self.code = code
+            self.code = _known(code)
         self.details = details
         self.retry_after = retry_after
 

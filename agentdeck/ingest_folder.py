@@ -23,7 +23,7 @@ from rich.progress import (
 from rich.table import Table
 
 from agentdeck.context import Context, Principal, Services
-from agentdeck.resolvers import ingest, storage, vector_stores
+from agentdeck.domain.files import ingest, storage, vector_stores
 from agentdeck.settings import Settings
 
 SUFFIXES = {**ingest.EXTENSIONS}

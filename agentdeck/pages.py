@@ -1,7 +1,7 @@
 """Pages a person opens from a mail: `GET /verify-email?token=…` answers a small HTML page.
 
 The page only renders. Verifying runs the GraphQL mutation `verifyEmail` in-process, exactly as
-`POST /api/v1/auth/email/verify` does, so the rule stays in `resolvers/account.verify_email`.
+`POST /api/v1/auth/email/verify` does, so the rule stays in `domain/identity/account.verify_email`.
 The operation is parsed and validated once, when the app is built.
 
 The link is followed with GET because mail clients open links that way. It is safe: nothing
@@ -23,9 +23,8 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from agentdeck.errors import DomainError
+from agentdeck.errors import CODES, DomainError
 from agentdeck.metrics import observe_operation
-from agentdeck.rest_compat.errors import CODES
 from agentdeck.schema.error_reporting import log_graphql_error
 from agentdeck.schema.input_safety import text_problem
 

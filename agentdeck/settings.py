@@ -111,7 +111,7 @@ class Settings(BaseSettings):
     refresh_token_ttl_minutes: int = 43_200  # 30 days
 
     password_min_length: int = 14
-    # Sign-in throttling (resolvers/login_throttle.py); no account is ever locked. One client
+    # Sign-in throttling (domain/identity/login_throttle.py); no account is ever locked. One client
     # (address) failing for one account: its `free`-th consecutive failure makes it wait `base`
     # seconds, each further one twice as long, at most `max`; failures are remembered for a
     # window of `window` seconds, a success forgets them.
@@ -142,12 +142,12 @@ class Settings(BaseSettings):
     embedding_model: str = "text-embedding-3-small"
     embedding_dimensions: int = 256
 
-    # Status page (resolvers/status.py): how often the dependency probes run, and whether
+    # Status page (domain/status/page.py): how often the dependency probes run, and whether
     # webhook subscriptions may target loopback over plain http (tests only: a local receiver).
     status_probe_interval_seconds: float = 30.0
     status_page_title: str = "agentdeck Platform Status"
     status_webhook_allow_loopback: bool = False
-    # Contact form (resolvers/contact.py): where submissions are mailed.
+    # Contact form (domain/status/contact.py): where submissions are mailed.
     contact_recipient: str = "support@agentdeck.local"
 
     # Language model (providers/llm.py). With `openai_api_key` set: "responses" = the Responses
@@ -160,11 +160,11 @@ class Settings(BaseSettings):
     offline_model_delay_ms: int = 15
     default_model: str = "gpt-4.1-mini"
 
-    # Chat turns and workflow runs (resolvers/runs.py): each process touches its running ones this
+    # Chat turns and workflow runs (domain/agents/runs.py): each process touches its running ones this
     # often; a run whose heartbeat is three intervals old (its process is gone) is marked failed.
     run_heartbeat_seconds: float = 10.0
 
-    # Idempotency keys (resolvers/idempotency.py): how long a key's first result is kept for its
+    # Idempotency keys (domain/common/idempotency.py): how long a key's first result is kept for its
     # retries; past that, the key is a new key.
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 

@@ -1,5 +1,5 @@
 """Vector stores: ingestion throughput (MB/s of extracted text) and BM25 search latency on a
-10k-chunk store, through the resolvers (no HTTP), SQLite and — when it answers — PostgreSQL,
+10k-chunk store, through the domain functions (no HTTP), SQLite and — when it answers — PostgreSQL,
 side by side in one run.
 
 The corpus is synthetic: words drawn from a Zipf-like distribution over a 20k-word vocabulary,
@@ -50,7 +50,8 @@ def _pg_up() -> bool:
 async def _measure(url: str, tmp: Path, docs: list[str], queries: list[str]) -> dict[str, float]:
     from agentdeck.context import Context, Principal, Services
     from agentdeck.db.migrate import upgrade
-    from agentdeck.resolvers import admin, storage, vector_stores
+    from agentdeck.domain.files import storage, vector_stores
+    from agentdeck.domain.identity import admin
     from agentdeck.settings import Settings
 
     await asyncio.to_thread(upgrade, url)

@@ -61,7 +61,7 @@ async def _measure(app: Any, model: TimedModel, path: str, body: bytes, auth: di
 
 
 async def run(n: int = RUNS) -> None:
-    from agentdeck.agents import WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
+    from agentdeck.domain.catalog import WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
 
     WORKFLOWS["bench_three"] = WorkflowSpec("bench_three", "Bench: three steps", "Three sequential steps.", stages=(
         WorkflowStage("stage-1", (WorkflowStep("researcher", "one"), WorkflowStep("code_assistant", "two"),

@@ -7,7 +7,7 @@ import time
 
 import pytest
 
-from agentdeck.resolvers.login_throttle import backoff_seconds
+from agentdeck.domain.identity.login_throttle import backoff_seconds
 from agentdeck.settings import Settings
 from tests.harness import assert_documented, fresh_database, start_server
 from tests.identity import PASSWORD, register

@@ -314,7 +314,7 @@ async def services(tmp_path):
     from agentdeck.context import Services
     from agentdeck.db import migrate
     from agentdeck.db.models import Tenant
-    from agentdeck.resolvers.billing import sync_plans
+    from agentdeck.domain.billing import sync_plans
     from agentdeck.settings import Settings
 
     settings = Settings(var_dir=tmp_path, database_url=f"sqlite+aiosqlite:///{tmp_path / 'db.sqlite'}")
@@ -347,8 +347,8 @@ async def test_check_usage_limit_raises_documented_429(services):
 
     from agentdeck.context import Context, Principal
     from agentdeck.db.models import TenantSubscription, UsageRecord
+    from agentdeck.domain.billing import check_usage_limit
     from agentdeck.errors import DomainError
-    from agentdeck.resolvers.billing import check_usage_limit
     from agentdeck.rest_compat.errors import from_extensions
 
     now, tenant_id = datetime.now(UTC), services.tenant_id
@@ -382,10 +382,10 @@ async def test_failed_event_is_retried_after_backoff(services):
 
     from agentdeck.context import Context
     from agentdeck.db.models import StripeEvent, TenantSubscription
+    from agentdeck.domain.billing import retry_due, sync_plans
+    from agentdeck.domain.billing.events import ingest
+    from agentdeck.domain.billing.plans import configured_plans
     from agentdeck.errors import DomainError
-    from agentdeck.resolvers.billing import retry_due, sync_plans
-    from agentdeck.resolvers.billing.events import ingest
-    from agentdeck.resolvers.billing.plans import configured_plans
 
     ctx = Context(services=services)
     payload = event("customer.subscription.created", subscription_obj(str(services.tenant_id), plan="gold"))
@@ -618,7 +618,7 @@ def test_stripe_provider_lifecycle(stripe_server, local, stub, backend):
 def test_retry_backoff_schedule():
     from datetime import timedelta
 
-    from agentdeck.resolvers.billing.events import retry_delay
+    from agentdeck.domain.billing.events import retry_delay
 
     assert [retry_delay(n) for n in (1, 2, 3, 6, 20)] == [timedelta(seconds=s) for s in (30, 60, 120, 600, 600)]
 

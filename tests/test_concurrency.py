@@ -154,7 +154,7 @@ async def db(request, tmp_path):
 
 async def test_every_process_sees_a_due_retry_but_one_runs_it(db):
     from agentdeck.db.models import StripeEvent
-    from agentdeck.resolvers.billing.events import _claim
+    from agentdeck.domain.billing.events import _claim
 
     now = datetime.now(UTC)
     event = StripeEvent(stripe_event_id=f"evt_{uuid.uuid4().hex}", event_type="invoice.paid", payload={},

@@ -75,7 +75,7 @@ def test_code_interpreter_configuration_follows_the_binding(server, owner):
     import asyncio
 
     from agentdeck.context import Context, Principal, Services
-    from agentdeck.resolvers.containers import code_interpreter_tool
+    from agentdeck.domain.files.containers import code_interpreter_tool
     from agentdeck.settings import Settings
 
     t = owner.access_token

@@ -23,7 +23,7 @@ from alembic.migration import MigrationContext
 from agentdeck.db.base import Base
 from agentdeck.db.migrate import upgrade
 from agentdeck.db.session import Database
-from agentdeck.resolvers.idempotency import purge_expired
+from agentdeck.domain.common.idempotency import purge_expired
 from tests.harness import assert_documented, fresh_database, sse_events, start_server
 from tests.identity import register, run_sql
 

@@ -20,9 +20,9 @@ from agentdeck.providers.llm import (
     TextDelta,
     ToolCall,
     ToolCallDelta,
-    make_llm,
 )
 from agentdeck.providers.llm_openai import OpenAIModel
+from agentdeck.providers.models import make_llm
 from agentdeck.settings import Settings
 from tests import openai_stub as stub_module
 from tests.openai_stub import (

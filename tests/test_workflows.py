@@ -15,10 +15,10 @@ import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from agentdeck.agents.workflows import WorkflowSpec, WorkflowStage, WorkflowStep, validate
 from agentdeck.db.base import Base
 from agentdeck.db.migrate import upgrade
 from agentdeck.db.session import Database
+from agentdeck.domain.catalog.workflows import WorkflowSpec, WorkflowStage, WorkflowStep, validate
 from tests.harness import (
     assert_documented,
     assert_schema,

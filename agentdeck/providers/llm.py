@@ -1,7 +1,7 @@
 """Language models behind one streaming interface.
 
 A provider turns (instructions, messages, tools) into a stream of `LLMEvent`s. The chat runner
-(resolvers/chat_runner.py) owns the tool loop and handoffs; a provider makes one model call.
+(domain/agents/runtime.py) owns the tool loop and handoffs; a provider makes one model call.
 
 - `OfflineModel` (default, no key configured): streams a deterministic, clearly labelled reply,
   so the whole platform works on `make serve` and in tests.
@@ -16,10 +16,7 @@ import json
 import re
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
-
-if TYPE_CHECKING:
-    from agentdeck.settings import Settings
+from typing import Any, Protocol
 
 
 @dataclass(frozen=True)
@@ -182,23 +179,3 @@ def parse_arguments(arguments: str) -> dict[str, Any]:
     except json.JSONDecodeError:
         return {}
     return value if isinstance(value, dict) else {}
-
-
-# The OpenAI SDK ----------------------------------------------------------------------------------
-
-# Provider error codes after which the same request may well succeed (mid-stream errors carry a
-# code but no HTTP status).
-def make_llm(settings: Settings) -> LLMProvider:
-    """The configured model: OpenAI when a key is set, else the offline model."""
-    if settings.openai_api_key:
-        # Imported here: the SDK takes a second to import, and most processes never need it.
-        from agentdeck.providers.llm_openai import OpenAIModel
-
-        return OpenAIModel(
-            api_key=settings.openai_api_key,
-            base_url=settings.openai_base_url,
-            mode=settings.openai_api_mode,
-            timeout_s=settings.openai_timeout_seconds,
-            max_retries=settings.openai_max_retries,
-        )
-    return OfflineModel(settings.offline_model_delay_ms / 1000)

@@ -6,7 +6,7 @@ every process sharing a Redis agrees on it. `hit` counts one event and says whet
 ends). Use one window length per key: `reset(key)` clears the key's current window.
 
 `lock(key, seconds)` / `locked_for(key)` / `try_lock` are timed locks: a sign-in client's wait
-between attempts (`resolvers/login_throttle.py`) and the lease slots of `held_slot`.
+between attempts (`domain/identity/login_throttle.py`) and the lease slots of `held_slot`.
 
 Failure policy when Redis errors or times out: **degrade to this process**. Each operation
 falls back to an in-process limiter, so limits still hold per process (a client spread over N

@@ -1,7 +1,7 @@
 """Object storage behind one interface: local disk (the embedded default) or S3.
 
 Both hand out presigned URLs. The local provider signs its own URLs with an HMAC and an expiry
-and agentdeck serves them (`/storage/blobs/...`, see `resolvers/storage.py`); the S3 provider
+and agentdeck serves them (`/storage/blobs/...`, see `domain/files/storage.py`); the S3 provider
 asks aiobotocore for real presigned URLs, so MinIO and other S3-compatible servers work too.
 """
 

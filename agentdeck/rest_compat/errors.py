@@ -1,8 +1,9 @@
 """GraphQL error codes → HTTP status and the documented error envelope.
 
 Envelope: {"success": false, "error": <name>, "message": <text>, "details": <any|null>}.
-The `error` name is derived from the status, as the legacy service did, unless the table
-gives one (codes that legacy clients match on by name).
+The status and the `error` name come from the one table of codes, `agentdeck.errors.CODES`; the
+name is derived from the status, as the legacy service did, unless the table gives one (codes
+that legacy clients match on by name).
 """
 
 from __future__ import annotations
@@ -13,33 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-# code -> (status, error name or None for the status-derived name)
-CODES: dict[str, tuple[int, str | None]] = {
-    "BAD_REQUEST": (400, None),
-    "UNAUTHENTICATED": (401, None),
-    "PAYMENT_REQUIRED": (402, None),
-    "FORBIDDEN": (403, None),
-    "NOT_FOUND": (404, None),
-    "CONFLICT": (409, None),
-    "GONE": (410, None),
-    "PAYLOAD_TOO_LARGE": (413, None),
-    "INVALID_INPUT": (422, "ValidationError"),
-    "UNPROCESSABLE": (422, None),
-    "LOCKED": (423, None),
-    "PRECONDITION_REQUIRED": (428, None),
-    "RATE_LIMITED": (429, None),
-    "INTERNAL": (500, None),
-    "BAD_GATEWAY": (502, None),
-    "UNAVAILABLE": (503, None),
-    # Codes that legacy clients match by name (NOTES §6, §10).
-    "MissingStripeSignature": (400, "MissingStripeSignature"),
-    "InvalidStripePayload": (400, "InvalidStripePayload"),
-    "InvalidStripeSignature": (400, "InvalidStripeSignature"),
-    "StripeWebhookNotConfigured": (503, "StripeWebhookNotConfigured"),
-    "StripeWebhookProcessingFailed": (500, "StripeWebhookProcessingFailed"),
-    "StripeBillingStreamPublishFailed": (500, "StripeBillingStreamPublishFailed"),
-    "usage_limit_exceeded": (429, "usage_limit_exceeded"),
-}
+from agentdeck.errors import CODES
 
 NAMES = {
     400: "BadRequest",
@@ -94,7 +69,7 @@ def from_extensions(message: str, extensions: dict[str, Any] | None, to_loc) -> 
     `to_loc` turns an argument path such as `input.password` into a REST `loc` list.
     """
     ext = extensions or {}
-    status, name = CODES.get(ext.get("code", ""), (400, None))
+    status, name = CODES[ext["code"]]  # a DomainError's code: always in the table
     details = ext.get("details")
     headers: dict[str, str] = {}
     if status == 401:

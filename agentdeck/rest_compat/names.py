@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from graphql import GraphQLArgument, GraphQLField, GraphQLInputField
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-BACKREF = "strawberry-definition"
+BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # where Strawberry keeps a field's definition
 
 
 def rest_name(graphql_name: str, field: GraphQLField | GraphQLInputField | GraphQLArgument) -> str:

@@ -20,7 +20,7 @@ from graphql.pyutils import Undefined
 from strawberry.permission import PermissionExtension
 
 from agentdeck import __version__
-from agentdeck.resolvers.limits import Limit
+from agentdeck.domain.common.limits import Limit
 from agentdeck.rest_compat.binding import Binder
 from agentdeck.rest_compat.build import Compiled, has_required_args
 from agentdeck.rest_compat.errors import NAMES

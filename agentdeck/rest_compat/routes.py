@@ -14,7 +14,7 @@ CHAT_RESUME_SSE = SSE(id_field="event_id", resume_arg="afterSeq", headers=STREAM
 # NOTES §4.2: `: ping` when idle, no `id:` lines, Python's spaced JSON separators.
 BILLING_SSE = SSE(heartbeat=": ping", compact=False)
 RSS = "application/rss+xml; charset=utf-8"
-# Every operation that creates something takes an idempotency key (resolvers/idempotency.py).
+# Every operation that creates something takes an idempotency key (domain/common/idempotency.py).
 IDEMPOTENT = {"Idempotency-Key": "idempotencyKey"}
 
 ROUTES: tuple[Op, ...] = (

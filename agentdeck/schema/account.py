@@ -5,7 +5,7 @@ from datetime import datetime
 
 import strawberry
 
-from agentdeck.resolvers import account as r
+from agentdeck.domain.identity import account as r
 from agentdeck.schema.auth import SessionLogout
 from agentdeck.schema.limits import Offset, PageSize
 from agentdeck.schema.permissions import Authenticated, Scope, Verified, allow

@@ -6,7 +6,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import auth as r
+from agentdeck.domain.identity import auth as r
+from agentdeck.domain.identity import registration
 from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Authenticated, allow
 
@@ -149,7 +150,7 @@ class Mutation:
 
     @strawberry.mutation(description="Create a tenant and its owner, and sign in.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> UserRegistration:
-        return await r.register(  # type: ignore[return-value]
+        return await registration.register(  # type: ignore[return-value]
             info.context, input.email, input.password, input.tenant_name, input.display_name,
             input.invite_token,
         )

@@ -8,8 +8,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import billing as r
-from agentdeck.resolvers.idempotency import KEY
+from agentdeck.domain import billing as r
+from agentdeck.domain.common.idempotency import KEY
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow

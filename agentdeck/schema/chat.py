@@ -8,9 +8,9 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import agents as ra
-from agentdeck.resolvers import chat as rc
-from agentdeck.resolvers import conversations as rv
+from agentdeck.domain.agents import directory as ra
+from agentdeck.domain.chat import conversations as rv
+from agentdeck.domain.chat import turns as rc
 from agentdeck.schema.chat_events import StreamEvent, to_event
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited

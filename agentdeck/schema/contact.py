@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import strawberry
 
-from agentdeck.resolvers import contact as r
-from agentdeck.resolvers.limits import Limit
+from agentdeck.domain.common.limits import Limit
+from agentdeck.domain.status import contact as r
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import limited
 

@@ -7,8 +7,8 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import containers as r
-from agentdeck.resolvers.limits import Limit
+from agentdeck.domain.common.limits import Limit
+from agentdeck.domain.files import containers as r
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 

@@ -24,8 +24,9 @@ from graphql import (
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
+from strawberry.schema.schema_converter import GraphQLCoreConverter
 
-from agentdeck.rest_compat.names import BACKREF
+BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberry definition
 
 # A plain field: (response name, attribute, coerce, non-null); a resolved one: (response name, None, None, False).
 Step = tuple[str, str | None, Any, bool]

@@ -6,7 +6,7 @@ from enum import Enum
 
 import strawberry
 
-from agentdeck.resolvers import health as r
+from agentdeck.domain.status import health as r
 from agentdeck.schema.permissions import Scope, allow
 
 

@@ -1,6 +1,6 @@
 """The `idempotencyKey` argument of every field that creates something (REST: the
 `Idempotency-Key` header, bound to it in the route table). The rule is the domain's
-(`resolvers/idempotency.py`); a field passes it the key and the arguments the key guards."""
+(`domain/common/idempotency.py`); a field passes it the key and the arguments the key guards."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import strawberry
 
-from agentdeck.resolvers import idempotency as ri
+from agentdeck.domain.common import idempotency as ri
 from agentdeck.schema.limits import limited
 
 IdempotencyKey = Annotated[str | None, strawberry.argument(

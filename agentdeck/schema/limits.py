@@ -1,4 +1,4 @@
-"""Enforce the `Limit`s declared on arguments and input fields (see `resolvers/limits.py`).
+"""Enforce the `Limit`s declared on arguments and input fields (see `domain/common/limits.py`).
 
 `enforce_limits` gives every root field whose arguments carry a limit (directly or inside an
 input object) one `CheckLimits` extension. It runs after the field's permissions, so a caller
@@ -17,7 +17,7 @@ from strawberry.extensions import FieldExtension
 from strawberry.types.base import StrawberryList, StrawberryOptional, get_object_definition
 from strawberry.types.field import StrawberryField
 
-from agentdeck.resolvers.limits import OFFSET, PAGE_SIZE, Limit, check
+from agentdeck.domain.common.limits import OFFSET, PAGE_SIZE, Limit, check
 
 KEY = "limit"
 
@@ -101,6 +101,6 @@ def enforce_limits(root_types: Iterable[type]) -> None:
                 field.extensions.insert(0, CheckLimits(field))
 
 
-# Every paginated list takes these (see `resolvers.limits.PAGE_SIZE`, `OFFSET`).
+# Every paginated list takes these (see `domain.common.limits.PAGE_SIZE`, `OFFSET`).
 PageSize = Annotated[int, strawberry.argument(metadata=limited(PAGE_SIZE))]
 Offset = Annotated[int, strawberry.argument(metadata=limited(OFFSET))]

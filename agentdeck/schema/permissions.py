@@ -2,7 +2,7 @@
 
     @strawberry.field(extensions=allow(Scope("conversations:read"), TenantRole("member")))
 
-The rules themselves live in `resolvers/access.py`.
+The rules themselves live in `domain/common/access.py`.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from typing import Any
 import strawberry
 from strawberry.permission import BasePermission, PermissionExtension
 
-from agentdeck.resolvers import access
+from agentdeck.domain.common import access
 
 
 class Authenticated(BasePermission):

@@ -1,4 +1,4 @@
-"""Service-account tokens: mint, list, revoke. Rules in `resolvers/service_accounts.py`."""
+"""Service-account tokens: mint, list, revoke. Rules in `domain/identity/service_accounts.py`."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from enum import Enum
 import strawberry
 
 from agentdeck.db.models.service_accounts import ServiceAccountToken as TokenRow
-from agentdeck.resolvers import service_accounts as r
-from agentdeck.resolvers.limits import Limit
+from agentdeck.domain.common.limits import Limit
+from agentdeck.domain.identity import service_accounts as r
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import Authenticated, allow
 

@@ -9,8 +9,8 @@ from typing import Annotated
 
 import strawberry
 
-from agentdeck.resolvers import signup as r
-from agentdeck.resolvers.auth import ACCEPT_TERMS
+from agentdeck.domain.identity import signup as r
+from agentdeck.domain.identity.auth import ACCEPT_TERMS
 from agentdeck.schema.auth import TERMS_DESCRIPTION, SignupPolicy
 from agentdeck.schema.limits import Offset, limited
 from agentdeck.schema.permissions import Scope, allow

@@ -10,8 +10,8 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import status as r
-from agentdeck.resolvers import status_subscriptions as subs
+from agentdeck.domain.status import page as r
+from agentdeck.domain.status import subscriptions as subs
 from agentdeck.schema.permissions import Authenticated, OptionalBearer, allow
 
 

@@ -6,7 +6,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import storage as r
+from agentdeck.domain.files import storage as r
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow

@@ -6,7 +6,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import tenants as r
+from agentdeck.domain.identity import tenants as r
 from agentdeck.schema.permissions import TenantRole, allow
 
 

@@ -7,7 +7,7 @@ from typing import Any
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import vector_stores as r
+from agentdeck.domain.files import vector_stores as r
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 

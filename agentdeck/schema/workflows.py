@@ -10,7 +10,7 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
-from agentdeck.resolvers import workflows as rw
+from agentdeck.domain.workflows import runs as rw
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
 from agentdeck.schema.chat_events import StreamEvent, to_event
 from agentdeck.schema.idempotency import IdempotencyKey, keyed

@@ -10,8 +10,8 @@ import strawberry
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
+from agentdeck.domain.common.limits import Limit
 from agentdeck.errors import NotFound
-from agentdeck.resolvers.limits import Limit
 from agentdeck.rest_compat.build import RouteTableError, build_routes, more_specific
 from agentdeck.rest_compat.openapi import build_openapi
 from agentdeck.rest_compat.spec import Op

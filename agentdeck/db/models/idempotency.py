@@ -13,7 +13,7 @@ from agentdeck.db.base import Base, utcnow
 
 
 class IdempotencyKey(Base):
-    """A client's idempotency key (see `resolvers/idempotency.py`).
+    """A client's idempotency key (see `domain/common/idempotency.py`).
 
     Not `TenantOwned`: an anonymous caller (the contact form) has no tenant. `scope` names the
     caller (the tenant the request acts in and the principal's subject, or the client address),

@@ -110,7 +110,7 @@ def upgrade() -> None:
     op.create_index(op.f("ix_vector_chunks_vector_store_id"), "vector_chunks", ["vector_store_id"])
     op.create_index(op.f("ix_vector_chunks_file_id"), "vector_chunks", ["file_id"])
     if op.get_bind().dialect.name == "postgresql":
-        # BM25 is computed from this column's lexemes and positions (resolvers/ranking.py).
+        # BM25 is computed from this column's lexemes and positions (domain/files/ranking.py).
         op.execute(
             "ALTER TABLE vector_chunks ADD COLUMN tsv tsvector "
             "GENERATED ALWAYS AS (to_tsvector('english', text)) STORED"

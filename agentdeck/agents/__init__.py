@@ -1,7 +1,0 @@
-"""Agents and workflows as data. Adding an agent is adding an AgentSpec to SPECS; a workflow, a WorkflowSpec."""
-
-from agentdeck.agents.specs import DEFAULT_AGENT, SPECS, AgentSpec, Handoff, resolve_agent
-from agentdeck.agents.workflows import WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
-
-__all__ = ["DEFAULT_AGENT", "SPECS", "WORKFLOWS", "AgentSpec", "Handoff", "WorkflowSpec", "WorkflowStage",
-           "WorkflowStep", "resolve_agent"]

@@ -1,0 +1,31 @@
+"""Billing: plans, subscriptions through a payment provider, usage and limits, payment events.
+
+Split by concern: `plans`, `subscriptions`, `usage`, `events` (webhook, history, live stream);
+`gate` holds the access rules shared by all of them.
+"""
+
+from agentdeck.domain.billing.events import (
+    billing_stream,
+    event_history,
+    handle_stripe_webhook,
+    retry_due,
+)
+from agentdeck.domain.billing.plans import list_plans, sync_plans
+from agentdeck.domain.billing.subscriptions import (
+    cancel_subscription,
+    get_subscription,
+    start_subscription,
+    update_subscription,
+)
+from agentdeck.domain.billing.usage import (
+    UsageLimitExceeded,
+    check_usage_limit,
+    record_usage,
+    usage_totals,
+)
+
+__all__ = [
+    "UsageLimitExceeded", "billing_stream", "cancel_subscription", "check_usage_limit", "event_history",
+    "get_subscription", "handle_stripe_webhook", "list_plans", "record_usage", "retry_due", "start_subscription",
+    "sync_plans", "update_subscription", "usage_totals",
+]

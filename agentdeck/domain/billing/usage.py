@@ -1,0 +1,249 @@
+"""Metered usage: recorded once per idempotency key, totalled per billing period, checked
+against the plan's hard limits (`check_usage_limit`, which chat calls before a turn).
+
+The key may come in the body (`idempotency_key`, the legacy field) or as the request's
+idempotency key (REST `Idempotency-Key`, GraphQL `idempotencyKey`): it is one key, with the
+semantics of `domain/common/idempotency.py` either way, and it is also the record's own key (kept
+with the record, so a repeat after the idempotency key has expired still records nothing).
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.context import Context
+from agentdeck.db.models import Tenant, TenantSubscription, UsageRecord, WorkflowRun
+from agentdeck.db.session import lock_row
+from agentdeck.domain.billing.gate import billing_tenant
+from agentdeck.domain.billing.plans import get_plan
+from agentdeck.domain.billing.views import PlanFeature, UsageAccepted, UsageTotal
+from agentdeck.domain.catalog import WORKFLOWS
+from agentdeck.domain.common import idempotency
+from agentdeck.domain.common.access import tenant_context
+from agentdeck.errors import DomainError, InvalidInput
+from agentdeck.providers.payments import Current, add_interval
+
+FEATURE_KEY_MAX, QUANTITY_MAX = 64, 10**12
+METERED_FEATURE = "messages"  # plan feature counting agent turns (a chat turn, a workflow step)
+
+
+class UsageLimitExceeded(DomainError):
+    code = "usage_limit_exceeded"
+
+
+def _window(sub: TenantSubscription | None, now: datetime) -> tuple[datetime, datetime]:
+    """The subscription's current period, or the calendar month without one."""
+    if sub and sub.current_period_start and sub.current_period_end and sub.current_period_start <= now:
+        if now < sub.current_period_end:
+            return sub.current_period_start, sub.current_period_end
+    start = now.replace(day=1, hour=0, minute=0, second=0, microsecond=0)
+    return start, add_interval(start, "month")
+
+
+def _validate(feature_key: str, quantity: int, start: datetime | None, end: datetime | None) -> None:
+    problems = []
+    if not 1 <= len(feature_key) <= FEATURE_KEY_MAX:
+        problems.append({"field": "input.feature_key", "message": f"feature_key must be 1-{FEATURE_KEY_MAX} characters."})
+    if not 0 < quantity <= QUANTITY_MAX:
+        problems.append({"field": "input.quantity", "type": "greater_than", "message": "Input should be greater than 0"})
+    if (start is None) != (end is None) or (start and end and end <= start):
+        problems.append({"field": "input.period_end", "message": "Give both period_start and period_end, end after start."})
+    for name, value in (("period_start", start), ("period_end", end)):
+        if value is not None and value.tzinfo is None:
+            problems.append({"field": f"input.{name}", "message": "Datetime must include a timezone."})
+    if problems:
+        raise InvalidInput(problems[0]["message"], details=problems)
+
+
+async def _subscription(ctx: Context) -> TenantSubscription | None:
+    async with ctx.session() as s:
+        return await s.scalar(select(TenantSubscription))
+
+
+def one_key(body_key: str | None, idem: idempotency.Idempotency) -> idempotency.Idempotency:
+    """The request's key, sent as the idempotency key, in the body, or both (then the same)."""
+    if body_key is None or body_key == idem.key:
+        return idem
+    if idem.key is not None:
+        message = "The idempotency key and the body's idempotency_key differ; send one key."
+        raise InvalidInput(message, details=[{"field": "input.idempotency_key", "message": message}])
+    return replace(idem, key=body_key, field="input.idempotency_key")
+
+
+async def record_usage(ctx: Context, tenant_id: str, feature_key: str, quantity: int, idempotency_key: str | None,
+                       period_start: datetime | None, period_end: datetime | None,
+                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> UsageAccepted:
+    await billing_tenant(ctx, tenant_id, "admin")
+    idem = one_key(idempotency_key, idem)
+    _validate(feature_key, quantity, period_start, period_end)
+    async with idempotency.claim(ctx, "record_usage", idem) as claim:
+        if claim.first:
+            await _record(ctx, claim, feature_key, quantity, idem.key, period_start, period_end)
+    return UsageAccepted()  # a retry: recorded by its first request
+
+
+async def _record(ctx: Context, claim: idempotency.Claim, feature_key: str, quantity: int, key: str | None,
+                  period_start: datetime | None, period_end: datetime | None) -> None:
+    now = datetime.now(UTC)
+    sub = await _subscription(ctx)
+    if period_start is None or period_end is None:
+        period_start, period_end = _window(sub, now)
+    async with ctx.session() as s:
+        if key and await _recorded(s, claim, key):
+            return  # recorded under this key before its idempotency key expired
+    if sub is not None:
+        current = Current(sub.subscription_ref, sub.customer_ref, sub.status, sub.current_period_start,
+                          sub.current_period_end, sub.trial_ends_at)
+        # The provider deduplicates by the same key, so a retry after a crash here is safe.
+        await ctx.services.payments.report_usage(current, feature_key=feature_key, quantity=quantity,
+                                                 idempotency_key=key, at=now)
+    async with ctx.session() as s:
+        record = UsageRecord(id=uuid.uuid4(), feature_key=feature_key, quantity=quantity, idempotency_key=key,
+                             period_start=period_start.astimezone(UTC), period_end=period_end.astimezone(UTC))
+        s.add(record)
+        await claim.attach(s, {"usage_record_id": str(record.id)})
+        try:
+            await s.commit()
+        except IntegrityError:  # the same key, concurrently, from another caller of this tenant
+            await s.rollback()
+            if not await _recorded(s, claim, key or ""):
+                raise
+
+
+async def _recorded(s: AsyncSession, claim: idempotency.Claim, key: str) -> bool:
+    """Whether a record with this key exists; if so, it is what the claim's key names."""
+    existing = await s.scalar(select(UsageRecord.id).where(UsageRecord.idempotency_key == key))
+    if existing is not None:
+        await claim.attach(s, {"usage_record_id": str(existing)})
+        await s.commit()
+    return existing is not None
+
+
+async def _total(ctx: Context, feature_key: str, start: datetime, end: datetime) -> int:
+    async with ctx.session() as s:
+        return int(await s.scalar(
+            select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
+                UsageRecord.feature_key == feature_key, UsageRecord.period_start >= start,
+                UsageRecord.period_start < end)) or 0)
+
+
+async def _features(ctx: Context, sub: TenantSubscription | None) -> list[PlanFeature]:
+    if sub is None:
+        return []
+    plan = await get_plan(ctx, sub.plan_code, active_only=False)
+    return [PlanFeature(**f) for f in plan.features]
+
+
+async def usage_totals(ctx: Context, tenant_id: str) -> list[UsageTotal]:
+    await billing_tenant(ctx, tenant_id)
+    sub = await _subscription(ctx)
+    start, end = _window(sub, datetime.now(UTC))
+    features = {f.key: f for f in await _features(ctx, sub)}
+    async with ctx.session() as s:
+        keys = set(await s.scalars(select(UsageRecord.feature_key).where(
+            UsageRecord.period_start >= start, UsageRecord.period_start < end).distinct()))
+    totals = []
+    for key in sorted(keys | set(features)):
+        f = features.get(key)
+        totals.append(UsageTotal(key, await _total(ctx, key, start, end), f.hard_limit if f else None,
+                                 f.soft_limit if f else None, start, end))
+    return totals
+
+
+async def check_usage_limit(ctx: Context, feature_key: str, adding: int = 1) -> None:
+    """Refuse (429 `usage_limit_exceeded`) when `adding` more units would pass the plan's hard limit.
+
+    A look without a lock, for a caller that records nothing: one that starts metered work
+    calls `reserve_usage` in the transaction that starts it instead.
+    """
+    limit = await _hard_limit(ctx, feature_key)
+    if limit is not None:
+        async with ctx.session() as s:
+            await _refuse_beyond(s, limit, adding)
+
+
+@dataclass(frozen=True)
+class _Limit:
+    tenant_id: uuid.UUID
+    plan_code: str
+    feature_key: str
+    hard_limit: int
+    start: datetime
+    end: datetime
+
+
+async def _hard_limit(ctx: Context, feature_key: str) -> _Limit | None:
+    """The plan's hard limit on `feature_key` in the current period, or None (not limited)."""
+    if not (ctx.settings.enable_billing and ctx.settings.enable_usage_guardrails):
+        return None
+    tc = await tenant_context(ctx)
+    sub = await _subscription(ctx)
+    feature = next((f for f in await _features(ctx, sub) if f.key == feature_key), None)
+    if sub is None or feature is None or feature.hard_limit is None:
+        return None
+    start, end = _window(sub, datetime.now(UTC))
+    return _Limit(tc.tenant_id, sub.plan_code, feature_key, feature.hard_limit, start, end)
+
+
+async def _refuse_beyond(s: AsyncSession, limit: _Limit, adding: int) -> None:
+    used = await _used(s, limit.feature_key, limit.start, limit.end)
+    if used + adding > limit.hard_limit:
+        raise UsageLimitExceeded(
+            f"Usage limit exceeded for '{limit.feature_key}' on plan '{limit.plan_code}': "
+            f"{used} of {limit.hard_limit}.",
+            details={"tenant_id": str(limit.tenant_id), "plan_code": limit.plan_code,
+                     "feature_key": limit.feature_key, "limit_type": "hard_limit", "limit_value": limit.hard_limit,
+                     "usage": used, "unit": "units", "window_start": limit.start.isoformat(),
+                     "window_end": limit.end.isoformat()},
+        )
+
+
+async def _used(s: AsyncSession, feature_key: str, start: datetime, end: datetime) -> int:
+    """Units recorded in the period, plus those held by workflow runs still running (their
+    steps are metered when the run ends)."""
+    recorded = int(await s.scalar(
+        select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
+            UsageRecord.feature_key == feature_key, UsageRecord.period_start >= start,
+            UsageRecord.period_start < end)) or 0)
+    if feature_key != METERED_FEATURE:
+        return recorded
+    running = await s.scalars(select(WorkflowRun.workflow_key).where(WorkflowRun.status == "running"))
+    return recorded + sum(WORKFLOWS[k].step_count for k in running if k in WORKFLOWS)
+
+
+async def reserve_usage(ctx: Context, s: AsyncSession, feature_key: str, quantity: int, *, record: bool) -> None:
+    """In the caller's transaction `s`, which then starts the metered work: refuse with
+    `usage_limit_exceeded` when `quantity` more would pass the plan's hard limit, and with
+    `record`, record the usage at once (a chat turn; a workflow run is held by its running row
+    instead, and meters the steps it ran when it ends).
+
+    Against a hard limit, the tenant row is locked first, so that of concurrent callers each
+    counts what the ones before it recorded: two cannot both take the last unit."""
+    limit = await _hard_limit(ctx, feature_key)
+    if limit is not None:
+        await lock_row(s, Tenant, limit.tenant_id)
+        await _refuse_beyond(s, limit, quantity)
+    if record:
+        start, end = (limit.start, limit.end) if limit else _window(await _subscription(ctx), datetime.now(UTC))
+        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=None,
+                          period_start=start.astimezone(UTC), period_end=end.astimezone(UTC)))
+
+
+__all__ = ["UsageLimitExceeded", "check_usage_limit", "record_usage", "reserve_usage", "usage_totals"]
+
+
+async def meter(ctx: Context, feature_key: str, quantity: int = 1) -> None:
+    """Record usage the platform itself measures (a chat turn), in the current period. Local
+    only: the provider is told at period close by its own metering, not per turn."""
+    sub = await _subscription(ctx)
+    start, end = _window(sub, datetime.now(UTC))
+    async with ctx.session() as s:
+        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=None,
+                          period_start=start.astimezone(UTC), period_end=end.astimezone(UTC)))
+        await s.commit()

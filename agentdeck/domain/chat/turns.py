@@ -1,0 +1,222 @@
+"""Chat turns: start one, observe its stream, or wait for its answer.
+
+`start_turn` persists the user's message and launches the turn as a server task; readers
+observe the turn's replayable stream (`turn_events`) from any sequence number. The one-call
+forms — `chat` (the whole answer) and `chat_stream` (start and observe) — are built from those.
+Each of the three takes an idempotency key (`domain/common/idempotency.py`): a retry gets the turn
+its first request started, never a second one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from agentdeck.context import Context
+from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
+from agentdeck.db.session import insert_if_absent
+from agentdeck.domain.agents.runs import follow, terminal_recorder
+from agentdeck.domain.agents.runtime import (
+    HANDOFF_POLICIES,
+    note_message,
+    record_run_item,
+    run_turn,
+)
+from agentdeck.domain.agents.streams import StreamWriter, new_stream_id
+from agentdeck.domain.billing.usage import METERED_FEATURE, reserve_usage
+from agentdeck.domain.catalog import AgentSpec, resolve_agent
+from agentdeck.domain.common import idempotency
+from agentdeck.domain.common.access import require_role
+from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
+from agentdeck.providers.ratelimit import held_slot
+
+MAX_MESSAGE_CHARS = 32_000
+TITLE_CHARS = 60
+
+
+@dataclass
+class ChatRequest:
+    message: str
+    conversation_id: str | None = None
+    agent_type: str | None = None
+    context: dict[str, Any] | None = None
+    run_options: dict[str, Any] | None = None
+
+
+@dataclass
+class Turn:
+    conversation_id: uuid.UUID
+    stream_id: str
+    run_id: uuid.UUID
+    agent: AgentSpec
+
+
+@dataclass
+class ChatAnswer:
+    conversation_id: str
+    response: str
+    message: str | None = None
+    agent_used: str | None = None
+    handoff_occurred: bool | None = None
+    attachments: list[Any] = field(default_factory=list)
+    structured_output: Any = None
+    output_schema: dict[str, Any] | None = None
+    metadata: dict[str, Any] | None = None
+
+
+async def _limit(ctx: Context, name: str, per_minute: int) -> None:
+    tc = await require_role(ctx, "viewer")
+    decision = await ctx.services.limiter.hit(f"{name}:{tc.tenant_id}:{ctx.principal.subject}", per_minute, 60)
+    if not decision.allowed:
+        raise RateLimited(f"Rate limit exceeded ({name}_per_minute). Retry after {decision.retry_after}s.",
+                          retry_after=decision.retry_after)
+
+
+def parse_conversation_id(raw: str | None) -> uuid.UUID | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise InvalidInput("conversation_id must be a UUID.",
+                           details=[{"field": "input.conversation_id", "message": "Input should be a valid UUID"}]) from None
+
+
+def caller_user_id(ctx: Context) -> uuid.UUID | None:
+    subject = ctx.principal.subject
+    return uuid.UUID(subject.removeprefix("user:")) if subject.startswith("user:") else None
+
+
+async def open_conversation(s: AsyncSession, wanted: uuid.UUID | None, agent_key: str, text: str,
+                            user_id: uuid.UUID | None, now: datetime) -> uuid.UUID:
+    """Continue conversation `wanted` (or start one) with the user's message `text` (not committed);
+    returns the conversation's id.
+
+    Turns on one conversation run concurrently (several tabs, several processes), so the counter
+    and the preview are changed in SQL, never read here and written back: `note_message`."""
+    conversation_id = wanted or uuid.uuid4()
+    if wanted is None or await s.scalar(select(Conversation.id).where(Conversation.id == wanted)) is None:
+        # A concurrent first turn may create the same id: whoever inserts second does nothing.
+        created = await insert_if_absent(s, Conversation, id=conversation_id, user_id=user_id,
+                                         agent_entrypoint=agent_key, active_agent=agent_key,
+                                         display_name=text[:TITLE_CHARS], status="active", message_count=0,
+                                         last_message_preview="", created_at=now, updated_at=now)
+        if not created and await s.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is None:
+            raise NotFound("Conversation not found.")  # the id is another tenant's
+    s.add(ConversationMessage(conversation_id=conversation_id, role="user", content=text, created_at=now))
+    await note_message(s, conversation_id, text, now)
+    return conversation_id
+
+
+async def start_chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = idempotency.NO_KEY) -> Turn:
+    async with idempotency.claim(ctx, "start_chat", idem) as claim:
+        return await start_turn(ctx, req, claim)
+
+
+def _previous_turn(resource: dict[str, Any]) -> Turn:
+    return Turn(uuid.UUID(resource["conversation_id"]), resource["stream_id"], uuid.UUID(resource["run_id"]),
+                resolve_agent(resource["agent"]))
+
+
+async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | None = None) -> Turn:
+    """Start a turn; with a `claim` that is a retry, the turn its first request started."""
+    await require_role(ctx, "viewer")
+    if claim is not None and claim.resource is not None:
+        return _previous_turn(claim.resource)
+    text = req.message.strip()
+    if not text or len(req.message) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
+                           details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
+    wanted = parse_conversation_id(req.conversation_id)
+    handoff_policy = (req.run_options or {}).get("handoff_context_policy")
+    if handoff_policy is not None and handoff_policy not in HANDOFF_POLICIES:
+        raise InvalidInput("run_options.handoff_context_policy must be full, fresh or last_turn.", details=[
+            {"field": "input.run_options.handoff_context_policy", "message": "Input should be 'full', 'fresh' or "
+                                                                           "'last_turn'"}])
+    spec = resolve_agent(req.agent_type)
+    user_id = caller_user_id(ctx)
+    now = datetime.now(UTC)
+    async with ctx.session() as s:
+        await reserve_usage(ctx, s, METERED_FEATURE, 1, record=True)  # over the plan's hard limit: 429
+        conversation_id = await open_conversation(s, wanted, spec.key, text, user_id, now)
+        run = ChatRun(id=uuid.uuid4(), conversation_id=conversation_id, user_id=user_id,
+                      stream_id=new_stream_id("chat"), agent=spec.key, started_at=now)
+        s.add(run)
+        if claim is not None:
+            await claim.attach(s, {"conversation_id": str(conversation_id), "stream_id": run.stream_id,
+                                   "run_id": str(run.id), "agent": spec.key})
+        await s.commit()
+    await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="user_input", role="user",
+                  agent=spec.key, content_text=text)
+    turn = Turn(conversation_id, run.stream_id, run.id, spec)
+    writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id),
+                          on_terminal=terminal_recorder(ctx.services, ChatRun, run.id))
+    ctx.services.runs.launch_turn(run.id, run_turn(ctx.detached(), writer, run.id, conversation_id, spec,
+                                                   handoff_policy))
+    return turn
+
+
+async def turn_events(ctx: Context, stream_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    """The events of a turn of this tenant, from `after` + 1 to its terminal event."""
+    await require_role(ctx, "viewer")
+    async with ctx.session() as s:
+        known = await s.scalar(select(ChatRun.id).where(ChatRun.stream_id == stream_id))
+    if known is None:
+        raise NotFound("Chat stream not found.")
+    async for event in follow(ctx, ChatRun, stream_id, after):
+        yield event
+
+
+async def chat_stream(ctx: Context, req: ChatRequest,
+                      idem: idempotency.Idempotency = idempotency.NO_KEY) -> AsyncIterator[dict[str, Any]]:
+    await _limit(ctx, "chat_stream", ctx.settings.chat_stream_per_minute)
+    tc = await require_role(ctx, "viewer")
+    cap = ctx.settings.chat_stream_concurrency  # open streams per user, across processes
+    async with held_slot(ctx.services.limiter, f"chat_stream_slot:{tc.tenant_id}:{ctx.principal.subject}",
+                         cap) as held:
+        if not held:
+            raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
+        async with idempotency.claim(ctx, "chat_stream", idem) as claim:
+            turn = await start_turn(ctx, req, claim)  # a retry joins the first request's turn
+        async for event in follow(ctx, ChatRun, turn.stream_id):
+            yield event
+
+
+async def chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = idempotency.NO_KEY) -> ChatAnswer:
+    """The whole answer in one response (the turn still streams to any other reader). A retry
+    gets the stored answer of its key's turn, or waits for that turn if it is still running."""
+    await _limit(ctx, "chat", ctx.settings.chat_per_minute)
+    async with idempotency.claim(ctx, "chat", idem) as claim:
+        if claim.response is not None:
+            return claim.replay(ChatAnswer)
+        turn = await start_turn(ctx, req, claim)
+    agent, handoff, final, error = turn.agent.key, False, None, None
+    async for event in follow(ctx, ChatRun, turn.stream_id):
+        if event["kind"] == "agent.updated":
+            agent, handoff = event["to_agent"], True
+        elif event["kind"] == "final":
+            final = event["final"]
+        elif event["kind"] == "error":
+            error = event["error"]
+    if final is None:
+        message = error["message"] if error else "The agent did not finish."
+        failure = UpstreamFailed(f"Error processing chat request: {message}")
+        if error is not None:  # the turn ended so: that is its outcome for every retry
+            await claim.remember_error(ctx, failure)
+        raise failure
+    answer = ChatAnswer(
+        conversation_id=str(turn.conversation_id),
+        response=final["response_text"] or "",
+        agent_used=agent,
+        handoff_occurred=handoff,
+        output_schema=turn.agent.output_schema,
+        metadata={"stream_id": turn.stream_id, "status": final["status"], "usage": final["usage"]},
+    )
+    await claim.remember(ctx, answer)
+    return answer

@@ -1,0 +1,292 @@
+"""Identity: registration, sign-in, token refresh with rotation, sign-out, the current user.
+
+Tokens are Ed25519 JWTs (auth/tokens.py). Every sign-in is an AuthSession whose refresh tokens
+form one family: refreshing rotates `refresh_jti`; presenting an already-used refresh token
+revokes the whole session (a stolen token cannot outlive its theft for long).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import select, update
+
+from agentdeck.auth.passwords import burn_time, verify_password
+from agentdeck.auth.tokens import TokenInvalid
+from agentdeck.context import Context
+from agentdeck.db.models import Tenant
+from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
+from agentdeck.db.session import lock_row
+from agentdeck.domain.common.access import client_info, require_principal
+from agentdeck.domain.common.limits import Limit
+from agentdeck.domain.identity.login_throttle import LoginThrottle
+from agentdeck.errors import (
+    BadRequest,
+    Forbidden,
+    Unauthenticated,
+)
+
+log = logging.getLogger("agentdeck.auth")
+
+TENANT_SCOPES = {
+    "owner": ["conversations:read", "conversations:write", "conversations:delete", "workflows:delete",
+              "tools:read", "billing:read", "billing:manage", "support:read", "activity:read"],
+    "member": ["conversations:read", "conversations:write", "tools:read"],
+    "viewer": ["conversations:read", "tools:read"],
+}
+TENANT_SCOPES["admin"] = TENANT_SCOPES["owner"]
+OPERATOR_SCOPES = ["platform:operator", "auth:invites", "auth:signup_requests", "support:read", "activity:read"]
+
+BAD_CREDENTIALS = "Incorrect email or password."
+# Declared on `accept_terms` of registration and access requests; the schema enforces it.
+ACCEPT_TERMS = Limit(const=True, message="Terms of service must be accepted: send accept_terms: true.")
+
+
+@dataclass
+class SessionTokens:
+    access_token: str
+    refresh_token: str
+    token_type: str
+    expires_at: datetime
+    refresh_expires_at: datetime
+    kid: str
+    refresh_kid: str
+    scopes: list[str]
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID
+    email_verified: bool
+    session_id: uuid.UUID
+    tenant_slug: str | None = None
+
+
+@dataclass
+class SignupPolicy:
+    policy: str
+    invite_required: bool
+    request_access_enabled: bool
+
+
+@dataclass
+class CurrentUser:
+    user_id: str
+    token_payload: dict[str, Any]
+
+
+@dataclass
+class TenantRef:
+    id: uuid.UUID
+    name: str
+    slug: str
+
+
+@dataclass
+class Profile:
+    id: uuid.UUID
+    email: str
+    display_name: str | None
+    tenant: TenantRef | None
+    role: str | None
+    scopes: list[str]
+    email_verified: bool
+    platform_role: str | None
+
+
+@dataclass
+class Revoked:
+    revoked: int | bool
+
+
+@dataclass
+class Outcome:
+    """The legacy success envelope's `message` and `data`."""
+
+    message: str
+    data: Any = None
+
+
+def signup_policy(ctx: Context) -> SignupPolicy:
+    policy = ctx.settings.signup_policy
+    return SignupPolicy(policy, policy != "public", policy in ("invite_only", "approval"))
+
+
+def scopes_for(role: str, user: User) -> list[str]:
+    scopes = list(TENANT_SCOPES[role])
+    if user.platform_role == "platform_operator":
+        scopes += [s for s in OPERATOR_SCOPES if s not in scopes]
+    return scopes
+
+
+
+async def issue_session(ctx: Context, user: User, membership: Membership, session: AuthSession) -> SessionTokens:
+    tokens = ctx.services.tokens
+    scopes = scopes_for(membership.role, user)
+    verified = user.email_verified_at is not None
+    access = tokens.issue_access(
+        user_id=user.id, tenant_id=membership.tenant_id, roles=[membership.role], scopes=scopes,
+        session_id=session.id, email_verified=verified,
+    )
+    refresh = tokens.issue_refresh(
+        subject=f"user:{user.id}", tenant_id=membership.tenant_id, scopes=scopes, session_id=session.id,
+        email_verified=verified, account=f"user:{user.id}",
+    )
+    session.refresh_jti = refresh.jti
+    return SessionTokens(
+        access_token=access.token, refresh_token=refresh.token, token_type="bearer",
+        expires_at=access.expires_at, refresh_expires_at=refresh.expires_at, kid=access.kid,
+        refresh_kid=refresh.kid, scopes=scopes, tenant_id=membership.tenant_id, user_id=user.id,
+        email_verified=verified, session_id=session.id,
+    )
+
+
+
+async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SessionTokens:
+    email = email.strip().lower()
+    user_agent, ip = client_info(ctx)
+    throttle = LoginThrottle(ctx, email, ip)
+    await throttle.admit()
+
+    async with ctx.platform_session() as s:
+        user = await s.scalar(select(User).where(User.email == email))
+        if user is None:
+            await burn_time(password)
+        if user is None or not await verify_password(user.password_hash, password):
+            raise Unauthenticated(BAD_CREDENTIALS)
+        if user.status != "active":
+            raise Forbidden("User account is disabled.")
+        memberships = (await s.scalars(select(Membership).where(Membership.user_id == user.id))).all()
+        if tenant_id is not None:
+            memberships = [m for m in memberships if m.tenant_id == tenant_id]
+            if not memberships:
+                raise Unauthenticated(BAD_CREDENTIALS)
+        elif len(memberships) > 1:
+            raise BadRequest("User belongs to several tenants: tenant_id is required.")
+        if not memberships:
+            raise Forbidden("User has no tenant membership.")
+        membership = memberships[0]
+        await throttle.succeeded()
+        session = AuthSession(tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="",
+                              user_agent=user_agent, ip_address=ip)
+        s.add(session)
+        await s.flush()
+        out = await issue_session(ctx, user, membership, session)
+        await s.commit()
+        return out
+
+
+async def refresh(ctx: Context, refresh_token: str) -> SessionTokens:
+    claims = _refresh_claims(ctx, refresh_token)
+    async with ctx.platform_session() as s:
+        # Locked until the rotation commits: of two refreshes presenting the same token at once,
+        # the second then sees it used (and ends the family) instead of both getting a new pair.
+        await lock_row(s, AuthSession, uuid.UUID(claims["sid"]))
+        session = await s.get(AuthSession, uuid.UUID(claims["sid"]))
+        if session is None or session.revoked_at is not None:
+            raise Unauthenticated("Refresh token has been revoked.")
+        if session.refresh_jti != claims["jti"]:
+            # A used refresh token came back: someone holds a copy. End the whole family.
+            session.revoked_at, session.revoked_reason = datetime.now(UTC), "refresh_reuse"
+            await s.commit()
+            await ctx.services.revocations.revoked(session.id)
+            raise Unauthenticated("Refresh token has already been used; the session was revoked.")
+        user = await s.get(User, session.user_id)
+        membership = await s.scalar(
+            select(Membership).where(Membership.user_id == session.user_id, Membership.tenant_id == session.tenant_id)
+        )
+        if user is None or membership is None or user.status != "active":
+            raise Unauthenticated("Could not validate credentials")
+        session.last_seen_at = datetime.now(UTC)
+        out = await issue_session(ctx, user, membership, session)
+        await s.commit()
+        return out
+
+
+def _refresh_claims(ctx: Context, token: str) -> dict[str, Any]:
+    try:
+        claims = ctx.services.tokens.verify(token, token_use="refresh")
+    except TokenInvalid as exc:
+        raise Unauthenticated(str(exc)) from None
+    if not str(claims.get("sub", "")).startswith("user:") or "sid" not in claims:
+        raise Unauthenticated("Token subject must reference a user account.")
+    return claims
+
+
+async def logout(ctx: Context, refresh_token: str) -> Outcome:
+    principal = require_user(ctx)
+    claims = _refresh_claims(ctx, refresh_token)
+    if claims["sub"] != principal.subject:
+        raise Forbidden("Refresh token belongs to another user.")
+    revoked = await revoke_sessions(ctx, [uuid.UUID(claims["sid"])], "logout")
+    return Outcome("Session revoked successfully." if revoked else "Session already inactive.",
+                   Revoked(bool(revoked)))
+
+
+async def logout_all(ctx: Context) -> Outcome:
+    principal = require_user(ctx)
+    user_id = uuid.UUID(principal.subject.removeprefix("user:"))
+    async with ctx.platform_session() as s:
+        ids = (await s.scalars(
+            select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+        )).all()
+    revoked = await revoke_sessions(ctx, list(ids), "logout_all")
+    return Outcome("All sessions revoked.", Revoked(revoked))
+
+
+async def revoke_sessions(ctx: Context, session_ids: list[uuid.UUID], reason: str) -> int:
+    if not session_ids:
+        return 0
+    async with ctx.platform_session() as s:
+        result = await s.execute(
+            update(AuthSession)
+            .where(AuthSession.id.in_(session_ids), AuthSession.revoked_at.is_(None))
+            .values(revoked_at=datetime.now(UTC), revoked_reason=reason)
+        )
+        await s.commit()
+    for sid in session_ids:
+        await ctx.services.revocations.revoked(sid)
+    return result.rowcount or 0
+
+
+def require_user(ctx: Context):
+    principal = require_principal(ctx)
+    if not principal.subject.startswith("user:"):
+        raise Unauthenticated("Token subject must reference a user account.")
+    return principal
+
+
+def me_legacy(ctx: Context) -> Outcome:
+    """The legacy `GET /auth/me` answer: the token's raw claims (NOTES §2.1)."""
+    principal = require_user(ctx)
+    return Outcome(
+        "User information retrieved successfully",
+        CurrentUser(user_id=principal.subject.removeprefix("user:"), token_payload=principal.claims),
+    )
+
+
+async def me(ctx: Context) -> Profile:
+    """The caller as the database knows them now, in the tenant of their token. `scopes` are
+    the token's (what this request may do); the rest is read fresh, so `email_verified` turns
+    true as soon as the link is followed, while the token itself still says false until it is
+    refreshed."""
+    principal = require_user(ctx)
+    user_id = uuid.UUID(principal.subject.removeprefix("user:"))
+    async with ctx.platform_session() as s:
+        user = await s.get(User, user_id)
+        tenant = await s.get(Tenant, principal.tenant_id) if principal.tenant_id else None
+        role = await s.scalar(select(Membership.role).where(
+            Membership.user_id == user_id, Membership.tenant_id == principal.tenant_id)) if tenant else None
+    if user is None:
+        raise Unauthenticated("Could not validate credentials")
+    return Profile(
+        id=user.id, email=user.email, display_name=user.display_name,
+        tenant=TenantRef(tenant.id, tenant.name, tenant.slug) if tenant else None,
+        role=role, scopes=sorted(principal.scopes), email_verified=user.email_verified_at is not None,
+        platform_role=user.platform_role,
+    )
+
+
+def role_rank(role: str) -> int:
+    return ROLES.index(role) if role in ROLES else -1

@@ -1,0 +1,344 @@
+"""Workflows: the catalog, starting runs, history and cancel (the engine is `workflow_runner`).
+
+`run` and `run-stream` both start a run as a server task and read its replayable stream; a run's
+history (`workflow_runs`, `workflow_run_steps`) is written as it happens. Each way of starting a
+run takes an idempotency key (`domain/common/idempotency.py`): a retry gets the run its first request
+started, never a second one.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import and_, or_, select, update
+
+from agentdeck.context import Context
+from agentdeck.db.models import WorkflowRun, WorkflowRunStep
+from agentdeck.domain.agents.runs import follow, terminal_recorder
+from agentdeck.domain.agents.runtime import record_run_item
+from agentdeck.domain.agents.streams import StreamWriter, new_stream_id, workflow_context
+from agentdeck.domain.billing.usage import METERED_FEATURE, reserve_usage
+from agentdeck.domain.catalog import WORKFLOWS, WorkflowSpec
+from agentdeck.domain.chat.turns import (
+    MAX_MESSAGE_CHARS,
+    caller_user_id,
+    open_conversation,
+    parse_conversation_id,
+)
+from agentdeck.domain.common import idempotency
+from agentdeck.domain.common.access import require_role
+from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.workflows.runner import Runner
+from agentdeck.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
+
+RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+
+
+# -- catalog --------------------------------------------------------------------------------------
+
+@dataclass
+class WorkflowPage:
+    items: list[WorkflowSpec]
+    next_cursor: str | None
+    total: int
+
+
+def list_workflows(first: int, after: str | None, search: str | None) -> WorkflowPage:
+    specs = sorted(WORKFLOWS.values(), key=lambda s: s.key)
+    if search is not None:
+        needle = search.strip().lower()
+        if not needle or len(search) > 256:
+            raise InvalidInput("search must be 1-256 characters.",
+                               details=[{"field": "search", "message": "1-256 characters"}])
+        specs = [s for s in specs if needle in s.key.lower() or needle in s.display_name.lower()
+                 or needle in s.description.lower()]
+    total = len(specs)
+    cursor = decode_cursor(after, ("workflow",))
+    if cursor is not None:
+        specs = [s for s in specs if s.key > str(cursor["workflow"])]
+    page = specs[:first]
+    more = len(specs) > first
+    return WorkflowPage(page, encode_cursor({"workflow": page[-1].key}) if more and page else None, total)
+
+
+def get_workflow(key: str) -> WorkflowSpec:
+    spec = WORKFLOWS.get(key)
+    if spec is None:
+        raise NotFound(f"Workflow '{key}' not found")
+    return spec
+
+
+# -- results --------------------------------------------------------------------------------------
+
+@dataclass
+class StepResult:
+    name: str
+    agent_key: str
+    response_text: str | None
+    structured_output: Any = None
+    response_id: str | None = None
+    stage_name: str | None = None
+    parallel_group: str | None = None
+    branch_index: int | None = None
+    output_schema: dict[str, Any] | None = None
+
+
+@dataclass
+class RunResult:
+    workflow_key: str
+    workflow_run_id: str
+    conversation_id: str
+    steps: list[StepResult]
+    final_output: Any
+    output_schema: dict[str, Any] | None = None
+    attachments: list[Any] = field(default_factory=list)
+
+
+@dataclass
+class RunListItem:
+    workflow_run_id: str
+    workflow_key: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    user_id: str
+    conversation_id: str | None
+    step_count: int
+    duration_ms: int | None
+    final_output_text: str | None
+
+
+@dataclass
+class RunPage:
+    items: list[RunListItem]
+    next_cursor: str | None
+
+
+@dataclass
+class RunDetail:
+    workflow_key: str
+    workflow_run_id: str
+    tenant_id: str
+    user_id: str
+    status: str
+    started_at: datetime
+    ended_at: datetime | None
+    final_output_text: str | None
+    final_output_structured: Any
+    request_message: str | None
+    conversation_id: str | None
+    output_schema: dict[str, Any] | None
+    steps: list[StepResult]
+    error: str | None = None  # why a failed run failed
+    stream_id: str | None = None
+
+
+@dataclass
+class CancelResult:
+    workflow_run_id: str
+    success: bool
+
+
+@dataclass
+class WorkflowRequest:
+    message: str
+    conversation_id: str | None = None
+
+
+@dataclass
+class StartedRun:
+    run_id: uuid.UUID
+    stream_id: str
+    conversation_id: uuid.UUID
+    spec: WorkflowSpec
+
+
+def _step_result(row: WorkflowRunStep) -> StepResult:
+    return StepResult(row.step_name, row.agent_key, row.response_text, row.structured_output, row.response_id,
+                      row.stage_name, row.parallel_group, row.branch_index)
+
+
+def _run_uuid(raw: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound("Workflow run not found") from None
+
+
+# -- running --------------------------------------------------------------------------------------
+
+async def start_workflow_run(ctx: Context, key: str, req: WorkflowRequest,
+                             idem: idempotency.Idempotency = idempotency.NO_KEY) -> StartedRun:
+    async with idempotency.claim(ctx, "start_workflow_run", idem) as claim:
+        return await start_run(ctx, key, req, claim)
+
+
+async def start_run(ctx: Context, key: str, req: WorkflowRequest, claim: idempotency.Claim | None = None) -> StartedRun:
+    """Start a run; with a `claim` that is a retry, the run its first request started."""
+    await require_role(ctx, "viewer")
+    spec = get_workflow(key)
+    if claim is not None and claim.resource is not None:
+        r = claim.resource  # the workflow key is among the fingerprinted inputs: it is `spec`'s
+        return StartedRun(uuid.UUID(r["run_id"]), r["stream_id"], uuid.UUID(r["conversation_id"]), spec)
+    text = req.message.strip()
+    if not text or len(req.message) > MAX_MESSAGE_CHARS:
+        raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
+                           details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
+    wanted = parse_conversation_id(req.conversation_id)
+    user_id = caller_user_id(ctx)
+    now = datetime.now(UTC)
+    first_agent = spec.stages[0].steps[0].agent_key
+    async with ctx.session() as s:
+        # Held by the running row until the run meters the steps it ran; over the hard limit: 429.
+        await reserve_usage(ctx, s, METERED_FEATURE, spec.step_count, record=False)
+        conversation_id = await open_conversation(s, wanted, first_agent, text, user_id, now)
+        run = WorkflowRun(id=uuid.uuid4(), workflow_key=spec.key, user_id=user_id, conversation_id=conversation_id,
+                          stream_id=new_stream_id("workflow"), status="running", request_message=text,
+                          started_at=now, heartbeat_at=now)
+        s.add(run)
+        if claim is not None:
+            await claim.attach(s, {"run_id": str(run.id), "stream_id": run.stream_id,
+                                   "conversation_id": str(conversation_id)})
+        await s.commit()
+    await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="user_input", role="user",
+                          agent=first_agent, content_text=text, workflow_run_id=str(run.id))
+    writer = StreamWriter(ctx.bus, run.stream_id, str(conversation_id), workflow_context(spec, run.id),
+                          on_terminal=terminal_recorder(ctx.services, WorkflowRun, run.id))
+    runner = Runner(ctx.detached(), writer, spec, run.id, conversation_id, text)
+    ctx.services.runs.launch_run(run.id, runner, runner.run())
+    return StartedRun(run.id, run.stream_id, conversation_id, spec)
+
+
+async def run_workflow(ctx: Context, key: str, req: WorkflowRequest,
+                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> RunResult:
+    """Start a run and answer when it has finished. A retry gets the stored answer of its key's
+    run, or waits for that run if it is still going."""
+    async with idempotency.claim(ctx, "run_workflow", idem) as claim:
+        if claim.response is not None:
+            return claim.replay(RunResult)
+        started = await start_run(ctx, key, req, claim)
+    terminal = None
+    async for event in follow(ctx, WorkflowRun, started.stream_id):
+        terminal = event
+    if terminal is None or terminal["kind"] == "error":
+        message = terminal["error"]["message"] if terminal else "The workflow did not finish."
+        failure = UpstreamFailed(f"Error running workflow: {message}")
+        if terminal is not None:  # the run ended so: that is its outcome for every retry
+            await claim.remember_error(ctx, failure)
+        raise failure
+    detail = await get_run(ctx, str(started.run_id))
+    result = RunResult(started.spec.key, detail.workflow_run_id, str(started.conversation_id), detail.steps,
+                       detail.final_output_text, started.spec.output_schema, [])
+    await claim.remember(ctx, result)
+    return result
+
+
+async def run_workflow_stream(ctx: Context, key: str, req: WorkflowRequest,
+                              idem: idempotency.Idempotency = idempotency.NO_KEY) -> AsyncIterator[dict[str, Any]]:
+    async with idempotency.claim(ctx, "run_workflow_stream", idem) as claim:
+        started = await start_run(ctx, key, req, claim)  # a retry joins the first request's run
+    async for event in follow(ctx, WorkflowRun, started.stream_id):
+        yield event
+
+
+# -- history and cancel ---------------------------------------------------------------------------
+
+def _parse_ts(raw: str | None, name: str) -> datetime | None:
+    if raw is None or raw == "":
+        return None
+    try:
+        value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
+    except ValueError:
+        raise InvalidInput(f"{name} must be an ISO timestamp.",
+                           details=[{"field": name, "message": "Input should be an ISO timestamp"}]) from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+async def list_runs(ctx: Context, first: int = 20, after: str | None = None, workflow_key: str | None = None,
+                    run_status: str | None = None, started_before: str | None = None,
+                    started_after: str | None = None, conversation_id: str | None = None) -> RunPage:
+    await require_role(ctx, "viewer")
+    if run_status is not None and run_status not in RUN_STATUSES:
+        raise InvalidInput("run_status must be one of running, succeeded, failed, cancelled.",
+                           details=[{"field": "run_status", "message": "Input should be a workflow run status"}])
+    query = select(WorkflowRun)
+    if workflow_key:
+        query = query.where(WorkflowRun.workflow_key == workflow_key)
+    if run_status:
+        query = query.where(WorkflowRun.status == run_status)
+    if (before := _parse_ts(started_before, "started_before")) is not None:
+        query = query.where(WorkflowRun.started_at <= before)
+    if (since := _parse_ts(started_after, "started_after")) is not None:
+        query = query.where(WorkflowRun.started_at >= since)
+    if conversation_id:
+        query = query.where(WorkflowRun.conversation_id == parse_conversation_id(conversation_id))
+    cursor = decode_cursor(after, ("ts", "id"))
+    if cursor is not None:
+        ts, rid = _parse_ts(str(cursor["ts"]), "cursor"), _run_uuid(str(cursor["id"]))
+        query = query.where(or_(WorkflowRun.started_at < ts, and_(WorkflowRun.started_at == ts, WorkflowRun.id < rid)))
+    query = query.order_by(WorkflowRun.started_at.desc(), WorkflowRun.id.desc()).limit(first + 1)
+    async with ctx.session() as s:
+        rows = (await s.scalars(query)).all()
+        counts: dict[uuid.UUID, int] = {}
+        if rows:
+            for run_id in (await s.scalars(select(WorkflowRunStep.run_id).where(
+                    WorkflowRunStep.run_id.in_([r.id for r in rows[:first]])))).all():
+                counts[run_id] = counts.get(run_id, 0) + 1
+    page = rows[:first]
+    items = [RunListItem(
+        str(r.id), r.workflow_key, r.status, r.started_at, r.ended_at, str(r.user_id or ""),
+        str(r.conversation_id) if r.conversation_id else None, counts.get(r.id, 0),
+        int((r.ended_at - r.started_at).total_seconds() * 1000) if r.ended_at else None, r.final_output_text,
+    ) for r in page]
+    more = len(rows) > first
+    last = page[-1] if page else None
+    next_cursor = encode_cursor({"ts": last.started_at.isoformat(), "id": str(last.id)}) if more and last else None
+    return RunPage(items, next_cursor)
+
+
+async def get_run(ctx: Context, run_id: str) -> RunDetail:
+    tc = await require_role(ctx, "viewer")
+    rid = _run_uuid(run_id)
+    async with ctx.session() as s:
+        run = await s.get(WorkflowRun, rid)
+        if run is None:
+            raise NotFound("Workflow run not found")
+        steps = (await s.scalars(select(WorkflowRunStep).where(WorkflowRunStep.run_id == rid)
+                                 .order_by(WorkflowRunStep.sequence_no))).all()
+    spec = WORKFLOWS.get(run.workflow_key)
+    return RunDetail(run.workflow_key, str(run.id), str(tc.tenant_id), str(run.user_id or ""), run.status,
+                     run.started_at, run.ended_at, run.final_output_text, run.final_output_structured,
+                     run.request_message, str(run.conversation_id) if run.conversation_id else None,
+                     spec.output_schema if spec else None, [_step_result(r) for r in steps], run.error,
+                     run.stream_id)
+
+
+async def run_events(ctx: Context, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
+    """A run's stream events from `after` + 1 to its terminal event (a reader resuming, or joining)."""
+    await require_role(ctx, "viewer")
+    async with ctx.session() as s:
+        stream_id = await s.scalar(select(WorkflowRun.stream_id).where(WorkflowRun.id == _run_uuid(run_id)))
+    if stream_id is None:
+        raise NotFound("Workflow run not found")
+    async for event in follow(ctx, WorkflowRun, stream_id, after):
+        yield event
+
+
+async def cancel_run(ctx: Context, run_id: str) -> CancelResult:
+    await require_role(ctx, "viewer")
+    rid = _run_uuid(run_id)
+    async with ctx.session() as s:
+        run = await s.get(WorkflowRun, rid)
+        if run is None:
+            raise NotFound("Workflow run not found")
+        done = await s.execute(update(WorkflowRun).where(WorkflowRun.id == rid, WorkflowRun.status == "running")
+                               .values(status="cancelled", ended_at=datetime.now(UTC)))
+        await s.commit()
+    if not done.rowcount:
+        raise Conflict("Workflow run is not active")
+    await ctx.services.runs.request_cancel(rid)
+    return CancelResult(str(rid), True)
