@@ -186,8 +186,6 @@ def parse_arguments(arguments: str) -> dict[str, Any]:
 
 # The OpenAI SDK ----------------------------------------------------------------------------------
 
-# Provider error codes after which the same request may well succeed (mid-stream errors carry a
-# code but no HTTP status).
 def make_llm(settings: Settings) -> LLMProvider:
     """The configured model: OpenAI when a key is set, else the offline model."""
     if settings.openai_api_key:
