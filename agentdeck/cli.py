@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import NoReturn
 
 import typer
 
@@ -84,7 +85,7 @@ def _database(settings: Settings):
     return Database(settings.effective_database_url)
 
 
-def _fail(message: str) -> None:
+def _fail(message: str) -> NoReturn:
     typer.echo(message, err=True)
     raise typer.Exit(1)
 
@@ -317,7 +318,8 @@ def incident_open(
     """Open an incident."""
     from agentdeck.domain.status import page as status
 
-    _choice(severity, status.SEVERITIES), _choice(state, status.STATES)
+    _choice(severity, status.SEVERITIES)
+    _choice(state, status.STATES)
     _incident(lambda ctx: status.open_incident(ctx, service, impact, severity, state))
 
 
@@ -331,7 +333,8 @@ def incident_update(
     """Update an incident."""
     from agentdeck.domain.status import page as status
 
-    _choice(state, status.STATES), _choice(severity, status.SEVERITIES)
+    _choice(state, status.STATES)
+    _choice(severity, status.SEVERITIES)
     _incident(lambda ctx: status.update_incident(ctx, _uuid(incident_id), impact, state, severity))
 
 

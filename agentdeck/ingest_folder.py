@@ -107,10 +107,14 @@ async def ingest_folder(settings: Settings, tenant_id: uuid.UUID, store: str, fo
 
 async def _already_ingested(ctx: Context, store_id: uuid.UUID) -> set[tuple[str, int | None]]:
     """(relative path, size) of files a previous run completed: a re-run only adds what is new."""
-    seen, offset = set(), 0
+    seen: set[tuple[str, int | None]] = set()
+    offset = 0
     while True:
         page = await vector_stores.list_files(ctx, store_id, "completed", 100, offset)
-        seen |= {(f.attributes.get("path"), f.size_bytes) for f in page.items}
+        for f in page.items:
+            path = f.attributes.get("path")
+            if isinstance(path, str):  # a file attached some other way may have none
+                seen.add((path, f.size_bytes))
         offset += 100
         if offset >= page.total:
             return seen

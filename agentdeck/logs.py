@@ -59,8 +59,6 @@ class RequestFacts(logging.Filter):
 class TextFormatter(logging.Formatter):
     """One line per record (newlines in messages are escaped); a fault's traceback follows it."""
 
-    converter = time.gmtime
-
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s cid=%(correlation_id)s tenant=%(tenant)s %(message)s")
 

@@ -18,7 +18,7 @@ from inspect import isawaitable
 from typing import Any
 
 import strawberry
-from graphql import ExecutionResult, execute, parse, validate
+from graphql import ExecutionResult, GraphQLError, execute, parse, validate
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
@@ -114,7 +114,7 @@ class VerifyEmailPage:
             if not result.errors:
                 ok = True
                 return verified_page(self.public_url)
-            return self.refusal(result)
+            return self.refusal(result.errors[0])
         finally:
             observe_operation(OPERATION, "mutation", "page", ok, time.perf_counter() - start)
 
@@ -125,8 +125,7 @@ class VerifyEmailPage:
         )
         return await result if isawaitable(result) else result
 
-    def refusal(self, result: ExecutionResult) -> HTMLResponse:
-        error = result.errors[0]
+    def refusal(self, error: GraphQLError) -> HTMLResponse:
         log_graphql_error(OPERATION, error)
         original = error.original_error
         if isinstance(original, DomainError):

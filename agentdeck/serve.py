@@ -56,6 +56,24 @@ class ReadyServer(uvicorn.Server):
             log.info(line)
 
 
+class ReadySupervisor(uvicorn.supervisors.Multiprocess):
+    """uvicorn's supervisor of `--workers` processes, which says where to go (once, not once a
+    worker) when the first worker serves. Since uvicorn 0.51 the supervisor builds each worker's
+    server itself, so a ReadyServer cannot be handed to it."""
+
+    def __init__(self, config: uvicorn.Config, sockets: list[socket.socket], settings: Settings) -> None:
+        super().__init__(config, sockets)
+        self.settings = settings
+
+    def init_processes(self) -> None:
+        super().init_processes()
+        # Blocks the supervisor's loop for at most the health-check timeout; signals wait queued.
+        if self.processes[0].wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
+            port = self.sockets[0].getsockname()[1]
+            for line in ready_lines(self.settings, self.config.host, port):
+                log.info(line)
+
+
 def run(settings: Settings, host: str, port: int, workers: int = 1) -> bool:
     """Serve until interrupted, in `workers` processes each building its own app (and its own
     pools and tasks); False when the server never started."""
@@ -80,13 +98,14 @@ def run(settings: Settings, host: str, port: int, workers: int = 1) -> bool:
         proxy_headers=settings.forwarded_allow_ips is not None,
         forwarded_allow_ips=settings.forwarded_allow_ips,
         # On SIGTERM: stop accepting, let requests in flight finish for this long, then cancel.
-        timeout_graceful_shutdown=settings.graceful_timeout_seconds,
+        # uvicorn annotates it int, but hands it to asyncio.wait_for: fractions of a second work.
+        timeout_graceful_shutdown=settings.graceful_timeout_seconds,  # type: ignore[arg-type]
     )
     server = ReadyServer(config, settings)
     try:
         if workers > 1:
-            # What uvicorn.run does for workers, with our server class in each of them.
-            uvicorn.supervisors.Multiprocess(config, target=server.run, sockets=[config.bind_socket()]).run()
+            # What uvicorn.run does for workers, with our supervisor.
+            ReadySupervisor(config, [config.bind_socket()], settings).run()
             return True
         server.run()
     except KeyboardInterrupt:

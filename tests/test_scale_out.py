@@ -96,7 +96,8 @@ def test_two_workers_serve_one_platform(tmp_path):
     the connection, seen from outside), and a turn started on one is read live on the other."""
     with fresh_database("postgres", tmp_path) as url:
         srv = start_server(tmp_path, backend="postgres", database_url=url,
-                           env={"AGENTDECK_WORKERS": "2", "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "50"})
+                           env={"AGENTDECK_WORKERS": "2", "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "50",
+                                "AGENTDECK_LOG_LEVEL": "info"})
         try:
             assert len(psutil.Process(srv.process.pid).children()) >= 2
             t = register(srv, verified=True).access_token
@@ -115,6 +116,11 @@ def test_two_workers_serve_one_platform(tmp_path):
             assert kinds[0] == "LifecycleEvent" and kinds.count("MessageDeltaEvent") >= 40
             for ws in (a, b):
                 ws.close()
+            # Where to go is said once for the server, not once a worker.
+            deadline = time.monotonic() + 10
+            while "agentdeck is ready" not in srv.log() and time.monotonic() < deadline:
+                time.sleep(0.05)
+            assert srv.log().count("agentdeck is ready") == 1, srv.log()
         finally:
             srv.stop()
 

@@ -36,6 +36,7 @@ def parse_user_agent(user_agent: str | None) -> ClientInfo:
     browser = next((name for marker, name in _BROWSERS if marker in user_agent), None)
     platform = next((name for marker, name in _PLATFORMS if marker in user_agent), None)
     lower = user_agent.lower()
+    device: str | None
     if any(b in lower for b in _BOTS):
         device = "bot"
     elif "ipad" in lower or "tablet" in lower:

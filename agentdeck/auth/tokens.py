@@ -46,7 +46,8 @@ class TokenInvalid(Exception):
 class _EdDSA(EdDSAAlgorithm):
     # joserfc flags "EdDSA" as superseded by RFC 9864's "Ed25519" and warns on every use; the
     # legacy contract and its JWKS consumers expect "EdDSA", so we keep it, without the noise.
-    security_warning = None
+    # Empty, not None: joserfc warns only when it is set, and EdDSAAlgorithm types it as a str.
+    security_warning = ""
 
 
 class _EdDSAOnlyRegistry(JWSRegistry):

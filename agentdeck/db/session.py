@@ -11,8 +11,9 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from typing import Any, cast
 
-from sqlalchemy import event, update
+from sqlalchemy import CursorResult, Result, Table, event, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -23,7 +24,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
-from agentdeck.db.base import TenantOwned
+from agentdeck.db.base import Base, TenantOwned
 from agentdeck.errors import as_unavailable
 
 TENANT_KEY = "tenant_id"
@@ -88,7 +89,13 @@ def make_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:
                                pool_pre_ping=True)
 
 
-async def insert_if_absent(s: AsyncSession, model: type, **values: object) -> bool:
+def _rowcount(result: Result[Any]) -> int:
+    # cast: AsyncSession.execute is typed as returning Result whatever the statement; for an
+    # INSERT or UPDATE it is a CursorResult, which is what carries the row count.
+    return cast("CursorResult[Any]", result).rowcount
+
+
+async def insert_if_absent(s: AsyncSession, model: type[Base], **values: object) -> bool:
     """INSERT ... ON CONFLICT DO NOTHING in the session's transaction (tenant-owned rows get the
     session's tenant); True when this call inserted the row. Where a concurrent insert of the
     same key has not committed yet, PostgreSQL waits for it, so a False means the row exists."""
@@ -98,10 +105,10 @@ async def insert_if_absent(s: AsyncSession, model: type, **values: object) -> bo
     if tenant_id is not None and issubclass(model, TenantOwned):
         values = {**values, "tenant_id": tenant_id}
     result = await s.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return result.rowcount == 1
+    return _rowcount(result) == 1
 
 
-async def lock_row(s: AsyncSession, model: type, row_id: object) -> bool:
+async def lock_row(s: AsyncSession, model: type[Base], row_id: object) -> bool:
     """Hold the write lock of one row until the transaction ends (False: no such row).
 
     Serialises check-then-insert sequences that share a parent (a quota counted over a tenant's
@@ -109,13 +116,15 @@ async def lock_row(s: AsyncSession, model: type, row_id: object) -> bool:
     UPDATE rather than SELECT ... FOR UPDATE, because SQLite has no row locks but takes its
     database write lock on the UPDATE, which serves the same purpose; columns with an `onupdate`
     are set to themselves so nothing changes."""
-    table = model.__table__
+    # cast: DeclarativeBase types `__table__` as any FromClause (a class may map a join); ours
+    # are all declared tables.
+    table = cast(Table, model.__table__)
     pk = table.primary_key.columns.values()[0]
     same = {c.name: c for c in table.columns if c.onupdate is not None or c is pk}
     result = await s.execute(
         update(table).where(pk == row_id).values(same).execution_options(synchronize_session=False)
     )
-    return result.rowcount == 1
+    return _rowcount(result) == 1
 
 
 class Database:

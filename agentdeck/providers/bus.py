@@ -29,11 +29,14 @@ import logging
 import time
 from collections import defaultdict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, cast
 
 import orjson
 
 from agentdeck.providers.redis_link import BLOCK_SECONDS, FAILURES, RedisLink
+
+if TYPE_CHECKING:
+    from redis.typing import EncodableT, FieldT
 
 Message = dict[str, Any]
 IdleCheck = Callable[[], Awaitable[Message | None]]
@@ -237,7 +240,7 @@ class RedisBus:
         self._pubsub: Any = None
         self._hub: asyncio.Task | None = None
         # streams: entries on their way to Redis
-        self._outbox: deque[tuple[str, int, dict[str, bytes]]] = deque()
+        self._outbox: deque[tuple[str, int, dict[FieldT, EncodableT]]] = deque()
         self._kick = asyncio.Event()
         self._drained = asyncio.Event()
         self._drained.set()
@@ -250,7 +253,7 @@ class RedisBus:
 
     async def append(self, stream: str, seq: int, message: Message, *, final: bool = False) -> None:
         await self.local.append(stream, seq, message, final=final)
-        fields = {"m": orjson.dumps(message)}
+        fields: dict[FieldT, EncodableT] = {"m": orjson.dumps(message)}
         if final:
             fields["final"] = b"1"
         self._outbox.append((self._key(stream), seq, fields))
@@ -318,7 +321,10 @@ class RedisBus:
             block = min(left, BLOCK_SECONDS, max(next_check - now, 0.05) if idle_check else left)
             try:
                 # XREAD blocks on a stream that does not exist yet, too.
-                batch = await self.link.blocking.xread({key: f"{last}-0"}, count=500, block=max(1, int(block * 1000)))
+                # cast: redis-py types the reply of either protocol; our connections speak RESP2
+                # and do not decode, so it is [[key, [(entry id, {field: value}), ...]]] in bytes.
+                batch = cast("list[list[Any]]", await self.link.blocking.xread(
+                    {key: f"{last}-0"}, count=500, block=max(1, int(block * 1000))))
             except FAILURES as exc:
                 self.link.failed("stream read", exc)
                 next_check = time.monotonic()  # degraded: the database says how the stream ended

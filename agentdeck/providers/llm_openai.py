@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Sequence
 from contextlib import aclosing
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, TypedDict, cast
 
 import openai
 from openai import AsyncOpenAI
@@ -22,7 +22,26 @@ from agentdeck.providers.llm import (
     Usage,
 )
 
+if TYPE_CHECKING:
+    # Types only: the request bodies below are plain dicts at run time, whatever the SDK version.
+    from openai.types.chat import ChatCompletionMessageParam, ChatCompletionToolParam
+    from openai.types.responses import ResponseInputItemParam, ToolParam
+
+# Provider error codes after which the same request may well succeed (mid-stream errors carry a
+# code but no HTTP status).
 _RETRYABLE_CODES = frozenset({"server_error", "rate_limit_exceeded", "timeout", "overloaded"})
+
+
+# The optional arguments of a call, left out of the request (not sent as null) when unused. Typed
+# dicts rather than `dict[str, Any]`: `**` of one still lets the type checker pick the SDK's
+# `stream=True` overload, so the stream's events keep their types.
+class _ResponsesOptions(TypedDict, total=False):
+    instructions: str
+    tools: list[ToolParam]
+
+
+class _ChatOptions(TypedDict, total=False):
+    tools: list[ChatCompletionToolParam]
 
 
 class OpenAIModel:
@@ -77,16 +96,18 @@ class OpenAIModel:
     async def _responses(
         self, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
         hosted: Sequence[dict[str, Any]] = (),
-    ) -> AsyncIterator[LLMEvent]:
-        kwargs: dict[str, Any] = {}
+    ) -> AsyncGenerator[LLMEvent, None]:
+        kwargs: _ResponsesOptions = {}
         if instructions:
             kwargs["instructions"] = instructions
         if tools or hosted:
-            kwargs["tools"] = [
+            # cast: the SDK's FunctionToolParam requires `strict`, which we leave out so the API
+            # applies its default; hosted tools are agent-spec configurations passed as they are.
+            kwargs["tools"] = cast("list[ToolParam]", [
                 {"type": "function", "name": t.name, "description": t.description,
                  "parameters": t.parameters}
                 for t in tools
-            ] + [dict(h) for h in hosted]
+            ] + [dict(h) for h in hosted])
         text: list[str] = []
         calls: dict[int, list[str]] = {}  # output_index -> [call_id, name, arguments so far]
         done: dict[int, ToolCall] = {}
@@ -102,22 +123,25 @@ class OpenAIModel:
         )
         async with stream:
             async for event in stream:
-                kind = event.type
-                if kind == "response.created":
+                # Test `event.type` itself, not a copy: that is what narrows the SDK's union of
+                # event classes to the one each branch reads.
+                if event.type == "response.created":
                     started = True
                     yield ResponseStarted(event.response.id)
-                elif kind == "response.output_text.delta":
+                elif event.type == "response.output_text.delta":
                     text.append(event.delta)
                     yield TextDelta(event.delta)
-                elif kind == "response.output_item.added" and event.item.type == "function_call":
+                elif (event.type == "response.output_item.added"
+                      and event.item.type == "function_call"):
                     calls[event.output_index] = [event.item.call_id, event.item.name, ""]
-                elif kind == "response.function_call_arguments.delta":
+                elif event.type == "response.function_call_arguments.delta":
                     call = calls.get(event.output_index)
                     if call is not None:
                         call[2] += event.delta
                         index = list(calls).index(event.output_index)
                         yield ToolCallDelta(index, call[0], call[1], event.delta)
-                elif kind == "response.output_item.done" and event.item.type == "function_call":
+                elif (event.type == "response.output_item.done"
+                      and event.item.type == "function_call"):
                     item = event.item
                     streamed = calls.setdefault(event.output_index, [item.call_id, item.name, ""])
                     if not streamed[2] and item.arguments:
@@ -127,7 +151,7 @@ class OpenAIModel:
                     done[event.output_index] = ToolCall(
                         item.call_id, item.name, item.arguments or streamed[2]
                     )
-                elif kind in ("response.completed", "response.incomplete"):
+                elif event.type == "response.completed" or event.type == "response.incomplete":
                     # `incomplete` (output token limit, content filter) still ends the call with
                     # what was produced; the runner treats it like any reply.
                     response = event.response
@@ -140,12 +164,12 @@ class OpenAIModel:
                         Usage(usage.input_tokens, usage.output_tokens) if usage else Usage(),
                     )
                     return
-                elif kind == "response.failed":
+                elif event.type == "response.failed":
                     error = event.response.error
                     code = error.code if error else None
                     message = error.message if error else "the response failed"
                     raise ModelError(message, code=code, retryable=code in _RETRYABLE_CODES)
-                elif kind == "error":
+                elif event.type == "error":
                     raise ModelError(
                         event.message, code=event.code, retryable=event.code in _RETRYABLE_CODES
                     )
@@ -159,8 +183,8 @@ class OpenAIModel:
 
     async def _chat(
         self, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool]
-    ) -> AsyncIterator[LLMEvent]:
-        kwargs: dict[str, Any] = {}
+    ) -> AsyncGenerator[LLMEvent, None]:
+        kwargs: _ChatOptions = {}
         if tools:
             kwargs["tools"] = [
                 {"type": "function", "function": {"name": t.name, "description": t.description,
@@ -219,16 +243,17 @@ class OpenAIModel:
         )
 
 
-def _responses_input(messages: list[Message]) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
+def _responses_input(messages: list[Message]) -> list[ResponseInputItemParam]:
+    items: list[ResponseInputItemParam] = []
     for m in messages:
         if m.role == "tool":
             items.append(
-                {"type": "function_call_output", "call_id": m.tool_call_id, "output": m.content}
+                {"type": "function_call_output", "call_id": _call_id(m), "output": m.content}
             )
             continue
         if m.content or not m.tool_calls:
-            items.append({"role": m.role, "content": m.content})
+            role = "assistant" if m.role == "assistant" else _user_role(m)
+            items.append({"role": role, "content": m.content})
         for call in m.tool_calls:
             items.append(
                 {"type": "function_call", "call_id": call.id, "name": call.name,
@@ -237,13 +262,13 @@ def _responses_input(messages: list[Message]) -> list[dict[str, Any]]:
     return items
 
 
-def _chat_messages(instructions: str, messages: list[Message]) -> list[dict[str, Any]]:
-    out: list[dict[str, Any]] = []
+def _chat_messages(instructions: str, messages: list[Message]) -> list[ChatCompletionMessageParam]:
+    out: list[ChatCompletionMessageParam] = []
     if instructions:
         out.append({"role": "system", "content": instructions})
     for m in messages:
         if m.role == "tool":
-            out.append({"role": "tool", "tool_call_id": m.tool_call_id, "content": m.content})
+            out.append({"role": "tool", "tool_call_id": _call_id(m), "content": m.content})
         elif m.role == "assistant" and m.tool_calls:
             out.append({
                 "role": "assistant",
@@ -254,9 +279,23 @@ def _chat_messages(instructions: str, messages: list[Message]) -> list[dict[str,
                     for c in m.tool_calls
                 ],
             })
+        elif m.role == "assistant":
+            out.append({"role": "assistant", "content": m.content})
         else:
-            out.append({"role": m.role, "content": m.content})
+            out.append({"role": _user_role(m), "content": m.content})
     return out
+
+
+def _user_role(m: Message) -> Literal["user"]:
+    # cast: `Message.role` is a plain str (read back from the conversation table). Tool results
+    # and assistant turns are handled apart, so this is a user turn; its role is sent as it is.
+    return cast(Literal["user"], m.role)
+
+
+def _call_id(m: Message) -> str:
+    # The chat runner always sets `tool_call_id` on a tool result; were it missing, "" is as
+    # unknown to the model as null would be.
+    return m.tool_call_id or ""
 
 
 def _model_error(exc: openai.APIError) -> ModelError:

@@ -12,9 +12,12 @@ import calendar
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentdeck.settings import Settings
+
+if TYPE_CHECKING:
+    from stripe.params import SubscriptionCreateParams
 
 StripeObject = dict[str, Any]
 
@@ -139,8 +142,9 @@ class StripeProvider:
     def __init__(self, secret_key: str, api_base: str | None = None) -> None:
         import stripe
 
-        base = {"api": api_base} if api_base else None
-        self.client = stripe.StripeClient(secret_key, base_addresses=base, max_network_retries=1)  # type: ignore[arg-type]
+        self.client = stripe.StripeClient(
+            secret_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=1
+        )
 
     async def start(self, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, email: str | None,
                     auto_renew: bool) -> StripeObject:
@@ -149,7 +153,7 @@ class StripeProvider:
             params={"email": email, "metadata": metadata} if email else {"metadata": metadata},
             options={"idempotency_key": f"customer-{tenant_id}-{uuid.uuid4().hex}"},
         )
-        params: dict[str, Any] = {
+        params: SubscriptionCreateParams = {
             "customer": customer.id,
             "items": [{"price": self._price(plan), "quantity": seat_count}],
             "metadata": metadata,
@@ -157,7 +161,7 @@ class StripeProvider:
         }
         if plan.trial_days:
             params["trial_period_days"] = plan.trial_days
-        sub = await self.client.subscriptions.create_async(params=params)  # type: ignore[arg-type]
+        sub = await self.client.subscriptions.create_async(params=params)
         return sub.to_dict()
 
     async def update(self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int,
@@ -165,7 +169,7 @@ class StripeProvider:
         ref = self._ref(current)
         existing = await self.client.subscriptions.retrieve_async(ref)
         item = existing["items"]["data"][0]["id"]
-        sub = await self.client.subscriptions.update_async(ref, params={  # type: ignore[arg-type]
+        sub = await self.client.subscriptions.update_async(ref, params={
             "items": [{"id": item, "price": self._price(plan), "quantity": seat_count}],
             "cancel_at_period_end": not auto_renew,
             "metadata": {"tenant_id": str(tenant_id), "plan_code": plan.code},

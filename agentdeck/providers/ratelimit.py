@@ -31,10 +31,13 @@ from agentdeck.providers.redis_link import FAILURES, RedisLink
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# What InProcessLimiter keeps per key: a counter (window start, window end, count) or a lock end.
+_Entry = TypeVar("_Entry", tuple[int, int, int], float)
 
 
 class _Failed:
-    """What `RedisLimiter._redis` answers when Redis did not."""
+    """What `RedisLimiter._redis` answers when Redis did not (test it with isinstance, which
+    narrows the answer's type; FAILED is the only instance)."""
 
 
 FAILED = _Failed()
@@ -94,7 +97,7 @@ class InProcessLimiter:
         # key -> lock end (epoch seconds)
         self._locks: dict[str, float] = {}
 
-    def _prune(self, table: dict[str, tuple[int, int, int]] | dict[str, float], now: float) -> None:
+    def _prune(self, table: dict[str, _Entry], now: float) -> None:
         if len(table) <= self._max_entries:
             return
         for key, value in list(table.items()):
@@ -206,14 +209,14 @@ class RedisLimiter:
             return int(count)
 
         count = await self._redis("hit", call)
-        if count is FAILED:
+        if isinstance(count, _Failed):
             return await self.local.hit(key, limit, window_seconds)
         return _decide(count, limit, left)
 
     async def peek(self, key: str, limit: int, window_seconds: int) -> Decision:
         start, left = _window(window_seconds, time.time())
         raw = await self._redis("peek", lambda: self.redis.get(self._counter_key(key, window_seconds, start)))
-        if raw is FAILED:
+        if isinstance(raw, _Failed):
             return await self.local.peek(key, limit, window_seconds)
         return _decide(int(raw or 0), limit, left, next_hit=True)
 
@@ -229,20 +232,20 @@ class RedisLimiter:
 
     async def lock(self, key: str, seconds: int) -> None:
         done = await self._redis("lock", lambda: self.redis.set(f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds)))
-        if done is FAILED:
+        if isinstance(done, _Failed):
             await self.local.lock(key, seconds)
 
     async def locked_for(self, key: str) -> int:
         # PTTL, not TTL: TTL rounds, so a lock with 0.4 s left would read as 0 (unlocked).
         ms = await self._redis("locked_for", lambda: self.redis.pttl(f"{self._prefix}lock:{key}"))
-        if ms is FAILED:
+        if isinstance(ms, _Failed):
             return await self.local.locked_for(key)
         return math.ceil(ms / 1000) if ms > 0 else 0
 
     async def try_lock(self, key: str, seconds: int) -> bool:
         taken = await self._redis("try_lock", lambda: self.redis.set(
             f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds), nx=True))
-        if taken is FAILED:
+        if isinstance(taken, _Failed):
             return await self.local.try_lock(key, seconds)
         return bool(taken)
 

@@ -15,9 +15,13 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypedDict
 
 from agentdeck.settings import Settings
+
+if TYPE_CHECKING:
+    from aiobotocore.session import ClientCreatorContext
+    from types_aiobotocore_s3 import S3Client
 
 CHUNK = 1 << 16
 
@@ -179,6 +183,15 @@ class LocalDiskStorage:
         await asyncio.to_thread(self.path(bucket, key).unlink, missing_ok=True)
 
 
+class _S3ClientOptions(TypedDict, total=False):
+    # A TypedDict, not dict[str, Any]: `**` of it still selects the stubs' create_client("s3")
+    # overload, so the client is typed as S3Client.
+    region_name: str
+    endpoint_url: str | None
+    aws_access_key_id: str
+    aws_secret_access_key: str | None
+
+
 class S3Storage:
     """S3 (or MinIO, or any S3-compatible server) through aiobotocore, one fixed bucket."""
 
@@ -190,15 +203,16 @@ class S3Storage:
 
         self.bucket = bucket
         self._session = get_session()
-        self._kwargs: dict[str, Any] = {"region_name": region, "endpoint_url": endpoint_url}
+        self._kwargs: _S3ClientOptions = {"region_name": region, "endpoint_url": endpoint_url}
         if access_key_id:
             self._kwargs |= {"aws_access_key_id": access_key_id, "aws_secret_access_key": secret_access_key}
 
-    def _client(self):
-        from botocore.config import Config
+    def _client(self) -> ClientCreatorContext[S3Client]:
+        from aiobotocore.config import AioConfig
 
         # Path-style addressing: MinIO and local servers rarely have wildcard DNS for buckets.
-        config = Config(signature_version="s3v4", s3={"addressing_style": "path"})
+        # AioConfig, the Config aiobotocore takes (a plain botocore Config gets its defaults).
+        config = AioConfig(signature_version="s3v4", s3={"addressing_style": "path"})
         return self._session.create_client("s3", config=config, **self._kwargs)
 
     async def health(self) -> StorageHealth:

@@ -87,7 +87,8 @@ async def check_target(url: str, *, allow_loopback: bool = False) -> None:
             infos = await asyncio.get_running_loop().getaddrinfo(host, port or 443, type=socket.SOCK_STREAM)
         except (OSError, UnicodeError):
             raise UnsafeTarget("Webhook target host could not be resolved.") from None
-        addresses = [ipaddress.ip_address(info[4][0].split("%", 1)[0]) for info in infos]
+        # str(): the typing allows an integer host, for a Python built without IPv6; no-op here.
+        addresses = [ipaddress.ip_address(str(info[4][0]).split("%", 1)[0]) for info in infos]
     if not addresses or any(_refused(ip, allow_loopback) for ip in addresses):
         raise UnsafeTarget("Webhook target must not resolve to a private, loopback or link-local address.")
 

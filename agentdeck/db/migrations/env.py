@@ -1,6 +1,7 @@
 import asyncio
 
 from alembic import context
+from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import create_async_engine
 
 import agentdeck.db.models  # noqa: F401  (registers every table)
@@ -10,7 +11,16 @@ config = context.config
 target_metadata = Base.metadata
 
 
-def _run(connection) -> None:
+def _url() -> str:
+    # agentdeck.db.migrate always sets it; running alembic by hand without it gets this message
+    # rather than a TypeError from deep inside SQLAlchemy.
+    url = config.get_main_option("sqlalchemy.url")
+    if not url:
+        raise RuntimeError("sqlalchemy.url is not set: run migrations with `agentdeck migrate`")
+    return url
+
+
+def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=target_metadata,
@@ -22,7 +32,7 @@ def _run(connection) -> None:
 
 
 async def _online() -> None:
-    engine = create_async_engine(config.get_main_option("sqlalchemy.url"))
+    engine = create_async_engine(_url())
     async with engine.connect() as conn:
         await conn.run_sync(_run)
         await conn.commit()
@@ -30,7 +40,7 @@ async def _online() -> None:
 
 
 if context.is_offline_mode():
-    context.configure(url=config.get_main_option("sqlalchemy.url"), target_metadata=target_metadata)
+    context.configure(url=_url(), target_metadata=target_metadata)
     with context.begin_transaction():
         context.run_migrations()
 else:
