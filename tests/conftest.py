@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import os
+
 import pytest
 
 from tests.harness import BACKEND_SKIP, fresh_database, missing_backends, start_server
@@ -29,6 +31,13 @@ def server(backend, tmp_path_factory):
 # A test is end-to-end when it talks to a real server: it takes the `backend` (or `server`)
 # fixture, or its module starts servers itself. Everything else runs in-process, first.
 SERVER_STARTERS = ("start_server", "server_with_openai_stub")
+
+
+def pytest_configure(config) -> None:
+    # The in-process layer must stay in-process: a server started there is a misfiled test
+    # (tests/harness.py refuses to start one), not a slow surprise in the serial phase.
+    if (config.option.markexpr or "").replace(" ", "") == "note2e":
+        os.environ["AGENTDECK_TESTS_IN_PROCESS"] = "1"
 
 
 def pytest_collection_modifyitems(config, items) -> None:

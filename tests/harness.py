@@ -234,6 +234,9 @@ def start_server(tmp: Path, env: dict[str, str | None] | None = None, backend: s
                  database_url: str | None = None, port: int | None = None) -> Server:
     """A real server on a loopback port: `port` when the caller must name it in `env`
     (AGENTDECK_PUBLIC_URL), else a free one; `env` adds settings (None removes a default)."""
+    if os.environ.get("AGENTDECK_TESTS_IN_PROCESS"):
+        raise RuntimeError("a server started in the in-process layer: mark the test e2e "
+                           "(take the `server` fixture, or `pytestmark = pytest.mark.e2e`)")
     port = port or free_port()
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},

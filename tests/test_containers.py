@@ -18,6 +18,9 @@ from tests.harness import assert_documented
 from tests.identity import register
 from tests.test_storage import sqlite_server
 
+# Most tests here start servers of their own (quotas, the OpenAI stub, the CLI).
+pytestmark = pytest.mark.e2e
+
 CONTAINERS = "/api/v1/containers"
 CONTAINER = "/api/v1/containers/{container_id}"
 BIND = "/api/v1/containers/agents/{agent_key}/container"

@@ -15,6 +15,9 @@ from tests.harness import assert_documented
 from tests.identity import register
 from tests.test_storage import upload
 
+# Most tests here start servers of their own (quotas, the OpenAI stub, the CLI).
+pytestmark = pytest.mark.e2e
+
 DATA = Path(__file__).parent / "data" / "retrieval"
 STORES = "/api/v1/vector-stores"
 STORE = "/api/v1/vector-stores/{vector_store_id}"
