@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from starlette.requests import HTTPConnection
 
+from agentdeck.auth import passwords
 from agentdeck.auth.keys import KeyStore
 from agentdeck.auth.revocation import Revocations
 from agentdeck.auth.tenancy import Principal, TenantContext, decide_tenant
@@ -65,6 +66,8 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started_at = time.monotonic()
+        passwords.configure(settings.password_hash_time_cost, settings.password_hash_memory_kib,
+                            settings.password_hash_parallelism)
         self.db = Database(settings.effective_database_url, PoolLimits(
             settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds))
         self.redis = RedisLink(settings) if settings.redis_url else None

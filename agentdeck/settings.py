@@ -111,6 +111,12 @@ class Settings(BaseSettings):
     refresh_token_ttl_minutes: int = 43_200  # 30 days
 
     password_min_length: int = 14
+    # argon2id's cost per password hash (agentdeck.auth.passwords): RFC 9106's low-memory
+    # profile by default. Lowering it below OWASP's minimum (t=2, 19 MiB, p=1) is refused.
+    # Hashes made with other parameters still verify and are re-hashed at the next sign-in.
+    password_hash_time_cost: int = Field(default=3, ge=2)
+    password_hash_memory_kib: int = Field(default=65_536, ge=19_456)
+    password_hash_parallelism: int = Field(default=4, ge=1)
     # Sign-in throttling (domain/identity/login_throttle.py); no account is ever locked. One client
     # (address) failing for one account: its `free`-th consecutive failure makes it wait `base`
     # seconds, each further one twice as long, at most `max`; failures are remembered for a

@@ -40,7 +40,20 @@ def pytest_configure(config) -> None:
         os.environ["AGENTDECK_TESTS_IN_PROCESS"] = "1"
 
 
+def _on_postgres_needlessly(item: pytest.Item) -> bool:
+    """A module whose behaviour sits above the database (headers, metrics, the browser tools)
+    says `ONE_BACKEND = True`: its server tests run on SQLite only, since the PostgreSQL + Redis
+    runs would repeat them."""
+    callspec = getattr(item, "callspec", None)
+    return (getattr(item.module, "ONE_BACKEND", False) and callspec is not None
+            and callspec.params.get("backend") == "postgres")
+
+
 def pytest_collection_modifyitems(config, items) -> None:
+    repeated = [item for item in items if _on_postgres_needlessly(item)]
+    if repeated:
+        config.hook.pytest_deselected(items=repeated)
+        items[:] = [item for item in items if item not in repeated]
     for item in items:
         if {"backend", "server"} & set(item.fixturenames) or any(
                 hasattr(item.module, name) for name in SERVER_STARTERS):

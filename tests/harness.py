@@ -247,6 +247,11 @@ def start_server(tmp: Path, env: dict[str, str | None] | None = None, backend: s
         "AGENTDECK_BOOTSTRAP_SECRET": BOOTSTRAP_SECRET,
         "AGENTDECK_LOG_LEVEL": "warning",
         "AGENTDECK_AUTO_MIGRATE": "true",
+        # OWASP's minimum argon2id cost, an eighth of the default's CPU: the suite hashes a
+        # password at every registration and sign-in (a test of the default sets its own).
+        "AGENTDECK_PASSWORD_HASH_TIME_COST": "2",
+        "AGENTDECK_PASSWORD_HASH_MEMORY_KIB": "19456",
+        "AGENTDECK_PASSWORD_HASH_PARALLELISM": "1",
         "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:",
     }
     if database_url is None:

@@ -10,7 +10,7 @@ import uuid
 
 import pytest
 
-from tests.harness import assert_documented
+from tests.harness import assert_documented, start_server
 from tests.identity import PASSWORD, register
 
 SESSION_FIELDS = "accessToken refreshToken tokenType expiresAt refreshExpiresAt kid refreshKid scopes tenantId userId emailVerified sessionId"
@@ -261,3 +261,31 @@ def test_jwks_has_an_etag(server):
     assert key["kty"] == "OKP" and key["crv"] == "Ed25519" and key["alg"] == "EdDSA"
     again = server.rest("GET", "/.well-known/jwks.json", headers={"if-none-match": r.headers["etag"]})
     assert again.status_code == 304
+
+
+def test_a_password_hashed_at_another_cost_is_rehashed_at_sign_in(tmp_path):
+    """An operator raising (or lowering) AGENTDECK_PASSWORD_HASH_*: existing users still sign
+    in, and their stored hash moves to the new cost then."""
+    import sqlite3
+
+    def stored_hash(email: str) -> str:
+        with sqlite3.connect(tmp_path / "agentdeck.db") as db:
+            return db.execute("SELECT password_hash FROM users WHERE email = ?", (email,)).fetchone()[0]
+
+    old = start_server(tmp_path)  # the suite's cost: t=2, 19 MiB, p=1
+    try:
+        acct = register(old, verified=True)
+    finally:
+        old.stop()
+    assert "m=19456,t=2,p=1" in stored_hash(acct.email)
+    new = start_server(tmp_path, env={"AGENTDECK_PASSWORD_HASH_TIME_COST": "3",
+                                      "AGENTDECK_PASSWORD_HASH_MEMORY_KIB": "32768",
+                                      "AGENTDECK_PASSWORD_HASH_PARALLELISM": "2"})
+    try:
+        r = new.rest("POST", "/api/v1/auth/token", json={"email": acct.email, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        assert "m=32768,t=3,p=2" in stored_hash(acct.email)
+        r = new.rest("POST", "/api/v1/auth/token", json={"email": acct.email, "password": PASSWORD})
+        assert r.status_code == 200, r.text  # and the new hash verifies
+    finally:
+        new.stop()

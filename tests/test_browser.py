@@ -20,6 +20,9 @@ from agentdeck import browser_tools
 from tests.harness import start_server
 from tests.identity import Account, register
 
+# GraphiQL and Swagger UI do not depend on the database: SQLite shows them (tests/conftest.py).
+ONE_BACKEND = True
+
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]

@@ -37,8 +37,8 @@ from tests.identity import register
 # Operations whose success would end the fuzzer's own session, or streams that never end.
 REST_EXCLUDED = ("/api/v1/auth/logout", "/api/v1/auth/logout/all", "/api/v1/billing/stream", "/api/v1/notices/stream")
 GRAPHQL_EXCLUDED = {"logout", "logoutAll", "changePassword"}
-REST_EXAMPLES = 6
-GRAPHQL_EXAMPLES = 12
+REST_EXAMPLES = 4
+GRAPHQL_EXAMPLES = 8
 
 
 @pytest.fixture(scope="module")

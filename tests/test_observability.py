@@ -14,6 +14,9 @@ from agentdeck.logs import TextFormatter, correlation_id, tenant
 from tests.harness import start_server
 from tests.identity import register
 
+# Metrics and logs sit above the database: SQLite shows them (tests/conftest.py).
+ONE_BACKEND = True
+
 METRICS_TOKEN = "test-metrics-token"
 SERIES = re.compile(r"^(\w+\{.*\}|\w+) ", re.M)
 

@@ -11,6 +11,9 @@ from graphql import GraphQLList, GraphQLNonNull, GraphQLObjectType
 from tests.harness import BOOTSTRAP_SECRET, fresh_database, start_server
 from tests.identity import PASSWORD, register
 
+# Headers are set by middleware, above any database: SQLite shows them (see tests/conftest.py).
+ONE_BACKEND = True
+
 ALLOWED = "http://localhost:3000"  # in the default AGENTDECK_CORS_ORIGINS
 EVIL = "https://evil.example"
 HTML_CSP = ["frame-ancestors 'none'", "object-src 'none'", "base-uri 'none'"]

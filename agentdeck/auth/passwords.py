@@ -18,7 +18,8 @@ MAX_LENGTH = 256
 # From this length on a password is accepted whatever characters it uses (a passphrase).
 PASSPHRASE_LENGTH = 20
 
-# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4).
+# argon2-cffi's defaults are argon2id with RFC 9106's low-memory profile (t=3, m=64 MiB, p=4);
+# `configure` sets the cost from settings at start-up.
 _hasher = PasswordHasher()
 
 # Compared case-insensitively. Only those that survive the length rule matter; a real breach
@@ -44,6 +45,13 @@ COMMON_PASSWORDS: frozenset[str] = frozenset(
 )
 
 _dummy_hash: str | None = None
+
+
+def configure(time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Hash with this cost from now on (one process, one cost: set once, at start-up)."""
+    global _hasher, _dummy_hash
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    _dummy_hash = None
 
 
 async def hash_password(password: str) -> str:

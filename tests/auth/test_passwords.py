@@ -100,3 +100,17 @@ async def test_garbage_hashes_do_not_raise():
 async def test_burn_time_runs_twice_without_error():
     await burn_time(GOOD)  # first call builds the dummy hash
     await burn_time(GOOD)  # later calls verify against it
+
+
+async def test_a_hash_of_another_cost_verifies_and_asks_to_be_rehashed():
+    from agentdeck.auth import passwords
+
+    try:
+        passwords.configure(time_cost=2, memory_kib=19_456, parallelism=1)
+        cheap = await hash_password(GOOD)
+        assert "m=19456,t=2,p=1" in cheap and not needs_rehash(cheap)
+        passwords.configure(time_cost=3, memory_kib=65_536, parallelism=4)
+        assert await verify_password(cheap, GOOD) and needs_rehash(cheap)
+        assert not needs_rehash(await hash_password(GOOD))
+    finally:
+        passwords.configure(time_cost=3, memory_kib=65_536, parallelism=4)  # argon2-cffi's defaults

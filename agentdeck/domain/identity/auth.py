@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import select, update
 
-from agentdeck.auth.passwords import burn_time, verify_password
+from agentdeck.auth.passwords import burn_time, hash_password, needs_rehash, verify_password
 from agentdeck.auth.tokens import TokenInvalid
 from agentdeck.context import Context
 from agentdeck.db.models import Tenant
@@ -168,6 +168,8 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
             raise Forbidden("User has no tenant membership.")
         membership = memberships[0]
         await throttle.succeeded()
+        if needs_rehash(user.password_hash):  # the hashing cost changed since it was stored
+            user.password_hash = await hash_password(password)
         session = AuthSession(tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="",
                               user_agent=user_agent, ip_address=ip)
         s.add(session)
