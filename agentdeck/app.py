@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import gc
 import re
+from types import ModuleType
 from typing import Any
 
 import orjson
@@ -124,10 +125,28 @@ def add_workers(services: Services) -> None:
     services.workers = [BillingWorker(services), StatusMonitor(services), runs]
 
 
+def _tracing(settings: Settings) -> ModuleType | None:
+    """`agentdeck.tracing`, set up, when traces are exported; else None, and no OpenTelemetry
+    module is even imported."""
+    if not settings.tracing:
+        return None
+    try:
+        from agentdeck import tracing
+    except ImportError as exc:  # installed without the extra
+        raise RuntimeError(f"AGENTDECK_OTEL_ENDPOINT is set but OpenTelemetry is not installed ({exc}): "
+                           "install agentdeck[otel], or unset it") from exc
+
+    tracing.setup(settings)
+    return tracing
+
+
 def create_app(settings: Settings | None = None) -> Starlette:
     settings = settings or Settings()
+    tracing = _tracing(settings)  # before Services: the clients they make are traced
     services = Services(settings)
     add_workers(services)
+    if tracing is not None:
+        tracing.instrument_engine(services.db.engine)
     schema = build_schema(settings)
 
     async def rest_context(request: Request) -> Context:
@@ -182,13 +201,18 @@ def create_app(settings: Settings | None = None) -> Starlette:
         gc.freeze()
         yield
         await services.close()
+        if tracing is not None:  # the batch processor's last spans, before the process ends
+            await asyncio.to_thread(tracing.flush)
 
     app = Starlette(
         routes=routes,
         middleware=[
+            *([tracing.outer_middleware()] if tracing is not None else []),
             Middleware(SecurityHeadersMiddleware, hsts_max_age_seconds=settings.hsts_max_age_seconds),
             Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes,
                        unbounded_prefixes=(BLOB_PREFIX,)),
+            # Names the server span and gives it the correlation id RequestMiddleware just made.
+            *([Middleware(tracing.RequestSpanFacts)] if tracing is not None else []),
             # The one CORS policy, for every route including the SSE streams: an allowed origin
             # is echoed with credentials, any other gets no Access-Control-Allow-Origin. "*"
             # admits every origin, so it never comes with credentials.

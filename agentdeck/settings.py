@@ -10,12 +10,15 @@ from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", env_file=".env", extra="ignore")
+    # populate_by_name: a field read from a non-prefixed variable too (otel_endpoint) can still be
+    # passed by its name, Settings(otel_endpoint=...).
+    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", env_file=".env", extra="ignore",
+                                      populate_by_name=True)
 
     # Where mutable state (SQLite file, signing keys, local storage) lives.
     var_dir: Path = Path("var")
@@ -58,6 +61,12 @@ class Settings(BaseSettings):
     log_format: Literal["text", "json"] = "text"  # agentdeck.logs: one line per record either way
     # `/metrics` is public when unset; when set it needs `Authorization: Bearer <token>`.
     metrics_token: SecretStr | None = None
+    # Traces (agentdeck/tracing.py): the OTLP/HTTP collector's base URL (spans go to
+    # <endpoint>/v1/traces), e.g. http://127.0.0.1:4318. Empty = tracing off, and agentdeck imports
+    # no OpenTelemetry module. The standard OTEL_EXPORTER_OTLP_ENDPOINT is read when ours is unset.
+    otel_endpoint: str = Field(
+        default="", validation_alias=AliasChoices("AGENTDECK_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"))
+    otel_service_name: str = "agentdeck"  # the `service.name` every span carries
 
     smtp_url: str | None = None  # e.g. smtp://user:pass@host:587; unset = outbox table + log
     mail_from: str = "agentdeck <no-reply@agentdeck.local>"
@@ -191,6 +200,10 @@ class Settings(BaseSettings):
     @property
     def is_sqlite(self) -> bool:
         return self.effective_database_url.startswith("sqlite")
+
+    @property
+    def tracing(self) -> bool:
+        return bool(self.otel_endpoint.strip())
 
     @property
     def should_auto_migrate(self) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import auth, billing, chat, executor, files, health, load, workflows
+from bench import auth, billing, chat, executor, files, health, load, tracing, workflows
 
 
 async def main() -> None:
@@ -15,6 +15,7 @@ async def main() -> None:
     await chat.run()
     await files.run()
     await workflows.run()
+    await tracing.run()
     await load.run()  # PostgreSQL + Redis only; says so otherwise
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -65,20 +67,25 @@ def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
     roots = merge_types("Query", QUERIES), merge_types("Mutation", MUTATIONS), merge_types("Subscription", SUBSCRIPTIONS)
     enforce_limits(roots)
+    extensions: list[Any] = [
+        MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
+        CachedParser(maxsize=512),
+        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
+        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
+        AddValidationRules([SafeStringLiterals]),
+        BoundedValidation(max_fields=settings.graphql_max_fields),
+        RequestChecks,
+        ErrorReporting(),
+        OperationMetrics,
+    ]
+    if settings.tracing:  # imported only then: tracing off loads no OpenTelemetry module
+        from agentdeck.tracing import OperationSpans
+
+        extensions.append(OperationSpans)
     return Schema(
         query=roots[0],
         mutation=roots[1],
         subscription=roots[2],
         execution_context_class=FastExecutor,
-        extensions=[
-            MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
-            CachedParser(maxsize=512),
-            QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-            MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-            AddValidationRules([SafeStringLiterals]),
-            BoundedValidation(max_fields=settings.graphql_max_fields),
-            RequestChecks,
-            ErrorReporting(),
-            OperationMetrics,
-        ],
+        extensions=extensions,
     )
