@@ -6,16 +6,21 @@ right whatever port or public URL it was given; a Makefile echo could not know e
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import socket
+import threading
+import time
 
+import httpx
 import uvicorn
 import uvicorn.supervisors
 
 from agentdeck.settings import Settings
 
 log = logging.getLogger("agentdeck")
+READY_WITHIN_SECONDS = 300  # how long `--workers N` waits for its first worker to announce it
 
 
 def base_url(settings: Settings, host: str, port: int) -> str:
@@ -23,6 +28,11 @@ def base_url(settings: Settings, host: str, port: int) -> str:
     loopback address when listening on every interface)."""
     if "public_url" in settings.model_fields_set:
         return settings.public_url.rstrip("/")
+    return listen_url(host, port)
+
+
+def listen_url(host: str, port: int) -> str:
+    """The address listened on, as this machine reaches it (loopback for every interface)."""
     shown = {"0.0.0.0": "127.0.0.1", "::": "::1", "": "127.0.0.1"}.get(host, host)
     return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
@@ -67,11 +77,21 @@ class ReadySupervisor(uvicorn.supervisors.Multiprocess):
 
     def init_processes(self) -> None:
         super().init_processes()
-        # Blocks the supervisor's loop for at most the health-check timeout; signals wait queued.
-        if self.processes[0].wait_until_ready(self.config.timeout_worker_healthcheck, self.should_exit):
-            port = self.sockets[0].getsockname()[1]
-            for line in ready_lines(self.settings, self.config.host, port):
-                log.info(line)
+        # In a thread of its own, so the supervisor's loop goes on handling signals; over HTTP,
+        # since the workers' health-check pipes belong to that loop.
+        threading.Thread(target=self._announce, name="announce-ready", daemon=True).start()
+
+    def _announce(self) -> None:
+        port = self.sockets[0].getsockname()[1]
+        deadline = time.monotonic() + READY_WITHIN_SECONDS
+        with httpx.Client(base_url=listen_url(self.config.host, port), timeout=1) as client:
+            while not self.should_exit.is_set() and time.monotonic() < deadline:
+                with contextlib.suppress(httpx.HTTPError):
+                    if client.get("/health").status_code == 200:
+                        for line in ready_lines(self.settings, self.config.host, port):
+                            log.info(line)
+                        return
+                self.should_exit.wait(0.1)
 
 
 def run(settings: Settings, host: str, port: int, workers: int = 1) -> bool:
