@@ -8,7 +8,10 @@ from typing import Annotated
 import strawberry
 from strawberry.scalars import JSON
 
+from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
 from agentdeck.domain.agents import directory as ra
+from agentdeck.domain.agents.search import SearchHit
+from agentdeck.domain.catalog import AgentSpec
 from agentdeck.domain.chat import conversations as rv
 from agentdeck.domain.chat import turns as rc
 from agentdeck.schema.chat_events import StreamEvent, to_event
@@ -29,17 +32,27 @@ class AgentToolingFlags:
     supports_image_generation: bool
     supports_web_search: bool
 
+    @classmethod
+    def from_spec(cls, spec: AgentSpec) -> AgentToolingFlags:
+        return cls(**spec.tooling)
+
 
 @strawberry.type
 class AgentSummary:
-    name: str = strawberry.field(resolver=lambda root: root.key)
-    status: str = strawberry.field(resolver=lambda: "active")
+    name: str
+    status: str
     output_schema: JSON | None
     display_name: str | None
     description: str | None
     model: str | None
-    tooling: AgentToolingFlags = strawberry.field(resolver=lambda root: AgentToolingFlags(**root.tooling))
-    last_seen_at: datetime | None = strawberry.field(resolver=lambda: None)
+    tooling: AgentToolingFlags
+    last_seen_at: datetime | None
+
+    @classmethod
+    def from_spec(cls, spec: AgentSpec) -> AgentSummary:
+        return cls(name=spec.key, status="active", output_schema=JSON(spec.output_schema),
+                   display_name=spec.display_name, description=spec.description, model=spec.model,
+                   tooling=AgentToolingFlags.from_spec(spec), last_seen_at=None)
 
 
 @strawberry.type
@@ -47,6 +60,11 @@ class AgentPage:
     items: list[AgentSummary]
     next_cursor: str | None
     total: int
+
+    @classmethod
+    def from_page(cls, page: ra.AgentPage) -> AgentPage:
+        return cls(items=[AgentSummary.from_spec(s) for s in page.items], next_cursor=page.next_cursor,
+                   total=page.total)
 
 
 @strawberry.type
@@ -56,7 +74,13 @@ class AgentStatus:
     output_schema: JSON | None
     last_used: datetime | None
     total_conversations: int
-    tooling: AgentToolingFlags = strawberry.field(resolver=lambda root: AgentToolingFlags(**root.tooling))
+    tooling: AgentToolingFlags
+
+    @classmethod
+    def from_usage(cls, usage: ra.AgentUsage) -> AgentStatus:
+        return cls(name=usage.spec.key, status="active", output_schema=JSON(usage.spec.output_schema),
+                   last_used=usage.last_used, total_conversations=usage.conversations,
+                   tooling=AgentToolingFlags.from_spec(usage.spec))
 
 
 @strawberry.type
@@ -66,25 +90,42 @@ class ToolCatalog:
     categories: list[str]
     per_agent: JSON
 
+    @classmethod
+    def from_catalog(cls, catalog: ra.ToolCatalog) -> ToolCatalog:
+        names = catalog.tool_names
+        return cls(total_tools=len(names), tool_names=names, categories=catalog.categories,
+                   per_agent=JSON(catalog.per_agent))
+
 
 @strawberry.type
 class ConversationSummary:
-    conversation_id: uuid.UUID = strawberry.field(resolver=lambda root: root.id)
+    conversation_id: uuid.UUID
     display_name: str | None
     agent_entrypoint: str | None
     active_agent: str | None
-    topic_hint: str | None = strawberry.field(resolver=lambda: None)
+    topic_hint: str | None
     status: str | None
     message_count: int
     last_message_preview: str
     created_at: datetime
     updated_at: datetime
 
+    @classmethod
+    def from_row(cls, row: Conversation) -> ConversationSummary:
+        return cls(conversation_id=row.id, display_name=row.display_name, agent_entrypoint=row.agent_entrypoint,
+                   active_agent=row.active_agent, topic_hint=None, status=row.status,
+                   message_count=row.message_count, last_message_preview=row.last_message_preview,
+                   created_at=row.created_at, updated_at=row.updated_at)
+
 
 @strawberry.type
 class ConversationPage:
     items: list[ConversationSummary]
     next_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: rv.ConversationPage) -> ConversationPage:
+        return cls(items=[ConversationSummary.from_row(r) for r in page.items], next_cursor=page.next_cursor)
 
 
 @strawberry.type
@@ -100,11 +141,22 @@ class ConversationSearchResult:
     score: float | None
     updated_at: datetime | None
 
+    @classmethod
+    def from_hit(cls, hit: SearchHit) -> ConversationSearchResult:
+        c = hit.conversation
+        return cls(conversation_id=c.id, display_name=c.display_name, agent_entrypoint=c.agent_entrypoint,
+                   active_agent=c.active_agent, topic_hint=None, status=c.status, preview=hit.preview,
+                   last_message_preview=c.last_message_preview, score=hit.score, updated_at=c.updated_at)
+
 
 @strawberry.type
 class ConversationSearchPage:
     items: list[ConversationSearchResult]
     next_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: rv.SearchPage) -> ConversationSearchPage:
+        return cls(items=[ConversationSearchResult.from_hit(h) for h in page.items], next_cursor=page.next_cursor)
 
 
 @strawberry.type
@@ -115,6 +167,11 @@ class ChatMessage:
     timestamp: datetime | None
     attachments: list[JSON]
 
+    @classmethod
+    def from_row(cls, row: ConversationMessage) -> ChatMessage:
+        return cls(message_id=str(row.id), role=row.role, content=row.content, timestamp=row.created_at,
+                   attachments=[JSON(a) for a in row.attachments])
+
 
 @strawberry.type
 class ConversationHistory:
@@ -124,6 +181,14 @@ class ConversationHistory:
     created_at: datetime
     updated_at: datetime
     agent_context: JSON | None
+
+    @classmethod
+    def from_transcript(cls, transcript: rv.Transcript) -> ConversationHistory:
+        c = transcript.conversation
+        return cls(conversation_id=c.id, display_name=c.display_name,
+                   messages=[ChatMessage.from_row(m) for m in transcript.messages],
+                   created_at=c.created_at, updated_at=c.updated_at,
+                   agent_context=JSON({"agent_entrypoint": c.agent_entrypoint, "active_agent": c.active_agent}))
 
 
 @strawberry.type
@@ -143,13 +208,27 @@ class ConversationEventItem:
     attachments: list[JSON]
     response_id: str | None
     workflow_run_id: str | None
-    timestamp: datetime = strawberry.field(resolver=lambda root: root.created_at)
+    timestamp: datetime
+
+    @classmethod
+    def from_row(cls, row: ConversationEvent) -> ConversationEventItem:
+        return cls(sequence_no=row.sequence_no, run_item_type=row.run_item_type, run_item_name=row.run_item_name,
+                   role=row.role, agent=row.agent, tool_call_id=row.tool_call_id, tool_name=row.tool_name,
+                   model=row.model, content_text=row.content_text, reasoning_text=row.reasoning_text,
+                   call_arguments=JSON(row.call_arguments), call_output=JSON(row.call_output),
+                   attachments=[JSON(a) for a in row.attachments], response_id=row.response_id,
+                   workflow_run_id=row.workflow_run_id, timestamp=row.created_at)
 
 
 @strawberry.type
 class ConversationEvents:
     conversation_id: uuid.UUID
     items: list[ConversationEventItem]
+
+    @classmethod
+    def from_ledger(cls, ledger: rv.EventLedger) -> ConversationEvents:
+        return cls(conversation_id=ledger.conversation_id,
+                   items=[ConversationEventItem.from_row(e) for e in ledger.items])
 
 
 @strawberry.type
@@ -164,12 +243,23 @@ class AgentChatResponse:
     output_schema: JSON | None
     metadata: JSON | None
 
+    @classmethod
+    def from_answer(cls, answer: rc.ChatAnswer) -> AgentChatResponse:
+        return cls(conversation_id=answer.conversation_id, response=answer.response, message=None,
+                   agent_used=answer.agent_used, handoff_occurred=answer.handoff_occurred, attachments=[],
+                   structured_output=None, output_schema=JSON(answer.output_schema),
+                   metadata=JSON(answer.metadata))
+
 
 @strawberry.type(description="A started turn: observe it with the `chatEvents` subscription.")
 class ChatTurn:
     conversation_id: uuid.UUID
     stream_id: str
-    agent: str = strawberry.field(resolver=lambda root: root.agent.key)
+    agent: str
+
+    @classmethod
+    def from_turn(cls, turn: rc.Turn) -> ChatTurn:
+        return cls(conversation_id=turn.conversation_id, stream_id=turn.stream_id, agent=turn.agent.key)
 
 
 @strawberry.input
@@ -196,41 +286,41 @@ class ChatInput:
 
 def _request(input: ChatInput) -> rc.ChatRequest:
     options = input.run_options if isinstance(input.run_options, dict) else None
-    return rc.ChatRequest(input.message, input.conversation_id, input.agent_type, input.context, options)
+    return rc.ChatRequest(input.message, input.conversation_id, input.agent_type, options)
 
 
 @strawberry.type
 class Query:
     @strawberry.field(extensions=TOOLS, description="The agent catalog.")
     def agents(self, first: PageSize = 24, after: str | None = None, search: str | None = None) -> AgentPage:
-        return ra.list_agents(first, after, search)  # type: ignore[return-value]
+        return AgentPage.from_page(ra.list_agents(first, after, search))
 
     @strawberry.field(extensions=TOOLS)
     async def agent_status(self, info: strawberry.Info, agent_name: str) -> AgentStatus:
-        return await ra.agent_status(info.context, agent_name)  # type: ignore[return-value]
+        return AgentStatus.from_usage(await ra.agent_status(info.context, agent_name))
 
     @strawberry.field(extensions=TOOLS, description="Tools and which agents use them.")
     def tools(self) -> ToolCatalog:
-        return ra.tool_catalog()  # type: ignore[return-value]
+        return ToolCatalog.from_catalog(ra.tool_catalog())
 
     @strawberry.field(extensions=READ)
     async def conversations(self, info: strawberry.Info, first: PageSize = 50, after: str | None = None,
                             agent: str | None = None) -> ConversationPage:
-        return await rv.list_conversations(info.context, first, after, agent)  # type: ignore[return-value]
+        return ConversationPage.from_page(await rv.list_conversations(info.context, first, after, agent))
 
     @strawberry.field(extensions=READ, description="Full-text search (BM25 on SQLite, ts_rank on PostgreSQL).")
     async def search_conversations(self, info: strawberry.Info, q: str, first: SearchPageSize = 20, after: str | None = None,
                                    agent: str | None = None) -> ConversationSearchPage:
-        return await rv.search_conversations(info.context, q, first, after, agent)  # type: ignore[return-value]
+        return ConversationSearchPage.from_page(await rv.search_conversations(info.context, q, first, after, agent))
 
     @strawberry.field(extensions=READ)
     async def conversation(self, info: strawberry.Info, conversation_id: str) -> ConversationHistory:
-        return await rv.get_history(info.context, conversation_id)  # type: ignore[return-value]
+        return ConversationHistory.from_transcript(await rv.get_history(info.context, conversation_id))
 
     @strawberry.field(extensions=READ, description="The conversation's durable run-item ledger.")
     async def conversation_events(self, info: strawberry.Info, conversation_id: str,
                                   workflow_run_id: str | None = None) -> ConversationEvents:
-        return await rv.conversation_events(info.context, conversation_id, workflow_run_id)  # type: ignore[return-value]
+        return ConversationEvents.from_ledger(await rv.conversation_events(info.context, conversation_id, workflow_run_id))
 
 
 @strawberry.type
@@ -238,11 +328,13 @@ class Mutation:
     @strawberry.mutation(extensions=WRITE, description="Send a message and wait for the whole answer.")
     async def chat(self, info: strawberry.Info, input: ChatInput,
                    idempotency_key: IdempotencyKey = None) -> AgentChatResponse:
-        return await rc.chat(info.context, _request(input), keyed(idempotency_key, input=input))  # type: ignore[return-value]
+        answer = await rc.chat(info.context, _request(input), keyed(idempotency_key, input=input))
+        return AgentChatResponse.from_answer(answer)
 
     @strawberry.mutation(extensions=WRITE, description="Start a turn; observe it with `chatEvents`.")
     async def start_chat(self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None) -> ChatTurn:
-        return await rc.start_chat(info.context, _request(input), keyed(idempotency_key, input=input))  # type: ignore[return-value]
+        turn = await rc.start_chat(info.context, _request(input), keyed(idempotency_key, input=input))
+        return ChatTurn.from_turn(turn)
 
     @strawberry.mutation(extensions=allow(Scope("conversations:delete"), TenantRole("admin")))
     async def delete_conversation(self, info: strawberry.Info, conversation_id: str) -> bool:

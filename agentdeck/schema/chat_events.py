@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 import strawberry
@@ -169,7 +170,7 @@ StreamEvent = Annotated[
     strawberry.union("StreamEvent", description="One `public_sse_v1` event of a chat turn or workflow run."),
 ]
 
-_KINDS: dict[str, type] = {
+_KINDS: dict[str, Callable[..., StreamEvent]] = {
     "lifecycle": LifecycleEvent,
     "agent.updated": AgentUpdatedEvent,
     "output_item.added": OutputItemAddedEvent,
@@ -184,7 +185,7 @@ _KINDS: dict[str, type] = {
 }
 
 
-def to_event(event: dict[str, Any]) -> Any:
+def to_event(event: dict[str, Any]) -> StreamEvent:
     """A stream event (the dict the bus carries) as its GraphQL type."""
     fields = dict(event)
     if fields.get("workflow") is not None:

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
+from agentdeck.db import models as db
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.files import containers as r
 from agentdeck.schema.limits import Offset, PageSize, limited
@@ -29,17 +29,21 @@ class Container:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Any) -> Container:
+    def from_row(cls, row: db.Container) -> Container:
         return cls(id=row.id, openai_id=row.openai_id, tenant_id=row.tenant_id, owner_user_id=row.owner_user_id,
                    name=row.name, memory_limit=row.memory_limit, status=row.status,
-                   expires_after=row.expires_after, last_active_at=row.last_active_at, metadata=row.meta,
-                   created_at=row.created_at, updated_at=row.updated_at)
+                   expires_after=JSON(row.expires_after), last_active_at=row.last_active_at,
+                   metadata=JSON(row.meta), created_at=row.created_at, updated_at=row.updated_at)
 
 
 @strawberry.type
 class ContainerList:
     items: list[Container]
     total: int
+
+    @classmethod
+    def from_page(cls, page: r.ContainerList) -> ContainerList:
+        return cls(items=[Container.from_row(x) for x in page.items], total=page.total)
 
 
 @strawberry.input
@@ -63,25 +67,24 @@ VIEW, WRITE = allow(TenantRole("viewer")), allow(TenantRole("admin"))
 class Query:
     @strawberry.field(extensions=VIEW)
     async def containers(self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0) -> ContainerList:
-        page = await r.list_containers(info.context, limit, offset)
-        return ContainerList(items=[Container.of(x) for x in page.items], total=page.total)
+        return ContainerList.from_page(await r.list_containers(info.context, limit, offset))
 
     @strawberry.field(extensions=VIEW)
     async def container(self, info: strawberry.Info, container_id: uuid.UUID) -> Container:
-        return Container.of(await r.get_container(info.context, container_id))
+        return Container.from_row(await r.get_container(info.context, container_id))
 
     @strawberry.field(extensions=VIEW, description="The container an agent is bound to, if any.")
     async def agent_container(self, info: strawberry.Info, agent_key: str) -> Container | None:
         row = await r.container_for_agent(info.context, agent_key)
-        return Container.of(row) if row else None
+        return Container.from_row(row) if row else None
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=WRITE)
     async def create_container(self, info: strawberry.Info, input: ContainerCreateInput) -> Container:
-        return Container.of(await r.create_container(info.context, input.name, input.memory_limit,
-                                                     input.expires_after, input.file_ids, input.metadata))
+        return Container.from_row(await r.create_container(info.context, input.name, input.memory_limit,
+                                                           input.expires_after, input.file_ids, input.metadata))
 
     @strawberry.mutation(extensions=WRITE)
     async def delete_container(self, info: strawberry.Info, container_id: uuid.UUID) -> bool:

@@ -6,6 +6,7 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from agentdeck.db import models as db
 from agentdeck.domain.files import storage as r
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import Offset, PageSize, limited
@@ -22,6 +23,12 @@ class StoragePresignUpload:
     object_key: str
     expires_in_seconds: int
 
+    @classmethod
+    def from_signed(cls, signed: r.SignedRequest) -> StoragePresignUpload:
+        return cls(object_id=signed.row.id, upload_url=signed.presigned.url, method=signed.presigned.method,
+                   headers=JSON(signed.presigned.headers), bucket=signed.row.bucket,
+                   object_key=signed.row.object_key, expires_in_seconds=signed.expires_in_seconds)
+
 
 @strawberry.type(description="A presigned download: GET `downloadUrl` with `headers`.")
 class StoragePresignDownload:
@@ -32,6 +39,12 @@ class StoragePresignDownload:
     bucket: str
     object_key: str
     expires_in_seconds: int
+
+    @classmethod
+    def from_signed(cls, signed: r.SignedRequest) -> StoragePresignDownload:
+        return cls(object_id=signed.row.id, download_url=signed.presigned.url, method=signed.presigned.method,
+                   headers=JSON(signed.presigned.headers), bucket=signed.row.bucket,
+                   object_key=signed.row.object_key, expires_in_seconds=signed.expires_in_seconds)
 
 
 @strawberry.type(description="A stored object; `pending_upload` until its bytes are seen, then `available`.")
@@ -47,11 +60,21 @@ class StorageObject:
     conversation_id: uuid.UUID | None
     agent_key: str | None
 
+    @classmethod
+    def from_row(cls, row: db.StorageObject) -> StorageObject:
+        return cls(id=row.id, bucket=row.bucket, object_key=row.object_key, filename=row.filename,
+                   mime_type=row.mime_type, size_bytes=row.size_bytes, status=row.status, created_at=row.created_at,
+                   conversation_id=row.conversation_id, agent_key=row.agent_key)
+
 
 @strawberry.type
 class StorageObjectList:
     items: list[StorageObject]
     next_offset: int | None
+
+    @classmethod
+    def from_page(cls, page: r.ObjectList) -> StorageObjectList:
+        return cls(items=[StorageObject.from_row(o) for o in page.items], next_offset=page.next_offset)
 
 
 @strawberry.input
@@ -69,11 +92,11 @@ class Query:
     @strawberry.field(extensions=allow(TenantRole("viewer")), description="The tenant's stored objects.")
     async def storage_objects(self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0,
                               conversation_id: uuid.UUID | None = None) -> StorageObjectList:
-        return await r.list_objects(info.context, limit, offset, conversation_id)  # type: ignore[return-value]
+        return StorageObjectList.from_page(await r.list_objects(info.context, limit, offset, conversation_id))
 
     @strawberry.field(extensions=allow(TenantRole("viewer")), description="A presigned download URL.")
     async def storage_download_url(self, info: strawberry.Info, object_id: uuid.UUID) -> StoragePresignDownload:
-        return await r.download_url(info.context, object_id)  # type: ignore[return-value]
+        return StoragePresignDownload.from_signed(await r.download_url(info.context, object_id))
 
 
 @strawberry.type
@@ -81,8 +104,8 @@ class Mutation:
     @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Create an object and its upload URL.")
     async def create_storage_upload(self, info: strawberry.Info, input: StoragePresignUploadInput,
                                     idempotency_key: IdempotencyKey = None) -> StoragePresignUpload:
-        return await r.create_upload(  # type: ignore[return-value]
-            info.context, r.UploadRequest(**vars(input)), keyed(idempotency_key, input=input))
+        signed = await r.create_upload(info.context, r.UploadRequest(**vars(input)), keyed(idempotency_key, input=input))
+        return StoragePresignUpload.from_signed(signed)
 
     @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Delete an object and its bytes.")
     async def delete_storage_object(self, info: strawberry.Info, object_id: uuid.UUID) -> bool:

@@ -2,11 +2,11 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
+from agentdeck.db import models as db
 from agentdeck.domain.files import vector_stores as r
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
@@ -30,11 +30,12 @@ class VectorStore:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Any) -> VectorStore:
+    def from_row(cls, row: db.VectorStore) -> VectorStore:
         return cls(id=row.id, openai_id=row.openai_id, tenant_id=row.tenant_id, owner_user_id=row.owner_user_id,
                    name=row.name, description=row.description, status=row.status, usage_bytes=row.usage_bytes,
-                   expires_after=row.expires_after, expires_at=row.expires_at, last_active_at=row.last_active_at,
-                   metadata=row.meta, created_at=row.created_at, updated_at=row.updated_at)
+                   expires_after=JSON(row.expires_after), expires_at=row.expires_at,
+                   last_active_at=row.last_active_at, metadata=JSON(row.meta), created_at=row.created_at,
+                   updated_at=row.updated_at)
 
 
 @strawberry.type(description="A file in a vector store; `status` is in_progress, completed or failed.")
@@ -54,11 +55,11 @@ class VectorStoreFile:
     updated_at: datetime
 
     @classmethod
-    def of(cls, row: Any) -> VectorStoreFile:
+    def from_row(cls, row: db.VectorStoreFile) -> VectorStoreFile:
         return cls(id=row.id, openai_file_id=row.openai_file_id, vector_store_id=row.vector_store_id,
                    filename=row.filename, mime_type=row.mime_type, size_bytes=row.size_bytes,
-                   usage_bytes=row.usage_bytes, status=row.status, attributes=row.attributes,
-                   chunking_strategy=row.chunking_strategy, last_error=row.last_error,
+                   usage_bytes=row.usage_bytes, status=row.status, attributes=JSON(row.attributes),
+                   chunking_strategy=JSON(row.chunking_strategy), last_error=row.last_error,
                    created_at=row.created_at, updated_at=row.updated_at)
 
 
@@ -67,11 +68,19 @@ class VectorStoreList:
     items: list[VectorStore]
     total: int
 
+    @classmethod
+    def from_page(cls, page: r.StoreList) -> VectorStoreList:
+        return cls(items=[VectorStore.from_row(x) for x in page.items], total=page.total)
+
 
 @strawberry.type
 class VectorStoreFileList:
     items: list[VectorStoreFile]
     total: int
+
+    @classmethod
+    def from_page(cls, page: r.FileList) -> VectorStoreFileList:
+        return cls(items=[VectorStoreFile.from_row(x) for x in page.items], total=page.total)
 
 
 @strawberry.type
@@ -88,6 +97,12 @@ class VectorStoreSearchResult:
     attributes: JSON
     content: list[VectorStoreSearchContent]
 
+    @classmethod
+    def from_match(cls, match: r.ChunkMatch) -> VectorStoreSearchResult:
+        return cls(file_id=match.file.openai_file_id, filename=match.file.filename, score=match.chunk.score,
+                   attributes=JSON(match.file.attributes),
+                   content=[VectorStoreSearchContent(type="text", text=match.chunk.text)])
+
 
 @strawberry.type(description="Ranked chunks: BM25 over the database's full-text index.")
 class VectorStoreSearchPage:
@@ -96,6 +111,13 @@ class VectorStoreSearchPage:
     data: list[VectorStoreSearchResult]
     has_more: bool
     next_page: str | None
+
+    @classmethod
+    def from_page(cls, page: r.SearchPage) -> VectorStoreSearchPage:
+        # The OpenAI-compatible page shape; every match is on the one page.
+        return cls(object="vector_store.search_results.page", search_query=page.search_query,
+                   data=[VectorStoreSearchResult.from_match(m) for m in page.data], has_more=False,
+                   next_page=None)
 
 
 @strawberry.input
@@ -138,31 +160,29 @@ VIEW, WRITE = allow(TenantRole("viewer")), allow(TenantRole("admin"))
 class Query:
     @strawberry.field(extensions=VIEW)
     async def vector_stores(self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0) -> VectorStoreList:
-        page = await r.list_stores(info.context, limit, offset)
-        return VectorStoreList(items=[VectorStore.of(x) for x in page.items], total=page.total)
+        return VectorStoreList.from_page(await r.list_stores(info.context, limit, offset))
 
     @strawberry.field(extensions=VIEW)
     async def vector_store(self, info: strawberry.Info, vector_store_id: uuid.UUID) -> VectorStore:
-        return VectorStore.of(await r.get_store(info.context, vector_store_id))
+        return VectorStore.from_row(await r.get_store(info.context, vector_store_id))
 
     @strawberry.field(extensions=VIEW)
     async def vector_store_files(self, info: strawberry.Info, vector_store_id: uuid.UUID, status: str | None = None,
                                  limit: PageSize = 20, offset: Offset = 0) -> VectorStoreFileList:
-        page = await r.list_files(info.context, vector_store_id, status, limit, offset)
-        return VectorStoreFileList(items=[VectorStoreFile.of(x) for x in page.items], total=page.total)
+        return VectorStoreFileList.from_page(await r.list_files(info.context, vector_store_id, status, limit, offset))
 
     @strawberry.field(extensions=VIEW, description="A file by its file id (`file-...`).")
     async def vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
                                 file_id: str) -> VectorStoreFile:
-        return VectorStoreFile.of(await r.get_file(info.context, vector_store_id, file_id))
+        return VectorStoreFile.from_row(await r.get_file(info.context, vector_store_id, file_id))
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=WRITE)
     async def create_vector_store(self, info: strawberry.Info, input: VectorStoreCreateInput) -> VectorStore:
-        return VectorStore.of(await r.create_store(info.context, input.name, input.description,
-                                                   input.expires_after, input.metadata))
+        return VectorStore.from_row(await r.create_store(info.context, input.name, input.description,
+                                                         input.expires_after, input.metadata))
 
     @strawberry.mutation(extensions=WRITE)
     async def delete_vector_store(self, info: strawberry.Info, vector_store_id: uuid.UUID) -> bool:
@@ -171,14 +191,15 @@ class Mutation:
     @strawberry.mutation(extensions=WRITE, description="Attach a file by id and ingest it (`poll`: wait).")
     async def attach_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
                                        input: VectorStoreFileCreateInput) -> VectorStoreFile:
-        return VectorStoreFile.of(await r.attach_file(info.context, vector_store_id, input.file_id,
-                                                      input.attributes, input.chunking_strategy, input.poll))
+        return VectorStoreFile.from_row(await r.attach_file(info.context, vector_store_id, input.file_id,
+                                                            input.attributes, input.chunking_strategy, input.poll))
 
     @strawberry.mutation(extensions=WRITE, description="Attach a stored object and ingest it (`poll`: wait).")
     async def upload_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
                                        input: VectorStoreFileUploadInput) -> VectorStoreFile:
-        return VectorStoreFile.of(await r.upload_file(info.context, vector_store_id, input.object_id, input.agent_key,
-                                                      input.attributes, input.chunking_strategy, input.poll))
+        return VectorStoreFile.from_row(await r.upload_file(info.context, vector_store_id, input.object_id,
+                                                            input.agent_key, input.attributes,
+                                                            input.chunking_strategy, input.poll))
 
     @strawberry.mutation(extensions=WRITE)
     async def delete_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
@@ -190,11 +211,4 @@ class Mutation:
                                   input: VectorStoreSearchInput) -> VectorStoreSearchPage:
         page = await r.search(info.context, vector_store_id, input.query, input.filters, input.max_num_results,
                               input.ranking_options)
-        return VectorStoreSearchPage(
-            object=page.object, search_query=page.search_query, has_more=page.has_more, next_page=page.next_page,
-            data=[VectorStoreSearchResult(file_id=d.file_id, filename=d.filename, score=d.score,
-                                          attributes=d.attributes,
-                                          content=[VectorStoreSearchContent(type=c.type, text=c.text)
-                                                   for c in d.content])
-                  for d in page.data],
-        )
+        return VectorStoreSearchPage.from_page(page)

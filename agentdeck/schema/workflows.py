@@ -10,6 +10,8 @@ from enum import Enum
 import strawberry
 from strawberry.scalars import JSON
 
+from agentdeck.db.models import WorkflowRun
+from agentdeck.domain.catalog import WorkflowSpec, WorkflowStage, WorkflowStep
 from agentdeck.domain.workflows import runs as rw
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
 from agentdeck.schema.chat_events import StreamEvent, to_event
@@ -39,6 +41,11 @@ class WorkflowSummary:
     step_count: int
     default: bool
 
+    @classmethod
+    def from_spec(cls, spec: WorkflowSpec) -> WorkflowSummary:
+        return cls(key=spec.key, display_name=spec.display_name, description=spec.description,
+                   step_count=spec.step_count, default=spec.default)
+
 
 @strawberry.type
 class WorkflowPage:
@@ -46,25 +53,42 @@ class WorkflowPage:
     next_cursor: str | None
     total: int
 
+    @classmethod
+    def from_page(cls, page: rw.WorkflowPage) -> WorkflowPage:
+        return cls(items=[WorkflowSummary.from_spec(s) for s in page.items], next_cursor=page.next_cursor,
+                   total=page.total)
+
 
 @strawberry.type
 class WorkflowStepDescriptor:
-    name: str = strawberry.field(resolver=lambda root: root.step_name)
+    name: str
     agent_key: str
     guard: str | None
-    guard_type: str | None = strawberry.field(resolver=lambda: "function")
+    guard_type: str | None
     input_mapper: str | None
-    input_mapper_type: str | None = strawberry.field(resolver=lambda: "function")
+    input_mapper_type: str | None
     max_turns: int | None
     output_schema: JSON | None
+
+    @classmethod
+    def from_spec(cls, step: WorkflowStep) -> WorkflowStepDescriptor:
+        # Guards and input mappers are named functions (`domain/catalog/workflows.py`).
+        return cls(name=step.step_name, agent_key=step.agent_key, guard=step.guard, guard_type="function",
+                   input_mapper=step.input_mapper, input_mapper_type="function", max_turns=step.max_turns,
+                   output_schema=JSON(step.output_schema))
 
 
 @strawberry.type
 class WorkflowStageDescriptor:
     name: str
-    mode: WorkflowStageMode = strawberry.field(resolver=lambda root: WorkflowStageMode(root.mode))
+    mode: WorkflowStageMode
     reducer: str | None
     steps: list[WorkflowStepDescriptor]
+
+    @classmethod
+    def from_spec(cls, stage: WorkflowStage) -> WorkflowStageDescriptor:
+        return cls(name=stage.name, mode=WorkflowStageMode(stage.mode), reducer=stage.reducer,
+                   steps=[WorkflowStepDescriptor.from_spec(s) for s in stage.steps])
 
 
 @strawberry.type
@@ -77,6 +101,13 @@ class WorkflowDescriptor:
     step_count: int
     stages: list[WorkflowStageDescriptor]
     output_schema: JSON | None
+
+    @classmethod
+    def from_spec(cls, spec: WorkflowSpec) -> WorkflowDescriptor:
+        return cls(key=spec.key, display_name=spec.display_name, description=spec.description,
+                   default=spec.default, allow_handoff_agents=spec.allow_handoff_agents,
+                   step_count=spec.step_count, stages=[WorkflowStageDescriptor.from_spec(s) for s in spec.stages],
+                   output_schema=JSON(spec.output_schema))
 
 
 @strawberry.type
@@ -91,6 +122,13 @@ class WorkflowStepResult:
     branch_index: int | None
     output_schema: JSON | None
 
+    @classmethod
+    def from_result(cls, step: rw.StepResult) -> WorkflowStepResult:
+        return cls(name=step.name, agent_key=step.agent_key, response_text=step.response_text,
+                   structured_output=JSON(step.structured_output), response_id=step.response_id,
+                   stage_name=step.stage_name, parallel_group=step.parallel_group, branch_index=step.branch_index,
+                   output_schema=None)
+
 
 @strawberry.type
 class WorkflowRunResponse:
@@ -102,12 +140,19 @@ class WorkflowRunResponse:
     output_schema: JSON | None
     attachments: list[JSON] | None
 
+    @classmethod
+    def from_result(cls, result: rw.RunResult) -> WorkflowRunResponse:
+        return cls(workflow_key=result.workflow_key, workflow_run_id=result.workflow_run_id,
+                   conversation_id=result.conversation_id,
+                   steps=[WorkflowStepResult.from_result(s) for s in result.steps],
+                   final_output=JSON(result.final_output), output_schema=JSON(result.output_schema), attachments=[])
+
 
 @strawberry.type
 class WorkflowRunListItem:
     workflow_run_id: str
     workflow_key: str
-    status: WorkflowRunStatus = strawberry.field(resolver=lambda root: WorkflowRunStatus(root.status))
+    status: WorkflowRunStatus
     started_at: datetime
     ended_at: datetime | None
     user_id: str
@@ -116,11 +161,24 @@ class WorkflowRunListItem:
     duration_ms: int | None
     final_output_text: str | None
 
+    @classmethod
+    def from_row(cls, run: WorkflowRun, step_count: int) -> WorkflowRunListItem:
+        duration_ms = int((run.ended_at - run.started_at).total_seconds() * 1000) if run.ended_at else None
+        return cls(workflow_run_id=str(run.id), workflow_key=run.workflow_key, status=WorkflowRunStatus(run.status),
+                   started_at=run.started_at, ended_at=run.ended_at, user_id=str(run.user_id or ""),
+                   conversation_id=str(run.conversation_id) if run.conversation_id else None,
+                   step_count=step_count, duration_ms=duration_ms, final_output_text=run.final_output_text)
+
 
 @strawberry.type
 class WorkflowRunPage:
     items: list[WorkflowRunListItem]
     next_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: rw.RunPage) -> WorkflowRunPage:
+        return cls(items=[WorkflowRunListItem.from_row(r, page.step_counts.get(r.id, 0)) for r in page.runs],
+                   next_cursor=page.next_cursor)
 
 
 GRAPHQL_ONLY = {"rest": {"skip": True}}
@@ -146,18 +204,39 @@ class WorkflowRunDetail:
     stream_id: str | None = strawberry.field(description="Follow it with the `workflowRunEvents` subscription.",
                                              metadata=GRAPHQL_ONLY)
 
+    @classmethod
+    def from_record(cls, record: rw.RunRecord) -> WorkflowRunDetail:
+        run = record.run
+        return cls(workflow_key=run.workflow_key, workflow_run_id=str(run.id), tenant_id=str(run.tenant_id),
+                   user_id=str(run.user_id or ""), status=run.status, started_at=run.started_at,
+                   ended_at=run.ended_at, final_output_text=run.final_output_text,
+                   final_output_structured=JSON(run.final_output_structured), request_message=run.request_message,
+                   conversation_id=str(run.conversation_id) if run.conversation_id else None,
+                   output_schema=JSON(record.spec.output_schema if record.spec else None),
+                   steps=[WorkflowStepResult.from_result(s) for s in record.steps], error=run.error,
+                   stream_id=run.stream_id)
+
 
 @strawberry.type
 class WorkflowRunCancel:
     workflow_run_id: str
     success: bool
 
+    @classmethod
+    def from_run_id(cls, run_id: uuid.UUID) -> WorkflowRunCancel:
+        return cls(workflow_run_id=str(run_id), success=True)  # a run that cannot be cancelled is an error
+
 
 @strawberry.type(description="A started run: follow it with `workflowRunEvents`, or cancel it with `cancelWorkflowRun`.")
 class WorkflowRunStarted:
-    workflow_run_id: uuid.UUID = strawberry.field(resolver=lambda root: root.run_id)
+    workflow_run_id: uuid.UUID
     stream_id: str
     conversation_id: uuid.UUID
+
+    @classmethod
+    def from_started(cls, started: rw.StartedRun) -> WorkflowRunStarted:
+        return cls(workflow_run_id=started.run_id, stream_id=started.stream_id,
+                   conversation_id=started.conversation_id)
 
 
 @strawberry.input(description="A workflow run request. Fields after `conversation_id` are accepted for legacy clients.")
@@ -179,23 +258,24 @@ def _request(input: WorkflowRunInput) -> rw.WorkflowRequest:
 class Query:
     @strawberry.field(extensions=READ, description="The workflow catalog (sorted by key).")
     def workflows(self, first: PageSize = 24, after: str | None = None, search: str | None = None) -> WorkflowPage:
-        return rw.list_workflows(first, after, search)  # type: ignore[return-value]
+        return WorkflowPage.from_page(rw.list_workflows(first, after, search))
 
     @strawberry.field(extensions=READ)
     def workflow(self, workflow_key: str) -> WorkflowDescriptor:
-        return rw.get_workflow(workflow_key)  # type: ignore[return-value]
+        return WorkflowDescriptor.from_spec(rw.get_workflow(workflow_key))
 
     @strawberry.field(extensions=READ, description="This tenant's workflow runs, newest first.")
     async def workflow_runs(self, info: strawberry.Info, first: PageSize = 20, after: str | None = None,
                             workflow_key: str | None = None, run_status: str | None = None,
                             started_before: str | None = None, started_after: str | None = None,
                             conversation_id: str | None = None) -> WorkflowRunPage:
-        return await rw.list_runs(info.context, first, after, workflow_key, run_status, started_before,  # type: ignore[return-value]
+        page = await rw.list_runs(info.context, first, after, workflow_key, run_status, started_before,
                                   started_after, conversation_id)
+        return WorkflowRunPage.from_page(page)
 
     @strawberry.field(extensions=READ)
     async def workflow_run(self, info: strawberry.Info, run_id: str) -> WorkflowRunDetail:
-        return await rw.get_run(info.context, run_id)  # type: ignore[return-value]
+        return WorkflowRunDetail.from_record(await rw.get_run(info.context, run_id))
 
 
 @strawberry.type
@@ -204,17 +284,18 @@ class Mutation:
     async def run_workflow(self, info: strawberry.Info, workflow_key: str, input: WorkflowRunInput,
                            idempotency_key: IdempotencyKey = None) -> WorkflowRunResponse:
         idem = keyed(idempotency_key, workflow_key=workflow_key, input=input)
-        return await rw.run_workflow(info.context, workflow_key, _request(input), idem)  # type: ignore[return-value]
+        return WorkflowRunResponse.from_result(await rw.run_workflow(info.context, workflow_key, _request(input), idem))
 
     @strawberry.mutation(extensions=WRITE, description="Start a workflow run without waiting for it.")
     async def start_workflow_run(self, info: strawberry.Info, workflow_key: str, input: WorkflowRunInput,
                                  idempotency_key: IdempotencyKey = None) -> WorkflowRunStarted:
         idem = keyed(idempotency_key, workflow_key=workflow_key, input=input)
-        return await rw.start_workflow_run(info.context, workflow_key, _request(input), idem)  # type: ignore[return-value]
+        started = await rw.start_workflow_run(info.context, workflow_key, _request(input), idem)
+        return WorkflowRunStarted.from_started(started)
 
     @strawberry.mutation(extensions=WRITE, description="Cancel a running workflow: its in-flight model call is stopped.")
     async def cancel_workflow_run(self, info: strawberry.Info, run_id: str) -> WorkflowRunCancel:
-        return await rw.cancel_run(info.context, run_id)  # type: ignore[return-value]
+        return WorkflowRunCancel.from_run_id(await rw.cancel_run(info.context, run_id))
 
 
 @strawberry.type

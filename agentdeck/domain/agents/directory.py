@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import func, select
 
@@ -24,21 +23,28 @@ class AgentPage:
 
 
 @dataclass
-class AgentStatus:
-    name: str
-    status: str
-    output_schema: dict[str, Any] | None
+class AgentUsage:
+    """An agent and how much the caller's tenant has used it (nothing, acting in no tenant)."""
+
+    spec: AgentSpec
+    conversations: int
     last_used: datetime | None
-    total_conversations: int
-    tooling: dict[str, bool]
 
 
 @dataclass
 class ToolCatalog:
-    total_tools: int
-    tool_names: list[str]
-    categories: list[str]
+    """Which tools each agent uses (by agent key, sorted), and what follows from that."""
+
     per_agent: dict[str, list[str]]
+
+    @property
+    def tool_names(self) -> list[str]:
+        return sorted({t for tools in self.per_agent.values() for t in tools})
+
+    @property
+    def categories(self) -> list[str]:
+        return sorted({TOOLS[n].category if n in TOOLS else HOSTED_CATEGORIES.get(n, "other")
+                       for n in self.tool_names})
 
 
 def _order(spec: AgentSpec) -> tuple[str, str]:
@@ -62,7 +68,7 @@ def list_agents(first: int, after: str | None, search: str | None) -> AgentPage:
     return AgentPage(page, encode_cursor({"agent": page[-1].key}) if more and page else None, total)
 
 
-async def agent_status(ctx: Context, name: str) -> AgentStatus:
+async def agent_status(ctx: Context, name: str) -> AgentUsage:
     spec = SPECS.get(name)
     if spec is None:
         raise NotFound(f"Agent '{name}' not found")
@@ -75,11 +81,8 @@ async def agent_status(ctx: Context, name: str) -> AgentStatus:
                 select(func.count(Conversation.id), func.max(Conversation.updated_at))
                 .where(Conversation.agent_entrypoint == name)
             )).one()
-    return AgentStatus(spec.key, "active", spec.output_schema, last, count or 0, spec.tooling)
+    return AgentUsage(spec, count or 0, last)
 
 
 def tool_catalog() -> ToolCatalog:
-    per_agent = {key: list(spec.tools) for key, spec in sorted(SPECS.items())}
-    names = sorted({t for tools in per_agent.values() for t in tools})
-    categories = sorted({TOOLS[n].category if n in TOOLS else HOSTED_CATEGORIES.get(n, "other") for n in names})
-    return ToolCatalog(len(names), names, categories, per_agent)
+    return ToolCatalog({key: list(spec.tools) for key, spec in sorted(SPECS.items())})

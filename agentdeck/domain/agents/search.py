@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import select, text
@@ -19,16 +18,11 @@ from agentdeck.errors import InvalidInput
 
 @dataclass
 class SearchHit:
-    conversation_id: uuid.UUID
-    display_name: str | None
-    agent_entrypoint: str | None
-    active_agent: str | None
-    topic_hint: str | None
-    status: str | None
+    """A conversation, its best-matching message (`preview`, cut) and that message's rank."""
+
+    conversation: Conversation
     preview: str
-    last_message_preview: str | None
     score: float
-    updated_at: datetime | None
 
 
 def _fts_query(q: str, dialect: str) -> str:
@@ -73,6 +67,5 @@ async def search_messages(ctx: Context, q: str, limit: int = 20, offset: int = 0
         c = conversations.get(cid)
         if c is None or (agent and c.agent_entrypoint != agent):
             continue
-        hits.append(SearchHit(cid, c.display_name, c.agent_entrypoint, c.active_agent, None, c.status,
-                              row.content[:280], c.last_message_preview, round(float(row.score), 6), c.updated_at))
+        hits.append(SearchHit(c, row.content[:280], round(float(row.score), 6)))
     return hits

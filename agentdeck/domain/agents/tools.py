@@ -28,7 +28,7 @@ async def _search_conversations(ctx: Context, args: dict[str, Any]) -> dict[str,
     if not query:
         return {"results": [], "error": "query is required"}
     hits = await search_messages(ctx, query, limit=5)
-    return {"results": [{"conversation_id": str(h.conversation_id), "preview": h.preview} for h in hits]}
+    return {"results": [{"conversation_id": str(h.conversation.id), "preview": h.preview} for h in hits]}
 
 
 TOOLS: dict[str, Tool] = {

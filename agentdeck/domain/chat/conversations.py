@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy import and_, delete, or_, select
 
@@ -26,7 +25,6 @@ class ConversationPage:
     next_cursor: str | None
 
 
-
 @dataclass
 class SearchPage:
     items: list[SearchHit]
@@ -34,22 +32,11 @@ class SearchPage:
 
 
 @dataclass
-class HistoryMessage:
-    message_id: str
-    role: str
-    content: str
-    timestamp: datetime
-    attachments: list[Any] = field(default_factory=list)
+class Transcript:
+    """A conversation and its messages, oldest first."""
 
-
-@dataclass
-class History:
-    conversation_id: uuid.UUID
-    display_name: str | None
-    messages: list[HistoryMessage]
-    created_at: datetime
-    updated_at: datetime
-    agent_context: dict[str, Any] | None
+    conversation: Conversation
+    messages: list[ConversationMessage]
 
 
 @dataclass
@@ -90,25 +77,18 @@ async def search_conversations(ctx: Context, q: str, first: int, after: str | No
     return SearchPage(hits[:first], encode_cursor({"offset": offset + first}) if more else None)
 
 
-async def get_history(ctx: Context, conversation_id: str) -> History:
+async def get_history(ctx: Context, conversation_id: str) -> Transcript:
     await require_role(ctx, "viewer")
     cid = _id(conversation_id)
     async with ctx.session() as s:
         conversation = await s.get(Conversation, cid)
         if conversation is None:
             raise NotFound("Conversation not found.")
-        messages = (await s.scalars(
+        messages = list((await s.scalars(
             select(ConversationMessage).where(ConversationMessage.conversation_id == cid)
             .order_by(ConversationMessage.created_at, ConversationMessage.id)
-        )).all()
-    return History(
-        conversation_id=cid,
-        display_name=conversation.display_name,
-        messages=[HistoryMessage(str(m.id), m.role, m.content, m.created_at, list(m.attachments)) for m in messages],
-        created_at=conversation.created_at,
-        updated_at=conversation.updated_at,
-        agent_context={"agent_entrypoint": conversation.agent_entrypoint, "active_agent": conversation.active_agent},
-    )
+        )).all())
+    return Transcript(conversation, messages)
 
 
 async def conversation_events(ctx: Context, conversation_id: str, workflow_run_id: str | None) -> EventLedger:

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -45,7 +45,6 @@ class ChatRequest:
     message: str
     conversation_id: str | None = None
     agent_type: str | None = None
-    context: dict[str, Any] | None = None
     run_options: dict[str, Any] | None = None
 
 
@@ -59,20 +58,21 @@ class Turn:
 
 @dataclass
 class ChatAnswer:
+    """A finished turn's answer: what `chat` returns, and what a retry of it replays (stored
+    as JSON with the idempotency key, so its fields are the stored shape: add, never rename)."""
+
     conversation_id: str
     response: str
-    message: str | None = None
     agent_used: str | None = None
     handoff_occurred: bool | None = None
-    attachments: list[Any] = field(default_factory=list)
-    structured_output: Any = None
     output_schema: dict[str, Any] | None = None
     metadata: dict[str, Any] | None = None
 
 
 async def _limit(ctx: Context, name: str, per_minute: int) -> None:
     tc = await require_role(ctx, "viewer")
-    decision = await ctx.services.limiter.hit(f"{name}:{tc.tenant_id}:{ctx.principal.subject}", per_minute, 60)
+    caller = f"{tc.tenant_id}:{ctx.require_principal().subject}"
+    decision = await ctx.services.limiter.hit(f"{name}:{caller}", per_minute, 60)
     if not decision.allowed:
         raise RateLimited(f"Rate limit exceeded ({name}_per_minute). Retry after {decision.retry_after}s.",
                           retry_after=decision.retry_after)
@@ -89,7 +89,7 @@ def parse_conversation_id(raw: str | None) -> uuid.UUID | None:
 
 
 def caller_user_id(ctx: Context) -> uuid.UUID | None:
-    subject = ctx.principal.subject
+    subject = ctx.require_principal().subject
     return uuid.UUID(subject.removeprefix("user:")) if subject.startswith("user:") else None
 
 
@@ -178,8 +178,8 @@ async def chat_stream(ctx: Context, req: ChatRequest,
     await _limit(ctx, "chat_stream", ctx.settings.chat_stream_per_minute)
     tc = await require_role(ctx, "viewer")
     cap = ctx.settings.chat_stream_concurrency  # open streams per user, across processes
-    async with held_slot(ctx.services.limiter, f"chat_stream_slot:{tc.tenant_id}:{ctx.principal.subject}",
-                         cap) as held:
+    slot = f"chat_stream_slot:{tc.tenant_id}:{ctx.require_principal().subject}"
+    async with held_slot(ctx.services.limiter, slot, cap) as held:
         if not held:
             raise RateLimited(f"Rate limit exceeded (chat_stream_concurrency {cap}). Retry after 5s.", retry_after=5)
         async with idempotency.claim(ctx, "chat_stream", idem) as claim:

@@ -166,7 +166,8 @@ def chunk_text(text: str, chunking: Chunking) -> list[Chunk]:
     if not spans:
         return []
     step = max(1, chunking.max_tokens - chunking.overlap)
-    chunks, start = [], 0
+    chunks: list[Chunk] = []
+    start = 0
     while True:
         window = spans[start:start + chunking.max_tokens]
         chunks.append(Chunk(len(chunks), text[window[0][0]:window[-1][1]], len(window)))

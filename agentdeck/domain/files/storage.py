@@ -16,7 +16,6 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +27,7 @@ from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit, check
 from agentdeck.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
-from agentdeck.providers.storage import LocalDiskStorage
+from agentdeck.providers.storage import LocalDiskStorage, Presigned
 
 MIB = 1024 * 1024
 # The legacy allow-list (NOTES §8.1); `text/*` code types are matched by prefix.
@@ -74,50 +73,19 @@ class UploadRequest:
 
 
 @dataclass
-class PresignedUpload:
-    object_id: uuid.UUID
-    upload_url: str
-    method: str
-    headers: dict[str, str]
-    bucket: str
-    object_key: str
+class SignedRequest:
+    """A stored object's row and a presigned request for its bytes (upload or download), valid for
+    `expires_in_seconds`."""
+
+    row: StorageObject
+    presigned: Presigned
     expires_in_seconds: int
-
-
-@dataclass
-class PresignedDownload:
-    object_id: uuid.UUID
-    download_url: str
-    method: str
-    headers: dict[str, str]
-    bucket: str
-    object_key: str
-    expires_in_seconds: int
-
-
-@dataclass
-class ObjectView:
-    id: uuid.UUID
-    bucket: str
-    object_key: str
-    filename: str | None
-    mime_type: str | None
-    size_bytes: int | None
-    status: str | None
-    created_at: datetime | None
-    conversation_id: uuid.UUID | None
-    agent_key: str | None
 
 
 @dataclass
 class ObjectList:
-    items: list[ObjectView]
+    items: list[StorageObject]
     next_offset: int | None
-
-
-def view(row: StorageObject) -> ObjectView:
-    return ObjectView(row.id, row.bucket, row.object_key, row.filename, row.mime_type, row.size_bytes,
-                      row.status, row.created_at, row.conversation_id, row.agent_key)
 
 
 def media_type_problem(mime: str) -> str | None:
@@ -166,7 +134,7 @@ def _validate_upload(req: UploadRequest) -> None:
 
 
 async def create_upload(ctx: Context, req: UploadRequest,
-                        idem: idempotency.Idempotency = idempotency.NO_KEY) -> PresignedUpload:
+                        idem: idempotency.Idempotency = idempotency.NO_KEY) -> SignedRequest:
     tc = await require_role(ctx, "admin")
     _validate_upload(req)
     if req.size_bytes > ctx.settings.storage_max_file_mb * MIB:
@@ -180,7 +148,7 @@ async def create_upload(ctx: Context, req: UploadRequest,
 
 
 async def _new_upload(ctx: Context, tenant_id: uuid.UUID, req: UploadRequest,
-                      claim: idempotency.Claim) -> PresignedUpload:
+                      claim: idempotency.Claim) -> SignedRequest:
     storage = ctx.services.storage
     object_id = uuid.uuid4()
     bucket = storage.bucket_for(tenant_id)
@@ -188,18 +156,19 @@ async def _new_upload(ctx: Context, tenant_id: uuid.UUID, req: UploadRequest,
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await storage.presign_upload(bucket, key, req.mime_type, req.size_bytes, ttl,
                                           ctx.settings.public_url, object_id)
+    row = StorageObject(
+        id=object_id, bucket=bucket, object_key=key, filename=req.filename, mime_type=req.mime_type,
+        size_bytes=req.size_bytes, status="pending_upload", owner_user_id=caller_user_id(ctx),
+        conversation_id=req.conversation_id, agent_key=req.agent_key, meta=req.metadata or {},
+    )
     async with ctx.session() as s:
-        s.add(StorageObject(
-            id=object_id, bucket=bucket, object_key=key, filename=req.filename, mime_type=req.mime_type,
-            size_bytes=req.size_bytes, status="pending_upload", owner_user_id=caller_user_id(ctx),
-            conversation_id=req.conversation_id, agent_key=req.agent_key, meta=req.metadata or {},
-        ))
+        s.add(row)
         await claim.attach(s, {"object_id": str(object_id)})
         await s.commit()
-    return PresignedUpload(object_id, signed.url, signed.method, signed.headers, bucket, key, ttl)
+    return SignedRequest(row, signed, ttl)
 
 
-async def _upload_url_again(ctx: Context, object_id: uuid.UUID) -> PresignedUpload:
+async def _upload_url_again(ctx: Context, object_id: uuid.UUID) -> SignedRequest:
     """The answer to a retry: the first request's object, its upload URL signed anew."""
     async with ctx.session() as s:
         row = await s.get(StorageObject, object_id)
@@ -208,7 +177,7 @@ async def _upload_url_again(ctx: Context, object_id: uuid.UUID) -> PresignedUplo
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await ctx.services.storage.presign_upload(row.bucket, row.object_key, row.mime_type or "",
                                                        row.size_bytes or 0, ttl, ctx.settings.public_url, row.id)
-    return PresignedUpload(row.id, signed.url, signed.method, signed.headers, row.bucket, row.object_key, ttl)
+    return SignedRequest(row, signed, ttl)
 
 
 async def store_bytes(ctx: Context, filename: str, mime_type: str, data: bytes) -> StorageObject:
@@ -286,17 +255,16 @@ async def list_objects(ctx: Context, limit: int, offset: int,
         )).all())
         for row in rows:
             await _refresh(ctx.services, s, row)
-    items = [view(r) for r in rows if r.status != "rejected"]
+    items = [r for r in rows if r.status != "rejected"]
     return ObjectList(items, offset + limit if len(rows) == limit else None)
 
 
-async def download_url(ctx: Context, object_id: uuid.UUID) -> PresignedDownload:
+async def download_url(ctx: Context, object_id: uuid.UUID) -> SignedRequest:
     row = await get_object(ctx, object_id, available=True)
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await ctx.services.storage.presign_download(row.bucket, row.object_key, ttl,
                                                         ctx.settings.public_url, row.id)
-    return PresignedDownload(row.id, signed.url, signed.method, signed.headers, row.bucket,
-                             row.object_key, ttl)
+    return SignedRequest(row, signed, ttl)
 
 
 async def delete_object(ctx: Context, object_id: uuid.UUID) -> bool:
@@ -341,7 +309,7 @@ async def _signed_row(services: Services, method: str, object_id: str, expires: 
 
 
 async def receive_upload(services: Services, object_id: str, expires: str, signature: str,
-                         content_type: str | None, chunks: AsyncIterator[bytes]) -> ObjectView:
+                         content_type: str | None, chunks: AsyncIterator[bytes]) -> StorageObject:
     """Store the bytes PUT to a signed upload URL, enforcing the signed type and size."""
     row = await _signed_row(services, "PUT", object_id, expires, signature,
                             lambda r: f"{r.mime_type}\n{r.size_bytes}")
@@ -359,12 +327,12 @@ async def receive_upload(services: Services, object_id: str, expires: str, signa
             raise NotFound("Object not found")
         fresh.status, fresh.size_bytes = "available", written
         await s.commit()
-    return view(fresh)
+    return fresh
 
 
 async def open_download(services: Services, object_id: str, expires: str,
-                        signature: str) -> tuple[Path, ObjectView]:
+                        signature: str) -> tuple[Path, StorageObject]:
     row = await _signed_row(services, "GET", object_id, expires, signature, lambda r: "")
     if row.status != "available":
         raise NotFound("Object not found")
-    return _local(services).path(row.bucket, row.object_key), view(row)
+    return _local(services).path(row.bucket, row.object_key), row

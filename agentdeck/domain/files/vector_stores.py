@@ -30,6 +30,7 @@ from agentdeck.domain.common.limits import Limit, check
 from agentdeck.domain.files import ingest, ranking
 from agentdeck.domain.files.storage import caller_user_id, get_object
 from agentdeck.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
+from agentdeck.providers.embeddings import OpenAIEmbeddings, unpack
 
 log = logging.getLogger("agentdeck.vector_stores")
 FILE_STATUSES = ("in_progress", "completed", "failed", "cancelled")
@@ -54,27 +55,19 @@ class FileList:
 
 
 @dataclass
-class SearchContent:
-    type: str
-    text: str
+class ChunkMatch:
+    """A ranked chunk and the file it was cut from."""
 
-
-@dataclass
-class SearchResult:
-    file_id: str
-    filename: str
-    score: float
-    attributes: dict[str, Any]
-    content: list[SearchContent]
+    file: VectorStoreFile
+    chunk: ranking.Hit
 
 
 @dataclass
 class SearchPage:
-    object: str
+    """What a search found: the query as ranked (`search_query`) and its matches, best first."""
+
     search_query: str
-    data: list[SearchResult]
-    has_more: bool = False
-    next_page: str | None = None
+    data: list[ChunkMatch]
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
@@ -278,7 +271,7 @@ async def _ingest(services: Services, tenant_id: uuid.UUID, file_row_id: uuid.UU
         for start in range(0, len(values), 1000):
             await s.execute(insert(VectorChunk), values[start:start + 1000])
         await s.commit()
-        if s.bind.dialect.name == "postgresql" and len(values) >= ANALYZE_AFTER:
+        if s.get_bind().dialect.name == "postgresql" and len(values) >= ANALYZE_AFTER:
             # Fresh statistics, so that the planner picks the GIN index for the new store.
             await s.execute(text("ANALYZE vector_chunks"))
             await s.commit()
@@ -381,25 +374,18 @@ async def search(ctx: Context, store_id: uuid.UUID, query: Any, filters: Any, ma
             VectorStoreFile.vector_store_id == store_id, VectorStoreFile.status == "completed"))).all()
         by_id = {f.id: f for f in files if filters is None or matches(filters, f.attributes)}
         if ctx.services.embeddings is not None:
-            hits = await _semantic(ctx, s, store_id, list(by_id), query_text, k)
+            hits = await _semantic(ctx.services.embeddings, s, store_id, list(by_id), query_text, k)
         else:
-            hits = await ranking.bm25(s, s.bind.dialect.name, tc.tenant_id, store_id, list(by_id), query_text, k)
+            hits = await ranking.bm25(s, s.get_bind().dialect.name, tc.tenant_id, store_id, list(by_id), query_text, k)
         await s.execute(update(VectorStore).where(VectorStore.id == store_id).values(last_active_at=utcnow()))
         await s.commit()
-    data = [
-        SearchResult(by_id[h.file_id].openai_file_id, by_id[h.file_id].filename, h.score,
-                     dict(by_id[h.file_id].attributes), [SearchContent("text", h.text)])
-        for h in hits if h.score >= threshold
-    ]
-    return SearchPage("vector_store.search_results.page", query_text, data)
+    return SearchPage(query_text, [ChunkMatch(by_id[h.file_id], h) for h in hits if h.score >= threshold])
 
 
-async def _semantic(ctx: Context, s: Any, store_id: uuid.UUID, file_ids: list[uuid.UUID], query: str,
-                    k: int) -> list[ranking.Hit]:
-    from agentdeck.providers.embeddings import unpack
-
+async def _semantic(embeddings: OpenAIEmbeddings, s: Any, store_id: uuid.UUID, file_ids: list[uuid.UUID],
+                    query: str, k: int) -> list[ranking.Hit]:
     try:
-        (vector,) = await ctx.services.embeddings.embed([query])
+        (vector,) = await embeddings.embed([query])
     except Exception as exc:  # noqa: BLE001
         raise UpstreamFailed(f"Embedding the query failed: {type(exc).__name__}") from exc
     if not file_ids:

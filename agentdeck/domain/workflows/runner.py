@@ -153,8 +153,8 @@ class Runner:
         if self.cancel_requested:
             raise _Cancelled
         for task in running:
-            if not task.cancelled() and task.exception() is not None:
-                raise task.exception()  # type: ignore[misc]
+            if not task.cancelled() and (failure := task.exception()) is not None:
+                raise failure
         return [t.result() if t is not None else None for t in tasks]
 
     async def _step(self, stage: WorkflowStage, step: WorkflowStep, value: StepInput, branch: int | None,
@@ -198,10 +198,11 @@ class Runner:
                 await s.execute(update(WorkflowRun).where(WorkflowRun.id == self.run_id).values(**totals))
                 await s.commit()
                 return True
-            done = await s.execute(
+            ended = await s.scalar(
                 update(WorkflowRun).where(WorkflowRun.id == self.run_id, WorkflowRun.status == "running")
-                .values(status=status, final_output_text=output, error=error, ended_at=now, **totals))
-            if done.rowcount and output:
+                .values(status=status, final_output_text=output, error=error, ended_at=now, **totals)
+                .returning(WorkflowRun.id)) is not None
+            if ended and output:
                 await add_assistant_message(s, self.conversation_id, output, self.agent, now)
             await s.commit()
-            return bool(done.rowcount)
+            return ended

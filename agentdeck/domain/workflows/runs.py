@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -74,6 +74,9 @@ def get_workflow(key: str) -> WorkflowSpec:
 
 # -- results --------------------------------------------------------------------------------------
 
+# A run's result is what `run_workflow` returns and what a retry of it replays: it is stored as
+# JSON with the idempotency key, so these fields are the stored shape (add, never rename).
+
 @dataclass
 class StepResult:
     name: str
@@ -84,7 +87,6 @@ class StepResult:
     stage_name: str | None = None
     parallel_group: str | None = None
     branch_index: int | None = None
-    output_schema: dict[str, Any] | None = None
 
 
 @dataclass
@@ -95,52 +97,25 @@ class RunResult:
     steps: list[StepResult]
     final_output: Any
     output_schema: dict[str, Any] | None = None
-    attachments: list[Any] = field(default_factory=list)
-
-
-@dataclass
-class RunListItem:
-    workflow_run_id: str
-    workflow_key: str
-    status: str
-    started_at: datetime
-    ended_at: datetime | None
-    user_id: str
-    conversation_id: str | None
-    step_count: int
-    duration_ms: int | None
-    final_output_text: str | None
 
 
 @dataclass
 class RunPage:
-    items: list[RunListItem]
+    """Runs, newest first, with how many steps each has recorded."""
+
+    runs: list[WorkflowRun]
+    step_counts: dict[uuid.UUID, int]
     next_cursor: str | None
 
 
 @dataclass
-class RunDetail:
-    workflow_key: str
-    workflow_run_id: str
-    tenant_id: str
-    user_id: str
-    status: str
-    started_at: datetime
-    ended_at: datetime | None
-    final_output_text: str | None
-    final_output_structured: Any
-    request_message: str | None
-    conversation_id: str | None
-    output_schema: dict[str, Any] | None
+class RunRecord:
+    """A run as recorded: its row, its steps in order, and its workflow (None if no longer in
+    the catalog)."""
+
+    run: WorkflowRun
     steps: list[StepResult]
-    error: str | None = None  # why a failed run failed
-    stream_id: str | None = None
-
-
-@dataclass
-class CancelResult:
-    workflow_run_id: str
-    success: bool
+    spec: WorkflowSpec | None
 
 
 @dataclass
@@ -230,9 +205,9 @@ async def run_workflow(ctx: Context, key: str, req: WorkflowRequest,
         if terminal is not None:  # the run ended so: that is its outcome for every retry
             await claim.remember_error(ctx, failure)
         raise failure
-    detail = await get_run(ctx, str(started.run_id))
-    result = RunResult(started.spec.key, detail.workflow_run_id, str(started.conversation_id), detail.steps,
-                       detail.final_output_text, started.spec.output_schema, [])
+    record = await get_run(ctx, str(started.run_id))
+    result = RunResult(started.spec.key, str(record.run.id), str(started.conversation_id), record.steps,
+                       record.run.final_output_text, started.spec.output_schema)
     await claim.remember(ctx, result)
     return result
 
@@ -288,20 +263,15 @@ async def list_runs(ctx: Context, first: int = 20, after: str | None = None, wor
             for run_id in (await s.scalars(select(WorkflowRunStep.run_id).where(
                     WorkflowRunStep.run_id.in_([r.id for r in rows[:first]])))).all():
                 counts[run_id] = counts.get(run_id, 0) + 1
-    page = rows[:first]
-    items = [RunListItem(
-        str(r.id), r.workflow_key, r.status, r.started_at, r.ended_at, str(r.user_id or ""),
-        str(r.conversation_id) if r.conversation_id else None, counts.get(r.id, 0),
-        int((r.ended_at - r.started_at).total_seconds() * 1000) if r.ended_at else None, r.final_output_text,
-    ) for r in page]
+    page = list(rows[:first])
     more = len(rows) > first
     last = page[-1] if page else None
     next_cursor = encode_cursor({"ts": last.started_at.isoformat(), "id": str(last.id)}) if more and last else None
-    return RunPage(items, next_cursor)
+    return RunPage(page, counts, next_cursor)
 
 
-async def get_run(ctx: Context, run_id: str) -> RunDetail:
-    tc = await require_role(ctx, "viewer")
+async def get_run(ctx: Context, run_id: str) -> RunRecord:
+    await require_role(ctx, "viewer")
     rid = _run_uuid(run_id)
     async with ctx.session() as s:
         run = await s.get(WorkflowRun, rid)
@@ -309,12 +279,7 @@ async def get_run(ctx: Context, run_id: str) -> RunDetail:
             raise NotFound("Workflow run not found")
         steps = (await s.scalars(select(WorkflowRunStep).where(WorkflowRunStep.run_id == rid)
                                  .order_by(WorkflowRunStep.sequence_no))).all()
-    spec = WORKFLOWS.get(run.workflow_key)
-    return RunDetail(run.workflow_key, str(run.id), str(tc.tenant_id), str(run.user_id or ""), run.status,
-                     run.started_at, run.ended_at, run.final_output_text, run.final_output_structured,
-                     run.request_message, str(run.conversation_id) if run.conversation_id else None,
-                     spec.output_schema if spec else None, [_step_result(r) for r in steps], run.error,
-                     run.stream_id)
+    return RunRecord(run, [_step_result(r) for r in steps], WORKFLOWS.get(run.workflow_key))
 
 
 async def run_events(ctx: Context, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:
@@ -328,17 +293,18 @@ async def run_events(ctx: Context, run_id: str, after: int = 0) -> AsyncIterator
         yield event
 
 
-async def cancel_run(ctx: Context, run_id: str) -> CancelResult:
+async def cancel_run(ctx: Context, run_id: str) -> uuid.UUID:
+    """Cancel a running run (its in-flight model call is stopped); the run's id."""
     await require_role(ctx, "viewer")
     rid = _run_uuid(run_id)
     async with ctx.session() as s:
         run = await s.get(WorkflowRun, rid)
         if run is None:
             raise NotFound("Workflow run not found")
-        done = await s.execute(update(WorkflowRun).where(WorkflowRun.id == rid, WorkflowRun.status == "running")
-                               .values(status="cancelled", ended_at=datetime.now(UTC)))
+        cancelled = await s.scalar(update(WorkflowRun).where(WorkflowRun.id == rid, WorkflowRun.status == "running")
+                                   .values(status="cancelled", ended_at=datetime.now(UTC)).returning(WorkflowRun.id))
         await s.commit()
-    if not done.rowcount:
+    if cancelled is None:
         raise Conflict("Workflow run is not active")
     await ctx.services.runs.request_cancel(rid)
-    return CancelResult(str(rid), True)
+    return rid
