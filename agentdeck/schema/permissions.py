@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 import strawberry
+from strawberry.extensions.field_extension import FieldExtension
 from strawberry.permission import BasePermission, PermissionExtension
 
 from agentdeck.domain.common import access
@@ -63,6 +64,6 @@ class OptionalBearer(BasePermission):
         return True
 
 
-def allow(*permissions: BasePermission) -> list[PermissionExtension]:
+def allow(*permissions: BasePermission) -> list[FieldExtension]:
     """`@strawberry.field(extensions=allow(Scope("tools:read"), TenantRole("admin")))`"""
     return [PermissionExtension(permissions=list(permissions), use_directives=False)]
