@@ -60,7 +60,7 @@ migrate: install
 # real servers, spread over TEST_JOBS workers a file at a time (they mostly wait on their servers).
 TEST_JOBS ?= 3
 
-test: install $(CHROMIUM)
+test: lint $(CHROMIUM)
 	$(BIN)/pytest -m "not e2e"
 	$(BIN)/pytest -m e2e -n $(TEST_JOBS) --dist loadfile
 
@@ -71,8 +71,12 @@ artifacts: install
 	$(BIN)/agentdeck export-schema
 	$(BIN)/agentdeck export-openapi
 
+# Run first by `make test` (so by CI): lint, the one code format, types. The layering contracts
+# and the absence of import circles are tests (tests/test_layers.py).
 lint: install
 	$(BIN)/ruff check agentdeck tests bench
+	$(BIN)/ruff format --check agentdeck tests bench
+	$(BIN)/mypy agentdeck
 
 clean:
 	rm -rf $(VENV) var node_modules $(VENDOR)

@@ -77,6 +77,7 @@ async def _client(base: str, token: str, i: int, deadline: float, tally: Tally) 
             n += 1
             kind = ("chat", "list", "stream")[n % 3]
             start = time.perf_counter()
+            retry_after = 0.2
             try:
                 if kind == "chat":
                     r = await client.post("/api/v1/chat", json={"message": f"question {n} from {i}"})
@@ -84,7 +85,8 @@ async def _client(base: str, token: str, i: int, deadline: float, tally: Tally) 
                         tally.accepted.add(r.json()["conversation_id"])
                     status = r.status_code
                 elif kind == "list":
-                    status = (await client.get("/api/v1/conversations", params={"limit": 50})).status_code
+                    r = await client.get("/api/v1/conversations", params={"limit": 50})
+                    status = r.status_code
                 else:
                     async with client.stream("POST", "/api/v1/chat/stream", json={"message": f"stream {n}"}) as r:
                         status, events = r.status_code, []
@@ -98,11 +100,13 @@ async def _client(base: str, token: str, i: int, deadline: float, tally: Tally) 
                             tally.cut += 1
                         elif kinds[-1] == "final":
                             tally.accepted.add(events[0]["conversation_id"])
+                if status in (429, 503):
+                    retry_after = float(r.headers.get("retry-after", retry_after))
             except httpx.HTTPError:
                 status = 599  # the connection failed: counted as an error
             tally.note(kind, status, time.perf_counter() - start)
             if status in (429, 503):
-                await asyncio.sleep(0.2)  # the server said when; a polite client backs off
+                await asyncio.sleep(retry_after)  # the server said when: a polite client waits that long
 
 
 def _pct(values: list[float], p: float) -> float:
@@ -174,7 +178,8 @@ async def load(clients: int, seconds: float, caps: tuple[int, int], outage: floa
         errors = tally.statuses["5xx"] + tally.statuses["599"]
         print(f"\nLoad: PostgreSQL + Redis, {clients} clients for {seconds:.0f} s, one process, caps "
               f"{caps[0]} requests / {caps[1]} streams" + (f"; {'; '.join(events)}" if events else ""))
-        print(f"  requests: {total} in {elapsed:.0f} s ({total / elapsed:.0f}/s); by status: {dict(tally.statuses)}")
+        print(f"  requests: {total} in {elapsed:.0f} s ({total / elapsed:.0f}/s), {tally.statuses['2xx']} served "
+              f"({tally.statuses['2xx'] / elapsed:.1f}/s); by status: {dict(tally.statuses)}")
         print(f"  5xx and failed connections: {errors} ({errors / max(total, 1):.2%}); "
               f"streams cut without a terminal event: {tally.cut} of {tally.streams}")
         for kind, values in sorted(tally.latency.items()):

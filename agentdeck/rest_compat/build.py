@@ -58,7 +58,6 @@ from agentdeck.schema.error_reporting import log_graphql_error
 
 PATH_PARAM = re.compile(r"{(\w+)}")
 MAX_SELECTION_DEPTH = 8
-FIRST_EVENT_WINDOW_S = 0.25
 ContextFactory = Callable[[Request], Awaitable[Any]]
 # Answers that carry a credential (`Op.no_store`) are kept by no cache, HTTP/1.0 ones included.
 NO_STORE = {"Cache-Control": "no-store", "Pragma": "no-cache"}
@@ -309,11 +308,10 @@ class RestOperation:
             result = await result
         if isinstance(result, ExecutionResult):
             return self.render(c, result)
-        # Wait briefly for the first event so that errors raised as the stream starts
-        # (authorisation, validation) are ordinary JSON error responses, not an empty stream;
-        # a quiet stream (billing, notices) still answers at once with its headers.
+        # Wait for the first event (as long as the route allows) so that errors raised as the
+        # stream starts are ordinary JSON error responses, not an empty stream.
         head = asyncio.ensure_future(anext(result))
-        await asyncio.wait({head}, timeout=FIRST_EVENT_WINDOW_S)
+        await asyncio.wait({head}, timeout=spec.first_event_seconds)
         if head.done():
             failure = head.exception()
             if failure is None and head.result().errors:
@@ -326,19 +324,20 @@ class RestOperation:
                 return self.error_response(c, GraphQLError(str(failure), original_error=failure))
 
         async def payloads():
+            # The headers are sent: a failure can only end the stream (logged, not raised into
+            # the server, which would drop the connection mid-frame).
             try:
                 item = await head
+                while True:
+                    if item.errors:
+                        log_graphql_error(c.name, item.errors[0])
+                        return
+                    yield item.data[c.result_field]
+                    item = await anext(result)
             except StopAsyncIteration:
                 return
-            while True:
-                if item.errors:
-                    log_graphql_error(c.name, item.errors[0])  # headers are sent: the stream just ends
-                    return
-                yield item.data[c.result_field]
-                try:
-                    item = await anext(result)
-                except StopAsyncIteration:
-                    return
+            except DomainError as exc:
+                log_client_error(c.name, exc.code, exc.message)
 
         async def close() -> None:
             head.cancel()

@@ -9,8 +9,10 @@ NOTICE_SSE = SSE(heartbeat=": ping")
 # carries its `event_id`. The resume route (ours, undocumented) adds `id:` lines for EventSource.
 # No Access-Control-* here: the CORS middleware answers for every route, streams included.
 STREAM_HEADERS = {"Connection": "keep-alive"}
-CHAT_SSE = SSE(headers=STREAM_HEADERS)
-CHAT_RESUME_SSE = SSE(id_field="event_id", resume_arg="afterSeq", headers=STREAM_HEADERS)
+# A turn's stream begins with its first event once the turn is admitted (usage, rate limits, a
+# database connection): errors until then are JSON answers, however long admission takes.
+CHAT_SSE = SSE(headers=STREAM_HEADERS, first_event_seconds=30)
+CHAT_RESUME_SSE = SSE(id_field="event_id", resume_arg="afterSeq", headers=STREAM_HEADERS, first_event_seconds=30)
 # NOTES §4.2: `: ping` when idle, no `id:` lines, Python's spaced JSON separators.
 BILLING_SSE = SSE(heartbeat=": ping", compact=False)
 RSS = "application/rss+xml; charset=utf-8"

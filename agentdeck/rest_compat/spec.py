@@ -19,6 +19,11 @@ class SSE:
     media_type: str = "text/event-stream"
     compact: bool = True  # False = Python's default `", "`/`": "` separators
     headers: dict[str, str] = field(default_factory=dict)
+    # How long the answer waits for the first event before sending its headers, so that an error
+    # raised while the stream starts (authorisation, limits, a busy server) is a JSON error
+    # response: a stream that begins with an event (a chat turn) can wait for it; one that may
+    # stay quiet (billing, notices) answers at once.
+    first_event_seconds: float = 0.25
 
 
 @dataclass(frozen=True)
