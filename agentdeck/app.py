@@ -48,7 +48,9 @@ EXPOSED_HEADERS = ["ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Rema
                    "X-Correlation-ID"]
 
 
-class GraphQLApp(GraphQL):
+class GraphQLApp(GraphQL[Context, None]):
+    # Strawberry's view is generic over the context and root value it hands the schema: ours
+    # are agentdeck's Context and no root value, so get_context and on_ws_connect type-check.
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services

@@ -38,7 +38,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from starlette.middleware import Middleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from strawberry.extensions import SchemaExtension
-from strawberry.extensions.tracing import OpenTelemetryExtension
+from strawberry.types import ExecutionContext
 
 from agentdeck.logs import correlation_id
 from agentdeck.settings import Settings
@@ -157,9 +157,10 @@ class TraceFacts(logging.Filter):
         return True
 
 
-class OperationSpans(OpenTelemetryExtension):
+class OperationSpans(SchemaExtension):
     """Strawberry's OpenTelemetry extension cut down to one span per operation ("query Health"),
-    which covers parsing, validation and execution.
+    which covers parsing, validation and execution. It does not subclass that extension: what is
+    left out would have to be undone hook by hook, with hooks whose types differ from its own.
 
     Left out, for what they cost (CPU per request in-process, spans exported, measured when
     this was written): a span per resolved field, which also turns every field into a
@@ -169,10 +170,11 @@ class OperationSpans(OpenTelemetryExtension):
     Strawberry's `query` attribute, the document text, whose literals may hold passwords.
     """
 
-    # The base class's hooks, which Strawberry skips: no field middleware, no more spans.
-    resolve = SchemaExtension.resolve
-    on_parse = SchemaExtension.on_parse
-    on_validate = SchemaExtension.on_validate
+    def __init__(self, *, execution_context: ExecutionContext | None = None) -> None:
+        # Strawberry's extension's instrumentation scope, so the exported spans stay as they were.
+        self._tracer = trace.get_tracer("strawberry")
+        if execution_context is not None:
+            self.execution_context = execution_context
 
     def on_operation(self) -> Generator[None, None, None]:
         # Not made current (as in Strawberry's): SQL and HTTP spans stay children of the request.

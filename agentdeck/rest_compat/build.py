@@ -11,7 +11,7 @@ import asyncio
 import re
 import time
 from collections import defaultdict
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from inspect import isawaitable
 from typing import Any
@@ -48,6 +48,7 @@ from agentdeck.rest_compat import errors, sse
 from agentdeck.rest_compat.binding import (
     Binder,
     InputNames,
+    Source,
     coercion_errors,
     parse_text,
     unsafe_problems,
@@ -75,7 +76,7 @@ class Compiled:
     document: DocumentNode
     binders: list[Binder]
     result_field: str
-    arg_locs: dict[str, tuple[str, str]]  # GraphQL argument -> (source, REST name)
+    arg_locs: dict[str, tuple[Source, str]]  # GraphQL argument -> (source, REST name)
 
 
 def selection(schema: GraphQLSchema, t: Any, stack: tuple[str, ...] = ()) -> str:
@@ -119,7 +120,7 @@ def compile_op(schema: GraphQLSchema, op: Op) -> Compiled:
     if field is None:
         raise RouteTableError(f"{op.method} {op.path}: no {kind} field '{op.field}'")
 
-    wanted: list[tuple[str, str, str]] = []  # (source, key, argument)
+    wanted: list[tuple[Source, str, str]] = []  # (source, key, argument)
     for param in PATH_PARAM.findall(op.path):
         arg = op.path_args.get(param) or next(
             (n for n, a in field.args.items() if rest_name(n, a) == param), param
@@ -308,22 +309,29 @@ class RestOperation:
             result = await result
         if isinstance(result, ExecutionResult):
             return self.render(c, result)
+        # graphql-core declares an AsyncIterator; what it returns is the async generator of
+        # map_source_to_response_event, which is closed below when the client goes away.
+        if not isinstance(result, AsyncGenerator):
+            raise TypeError(f"subscribe returned a {type(result).__name__}, not an async generator")
+        stream = result
         # Wait for the first event (as long as the route allows) so that errors raised as the
         # stream starts are ordinary JSON error responses, not an empty stream.
-        head = asyncio.ensure_future(anext(result))
+        head = asyncio.ensure_future(anext(stream))
         await asyncio.wait({head}, timeout=spec.first_event_seconds)
         if head.done():
             failure = head.exception()
             if failure is None and head.result().errors:
-                await result.aclose()
+                await stream.aclose()
                 return self.render(c, head.result())
             if failure is not None and not isinstance(failure, StopAsyncIteration):
-                await result.aclose()
+                await stream.aclose()
                 if isinstance(failure, GraphQLError):
                     return self.error_response(c, failure)
-                return self.error_response(c, GraphQLError(str(failure), original_error=failure))
+                if isinstance(failure, Exception):
+                    return self.error_response(c, GraphQLError(str(failure), original_error=failure))
+                raise failure  # KeyboardInterrupt, SystemExit: the process is stopping, not this request failing
 
-        async def payloads():
+        async def payloads() -> AsyncIterator[Any]:
             # The headers are sent: a failure can only end the stream (logged, not raised into
             # the server, which would drop the connection mid-frame).
             try:
@@ -332,8 +340,10 @@ class RestOperation:
                     if item.errors:
                         log_graphql_error(c.name, item.errors[0])
                         return
+                    if item.data is None:
+                        raise RuntimeError(f"{c.name}: a subscription event with neither data nor errors")
                     yield item.data[c.result_field]
-                    item = await anext(result)
+                    item = await anext(stream)
             except StopAsyncIteration:
                 return
             except DomainError as exc:
@@ -341,7 +351,7 @@ class RestOperation:
 
         async def close() -> None:
             head.cancel()
-            await result.aclose()
+            await stream.aclose()
 
         body = sse.frames(payloads(), spec, on_close=close)
         # The content type is sent exactly as the route declares it (Starlette would otherwise
@@ -352,7 +362,7 @@ class RestOperation:
 
 def build_routes(
     schema: strawberry.Schema, table: tuple[Op, ...], context_factory: ContextFactory
-) -> tuple[list[Route], list[Compiled]]:
+) -> tuple[list[RestRoute], list[Compiled]]:
     """Compile and validate every row; raise `RouteTableError` naming the first bad one."""
     by_path: dict[str, RestOperation] = defaultdict(lambda: RestOperation(schema, context_factory))
     compiled_all = []

@@ -22,7 +22,7 @@ from strawberry.permission import PermissionExtension
 from agentdeck import __version__
 from agentdeck.domain.common.limits import Limit
 from agentdeck.rest_compat.binding import Binder
-from agentdeck.rest_compat.build import Compiled, has_required_args
+from agentdeck.rest_compat.build import Compiled, RouteTableError, has_required_args
 from agentdeck.rest_compat.errors import NAMES
 from agentdeck.rest_compat.names import BACKREF, rest_metadata, rest_name
 from agentdeck.rest_compat.spec import RawOp
@@ -175,7 +175,10 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
     paths: dict[str, Any] = {}
     roots = {"query": schema.query_type, "mutation": schema.mutation_type, "subscription": schema.subscription_type}
     for c in compiled:
-        field = roots[c.kind].fields[c.op.field]
+        root = roots[c.kind]
+        if root is None:  # `compiled` was built against another schema
+            raise RouteTableError(f"{c.op.method} {c.op.path}: the schema has no {c.kind} type")
+        field = root.fields[c.op.field]
         result_schema = writer._inner(_strip(field.type))
         if c.op.envelope:
             result_schema = {

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+# `field` under another name: `Op.field` (the GraphQL root field) shadows it in Op's class body.
+from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from typing import Literal
 
 Method = Literal["GET", "POST", "PUT", "PATCH", "DELETE"]
@@ -18,7 +20,7 @@ class SSE:
     resume_arg: str | None = None  # subscription argument that receives Last-Event-ID
     media_type: str = "text/event-stream"
     compact: bool = True  # False = Python's default `", "`/`": "` separators
-    headers: dict[str, str] = field(default_factory=dict)
+    headers: dict[str, str] = dataclass_field(default_factory=dict)
     # How long the answer waits for the first event before sending its headers, so that an error
     # raised while the stream starts (authorisation, limits, a busy server) is a JSON error
     # response: a stream that begins with an event (a chat turn) can wait for it; one that may
@@ -39,9 +41,9 @@ class Op:
     path: str
     field: str
     status: int = 200
-    path_args: dict[str, str] = field(default_factory=dict)
-    query: dict[str, str] = field(default_factory=dict)
-    header: dict[str, str] = field(default_factory=dict)
+    path_args: dict[str, str] = dataclass_field(default_factory=dict)
+    query: dict[str, str] = dataclass_field(default_factory=dict)
+    header: dict[str, str] = dataclass_field(default_factory=dict)
     body: str | None = None
     stream: SSE | None = None
     envelope: bool = False  # wrap as {success: true, message, data} (payload has message, data)

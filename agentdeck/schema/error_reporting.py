@@ -38,17 +38,23 @@ BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL_SERVER_ERROR"
 
 
+def _extensions(error: GraphQLError) -> dict[str, Any]:
+    """`error.extensions`, which graphql-core declares optional (its constructor always sets a
+    dict, but the attribute may be assigned None)."""
+    return error.extensions or {}
+
+
 def _tag(errors: list[GraphQLError] | None, code: str) -> None:
     for error in errors or ():
-        if not error.extensions.get("code"):
-            error.extensions = {**error.extensions, "code": code}
+        if not _extensions(error).get("code"):
+            error.extensions = {**_extensions(error), "code": code}
 
 
 def is_client_error(error: GraphQLError) -> bool:
     """Errors about the request itself, and overload the client should retry (`UNAVAILABLE`).
     Anything else that escaped a resolver is a fault."""
     original = error.original_error
-    if isinstance(original, DomainError) or error.extensions.get("code") or as_unavailable(original):
+    if isinstance(original, DomainError) or _extensions(error).get("code") or as_unavailable(original):
         return True
     if error.path is None:  # before execution: variable coercion
         return True
@@ -58,7 +64,7 @@ def is_client_error(error: GraphQLError) -> bool:
 
 def client_code(error: GraphQLError) -> str:
     """The code a client error is reported (and logged) with."""
-    code = error.extensions.get("code")
+    code = _extensions(error).get("code")
     if code:
         return str(code)
     busy = as_unavailable(error.original_error)
@@ -95,7 +101,7 @@ class ErrorReporting(MaskErrors):
             busy = as_unavailable(error.original_error)
             if busy is not None and not isinstance(error.original_error, DomainError):
                 # The driver's words name pool sizes and URLs: the client gets ours.
-                error.message, error.extensions = busy.message, {**error.extensions, **busy.extensions}
+                error.message, error.extensions = busy.message, {**_extensions(error), **busy.extensions}
             if is_client_error(error):
                 _tag([error], client_code(error))
         return super()._process_errors(errors)
@@ -127,6 +133,8 @@ class BoundedValidation(SchemaExtension):
     async def on_validate(self) -> AsyncIterator[None]:
         ec = self.execution_context
         document = ec.graphql_document
+        if document is None:  # Strawberry validates only a document that parsed
+            raise RuntimeError("on_validate ran without a parsed document")
         if count_fields(document.definitions, self.max_fields) > self.max_fields:
             ec.pre_execution_errors = [GraphQLError(
                 f"The document selects more than {self.max_fields} fields; split it into smaller operations.",
@@ -135,15 +143,15 @@ class BoundedValidation(SchemaExtension):
             yield
             return
         key = ec.query
-        errors = self.cache.get(key) if key else None
-        if errors is None:
+        if key and key in self.cache:
+            self.cache.move_to_end(key)
+            errors = self.cache[key]
+        else:
             errors = await asyncio.to_thread(validate, ec.schema._schema, document, ec.validation_rules)
             if key:
                 self.cache[key] = errors
                 if len(self.cache) > self.maxsize:
                     self.cache.popitem(last=False)
-        else:
-            self.cache.move_to_end(key)
         ec.pre_execution_errors = errors
         yield
 
