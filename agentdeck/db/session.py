@@ -89,7 +89,8 @@ def make_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:
                                pool_pre_ping=True)
 
 
-def _rowcount(result: Result[Any]) -> int:
+def rowcount(result: Result[Any]) -> int:
+    """The number of rows an INSERT, UPDATE or DELETE executed by a session matched."""
     # cast: AsyncSession.execute is typed as returning Result whatever the statement; for an
     # INSERT or UPDATE it is a CursorResult, which is what carries the row count.
     return cast("CursorResult[Any]", result).rowcount
@@ -105,7 +106,7 @@ async def insert_if_absent(s: AsyncSession, model: type[Base], **values: object)
     if tenant_id is not None and issubclass(model, TenantOwned):
         values = {**values, "tenant_id": tenant_id}
     result = await s.execute(insert(model).values(**values).on_conflict_do_nothing())
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 async def lock_row(s: AsyncSession, model: type[Base], row_id: object) -> bool:
@@ -124,7 +125,7 @@ async def lock_row(s: AsyncSession, model: type[Base], row_id: object) -> bool:
     result = await s.execute(
         update(table).where(pk == row_id).values(same).execution_options(synchronize_session=False)
     )
-    return _rowcount(result) == 1
+    return rowcount(result) == 1
 
 
 class Database:

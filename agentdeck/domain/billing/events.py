@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
 from agentdeck.db.models import BillingPlan, StripeEvent, TenantSubscription
+from agentdeck.db.session import rowcount
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import price_map
 from agentdeck.domain.billing.views import (
@@ -250,7 +251,7 @@ async def _claim(ctx: Context, pk: uuid.UUID) -> bool:
                                       StripeEvent.next_retry_at <= now)
             .values(next_retry_at=now + CLAIM_SECONDS).execution_options(synchronize_session=False))
         await s.commit()
-    return taken.rowcount == 1
+    return rowcount(taken) == 1
 
 
 # History ----------------------------------------------------------------------------------------

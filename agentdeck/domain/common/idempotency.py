@@ -41,7 +41,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import cache
 from typing import Any, TypeVar
 
 from pydantic import TypeAdapter
@@ -51,7 +50,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
 from agentdeck.db.models import IdempotencyKey
-from agentdeck.db.session import Database
+from agentdeck.db.session import Database, rowcount
 from agentdeck.domain.common.limits import Limit
 from agentdeck.errors import Conflict, DomainError, InvalidInput
 
@@ -132,9 +131,15 @@ class Claim:
             await s.commit()
 
 
-@cache
-def _adapter(kind: type) -> TypeAdapter:
-    return TypeAdapter(kind)
+_adapters: dict[Any, TypeAdapter[Any]] = {}
+
+
+def _adapter(kind: Any) -> TypeAdapter[Any]:
+    """The (costly to build) TypeAdapter of `kind`, built once."""
+    adapter = _adapters.get(kind)
+    if adapter is None:
+        adapter = _adapters[kind] = TypeAdapter(kind)
+    return adapter
 
 
 def fingerprint(inputs: Any) -> str:
@@ -256,4 +261,4 @@ async def purge_expired(db: Database, ttl_hours: float) -> int:
         result = await s.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(batch))
                                  .execution_options(synchronize_session=False))
         await s.commit()
-    return result.rowcount or 0
+    return rowcount(result) or 0

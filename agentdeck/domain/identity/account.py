@@ -14,12 +14,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.auth.devices import ClientInfo, fingerprint, mask_ip, parse_user_agent
 from agentdeck.auth.passwords import hash_password, password_problems, verify_password
 from agentdeck.context import Context
 from agentdeck.db.models.account import AccountToken
 from agentdeck.db.models.identity import AuthSession, Membership, User
+from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import client_info
 from agentdeck.domain.common.limits import EMAIL
 from agentdeck.domain.identity.auth import (
@@ -152,7 +154,7 @@ async def _find_token(ctx: Context, token: str, purpose: str) -> AccountToken:
     return row
 
 
-async def _consume(s, row: AccountToken) -> None:
+async def _consume(s: AsyncSession, row: AccountToken) -> None:
     """Mark `row` used, and with it the user's other tokens of that purpose (the newest link
     supersedes nothing: any one of them succeeding ends them all). The `used_at IS NULL` guard
     makes two concurrent redemptions of one token succeed at most once."""
@@ -162,7 +164,7 @@ async def _consume(s, row: AccountToken) -> None:
         .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
         .values(used_at=now)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise BadRequest(BAD_TOKEN[row.purpose])
     await s.execute(
         update(AccountToken)

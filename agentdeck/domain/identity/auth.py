@@ -20,7 +20,7 @@ from agentdeck.auth.tokens import TokenInvalid
 from agentdeck.context import Context
 from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
-from agentdeck.db.session import lock_row
+from agentdeck.db.session import lock_row, rowcount
 from agentdeck.domain.common.access import client_info, require_principal
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.identity.login_throttle import LoginThrottle
@@ -249,7 +249,7 @@ async def revoke_sessions(ctx: Context, session_ids: list[uuid.UUID], reason: st
         await s.commit()
     for sid in session_ids:
         await ctx.services.revocations.revoked(sid)
-    return result.rowcount or 0
+    return rowcount(result) or 0
 
 
 def require_user(ctx: Context):

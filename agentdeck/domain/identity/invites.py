@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.context import Context
 from agentdeck.db.base import utcnow
 from agentdeck.db.models.signup import SignupInvite, SignupRequest
+from agentdeck.db.session import rowcount
 from agentdeck.errors import Forbidden
 
 STATUSES = ("active", "revoked", "expired", "exhausted")
@@ -106,5 +107,5 @@ async def redeem(s: AsyncSession, invite_id: uuid.UUID) -> None:
         .values(redeemed_count=SignupInvite.redeemed_count + 1, updated_at=now)
         .execution_options(synchronize_session=False)
     )
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Forbidden("Invite is no longer valid.")

@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.context import Context
 from agentdeck.db.base import utcnow
 from agentdeck.db.models.signup import SignupInvite, SignupRequest
+from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import client_info
 from agentdeck.domain.common.limits import EMAIL, Limit
 from agentdeck.domain.identity import invites
@@ -199,7 +200,7 @@ async def _decide(s: AsyncSession, ctx: Context, request_id: uuid.UUID, status: 
     row = await s.get(SignupRequest, request_id, populate_existing=True)
     if row is None:
         raise NotFound("Signup request not found.")
-    if result.rowcount != 1:
+    if rowcount(result) != 1:
         raise Conflict(f"Signup request is already {row.status}.")
     return row
 

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 
 from agentdeck.context import Context
 from agentdeck.db.models import TenantSettings
+from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import EMAIL
 from agentdeck.errors import BadRequest, Conflict, InvalidInput, PreconditionRequired
@@ -154,7 +155,7 @@ async def update_settings(
                 .values(version=TenantSettings.version + 1, **values)
                 .execution_options(synchronize_session=False)
             )
-            if result.rowcount != 1:
+            if rowcount(result) != 1:
                 raise Conflict("Tenant settings were changed by someone else; reload and retry.")
             await s.commit()
         row = await s.scalar(select(TenantSettings).execution_options(populate_existing=True))
