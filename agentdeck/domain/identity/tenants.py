@@ -8,8 +8,7 @@ other. Missing precondition → 428.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
-from datetime import datetime
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlparse
 
@@ -36,36 +35,19 @@ class BillingContact:
     notify_billing: bool = True
 
 
-@dataclass
+@dataclass(frozen=True)
 class Settings:
+    """A tenant's settings row, or None while they have never been written (version 0)."""
+
     tenant_id: uuid.UUID
-    billing_contacts: list[BillingContact] = field(default_factory=list)
-    billing_webhook_url: str | None = None
-    plan_metadata: dict[str, str] = field(default_factory=dict)
-    flags: dict[str, bool] = field(default_factory=dict)
-    version: int = 0  # 0 = never written
-    updated_at: datetime | None = None
-
-
-def _view(tenant_id: uuid.UUID, row: TenantSettings | None) -> Settings:
-    if row is None:
-        return Settings(tenant_id=tenant_id)
-    return Settings(
-        tenant_id=tenant_id,
-        billing_contacts=[BillingContact(**c) for c in row.billing_contacts],
-        billing_webhook_url=row.billing_webhook_url,
-        plan_metadata=dict(row.plan_metadata),
-        flags=dict(row.flags),
-        version=row.version,
-        updated_at=row.updated_at,
-    )
+    row: TenantSettings | None
 
 
 async def get_settings(ctx: Context) -> Settings:
     tc = await require_role(ctx, "admin")
     async with ctx.session() as s:
         row = await s.scalar(select(TenantSettings))
-    return _view(tc.tenant_id, row)
+    return Settings(tc.tenant_id, row)
 
 
 def parse_if_match(if_match: str | None) -> int:
@@ -159,4 +141,4 @@ async def update_settings(
                 raise Conflict("Tenant settings were changed by someone else; reload and retry.")
             await s.commit()
         row = await s.scalar(select(TenantSettings).execution_options(populate_existing=True))
-    return _view(tc.tenant_id, row)
+    return Settings(tc.tenant_id, row)
