@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from collections.abc import AsyncGenerator
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import Enum
+from typing import Any
 
 import strawberry
 
+from agentdeck import __version__
 from agentdeck.domain.status import health as r
 from agentdeck.schema.permissions import Scope, allow
 
@@ -16,6 +18,12 @@ class Health:
     timestamp: str = strawberry.field(description="ISO-8601 timestamp of the probe.")
     version: str = strawberry.field(description="Semantic version of the service.")
     uptime: float | None = strawberry.field(description="Process uptime in seconds.")
+
+    @classmethod
+    def from_probe(cls, probe: r.Probe) -> Health:
+        # The documented contract serialises this timestamp without an offset (naive UTC).
+        return cls(status=probe.status, timestamp=probe.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
+                   version=__version__, uptime=round(probe.uptime_s, 3))
 
 
 @strawberry.type(description="Basic service information (name, version, entry-point links).")
@@ -28,6 +36,19 @@ class ServiceInfo:
     api: str
     chat: str
     agents: str
+
+    @classmethod
+    def of_this_service(cls) -> ServiceInfo:
+        return cls(
+            service="agentdeck",
+            version=__version__,
+            description="Multi-tenant AI-agent platform: GraphQL at /graphql, REST at /api/v1.",
+            docs="/docs",
+            health="/health",
+            api="/api/v1",
+            chat="/api/v1/chat",
+            agents="/api/v1/agents",
+        )
 
 
 @strawberry.enum
@@ -43,6 +64,12 @@ class Notice:
     level: NoticeLevel
     published_at: datetime
 
+    @classmethod
+    def from_message(cls, notice: dict[str, Any]) -> Notice:
+        """A notice as `publishNotice` publishes it."""
+        return cls(message=notice["message"], level=NoticeLevel(notice["level"]),
+                   published_at=datetime.fromisoformat(notice["published_at"]))
+
 
 @strawberry.input
 class NoticeInput:
@@ -54,19 +81,19 @@ class NoticeInput:
 class Query:
     @strawberry.field(description="Basic service information.")
     def service(self) -> ServiceInfo:
-        return r.service_info()  # type: ignore[return-value]
+        return ServiceInfo.of_this_service()
 
     @strawberry.field(description="Liveness probe.")
     def health(self, info: strawberry.Info) -> Health:
-        return r.liveness(info.context)  # type: ignore[return-value]
+        return Health.from_probe(r.liveness(info.context))
 
     @strawberry.field(description="Readiness: the database and, when configured, Redis answer.")
     async def readiness(self, info: strawberry.Info) -> Health:
-        return await r.readiness(info.context)  # type: ignore[return-value]
+        return Health.from_probe(await r.readiness(info.context))
 
     @strawberry.field(description="Storage provider health (does not gate readiness).")
     async def storage_health(self, info: strawberry.Info) -> Health:
-        return await r.storage_health(info.context)  # type: ignore[return-value]
+        return Health.from_probe(await r.storage_health(info.context))
 
 
 @strawberry.type
@@ -76,7 +103,7 @@ class Mutation:
         extensions=allow(Scope("platform:operator")),
     )
     async def publish_notice(self, info: strawberry.Info, input: NoticeInput) -> Notice:
-        return await r.publish_notice(info.context, input.message, input.level.value)  # type: ignore[return-value]
+        return Notice.from_message(await r.publish_notice(info.context, input.message, input.level.value))
 
 
 @strawberry.type
@@ -84,4 +111,4 @@ class Subscription:
     @strawberry.subscription(description="Operator notices as they are published.")
     async def notices(self, info: strawberry.Info) -> AsyncGenerator[Notice, None]:
         async for notice in r.notices(info.context):
-            yield notice  # type: ignore[misc]
+            yield Notice.from_message(notice)

@@ -15,6 +15,7 @@ from agentdeck.context import Context
 from agentdeck.db.models.status import ContactSubmission
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import client_info
+from agentdeck.domain.common.results import Outcome
 from agentdeck.errors import RateLimited
 from agentdeck.providers.mail import Mail
 
@@ -23,18 +24,13 @@ LIMITS = (("contact:email", 3), ("contact:ip", 20))
 ACCEPTED = "Thanks for reaching out. We will get back to you shortly."
 
 
-@dataclass
-class ContactResult:
-    reference_id: str
-    delivered: bool
-    message_id: str | None
-    suppressed: bool
+@dataclass(frozen=True)
+class Submission:
+    """A submission as its sender is told about it. `suppressed`: a bot's, answered like any
+    other but with a row that was never stored (its reference names nothing)."""
 
-
-@dataclass
-class ContactOutcome:
-    message: str
-    data: ContactResult
+    row: ContactSubmission
+    suppressed: bool = False
 
 
 def _one_line(value: str | None) -> str:
@@ -43,11 +39,12 @@ def _one_line(value: str | None) -> str:
 
 async def submit(ctx: Context, email: str, name: str | None, company: str | None, topic: str | None,
                  message: str, honeypot: str | None,
-                 idem: idempotency.Idempotency = idempotency.NO_KEY) -> ContactOutcome:
+                 idem: idempotency.Idempotency = idempotency.NO_KEY) -> Outcome[Submission]:
     # Field bounds (lengths, email syntax) are declared on `ContactInput` and checked before this.
     email = email.strip().lower()
     if honeypot:
-        return ContactOutcome(ACCEPTED, ContactResult(str(uuid.uuid4()), False, None, True))
+        return Outcome(ACCEPTED, Submission(ContactSubmission(id=uuid.uuid4(), delivered=False, message_id=None),
+                                            suppressed=True))
     ip = client_info(ctx)[1]
     for (prefix, limit), key in zip(LIMITS, (email, ip), strict=True):
         decision = await ctx.services.limiter.hit(f"{prefix}:{key}", limit, HOUR)
@@ -78,12 +75,12 @@ async def submit(ctx: Context, email: str, name: str | None, company: str | None
         if stored is not None:
             stored.delivered, stored.message_id = delivered, message_id
             await s.commit()
-    return ContactOutcome(ACCEPTED, ContactResult(reference, delivered, message_id, False))
+    row.delivered, row.message_id = delivered, message_id
+    return Outcome(ACCEPTED, Submission(row))
 
 
-async def _previous(ctx: Context, reference: uuid.UUID) -> ContactOutcome:
+async def _previous(ctx: Context, reference: uuid.UUID) -> Outcome[Submission]:
     """The answer to a retry, from the first request's submission (delivery as known now)."""
     async with ctx.platform_session() as s:
         row = await s.get(ContactSubmission, reference)
-    delivered, message_id = (row.delivered, row.message_id) if row is not None else (False, None)
-    return ContactOutcome(ACCEPTED, ContactResult(str(reference), delivered, message_id, False))
+    return Outcome(ACCEPTED, Submission(row or ContactSubmission(id=reference, delivered=False, message_id=None)))

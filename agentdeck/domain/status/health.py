@@ -1,4 +1,4 @@
-"""Liveness, readiness, storage health, the service root, and platform notices."""
+"""Liveness, readiness, storage health, and platform notices."""
 
 from __future__ import annotations
 
@@ -11,7 +11,6 @@ from typing import Any
 
 from sqlalchemy import text
 
-from agentdeck import __version__
 from agentdeck.context import Context
 from agentdeck.errors import InvalidInput, Unavailable
 
@@ -19,55 +18,21 @@ NOTICES_CHANNEL = "platform:notices"
 PROBE_TIMEOUT_S = 2.0
 
 
-@dataclass
-class Health:
+@dataclass(frozen=True)
+class Probe:
+    """A health probe's answer: the status it found, when, and how long the process has run."""
+
     status: str
-    timestamp: str
-    version: str
-    uptime: float | None
+    at: datetime
+    uptime_s: float
 
 
-@dataclass
-class ServiceInfo:
-    service: str
-    version: str
-    description: str
-    docs: str
-    health: str
-    api: str
-    chat: str
-    agents: str
+def _answer(ctx: Context, status: str) -> Probe:
+    return Probe(status, datetime.now(UTC), time.monotonic() - ctx.services.started_at)
 
 
-@dataclass
-class Notice:
-    message: str
-    level: str
-    published_at: datetime
-
-
-def _health(ctx: Context, status: str) -> Health:
-    # The documented contract serialises this timestamp without an offset (naive UTC).
-    now = datetime.now(UTC).replace(tzinfo=None).isoformat()
-    uptime = round(time.monotonic() - ctx.services.started_at, 3)
-    return Health(status=status, timestamp=now, version=__version__, uptime=uptime)
-
-
-def service_info() -> ServiceInfo:
-    return ServiceInfo(
-        service="agentdeck",
-        version=__version__,
-        description="Multi-tenant AI-agent platform: GraphQL at /graphql, REST at /api/v1.",
-        docs="/docs",
-        health="/health",
-        api="/api/v1",
-        chat="/api/v1/chat",
-        agents="/api/v1/agents",
-    )
-
-
-def liveness(ctx: Context) -> Health:
-    return _health(ctx, "healthy")
+def liveness(ctx: Context) -> Probe:
+    return _answer(ctx, "healthy")
 
 
 async def _probe(name: str, check) -> tuple[str, str | None]:
@@ -92,48 +57,40 @@ async def dependency_failures(ctx: Context) -> dict[str, str]:
     return {name: error for name, error in results if error is not None}
 
 
-async def readiness(ctx: Context) -> Health:
+async def readiness(ctx: Context) -> Probe:
     failures = await dependency_failures(ctx)
     if failures:
         names = ", ".join(sorted(failures))
         raise Unavailable(f"Service not ready: {names} unavailable.", details=failures)
-    return _health(ctx, "ready")
+    return _answer(ctx, "ready")
 
 
-async def storage_health(ctx: Context) -> Health:
+async def storage_health(ctx: Context) -> Probe:
     result = await ctx.services.storage.health()
     if not result.healthy:
         raise Unavailable(f"Storage provider '{result.provider}' unavailable.", details=result.detail)
-    return _health(ctx, "healthy")
+    return _answer(ctx, "healthy")
 
 
 NOTICE_LEVELS = ("info", "warning", "critical")
 
 
-async def publish_notice(ctx: Context, message: str, level: str) -> Notice:
+async def publish_notice(ctx: Context, message: str, level: str) -> dict[str, Any]:
+    """Publish a notice to every subscriber; returns it as they receive it (`notices`):
+    `message`, `level` (one of NOTICE_LEVELS) and `published_at` (ISO 8601)."""
     message = message.strip()
     if not 1 <= len(message) <= 500:
         raise InvalidInput(
             "Notice message must be 1-500 characters.",
             details=[{"field": "input.message", "message": "Notice message must be 1-500 characters."}],
         )
-    notice = Notice(message=message, level=level, published_at=datetime.now(UTC))
-    await ctx.bus.publish(
-        NOTICES_CHANNEL,
-        {"message": notice.message, "level": level, "published_at": notice.published_at.isoformat()},
-    )
+    notice = {"message": message, "level": level, "published_at": datetime.now(UTC).isoformat()}
+    await ctx.bus.publish(NOTICES_CHANNEL, notice)
     return notice
 
 
-async def notices(ctx: Context) -> AsyncIterator[Notice]:
+async def notices(ctx: Context) -> AsyncIterator[dict[str, Any]]:
+    """The notices published from now on, on every process (see `publish_notice`)."""
     async with ctx.bus.subscribe(NOTICES_CHANNEL) as messages:
-        async for raw in messages:
-            yield _notice(raw)
-
-
-def _notice(raw: dict[str, Any]) -> Notice:
-    return Notice(
-        message=raw["message"],
-        level=raw["level"],
-        published_at=datetime.fromisoformat(raw["published_at"]),
-    )
+        async for notice in messages:
+            yield notice
