@@ -6,6 +6,9 @@ from datetime import datetime
 import strawberry
 from strawberry.scalars import JSON
 
+from agentdeck.auth.tenancy import Principal
+from agentdeck.db.models import Tenant as TenantRow
+from agentdeck.domain.common.results import Outcome
 from agentdeck.domain.identity import auth as r
 from agentdeck.domain.identity import registration
 from agentdeck.schema.limits import limited
@@ -27,10 +30,23 @@ class UserSession:
     email_verified: bool
     session_id: uuid.UUID
 
+    @classmethod
+    def from_signed_in(cls, signed_in: r.SignedIn) -> UserSession:
+        access, refresh, session = signed_in.access, signed_in.refresh, signed_in.session
+        return cls(access_token=access.token, refresh_token=refresh.token, token_type="bearer",
+                   expires_at=access.expires_at, refresh_expires_at=refresh.expires_at, kid=access.kid,
+                   refresh_kid=refresh.kid, scopes=signed_in.scopes, tenant_id=session.tenant_id,
+                   user_id=session.user_id, email_verified=signed_in.email_verified, session_id=session.id)
+
 
 @strawberry.type(description="A new tenant's owner, signed in.")
 class UserRegistration(UserSession):
     tenant_slug: str
+
+    @classmethod
+    def from_registration(cls, registered: registration.Registration) -> UserRegistration:
+        signed_in = UserSession.from_signed_in(registered.signed_in)
+        return cls(**vars(signed_in), tenant_slug=registered.tenant.slug)
 
 
 @strawberry.type
@@ -39,12 +55,21 @@ class SignupPolicy:
     invite_required: bool
     request_access_enabled: bool
 
+    @classmethod
+    def from_policy(cls, policy: r.SignupPolicy) -> SignupPolicy:
+        return cls(policy=policy.policy, invite_required=policy.invite_required,
+                   request_access_enabled=policy.request_access_enabled)
+
 
 @strawberry.type(description="A tenant, as its members see it.")
 class Tenant:
     id: uuid.UUID
     name: str
     slug: str
+
+    @classmethod
+    def from_row(cls, row: TenantRow) -> Tenant:
+        return cls(id=row.id, name=row.name, slug=row.slug)
 
 
 @strawberry.type(description="A signed-in person, in the tenant of their token.")
@@ -60,6 +85,14 @@ class User:
                     "`email_verified: false` and is refused on tenant operations: refresh it (`refreshSession`).")
     platform_role: str | None = strawberry.field(description='"platform_operator" for operators, else null.')
 
+    @classmethod
+    def from_profile(cls, profile: r.Profile) -> User:
+        user = profile.user
+        return cls(id=user.id, email=user.email, display_name=user.display_name,
+                   tenant=Tenant.from_row(profile.tenant) if profile.tenant else None, role=profile.role,
+                   scopes=profile.scopes, email_verified=user.email_verified_at is not None,
+                   platform_role=user.platform_role)
+
 
 @strawberry.type(description="The legacy REST shape of `GET /api/v1/auth/me` (the raw token claims).")
 class CurrentUser:
@@ -72,6 +105,12 @@ class CurrentUserResult:
     message: str
     data: CurrentUser
 
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[Principal]) -> CurrentUserResult:
+        principal = outcome.data
+        return cls(message=outcome.message, data=CurrentUser(user_id=principal.subject.removeprefix("user:"),
+                                                             token_payload=JSON(principal.claims)))
+
 
 @strawberry.type
 class SessionLogout:
@@ -83,6 +122,10 @@ class SessionLogoutResult:
     message: str
     data: SessionLogout
 
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[bool]) -> SessionLogoutResult:
+        return cls(message=outcome.message, data=SessionLogout(revoked=outcome.data))
+
 
 @strawberry.type
 class SessionLogoutAll:
@@ -93,6 +136,10 @@ class SessionLogoutAll:
 class SessionLogoutAllResult:
     message: str
     data: SessionLogoutAll
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[int]) -> SessionLogoutAllResult:
+        return cls(message=outcome.message, data=SessionLogoutAll(revoked=outcome.data))
 
 
 @strawberry.input
@@ -126,11 +173,11 @@ class RefreshTokenInput:
 class Query:
     @strawberry.field(description="Who may sign up, and how.")
     def signup_policy(self, info: strawberry.Info) -> SignupPolicy:
-        return r.signup_policy(info.context)  # type: ignore[return-value]
+        return SignupPolicy.from_policy(r.signup_policy(info.context))
 
     @strawberry.field(extensions=allow(Authenticated()), description="The signed-in user: email, names, tenant, role.")
     async def me(self, info: strawberry.Info) -> User:
-        return await r.me(info.context)  # type: ignore[return-value]
+        return User.from_profile(await r.me(info.context))
 
     @strawberry.field(
         extensions=allow(Authenticated()),
@@ -139,30 +186,28 @@ class Query:
         deprecation_reason="The legacy REST envelope (GET /api/v1/auth/me); query `me` instead.",
     )
     def me_legacy(self, info: strawberry.Info) -> CurrentUserResult:
-        return r.me_legacy(info.context)  # type: ignore[return-value]
+        return CurrentUserResult.from_outcome(r.me_legacy(info.context))
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Sign in with email and password.")
     async def login(self, info: strawberry.Info, input: LoginInput) -> UserSession:
-        return await r.login(info.context, input.email, input.password, input.tenant_id)  # type: ignore[return-value]
+        return UserSession.from_signed_in(await r.login(info.context, input.email, input.password, input.tenant_id))
 
     @strawberry.mutation(description="Create a tenant and its owner, and sign in.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> UserRegistration:
-        return await registration.register(  # type: ignore[return-value]
-            info.context, input.email, input.password, input.tenant_name, input.display_name,
-            input.invite_token,
-        )
+        return UserRegistration.from_registration(await registration.register(
+            info.context, input.email, input.password, input.tenant_name, input.display_name, input.invite_token))
 
     @strawberry.mutation(description="Exchange a refresh token for a new pair (single use).")
     async def refresh_session(self, info: strawberry.Info, input: RefreshTokenInput) -> UserSession:
-        return await r.refresh(info.context, input.refresh_token)  # type: ignore[return-value]
+        return UserSession.from_signed_in(await r.refresh(info.context, input.refresh_token))
 
     @strawberry.mutation(extensions=allow(Authenticated()), description="Revoke the session of a refresh token.")
     async def logout(self, info: strawberry.Info, input: RefreshTokenInput) -> SessionLogoutResult:
-        return await r.logout(info.context, input.refresh_token)  # type: ignore[return-value]
+        return SessionLogoutResult.from_outcome(await r.logout(info.context, input.refresh_token))
 
     @strawberry.mutation(extensions=allow(Authenticated()), description="Revoke every session of the caller.")
     async def logout_all(self, info: strawberry.Info) -> SessionLogoutAllResult:
-        return await r.logout_all(info.context)  # type: ignore[return-value]
+        return SessionLogoutAllResult.from_outcome(await r.logout_all(info.context))

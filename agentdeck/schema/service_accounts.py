@@ -10,6 +10,7 @@ import strawberry
 
 from agentdeck.db.models.service_accounts import ServiceAccountToken as TokenRow
 from agentdeck.domain.common.limits import Limit
+from agentdeck.domain.common.results import Outcome, Page
 from agentdeck.domain.identity import service_accounts as r
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import Authenticated, allow
@@ -33,6 +34,13 @@ class ServiceAccountToken:
     account: str
     token_use: str
     session_id: str | None
+
+    @classmethod
+    def from_minted(cls, minted: r.Minted) -> ServiceAccountToken:
+        row = minted.row
+        return cls(refresh_token=minted.token, expires_at=row.expires_at, issued_at=row.issued_at,
+                   scopes=row.scopes.split(), tenant_id=row.tenant_id, kid=row.signing_kid, account=row.account,
+                   token_use="refresh", session_id=None)
 
 
 @strawberry.type(description="A minted token as listed (never the token itself).")
@@ -64,6 +72,11 @@ class ServiceAccountTokenPage:
     limit: int
     offset: int
 
+    @classmethod
+    def from_page(cls, page: Page[TokenRow], limit: int, offset: int) -> ServiceAccountTokenPage:
+        items = [ServiceAccountTokenItem.from_row(row) for row in page.items]
+        return cls(items=items, total=page.total, limit=limit, offset=offset)
+
 
 @strawberry.type
 class RevokedServiceAccountToken:
@@ -74,6 +87,10 @@ class RevokedServiceAccountToken:
 class ServiceAccountTokenRevokeResult:
     message: str
     data: RevokedServiceAccountToken
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[str]) -> ServiceAccountTokenRevokeResult:
+        return cls(message=outcome.message, data=RevokedServiceAccountToken(jti=outcome.data))
 
 
 @strawberry.input
@@ -119,8 +136,7 @@ class Query:
             info.context, account=account, fingerprint=fingerprint, status=status.value,
             tenant_id=tenant_id, include_global=include_global, limit=limit, offset=offset,
         )
-        items = [ServiceAccountTokenItem.from_row(row) for row in page.items]
-        return ServiceAccountTokenPage(items=items, total=page.total, limit=page.limit, offset=page.offset)
+        return ServiceAccountTokenPage.from_page(page, limit, offset)
 
 
 @strawberry.type
@@ -130,18 +146,18 @@ class Mutation:
     async def issue_service_account_token(
         self, info: strawberry.Info, input: ServiceAccountIssueInput
     ) -> ServiceAccountToken:
-        return await r.issue(info.context, _request(input))  # type: ignore[return-value]
+        return ServiceAccountToken.from_minted(await r.issue(info.context, _request(input)))
 
     @strawberry.mutation(extensions=allow(Authenticated()),
                          description="Mint a service-account token as a tenant admin or operator.")
     async def issue_service_account_token_from_browser(
         self, info: strawberry.Info, input: BrowserServiceAccountIssueInput
     ) -> ServiceAccountToken:
-        return await r.browser_issue(info.context, _request(input), input.reason)  # type: ignore[return-value]
+        return ServiceAccountToken.from_minted(await r.browser_issue(info.context, _request(input), input.reason))
 
     @strawberry.mutation(extensions=allow(Authenticated()),
                          description="Revoke a service-account token; it stops working at once.")
     async def revoke_service_account_token(
         self, info: strawberry.Info, jti: str, input: ServiceAccountTokenRevokeInput
     ) -> ServiceAccountTokenRevokeResult:
-        return await r.revoke(info.context, jti, input.reason)  # type: ignore[return-value]
+        return ServiceAccountTokenRevokeResult.from_outcome(await r.revoke(info.context, jti, input.reason))

@@ -9,6 +9,10 @@ from typing import Annotated
 
 import strawberry
 
+from agentdeck.db.models.signup import SignupInvite as InviteRow
+from agentdeck.db.models.signup import SignupRequest as RequestRow
+from agentdeck.domain.common.results import Page
+from agentdeck.domain.identity import invites
 from agentdeck.domain.identity import signup as r
 from agentdeck.domain.identity.auth import ACCEPT_TERMS
 from agentdeck.schema.auth import TERMS_DESCRIPTION, SignupPolicy
@@ -46,6 +50,12 @@ class SignupRequest:
     decision_reason: str | None
     invite_token_hint: str | None
 
+    @classmethod
+    def from_row(cls, row: RequestRow, invite_token_hint: str | None) -> SignupRequest:
+        return cls(id=row.id, email=row.email, organization=row.organization, full_name=row.full_name,
+                   status=SignupRequestStatus(row.status), created_at=row.created_at,
+                   decision_reason=row.decision_reason, invite_token_hint=invite_token_hint)
+
 
 @strawberry.type(description="An invite; `expired` and `exhausted` are derived when read.")
 class SignupInvite:
@@ -60,10 +70,21 @@ class SignupInvite:
     signup_request_id: uuid.UUID | None
     note: str | None
 
+    @classmethod
+    def from_row(cls, row: InviteRow) -> SignupInvite:
+        return cls(id=row.id, token_hint=row.token_hint, invited_email=row.invited_email,
+                   status=SignupInviteStatus(invites.status_of(row)), max_redemptions=row.max_redemptions,
+                   redeemed_count=row.redeemed_count, expires_at=row.expires_at, created_at=row.created_at,
+                   signup_request_id=row.signup_request_id, note=row.note)
+
 
 @strawberry.type(description="A new invite, with its token: shown this once, never again.")
 class SignupInviteIssue(SignupInvite):
     invite_token: str
+
+    @classmethod
+    def from_new(cls, new: r.NewInvite) -> SignupInviteIssue:
+        return cls(**vars(SignupInvite.from_row(new.row)), invite_token=new.token)
 
 
 @strawberry.type
@@ -71,17 +92,32 @@ class SignupRequestList:
     requests: list[SignupRequest]
     total: int
 
+    @classmethod
+    def from_page(cls, page: r.RequestPage) -> SignupRequestList:
+        return cls(requests=[SignupRequest.from_row(row, page.hints.get(row.id)) for row in page.items],
+                   total=page.total)
+
 
 @strawberry.type
 class SignupInviteList:
     invites: list[SignupInvite]
     total: int
 
+    @classmethod
+    def from_page(cls, page: Page[InviteRow]) -> SignupInviteList:
+        return cls(invites=[SignupInvite.from_row(row) for row in page.items], total=page.total)
+
 
 @strawberry.type
 class SignupRequestDecision:
     request: SignupRequest
     invite: SignupInviteIssue | None
+
+    @classmethod
+    def from_decision(cls, decision: r.Decision) -> SignupRequestDecision:
+        invite = decision.invite
+        return cls(request=SignupRequest.from_row(decision.request, invite.row.token_hint if invite else None),
+                   invite=SignupInviteIssue.from_new(invite) if invite else None)
 
 
 @strawberry.input
@@ -123,40 +159,42 @@ class Query:
     @strawberry.field(extensions=REQUESTS, description="Access requests, newest first (operators).")
     async def signup_requests(self, info: strawberry.Info, status: SignupRequestStatus | None = None,
                               limit: OperatorPageSize = 50, offset: Offset = 0) -> SignupRequestList:
-        return await r.list_requests(info.context, _value(status), limit, offset)  # type: ignore[return-value]
+        return SignupRequestList.from_page(await r.list_requests(info.context, _value(status), limit, offset))
 
     @strawberry.field(extensions=INVITES, description="Invites, newest first (operators).")
     async def signup_invites(self, info: strawberry.Info, status: SignupInviteStatus | None = None,
                              email: str | None = None, request_id: uuid.UUID | None = None,
                              limit: OperatorPageSize = 50, offset: Offset = 0) -> SignupInviteList:
-        return await r.list_invites(  # type: ignore[return-value]
-            info.context, _value(status), email, request_id, limit, offset)
+        return SignupInviteList.from_page(await r.list_invites(
+            info.context, _value(status), email, request_id, limit, offset))
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Ask for access while signup is by invite or approval.")
     async def request_access(self, info: strawberry.Info, input: SignupRequestInput) -> SignupPolicy:
-        return await r.request_access(  # type: ignore[return-value]
-            info.context, input.email, input.organization, input.full_name, input.message, input.honeypot)
+        return SignupPolicy.from_policy(await r.request_access(
+            info.context, input.email, input.organization, input.full_name, input.message, input.honeypot))
 
     @strawberry.mutation(extensions=REQUESTS, description="Approve a pending request; issues its invite.")
     async def approve_signup_request(self, info: strawberry.Info, request_id: uuid.UUID,
                                      input: SignupApprovalInput | None = None) -> SignupRequestDecision:
         i = input or SignupApprovalInput()
-        return await r.approve(info.context, request_id, i.note, i.invite_expires_in_hours)  # type: ignore[return-value]
+        return SignupRequestDecision.from_decision(
+            await r.approve(info.context, request_id, i.note, i.invite_expires_in_hours))
 
     @strawberry.mutation(extensions=REQUESTS, description="Reject a pending request.")
     async def reject_signup_request(self, info: strawberry.Info, request_id: uuid.UUID,
                                     input: SignupRejectionInput | None = None) -> SignupRequestDecision:
-        return await r.reject(info.context, request_id, (input or SignupRejectionInput()).reason)  # type: ignore[return-value]
+        reason = (input or SignupRejectionInput()).reason
+        return SignupRequestDecision.from_decision(await r.reject(info.context, request_id, reason))
 
     @strawberry.mutation(extensions=INVITES, description="Issue an invite (its token is returned once).")
     async def issue_signup_invite(self, info: strawberry.Info, input: SignupInviteInput | None = None) -> SignupInviteIssue:
         i = input or SignupInviteInput()
-        return await r.issue(  # type: ignore[return-value]
-            info.context, i.invited_email, i.max_redemptions, i.expires_in_hours, i.note, i.signup_request_id)
+        return SignupInviteIssue.from_new(await r.issue(
+            info.context, i.invited_email, i.max_redemptions, i.expires_in_hours, i.note, i.signup_request_id))
 
     @strawberry.mutation(extensions=INVITES, description="Revoke an invite (idempotent).")
     async def revoke_signup_invite(self, info: strawberry.Info, invite_id: uuid.UUID) -> SignupInvite:
-        return await r.revoke(info.context, invite_id)  # type: ignore[return-value]
+        return SignupInvite.from_row(await r.revoke(info.context, invite_id))

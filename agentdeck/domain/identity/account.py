@@ -16,7 +16,6 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from agentdeck.auth.devices import ClientInfo, fingerprint, mask_ip, parse_user_agent
 from agentdeck.auth.passwords import hash_password, password_problems, verify_password
 from agentdeck.context import Context
 from agentdeck.db.models.account import AccountToken
@@ -24,12 +23,8 @@ from agentdeck.db.models.identity import AuthSession, Membership, User
 from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import client_info
 from agentdeck.domain.common.limits import EMAIL
-from agentdeck.domain.identity.auth import (
-    Outcome,
-    Revoked,
-    require_user,
-    revoke_sessions,
-)
+from agentdeck.domain.common.results import Outcome, Page
+from agentdeck.domain.identity.auth import require_user, revoke_sessions
 from agentdeck.errors import BadRequest, InvalidInput, NotFound, RateLimited, Unauthenticated
 from agentdeck.providers.mail import Mail
 
@@ -48,31 +43,14 @@ BAD_TOKEN = {
 }
 
 
-@dataclass
-class SessionItem:
-    id: uuid.UUID
-    tenant_id: uuid.UUID
-    created_at: datetime
-    last_seen_at: datetime | None
-    revoked_at: datetime | None
-    client: ClientInfo
-    ip_address_masked: str | None
-    fingerprint: str | None
-    location: None  # no GeoIP database: always unknown
-    current: bool
+@dataclass(frozen=True)
+class SessionPage(Page[AuthSession]):
+    """A page of the caller's sessions; `current` is the id of the session making the request."""
 
+    current: str | None
 
-@dataclass
-class SessionPage:
-    sessions: list[SessionItem]
-    total: int
-    limit: int
-    offset: int
-
-
-@dataclass
-class EmailStatus:
-    email_verified: bool
+    def is_current(self, session: AuthSession) -> bool:
+        return str(session.id) == self.current
 
 
 def _user_id(ctx: Context) -> uuid.UUID:
@@ -100,20 +78,10 @@ async def list_sessions(ctx: Context, include_revoked: bool, limit: int, offset:
             select(AuthSession).where(*where)
             .order_by(AuthSession.last_seen_at.desc(), AuthSession.id).limit(limit).offset(offset)
         )).all()
-    current = _current_sid(ctx)
-    items = [
-        SessionItem(
-            id=row.id, tenant_id=row.tenant_id, created_at=row.created_at, last_seen_at=row.last_seen_at,
-            revoked_at=row.revoked_at, client=parse_user_agent(row.user_agent),
-            ip_address_masked=mask_ip(row.ip_address), fingerprint=fingerprint(row.ip_address, row.user_agent),
-            location=None, current=str(row.id) == current,
-        )
-        for row in rows
-    ]
-    return SessionPage(items, total, limit, offset)
+    return SessionPage(list(rows), total, _current_sid(ctx))
 
 
-async def revoke_session(ctx: Context, session_id: uuid.UUID) -> Outcome:
+async def revoke_session(ctx: Context, session_id: uuid.UUID) -> Outcome[bool]:
     user_id = _user_id(ctx)
     async with ctx.platform_session() as s:
         owned = await s.scalar(select(AuthSession.id).where(
@@ -122,7 +90,7 @@ async def revoke_session(ctx: Context, session_id: uuid.UUID) -> Outcome:
     # Another user's session and an unknown id answer alike: ids of others are not confirmed.
     if owned is None or not await revoke_sessions(ctx, [owned], "user_revoked"):
         raise NotFound("Session not found or already revoked.")
-    return Outcome("Session revoked successfully.", Revoked(True))
+    return Outcome("Session revoked successfully.", True)
 
 
 # Mailed tokens -------------------------------------------------------------------------------
@@ -200,20 +168,21 @@ async def mail_verification(ctx: Context, user: User) -> None:
     ))
 
 
-async def send_verification(ctx: Context) -> Outcome:
+async def send_verification(ctx: Context) -> Outcome[bool]:
+    """Mail the caller a verification link; the outcome's data: whether the address is verified."""
     user_id = _user_id(ctx)
     async with ctx.platform_session() as s:
         user = await s.get(User, user_id)
     if user is None:
         raise Unauthenticated("Could not validate credentials")
     if user.email_verified_at is not None:
-        return Outcome("Email already verified.", EmailStatus(True))
+        return Outcome("Email already verified.", True)
     await _limit(ctx, SEND_LIMITS, (str(user_id), client_info(ctx)[1]))
     await mail_verification(ctx, user)
-    return Outcome("Verification email sent.", EmailStatus(False))
+    return Outcome("Verification email sent.", False)
 
 
-async def verify_email(ctx: Context, token: str) -> Outcome:
+async def verify_email(ctx: Context, token: str) -> Outcome[None]:
     row = await _find_token(ctx, token, VERIFY_EMAIL)
     async with ctx.platform_session() as s:
         await _consume(s, row)
@@ -222,7 +191,7 @@ async def verify_email(ctx: Context, token: str) -> Outcome:
             user.email_verified_at = datetime.now(UTC)
         await s.commit()
     # Tokens issued from now on (login, refresh) carry email_verified=true: `auth._issue` reads it.
-    return Outcome("Email verified successfully.")
+    return Outcome("Email verified successfully.", None)
 
 
 # Passwords -----------------------------------------------------------------------------------
@@ -244,7 +213,7 @@ async def _sessions_of(ctx: Context, user_id: uuid.UUID, keep: str | None = None
     return [i for i in ids if str(i) != keep]
 
 
-async def forgot_password(ctx: Context, email: str) -> Outcome:
+async def forgot_password(ctx: Context, email: str) -> Outcome[None]:
     email = email.strip().lower()
     if not EMAIL.match(email):
         raise InvalidInput("value is not a valid email address",
@@ -260,10 +229,10 @@ async def forgot_password(ctx: Context, email: str) -> Outcome:
             text=f"Choose a new agentdeck password:\n\n{_link(ctx, 'reset-password', token)}\n\n"
                  "The link works once and expires in 1 hour. If you did not ask for it, ignore this mail.",
         ))
-    return Outcome(FORGOT_MESSAGE)
+    return Outcome(FORGOT_MESSAGE, None)
 
 
-async def confirm_password_reset(ctx: Context, token: str, new_password: str) -> Outcome:
+async def confirm_password_reset(ctx: Context, token: str, new_password: str) -> Outcome[None]:
     row = await _find_token(ctx, token, RESET_PASSWORD)
     async with ctx.platform_session() as s:
         user = await s.get(User, row.user_id)
@@ -275,10 +244,10 @@ async def confirm_password_reset(ctx: Context, token: str, new_password: str) ->
         await _consume(s, row)
         await s.commit()
     await revoke_sessions(ctx, await _sessions_of(ctx, row.user_id), "password_reset")
-    return Outcome("Password has been reset.")
+    return Outcome("Password has been reset.", None)
 
 
-async def change_password(ctx: Context, current_password: str, new_password: str) -> Outcome:
+async def change_password(ctx: Context, current_password: str, new_password: str) -> Outcome[None]:
     user_id = _user_id(ctx)
     failures = f"password_change_fail:user:{user_id}"
     limiter = ctx.services.limiter
@@ -303,10 +272,10 @@ async def change_password(ctx: Context, current_password: str, new_password: str
         await s.commit()
     await limiter.reset(failures)
     await revoke_sessions(ctx, await _sessions_of(ctx, user_id, keep=_current_sid(ctx)), "password_change")
-    return Outcome("Password changed successfully.")
+    return Outcome("Password changed successfully.", None)
 
 
-async def admin_reset_password(ctx: Context, user_id: uuid.UUID, new_password: str) -> Outcome:
+async def admin_reset_password(ctx: Context, user_id: uuid.UUID, new_password: str) -> Outcome[None]:
     """Support resets a member's password (scope `support:read`, checked by the field)."""
     tenant_id = require_user(ctx).tenant_id
     async with ctx.platform_session() as s:
@@ -322,4 +291,4 @@ async def admin_reset_password(ctx: Context, user_id: uuid.UUID, new_password: s
         user.password_hash = await hash_password(new_password)
         await s.commit()
     await revoke_sessions(ctx, await _sessions_of(ctx, user_id), "admin_password_reset")
-    return Outcome("Password reset successfully.")
+    return Outcome("Password reset successfully.", None)

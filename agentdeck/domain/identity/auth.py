@@ -16,13 +16,15 @@ from typing import Any
 from sqlalchemy import select, update
 
 from agentdeck.auth.passwords import burn_time, hash_password, needs_rehash, verify_password
-from agentdeck.auth.tokens import TokenInvalid
+from agentdeck.auth.tenancy import Principal
+from agentdeck.auth.tokens import IssuedToken, TokenInvalid
 from agentdeck.context import Context
 from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
 from agentdeck.db.session import lock_row, rowcount
 from agentdeck.domain.common.access import client_info, require_principal
 from agentdeck.domain.common.limits import Limit
+from agentdeck.domain.common.results import Outcome
 from agentdeck.domain.identity.login_throttle import LoginThrottle
 from agentdeck.errors import (
     BadRequest,
@@ -46,71 +48,45 @@ BAD_CREDENTIALS = "Incorrect email or password."
 ACCEPT_TERMS = Limit(const=True, message="Terms of service must be accepted: send accept_terms: true.")
 
 
-@dataclass
-class SessionTokens:
-    access_token: str
-    refresh_token: str
-    token_type: str
-    expires_at: datetime
-    refresh_expires_at: datetime
-    kid: str
-    refresh_kid: str
+@dataclass(frozen=True)
+class SignedIn:
+    """A session signed in, or refreshed: its row and the new token pair, which grant `scopes`."""
+
+    session: AuthSession
+    access: IssuedToken
+    refresh: IssuedToken
     scopes: list[str]
-    tenant_id: uuid.UUID
-    user_id: uuid.UUID
-    email_verified: bool
-    session_id: uuid.UUID
-    tenant_slug: str | None = None
+    email_verified: bool  # what the tokens say
 
 
-@dataclass
+@dataclass(frozen=True)
 class SignupPolicy:
+    """Who may sign up (`AGENTDECK_SIGNUP_POLICY`): `public`, `invite_only` or `approval`."""
+
     policy: str
-    invite_required: bool
-    request_access_enabled: bool
+
+    @property
+    def invite_required(self) -> bool:
+        return self.policy != "public"
+
+    @property
+    def request_access_enabled(self) -> bool:
+        return self.policy in ("invite_only", "approval")
 
 
-@dataclass
-class CurrentUser:
-    user_id: str
-    token_payload: dict[str, Any]
-
-
-@dataclass
-class TenantRef:
-    id: uuid.UUID
-    name: str
-    slug: str
-
-
-@dataclass
+@dataclass(frozen=True)
 class Profile:
-    id: uuid.UUID
-    email: str
-    display_name: str | None
-    tenant: TenantRef | None
+    """The caller as the database knows them now: the user, the tenant of their token and their
+    role in it (None without one), and the scopes of the token."""
+
+    user: User
+    tenant: Tenant | None
     role: str | None
     scopes: list[str]
-    email_verified: bool
-    platform_role: str | None
-
-
-@dataclass
-class Revoked:
-    revoked: int | bool
-
-
-@dataclass
-class Outcome:
-    """The legacy success envelope's `message` and `data`."""
-
-    message: str
-    data: Any = None
 
 
 def signup_policy(ctx: Context) -> SignupPolicy:
-    policy = ctx.settings.signup_policy
-    return SignupPolicy(policy, policy != "public", policy in ("invite_only", "approval"))
+    return SignupPolicy(ctx.settings.signup_policy)
 
 
 def scopes_for(role: str, user: User) -> list[str]:
@@ -121,7 +97,7 @@ def scopes_for(role: str, user: User) -> list[str]:
 
 
 
-async def issue_session(ctx: Context, user: User, membership: Membership, session: AuthSession) -> SessionTokens:
+async def issue_session(ctx: Context, user: User, membership: Membership, session: AuthSession) -> SignedIn:
     tokens = ctx.services.tokens
     scopes = scopes_for(membership.role, user)
     verified = user.email_verified_at is not None
@@ -134,16 +110,11 @@ async def issue_session(ctx: Context, user: User, membership: Membership, sessio
         email_verified=verified, account=f"user:{user.id}",
     )
     session.refresh_jti = refresh.jti
-    return SessionTokens(
-        access_token=access.token, refresh_token=refresh.token, token_type="bearer",
-        expires_at=access.expires_at, refresh_expires_at=refresh.expires_at, kid=access.kid,
-        refresh_kid=refresh.kid, scopes=scopes, tenant_id=membership.tenant_id, user_id=user.id,
-        email_verified=verified, session_id=session.id,
-    )
+    return SignedIn(session, access, refresh, scopes, verified)
 
 
 
-async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SessionTokens:
+async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SignedIn:
     email = email.strip().lower()
     user_agent, ip = client_info(ctx)
     throttle = LoginThrottle(ctx, email, ip)
@@ -179,7 +150,7 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
         return out
 
 
-async def refresh(ctx: Context, refresh_token: str) -> SessionTokens:
+async def refresh(ctx: Context, refresh_token: str) -> SignedIn:
     claims = _refresh_claims(ctx, refresh_token)
     async with ctx.platform_session() as s:
         # Locked until the rotation commits: of two refreshes presenting the same token at once,
@@ -216,17 +187,16 @@ def _refresh_claims(ctx: Context, token: str) -> dict[str, Any]:
     return claims
 
 
-async def logout(ctx: Context, refresh_token: str) -> Outcome:
+async def logout(ctx: Context, refresh_token: str) -> Outcome[bool]:
     principal = require_user(ctx)
     claims = _refresh_claims(ctx, refresh_token)
     if claims["sub"] != principal.subject:
         raise Forbidden("Refresh token belongs to another user.")
     revoked = await revoke_sessions(ctx, [uuid.UUID(claims["sid"])], "logout")
-    return Outcome("Session revoked successfully." if revoked else "Session already inactive.",
-                   Revoked(bool(revoked)))
+    return Outcome("Session revoked successfully." if revoked else "Session already inactive.", bool(revoked))
 
 
-async def logout_all(ctx: Context) -> Outcome:
+async def logout_all(ctx: Context) -> Outcome[int]:
     principal = require_user(ctx)
     user_id = uuid.UUID(principal.subject.removeprefix("user:"))
     async with ctx.platform_session() as s:
@@ -234,7 +204,7 @@ async def logout_all(ctx: Context) -> Outcome:
             select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
         )).all()
     revoked = await revoke_sessions(ctx, list(ids), "logout_all")
-    return Outcome("All sessions revoked.", Revoked(revoked))
+    return Outcome("All sessions revoked.", revoked)
 
 
 async def revoke_sessions(ctx: Context, session_ids: list[uuid.UUID], reason: str) -> int:
@@ -252,20 +222,16 @@ async def revoke_sessions(ctx: Context, session_ids: list[uuid.UUID], reason: st
     return rowcount(result) or 0
 
 
-def require_user(ctx: Context):
+def require_user(ctx: Context) -> Principal:
     principal = require_principal(ctx)
     if not principal.subject.startswith("user:"):
         raise Unauthenticated("Token subject must reference a user account.")
     return principal
 
 
-def me_legacy(ctx: Context) -> Outcome:
-    """The legacy `GET /auth/me` answer: the token's raw claims (NOTES §2.1)."""
-    principal = require_user(ctx)
-    return Outcome(
-        "User information retrieved successfully",
-        CurrentUser(user_id=principal.subject.removeprefix("user:"), token_payload=principal.claims),
-    )
+def me_legacy(ctx: Context) -> Outcome[Principal]:
+    """The legacy `GET /auth/me` answer: the caller, whose token's raw claims it shows (NOTES §2.1)."""
+    return Outcome("User information retrieved successfully", require_user(ctx))
 
 
 async def me(ctx: Context) -> Profile:
@@ -282,12 +248,7 @@ async def me(ctx: Context) -> Profile:
             Membership.user_id == user_id, Membership.tenant_id == principal.tenant_id)) if tenant else None
     if user is None:
         raise Unauthenticated("Could not validate credentials")
-    return Profile(
-        id=user.id, email=user.email, display_name=user.display_name,
-        tenant=TenantRef(tenant.id, tenant.name, tenant.slug) if tenant else None,
-        role=role, scopes=sorted(principal.scopes), email_verified=user.email_verified_at is not None,
-        platform_role=user.platform_role,
-    )
+    return Profile(user, tenant, role, sorted(principal.scopes))
 
 
 def role_rank(role: str) -> int:

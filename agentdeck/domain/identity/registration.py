@@ -4,25 +4,35 @@ verification mail."""
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError
 
 from agentdeck.auth.passwords import hash_password, password_problems
 from agentdeck.context import Context
+from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import AuthSession, User
 from agentdeck.domain.common.access import client_info
 from agentdeck.domain.common.limits import EMAIL
 from agentdeck.domain.identity import invites
 from agentdeck.domain.identity.account import mail_verification
 from agentdeck.domain.identity.admin import add_tenant
-from agentdeck.domain.identity.auth import SessionTokens, issue_session
+from agentdeck.domain.identity.auth import SignedIn, issue_session
 from agentdeck.errors import Conflict, InvalidInput, UpstreamFailed
 
 log = logging.getLogger("agentdeck.auth")
 
 
+@dataclass(frozen=True)
+class Registration:
+    """A new user signed in, and the tenant they own."""
+
+    signed_in: SignedIn
+    tenant: Tenant
+
+
 async def register(ctx: Context, email: str, password: str, tenant_name: str, display_name: str | None,
-                   invite_token: str | None) -> SessionTokens:
+                   invite_token: str | None) -> Registration:
     """Accepting the terms is checked by the schema (`ACCEPT_TERMS` on the input)."""
     email = email.strip().lower()
     problems = []
@@ -53,11 +63,10 @@ async def register(ctx: Context, email: str, password: str, tenant_name: str, di
         session = AuthSession(tenant_id=tenant.id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip)
         s.add(session)
         await s.flush()
-        out = await issue_session(ctx, user, membership, session)
+        signed_in = await issue_session(ctx, user, membership, session)
         await s.commit()
-    out.tenant_slug = tenant.slug
     await _welcome(ctx, user)
-    return out
+    return Registration(signed_in, tenant)
 
 
 async def _welcome(ctx: Context, user: User) -> None:

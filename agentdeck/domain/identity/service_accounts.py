@@ -37,6 +37,7 @@ from agentdeck.domain.common.access import (
     require_verified,
     scope_granted,
 )
+from agentdeck.domain.common.results import Outcome, Page
 from agentdeck.errors import BadRequest, Forbidden, InvalidInput, NotFound, RateLimited
 
 ACCOUNT_BURST = 5  # tokens per account per minute
@@ -53,36 +54,13 @@ class IssueRequest:
     force: bool = False
 
 
-@dataclass
-class IssuedServiceToken:
-    refresh_token: str
-    expires_at: datetime
-    issued_at: datetime
-    scopes: list[str]
-    tenant_id: uuid.UUID | None
-    kid: str
-    account: str
-    token_use: str = "refresh"
-    session_id: str | None = None
+@dataclass(frozen=True)
+class Minted:
+    """A token just minted: its row and the token itself, which is returned once and never
+    stored (the row keeps only its jti)."""
 
-
-@dataclass
-class TokenPage:
-    items: list[ServiceAccountToken]
-    total: int
-    limit: int
-    offset: int
-
-
-@dataclass
-class RevokedToken:
-    jti: str
-
-
-@dataclass
-class RevokeOutcome:
-    message: str
-    data: RevokedToken
+    row: ServiceAccountToken
+    token: str
 
 
 @dataclass(frozen=True)
@@ -107,21 +85,21 @@ async def _actor(ctx: Context) -> Actor:
 # -- issuing ---------------------------------------------------------------------------------
 
 
-async def issue(ctx: Context, req: IssueRequest) -> IssuedServiceToken:
+async def issue(ctx: Context, req: IssueRequest) -> Minted:
     principal = require_principal(ctx)
     if principal.subject != "bootstrap":
         raise Forbidden("Minting requires the platform bootstrap secret.")
     return await _mint(ctx, req, Actor(principal, True, None))
 
 
-async def browser_issue(ctx: Context, req: IssueRequest, reason: str) -> IssuedServiceToken:
+async def browser_issue(ctx: Context, req: IssueRequest, reason: str) -> Minted:
     if not require_principal(ctx).subject.startswith("user:"):
         raise Forbidden("Issuing from the browser requires a signed-in user.")
     actor = await _actor(ctx)
     return await _mint(ctx, req, actor)
 
 
-async def _mint(ctx: Context, req: IssueRequest, actor: Actor) -> IssuedServiceToken:
+async def _mint(ctx: Context, req: IssueRequest, actor: Actor) -> Minted:
     account = CATALOG.get(req.account)
     if account is None:
         raise BadRequest(f"Unknown service account '{req.account}'.")
@@ -136,17 +114,15 @@ async def _mint(ctx: Context, req: IssueRequest, actor: Actor) -> IssuedServiceT
         subject=SUBJECT_PREFIX + account.name, tenant_id=tenant_id, scopes=scopes, session_id=None,
         email_verified=None, account=account.name, ttl=ttl, extra=extra,
     )
-    async with ctx.platform_session() as s:
-        s.add(ServiceAccountToken(
-            jti=token.jti, account=account.name, tenant_id=tenant_id, scopes=" ".join(scopes),
-            fingerprint=fingerprint, signing_kid=token.kid, issued_at=token.issued_at,
-            expires_at=token.expires_at, issued_by=actor.principal.subject[:128],
-        ))
-        await s.commit()
-    return IssuedServiceToken(
-        refresh_token=token.token, expires_at=token.expires_at, issued_at=token.issued_at,
-        scopes=scopes, tenant_id=tenant_id, kid=token.kid, account=account.name,
+    row = ServiceAccountToken(
+        jti=token.jti, account=account.name, tenant_id=tenant_id, scopes=" ".join(scopes),
+        fingerprint=fingerprint, signing_kid=token.kid, issued_at=token.issued_at,
+        expires_at=token.expires_at, issued_by=actor.principal.subject[:128],
     )
+    async with ctx.platform_session() as s:
+        s.add(row)
+        await s.commit()
+    return Minted(row, token.token)
 
 
 def _scopes(account: ServiceAccount, wanted: list[str]) -> list[str]:
@@ -204,7 +180,7 @@ async def _burst(ctx: Context, account: str) -> None:
 
 
 async def list_tokens(ctx: Context, *, account: str | None, fingerprint: str | None, status: str,
-                      tenant_id: str | None, include_global: bool, limit: int, offset: int) -> TokenPage:
+                      tenant_id: str | None, include_global: bool, limit: int, offset: int) -> Page[ServiceAccountToken]:
     actor = await _actor(ctx)
     where = [_visible(actor, tenant_id, include_global)]
     if account:
@@ -223,7 +199,7 @@ async def list_tokens(ctx: Context, *, account: str | None, fingerprint: str | N
             .order_by(ServiceAccountToken.issued_at.desc(), ServiceAccountToken.jti)
             .limit(limit).offset(offset)
         )).all()
-    return TokenPage(list(rows), total or 0, limit, offset)
+    return Page(list(rows), total or 0)
 
 
 def _visible(actor: Actor, tenant_id: str | None, include_global: bool) -> ColumnElement[bool]:
@@ -243,7 +219,8 @@ def _visible(actor: Actor, tenant_id: str | None, include_global: bool) -> Colum
     return true() if include_global else col.is_not(None)
 
 
-async def revoke(ctx: Context, jti: str, reason: str | None) -> RevokeOutcome:
+async def revoke(ctx: Context, jti: str, reason: str | None) -> Outcome[str]:
+    """Revoke a token at once; the outcome's data is its jti."""
     actor = await _actor(ctx)
     async with ctx.platform_session() as s:
         row = await s.scalar(select(ServiceAccountToken).where(ServiceAccountToken.jti == jti))
@@ -254,4 +231,4 @@ async def revoke(ctx: Context, jti: str, reason: str | None) -> RevokeOutcome:
             row.revoked_at, row.revoke_reason = datetime.now(UTC), reason
             await s.commit()
     await ctx.services.revocations.token_revoked(jti)
-    return RevokeOutcome("Service-account token revoked.", RevokedToken(jti))
+    return Outcome("Service-account token revoked.", jti)

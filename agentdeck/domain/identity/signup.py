@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import func, select, update
@@ -21,6 +21,7 @@ from agentdeck.db.models.signup import SignupInvite, SignupRequest
 from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import client_info
 from agentdeck.domain.common.limits import EMAIL, Limit
+from agentdeck.domain.common.results import Page
 from agentdeck.domain.identity import invites
 from agentdeck.domain.identity.auth import SignupPolicy, signup_policy
 from agentdeck.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
@@ -38,59 +39,28 @@ SIGNUP_QUOTAS = (
 )
 
 
-@dataclass
-class RequestView:
-    id: uuid.UUID
-    email: str
-    organization: str | None
-    full_name: str | None
-    status: str
-    created_at: datetime
-    decision_reason: str | None
-    invite_token_hint: str | None
+@dataclass(frozen=True)
+class RequestPage(Page[SignupRequest]):
+    """A page of access requests; `hints`: the token hint of each request's newest invite."""
+
+    hints: dict[uuid.UUID, str]
 
 
-@dataclass
-class InviteView:
-    id: uuid.UUID
-    token_hint: str
-    invited_email: str | None
-    status: str
-    max_redemptions: int
-    redeemed_count: int
-    expires_at: datetime | None
-    created_at: datetime
-    signup_request_id: uuid.UUID | None
-    note: str | None
-    invite_token: str | None = None  # plaintext, only on the response that issued it
+@dataclass(frozen=True)
+class NewInvite:
+    """An invite just issued, with its token: shown once, in the answer that issues it, and
+    never stored (only its hash is)."""
+
+    row: SignupInvite
+    token: str
 
 
-@dataclass
-class RequestList:
-    requests: list[RequestView]
-    total: int
-
-
-@dataclass
-class InviteList:
-    invites: list[InviteView]
-    total: int
-
-
-@dataclass
+@dataclass(frozen=True)
 class Decision:
-    request: RequestView
-    invite: InviteView | None
+    """A decided request, and the invite an approval issued (None on rejection)."""
 
-
-def _request_view(row: SignupRequest, hint: str | None) -> RequestView:
-    return RequestView(row.id, row.email, row.organization, row.full_name, row.status, row.created_at,
-                       row.decision_reason, hint)
-
-
-def _invite_view(row: SignupInvite, token: str | None = None) -> InviteView:
-    return InviteView(row.id, row.token_hint, row.invited_email, invites.status_of(row), row.max_redemptions,
-                      row.redeemed_count, row.expires_at, row.created_at, row.signup_request_id, row.note, token)
+    request: SignupRequest
+    invite: NewInvite | None
 
 
 def _actor(ctx: Context) -> uuid.UUID | None:
@@ -164,7 +134,7 @@ async def request_access(ctx: Context, email: str, organization: str, full_name:
     return policy
 
 
-async def list_requests(ctx: Context, status: str | None, limit: int, offset: int) -> RequestList:
+async def list_requests(ctx: Context, status: str | None, limit: int, offset: int) -> RequestPage:
     where = [SignupRequest.status == status] if status else []
     async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(SignupRequest).where(*where))
@@ -172,7 +142,7 @@ async def list_requests(ctx: Context, status: str | None, limit: int, offset: in
                                 .order_by(SignupRequest.created_at.desc(), SignupRequest.id)
                                 .limit(limit).offset(offset))).all()
         hints = await _hints(s, [r.id for r in rows])
-    return RequestList([_request_view(r, hints.get(r.id)) for r in rows], total or 0)
+    return RequestPage(list(rows), total or 0, hints)
 
 
 async def _hints(s: Any, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -213,9 +183,9 @@ async def approve(ctx: Context, request_id: uuid.UUID, note: str | None, expires
     async with ctx.platform_session() as s:
         # One transaction: an approved request always has its invite.
         request = await _decide(s, ctx, request_id, "approved", note)
-        invite, token = _new_invite(s, ctx, request.email, 1, expires_in_hours, note, request_id)
+        invite = _new_invite(s, ctx, request.email, 1, expires_in_hours, note, request_id)
         await s.commit()
-    return Decision(_request_view(request, invite.token_hint), _invite_view(invite, token))
+    return Decision(request, invite)
 
 
 async def reject(ctx: Context, request_id: uuid.UUID, reason: str | None) -> Decision:
@@ -225,13 +195,13 @@ async def reject(ctx: Context, request_id: uuid.UUID, reason: str | None) -> Dec
     async with ctx.platform_session() as s:
         request = await _decide(s, ctx, request_id, "rejected", reason)
         await s.commit()
-    return Decision(_request_view(request, None), None)
+    return Decision(request, None)
 
 
 def _new_invite(s: AsyncSession, ctx: Context, invited_email: str | None, max_redemptions: int,
                 expires_in_hours: int | None, note: str | None,
-                signup_request_id: uuid.UUID | None) -> tuple[SignupInvite, str]:
-    """Add an invite to `s`; returns it with its plaintext token (which is not stored)."""
+                signup_request_id: uuid.UUID | None) -> NewInvite:
+    """Add an invite to `s`."""
     token = invites.new_token()
     hours = expires_in_hours or DEFAULT_INVITE_HOURS  # an explicit null still expires: no eternal invites
     row = SignupInvite(token_hash=token.digest, token_hint=token.hint, invited_email=invited_email,
@@ -239,11 +209,11 @@ def _new_invite(s: AsyncSession, ctx: Context, invited_email: str | None, max_re
                        expires_at=utcnow() + timedelta(hours=hours), note=note,
                        signup_request_id=signup_request_id, issued_by=_actor(ctx))
     s.add(row)
-    return row, token.plaintext
+    return NewInvite(row, token.plaintext)
 
 
 async def issue(ctx: Context, invited_email: str | None, max_redemptions: int, expires_in_hours: int | None,
-                note: str | None, signup_request_id: uuid.UUID | None) -> InviteView:
+                note: str | None, signup_request_id: uuid.UUID | None) -> NewInvite:
     problems: list[dict[str, Any]] = []
     if invited_email is not None:
         invited_email = invited_email.strip().lower()
@@ -257,13 +227,13 @@ async def issue(ctx: Context, invited_email: str | None, max_redemptions: int, e
     async with ctx.platform_session() as s:
         if signup_request_id is not None and await s.get(SignupRequest, signup_request_id) is None:
             raise NotFound("Signup request not found.")
-        row, token = _new_invite(s, ctx, invited_email, max_redemptions, expires_in_hours, note, signup_request_id)
+        invite = _new_invite(s, ctx, invited_email, max_redemptions, expires_in_hours, note, signup_request_id)
         await s.commit()
-    return _invite_view(row, token)
+    return invite
 
 
 async def list_invites(ctx: Context, status: str | None, email: str | None, request_id: uuid.UUID | None,
-                       limit: int, offset: int) -> InviteList:
+                       limit: int, offset: int) -> Page[SignupInvite]:
     where = []
     if status:
         where.append(invites.status_clause(status, utcnow()))
@@ -276,10 +246,10 @@ async def list_invites(ctx: Context, status: str | None, email: str | None, requ
         rows = (await s.scalars(select(SignupInvite).where(*where)
                                 .order_by(SignupInvite.created_at.desc(), SignupInvite.id)
                                 .limit(limit).offset(offset))).all()
-    return InviteList([_invite_view(r) for r in rows], total or 0)
+    return Page(list(rows), total or 0)
 
 
-async def revoke(ctx: Context, invite_id: uuid.UUID) -> InviteView:
+async def revoke(ctx: Context, invite_id: uuid.UUID) -> SignupInvite:
     async with ctx.platform_session() as s:
         row = await s.get(SignupInvite, invite_id)
         if row is None:
@@ -287,4 +257,4 @@ async def revoke(ctx: Context, invite_id: uuid.UUID) -> InviteView:
         if row.revoked_at is None:  # revoking twice is harmless and keeps the first time
             row.revoked_at = utcnow()
             await s.commit()
-    return _invite_view(row)
+    return row
