@@ -298,7 +298,7 @@ def _incident(call) -> None:
         try:
             incident = await call(ctx)
             await status_subscriptions.drain()
-            return f"incident_id={incident.incident_id} state={incident.state} severity={incident.severity}"
+            return f"incident_id={incident.id} state={incident.state} severity={incident.severity}"
         finally:
             await services.close()
 

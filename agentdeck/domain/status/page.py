@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,23 +21,48 @@ from sqlalchemy import func, select
 from agentdeck.context import Context
 from agentdeck.db.models.status import StatusIncident, StatusProbe
 from agentdeck.domain.status import subscriptions as subs
-from agentdeck.domain.status.probes import CHANGES_CHANNEL, SERVICES, publish_change
+from agentdeck.domain.status.probes import CHANGES_CHANNEL, SERVICES, ServiceSpec, publish_change
 from agentdeck.domain.status.subscriptions import require_status_manager
-from agentdeck.domain.status.views import (
-    Incident,
-    Overview,
-    PlatformStatus,
-    ServiceStatus,
-    StatusChange,
-    UptimeMetric,
-    incident_view,
-)
 from agentdeck.errors import InvalidInput, NotFound
 
 RECENT_INCIDENTS = 20
 SEVERITIES = ("major", "minor", "maintenance")
 STATES = ("investigating", "identified", "monitoring", "resolved")
 
+
+@dataclass(frozen=True)
+class ServiceState:
+    """A service on the page: what it is, the state its latest probe and the open incidents put
+    it in, and when an incident last named it."""
+
+    spec: ServiceSpec
+    status: str  # operational | degraded | major_outage | unknown
+    last_incident_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Uptime:
+    """The share of health probes that passed across all services, in percent, in the last
+    `days` and in the `days` before those (None: no probes then)."""
+
+    days: int
+    now: float | None
+    before: float | None
+
+
+@dataclass(frozen=True)
+class StatusPage:
+    """The live status page. `state` and `description` say how the platform is overall;
+    `updated_at` is when the newest probe ran."""
+
+    generated_at: datetime
+    state: str
+    description: str
+    updated_at: datetime
+    services: list[ServiceState]
+    incidents: list[StatusIncident]  # the most recent, newest first
+    uptime: list[Uptime]  # over a day, over 30 days
+    open_incidents: int
 
 
 # The page ------------------------------------------------------------------------------------
@@ -59,32 +85,19 @@ async def _ratio(s: Any, since: datetime, until: datetime) -> float | None:
     return None if not total else 100.0 * (passed or 0) / total
 
 
-def _uptime(label: str, days: int, now_pct: float | None, before_pct: float | None) -> UptimeMetric:
-    helper = f"Health probes passed across all services in the last {days * 24 if days == 1 else days} " + (
-        "hours" if days == 1 else "days")
-    if now_pct is None:
-        return UptimeMetric(label, "n/a", helper + " (no probes yet)", "n/a", "neutral")
-    if before_pct is None:
-        trend, tone = "new", "neutral"
-    else:
-        delta = now_pct - before_pct
-        trend = f"{delta:+.2f}%"
-        tone = "positive" if delta > 0.005 else "negative" if delta < -0.005 else "neutral"
-    return UptimeMetric(label, f"{now_pct:.2f}%", helper, trend, tone)
-
-
-def _overview(services: list[ServiceStatus], updated_at: datetime) -> Overview:
-    down = [s.name for s in services if s.status == "major_outage"]
-    degraded = [s.name for s in services if s.status == "degraded"]
+def _overview(services: list[ServiceState]) -> tuple[str, str]:
+    """The page's state and description."""
+    down = [s.spec.name for s in services if s.status == "major_outage"]
+    degraded = [s.spec.name for s in services if s.status == "degraded"]
     if down:
         state = "Major outage" if {"API", "Database"} & set(down) else "Partial outage"
-        return Overview(state, f"Unavailable: {', '.join(down)}.", updated_at)
+        return state, f"Unavailable: {', '.join(down)}."
     if degraded:
-        return Overview("Degraded performance", f"Open incidents affect: {', '.join(degraded)}.", updated_at)
-    return Overview("All systems operational", "All services are responding normally.", updated_at)
+        return "Degraded performance", f"Open incidents affect: {', '.join(degraded)}."
+    return "All systems operational", "All services are responding normally."
 
 
-async def platform_status(ctx: Context) -> PlatformStatus:
+async def platform_status(ctx: Context) -> StatusPage:
     now = datetime.now(UTC)
     async with ctx.platform_session() as s:
         latest = await _latest_probes(s)
@@ -107,16 +120,11 @@ async def platform_status(ctx: Context) -> PlatformStatus:
         else:
             status = "degraded" if names & open_for else "operational"
         last = max((i.occurred_at for i in incidents if i.service.lower() in names), default=None)
-        services.append(ServiceStatus(spec.name, status, spec.description, spec.owner, last))
+        services.append(ServiceState(spec, status, last))
+    state, description = _overview(services)
     updated_at = max((p.checked_at for p in latest.values()), default=now)
-    metrics = [
-        _uptime("Uptime (24 hours)", 1, ratios[0], ratios[1]),
-        _uptime("Uptime (30 days)", 30, ratios[2], ratios[3]),
-        UptimeMetric("Open incidents", str(open_count), "Incidents not yet resolved",
-                     f"{len(incidents)} recent", "negative" if open_count else "neutral"),
-    ]
-    return PlatformStatus(now, _overview(services, updated_at), services, [incident_view(i) for i in incidents],
-                          metrics)
+    uptime = [Uptime(1, ratios[0], ratios[1]), Uptime(30, ratios[2], ratios[3])]
+    return StatusPage(now, state, description, updated_at, services, list(incidents), uptime, open_count)
 
 
 async def status_rss(ctx: Context) -> str:
@@ -125,26 +133,27 @@ async def status_rss(ctx: Context) -> str:
     feed = FeedGenerator()
     feed.title(ctx.settings.status_page_title)
     feed.link(href=f"{base}/status", rel="alternate")
-    feed.description(page.overview.description)
+    feed.description(page.description)
     feed.language("en")
     feed.lastBuildDate(page.generated_at)
-    feed.pubDate(page.overview.updated_at)
+    feed.pubDate(page.updated_at)
     for incident in page.incidents:
         entry = feed.add_entry(order="append")
         entry.title(f"{incident.service}: {incident.impact}")
-        entry.link(href=f"{base}/status#incident-{incident.incident_id}")
-        entry.guid(incident.incident_id, permalink=False)
+        entry.link(href=f"{base}/status#incident-{incident.id}")
+        entry.guid(str(incident.id), permalink=False)
         entry.pubDate(incident.occurred_at)
         entry.description(incident.impact)
         entry.category(term=incident.state)
     return feed.rss_str(pretty=False).decode()
 
 
-async def status_changes(ctx: Context) -> AsyncIterator[StatusChange]:
+async def status_changes(ctx: Context) -> AsyncIterator[dict[str, Any]]:
+    """Changes as `probes.publish_change` publishes them: `kind` (service | incident), `service`,
+    `status`, `at` (ISO 8601) and, for an incident, `incident_id` and `impact`."""
     async with ctx.bus.subscribe(CHANGES_CHANNEL) as messages:
-        async for raw in messages:
-            yield StatusChange(raw["kind"], raw["service"], raw["status"], raw.get("incident_id"),
-                               raw.get("impact"), datetime.fromisoformat(raw["at"]))
+        async for change in messages:
+            yield change
 
 
 # Incidents -----------------------------------------------------------------------------------
@@ -160,15 +169,14 @@ def _validate(service: str | None, impact: str | None) -> None:
 
 
 async def _announce(ctx: Context, row: StatusIncident) -> None:
-    view = incident_view(row)
     await publish_change(ctx.services, {"kind": "incident", "service": row.service, "status": row.state,
-                                        "incident_id": view.incident_id, "impact": row.impact,
+                                        "incident_id": str(row.id), "impact": row.impact,
                                         "at": row.updated_at.isoformat()})
-    await subs.dispatch(ctx.services, view, row.severity)
+    await subs.dispatch(ctx.services, row, row.severity)
 
 
 async def open_incident(ctx: Context, service: str, impact: str, severity: str, state: str,
-                        occurred_at: datetime | None = None) -> Incident:
+                        occurred_at: datetime | None = None) -> StatusIncident:
     require_status_manager(ctx)
     _validate(service, impact)
     now = datetime.now(UTC)
@@ -179,11 +187,11 @@ async def open_incident(ctx: Context, service: str, impact: str, severity: str, 
         s.add(row)
         await s.commit()
     await _announce(ctx, row)
-    return incident_view(row)
+    return row
 
 
 async def update_incident(ctx: Context, incident_id: uuid.UUID, impact: str | None, state: str | None,
-                          severity: str | None) -> Incident:
+                          severity: str | None) -> StatusIncident:
     require_status_manager(ctx)
     _validate(None, impact)
     async with ctx.platform_session() as s:
@@ -201,8 +209,8 @@ async def update_incident(ctx: Context, incident_id: uuid.UUID, impact: str | No
         row.updated_at = now
         await s.commit()
     await _announce(ctx, row)
-    return incident_view(row)
+    return row
 
 
-async def resolve_incident(ctx: Context, incident_id: uuid.UUID, impact: str | None) -> Incident:
+async def resolve_incident(ctx: Context, incident_id: uuid.UUID, impact: str | None) -> StatusIncident:
     return await update_incident(ctx, incident_id, impact, "resolved", None)

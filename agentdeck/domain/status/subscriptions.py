@@ -14,7 +14,6 @@ import logging
 import secrets
 import uuid
 from collections.abc import Coroutine
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -24,7 +23,7 @@ from agentdeck.context import Context, Principal, Services
 from agentdeck.db.models.status import StatusIncident, StatusSubscription
 from agentdeck.domain.common.access import client_info, require_principal, scope_granted
 from agentdeck.domain.common.limits import EMAIL
-from agentdeck.domain.status.views import Incident, incident_view
+from agentdeck.domain.common.results import CursorPage
 from agentdeck.errors import (
     BadRequest,
     Conflict,
@@ -48,45 +47,16 @@ MAX_METADATA_BYTES = 4096
 _background: set[asyncio.Task] = set()
 
 
-@dataclass
-class SubscriptionView:
-    id: uuid.UUID
-    channel: str
-    severity_filter: str
-    status: str
-    target_masked: str
-    tenant_id: uuid.UUID | None
-    created_by: str
-    created_at: datetime
-    updated_at: datetime
-    webhook_secret: str | None = None  # only on the response that created a webhook
-
-
-@dataclass
-class SubscriptionList:
-    items: list[SubscriptionView]
-    next_cursor: str | None
-
-
-@dataclass
-class ResendResult:
-    dispatched: int
-
-
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
 
-def _mask(channel: str, target: str) -> str:
-    if channel == "email":
-        local, _, domain = target.partition("@")
+def masked_target(row: StatusSubscription) -> str:
+    """The subscription's target as shown to anyone: enough to recognise, not to read."""
+    if row.channel == "email":
+        local, _, domain = row.target.partition("@")
         return f"{local[:1]}***@{domain}"
-    return target[:6] + "…"
-
-
-def view(row: StatusSubscription, secret: str | None = None) -> SubscriptionView:
-    return SubscriptionView(row.id, row.channel, row.severity_filter, row.status, _mask(row.channel, row.target),
-                            row.tenant_id, row.created_by, row.created_at, row.updated_at, secret)
+    return row.target[:6] + "…"
 
 
 def spawn(work: Coroutine[Any, Any, Any]) -> None:
@@ -129,7 +99,10 @@ def _validate(channel: str, target: str, metadata: Any) -> str:
     return target
 
 
-async def create(ctx: Context, channel: str, target: str, severity_filter: str, metadata: Any) -> SubscriptionView:
+async def create(ctx: Context, channel: str, target: str, severity_filter: str,
+                 metadata: Any) -> StatusSubscription:
+    """A new pending subscription, verified by mail or by a signed challenge. Its webhook secret
+    is shown in the answer to this call only."""
     if ctx.auth_error is not None:  # a bearer is optional, but a bad one is refused
         raise ctx.auth_error
     principal = ctx.principal
@@ -183,10 +156,10 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str, 
         delivery = await webhooks.post_signed(target, secret, payload, allow_loopback=allow_loopback)
         if not delivery.ok:
             raise UpstreamFailed("Webhook challenge delivery failed.")
-    return view(row, secret)
+    return row
 
 
-async def _confirm(ctx: Context, token: str, channel: str, invalid: str) -> SubscriptionView:
+async def _confirm(ctx: Context, token: str, channel: str, invalid: str) -> StatusSubscription:
     if not token:
         raise InvalidInput("token must not be empty.", details=[{"field": "input.token", "message": "token must not be empty."}])
     async with ctx.platform_session() as s:
@@ -201,18 +174,18 @@ async def _confirm(ctx: Context, token: str, channel: str, invalid: str) -> Subs
             raise Gone("Token expired; subscribe again.")
         row.status, row.verify_token_hash, row.verify_expires_at, row.updated_at = "active", None, None, now
         await s.commit()
-    return view(row)
+    return row
 
 
-async def verify(ctx: Context, token: str) -> SubscriptionView:
+async def verify(ctx: Context, token: str) -> StatusSubscription:
     return await _confirm(ctx, token, "email", "Token invalid.")
 
 
-async def confirm_challenge(ctx: Context, token: str) -> SubscriptionView:
+async def confirm_challenge(ctx: Context, token: str) -> StatusSubscription:
     return await _confirm(ctx, token, "webhook", "Challenge invalid.")
 
 
-async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) -> SubscriptionView:
+async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) -> StatusSubscription:
     if token is None:
         require_status_manager(ctx)  # 401 without a bearer, 403 without the scope
     async with ctx.platform_session() as s:
@@ -225,11 +198,11 @@ async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) ->
         if row.status != "revoked":
             row.status, row.verify_token_hash, row.updated_at = "revoked", None, datetime.now(UTC)
             await s.commit()
-    return view(row)
+    return row
 
 
 async def list_subscriptions(ctx: Context, limit: int, cursor: str | None, tenant_id: uuid.UUID | None,
-                             all_tenants: bool) -> SubscriptionList:
+                             all_tenants: bool) -> CursorPage[StatusSubscription]:
     require_status_manager(ctx)
     limit = min(max(limit, 1), 100)  # the legacy repository clamps rather than refuses
     if cursor is not None and not cursor.isdigit():
@@ -243,12 +216,13 @@ async def list_subscriptions(ctx: Context, limit: int, cursor: str | None, tenan
                                 .order_by(StatusSubscription.created_at.desc(), StatusSubscription.id)
                                 .limit(limit + 1).offset(offset))).all()
     more = len(rows) > limit
-    return SubscriptionList([view(r) for r in rows[:limit]], str(offset + limit) if more else None)
+    return CursorPage(list(rows[:limit]), str(offset + limit) if more else None)
 
 
 # Alerts --------------------------------------------------------------------------------------
 
-async def dispatch(services: Services, incident: Incident, severity: str, tenant_id: uuid.UUID | None = None) -> int:
+async def dispatch(services: Services, incident: StatusIncident, severity: str,
+                   tenant_id: uuid.UUID | None = None) -> int:
     """Send `incident` to every active subscription whose filter matches `severity`."""
     where = [StatusSubscription.status == "active"]
     if severity != "all":
@@ -262,7 +236,7 @@ async def dispatch(services: Services, incident: Incident, severity: str, tenant
     return len(rows)
 
 
-async def _deliver(services: Services, row: StatusSubscription, incident: Incident) -> None:
+async def _deliver(services: Services, row: StatusSubscription, incident: StatusIncident) -> None:
     try:
         if row.channel == "email":
             link = f"{services.settings.public_url.rstrip('/')}/status"
@@ -275,7 +249,7 @@ async def _deliver(services: Services, row: StatusSubscription, incident: Incide
             ))
         else:
             payload = {"dispatched_at": datetime.now(UTC).isoformat(), "impact": incident.impact,
-                       "incident_id": incident.incident_id, "occurred_at": incident.occurred_at.isoformat(),
+                       "incident_id": str(incident.id), "occurred_at": incident.occurred_at.isoformat(),
                        "service": incident.service, "state": incident.state, "subscription_id": str(row.id)}
             await webhooks.deliver_with_retries(row.target, row.webhook_secret or "", payload,
                                                 allow_loopback=services.settings.status_webhook_allow_loopback)
@@ -283,10 +257,11 @@ async def _deliver(services: Services, row: StatusSubscription, incident: Incide
         log.exception("status alert to subscription %s failed", row.id)
 
 
-async def resend(ctx: Context, incident_id: uuid.UUID, severity: str, tenant_id: uuid.UUID | None) -> ResendResult:
+async def resend(ctx: Context, incident_id: uuid.UUID, severity: str, tenant_id: uuid.UUID | None) -> int:
+    """Send an incident to the matching subscribers again; how many it was sent to."""
     require_status_manager(ctx)
     async with ctx.platform_session() as s:
         row = await s.get(StatusIncident, incident_id)
     if row is None:
         raise NotFound("Incident not found.")
-    return ResendResult(await dispatch(ctx.services, incident_view(row), severity, tenant_id))
+    return await dispatch(ctx.services, row, severity, tenant_id)
