@@ -4,12 +4,16 @@ import enum
 from collections.abc import AsyncGenerator
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 
 import strawberry
 from strawberry.scalars import JSON
 
+from agentdeck.db.models import BillingPlan as PlanRow
+from agentdeck.db.models import TenantSubscription as SubscriptionRow
 from agentdeck.domain import billing as r
 from agentdeck.domain.common.idempotency import KEY
+from agentdeck.domain.common.results import CursorPage, Outcome
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
@@ -31,6 +35,13 @@ class PlanFeature:
     soft_limit: int | None
     is_metered: bool
 
+    @classmethod
+    def from_config(cls, feature: dict[str, Any]) -> PlanFeature:
+        """A feature as `billing_plans.json` configures it."""
+        return cls(key=feature["key"], display_name=feature["display_name"], description=feature.get("description"),
+                   hard_limit=feature.get("hard_limit"), soft_limit=feature.get("soft_limit"),
+                   is_metered=feature.get("is_metered", False))
+
 
 @strawberry.type(description="A billing plan; prices are integer cents.")
 class BillingPlan:
@@ -45,6 +56,13 @@ class BillingPlan:
     feature_toggles: JSON
     is_active: bool
     features: list[PlanFeature]
+
+    @classmethod
+    def from_row(cls, row: PlanRow) -> BillingPlan:
+        return cls(code=row.code, name=row.name, interval=row.interval, interval_count=row.interval_count,
+                   price_cents=row.price_cents, currency=row.currency, trial_days=row.trial_days,
+                   seat_included=row.seat_included, feature_toggles=JSON(dict(row.feature_toggles)),
+                   is_active=row.is_active, features=[PlanFeature.from_config(f) for f in row.features])
 
 
 @strawberry.type
@@ -64,6 +82,15 @@ class TenantSubscription:
     pending_plan_effective_at: datetime | None
     pending_seat_count: int | None
     metadata: JSON
+
+    @classmethod
+    def from_row(cls, row: SubscriptionRow) -> TenantSubscription:
+        return cls(tenant_id=str(row.tenant_id), plan_code=row.plan_code, status=row.status, auto_renew=row.auto_renew,
+                   billing_email=row.billing_email, starts_at=row.starts_at,
+                   current_period_start=row.current_period_start, current_period_end=row.current_period_end,
+                   trial_ends_at=row.trial_ends_at, cancel_at=row.cancel_at, seat_count=row.seat_count,
+                   pending_plan_code=row.pending_plan_code, pending_plan_effective_at=row.pending_plan_effective_at,
+                   pending_seat_count=row.pending_seat_count, metadata=JSON(dict(row.metadata_ or {})))
 
 
 @strawberry.type
@@ -99,6 +126,11 @@ class BillingEventUsage:
     period_end: str | None
     amount_cents: int | None
 
+    @classmethod
+    def from_event(cls, usage: dict[str, Any]) -> BillingEventUsage:
+        return cls(feature_key=usage["feature_key"], quantity=usage["quantity"], period_start=usage.get("period_start"),
+                   period_end=usage.get("period_end"), amount_cents=usage.get("amount_cents"))
+
 
 @strawberry.type(description="A payment event as recorded; times are ISO strings with +00:00.")
 class BillingEvent:
@@ -112,17 +144,36 @@ class BillingEvent:
     invoice: BillingEventInvoice | None
     usage: list[BillingEventUsage]
 
+    @classmethod
+    def from_event(cls, event: dict[str, Any]) -> BillingEvent:
+        """An event in the documented shape billing stores and streams (`stripe_objects.normalize`)."""
+        subscription, invoice = event.get("subscription"), event.get("invoice")
+        return cls(tenant_id=event["tenant_id"], event_type=event["event_type"],
+                   stripe_event_id=event["stripe_event_id"], occurred_at=event["occurred_at"],
+                   summary=event.get("summary"), status=event["status"],
+                   subscription=BillingEventSubscription(**subscription) if subscription else None,
+                   invoice=BillingEventInvoice(**invoice) if invoice else None,
+                   usage=[BillingEventUsage.from_event(u) for u in event.get("usage") or ()])
+
 
 @strawberry.type
 class BillingEventHistory:
     items: list[BillingEvent]
     next_cursor: str | None
 
+    @classmethod
+    def from_page(cls, page: CursorPage[dict[str, Any]]) -> BillingEventHistory:
+        return cls(items=[BillingEvent.from_event(e) for e in page.items], next_cursor=page.next_cursor)
+
 
 @strawberry.type(description="Usage accepted; `data` is always null.")
 class UsageRecorded:
     message: str
     data: None = None
+
+    @classmethod
+    def from_outcome(cls, outcome: Outcome[None]) -> UsageRecorded:
+        return cls(message=outcome.message)
 
 
 @strawberry.type(description="Usage of one feature in the current billing period.")
@@ -133,6 +184,16 @@ class UsageTotal:
     soft_limit: int | None
     period_start: datetime
     period_end: datetime
+
+    @classmethod
+    def from_period(cls, usage: r.PeriodUsage) -> list[UsageTotal]:
+        """One total per feature, with the plan's limits on it."""
+        totals = []
+        for key, used in usage.used.items():
+            feature = usage.features.get(key, {})
+            totals.append(cls(feature_key=key, quantity=used, hard_limit=feature.get("hard_limit"),
+                              soft_limit=feature.get("soft_limit"), period_start=usage.start, period_end=usage.end))
+        return totals
 
 
 @strawberry.input
@@ -175,11 +236,11 @@ VIEWER, ADMIN = allow(TenantRole("viewer")), allow(TenantRole("admin"))
 class Query:
     @strawberry.field(description="Active billing plans (public).")
     async def billing_plans(self, info: strawberry.Info) -> list[BillingPlan]:
-        return await r.list_plans(info.context)  # type: ignore[return-value]
+        return [BillingPlan.from_row(row) for row in await r.list_plans(info.context)]
 
     @strawberry.field(extensions=VIEWER, description="The tenant's subscription.")
     async def tenant_subscription(self, info: strawberry.Info, tenant_id: str) -> TenantSubscription:
-        return await r.get_subscription(info.context, tenant_id)  # type: ignore[return-value]
+        return TenantSubscription.from_row(await r.get_subscription(info.context, tenant_id))
 
     @strawberry.field(extensions=VIEWER, description="Payment events, newest first.")
     async def billing_event_history(
@@ -187,11 +248,12 @@ class Query:
         event_type: str | None = None, processing_status: StripeEventStatus | None = None,
     ) -> BillingEventHistory:
         status = processing_status.value if processing_status else None
-        return await r.event_history(info.context, tenant_id, limit, cursor, event_type, status)  # type: ignore[return-value]
+        return BillingEventHistory.from_page(
+            await r.event_history(info.context, tenant_id, limit, cursor, event_type, status))
 
     @strawberry.field(extensions=VIEWER, description="Usage per feature in the current billing period.")
     async def usage_totals(self, info: strawberry.Info, tenant_id: str) -> list[UsageTotal]:
-        return await r.usage_totals(info.context, tenant_id)  # type: ignore[return-value]
+        return UsageTotal.from_period(await r.usage_totals(info.context, tenant_id))
 
 
 @strawberry.type
@@ -199,28 +261,29 @@ class Mutation:
     @strawberry.mutation(extensions=ADMIN, description="Start a subscription on a plan.")
     async def start_subscription(self, info: strawberry.Info, tenant_id: str, input: StartSubscriptionInput,
                                  idempotency_key: IdempotencyKey = None) -> TenantSubscription:
-        return await r.start_subscription(  # type: ignore[return-value]
+        return TenantSubscription.from_row(await r.start_subscription(
             info.context, tenant_id, input.plan_code, input.billing_email, input.auto_renew, input.seat_count,
-            keyed(idempotency_key, tenant_id=tenant_id, input=input))
+            keyed(idempotency_key, tenant_id=tenant_id, input=input)))
 
     @strawberry.mutation(extensions=ADMIN, description="Change seats, auto-renewal, billing email or plan.")
     async def update_subscription(self, info: strawberry.Info, tenant_id: str,
                                   input: UpdateSubscriptionInput) -> TenantSubscription:
-        return await r.update_subscription(  # type: ignore[return-value]
-            info.context, tenant_id, input.auto_renew, input.billing_email, input.seat_count, input.plan_code)
+        return TenantSubscription.from_row(await r.update_subscription(
+            info.context, tenant_id, input.auto_renew, input.billing_email, input.seat_count, input.plan_code))
 
     @strawberry.mutation(extensions=ADMIN, description="Cancel now or at the end of the current period.")
     async def cancel_subscription(self, info: strawberry.Info, tenant_id: str,
                                   input: CancelSubscriptionInput) -> TenantSubscription:
-        return await r.cancel_subscription(info.context, tenant_id, input.cancel_at_period_end)  # type: ignore[return-value]
+        return TenantSubscription.from_row(
+            await r.cancel_subscription(info.context, tenant_id, input.cancel_at_period_end))
 
     @strawberry.mutation(extensions=ADMIN, description="Record metered usage (once per idempotency key).")
     async def record_usage(self, info: strawberry.Info, tenant_id: str, input: UsageRecordInput,
                            idempotency_key: IdempotencyKey = None) -> UsageRecorded:
         guarded = replace(input, idempotency_key=None)  # the key, wherever it came, is not an input
-        return await r.record_usage(  # type: ignore[return-value]
+        return UsageRecorded.from_outcome(await r.record_usage(
             info.context, tenant_id, input.feature_key, input.quantity, input.idempotency_key,
-            input.period_start, input.period_end, keyed(idempotency_key, tenant_id=tenant_id, input=guarded))
+            input.period_start, input.period_end, keyed(idempotency_key, tenant_id=tenant_id, input=guarded)))
 
 
 @strawberry.type
@@ -228,4 +291,4 @@ class Subscription:
     @strawberry.subscription(extensions=VIEWER, description="The tenant's payment events as they are handled.")
     async def billing_events(self, info: strawberry.Info) -> AsyncGenerator[BillingEvent, None]:
         async for event in r.billing_stream(info.context):
-            yield event  # type: ignore[misc]
+            yield BillingEvent.from_event(event)

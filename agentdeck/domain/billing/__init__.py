@@ -18,6 +18,7 @@ from agentdeck.domain.billing.subscriptions import (
     update_subscription,
 )
 from agentdeck.domain.billing.usage import (
+    PeriodUsage,
     UsageLimitExceeded,
     check_usage_limit,
     record_usage,
@@ -25,7 +26,7 @@ from agentdeck.domain.billing.usage import (
 )
 
 __all__ = [
-    "UsageLimitExceeded", "billing_stream", "cancel_subscription", "check_usage_limit", "event_history",
+    "PeriodUsage", "UsageLimitExceeded", "billing_stream", "cancel_subscription", "check_usage_limit", "event_history",
     "get_subscription", "handle_stripe_webhook", "list_plans", "record_usage", "retry_due", "start_subscription",
     "sync_plans", "update_subscription", "usage_totals",
 ]

@@ -13,6 +13,7 @@ import json
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,14 +27,8 @@ from agentdeck.db.models import BillingPlan, StripeEvent, TenantSubscription
 from agentdeck.db.session import rowcount
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import price_map
-from agentdeck.domain.billing.views import (
-    BillingEvent,
-    EventPage,
-    WebhookReceipt,
-    from_ts,
-    normalize,
-    subscription_fields,
-)
+from agentdeck.domain.billing.stripe_objects import from_ts, normalize, subscription_fields
+from agentdeck.domain.common.results import CursorPage
 from agentdeck.errors import BadRequest, DomainError, RateLimited
 from agentdeck.providers.ratelimit import held_slot
 
@@ -45,6 +40,12 @@ INVOICE_EVENTS = {"invoice.payment_succeeded", "invoice.payment_failed", "invoic
 OUTCOMES = ("received", "processed", "failed")
 STALE = "stale: newer state already applied"
 CLAIM_SECONDS = timedelta(minutes=5)  # a retry taken by a process that died is retried after this
+
+
+@dataclass(frozen=True)
+class WebhookReceipt:
+    success: bool
+    duplicate: bool
 
 
 def channel(tenant_id: uuid.UUID | str) -> str:
@@ -271,7 +272,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
 
 
 async def event_history(ctx: Context, tenant_id: str, limit: int, cursor: str | None, event_type: str | None,
-                        processing_status: str | None) -> EventPage:
+                        processing_status: str | None) -> CursorPage[dict[str, Any]]:
+    """The tenant's events, newest first, in the documented shape (`stripe_objects.normalize`);
+    an event that could not be normalised is shown bare, with its processing error."""
     tc = await billing_tenant(ctx, tenant_id)
     query = select(StripeEvent).where(StripeEvent.tenant_id == tc.tenant_id)
     if event_type:
@@ -287,8 +290,8 @@ async def event_history(ctx: Context, tenant_id: str, limit: int, cursor: str | 
         rows = list(await s.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [BillingEvent.of(r.normalized or _bare(r)) for r in rows]
-    return EventPage(items, _encode_cursor(rows[-1].received_at, rows[-1].id) if more else None)
+    items = [r.normalized or _bare(r) for r in rows]
+    return CursorPage(items, _encode_cursor(rows[-1].received_at, rows[-1].id) if more else None)
 
 
 def _bare(row: StripeEvent) -> dict[str, Any]:
@@ -299,7 +302,8 @@ def _bare(row: StripeEvent) -> dict[str, Any]:
 
 # The live stream --------------------------------------------------------------------------------
 
-async def billing_stream(ctx: Context) -> AsyncIterator[BillingEvent]:
+async def billing_stream(ctx: Context) -> AsyncIterator[dict[str, Any]]:
+    """The tenant's events as they are handled, in the documented shape (as `event_history`)."""
     tc = await billing_tenant(ctx, None, feature="billing_stream")
     settings = ctx.settings
     decision = await ctx.services.limiter.hit(f"billing-stream:{tc.tenant_id}", settings.billing_stream_per_minute, 60)
@@ -312,4 +316,4 @@ async def billing_stream(ctx: Context) -> AsyncIterator[BillingEvent]:
             raise RateLimited(f"Rate limit exceeded ({cap} concurrent streams). Retry after 5s.", retry_after=5)
         async with ctx.bus.subscribe(channel(tc.tenant_id)) as messages:
             async for message in messages:
-                yield BillingEvent.of(message)
+                yield message

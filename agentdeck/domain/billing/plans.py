@@ -13,7 +13,6 @@ from sqlalchemy.exc import IntegrityError
 from agentdeck.context import Context
 from agentdeck.db.models import BillingPlan
 from agentdeck.db.session import Database
-from agentdeck.domain.billing.views import Plan
 from agentdeck.errors import NotFound
 from agentdeck.providers.payments import PlanRef
 
@@ -52,10 +51,10 @@ async def sync_plans(db: Database, plans: list[dict[str, Any]] | None = None) ->
             log.info("billing plans were synced concurrently by another process")
 
 
-async def list_plans(ctx: Context) -> list[Plan]:
+async def list_plans(ctx: Context) -> list[BillingPlan]:
     async with ctx.platform_session() as s:
         rows = await s.scalars(select(BillingPlan).where(BillingPlan.is_active).order_by(BillingPlan.position))
-        return [Plan.of(r) for r in rows]
+        return list(rows)
 
 
 async def get_plan(ctx: Context, code: str, *, active_only: bool = True) -> BillingPlan:

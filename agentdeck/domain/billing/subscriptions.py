@@ -2,6 +2,9 @@
 
 Starting one takes an idempotency key (`domain/common/idempotency.py`); a retry gets the answer its
 first request got (stored with the subscription's row, in one transaction), not a 409.
+
+Every operation answers with the subscription's row (for a retry, the row as the first request
+left it, not stored again).
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from agentdeck.db.models import BillingPlan, TenantSubscription
 from agentdeck.domain.billing import events
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import get_plan, plan_ref, price_map
-from agentdeck.domain.billing.views import Subscription, subscription_fields
+from agentdeck.domain.billing.stripe_objects import subscription_fields
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.limits import EMAIL
 from agentdeck.errors import (
@@ -32,6 +35,12 @@ from agentdeck.providers.payments import Current, PaymentProvider, StripeObject
 
 MAX_SEATS = 100_000
 ENDED = ("canceled", "incomplete_expired")
+# The answer a retry of start_subscription replays is kept with its key as JSON: these columns,
+# the tenant's id and `metadata`.
+ANSWER_VALUES = ("plan_code", "status", "auto_renew", "billing_email", "seat_count", "pending_plan_code",
+                 "pending_seat_count")
+ANSWER_TIMES = ("starts_at", "current_period_start", "current_period_end", "trial_ends_at", "cancel_at",
+                "pending_plan_effective_at")
 
 
 def _provider(ctx: Context) -> PaymentProvider:
@@ -41,6 +50,27 @@ def _provider(ctx: Context) -> PaymentProvider:
 def _current(row: TenantSubscription) -> Current:
     return Current(row.subscription_ref, row.customer_ref, row.status, row.current_period_start,
                    row.current_period_end, row.trial_ends_at)
+
+
+def _answer(row: TenantSubscription) -> dict[str, Any]:
+    times = {name: _iso(getattr(row, name)) for name in ANSWER_TIMES}
+    return {"tenant_id": str(row.tenant_id), **{name: getattr(row, name) for name in ANSWER_VALUES}, **times,
+            "metadata": dict(row.metadata_ or {})}
+
+
+def _replayed(answer: dict[str, Any]) -> TenantSubscription:
+    """The first request's answer as a row of its own (never added to a session)."""
+    times = {name: _time(answer[name]) for name in ANSWER_TIMES}
+    return TenantSubscription(tenant_id=uuid.UUID(answer["tenant_id"]), metadata_=answer["metadata"],
+                              **{name: answer[name] for name in ANSWER_VALUES}, **times)
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.isoformat() if moment is not None else None
+
+
+def _time(text: str | None) -> datetime | None:
+    return datetime.fromisoformat(text) if text is not None else None
 
 
 def _validate(email: str | None, seat_count: int | None) -> None:
@@ -65,7 +95,8 @@ async def _call(call: Any) -> StripeObject:
 
 
 async def _apply(ctx: Context, tenant_id: uuid.UUID, obj: StripeObject, event_type: str,
-                 extra: dict[str, Any] | None = None, claim: idempotency.Claim | None = None) -> Subscription:
+                 extra: dict[str, Any] | None = None,
+                 claim: idempotency.Claim | None = None) -> TenantSubscription:
     """Write the provider's answer; with the local provider also record the event Stripe would send.
     `claim`: the idempotency key of the request, recorded with the row and the answer."""
     now = datetime.now(UTC).replace(microsecond=0)  # events carry whole seconds
@@ -79,15 +110,14 @@ async def _apply(ctx: Context, tenant_id: uuid.UUID, obj: StripeObject, event_ty
             setattr(row, name, value)
         row.state_at = now
         await s.flush()  # the row's id and tenant are set: the answer is known
-        view = Subscription.of(row)
         if claim is not None:
-            await claim.attach(s, {"subscription_id": str(row.id)}, view)
+            await claim.attach(s, {"subscription_id": str(row.id)}, _answer(row))
         await s.commit()
     if _provider(ctx).emits_events:
         event = {"id": f"evt_local_{uuid.uuid4().hex[:24]}", "object": "event", "type": event_type,
                  "created": int(now.timestamp()), "livemode": False, "data": {"object": obj}}
         await events.ingest(ctx, event)
-    return view
+    return row
 
 
 async def _existing(ctx: Context) -> TenantSubscription:
@@ -98,25 +128,25 @@ async def _existing(ctx: Context) -> TenantSubscription:
     return row
 
 
-async def get_subscription(ctx: Context, tenant_id: str) -> Subscription:
+async def get_subscription(ctx: Context, tenant_id: str) -> TenantSubscription:
     await billing_tenant(ctx, tenant_id)
-    return Subscription.of(await _existing(ctx))
+    return await _existing(ctx)
 
 
 async def start_subscription(ctx: Context, tenant_id: str, plan_code: str, billing_email: str | None,
                              auto_renew: bool, seat_count: int | None,
-                             idem: idempotency.Idempotency = idempotency.NO_KEY) -> Subscription:
+                             idem: idempotency.Idempotency = idempotency.NO_KEY) -> TenantSubscription:
     tc = await billing_tenant(ctx, tenant_id, "admin")
     _validate(billing_email, seat_count)
     plan = await get_plan(ctx, plan_code)
     async with idempotency.claim(ctx, "start_subscription", idem) as claim:
         if claim.response is not None:
-            return claim.replay(Subscription)
+            return _replayed(claim.replay(dict))
         return await _start(ctx, tc.tenant_id, plan, billing_email, auto_renew, seat_count, claim)
 
 
 async def _start(ctx: Context, tenant_id: uuid.UUID, plan: BillingPlan, billing_email: str | None, auto_renew: bool,
-                 seat_count: int | None, claim: idempotency.Claim) -> Subscription:
+                 seat_count: int | None, claim: idempotency.Claim) -> TenantSubscription:
     async with ctx.session() as s:
         row = await s.scalar(select(TenantSubscription))
     if row is not None and row.status not in ENDED:
@@ -130,7 +160,7 @@ async def _start(ctx: Context, tenant_id: uuid.UUID, plan: BillingPlan, billing_
 
 
 async def update_subscription(ctx: Context, tenant_id: str, auto_renew: bool | None, billing_email: str | None,
-                              seat_count: int | None, plan_code: str | None) -> Subscription:
+                              seat_count: int | None, plan_code: str | None) -> TenantSubscription:
     tc = await billing_tenant(ctx, tenant_id, "admin")
     if auto_renew is None and billing_email is None and seat_count is None and plan_code is None:
         raise BadRequest("No subscription changes were provided.")
@@ -148,13 +178,13 @@ async def update_subscription(ctx: Context, tenant_id: str, auto_renew: bool | N
             assert current is not None
             current.billing_email = billing_email
             await s.commit()
-            return Subscription.of(current)
+            return current
     obj = await _call(_provider(ctx).update(_current(row), tenant_id=tc.tenant_id, plan=plan_ref(plan),
                                             seat_count=seats, auto_renew=renew))
     return await _apply(ctx, tc.tenant_id, obj, "customer.subscription.updated", extra)
 
 
-async def cancel_subscription(ctx: Context, tenant_id: str, cancel_at_period_end: bool) -> Subscription:
+async def cancel_subscription(ctx: Context, tenant_id: str, cancel_at_period_end: bool) -> TenantSubscription:
     tc = await billing_tenant(ctx, tenant_id, "admin")
     row = await _existing(ctx)
     if row.status in ENDED:

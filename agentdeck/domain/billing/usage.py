@@ -12,6 +12,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -22,15 +23,26 @@ from agentdeck.db.models import Tenant, TenantSubscription, UsageRecord, Workflo
 from agentdeck.db.session import lock_row
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import get_plan
-from agentdeck.domain.billing.views import PlanFeature, UsageAccepted, UsageTotal
 from agentdeck.domain.catalog import WORKFLOWS
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import tenant_context
+from agentdeck.domain.common.results import Outcome
 from agentdeck.errors import DomainError, InvalidInput
 from agentdeck.providers.payments import Current, add_interval
 
 FEATURE_KEY_MAX, QUANTITY_MAX = 64, 10**12
 METERED_FEATURE = "messages"  # plan feature counting agent turns (a chat turn, a workflow step)
+RECORDED = "Usage recorded."
+
+
+@dataclass(frozen=True)
+class PeriodUsage:
+    """What a tenant used in one billing period, feature by feature."""
+
+    start: datetime
+    end: datetime
+    used: dict[str, int]  # units per feature key, in key order: every feature used or in the plan
+    features: dict[str, dict[str, Any]]  # the plan's features (`billing_plans.json`) by key
 
 
 class UsageLimitExceeded(DomainError):
@@ -78,14 +90,14 @@ def one_key(body_key: str | None, idem: idempotency.Idempotency) -> idempotency.
 
 async def record_usage(ctx: Context, tenant_id: str, feature_key: str, quantity: int, idempotency_key: str | None,
                        period_start: datetime | None, period_end: datetime | None,
-                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> UsageAccepted:
+                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> Outcome[None]:
     await billing_tenant(ctx, tenant_id, "admin")
     idem = one_key(idempotency_key, idem)
     _validate(feature_key, quantity, period_start, period_end)
     async with idempotency.claim(ctx, "record_usage", idem) as claim:
         if claim.first:
             await _record(ctx, claim, feature_key, quantity, idem.key, period_start, period_end)
-    return UsageAccepted()  # a retry: recorded by its first request
+    return Outcome(RECORDED, None)  # also a retry's: recorded by its first request
 
 
 async def _record(ctx: Context, claim: idempotency.Claim, feature_key: str, quantity: int, key: str | None,
@@ -133,27 +145,24 @@ async def _total(ctx: Context, feature_key: str, start: datetime, end: datetime)
                 UsageRecord.period_start < end)) or 0)
 
 
-async def _features(ctx: Context, sub: TenantSubscription | None) -> list[PlanFeature]:
+async def _features(ctx: Context, sub: TenantSubscription | None) -> dict[str, dict[str, Any]]:
+    """The features of the subscription's plan by key (none without a subscription)."""
     if sub is None:
-        return []
+        return {}
     plan = await get_plan(ctx, sub.plan_code, active_only=False)
-    return [PlanFeature(**f) for f in plan.features]
+    return {f["key"]: f for f in plan.features}
 
 
-async def usage_totals(ctx: Context, tenant_id: str) -> list[UsageTotal]:
+async def usage_totals(ctx: Context, tenant_id: str) -> PeriodUsage:
     await billing_tenant(ctx, tenant_id)
     sub = await _subscription(ctx)
     start, end = _window(sub, datetime.now(UTC))
-    features = {f.key: f for f in await _features(ctx, sub)}
+    features = await _features(ctx, sub)
     async with ctx.session() as s:
         keys = set(await s.scalars(select(UsageRecord.feature_key).where(
             UsageRecord.period_start >= start, UsageRecord.period_start < end).distinct()))
-    totals = []
-    for key in sorted(keys | set(features)):
-        f = features.get(key)
-        totals.append(UsageTotal(key, await _total(ctx, key, start, end), f.hard_limit if f else None,
-                                 f.soft_limit if f else None, start, end))
-    return totals
+    used = {key: await _total(ctx, key, start, end) for key in sorted(keys | set(features))}
+    return PeriodUsage(start, end, used, features)
 
 
 async def check_usage_limit(ctx: Context, feature_key: str, adding: int = 1) -> None:
@@ -184,11 +193,11 @@ async def _hard_limit(ctx: Context, feature_key: str) -> _Limit | None:
         return None
     tc = await tenant_context(ctx)
     sub = await _subscription(ctx)
-    feature = next((f for f in await _features(ctx, sub) if f.key == feature_key), None)
-    if sub is None or feature is None or feature.hard_limit is None:
+    hard_limit = (await _features(ctx, sub)).get(feature_key, {}).get("hard_limit")
+    if sub is None or hard_limit is None:
         return None
     start, end = _window(sub, datetime.now(UTC))
-    return _Limit(tc.tenant_id, sub.plan_code, feature_key, feature.hard_limit, start, end)
+    return _Limit(tc.tenant_id, sub.plan_code, feature_key, hard_limit, start, end)
 
 
 async def _refuse_beyond(s: AsyncSession, limit: _Limit, adding: int) -> None:
