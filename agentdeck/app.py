@@ -44,8 +44,14 @@ from agentdeck.settings import Settings
 
 # Response headers a browser client on another origin may read (rate limits, optimistic
 # concurrency, the id to quote in a support request).
-EXPOSED_HEADERS = ["ETag", "Retry-After", "X-RateLimit-Limit", "X-RateLimit-Remaining", "X-RateLimit-Reset",
-                   "X-Correlation-ID"]
+EXPOSED_HEADERS = [
+    "ETag",
+    "Retry-After",
+    "X-RateLimit-Limit",
+    "X-RateLimit-Remaining",
+    "X-RateLimit-Reset",
+    "X-Correlation-ID",
+]
 
 
 class GraphQLApp(GraphQL[Context, None]):
@@ -135,8 +141,10 @@ def _tracing(settings: Settings) -> ModuleType | None:
     try:
         from agentdeck import tracing
     except ImportError as exc:  # installed without the extra
-        raise RuntimeError(f"AGENTDECK_OTEL_ENDPOINT is set but OpenTelemetry is not installed ({exc}): "
-                           "install agentdeck[otel], or unset it") from exc
+        raise RuntimeError(
+            f"AGENTDECK_OTEL_ENDPOINT is set but OpenTelemetry is not installed ({exc}): "
+            "install agentdeck[otel], or unset it"
+        ) from exc
 
     tracing.setup(settings)
     return tracing
@@ -211,8 +219,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         middleware=[
             *([tracing.outer_middleware()] if tracing is not None else []),
             Middleware(SecurityHeadersMiddleware, hsts_max_age_seconds=settings.hsts_max_age_seconds),
-            Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes,
-                       unbounded_prefixes=(BLOB_PREFIX,)),
+            Middleware(RequestMiddleware, max_body_bytes=settings.max_body_bytes, unbounded_prefixes=(BLOB_PREFIX,)),
             # Names the server span and gives it the correlation id RequestMiddleware just made.
             *([Middleware(tracing.RequestSpanFacts)] if tracing is not None else []),
             # The one CORS policy, for every route including the SSE streams: an allowed origin
@@ -228,8 +235,12 @@ def create_app(settings: Settings | None = None) -> Starlette:
             ),
             # Innermost: a refusal still carries the correlation id, the security headers and
             # CORS (so a browser script can read its Retry-After), and is logged and counted.
-            Middleware(BackpressureMiddleware, max_requests=settings.max_requests_in_flight,
-                       max_streams=settings.max_streams, stream_routes=_stream_routes()),
+            Middleware(
+                BackpressureMiddleware,
+                max_requests=settings.max_requests_in_flight,
+                max_streams=settings.max_streams,
+                stream_routes=_stream_routes(),
+            ),
         ],
         # Unexpected exceptions are answered (and logged once, with the request's correlation
         # id) by `RequestMiddleware`.

@@ -28,20 +28,27 @@ EXEMPT_PATHS = frozenset({"/health", "/health/ready", "/health/storage", "/metri
 
 
 def _busy_body(what: str) -> bytes:
-    return orjson.dumps({
-        "success": False,
-        "error": "ServiceUnavailable",
-        "message": f"Server busy: too many {what} in progress. Retry after {BUSY_RETRY_AFTER_S}s.",
-        "details": None,
-    })
+    return orjson.dumps(
+        {
+            "success": False,
+            "error": "ServiceUnavailable",
+            "message": f"Server busy: too many {what} in progress. Retry after {BUSY_RETRY_AFTER_S}s.",
+            "details": None,
+        }
+    )
 
 
 _HEADERS = [(b"content-type", b"application/json"), (b"retry-after", str(BUSY_RETRY_AFTER_S).encode())]
 
 
 class BackpressureMiddleware:
-    def __init__(self, app: ASGIApp, max_requests: int, max_streams: int,
-                 stream_routes: Iterable[tuple[str, re.Pattern[str]]] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_requests: int,
+        max_streams: int,
+        stream_routes: Iterable[tuple[str, re.Pattern[str]]] = (),
+    ) -> None:
         self.app = app
         self.max_requests = max_requests
         self.max_streams = max_streams

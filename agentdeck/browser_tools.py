@@ -23,18 +23,20 @@ STATIC_PREFIX = "/static"
 # Headers of the two tool pages. Scripts, styles, fonts and connections (fetch and the
 # subscription WebSocket) come only from this origin; no inline script runs. Inline styles are
 # allowed because both React UIs set style attributes.
-TOOL_PAGE_CSP = "; ".join([
-    "default-src 'none'",
-    "script-src 'self'",
-    "style-src 'self' 'unsafe-inline'",
-    "img-src 'self' data:",
-    "font-src 'self' data:",
-    "connect-src 'self'",
-    "base-uri 'none'",
-    "form-action 'none'",
-    "object-src 'none'",
-    "frame-ancestors 'none'",
-])
+TOOL_PAGE_CSP = "; ".join(
+    [
+        "default-src 'none'",
+        "script-src 'self'",
+        "style-src 'self' 'unsafe-inline'",
+        "img-src 'self' data:",
+        "font-src 'self' data:",
+        "connect-src 'self'",
+        "base-uri 'none'",
+        "form-action 'none'",
+        "object-src 'none'",
+        "frame-ancestors 'none'",
+    ]
+)
 TOOL_PAGE_HEADERS = {"Content-Security-Policy": TOOL_PAGE_CSP}
 
 
@@ -54,10 +56,14 @@ REACT = ("vendor/react/umd/react.production.min.js", "vendor/react-dom/umd/react
 
 GRAPHIQL = ToolPage(
     title="agentdeck GraphiQL",
-    styles=("vendor/graphiql/graphiql.min.css", "vendor/@graphiql/plugin-explorer/dist/style.css",
-            "graphiql.css"),
-    scripts=(*REACT, "vendor/graphiql/graphiql.min.js", "vendor/@graphiql/plugin-explorer/dist/index.umd.js",
-             "vendor/graphql-ws/umd/graphql-ws.min.js", "graphiql.js"),
+    styles=("vendor/graphiql/graphiql.min.css", "vendor/@graphiql/plugin-explorer/dist/style.css", "graphiql.css"),
+    scripts=(
+        *REACT,
+        "vendor/graphiql/graphiql.min.js",
+        "vendor/@graphiql/plugin-explorer/dist/index.umd.js",
+        "vendor/graphql-ws/umd/graphql-ws.min.js",
+        "graphiql.js",
+    ),
     body='<div id="graphiql">Loading GraphiQL…</div>',
 )
 
@@ -73,19 +79,23 @@ def _render(page: ToolPage) -> str:
     styles = "".join(f'\n<link rel="stylesheet" href="{STATIC_PREFIX}/{s}">' for s in page.styles)
     scripts = "".join(f'\n<script src="{STATIC_PREFIX}/{s}"></script>' for s in page.scripts)
     # The empty icon spares the browser a request for /favicon.ico.
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f'<title>{html.escape(page.title)}</title>\n<link rel="icon" href="data:,">{styles}\n'
-            f"</head><body>\n{page.body}{scripts}\n</body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f'<title>{html.escape(page.title)}</title>\n<link rel="icon" href="data:,">{styles}\n'
+        f"</head><body>\n{page.body}{scripts}\n</body></html>\n"
+    )
 
 
 def _not_built(page: ToolPage, missing: list[str]) -> str:
     items = "".join(f"<li><code>agentdeck/static/{html.escape(m)}</code></li>" for m in missing)
-    return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
-            f"<title>{html.escape(page.title)}: assets not installed</title></head><body>\n"
-            f"<h1>{html.escape(page.title)} cannot load</h1>\n"
-            "<p>Its browser assets are not installed. In a checkout, run <code>make install</code> "
-            "(it needs <code>npm</code>); a packager runs <code>make assets</code> before building "
-            f"the wheel. Missing:</p>\n<ul>{items}</ul>\n</body></html>\n")
+    return (
+        f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8">'
+        f"<title>{html.escape(page.title)}: assets not installed</title></head><body>\n"
+        f"<h1>{html.escape(page.title)} cannot load</h1>\n"
+        "<p>Its browser assets are not installed. In a checkout, run <code>make install</code> "
+        "(it needs <code>npm</code>); a packager runs <code>make assets</code> before building "
+        f"the wheel. Missing:</p>\n<ul>{items}</ul>\n</body></html>\n"
+    )
 
 
 def page_response(page: ToolPage) -> HTMLResponse:

@@ -18,8 +18,9 @@ app = typer.Typer(no_args_is_help=True, help="agentdeck: multi-tenant AI-agent p
 def serve(
     host: str | None = typer.Option(None, help="Bind address (default AGENTDECK_HOST)"),
     port: int | None = typer.Option(None, help="Port (default AGENTDECK_PORT)"),
-    workers: int | None = typer.Option(None, min=1, help="Worker processes (default AGENTDECK_WORKERS); "
-                                                         "more than one needs AGENTDECK_REDIS_URL"),
+    workers: int | None = typer.Option(
+        None, min=1, help="Worker processes (default AGENTDECK_WORKERS); more than one needs AGENTDECK_REDIS_URL"
+    ),
 ) -> None:
     """Serve GraphQL at /graphql, REST at /api/v1, Swagger UI at /docs (printed once ready)."""
     from agentdeck.logs import configure_logging
@@ -42,9 +43,11 @@ def scale_out_problem(settings: Settings) -> str | None:
     if settings.redis_url:
         return None
     database = "SQLite and " if settings.is_sqlite else ""
-    return (f"--workers > 1 needs AGENTDECK_REDIS_URL: with {database}no Redis, live streams, rate limits and "
-            "session revocation would not be shared between the worker processes. Set AGENTDECK_REDIS_URL "
-            "(and use PostgreSQL in production), or serve with one worker.")
+    return (
+        f"--workers > 1 needs AGENTDECK_REDIS_URL: with {database}no Redis, live streams, rate limits and "
+        "session revocation would not be shared between the worker processes. Set AGENTDECK_REDIS_URL "
+        "(and use PostgreSQL in production), or serve with one worker."
+    )
 
 
 @app.command()
@@ -136,8 +139,9 @@ def _password_for(email: str, given: str | None) -> str | None:
             raise typer.BadParameter(problems[0])  # typer asks again
         return value
 
-    return typer.prompt(f"Password for the new user {email}", hide_input=True,
-                        confirmation_prompt=True, value_proc=strong)
+    return typer.prompt(
+        f"Password for the new user {email}", hide_input=True, confirmation_prompt=True, value_proc=strong
+    )
 
 
 PASSWORD_HELP = "Password of a new user; omitted: asked for at the terminal (hidden, twice)"
@@ -209,8 +213,10 @@ def outbox(
         typer.echo(found[0])
         return
     for m in messages:
-        typer.echo(f"--- {m.created_at:%Y-%m-%d %H:%M:%S} UTC  {m.kind}  ({m.status})\n"
-                   f"To: {m.to_address}\nSubject: {m.subject}\n\n{m.body_text.rstrip()}\n")
+        typer.echo(
+            f"--- {m.created_at:%Y-%m-%d %H:%M:%S} UTC  {m.kind}  ({m.status})\n"
+            f"To: {m.to_address}\nSubject: {m.subject}\n\n{m.body_text.rstrip()}\n"
+        )
     if not messages:
         typer.echo(f"No mail{f' to {to}' if to else ''} in the outbox.")
 

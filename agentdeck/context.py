@@ -38,8 +38,10 @@ from agentdeck.providers.storage import make_storage
 from agentdeck.settings import Settings
 
 UNVERIFIED = "Email verification required."
-REFRESH_HINT = ("refresh your token (POST /api/v1/auth/refresh with the refresh token, or the "
-                "refreshSession mutation) or sign in again.")
+REFRESH_HINT = (
+    "refresh your token (POST /api/v1/auth/refresh with the refresh token, or the "
+    "refreshSession mutation) or sign in again."
+)
 
 
 class Worker(Protocol):
@@ -66,10 +68,13 @@ class Services:
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
         self.started_at = time.monotonic()
-        passwords.configure(settings.password_hash_time_cost, settings.password_hash_memory_kib,
-                            settings.password_hash_parallelism)
-        self.db = Database(settings.effective_database_url, PoolLimits(
-            settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds))
+        passwords.configure(
+            settings.password_hash_time_cost, settings.password_hash_memory_kib, settings.password_hash_parallelism
+        )
+        self.db = Database(
+            settings.effective_database_url,
+            PoolLimits(settings.db_pool_size, settings.db_max_overflow, settings.db_pool_timeout_seconds),
+        )
         self.redis = RedisLink(settings) if settings.redis_url else None
         self.bus: Bus = make_bus(self.redis, settings.redis_prefix)
         self.storage = make_storage(settings)
@@ -173,11 +178,12 @@ class Context:
         would send them round in circles, so they are told to refresh instead.
         """
         if await self._verified_since(principal):
-            return (f"{UNVERIFIED} Your address is verified, but this token was issued before that: "
-                    f"{REFRESH_HINT}")
-        return (f"{UNVERIFIED} Open the link mailed to you (POST /api/v1/auth/email/send sends another), "
-                f"then {REFRESH_HINT} A token issued before verifying "
-                "still says email_verified: false.")
+            return f"{UNVERIFIED} Your address is verified, but this token was issued before that: {REFRESH_HINT}"
+        return (
+            f"{UNVERIFIED} Open the link mailed to you (POST /api/v1/auth/email/send sends another), "
+            f"then {REFRESH_HINT} A token issued before verifying "
+            "still says email_verified: false."
+        )
 
     async def _verified_since(self, principal: Principal) -> bool:
         try:
@@ -217,9 +223,7 @@ class Context:
         return Context(services=self.services, principal=self.principal, tenant=self.tenant)
 
 
-async def authenticate(
-    services: Services, conn: HTTPConnection | None, token: str | None = None
-) -> Principal | None:
+async def authenticate(services: Services, conn: HTTPConnection | None, token: str | None = None) -> Principal | None:
     """Resolve the caller from `Authorization: Bearer ...` (or a WebSocket init payload token).
 
     No credentials → None (anonymous). Credentials that do not verify → `Unauthenticated`.

@@ -118,8 +118,15 @@ class RateLimited(DomainError):
 
     code = "RATE_LIMITED"
 
-    def __init__(self, message: str, *, retry_after: int | None = None, limit: int | None = None,
-                 remaining: int = 0, details: Any = None) -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        retry_after: int | None = None,
+        limit: int | None = None,
+        remaining: int = 0,
+        details: Any = None,
+    ) -> None:
         super().__init__(message, retry_after=retry_after, details=details)
         self.limit = limit
         self.remaining = remaining
@@ -154,8 +161,10 @@ def as_unavailable(exc: BaseException | None) -> Unavailable | None:
     from sqlalchemy.exc import TimeoutError as PoolTimeout
 
     if isinstance(exc, PoolTimeout):
-        return Unavailable("The server is busy: no database connection came free in time. Retry shortly.",
-                           retry_after=BUSY_RETRY_AFTER_S)
+        return Unavailable(
+            "The server is busy: no database connection came free in time. Retry shortly.",
+            retry_after=BUSY_RETRY_AFTER_S,
+        )
     return None
 
 

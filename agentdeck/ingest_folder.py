@@ -78,8 +78,9 @@ def mime_of(path: Path) -> str:
     return SUFFIXES.get(path.suffix.lower()) or mimetypes.guess_type(path.name)[0] or "text/plain"
 
 
-async def ingest_folder(settings: Settings, tenant_id: uuid.UUID, store: str, folder: Path,
-                        recursive: bool, console: Console) -> list[Outcome]:
+async def ingest_folder(
+    settings: Settings, tenant_id: uuid.UUID, store: str, folder: Path, recursive: bool, console: Console
+) -> list[Outcome]:
     services = Services(settings)
     # The CLI acts as the tenant's owner: whoever runs it already holds the database.
     ctx = Context(services=services, principal=Principal("cli", tenant_id=tenant_id, roles=("owner",)))
@@ -87,11 +88,18 @@ async def ingest_folder(settings: Settings, tenant_id: uuid.UUID, store: str, fo
         target = await _store(ctx, store)
         todo = plan(folder, recursive, await _already_ingested(ctx, target.id))
         skipped = sum(len(files) for files in todo.skipped.values())
-        console.print(f"vector store [bold]{target.name}[/] ({target.id}): {len(todo.new)} new files to ingest, "
-                      f"{len(todo.already)} already ingested, {skipped} skipped")
+        console.print(
+            f"vector store [bold]{target.name}[/] ({target.id}): {len(todo.new)} new files to ingest, "
+            f"{len(todo.already)} already ingested, {skipped} skipped"
+        )
         outcomes: list[Outcome] = []
-        columns = (TextColumn("{task.description}"), BarColumn(), DownloadColumn(), TransferSpeedColumn(),
-                   TimeRemainingColumn())
+        columns = (
+            TextColumn("{task.description}"),
+            BarColumn(),
+            DownloadColumn(),
+            TransferSpeedColumn(),
+            TimeRemainingColumn(),
+        )
         started = time.perf_counter()
         with Progress(*columns, console=console, disable=not todo.new) as progress:
             task = progress.add_task("ingesting", total=sum(p.stat().st_size for p in todo.new))
@@ -135,8 +143,7 @@ async def _one(ctx: Context, store_id: uuid.UUID, folder: Path, path: Path) -> O
     try:
         data = await asyncio.to_thread(path.read_bytes)
         obj = await storage.store_bytes(ctx, str(path.relative_to(folder)), mime_of(path), data)
-        row = await vector_stores.attach_object(ctx, store_id, obj, {"path": str(path.relative_to(folder))},
-                                                None, True)
+        row = await vector_stores.attach_object(ctx, store_id, obj, {"path": str(path.relative_to(folder))}, None, True)
         return Outcome(path, row.status, row.usage_bytes, row.last_error)
     except DomainError as exc:
         return Outcome(path, "failed", 0, exc.message)
@@ -164,5 +171,7 @@ def _summary(console: Console, folder: Path, todo: Plan, outcomes: list[Outcome]
         return
     text = sum(o.text_bytes for o in outcomes)
     ok = sum(o.status == "completed" for o in outcomes)
-    console.print(f"{ok}/{len(outcomes)} new files completed, {text / 1e6:.2f} MB of text in {seconds:.2f} s "
-                  f"({text / 1e6 / max(seconds, 1e-9):.2f} MB/s); {tail}.")
+    console.print(
+        f"{ok}/{len(outcomes)} new files completed, {text / 1e6:.2f} MB of text in {seconds:.2f} s "
+        f"({text / 1e6 / max(seconds, 1e-9):.2f} MB/s); {tail}."
+    )

@@ -18,12 +18,8 @@ from starlette.responses import JSONResponse, Response
 from strawberry.extensions import SchemaExtension
 from strawberry.types import ExecutionContext
 
-HTTP_REQUESTS = Counter(
-    "agentdeck_http_requests_total", "HTTP requests", ["method", "route", "status"]
-)
-HTTP_LATENCY = Histogram(
-    "agentdeck_http_request_duration_seconds", "HTTP request latency", ["method", "route"]
-)
+HTTP_REQUESTS = Counter("agentdeck_http_requests_total", "HTTP requests", ["method", "route", "status"])
+HTTP_LATENCY = Histogram("agentdeck_http_request_duration_seconds", "HTTP request latency", ["method", "route"])
 GRAPHQL_OPERATIONS = Counter(
     "agentdeck_graphql_operations_total",
     "GraphQL operations executed (over /graphql by root field, through the REST layer by stored operation)",
@@ -35,10 +31,13 @@ GRAPHQL_LATENCY = Histogram(
     ["operation", "type", "transport"],
 )
 # Back-pressure (agentdeck/backpressure.py), per process.
-REQUESTS_IN_FLIGHT = Gauge("agentdeck_requests_in_flight", "HTTP requests being served (streams and health checks apart)")
+REQUESTS_IN_FLIGHT = Gauge(
+    "agentdeck_requests_in_flight", "HTTP requests being served (streams and health checks apart)"
+)
 OPEN_STREAMS = Gauge("agentdeck_open_streams", "Open SSE responses and WebSocket connections")
-LOAD_SHED = Counter("agentdeck_load_shed_total", "Requests and streams answered 503 because the process was at its bound",
-                    ["kind"])
+LOAD_SHED = Counter(
+    "agentdeck_load_shed_total", "Requests and streams answered 503 because the process was at its bound", ["kind"]
+)
 
 # The label for everything a client could name freely: unknown fields, several root fields in
 # one operation, unparsable documents, methods outside HTTP's usual set.

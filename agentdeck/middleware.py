@@ -92,8 +92,11 @@ class RequestMiddleware:
             if started:
                 raise
             await send_wrapper(
-                {"type": "http.response.start", "status": 413,
-                 "headers": [(b"content-type", b"application/json"), (b"connection", b"close")]}
+                {
+                    "type": "http.response.start",
+                    "status": 413,
+                    "headers": [(b"content-type", b"application/json"), (b"connection", b"close")],
+                }
             )
             await send_wrapper({"type": "http.response.body", "body": _too_large(self.max_body)})
         except Exception as exc:
@@ -107,7 +110,8 @@ class RequestMiddleware:
             if busy is not None:  # overloaded, not broken: 503 and when to come back
                 log_client_error(where, busy.code, busy.message)
                 await envelope(503, busy.message, headers={"Retry-After": str(busy.retry_after)})(
-                    scope, receive, send_wrapper)
+                    scope, receive, send_wrapper
+                )
                 return
             log_fault(where, exc)
             await internal_error()(scope, receive, send_wrapper)
@@ -127,7 +131,11 @@ def _access(scope: Scope, status: int, seconds: float) -> None:
         return
     method, path, ms = scope["method"], scope["path"][:MAX_LOGGED_PATH], round(seconds * 1000, 1)
     access_log.info(
-        "%s %s %s %.1fms", method, path, status, ms,
+        "%s %s %s %.1fms",
+        method,
+        path,
+        status,
+        ms,
         extra={"method": method, "path": path, "status": status, "duration_ms": ms},
     )
 

@@ -30,9 +30,7 @@ from agentdeck.schema.input_safety import text_problem
 
 VERIFY_PATH = "/verify-email"
 OPERATION = "Page_GET_verify_email"
-VERIFY_DOCUMENT = (
-    f"mutation {OPERATION}($token: String!) {{ verifyEmail(input: {{token: $token}}) {{ message }} }}"
-)
+VERIFY_DOCUMENT = f"mutation {OPERATION}($token: String!) {{ verifyEmail(input: {{token: $token}}) {{ message }} }}"
 MAX_TOKEN_CHARS = 512  # mailed tokens are 43; anything much longer is not one of ours
 # The page is self-contained: no script, no external asset, and the URL (which holds the token)
 # is never sent on as a Referer.
@@ -65,24 +63,34 @@ def render(status: int, title: str, body: str, tone: str) -> HTMLResponse:
 
 def verified_page(public_url: str) -> HTMLResponse:
     base = escape(public_url.rstrip("/"))
-    return render(200, "Email verified", (
-        "<p>Your address is verified. You can close this page.</p>"
-        "<p>An access token issued <em>before</em> now still says <code>email_verified: false</code> "
-        "and is refused on tenant operations: sign in again, or refresh it with "
-        "<code>POST /api/v1/auth/refresh</code> (GraphQL: <code>refreshSession</code>).</p>"
-        f'<p><small>Explore the API: <a href="{base}/graphql">GraphiQL</a> · '
-        f'<a href="{base}/docs">REST (Swagger UI)</a></small></p>'
-    ), "ok")
+    return render(
+        200,
+        "Email verified",
+        (
+            "<p>Your address is verified. You can close this page.</p>"
+            "<p>An access token issued <em>before</em> now still says <code>email_verified: false</code> "
+            "and is refused on tenant operations: sign in again, or refresh it with "
+            "<code>POST /api/v1/auth/refresh</code> (GraphQL: <code>refreshSession</code>).</p>"
+            f'<p><small>Explore the API: <a href="{base}/graphql">GraphiQL</a> · '
+            f'<a href="{base}/docs">REST (Swagger UI)</a></small></p>'
+        ),
+        "ok",
+    )
 
 
 def refused_page(status: int, reason: str) -> HTMLResponse:
-    return render(status, "This verification link cannot be used", (
-        f"<p>{escape(reason)}</p>"
-        "<p>Links work once and expire after 24 hours. If you already followed this one, your "
-        "address is verified: just sign in. Otherwise ask for a new link with "
-        "<code>POST /api/v1/auth/email/send</code> and your access token "
-        "(GraphQL: <code>sendEmailVerification</code>).</p>"
-    ), "bad")
+    return render(
+        status,
+        "This verification link cannot be used",
+        (
+            f"<p>{escape(reason)}</p>"
+            "<p>Links work once and expire after 24 hours. If you already followed this one, your "
+            "address is verified: just sign in. Otherwise ask for a new link with "
+            "<code>POST /api/v1/auth/email/send</code> and your access token "
+            "(GraphQL: <code>sendEmailVerification</code>).</p>"
+        ),
+        "bad",
+    )
 
 
 def head_page() -> HTMLResponse:
@@ -120,8 +128,12 @@ class VerifyEmailPage:
 
     async def verify(self, request: Request, token: str) -> ExecutionResult:
         result = execute(
-            self.gql, self.document, context_value=await self.context_factory(request),
-            variable_values={"token": token}, operation_name=OPERATION, executor_class=self.executor,
+            self.gql,
+            self.document,
+            context_value=await self.context_factory(request),
+            variable_values={"token": token},
+            operation_name=OPERATION,
+            executor_class=self.executor,
         )
         return await result if isawaitable(result) else result
 

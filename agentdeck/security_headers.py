@@ -7,8 +7,10 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 BASE = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"no-referrer"))
 # Frame and plug-in protection for every HTML page; the browser tools' pages send a fuller policy
 # of their own (`browser_tools.TOOL_PAGE_CSP`), which this one does not replace.
-HTML = ((b"x-frame-options", b"DENY"),
-        (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"))
+HTML = (
+    (b"x-frame-options", b"DENY"),
+    (b"content-security-policy", b"frame-ancestors 'none'; object-src 'none'; base-uri 'none'"),
+)
 
 
 class SecurityHeadersMiddleware:

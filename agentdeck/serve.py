@@ -49,8 +49,10 @@ def ready_lines(settings: Settings, host: str, port: int) -> list[str]:
     ]
     if "public_url" not in settings.model_fields_set and settings.public_url.rstrip("/") != base:
         # Mailed links (email verification, password reset) are built from the setting alone.
-        lines.append(f"  AGENTDECK_PUBLIC_URL is unset: links in mail point to {settings.public_url}; "
-                     f"set it to {base} for them to reach this server")
+        lines.append(
+            f"  AGENTDECK_PUBLIC_URL is unset: links in mail point to {settings.public_url}; "
+            f"set it to {base} for them to reach this server"
+        )
     return lines
 
 

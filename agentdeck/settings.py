@@ -17,8 +17,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     # populate_by_name: a field read from a non-prefixed variable too (otel_endpoint) can still be
     # passed by its name, Settings(otel_endpoint=...).
-    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", env_file=".env", extra="ignore",
-                                      populate_by_name=True)
+    model_config = SettingsConfigDict(env_prefix="AGENTDECK_", env_file=".env", extra="ignore", populate_by_name=True)
 
     # Where mutable state (SQLite file, signing keys, local storage) lives.
     var_dir: Path = Path("var")
@@ -65,7 +64,8 @@ class Settings(BaseSettings):
     # <endpoint>/v1/traces), e.g. http://127.0.0.1:4318. Empty = tracing off, and agentdeck imports
     # no OpenTelemetry module. The standard OTEL_EXPORTER_OTLP_ENDPOINT is read when ours is unset.
     otel_endpoint: str = Field(
-        default="", validation_alias=AliasChoices("AGENTDECK_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"))
+        default="", validation_alias=AliasChoices("AGENTDECK_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
     otel_service_name: str = "agentdeck"  # the `service.name` every span carries
 
     smtp_url: str | None = None  # e.g. smtp://user:pass@host:587; unset = outbox table + log
@@ -101,9 +101,7 @@ class Settings(BaseSettings):
     graphql_max_fields: int = 300  # selections per document, counted before validation
     graphiql: bool = True
 
-    cors_origins: list[str] = Field(
-        default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"]
-    )
+    cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"])
     # Behind a TLS-terminating proxy: the proxy addresses whose X-Forwarded-For/-Proto uvicorn
     # believes (comma-separated, "*" = any). Unset = the headers are ignored, so a client cannot
     # claim another address (rate limits) or https (HSTS) for itself.

@@ -58,8 +58,9 @@ def setup(settings: Settings) -> None:
         return
     # shutdown_on_exit=False: the app's shutdown flushes (`flush`), bounded; the SDK's own exit
     # hook would wait on a collector that does not answer for up to 30 s.
-    provider = TracerProvider(resource=Resource.create({SERVICE_NAME: settings.otel_service_name}),
-                              shutdown_on_exit=False)
+    provider = TracerProvider(
+        resource=Resource.create({SERVICE_NAME: settings.otel_service_name}), shutdown_on_exit=False
+    )
     # BatchSpanProcessor reads OTEL_BSP_SCHEDULE_DELAY, OTEL_BSP_MAX_QUEUE_SIZE... itself; the
     # exporter reads OTEL_EXPORTER_OTLP_HEADERS, _TIMEOUT, _COMPRESSION.
     exporter = OTLPSpanExporter(endpoint=settings.otel_endpoint.strip().rstrip("/") + TRACES_PATH)
@@ -78,8 +79,7 @@ def setup(settings: Settings) -> None:
 def instrument_engine(engine: AsyncEngine) -> None:
     # skip_dep_check: the instrumentation declares SQLAlchemy < 2.1 while it works with the 2.1
     # engine events it listens to (tests/test_tracing.py asserts the SQL spans).
-    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=_provider,
-                                        skip_dep_check=True)
+    SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=_provider, skip_dep_check=True)
 
 
 def flush(timeout_s: float = FLUSH_TIMEOUT_S) -> bool:

@@ -9,15 +9,25 @@ from collections.abc import Callable
 from typing import Any
 
 
-async def call(app: Any, method: str, path: str, body: bytes = b"", headers: dict | None = None,
-               query: str = "") -> tuple[int, bytes]:
+async def call(
+    app: Any, method: str, path: str, body: bytes = b"", headers: dict | None = None, query: str = ""
+) -> tuple[int, bytes]:
     hdrs = [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
     if body:
         hdrs.append((b"content-length", str(len(body)).encode()))
     scope = {
-        "type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": method,
-        "scheme": "http", "path": path, "raw_path": path.encode(), "query_string": query.encode(),
-        "root_path": "", "headers": hdrs, "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": method,
+        "scheme": "http",
+        "path": path,
+        "raw_path": path.encode(),
+        "query_string": query.encode(),
+        "root_path": "",
+        "headers": hdrs,
+        "client": ("127.0.0.1", 1),
+        "server": ("127.0.0.1", 80),
     }
     sent = False
     status = 0

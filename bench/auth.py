@@ -32,29 +32,38 @@ async def run(n: int = 1000, logins: int = 20) -> None:
         auth = {"authorization": f"Bearer {token}", **JSON}
 
         login_body = orjson.dumps({"email": "bench@example.com", "password": PASSWORD})
-        login_gql = orjson.dumps({
-            "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresAt "
-                     "refreshExpiresAt kid refreshKid scopes tenantId userId emailVerified sessionId tokenType } }",
-            "variables": {"i": {"email": "bench@example.com", "password": PASSWORD}},
-        })
+        login_gql = orjson.dumps(
+            {
+                "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresAt "
+                "refreshExpiresAt kid refreshKid scopes tenantId userId emailVerified sessionId tokenType } }",
+                "variables": {"i": {"email": "bench@example.com", "password": PASSWORD}},
+            }
+        )
         me_gql = orjson.dumps({"query": "{ me { message data { userId tokenPayload } } }"})
-        for s, r in [await call(app, "POST", "/api/v1/auth/token", login_body, JSON),
-                     await call(app, "POST", "/graphql", login_gql, JSON),
-                     await call(app, "GET", "/api/v1/auth/me", headers=auth),
-                     await call(app, "POST", "/graphql", me_gql, auth)]:
+        for s, r in [
+            await call(app, "POST", "/api/v1/auth/token", login_body, JSON),
+            await call(app, "POST", "/graphql", login_gql, JSON),
+            await call(app, "GET", "/api/v1/auth/me", headers=auth),
+            await call(app, "POST", "/graphql", me_gql, auth),
+        ]:
             assert s == 200 and b'"errors"' not in r, r
 
         rows = [
-            ("REST POST /api/v1/auth/token", await per_request_us(
-                lambda: call(app, "POST", "/api/v1/auth/token", login_body, JSON), logins)),
-            ("GraphQL mutation login", await per_request_us(
-                lambda: call(app, "POST", "/graphql", login_gql, JSON), logins)),
+            (
+                "REST POST /api/v1/auth/token",
+                await per_request_us(lambda: call(app, "POST", "/api/v1/auth/token", login_body, JSON), logins),
+            ),
+            (
+                "GraphQL mutation login",
+                await per_request_us(lambda: call(app, "POST", "/graphql", login_gql, JSON), logins),
+            ),
         ]
         report("Sign-in (argon2id verify included)", rows, "REST POST /api/v1/auth/token")
         rows = [
-            ("REST GET /api/v1/auth/me", await per_request_us(
-                lambda: call(app, "GET", "/api/v1/auth/me", headers=auth), n)),
-            ("GraphQL { me {...} }", await per_request_us(
-                lambda: call(app, "POST", "/graphql", me_gql, auth), n)),
+            (
+                "REST GET /api/v1/auth/me",
+                await per_request_us(lambda: call(app, "GET", "/api/v1/auth/me", headers=auth), n),
+            ),
+            ("GraphQL { me {...} }", await per_request_us(lambda: call(app, "POST", "/graphql", me_gql, auth), n)),
         ]
         report("Current user (token verified, session checked)", rows, "REST GET /api/v1/auth/me")

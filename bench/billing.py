@@ -34,12 +34,33 @@ def sign(payload: bytes, secret: str) -> str:
 
 def _event(tenant_id: str, seats: int) -> bytes:
     now = int(time.time())
-    obj = {"id": "sub_bench", "object": "subscription", "customer": "cus_bench", "status": "active",
-           "cancel_at_period_end": False, "metadata": {"tenant_id": tenant_id, "plan_code": "pro"},
-           "items": {"data": [{"price": {"id": "price_agentdeck_pro"}, "quantity": seats,
-                               "current_period_start": now, "current_period_end": now + 86400 * 30}]}}
-    return json.dumps({"id": f"evt_{uuid.uuid4().hex}", "object": "event", "type": "customer.subscription.updated",
-                       "created": now, "data": {"object": obj}}).encode()
+    obj = {
+        "id": "sub_bench",
+        "object": "subscription",
+        "customer": "cus_bench",
+        "status": "active",
+        "cancel_at_period_end": False,
+        "metadata": {"tenant_id": tenant_id, "plan_code": "pro"},
+        "items": {
+            "data": [
+                {
+                    "price": {"id": "price_agentdeck_pro"},
+                    "quantity": seats,
+                    "current_period_start": now,
+                    "current_period_end": now + 86400 * 30,
+                }
+            ]
+        },
+    }
+    return json.dumps(
+        {
+            "id": f"evt_{uuid.uuid4().hex}",
+            "object": "event",
+            "type": "customer.subscription.updated",
+            "created": now,
+            "data": {"object": obj},
+        }
+    ).encode()
 
 
 async def _webhook(app: Any, raw: bytes) -> tuple[int, bytes]:
@@ -53,10 +74,20 @@ class Stream:
         self.frames = 0
         self.got = asyncio.Event()
         self.disconnect = asyncio.Event()
-        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
-                 "scheme": "http", "path": "/api/v1/billing/stream", "raw_path": b"/api/v1/billing/stream",
-                 "query_string": b"", "root_path": "", "client": ("127.0.0.1", 1), "server": ("127.0.0.1", 80),
-                 "headers": [(b"authorization", f"Bearer {token}".encode())]}
+        scope = {
+            "type": "http",
+            "asgi": {"version": "3.0"},
+            "http_version": "1.1",
+            "method": "GET",
+            "scheme": "http",
+            "path": "/api/v1/billing/stream",
+            "raw_path": b"/api/v1/billing/stream",
+            "query_string": b"",
+            "root_path": "",
+            "client": ("127.0.0.1", 1),
+            "server": ("127.0.0.1", 80),
+            "headers": [(b"authorization", f"Bearer {token}".encode())],
+        }
         self.task = asyncio.create_task(app(scope, self._receive, self._send))
         self._sent = False
 
@@ -83,16 +114,26 @@ class Stream:
 
 async def run(n: int = 300, subscribers: int = 100, rounds: int = 20) -> None:
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-billing-")
-    os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "true",
-                       "AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET, "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
-                       "AGENTDECK_BILLING_STREAM_CONCURRENCY": str(subscribers * 2),
-                       "AGENTDECK_BILLING_STREAM_PER_MINUTE": str(subscribers * 10)})
+    os.environ.update(
+        {
+            "AGENTDECK_VAR_DIR": tmp,
+            "AGENTDECK_AUTO_MIGRATE": "true",
+            "AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET,
+            "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
+            "AGENTDECK_BILLING_STREAM_CONCURRENCY": str(subscribers * 2),
+            "AGENTDECK_BILLING_STREAM_PER_MINUTE": str(subscribers * 10),
+        }
+    )
     from agentdeck.app import create_app
 
     app = create_app()
     async with app.router.lifespan_context(app):
-        body = {"email": "billing-bench@example.com", "password": PASSWORD, "tenant_name": "Bench",
-                "accept_terms": True}
+        body = {
+            "email": "billing-bench@example.com",
+            "password": PASSWORD,
+            "tenant_name": "Bench",
+            "accept_terms": True,
+        }
         status, raw = await call(app, "POST", "/api/v1/auth/register", orjson.dumps(body), JSON)
         assert status == 201, raw
         reg = orjson.loads(raw)
@@ -135,8 +176,10 @@ async def run(n: int = 300, subscribers: int = 100, rounds: int = 20) -> None:
     print(f"{'duplicate vs new':<48} {dup_rate / new_rate:>10.2f}x")
     lat = sorted(latencies)
     print(f"\nBilling stream fan-out: webhook POST → frame on all {subscribers} SSE subscribers ({rounds} rounds)")
-    print(f"  median {statistics.median(lat):.1f} ms, p95 {lat[int(len(lat) * 0.95) - 1]:.1f} ms, "
-          f"max {lat[-1]:.1f} ms; {statistics.median(lat) * 1000 / subscribers:.0f} µs per subscriber (median)")
+    print(
+        f"  median {statistics.median(lat):.1f} ms, p95 {lat[int(len(lat) * 0.95) - 1]:.1f} ms, "
+        f"max {lat[-1]:.1f} ms; {statistics.median(lat) * 1000 / subscribers:.0f} µs per subscriber (median)"
+    )
 
 
 if __name__ == "__main__":

@@ -27,8 +27,12 @@ JSON = {"content-type": "application/json"}
 
 
 async def _register(app) -> str:
-    body = {"email": f"bench-{time.monotonic_ns()}@example.com", "password": PASSWORD, "tenant_name": "Bench",
-            "accept_terms": True}
+    body = {
+        "email": f"bench-{time.monotonic_ns()}@example.com",
+        "password": PASSWORD,
+        "tenant_name": "Bench",
+        "accept_terms": True,
+    }
     status, raw = await call(app, "POST", "/api/v1/auth/register", orjson.dumps(body), JSON)
     assert status == 201, raw
     return orjson.loads(raw)["access_token"]
@@ -37,9 +41,15 @@ async def _register(app) -> str:
 def offline_app():
     """A fresh in-process app on its own SQLite: offline model without delay, no chat rate limit."""
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-")
-    os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "true",
-                       "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0", "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
-                       "AGENTDECK_CHAT_PER_MINUTE": "100000"})
+    os.environ.update(
+        {
+            "AGENTDECK_VAR_DIR": tmp,
+            "AGENTDECK_AUTO_MIGRATE": "true",
+            "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0",
+            "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
+            "AGENTDECK_CHAT_PER_MINUTE": "100000",
+        }
+    )
     from agentdeck.app import create_app
 
     return create_app()
@@ -56,19 +66,31 @@ async def in_process(turns: int = 100, lists: int = 300) -> None:
             status, raw = await call(app, "POST", "/api/v1/chat", chat, auth)
             assert status == 200, raw
         per_turn_ms = (time.perf_counter() - start) / turns * 1000
-        print(f"\nChat turn (POST /api/v1/chat, offline model, no delay): {per_turn_ms:.1f} ms per turn of server "
-              f"work ({turns} turns; the model itself is a few µs)")
+        print(
+            f"\nChat turn (POST /api/v1/chat, offline model, no delay): {per_turn_ms:.1f} ms per turn of server "
+            f"work ({turns} turns; the model itself is a few µs)"
+        )
 
         for _ in range(60 - turns if turns < 60 else 0):
             await call(app, "POST", "/api/v1/chat", chat, auth)
-        gql = orjson.dumps({"query": "{ conversations(first: 50) { items { conversationId displayName agentEntrypoint "
-                                     "activeAgent topicHint status messageCount lastMessagePreview createdAt updatedAt } "
-                                     "nextCursor } }"})
+        gql = orjson.dumps(
+            {
+                "query": "{ conversations(first: 50) { items { conversationId displayName agentEntrypoint "
+                "activeAgent topicHint status messageCount lastMessagePreview createdAt updatedAt } "
+                "nextCursor } }"
+            }
+        )
         rows = [
-            ("REST GET /api/v1/conversations?limit=50", await per_request_us(
-                lambda: call(app, "GET", "/api/v1/conversations", headers=auth, query="limit=50"), lists)),
-            ("GraphQL conversations(first: 50)", await per_request_us(
-                lambda: call(app, "POST", "/graphql", gql, auth), lists)),
+            (
+                "REST GET /api/v1/conversations?limit=50",
+                await per_request_us(
+                    lambda: call(app, "GET", "/api/v1/conversations", headers=auth, query="limit=50"), lists
+                ),
+            ),
+            (
+                "GraphQL conversations(first: 50)",
+                await per_request_us(lambda: call(app, "POST", "/graphql", gql, auth), lists),
+            ),
         ]
         report("Listing 50 conversations", rows, "REST GET /api/v1/conversations?limit=50")
 
@@ -78,8 +100,10 @@ async def streams(words: int = 1000) -> None:
     with serve(env) as base:
         port = int(base.rsplit(":", 1)[1])
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            r = await client.post("/api/v1/auth/register", json={
-                "email": "s@example.com", "password": PASSWORD, "tenant_name": "Bench", "accept_terms": True})
+            r = await client.post(
+                "/api/v1/auth/register",
+                json={"email": "s@example.com", "password": PASSWORD, "tenant_name": "Bench", "accept_terms": True},
+            )
             token = r.json()["access_token"]
             message = " ".join(f"w{i}" for i in range(words))
             headers = {"Authorization": f"Bearer {token}"}
@@ -90,14 +114,25 @@ async def streams(words: int = 1000) -> None:
                     count += line.startswith("data: ")
             sse_rate = count / (time.perf_counter() - start)
 
-            query = ("subscription($i: ChatInput!) { chatStream(input: $i) { ... on StreamEventBase { eventId } "
-                     "... on MessageDeltaEvent { delta } ... on FinalEvent { kind } } }")
-            async with websockets.connect(f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]) as ws:
+            query = (
+                "subscription($i: ChatInput!) { chatStream(input: $i) { ... on StreamEventBase { eventId } "
+                "... on MessageDeltaEvent { delta } ... on FinalEvent { kind } } }"
+            )
+            async with websockets.connect(
+                f"ws://127.0.0.1:{port}/graphql", subprotocols=["graphql-transport-ws"]
+            ) as ws:
                 await ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
                 assert json.loads(await ws.recv())["type"] == "connection_ack"
                 start = time.perf_counter()
-                await ws.send(json.dumps({"type": "subscribe", "id": "1",
-                                          "payload": {"query": query, "variables": {"i": {"message": message}}}}))
+                await ws.send(
+                    json.dumps(
+                        {
+                            "type": "subscribe",
+                            "id": "1",
+                            "payload": {"query": query, "variables": {"i": {"message": message}}},
+                        }
+                    )
+                )
                 ws_count = 0
                 while True:
                     msg = json.loads(await ws.recv())
@@ -107,7 +142,9 @@ async def streams(words: int = 1000) -> None:
                 ws_rate = ws_count / (time.perf_counter() - start)
         print(f"\nStreaming one {words}-word offline reply ({count} events) to one reader:")
         print(f"  SSE (POST /api/v1/chat/stream):           {sse_rate:8.0f} events/s")
-        print(f"  GraphQL subscription (graphql-transport-ws): {ws_rate:8.0f} events/s  ({ws_rate / sse_rate:.2f}x SSE)")
+        print(
+            f"  GraphQL subscription (graphql-transport-ws): {ws_rate:8.0f} events/s  ({ws_rate / sse_rate:.2f}x SSE)"
+        )
 
 
 async def run() -> None:

@@ -32,7 +32,7 @@ def _corpus(seed: int = 7) -> tuple[list[str], list[str]]:
     docs = []
     for _ in range(FILES):
         words = rng.choices(vocab, weights, k=CHUNKS_PER_FILE * WORDS_PER_CHUNK)
-        lines = [" ".join(words[i:i + 20]) for i in range(0, len(words), 20)]
+        lines = [" ".join(words[i : i + 20]) for i in range(0, len(words), 20)]
         docs.append("\n".join(lines))
     middling = vocab[200:5000]
     queries = [" ".join(rng.sample(middling, 3)) for _ in range(QUERIES)]
@@ -59,8 +59,9 @@ async def _measure(url: str, tmp: Path, docs: list[str], queries: list[str]) -> 
     services = Services(settings)
     try:
         async with services.db.platform_session() as s:
-            user, _ = await admin.ensure_user(s, f"bench-{uuid.uuid4().hex[:6]}@example.com",
-                                              "Correct-Horse-42-battery", 14)
+            user, _ = await admin.ensure_user(
+                s, f"bench-{uuid.uuid4().hex[:6]}@example.com", "Correct-Horse-42-battery", 14
+            )
             tenant, _ = await admin.add_tenant(s, "Bench", user)
             await s.commit()
         ctx = Context(services=services, principal=Principal("bench", tenant_id=tenant.id, roles=("owner",)))
@@ -96,20 +97,28 @@ async def run() -> None:
     docs, queries = _corpus()
     rows: list[tuple[str, dict[str, float]]] = []
     with tempfile.TemporaryDirectory(prefix="agentdeck-bench-files-") as tmp:
-        rows.append(("SQLite FTS5 bm25()", await _measure(f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp), docs, queries)))
+        rows.append(
+            ("SQLite FTS5 bm25()", await _measure(f"sqlite+aiosqlite:///{tmp}/bench.db", Path(tmp), docs, queries))
+        )
         if _pg_up():
             name = f"agentdeck_bench_{uuid.uuid4().hex[:8]}"
-            await asyncio.to_thread(subprocess.run, ["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'],
-                                    check=True, capture_output=True)
+            await asyncio.to_thread(
+                subprocess.run, ["psql", PG_ADMIN, "-qc", f'CREATE DATABASE "{name}"'], check=True, capture_output=True
+            )
             try:
                 url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{name}"
                 rows.append(("PostgreSQL tsvector + SQL BM25", await _measure(url, Path(tmp), docs, queries)))
             finally:
-                await asyncio.to_thread(subprocess.run, ["psql", PG_ADMIN, "-qc",
-                                        f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'], capture_output=True)
+                await asyncio.to_thread(
+                    subprocess.run,
+                    ["psql", PG_ADMIN, "-qc", f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'],
+                    capture_output=True,
+                )
     base = rows[0][1]
-    print(f"\nVector stores: {FILES * CHUNKS_PER_FILE:,} chunks of {WORDS_PER_CHUNK} words "
-          f"({base['mb']:.1f} MB of text), {QUERIES} three-word queries, top 10")
+    print(
+        f"\nVector stores: {FILES * CHUNKS_PER_FILE:,} chunks of {WORDS_PER_CHUNK} words "
+        f"({base['mb']:.1f} MB of text), {QUERIES} three-word queries, top 10"
+    )
     print(f"{'backend':34} {'ingest MB/s':>12} {'search p50 ms':>14} {'p95 ms':>8} {'p50 vs SQLite':>14}")
     for name, r in rows:
         print(f"{name:34} {r['mb_s']:12.2f} {r['p50']:14.2f} {r['p95']:8.2f} {r['p50'] / base['p50']:13.2f}x")

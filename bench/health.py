@@ -28,17 +28,25 @@ async def run(n: int = 2000) -> None:
     query = orjson.dumps({"query": "{ health { status timestamp version uptime } }"})
     gql_headers = {"content-type": "application/json"}
 
-    for status, _ in [await call(raw, "GET", "/health"), await call(app, "GET", "/health"),
-                      await call(app, "POST", "/graphql", query, gql_headers)]:
+    for status, _ in [
+        await call(raw, "GET", "/health"),
+        await call(app, "GET", "/health"),
+        await call(app, "POST", "/graphql", query, gql_headers),
+    ]:
         assert status == 200, status
 
     rows = [
         ("raw Starlette route (orjson)", await per_request_us(lambda: call(raw, "GET", "/health"), n)),
         ("REST GET /health (generated route)", await per_request_us(lambda: call(app, "GET", "/health"), n)),
-        ("GraphQL POST /graphql { health {...} }",
-         await per_request_us(lambda: call(app, "POST", "/graphql", query, gql_headers), n)),
+        (
+            "GraphQL POST /graphql { health {...} }",
+            await per_request_us(lambda: call(app, "POST", "/graphql", query, gql_headers), n),
+        ),
     ]
-    report("GET /health: server CPU per request, in-process ASGI (higher ratio = faster)", rows,
-           "raw Starlette route (orjson)")
+    report(
+        "GET /health: server CPU per request, in-process ASGI (higher ratio = faster)",
+        rows,
+        "raw Starlette route (orjson)",
+    )
     rest, gql = rows[1][1], rows[2][1]
     print(f"REST layer vs /graphql for the same field: {gql / rest:.2f}x the throughput")

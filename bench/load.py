@@ -44,8 +44,9 @@ def _answers(port: int) -> bool:
 
 
 def _psql(dsn: str, sql: str) -> str:
-    return subprocess.run(["psql", dsn, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True, capture_output=True,
-                          text=True, timeout=60).stdout
+    return subprocess.run(
+        ["psql", dsn, "-v", "ON_ERROR_STOP=1", "-qAtc", sql], check=True, capture_output=True, text=True, timeout=60
+    ).stdout
 
 
 class Tally:
@@ -62,9 +63,16 @@ class Tally:
 
 
 async def _user(client: httpx.AsyncClient, n: int) -> str:
-    r = await client.post("/api/v1/auth/register", headers={"X-Forwarded-For": f"10.1.{n // 250}.{n % 250}"},
-                          json={"email": f"load-{n}-{uuid.uuid4().hex[:6]}@example.com", "password": PASSWORD,
-                                "tenant_name": f"Load {n}", "accept_terms": True})
+    r = await client.post(
+        "/api/v1/auth/register",
+        headers={"X-Forwarded-For": f"10.1.{n // 250}.{n % 250}"},
+        json={
+            "email": f"load-{n}-{uuid.uuid4().hex[:6]}@example.com",
+            "password": PASSWORD,
+            "tenant_name": f"Load {n}",
+            "accept_terms": True,
+        },
+    )
     r.raise_for_status()
     return r.json()["access_token"]
 
@@ -126,7 +134,9 @@ class RedisServer:
     async def start(self) -> None:
         self.process = subprocess.Popen(  # noqa: ASYNC220 - a short-lived helper process
             ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         for _ in range(200):  # readiness, not a fixed sleep: at most 10 s
             if _answers(self.port):
                 return
@@ -152,12 +162,18 @@ async def load(clients: int, seconds: float, caps: tuple[int, int], outage: floa
     db = f"agentdeck_load_{uuid.uuid4().hex[:10]}"
     _psql(PG_ADMIN, f'CREATE DATABASE "{db}"')
     dsn = f"postgresql://postgres@127.0.0.1:5432/{db}"
-    env = {"AGENTDECK_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}",
-           "AGENTDECK_REDIS_URL": "redis://127.0.0.1:6379/0", "AGENTDECK_REDIS_PREFIX": f"load-{db}:",
-           "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false", "AGENTDECK_FORWARDED_ALLOW_IPS": "127.0.0.1",
-           "AGENTDECK_CHAT_PER_MINUTE": "100000", "AGENTDECK_CHAT_STREAM_PER_MINUTE": "100000",
-           "AGENTDECK_CHAT_STREAM_CONCURRENCY": "1000",
-           "AGENTDECK_MAX_REQUESTS_IN_FLIGHT": str(caps[0]), "AGENTDECK_MAX_STREAMS": str(caps[1])}
+    env = {
+        "AGENTDECK_DATABASE_URL": f"postgresql+asyncpg://postgres@127.0.0.1:5432/{db}",
+        "AGENTDECK_REDIS_URL": "redis://127.0.0.1:6379/0",
+        "AGENTDECK_REDIS_PREFIX": f"load-{db}:",
+        "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
+        "AGENTDECK_FORWARDED_ALLOW_IPS": "127.0.0.1",
+        "AGENTDECK_CHAT_PER_MINUTE": "100000",
+        "AGENTDECK_CHAT_STREAM_PER_MINUTE": "100000",
+        "AGENTDECK_CHAT_STREAM_CONCURRENCY": "1000",
+        "AGENTDECK_MAX_REQUESTS_IN_FLIGHT": str(caps[0]),
+        "AGENTDECK_MAX_STREAMS": str(caps[1]),
+    }
     redis, events = RedisServer(), []
     if outage:
         await redis.start()
@@ -176,32 +192,45 @@ async def load(clients: int, seconds: float, caps: tuple[int, int], outage: floa
             elapsed = time.monotonic() - start
         total = sum(tally.statuses.values())
         errors = tally.statuses["5xx"] + tally.statuses["599"]
-        print(f"\nLoad: PostgreSQL + Redis, {clients} clients for {seconds:.0f} s, one process, caps "
-              f"{caps[0]} requests / {caps[1]} streams" + (f"; {'; '.join(events)}" if events else ""))
-        print(f"  requests: {total} in {elapsed:.0f} s ({total / elapsed:.0f}/s), {tally.statuses['2xx']} served "
-              f"({tally.statuses['2xx'] / elapsed:.1f}/s); by status: {dict(tally.statuses)}")
-        print(f"  5xx and failed connections: {errors} ({errors / max(total, 1):.2%}); "
-              f"streams cut without a terminal event: {tally.cut} of {tally.streams}")
+        print(
+            f"\nLoad: PostgreSQL + Redis, {clients} clients for {seconds:.0f} s, one process, caps "
+            f"{caps[0]} requests / {caps[1]} streams" + (f"; {'; '.join(events)}" if events else "")
+        )
+        print(
+            f"  requests: {total} in {elapsed:.0f} s ({total / elapsed:.0f}/s), {tally.statuses['2xx']} served "
+            f"({tally.statuses['2xx'] / elapsed:.1f}/s); by status: {dict(tally.statuses)}"
+        )
+        print(
+            f"  5xx and failed connections: {errors} ({errors / max(total, 1):.2%}); "
+            f"streams cut without a terminal event: {tally.cut} of {tally.streams}"
+        )
         for kind, values in sorted(tally.latency.items()):
             print(f"  {kind:<7} n={len(values):>6}  p50 {_pct(values, 0.5):8.0f} ms  p99 {_pct(values, 0.99):8.0f} ms")
-        rows = _psql(dsn, "SELECT c.id, c.message_count, count(m.id) FROM conversations c "
-                          "LEFT JOIN conversation_messages m ON m.conversation_id = c.id GROUP BY c.id, c.message_count")
+        rows = _psql(
+            dsn,
+            "SELECT c.id, c.message_count, count(m.id) FROM conversations c "
+            "LEFT JOIN conversation_messages m ON m.conversation_id = c.id GROUP BY c.id, c.message_count",
+        )
         counts = {cid: (int(stored), int(real)) for cid, stored, real in (line.split("|") for line in rows.split())}
         wrong = [c for c in tally.accepted if counts.get(c, (0, 0))[1] != 2]
         drift = [c for c, (stored, real) in counts.items() if stored != real]
-        print(f"  accepted turns stored exactly once (question + answer): {len(tally.accepted) - len(wrong)} of "
-              f"{len(tally.accepted)}; conversations whose message_count is off: {len(drift)} of {len(counts)}")
+        print(
+            f"  accepted turns stored exactly once (question + answer): {len(tally.accepted) - len(wrong)} of "
+            f"{len(tally.accepted)}; conversations whose message_count is off: {len(drift)} of {len(counts)}"
+        )
     finally:
         redis.stop()
         with contextlib.suppress(Exception):
             _psql(PG_ADMIN, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-async def run(clients: int = 200, seconds: float = 20, caps: list[tuple[int, int]] | None = None,
-              outage: float = 0) -> None:
+async def run(
+    clients: int = 200, seconds: float = 20, caps: list[tuple[int, int]] | None = None, outage: float = 0
+) -> None:
     if not (_answers(5432) and _answers(6379)):
-        print(f"\nLoad (PostgreSQL + Redis, {clients} clients): skipped, PostgreSQL or Redis does not answer on "
-              "127.0.0.1")
+        print(
+            f"\nLoad (PostgreSQL + Redis, {clients} clients): skipped, PostgreSQL or Redis does not answer on 127.0.0.1"
+        )
         return
     for pair in caps or [(32, 32)]:
         await load(clients, seconds, pair, outage)

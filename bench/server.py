@@ -28,12 +28,20 @@ def serve(env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[str]:
     """Yields the base URL of a server run with `env` added to the bench's defaults."""
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-")
     port = free_port()
-    full = {**os.environ, "AGENTDECK_VAR_DIR": tmp, "AGENTDECK_PORT": str(port), "AGENTDECK_LOG_LEVEL": "warning",
-            "AGENTDECK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db", "AGENTDECK_AUTO_MIGRATE": "true",
-            "AGENTDECK_PUBLIC_URL": f"http://127.0.0.1:{port}", **env}
+    full = {
+        **os.environ,
+        "AGENTDECK_VAR_DIR": tmp,
+        "AGENTDECK_PORT": str(port),
+        "AGENTDECK_LOG_LEVEL": "warning",
+        "AGENTDECK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp}/bench.db",
+        "AGENTDECK_AUTO_MIGRATE": "true",
+        "AGENTDECK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+        **env,
+    }
     log = open(os.path.join(tmp, "server.log"), "w")  # noqa: SIM115 - closed below
-    proc = subprocess.Popen([sys.executable, "-m", "agentdeck.cli", "serve", *args], env=full, stdout=log,
-                            stderr=subprocess.STDOUT)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentdeck.cli", "serve", *args], env=full, stdout=log, stderr=subprocess.STDOUT
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60

@@ -67,16 +67,26 @@ def collector() -> Iterator[tuple[str, Synchronized]]:
 
 
 def _token(client: httpx.Client) -> str:
-    r = client.post("/api/v1/auth/register", json={"email": f"bench-{time.monotonic_ns()}@example.com",
-                                                   "password": PASSWORD, "tenant_name": "Bench", "accept_terms": True})
+    r = client.post(
+        "/api/v1/auth/register",
+        json={
+            "email": f"bench-{time.monotonic_ns()}@example.com",
+            "password": PASSWORD,
+            "tenant_name": "Bench",
+            "accept_terms": True,
+        },
+    )
     assert r.status_code == 201, r.text
     return r.json()["access_token"]
 
 
 def _server_process(base: str) -> psutil.Process:
     port = int(base.rsplit(":", 1)[1])
-    pid = next(c.pid for c in psutil.net_connections("tcp")
-               if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN)
+    pid = next(
+        c.pid
+        for c in psutil.net_connections("tcp")
+        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
+    )
     return psutil.Process(pid)
 
 
@@ -104,10 +114,12 @@ def compare(n: int = 300, rounds: int = 5) -> None:
     with contextlib.ExitStack() as stack:
         endpoint, received = stack.enter_context(collector())
         traced = {**ENV, "AGENTDECK_OTEL_ENDPOINT": endpoint, "OTEL_BSP_SCHEDULE_DELAY": "500"}
-        configs = {"off": ENV, "on": traced,
-                   # The standard sampler variables: a tenth of the traces, the rest not recorded.
-                   "on, 10%": {**traced, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio",
-                               "OTEL_TRACES_SAMPLER_ARG": "0.1"}}
+        configs = {
+            "off": ENV,
+            "on": traced,
+            # The standard sampler variables: a tenth of the traces, the rest not recorded.
+            "on, 10%": {**traced, "OTEL_TRACES_SAMPLER": "parentbased_traceidratio", "OTEL_TRACES_SAMPLER_ARG": "0.1"},
+        }
         servers = {}
         for name, env in configs.items():
             base = stack.enter_context(serve(env))
@@ -119,22 +131,27 @@ def compare(n: int = 300, rounds: int = 5) -> None:
         results: dict[tuple[str, str], list[tuple[float, float]]] = {}
         for i in range(rounds):
             for kind, request in kinds.items():
-                order = list(servers)[i % len(servers):] + list(servers)[:i % len(servers)]  # rotate who goes first
+                order = list(servers)[i % len(servers) :] + list(servers)[: i % len(servers)]  # rotate who goes first
                 for name in order:
                     results.setdefault((kind, name), []).append(_chunk(*servers[name], n, request))
         deadline = time.monotonic() + 5
         while not received.value and time.monotonic() < deadline:  # the first batch is due within 0.5 s
             time.sleep(0.05)
-    print(f"\nTracing off vs on (spans exported over OTLP/HTTP to a local collector): {n} sequential requests "
-          f"per round, median of {rounds} rounds; µs per request, and the ratio to off")
+    print(
+        f"\nTracing off vs on (spans exported over OTLP/HTTP to a local collector): {n} sequential requests "
+        f"per round, median of {rounds} rounds; µs per request, and the ratio to off"
+    )
     print(f"{'request':<32} {'':>12} " + " ".join(f"{name:>16}" for name in servers))
     for kind in kinds:
         for label, index in (("wall", 0), ("server CPU", 1)):
             us = {name: _median([r[index] for r in results[(kind, name)]]) for name in servers}
             cells = " ".join(f"{us[name]:>8.0f} {us[name] / us['off']:>6.2f}x" for name in servers)
             print(f"{kind if index == 0 else '':<32} {label:>12} {cells}")
-    print(f"collector received {received.value / 1e6:.1f} MB of spans" if received.value else
-          "collector received nothing: tracing did not export")
+    print(
+        f"collector received {received.value / 1e6:.1f} MB of spans"
+        if received.value
+        else "collector received nothing: tracing did not export"
+    )
 
 
 async def run(n: int = 300, rounds: int = 5) -> None:

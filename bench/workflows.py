@@ -63,9 +63,21 @@ async def _measure(app: Any, model: TimedModel, path: str, body: bytes, auth: di
 async def run(n: int = RUNS) -> None:
     from agentdeck.domain.catalog import WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
 
-    WORKFLOWS["bench_three"] = WorkflowSpec("bench_three", "Bench: three steps", "Three sequential steps.", stages=(
-        WorkflowStage("stage-1", (WorkflowStep("researcher", "one"), WorkflowStep("code_assistant", "two"),
-                                  WorkflowStep("researcher", "three"))),))
+    WORKFLOWS["bench_three"] = WorkflowSpec(
+        "bench_three",
+        "Bench: three steps",
+        "Three sequential steps.",
+        stages=(
+            WorkflowStage(
+                "stage-1",
+                (
+                    WorkflowStep("researcher", "one"),
+                    WorkflowStep("code_assistant", "two"),
+                    WorkflowStep("researcher", "three"),
+                ),
+            ),
+        ),
+    )
     app = offline_app()
     async with app.router.lifespan_context(app):
         services = app.state.services
@@ -74,17 +86,26 @@ async def run(n: int = RUNS) -> None:
         body = orjson.dumps({"message": "summarise the quarterly numbers"})
         rows = [
             ("chat turn (1 agent loop)", 1, *await _measure(app, model, "/api/v1/chat", body, auth, n)),
-            ("bench_three (3 sequential steps)", 3,
-             *await _measure(app, model, "/api/v1/workflows/bench_three/run", body, auth, n)),
-            ("analysis_parallel (2 parallel + 1)", 3,
-             *await _measure(app, model, "/api/v1/workflows/analysis_parallel/run", body, auth, n)),
+            (
+                "bench_three (3 sequential steps)",
+                3,
+                *await _measure(app, model, "/api/v1/workflows/bench_three/run", body, auth, n),
+            ),
+            (
+                "analysis_parallel (2 parallel + 1)",
+                3,
+                *await _measure(app, model, "/api/v1/workflows/analysis_parallel/run", body, auth, n),
+            ),
         ]
     del WORKFLOWS["bench_three"]
     base = rows[0][2] - rows[0][3]
     print(f"\nWorkflow orchestration overhead (offline model, no delay, SQLite, median of {n} runs)")
-    print(f"{'scenario':<38} {'wall ms':>8} {'model ms':>9} {'overhead ms':>12} {'per step':>9} "
-          f"{'step vs chat turn':>18}")
+    print(
+        f"{'scenario':<38} {'wall ms':>8} {'model ms':>9} {'overhead ms':>12} {'per step':>9} {'step vs chat turn':>18}"
+    )
     for name, steps, wall, model_ms in rows:
         overhead = wall - model_ms
-        print(f"{name:<38} {wall:>8.1f} {model_ms:>9.2f} {overhead:>12.1f} {overhead / steps:>9.1f} "
-              f"{overhead / steps / base:>18.2f}")
+        print(
+            f"{name:<38} {wall:>8.1f} {model_ms:>9.2f} {overhead:>12.1f} {overhead / steps:>9.1f} "
+            f"{overhead / steps / base:>18.2f}"
+        )

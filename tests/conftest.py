@@ -45,8 +45,11 @@ def _on_postgres_needlessly(item: pytest.Item) -> bool:
     says `ONE_BACKEND = True`: its server tests run on SQLite only, since the PostgreSQL + Redis
     runs would repeat them."""
     callspec = getattr(item, "callspec", None)
-    return (getattr(item.module, "ONE_BACKEND", False) and callspec is not None
-            and callspec.params.get("backend") == "postgres")
+    return (
+        getattr(item.module, "ONE_BACKEND", False)
+        and callspec is not None
+        and callspec.params.get("backend") == "postgres"
+    )
 
 
 def pytest_collection_modifyitems(config, items) -> None:
@@ -56,7 +59,8 @@ def pytest_collection_modifyitems(config, items) -> None:
         items[:] = [item for item in items if item not in repeated]
     for item in items:
         if {"backend", "server"} & set(item.fixturenames) or any(
-                hasattr(item.module, name) for name in SERVER_STARTERS):
+            hasattr(item.module, name) for name in SERVER_STARTERS
+        ):
             item.add_marker(pytest.mark.e2e)
     items.sort(key=lambda item: item.get_closest_marker("e2e") is not None)  # stable
 
@@ -77,8 +81,11 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
     tr.section("backends")
     tr.write_line("server tests run on: " + ", ".join(BACKEND_NAMES[b] for b in BACKENDS))
     if PG_REDIS_MISSING:
-        tr.write_line(f"PostgreSQL + Redis runs skipped: {PG_REDIS_MISSING} "
-                      "(start both on 127.0.0.1 to run every server test on them too)", yellow=True)
+        tr.write_line(
+            f"PostgreSQL + Redis runs skipped: {PG_REDIS_MISSING} "
+            "(start both on 127.0.0.1 to run every server test on them too)",
+            yellow=True,
+        )
     skipped = tr.stats.get("skipped", [])
     expected = [r for r in skipped if _skip_reason(r).startswith(BACKEND_SKIP)]
     unexpected = [r for r in skipped if r not in expected]
@@ -87,7 +94,6 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config) -> None:
         for reason in sorted({_skip_reason(r).removeprefix(BACKEND_SKIP) for r in expected}):
             tr.write_line(f"  {reason}")
     if unexpected:
-        tr.write_line(f"UNEXPECTED: {len(unexpected)} test(s) skipped for another reason:",
-                      red=True, bold=True)
+        tr.write_line(f"UNEXPECTED: {len(unexpected)} test(s) skipped for another reason:", red=True, bold=True)
         for r in unexpected:
             tr.write_line(f"  {r.nodeid}: {_skip_reason(r)}", red=True)

@@ -62,10 +62,14 @@ BACKEND_SKIP = "backend not answering: "
 
 def missing_backends(postgres: bool = True, redis: bool = True) -> str | None:
     """Why the PostgreSQL and/or Redis the caller needs cannot be used, or None when they answer."""
-    missing = [what for what, wanted, up in (
-        ("PostgreSQL on 127.0.0.1:5432", postgres, postgres_up),
-        ("Redis on 127.0.0.1:6379", redis, redis_up),
-    ) if wanted and not up()]
+    missing = [
+        what
+        for what, wanted, up in (
+            ("PostgreSQL on 127.0.0.1:5432", postgres, postgres_up),
+            ("Redis on 127.0.0.1:6379", redis, redis_up),
+        )
+        if wanted and not up()
+    ]
     return " and ".join(missing) + " did not answer" if missing else None
 
 
@@ -82,7 +86,9 @@ needs_postgres_redis = _needs(postgres=True, redis=True)
 def _psql(sql: str) -> None:
     subprocess.run(
         ["psql", PG_ADMIN_DSN, "-v", "ON_ERROR_STOP=1", "-qc", sql],
-        check=True, capture_output=True, timeout=30,
+        check=True,
+        capture_output=True,
+        timeout=30,
     )
 
 
@@ -103,7 +109,6 @@ def _upgrade(url: str) -> None:
 
 def _template(backend: str) -> str:
     if backend not in _TEMPLATES:
-
         if backend == "sqlite":
             path = Path(tempfile.mkdtemp(prefix="agentdeck-template-")) / "agentdeck.db"
             _upgrade(f"sqlite+aiosqlite:///{path}")
@@ -162,8 +167,9 @@ class Server:
         return self.http.request(method, path, headers=headers, **kw)
 
     # GraphQL over HTTP ----------------------------------------------------------------------
-    def gql(self, query: str, variables: dict | None = None, token: str | None = None,
-            headers: dict | None = None) -> dict[str, Any]:
+    def gql(
+        self, query: str, variables: dict | None = None, token: str | None = None, headers: dict | None = None
+    ) -> dict[str, Any]:
         h = dict(headers or {})
         if token:
             h["Authorization"] = f"Bearer {token}"
@@ -173,8 +179,13 @@ class Server:
 
     # GraphQL subscriptions over WebSocket ---------------------------------------------------
     @contextlib.contextmanager
-    def subscription(self, query: str, variables: dict | None = None, token: str | None = None,
-                     protocol: str = "graphql-transport-ws") -> Iterator[WsSubscription]:
+    def subscription(
+        self,
+        query: str,
+        variables: dict | None = None,
+        token: str | None = None,
+        protocol: str = "graphql-transport-ws",
+    ) -> Iterator[WsSubscription]:
         with ws_connect(self.ws_url, subprotocols=[protocol], open_timeout=5) as ws:
             sub = WsSubscription(ws, protocol)
             sub.init({"authorization": f"Bearer {token}"} if token else {})
@@ -230,13 +241,20 @@ class WsSubscription:
             raise AssertionError(f"unexpected message {msg}")
 
 
-def start_server(tmp: Path, env: dict[str, str | None] | None = None, backend: str = "sqlite",
-                 database_url: str | None = None, port: int | None = None) -> Server:
+def start_server(
+    tmp: Path,
+    env: dict[str, str | None] | None = None,
+    backend: str = "sqlite",
+    database_url: str | None = None,
+    port: int | None = None,
+) -> Server:
     """A real server on a loopback port: `port` when the caller must name it in `env`
     (AGENTDECK_PUBLIC_URL), else a free one; `env` adds settings (None removes a default)."""
     if os.environ.get("AGENTDECK_TESTS_IN_PROCESS"):
-        raise RuntimeError("a server started in the in-process layer: mark the test e2e "
-                           "(take the `server` fixture, or `pytestmark = pytest.mark.e2e`)")
+        raise RuntimeError(
+            "a server started in the in-process layer: mark the test e2e "
+            "(take the `server` fixture, or `pytestmark = pytest.mark.e2e`)"
+        )
     port = port or free_port()
     full_env = {
         **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
@@ -264,7 +282,10 @@ def start_server(tmp: Path, env: dict[str, str | None] | None = None, backend: s
     log_path = tmp / f"server-{port}.log"
     process = subprocess.Popen(
         [sys.executable, "-m", "agentdeck.cli", "serve"],
-        env=full_env, cwd=ROOT, stdout=log_path.open("w"), stderr=subprocess.STDOUT,
+        env=full_env,
+        cwd=ROOT,
+        stdout=log_path.open("w"),
+        stderr=subprocess.STDOUT,
     )
     server = Server(f"http://127.0.0.1:{port}", full_env, process, log_path)
     deadline = time.monotonic() + 30
@@ -286,10 +307,16 @@ def server_with_openai_stub(tmp: Path, mode: str, env: dict[str, str] | None = N
     from tests.openai_stub import run_openai_stub
 
     with run_openai_stub() as stub:
-        srv = start_server(tmp, env={
-            "AGENTDECK_OPENAI_API_KEY": "sk-test", "AGENTDECK_OPENAI_BASE_URL": stub.base_url,
-            "AGENTDECK_OPENAI_API_MODE": mode, "AGENTDECK_OPENAI_MAX_RETRIES": "0", **(env or {}),
-        })
+        srv = start_server(
+            tmp,
+            env={
+                "AGENTDECK_OPENAI_API_KEY": "sk-test",
+                "AGENTDECK_OPENAI_BASE_URL": stub.base_url,
+                "AGENTDECK_OPENAI_API_MODE": mode,
+                "AGENTDECK_OPENAI_MAX_RETRIES": "0",
+                **(env or {}),
+            },
+        )
         srv.stub = stub  # type: ignore[attr-defined]
         try:
             yield srv
@@ -301,13 +328,16 @@ def server_with_openai_stub(tmp: Path, mode: str, env: dict[str, str] | None = N
 # Fixtures derived from the legacy OpenAPI documents by tests/contract/derive.py and committed:
 # "documented" (the 88 operations served today) and "extended" (117, the next target).
 
+
 @cache
 def contract_document(name: str = "documented") -> dict[str, Any]:
     path = CONTRACT_DIR / f"{name}.json"
     if not path.exists():
         # Never a skip: without the fixture every contract check would silently vanish.
-        raise FileNotFoundError(f"{path} is missing; it is committed, re-create it with "
-                                "`python -m tests.contract.derive <legacy contract folder>`")
+        raise FileNotFoundError(
+            f"{path} is missing; it is committed, re-create it with "
+            "`python -m tests.contract.derive <legacy contract folder>`"
+        )
     return json.loads(path.read_text(encoding="utf-8"))
 
 
@@ -331,8 +361,9 @@ def _escape(part: str) -> str:
     return part.replace("~", "~0").replace("/", "~1")
 
 
-def assert_documented(method: str, path: str, response: httpx.Response,
-                      content_type: str = "application/json", *, extended: bool = False) -> None:
+def assert_documented(
+    method: str, path: str, response: httpx.Response, content_type: str = "application/json", *, extended: bool = False
+) -> None:
     """Validate a real response against the documented schema for (method, path, status);
     `extended=True` checks against the extended contract instead."""
     name = "extended" if extended else "documented"

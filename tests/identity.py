@@ -64,13 +64,27 @@ def login(server, email: str, password: str = PASSWORD) -> dict:
 
 def register(server, email: str | None = None, tenant_name: str = "Acme Test", verified: bool = False) -> Account:
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
-    r = server.rest("POST", "/api/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "tenant_name": tenant_name, "accept_terms": True,
-    })
+    r = server.rest(
+        "POST",
+        "/api/v1/auth/register",
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "tenant_name": tenant_name,
+            "accept_terms": True,
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     if verified:
         mark_email_verified(server, body["user_id"])
         body = login(server, email)
-    return Account(email, PASSWORD, body["tenant_id"], body["user_id"], body["access_token"],
-                   body["refresh_token"], body["session_id"])
+    return Account(
+        email,
+        PASSWORD,
+        body["tenant_id"],
+        body["user_id"],
+        body["access_token"],
+        body["refresh_token"],
+        body["session_id"],
+    )

@@ -57,7 +57,10 @@ def function_call(name: str, arguments: str) -> Reply:
 
 
 def error_mid_stream(
-    value: str = "Partial answer that breaks", *, after: int = 2, kind: ErrorKind = "event",
+    value: str = "Partial answer that breaks",
+    *,
+    after: int = 2,
+    kind: ErrorKind = "event",
     code: str = "server_error",
 ) -> Reply:
     return Reply(text=value, fail_after=after, error=kind, error_code=code)
@@ -104,10 +107,12 @@ class OpenAIStub:
         self.disconnected = threading.Event()
         self.port = 0
         self._counter = 0
-        self.app = Starlette(routes=[
-            Route("/v1/responses", self._responses, methods=["POST"]),
-            Route("/v1/chat/completions", self._chat, methods=["POST"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/responses", self._responses, methods=["POST"]),
+                Route("/v1/chat/completions", self._chat, methods=["POST"]),
+            ]
+        )
 
     @property
     def base_url(self) -> str:
@@ -133,9 +138,12 @@ class OpenAIStub:
         reply = self.replies[0] if self.replies else text("stub reply")
         if reply.http_errors:
             status = reply.http_errors.pop(0)
-            error = {"message": f"stub HTTP {status}", "type": "server_error",
-                     "code": "rate_limit_exceeded" if status == 429 else "server_error",
-                     "param": None}
+            error = {
+                "message": f"stub HTTP {status}",
+                "type": "server_error",
+                "code": "rate_limit_exceeded" if status == 429 else "server_error",
+                "param": None,
+            }
             # retry-after-ms keeps the SDK's backoff short in tests.
             return None, JSONResponse({"error": error}, status, headers={"retry-after-ms": "10"})
         if self.replies:
@@ -172,9 +180,7 @@ class OpenAIStub:
             return error
         assert reply is not None
         body = self.requests[-1].body
-        return StreamingResponse(
-            self._guard(self._responses_events(reply, body)), media_type="text/event-stream"
-        )
+        return StreamingResponse(self._guard(self._responses_events(reply, body)), media_type="text/event-stream")
 
     async def _responses_events(self, reply: Reply, body: dict[str, Any]) -> AsyncIterator[str]:
         seq = 0
@@ -186,37 +192,71 @@ class OpenAIStub:
             return f"event: {payload['type']}\ndata: {json.dumps(payload)}\n\n"
 
         response: dict[str, Any] = {
-            "id": self._next_id("resp"), "object": "response", "created_at": int(time.time()),
-            "status": "in_progress", "model": body.get("model", "stub"), "output": [],
-            "error": None, "incomplete_details": None, "instructions": body.get("instructions"),
-            "tools": body.get("tools", []), "tool_choice": "auto", "parallel_tool_calls": True,
-            "metadata": {}, "temperature": 1.0, "top_p": 1.0, "usage": None,
+            "id": self._next_id("resp"),
+            "object": "response",
+            "created_at": int(time.time()),
+            "status": "in_progress",
+            "model": body.get("model", "stub"),
+            "output": [],
+            "error": None,
+            "incomplete_details": None,
+            "instructions": body.get("instructions"),
+            "tools": body.get("tools", []),
+            "tool_choice": "auto",
+            "parallel_tool_calls": True,
+            "metadata": {},
+            "temperature": 1.0,
+            "top_p": 1.0,
+            "usage": None,
         }
         yield sse({"type": "response.created", "response": response})
         yield sse({"type": "response.in_progress", "response": response})
         output: list[dict[str, Any]] = []
         if reply.call is not None:
             name, arguments = reply.call
-            item = {"id": self._next_id("fc"), "type": "function_call", "status": "in_progress",
-                    "call_id": self._next_id("call"), "name": name, "arguments": ""}
+            item = {
+                "id": self._next_id("fc"),
+                "type": "function_call",
+                "status": "in_progress",
+                "call_id": self._next_id("call"),
+                "name": name,
+                "arguments": "",
+            }
             yield sse({"type": "response.output_item.added", "output_index": 0, "item": item})
             for i, piece in enumerate(_split(arguments)):
                 await self._pace(reply, i)
-                yield sse({"type": "response.function_call_arguments.delta", "item_id": item["id"],
-                           "output_index": 0, "delta": piece})
-            yield sse({"type": "response.function_call_arguments.done", "item_id": item["id"],
-                       "output_index": 0, "arguments": arguments})
+                yield sse(
+                    {
+                        "type": "response.function_call_arguments.delta",
+                        "item_id": item["id"],
+                        "output_index": 0,
+                        "delta": piece,
+                    }
+                )
+            yield sse(
+                {
+                    "type": "response.function_call_arguments.done",
+                    "item_id": item["id"],
+                    "output_index": 0,
+                    "arguments": arguments,
+                }
+            )
             item = {**item, "status": "completed", "arguments": arguments}
             yield sse({"type": "response.output_item.done", "output_index": 0, "item": item})
             output.append(item)
         else:
             msg_id = self._next_id("msg")
-            item = {"id": msg_id, "type": "message", "role": "assistant",
-                    "status": "in_progress", "content": []}
+            item = {"id": msg_id, "type": "message", "role": "assistant", "status": "in_progress", "content": []}
             yield sse({"type": "response.output_item.added", "output_index": 0, "item": item})
-            yield sse({"type": "response.content_part.added", "item_id": msg_id,
-                       "output_index": 0, "content_index": 0,
-                       "part": {"type": "output_text", "text": "", "annotations": []}})
+            yield sse(
+                {
+                    "type": "response.content_part.added",
+                    "item_id": msg_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "part": {"type": "output_text", "text": "", "annotations": []},
+                }
+            )
             for i, piece in enumerate(_chunks(reply.text, reply.parts)):
                 if reply.fail_after is not None and i == reply.fail_after:
                     if reply.error == "abrupt":
@@ -226,28 +266,62 @@ class OpenAIStub:
                         failed = {**response, "status": "failed", "error": err}
                         yield sse({"type": "response.failed", "response": failed})
                     else:
-                        yield sse({"type": "error", "code": reply.error_code,
-                                   "message": "stub: error mid-stream", "param": None})
+                        yield sse(
+                            {
+                                "type": "error",
+                                "code": reply.error_code,
+                                "message": "stub: error mid-stream",
+                                "param": None,
+                            }
+                        )
                     return
                 await self._pace(reply, i)
-                yield sse({"type": "response.output_text.delta", "item_id": msg_id,
-                           "output_index": 0, "content_index": 0, "delta": piece,
-                           "logprobs": []})
+                yield sse(
+                    {
+                        "type": "response.output_text.delta",
+                        "item_id": msg_id,
+                        "output_index": 0,
+                        "content_index": 0,
+                        "delta": piece,
+                        "logprobs": [],
+                    }
+                )
             part = {"type": "output_text", "text": reply.text, "annotations": []}
-            yield sse({"type": "response.output_text.done", "item_id": msg_id, "output_index": 0,
-                       "content_index": 0, "text": reply.text, "logprobs": []})
-            yield sse({"type": "response.content_part.done", "item_id": msg_id,
-                       "output_index": 0, "content_index": 0, "part": part})
+            yield sse(
+                {
+                    "type": "response.output_text.done",
+                    "item_id": msg_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "text": reply.text,
+                    "logprobs": [],
+                }
+            )
+            yield sse(
+                {
+                    "type": "response.content_part.done",
+                    "item_id": msg_id,
+                    "output_index": 0,
+                    "content_index": 0,
+                    "part": part,
+                }
+            )
             item = {**item, "status": "completed", "content": [part]}
             yield sse({"type": "response.output_item.done", "output_index": 0, "item": item})
             output.append(item)
         usage = _usage(body, reply)
-        done = {**response, "status": "completed", "output": output, "usage": {
-            "input_tokens": usage[0], "output_tokens": usage[1],
-            "total_tokens": usage[0] + usage[1],
-            "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
-            "output_tokens_details": {"reasoning_tokens": 0},
-        }}
+        done = {
+            **response,
+            "status": "completed",
+            "output": output,
+            "usage": {
+                "input_tokens": usage[0],
+                "output_tokens": usage[1],
+                "total_tokens": usage[0] + usage[1],
+                "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
+                "output_tokens_details": {"reasoning_tokens": 0},
+            },
+        }
         yield sse({"type": "response.completed", "response": done})
 
     # POST /v1/chat/completions -------------------------------------------------------------------
@@ -258,14 +332,16 @@ class OpenAIStub:
             return error
         assert reply is not None
         body = self.requests[-1].body
-        return StreamingResponse(
-            self._guard(self._chat_events(reply, body)), media_type="text/event-stream"
-        )
+        return StreamingResponse(self._guard(self._chat_events(reply, body)), media_type="text/event-stream")
 
     async def _chat_events(self, reply: Reply, body: dict[str, Any]) -> AsyncIterator[str]:
         chunk_id = self._next_id("chatcmpl")
-        base = {"id": chunk_id, "object": "chat.completion.chunk", "created": int(time.time()),
-                "model": body.get("model", "stub")}
+        base = {
+            "id": chunk_id,
+            "object": "chat.completion.chunk",
+            "created": int(time.time()),
+            "model": body.get("model", "stub"),
+        }
 
         def sse(delta: dict[str, Any], finish: str | None = None) -> str:
             choice = {"index": 0, "delta": delta, "finish_reason": finish, "logprobs": None}
@@ -279,8 +355,12 @@ class OpenAIStub:
                 await self._pace(reply, i)
                 call: dict[str, Any] = {"index": 0, "function": {"arguments": piece}}
                 if i == 0:
-                    call = {"index": 0, "id": call_id, "type": "function",
-                            "function": {"name": name, "arguments": piece}}
+                    call = {
+                        "index": 0,
+                        "id": call_id,
+                        "type": "function",
+                        "function": {"name": name, "arguments": piece},
+                    }
                 yield sse({"tool_calls": [call]})
             yield sse({}, "tool_calls")
         else:
@@ -288,8 +368,12 @@ class OpenAIStub:
                 if reply.fail_after is not None and i == reply.fail_after:
                     if reply.error == "abrupt":
                         raise _Abrupt
-                    error = {"message": "stub: error mid-stream", "type": "server_error",
-                             "code": reply.error_code, "param": None}
+                    error = {
+                        "message": "stub: error mid-stream",
+                        "type": "server_error",
+                        "code": reply.error_code,
+                        "param": None,
+                    }
                     yield f"data: {json.dumps({'error': error})}\n\n"
                     return
                 await self._pace(reply, i)
@@ -297,8 +381,7 @@ class OpenAIStub:
             yield sse({}, "stop")
         if (body.get("stream_options") or {}).get("include_usage"):
             prompt, completion = _usage(body, reply)
-            usage = {"prompt_tokens": prompt, "completion_tokens": completion,
-                     "total_tokens": prompt + completion}
+            usage = {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
             yield f"data: {json.dumps({**base, 'choices': [], 'usage': usage})}\n\n"
         yield "data: [DONE]\n\n"
 
@@ -322,8 +405,7 @@ def _usage(body: dict[str, Any], reply: Reply) -> tuple[int, int]:
 def run_openai_stub() -> Iterator[OpenAIStub]:
     """Serve a fresh stub on 127.0.0.1 and a free port, in a background thread."""
     stub = OpenAIStub()
-    config = uvicorn.Config(stub.app, host="127.0.0.1", port=0, log_level="critical",
-                            lifespan="off")
+    config = uvicorn.Config(stub.app, host="127.0.0.1", port=0, log_level="critical", lifespan="off")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, name="openai-stub", daemon=True)
     thread.start()

@@ -1,10 +1,10 @@
 """A real SMTP server on 127.0.0.1 that keeps what it receives, for black-box mail tests.
 
-    from tests.smtp_sink import smtp_sink  # noqa: F401  (the fixture)
+from tests.smtp_sink import smtp_sink  # noqa: F401  (the fixture)
 
-    def test_x(smtp_sink):
-        ...  # start a server with AGENTDECK_SMTP_URL=smtp_sink.url
-        mail = smtp_sink.wait_for(lambda m: m.to == "a@example.com")
+def test_x(smtp_sink):
+    ...  # start a server with AGENTDECK_SMTP_URL=smtp_sink.url
+    mail = smtp_sink.wait_for(lambda m: m.to == "a@example.com")
 """
 
 from __future__ import annotations
@@ -78,9 +78,7 @@ class SmtpSink:
             self._cond.notify_all()
         return "250 Message accepted for delivery"
 
-    def wait_for(
-        self, predicate: Callable[[ReceivedMail], bool] = lambda m: True, timeout: float = 5
-    ) -> ReceivedMail:
+    def wait_for(self, predicate: Callable[[ReceivedMail], bool] = lambda m: True, timeout: float = 5) -> ReceivedMail:
         """The first received mail matching `predicate`, waiting up to `timeout` seconds.
 
         Blocking: from async code that must keep its loop running, use asyncio.to_thread."""

@@ -87,26 +87,49 @@ class StripeStub:
     def route(self, method: str, path: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         now = int(time.time())
         if method == "POST" and path == "/v1/customers":
-            return 200, {"id": f"cus_{uuid.uuid4().hex[:14]}", "object": "customer",
-                         "email": params.get("email"), "metadata": params.get("metadata", {})}
+            return 200, {
+                "id": f"cus_{uuid.uuid4().hex[:14]}",
+                "object": "customer",
+                "email": params.get("email"),
+                "metadata": params.get("metadata", {}),
+            }
         if method == "POST" and path == "/v1/billing/meter_events":
-            return 200, {"object": "billing.meter_event", "event_name": params["event_name"],
-                         "identifier": params.get("identifier") or uuid.uuid4().hex,
-                         "payload": params["payload"], "timestamp": int(params.get("timestamp", now)),
-                         "created": now, "livemode": False}
+            return 200, {
+                "object": "billing.meter_event",
+                "event_name": params["event_name"],
+                "identifier": params.get("identifier") or uuid.uuid4().hex,
+                "payload": params["payload"],
+                "timestamp": int(params.get("timestamp", now)),
+                "created": now,
+                "livemode": False,
+            }
         if method == "POST" and path == "/v1/subscriptions":
             item = params["items"]["0"]
             trial = int(params.get("trial_period_days") or 0)
             sub = {
-                "id": f"sub_{uuid.uuid4().hex[:14]}", "object": "subscription", "customer": params["customer"],
+                "id": f"sub_{uuid.uuid4().hex[:14]}",
+                "object": "subscription",
+                "customer": params["customer"],
                 "status": "trialing" if trial else "active",
-                "cancel_at_period_end": params.get("cancel_at_period_end") == "true", "cancel_at": None,
-                "canceled_at": None, "trial_end": now + trial * 86400 if trial else None,
-                "metadata": params.get("metadata", {}), "created": now,
-                "items": {"object": "list", "data": [{
-                    "id": f"si_{uuid.uuid4().hex[:14]}", "object": "subscription_item",
-                    "price": {"id": item["price"], "object": "price"}, "quantity": int(item.get("quantity", 1)),
-                    "current_period_start": now, "current_period_end": now + PERIOD}]},
+                "cancel_at_period_end": params.get("cancel_at_period_end") == "true",
+                "cancel_at": None,
+                "canceled_at": None,
+                "trial_end": now + trial * 86400 if trial else None,
+                "metadata": params.get("metadata", {}),
+                "created": now,
+                "items": {
+                    "object": "list",
+                    "data": [
+                        {
+                            "id": f"si_{uuid.uuid4().hex[:14]}",
+                            "object": "subscription_item",
+                            "price": {"id": item["price"], "object": "price"},
+                            "quantity": int(item.get("quantity", 1)),
+                            "current_period_start": now,
+                            "current_period_end": now + PERIOD,
+                        }
+                    ],
+                },
             }
             self.subscriptions[sub["id"]] = sub
             return 200, sub

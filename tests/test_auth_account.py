@@ -13,8 +13,10 @@ from tests.identity import PASSWORD, Account, register, run_sql
 from tests.smtp_sink import SmtpSink
 
 NEW_PASSWORD = "Brand-New-Passphrase-77"
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
 TOKEN = re.compile(r"token=([A-Za-z0-9_-]+)")
 OK_NO_DATA = {"success": True, "data": None}
 
@@ -68,6 +70,7 @@ def _me(srv, token: str) -> int:
 
 # End to end ------------------------------------------------------------------------------------
 
+
 def test_register_verify_login_refresh_list_logout(mail):
     acct = register(mail)  # registration mails the verification link
     token = _mailed_token(mail, acct.email, "Verify your email address")
@@ -100,13 +103,15 @@ def test_register_verify_login_refresh_list_logout(mail):
     assert set(listed) == {acct.session_id, session["session_id"]}
     assert listed[session["session_id"]]["current"] is True and listed[acct.session_id]["current"] is False
 
-    r = mail.rest("POST", "/api/v1/auth/logout", token=fresh["access_token"],
-                  json={"refresh_token": fresh["refresh_token"]})
+    r = mail.rest(
+        "POST", "/api/v1/auth/logout", token=fresh["access_token"], json={"refresh_token": fresh["refresh_token"]}
+    )
     assert r.status_code == 200 and r.json()["data"] == {"revoked": True}
     assert _me(mail, fresh["access_token"]) == 401
 
 
 # Sessions --------------------------------------------------------------------------------------
+
 
 def test_list_sessions_describes_clients_and_pages(server):
     acct = register(server)
@@ -122,18 +127,27 @@ def test_list_sessions_describes_clients_and_pages(server):
     assert item["ip_address_masked"] == "127.0.0.*" and item["location"] is None
     assert re.fullmatch(r"[0-9a-f]{16}", item["fingerprint"])
 
-    page = server.rest("GET", "/api/v1/auth/sessions", token=phone["access_token"],
-                       params={"limit": 1, "offset": 1, "tenant_id": acct.tenant_id}).json()
+    page = server.rest(
+        "GET",
+        "/api/v1/auth/sessions",
+        token=phone["access_token"],
+        params={"limit": 1, "offset": 1, "tenant_id": acct.tenant_id},
+    ).json()
     assert page["total"] == 2 and len(page["sessions"]) == 1 and page["offset"] == 1
-    other_tenant = server.rest("GET", "/api/v1/auth/sessions", token=phone["access_token"],
-                               params={"tenant_id": str(uuid.uuid4())}).json()
+    other_tenant = server.rest(
+        "GET", "/api/v1/auth/sessions", token=phone["access_token"], params={"tenant_id": str(uuid.uuid4())}
+    ).json()
     assert other_tenant["total"] == 0 and other_tenant["sessions"] == []
 
 
 def test_list_sessions_rejects_bad_paging_and_needs_a_token(server):
     acct = register(server)
-    for params, loc in (({"limit": 101}, ["query", "limit"]), ({"limit": 0}, ["query", "limit"]),
-                        ({"offset": -1}, ["query", "offset"]), ({"limit": "x"}, ["query", "limit"])):
+    for params, loc in (
+        ({"limit": 101}, ["query", "limit"]),
+        ({"limit": 0}, ["query", "limit"]),
+        ({"offset": -1}, ["query", "offset"]),
+        ({"limit": "x"}, ["query", "limit"]),
+    ):
         r = server.rest("GET", "/api/v1/auth/sessions", token=acct.access_token, params=params)
         assert r.status_code == 422, (params, r.text)
         assert_documented("GET", "/api/v1/auth/sessions", r)
@@ -148,11 +162,15 @@ def test_list_sessions_rejects_bad_paging_and_needs_a_token(server):
 def test_revoked_sessions_are_listed_on_request(server):
     acct = register(server)
     other = _login(server, acct.email)
-    assert server.rest("DELETE", f"/api/v1/auth/sessions/{other['session_id']}", token=acct.access_token).status_code == 200
+    assert (
+        server.rest("DELETE", f"/api/v1/auth/sessions/{other['session_id']}", token=acct.access_token).status_code
+        == 200
+    )
     live = server.rest("GET", "/api/v1/auth/sessions", token=acct.access_token).json()
     assert [s["id"] for s in live["sessions"]] == [acct.session_id]
-    everything = server.rest("GET", "/api/v1/auth/sessions", token=acct.access_token,
-                             params={"include_revoked": "true"}).json()
+    everything = server.rest(
+        "GET", "/api/v1/auth/sessions", token=acct.access_token, params={"include_revoked": "true"}
+    ).json()
     assert everything["total"] == 2
     revoked = next(s for s in everything["sessions"] if s["id"] == other["session_id"])
     assert revoked["revoked_at"] is not None
@@ -191,8 +209,9 @@ def test_another_users_session_is_not_found(server):
 def test_sessions_over_graphql(server):
     acct = register(server)
     other = _login(server, acct.email)
-    out = server.gql("{ userSessions(limit: 5) { total sessions { id current client { device } } } }",
-                     token=acct.access_token)
+    out = server.gql(
+        "{ userSessions(limit: 5) { total sessions { id current client { device } } } }", token=acct.access_token
+    )
     assert "errors" not in out, out
     assert out["data"]["userSessions"]["total"] == 2
     mutation = "mutation($s: UUID!) { revokeSession(sessionId: $s) { message data { revoked } } }"
@@ -204,12 +223,16 @@ def test_sessions_over_graphql(server):
 
 # Email verification ----------------------------------------------------------------------------
 
+
 def test_verification_tokens_are_single_use_and_expire(mail):
     acct = register(mail)
     mail.rest("POST", "/api/v1/auth/email/send", token=acct.access_token)
     token = _mailed_token(mail, acct.email, "Verify your email address")
-    run_sql(mail, "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
-               f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'")
+    run_sql(
+        mail,
+        "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
+        f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'",
+    )
     for bad in (token, "forged-" + token, "x"):
         r = mail.rest("POST", "/api/v1/auth/email/verify", json={"token": bad})
         assert r.status_code == 400, r.text
@@ -296,9 +319,14 @@ def test_the_mailed_link_verifies_in_a_browser_once(mail):
     assert f'href="{mail.base_url}/graphql"' in r.text  # links from configuration only
     assert _login(mail, acct.email)["email_verified"] is True
     # The same link again, and links that never were, get the refusal page and change nothing.
-    for bad, status in ((path, 400), ("/verify-email?token=forged", 400), ("/verify-email", 400),
-                        ("/verify-email?token=", 400), ("/verify-email?token=a%00b", 400),
-                        ("/verify-email?token=" + "x" * 5000, 400)):
+    for bad, status in (
+        (path, 400),
+        ("/verify-email?token=forged", 400),
+        ("/verify-email", 400),
+        ("/verify-email?token=", 400),
+        ("/verify-email?token=a%00b", 400),
+        ("/verify-email?token=" + "x" * 5000, 400),
+    ):
         r = mail.rest("GET", bad)
         assert r.status_code == status, (bad, r.text)
         _assert_self_contained(r)
@@ -311,8 +339,11 @@ def test_an_expired_link_gets_the_refusal_page(mail):
     acct = register(mail)
     link = _mailed_link(mail, acct.email)
     token = link.rsplit("=", 1)[1]
-    run_sql(mail, "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
-                  f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'")
+    run_sql(
+        mail,
+        "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
+        f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'",
+    )
     r = mail.rest("GET", _path(mail, link))
     assert r.status_code == 400 and "request a new verification email" in r.text
     assert _login(mail, acct.email)["email_verified"] is False
@@ -346,15 +377,21 @@ def test_the_refusal_of_an_unverified_token_says_to_verify_then_refresh(mail):
 
 # Forgotten password ----------------------------------------------------------------------------
 
+
 def test_forgot_and_confirm_reset_the_password_and_end_sessions(mail):
     acct = register(mail)
-    unknown = mail.rest("POST", "/api/v1/auth/password/forgot", json={"email": f"nobody-{uuid.uuid4().hex}@example.com"})
+    unknown = mail.rest(
+        "POST", "/api/v1/auth/password/forgot", json={"email": f"nobody-{uuid.uuid4().hex}@example.com"}
+    )
     r = mail.rest("POST", "/api/v1/auth/password/forgot", json={"email": acct.email.upper()})
     for resp in (unknown, r):
         assert resp.status_code == 202, resp.text
         assert_documented("POST", "/api/v1/auth/password/forgot", resp)
-    assert r.json() == unknown.json() == {
-        **OK_NO_DATA, "message": "If the account exists, password reset instructions have been sent."}
+    assert (
+        r.json()
+        == unknown.json()
+        == {**OK_NO_DATA, "message": "If the account exists, password reset instructions have been sent."}
+    )
     token = _mailed_token(mail, acct.email, "Reset your password")
 
     r = mail.rest("POST", "/api/v1/auth/password/confirm", json={"token": token, "new_password": "short"})
@@ -381,8 +418,11 @@ def test_reset_tokens_expire_and_cannot_verify_email(mail):
     token = _mailed_token(mail, acct.email, "Reset your password")
     # A reset token is not a verification token.
     assert mail.rest("POST", "/api/v1/auth/email/verify", json={"token": token}).status_code == 400
-    run_sql(mail, "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
-               f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'")
+    run_sql(
+        mail,
+        "UPDATE account_tokens SET expires_at = '2000-01-01 00:00:00' "
+        f"WHERE token_hash = '{hashlib.sha256(token.encode()).hexdigest()}'",
+    )
     r = mail.rest("POST", "/api/v1/auth/password/confirm", json={"token": token, "new_password": NEW_PASSWORD})
     assert r.status_code == 400 and "expired" in r.json()["message"]
     assert _me(mail, acct.access_token) == 200
@@ -404,8 +444,10 @@ def test_forgot_password_validates_and_rate_limits(mail):
 
 def test_password_reset_over_graphql(mail):
     acct = register(mail)
-    out = mail.gql("mutation($i: PasswordForgotInput!) { forgotPassword(input: $i) { message data } }",
-                   {"i": {"email": acct.email}})
+    out = mail.gql(
+        "mutation($i: PasswordForgotInput!) { forgotPassword(input: $i) { message data } }",
+        {"i": {"email": acct.email}},
+    )
     assert out["data"]["forgotPassword"]["data"] is None
     token = _mailed_token(mail, acct.email, "Reset your password")
     confirm = "mutation($i: PasswordResetConfirmInput!) { confirmPasswordReset(input: $i) { message } }"
@@ -418,11 +460,16 @@ def test_password_reset_over_graphql(mail):
 
 # Changing a password ---------------------------------------------------------------------------
 
+
 def test_change_password_keeps_this_session_and_ends_the_others(server):
     acct = register(server)
     other = _login(server, acct.email)
-    r = server.rest("POST", "/api/v1/auth/password/change", token=acct.access_token,
-                    json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+    r = server.rest(
+        "POST",
+        "/api/v1/auth/password/change",
+        token=acct.access_token,
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
     assert r.status_code == 200, r.text
     assert_documented("POST", "/api/v1/auth/password/change", r)
     assert r.json() == {**OK_NO_DATA, "message": "Password changed successfully."}
@@ -437,13 +484,19 @@ def test_change_password_failures(server):
     r = server.rest("POST", change, json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
     assert r.status_code == 401
     assert_documented("POST", change, r)
-    r = server.rest("POST", change, token=acct.access_token,
-                    json={"current_password": "Wrong-Password-123", "new_password": NEW_PASSWORD})
+    r = server.rest(
+        "POST",
+        change,
+        token=acct.access_token,
+        json={"current_password": "Wrong-Password-123", "new_password": NEW_PASSWORD},
+    )
     assert r.status_code == 400 and r.json()["message"] == "Current password is incorrect."
     assert_documented("POST", change, r)
-    for body, loc in (({"current_password": PASSWORD, "new_password": "weak"}, ["body", "new_password"]),
-                      ({"current_password": PASSWORD, "new_password": PASSWORD}, ["body", "new_password"]),
-                      ({"current_password": PASSWORD}, ["body", "new_password"])):
+    for body, loc in (
+        ({"current_password": PASSWORD, "new_password": "weak"}, ["body", "new_password"]),
+        ({"current_password": PASSWORD, "new_password": PASSWORD}, ["body", "new_password"]),
+        ({"current_password": PASSWORD}, ["body", "new_password"]),
+    ):
         r = server.rest("POST", change, token=acct.access_token, json=body)
         assert r.status_code == 422, r.text
         assert_documented("POST", change, r)
@@ -455,9 +508,15 @@ def test_wrong_current_passwords_are_throttled(server):
     acct = register(server)
     body = {"current_password": "Wrong-Password-123", "new_password": NEW_PASSWORD}
     for _ in range(5):
-        assert server.rest("POST", "/api/v1/auth/password/change", token=acct.access_token, json=body).status_code == 400
-    r = server.rest("POST", "/api/v1/auth/password/change", token=acct.access_token,
-                    json={"current_password": PASSWORD, "new_password": NEW_PASSWORD})
+        assert (
+            server.rest("POST", "/api/v1/auth/password/change", token=acct.access_token, json=body).status_code == 400
+        )
+    r = server.rest(
+        "POST",
+        "/api/v1/auth/password/change",
+        token=acct.access_token,
+        json={"current_password": PASSWORD, "new_password": NEW_PASSWORD},
+    )
     assert r.status_code == 429
     assert_documented("POST", "/api/v1/auth/password/change", r)
 
@@ -465,8 +524,9 @@ def test_wrong_current_passwords_are_throttled(server):
 def test_change_password_over_graphql(server):
     acct = register(server)
     change = "mutation($i: PasswordChangeInput!) { changePassword(input: $i) { message data } }"
-    out = server.gql(change, {"i": {"currentPassword": "Wrong-Password-123", "newPassword": NEW_PASSWORD}},
-                     token=acct.access_token)
+    out = server.gql(
+        change, {"i": {"currentPassword": "Wrong-Password-123", "newPassword": NEW_PASSWORD}}, token=acct.access_token
+    )
     assert out["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
     out = server.gql(change, {"i": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}}, token=acct.access_token)
     assert out["data"]["changePassword"] == {"message": "Password changed successfully.", "data": None}
@@ -474,17 +534,22 @@ def test_change_password_over_graphql(server):
 
 # Support resets a member's password ------------------------------------------------------------
 
+
 def test_admin_reset(mail):
     owner, session = _verified(mail)
     stranger = register(mail)
     reset = "/api/v1/auth/password/reset"
     # An unverified token is refused before anything else.
-    r = mail.rest("POST", reset, token=owner.access_token, json={"user_id": owner.user_id, "new_password": NEW_PASSWORD})
+    r = mail.rest(
+        "POST", reset, token=owner.access_token, json={"user_id": owner.user_id, "new_password": NEW_PASSWORD}
+    )
     assert r.status_code == 403 and r.json()["message"].startswith("Email verification required.")
     assert_documented("POST", reset, r)
     # Users of other tenants, and unknown users, are not found.
     for user_id in (stranger.user_id, str(uuid.uuid4())):
-        r = mail.rest("POST", reset, token=session["access_token"], json={"user_id": user_id, "new_password": NEW_PASSWORD})
+        r = mail.rest(
+            "POST", reset, token=session["access_token"], json={"user_id": user_id, "new_password": NEW_PASSWORD}
+        )
         assert r.status_code == 404, r.text
         assert_documented("POST", reset, r)
     assert _me(mail, stranger.access_token) == 200
@@ -492,15 +557,20 @@ def test_admin_reset(mail):
     assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "new_password"]
     assert_documented("POST", reset, r)
 
-    r = mail.rest("POST", reset, token=session["access_token"], json={"user_id": owner.user_id, "new_password": NEW_PASSWORD})
+    r = mail.rest(
+        "POST", reset, token=session["access_token"], json={"user_id": owner.user_id, "new_password": NEW_PASSWORD}
+    )
     assert r.status_code == 200, r.text
     assert_documented("POST", reset, r)
     assert r.json() == {**OK_NO_DATA, "message": "Password reset successfully."}
     assert _me(mail, session["access_token"]) == 401  # the target's sessions ended
     after = _login(mail, owner.email, NEW_PASSWORD)
 
-    out = mail.gql("mutation($i: PasswordResetInput!) { resetUserPassword(input: $i) { message } }",
-                   {"i": {"userId": stranger.user_id, "newPassword": NEW_PASSWORD}}, token=after["access_token"])
+    out = mail.gql(
+        "mutation($i: PasswordResetInput!) { resetUserPassword(input: $i) { message } }",
+        {"i": {"userId": stranger.user_id, "newPassword": NEW_PASSWORD}},
+        token=after["access_token"],
+    )
     assert out["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     r = mail.rest("POST", reset, json={"user_id": owner.user_id, "new_password": NEW_PASSWORD})
     assert r.status_code == 401

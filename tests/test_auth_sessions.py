@@ -26,9 +26,17 @@ def test_signup_policy(server):
 
 def test_register_creates_a_tenant_and_signs_the_owner_in(server):
     email = f"owner-{uuid.uuid4().hex[:8]}@example.com"
-    r = server.rest("POST", "/api/v1/auth/register", json={
-        "email": email, "password": PASSWORD, "tenant_name": "Owner Co", "display_name": "Olive", "accept_terms": True,
-    })
+    r = server.rest(
+        "POST",
+        "/api/v1/auth/register",
+        json={
+            "email": email,
+            "password": PASSWORD,
+            "tenant_name": "Owner Co",
+            "display_name": "Olive",
+            "accept_terms": True,
+        },
+    )
     assert r.status_code == 201, r.text
     assert_documented("POST", "/api/v1/auth/register", r)
     body = r.json()
@@ -44,8 +52,11 @@ def test_register_creates_a_tenant_and_signs_the_owner_in(server):
     assert payload["token_use"] == "access"
     # Byte for byte the legacy envelope: the claims exactly as the token carries them, in its order.
     claims = json.loads(base64.urlsafe_b64decode(body["access_token"].split(".")[1] + "=="))
-    legacy = {"success": True, "message": "User information retrieved successfully",
-              "data": {"user_id": body["user_id"], "token_payload": claims}}
+    legacy = {
+        "success": True,
+        "message": "User information retrieved successfully",
+        "data": {"user_id": body["user_id"], "token_payload": claims},
+    }
     assert me.content == json.dumps(legacy, separators=(",", ":")).encode()
     assert me.headers["content-type"] == "application/json"
 
@@ -76,8 +87,14 @@ def test_me_is_the_user_over_graphql_and_the_legacy_envelope_over_rest(server):
 def test_register_over_graphql(server):
     out = server.gql(
         "mutation($i: RegisterInput!) { register(input: $i) { tenantSlug userId accessToken } }",
-        {"i": {"email": f"g-{uuid.uuid4().hex[:8]}@example.com", "password": PASSWORD,
-               "tenantName": "Graph Co", "acceptTerms": True}},
+        {
+            "i": {
+                "email": f"g-{uuid.uuid4().hex[:8]}@example.com",
+                "password": PASSWORD,
+                "tenantName": "Graph Co",
+                "acceptTerms": True,
+            }
+        },
     )
     assert "errors" not in out, out
     token = out["data"]["register"]["accessToken"]
@@ -89,9 +106,15 @@ def test_register_over_graphql(server):
 def test_register_rejects_bad_input_and_changes_nothing(server):
     email = f"bad-{uuid.uuid4().hex[:8]}@example.com"
     cases = [
-        ({"email": "not-an-email", "password": PASSWORD, "tenant_name": "X Co", "accept_terms": True}, ["body", "email"]),
+        (
+            {"email": "not-an-email", "password": PASSWORD, "tenant_name": "X Co", "accept_terms": True},
+            ["body", "email"],
+        ),
         ({"email": email, "password": "short", "tenant_name": "X Co", "accept_terms": True}, ["body", "password"]),
-        ({"email": email, "password": PASSWORD, "tenant_name": "X Co", "accept_terms": False}, ["body", "accept_terms"]),
+        (
+            {"email": email, "password": PASSWORD, "tenant_name": "X Co", "accept_terms": False},
+            ["body", "accept_terms"],
+        ),
         ({"email": email, "password": PASSWORD, "accept_terms": True}, ["body", "tenant_name"]),
     ]
     for body, loc in cases:
@@ -105,9 +128,16 @@ def test_register_rejects_bad_input_and_changes_nothing(server):
 
 def test_register_twice_is_a_conflict(server):
     acct = register(server)
-    r = server.rest("POST", "/api/v1/auth/register", json={
-        "email": acct.email.upper(), "password": PASSWORD, "tenant_name": "Again", "accept_terms": True,
-    })
+    r = server.rest(
+        "POST",
+        "/api/v1/auth/register",
+        json={
+            "email": acct.email.upper(),
+            "password": PASSWORD,
+            "tenant_name": "Again",
+            "accept_terms": True,
+        },
+    )
     assert r.status_code == 409 and r.json()["error"] == "Conflict"
 
 
@@ -117,15 +147,19 @@ def test_login(server):
     assert r.status_code == 200, r.text
     assert_documented("POST", "/api/v1/auth/token", r)
     assert r.json()["session_id"] != acct.session_id  # every sign-in is its own session
-    out = server.gql(f"mutation($i: LoginInput!) {{ login(input: $i) {{ {SESSION_FIELDS} }} }}",
-                     {"i": {"email": acct.email, "password": PASSWORD}})
+    out = server.gql(
+        f"mutation($i: LoginInput!) {{ login(input: $i) {{ {SESSION_FIELDS} }} }}",
+        {"i": {"email": acct.email, "password": PASSWORD}},
+    )
     assert out["data"]["login"]["userId"] == acct.user_id
 
 
 def test_wrong_password_and_unknown_email_are_401(server):
     acct = register(server)
-    for body in ({"email": acct.email, "password": "Wrong-Password-123"},
-                 {"email": "nobody-" + acct.email, "password": PASSWORD}):
+    for body in (
+        {"email": acct.email, "password": "Wrong-Password-123"},
+        {"email": "nobody-" + acct.email, "password": PASSWORD},
+    ):
         r = server.rest("POST", "/api/v1/auth/token", json=body)
         assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
         assert_documented("POST", "/api/v1/auth/token", r)
@@ -144,7 +178,9 @@ def test_refresh_rotates_and_reuse_revokes_the_family(server):
     r = server.rest("POST", "/api/v1/auth/refresh", json={"refresh_token": acct.refresh_token})
     assert r.status_code == 401
     assert server.rest("GET", "/api/v1/auth/me", token=fresh["access_token"]).status_code == 401
-    assert server.rest("POST", "/api/v1/auth/refresh", json={"refresh_token": fresh["refresh_token"]}).status_code == 401
+    assert (
+        server.rest("POST", "/api/v1/auth/refresh", json={"refresh_token": fresh["refresh_token"]}).status_code == 401
+    )
 
 
 def test_an_access_token_is_not_a_refresh_token(server):
@@ -208,10 +244,14 @@ def test_forged_tokens_are_refused(server, genuine):
     public = base64.urlsafe_b64decode(jwk["x"] + "==")
     forgeries = {
         "alg none": _forge({"alg": "none", "typ": "JWT", "kid": jwk["kid"]}, claims, lambda _m: b""),
-        "HS256 with the public key": _forge({"alg": "HS256", "typ": "JWT", "kid": jwk["kid"]}, claims,
-                                            lambda m: hmac.new(public, m, hashlib.sha256).digest()),
-        "unknown kid": _forge({"alg": "EdDSA", "typ": "JWT", "kid": "ed25519-000000000000"}, claims,
-                              lambda _m: b"\x00" * 64),
+        "HS256 with the public key": _forge(
+            {"alg": "HS256", "typ": "JWT", "kid": jwk["kid"]},
+            claims,
+            lambda m: hmac.new(public, m, hashlib.sha256).digest(),
+        ),
+        "unknown kid": _forge(
+            {"alg": "EdDSA", "typ": "JWT", "kid": "ed25519-000000000000"}, claims, lambda _m: b"\x00" * 64
+        ),
         "tampered claims": f"{header}.{_b64(json.dumps({**claims, 'roles': ['owner'], 'scope': 'support:*'}).encode())}.{_sig}",
     }
     for name, token in forgeries.items():
@@ -229,13 +269,28 @@ def _expired_twin(server, claims: dict) -> tuple[str, str]:
     from agentdeck.auth.keys import KeyStore
     from agentdeck.auth.tokens import TokenService
 
-    old = TokenService(KeyStore.load_or_create(Path(server.env["AGENTDECK_VAR_DIR"])),
-                       access_ttl=timedelta(hours=-1), refresh_ttl=timedelta(hours=-1))
+    old = TokenService(
+        KeyStore.load_or_create(Path(server.env["AGENTDECK_VAR_DIR"])),
+        access_ttl=timedelta(hours=-1),
+        refresh_ttl=timedelta(hours=-1),
+    )
     user_id, session_id = uuid.UUID(claims["sub"].removeprefix("user:")), uuid.UUID(claims["sid"])
-    access = old.issue_access(user_id=user_id, tenant_id=uuid.UUID(claims["tenant_id"]), roles=claims["roles"],
-                              scopes=claims["scope"].split(), session_id=session_id, email_verified=False)
-    refresh = old.issue_refresh(subject=claims["sub"], tenant_id=None, scopes=[], session_id=session_id,
-                                email_verified=False, account=claims["sub"])
+    access = old.issue_access(
+        user_id=user_id,
+        tenant_id=uuid.UUID(claims["tenant_id"]),
+        roles=claims["roles"],
+        scopes=claims["scope"].split(),
+        session_id=session_id,
+        email_verified=False,
+    )
+    refresh = old.issue_refresh(
+        subject=claims["sub"],
+        tenant_id=None,
+        scopes=[],
+        session_id=session_id,
+        email_verified=False,
+        account=claims["sub"],
+    )
     return access.token, refresh.token
 
 
@@ -278,9 +333,14 @@ def test_a_password_hashed_at_another_cost_is_rehashed_at_sign_in(tmp_path):
     finally:
         old.stop()
     assert "m=19456,t=2,p=1" in stored_hash(acct.email)
-    new = start_server(tmp_path, env={"AGENTDECK_PASSWORD_HASH_TIME_COST": "3",
-                                      "AGENTDECK_PASSWORD_HASH_MEMORY_KIB": "32768",
-                                      "AGENTDECK_PASSWORD_HASH_PARALLELISM": "2"})
+    new = start_server(
+        tmp_path,
+        env={
+            "AGENTDECK_PASSWORD_HASH_TIME_COST": "3",
+            "AGENTDECK_PASSWORD_HASH_MEMORY_KIB": "32768",
+            "AGENTDECK_PASSWORD_HASH_PARALLELISM": "2",
+        },
+    )
     try:
         r = new.rest("POST", "/api/v1/auth/token", json={"email": acct.email, "password": PASSWORD})
         assert r.status_code == 200, r.text

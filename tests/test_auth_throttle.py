@@ -77,7 +77,22 @@ def test_a_guesser_waits_longer_and_longer_while_the_owner_signs_in_elsewhere(sr
 def test_backoff_doubles_up_to_its_cap():
     cfg = Settings(login_backoff_free_failures=3, login_backoff_base_seconds=1, login_backoff_max_seconds=900)
     assert [backoff_seconds(n, cfg) for n in range(1, 16)] == [
-        0, 0, 1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 900, 900, 900]
+        0,
+        0,
+        1,
+        2,
+        4,
+        8,
+        16,
+        32,
+        64,
+        128,
+        256,
+        512,
+        900,
+        900,
+        900,
+    ]
     assert backoff_seconds(10**9, cfg) == 900  # a huge count is no huge number
 
 
@@ -101,8 +116,11 @@ def test_one_address_failing_across_accounts_is_throttled(srv):
     assert sign_in(srv, owner.email, PASSWORD, "198.51.100.5").status_code == 200
 
     # GraphQL states the same numbers in the error's extensions.
-    out = srv.gql("mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
-                  {"i": {"email": owner.email, "password": PASSWORD}}, headers={"X-Forwarded-For": sprayer})
+    out = srv.gql(
+        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        {"i": {"email": owner.email, "password": PASSWORD}},
+        headers={"X-Forwarded-For": sprayer},
+    )
     ext = out["errors"][0]["extensions"]
     assert ext["code"] == "RATE_LIMITED" and 1 <= ext["retryAfter"] <= 600
     assert ext["rateLimit"] == {"limit": IP_LIMIT, "remaining": 0, "reset": ext["retryAfter"]}
@@ -138,9 +156,16 @@ def test_concurrent_guesses_from_one_client_do_not_slip_through(srv):
 
     async def burst() -> list[int]:
         async with httpx.AsyncClient(base_url=srv.base_url, timeout=30) as client:
-            answers = await asyncio.gather(*[
-                client.post(TOKEN, json={"email": owner.email, "password": WRONG},
-                            headers={"X-Forwarded-For": "198.51.100.9"}) for _ in range(20)])
+            answers = await asyncio.gather(
+                *[
+                    client.post(
+                        TOKEN,
+                        json={"email": owner.email, "password": WRONG},
+                        headers={"X-Forwarded-For": "198.51.100.9"},
+                    )
+                    for _ in range(20)
+                ]
+            )
         return [a.status_code for a in answers]
 
     statuses = asyncio.run(burst())

@@ -29,8 +29,12 @@ def _busy(r: httpx.Response) -> None:
     assert r.status_code == 503, r.text
     assert r.headers["retry-after"] == "1"
     assert r.headers["x-correlation-id"]
-    assert r.json() == {"success": False, "error": "ServiceUnavailable", "message": r.json()["message"],
-                        "details": None}
+    assert r.json() == {
+        "success": False,
+        "error": "ServiceUnavailable",
+        "message": r.json()["message"],
+        "details": None,
+    }
 
 
 def _in_threads(calls: list) -> list:
@@ -47,9 +51,14 @@ def _in_threads(calls: list) -> list:
 
 @pytest.fixture(scope="module")
 def bounded(tmp_path_factory):
-    srv = start_server(tmp_path_factory.mktemp("bounded"), env={
-        "AGENTDECK_MAX_REQUESTS_IN_FLIGHT": "2", "AGENTDECK_MAX_STREAMS": "1",
-        "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100"})
+    srv = start_server(
+        tmp_path_factory.mktemp("bounded"),
+        env={
+            "AGENTDECK_MAX_REQUESTS_IN_FLIGHT": "2",
+            "AGENTDECK_MAX_STREAMS": "1",
+            "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100",
+        },
+    )
     yield srv
     srv.stop()
 
@@ -102,14 +111,29 @@ def test_a_pool_wait_that_ends_is_503_not_a_masked_fault(tmp_path):
     """One pooled connection, held by a request whose query waits on a table lock: the next
     requests wait for the pool, then are told the server is busy."""
     with fresh_database("postgres", tmp_path) as url:
-        srv = start_server(tmp_path, backend="postgres", database_url=url, env={
-            "AGENTDECK_DB_POOL_SIZE": "1", "AGENTDECK_DB_MAX_OVERFLOW": "0", "AGENTDECK_DB_POOL_TIMEOUT_SECONDS": "0.5"})
+        srv = start_server(
+            tmp_path,
+            backend="postgres",
+            database_url=url,
+            env={
+                "AGENTDECK_DB_POOL_SIZE": "1",
+                "AGENTDECK_DB_MAX_OVERFLOW": "0",
+                "AGENTDECK_DB_POOL_TIMEOUT_SECONDS": "0.5",
+            },
+        )
         try:
             t = register(srv, verified=True).access_token
             dbname = url.rsplit("/", 1)[1]
-            lock = subprocess.Popen(["psql", PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{dbname}", "-qc",
-                                     "BEGIN; LOCK TABLE conversations; SELECT pg_sleep(3); COMMIT;"],
-                                    stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            lock = subprocess.Popen(
+                [
+                    "psql",
+                    PG_ADMIN_DSN.rsplit("/", 1)[0] + f"/{dbname}",
+                    "-qc",
+                    "BEGIN; LOCK TABLE conversations; SELECT pg_sleep(3); COMMIT;",
+                ],
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
             try:
                 time.sleep(0.7)  # the lock is taken
                 threads, out = _in_threads([lambda: srv.rest("GET", "/api/v1/conversations", token=t, timeout=30)])

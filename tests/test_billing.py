@@ -52,8 +52,9 @@ def var_dir(tmp_path_factory):
 @pytest.fixture(scope="module")
 def local(backend, db_url, prefix, var_dir) -> Iterator[Server]:
     """The local provider, with webhooks configured."""
-    srv = _start(var_dir, backend, db_url, {"AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET,
-                                                     "AGENTDECK_REDIS_PREFIX": prefix})
+    srv = _start(
+        var_dir, backend, db_url, {"AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET, "AGENTDECK_REDIS_PREFIX": prefix}
+    )
     yield srv
     srv.stop()
 
@@ -68,9 +69,17 @@ def stub() -> Iterator[StripeStub]:
 @pytest.fixture(scope="module")
 def stripe_server(backend, db_url, prefix, stub, var_dir) -> Iterator[Server]:
     """The Stripe provider against the stub, sharing the database (and the bus) with `local`."""
-    srv = _start(var_dir, backend, db_url, {
-        "AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET, "AGENTDECK_STRIPE_SECRET_KEY": "sk_test_agentdeck",
-        "AGENTDECK_STRIPE_API_BASE": stub.url, "AGENTDECK_REDIS_PREFIX": prefix})
+    srv = _start(
+        var_dir,
+        backend,
+        db_url,
+        {
+            "AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET,
+            "AGENTDECK_STRIPE_SECRET_KEY": "sk_test_agentdeck",
+            "AGENTDECK_STRIPE_API_BASE": stub.url,
+            "AGENTDECK_REDIS_PREFIX": prefix,
+        },
+    )
     yield srv
     srv.stop()
 
@@ -84,22 +93,49 @@ def path(template: str, tenant_id: str) -> str:
 
 
 def event(kind: str, obj: dict, created: int | None = None, event_id: str | None = None) -> dict:
-    return {"id": event_id or f"evt_{uuid.uuid4().hex[:20]}", "object": "event", "type": kind,
-            "created": created or int(time.time()), "livemode": False, "data": {"object": obj}}
+    return {
+        "id": event_id or f"evt_{uuid.uuid4().hex[:20]}",
+        "object": "event",
+        "type": kind,
+        "created": created or int(time.time()),
+        "livemode": False,
+        "data": {"object": obj},
+    }
 
 
-def subscription_obj(tenant_id: str, status: str = "active", seats: int = 2, plan: str = "pro",
-                     sub_id: str = "sub_webhook") -> dict:
+def subscription_obj(
+    tenant_id: str, status: str = "active", seats: int = 2, plan: str = "pro", sub_id: str = "sub_webhook"
+) -> dict:
     now = int(time.time())
-    return {"id": sub_id, "object": "subscription", "customer": "cus_webhook", "status": status,
-            "cancel_at_period_end": False, "cancel_at": None, "trial_end": None,
-            "metadata": {"tenant_id": tenant_id, "plan_code": plan},
-            "items": {"data": [{"price": {"id": f"price_agentdeck_{plan}"}, "quantity": seats,
-                                "current_period_start": now, "current_period_end": now + 86400 * 30}]}}
+    return {
+        "id": sub_id,
+        "object": "subscription",
+        "customer": "cus_webhook",
+        "status": status,
+        "cancel_at_period_end": False,
+        "cancel_at": None,
+        "trial_end": None,
+        "metadata": {"tenant_id": tenant_id, "plan_code": plan},
+        "items": {
+            "data": [
+                {
+                    "price": {"id": f"price_agentdeck_{plan}"},
+                    "quantity": seats,
+                    "current_period_start": now,
+                    "current_period_end": now + 86400 * 30,
+                }
+            ]
+        },
+    }
 
 
-def post_webhook(server: Server, payload: dict | bytes, secret: str = SECRET, timestamp: int | None = None,
-                 signature: str | None = None) -> httpx.Response:
+def post_webhook(
+    server: Server,
+    payload: dict | bytes,
+    secret: str = SECRET,
+    timestamp: int | None = None,
+    signature: str | None = None,
+) -> httpx.Response:
     raw = payload if isinstance(payload, bytes) else json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     if signature != "":
@@ -129,8 +165,9 @@ class SSEReader:
             pass  # the server stopped at the end of the module
 
     def _read(self, server: Server, token: str) -> None:
-        with httpx.stream("GET", server.base_url + B + "/stream", timeout=30,
-                          headers={"Authorization": f"Bearer {token}"}) as r:
+        with httpx.stream(
+            "GET", server.base_url + B + "/stream", timeout=30, headers={"Authorization": f"Bearer {token}"}
+        ) as r:
             self.status, self.headers = r.status_code, r.headers
             self.ready.set()
             if r.status_code != 200:
@@ -153,20 +190,27 @@ class SSEReader:
 
 # Plans -------------------------------------------------------------------------------------------
 
+
 def test_plans_are_public_and_documented(local):
     r = local.rest("GET", B + "/plans")
     assert r.status_code == 200, r.text
     assert_documented("GET", B + "/plans", r)
     plans = {p["code"]: p for p in r.json()}
     assert plans["pro"]["price_cents"] == 4900 and plans["pro"]["trial_days"] == 14
-    assert plans["starter"]["features"][0] == {"key": "messages", "display_name": "Chat messages",
-                                               "description": "Chat turns per billing period.", "hard_limit": 100,
-                                               "soft_limit": 80, "is_metered": True}
+    assert plans["starter"]["features"][0] == {
+        "key": "messages",
+        "display_name": "Chat messages",
+        "description": "Chat turns per billing period.",
+        "hard_limit": 100,
+        "soft_limit": 80,
+        "is_metered": True,
+    }
     gql = local.gql("{ billingPlans { code priceCents interval features { key hardLimit } } }")
     assert [p["code"] for p in gql["data"]["billingPlans"]] == [p["code"] for p in r.json()]
 
 
 # Subscriptions with the local provider ----------------------------------------------------------
+
 
 def test_local_subscription_lifecycle_rest(local):
     acct = owner(local)
@@ -175,8 +219,12 @@ def test_local_subscription_lifecycle_rest(local):
     assert missing.status_code == 404 and missing.json()["message"] == "Subscription not found."
     assert_documented("GET", SUB, missing)
 
-    r = local.rest("POST", p, token=acct.access_token,
-                   json={"plan_code": "pro", "billing_email": "billing@example.com", "seat_count": 3})
+    r = local.rest(
+        "POST",
+        p,
+        token=acct.access_token,
+        json={"plan_code": "pro", "billing_email": "billing@example.com", "seat_count": 3},
+    )
     assert r.status_code == 201, r.text
     assert_documented("POST", SUB, r)
     body = r.json()
@@ -207,29 +255,44 @@ def test_local_subscription_lifecycle_rest(local):
     assert r.status_code == 200
     assert_documented("GET", EVENTS, r)
     kinds = [e["event_type"] for e in r.json()["items"]]
-    assert kinds == ["customer.subscription.deleted", "customer.subscription.updated",
-                     "customer.subscription.created"]
+    assert kinds == ["customer.subscription.deleted", "customer.subscription.updated", "customer.subscription.created"]
     assert r.json()["items"][0]["subscription"]["status"] == "canceled"
 
 
 def test_local_subscription_lifecycle_graphql(local):
     acct = owner(local)
     t = acct.access_token
-    start = local.gql(f"""mutation($t: String!) {{ startSubscription(tenantId: $t, input: {{planCode: "starter"}})
-                         {{ {GQL_SUB} }} }}""", {"t": acct.tenant_id}, token=t)
+    start = local.gql(
+        f"""mutation($t: String!) {{ startSubscription(tenantId: $t, input: {{planCode: "starter"}})
+                         {{ {GQL_SUB} }} }}""",
+        {"t": acct.tenant_id},
+        token=t,
+    )
     assert start["data"]["startSubscription"]["status"] == "active", start
-    upd = local.gql(f"""mutation($t: String!) {{ updateSubscription(tenantId: $t, input: {{planCode: "pro",
-                       seatCount: 4}}) {{ {GQL_SUB} }} }}""", {"t": acct.tenant_id}, token=t)
+    upd = local.gql(
+        f"""mutation($t: String!) {{ updateSubscription(tenantId: $t, input: {{planCode: "pro",
+                       seatCount: 4}}) {{ {GQL_SUB} }} }}""",
+        {"t": acct.tenant_id},
+        token=t,
+    )
     assert upd["data"]["updateSubscription"]["planCode"] == "pro"
-    cancel = local.gql(f"""mutation($t: String!) {{ cancelSubscription(tenantId: $t, input: {{}}) {{ {GQL_SUB} }} }}""",
-                       {"t": acct.tenant_id}, token=t)
+    cancel = local.gql(
+        f"""mutation($t: String!) {{ cancelSubscription(tenantId: $t, input: {{}}) {{ {GQL_SUB} }} }}""",
+        {"t": acct.tenant_id},
+        token=t,
+    )
     sub = cancel["data"]["cancelSubscription"]
     assert sub["status"] == "active" and sub["autoRenew"] is False and sub["cancelAt"] == sub["currentPeriodEnd"]
-    read = local.gql(f"query($t: String!) {{ tenantSubscription(tenantId: $t) {{ {GQL_SUB} }} }}",
-                     {"t": acct.tenant_id}, token=t)
+    read = local.gql(
+        f"query($t: String!) {{ tenantSubscription(tenantId: $t) {{ {GQL_SUB} }} }}", {"t": acct.tenant_id}, token=t
+    )
     assert read["data"]["tenantSubscription"]["seatCount"] == 4
-    hist = local.gql(f"""query($t: String!) {{ billingEventHistory(tenantId: $t, limit: 2) {{ nextCursor
-                        items {{ {EVENT_FIELDS} }} }} }}""", {"t": acct.tenant_id}, token=t)
+    hist = local.gql(
+        f"""query($t: String!) {{ billingEventHistory(tenantId: $t, limit: 2) {{ nextCursor
+                        items {{ {EVENT_FIELDS} }} }} }}""",
+        {"t": acct.tenant_id},
+        token=t,
+    )
     page = hist["data"]["billingEventHistory"]
     assert len(page["items"]) == 2 and page["nextCursor"]
 
@@ -237,9 +300,12 @@ def test_local_subscription_lifecycle_graphql(local):
 def test_roles_tenant_paths_and_invalid_bodies(local):
     acct, other = owner(local), owner(local)
     p = path(SUB, acct.tenant_id)
-    for method, url, body in [("GET", p, None), ("POST", p, {"plan_code": "pro"}),
-                              ("GET", path(EVENTS, acct.tenant_id), None),
-                              ("POST", path(USAGE, acct.tenant_id), {"feature_key": "messages", "quantity": 1})]:
+    for method, url, body in [
+        ("GET", p, None),
+        ("POST", p, {"plan_code": "pro"}),
+        ("GET", path(EVENTS, acct.tenant_id), None),
+        ("POST", path(USAGE, acct.tenant_id), {"feature_key": "messages", "quantity": 1}),
+    ]:
         r = local.rest(method, url, token=other.access_token, json=body)
         assert r.status_code == 403, r.text
         assert r.json()["message"] == "Tenant mismatch between request and credentials."
@@ -251,32 +317,40 @@ def test_roles_tenant_paths_and_invalid_bodies(local):
     denied = local.rest("POST", p, token=acct.access_token, headers=viewer, json={"plan_code": "pro"})
     assert denied.status_code == 403
 
-    for bad, loc in [({}, ["body", "plan_code"]), ({"plan_code": "pro", "seat_count": 0}, ["body", "seat_count"]),
-                     ({"plan_code": "pro", "billing_email": "nope"}, ["body", "billing_email"]),
-                     ({"plan_code": "pro", "surprise": 1}, ["body", "surprise"])]:
+    for bad, loc in [
+        ({}, ["body", "plan_code"]),
+        ({"plan_code": "pro", "seat_count": 0}, ["body", "seat_count"]),
+        ({"plan_code": "pro", "billing_email": "nope"}, ["body", "billing_email"]),
+        ({"plan_code": "pro", "surprise": 1}, ["body", "surprise"]),
+    ]:
         r = local.rest("POST", p, token=acct.access_token, json=bad)
         assert r.status_code == 422, (bad, r.text)
         assert_documented("POST", SUB, r)
         assert r.json()["error"] == "ValidationError" and r.json()["details"][0]["loc"] == loc, r.text
     unknown = local.rest("POST", p, token=acct.access_token, json={"plan_code": "platinum"})
     assert unknown.status_code == 404
-    r = local.rest("POST", path(USAGE, acct.tenant_id), token=acct.access_token,
-                   json={"feature_key": "messages", "quantity": 0})
+    r = local.rest(
+        "POST", path(USAGE, acct.tenant_id), token=acct.access_token, json={"feature_key": "messages", "quantity": 0}
+    )
     assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "quantity"]
     r = local.rest("GET", path(EVENTS, acct.tenant_id), token=acct.access_token, params={"limit": 101})
     assert r.status_code == 422
     assert_documented("GET", EVENTS, r)
     r = local.rest("GET", path(EVENTS, acct.tenant_id), token=acct.access_token, params={"cursor": "!!"})
     assert r.status_code == 400
-    r = local.rest("GET", path(EVENTS, acct.tenant_id), token=acct.access_token,
-                   params={"processing_status": "weird"})
+    r = local.rest("GET", path(EVENTS, acct.tenant_id), token=acct.access_token, params={"processing_status": "weird"})
     assert r.status_code == 422
 
 
 def test_billing_feature_flag_disables_tenant(local):
     acct = owner(local)
-    r = local.rest("PUT", "/api/v1/tenants/settings", token=acct.access_token, headers={"If-Match": '"0"'},
-                   json={"billing_contacts": [], "plan_metadata": {}, "flags": {"feature.billing": False}})
+    r = local.rest(
+        "PUT",
+        "/api/v1/tenants/settings",
+        token=acct.access_token,
+        headers={"If-Match": '"0"'},
+        json={"billing_contacts": [], "plan_metadata": {}, "flags": {"feature.billing": False}},
+    )
     assert r.status_code == 200, r.text
     r = local.rest("GET", path(SUB, acct.tenant_id), token=acct.access_token)
     assert r.status_code == 403 and r.json()["message"] == "billing feature is disabled for this tenant."
@@ -286,6 +360,7 @@ def test_billing_feature_flag_disables_tenant(local):
 
 
 # Usage --------------------------------------------------------------------------------------------
+
 
 def test_usage_idempotency_totals_and_limits(local):
     acct = owner(local)
@@ -298,11 +373,18 @@ def test_usage_idempotency_totals_and_limits(local):
     assert r.json() == {"success": True, "message": "Usage recorded.", "data": None}
     again = local.rest("POST", u, token=t, json={"feature_key": "messages", "quantity": 60, "idempotency_key": "k-1"})
     assert again.status_code == 202
-    gql = local.gql("mutation($t: String!) { recordUsage(tenantId: $t, input: {featureKey: \"messages\", "
-                    "quantity: 30, idempotencyKey: \"k-2\"}) { message } }", {"t": acct.tenant_id}, token=t)
+    gql = local.gql(
+        'mutation($t: String!) { recordUsage(tenantId: $t, input: {featureKey: "messages", '
+        'quantity: 30, idempotencyKey: "k-2"}) { message } }',
+        {"t": acct.tenant_id},
+        token=t,
+    )
     assert gql["data"]["recordUsage"]["message"] == "Usage recorded."
-    totals = local.gql("query($t: String!) { usageTotals(tenantId: $t) { featureKey quantity hardLimit } }",
-                       {"t": acct.tenant_id}, token=t)["data"]["usageTotals"]
+    totals = local.gql(
+        "query($t: String!) { usageTotals(tenantId: $t) { featureKey quantity hardLimit } }",
+        {"t": acct.tenant_id},
+        token=t,
+    )["data"]["usageTotals"]
     assert {"featureKey": "messages", "quantity": 90, "hardLimit": 100} in totals
 
 
@@ -355,12 +437,28 @@ async def test_check_usage_limit_raises_documented_429(services):
     ctx = Context(services=services, principal=Principal(subject="user:x", tenant_id=tenant_id, roles=("member",)))
     await check_usage_limit(ctx, "messages")  # no subscription: no limits
     async with services.db.platform_session() as s:
-        s.add(TenantSubscription(tenant_id=tenant_id, plan_code="starter", status="active", starts_at=now,
-                                 current_period_start=now - timedelta(days=1),
-                                 current_period_end=now + timedelta(days=29), processor="local",
-                                 metadata_={}, state_at=now))
-        s.add(UsageRecord(tenant_id=tenant_id, feature_key="messages", quantity=99,
-                          period_start=now - timedelta(days=1), period_end=now + timedelta(days=29)))
+        s.add(
+            TenantSubscription(
+                tenant_id=tenant_id,
+                plan_code="starter",
+                status="active",
+                starts_at=now,
+                current_period_start=now - timedelta(days=1),
+                current_period_end=now + timedelta(days=29),
+                processor="local",
+                metadata_={},
+                state_at=now,
+            )
+        )
+        s.add(
+            UsageRecord(
+                tenant_id=tenant_id,
+                feature_key="messages",
+                quantity=99,
+                period_start=now - timedelta(days=1),
+                period_end=now + timedelta(days=29),
+            )
+        )
         await s.commit()
     await check_usage_limit(ctx, "messages")  # 99 + 1 reaches the limit of 100 exactly
     with pytest.raises(DomainError) as exc:
@@ -370,8 +468,17 @@ async def test_check_usage_limit_raises_documented_429(services):
     assert response.status_code == 429 and body["error"] == "usage_limit_exceeded"
     assert body["details"]["limit_value"] == 100 and body["details"]["usage"] == 99
     assert body["details"]["plan_code"] == "starter" and body["details"]["limit_type"] == "hard_limit"
-    assert set(body["details"]) == {"tenant_id", "plan_code", "feature_key", "limit_type", "limit_value", "usage",
-                                    "unit", "window_start", "window_end"}
+    assert set(body["details"]) == {
+        "tenant_id",
+        "plan_code",
+        "feature_key",
+        "limit_type",
+        "limit_value",
+        "usage",
+        "unit",
+        "window_start",
+        "window_end",
+    }
 
 
 async def test_failed_event_is_retried_after_backoff(services):
@@ -413,6 +520,7 @@ async def test_failed_event_is_retried_after_backoff(services):
 
 # Webhooks -----------------------------------------------------------------------------------------
 
+
 def test_webhook_signature_errors(local):
     payload = event("invoice.paid", {"id": "in_1", "status": "paid"})
     raw = json.dumps(payload).encode()
@@ -434,8 +542,9 @@ def test_webhook_not_configured_and_billing_disabled(backend, db_url, var_dir):
         assert r.status_code == 503 and r.json()["error"] == "StripeWebhookNotConfigured"
     finally:
         srv.stop()
-    srv = _start(var_dir, backend, db_url, {"AGENTDECK_ENABLE_BILLING": "false",
-                                                     "AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET})
+    srv = _start(
+        var_dir, backend, db_url, {"AGENTDECK_ENABLE_BILLING": "false", "AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET}
+    )
     try:
         r = srv.http.post("/webhooks/stripe", content=b"{}", headers={"Stripe-Signature": sign(b"{}", SECRET)})
         assert r.status_code == 404 and r.json() == {"detail": "Not Found"}
@@ -452,8 +561,9 @@ def test_webhook_duplicates_and_out_of_order(local):
     t = acct.access_token
     now = int(time.time())
     newer = event("customer.subscription.updated", subscription_obj(acct.tenant_id, seats=9), created=now)
-    older = event("customer.subscription.updated", subscription_obj(acct.tenant_id, "past_due", seats=2),
-                  created=now - 60)
+    older = event(
+        "customer.subscription.updated", subscription_obj(acct.tenant_id, "past_due", seats=2), created=now - 60
+    )
     r = post_webhook(local, newer)
     assert r.status_code == 202 and r.json() == {"success": True, "duplicate": False}
     r = post_webhook(local, newer)
@@ -464,21 +574,38 @@ def test_webhook_duplicates_and_out_of_order(local):
 
     hist = local.rest("GET", path(EVENTS, acct.tenant_id), token=t).json()["items"]
     assert [e["stripe_event_id"] for e in hist] == [older["id"], newer["id"]]  # stored once each
-    invoice = event("invoice.payment_succeeded", {
-        "id": "in_9", "object": "invoice", "status": "paid", "amount_due": 4900, "currency": "usd",
-        "billing_reason": "subscription_create", "collection_method": "charge_automatically",
-        "period_start": now, "period_end": now + 86400, "metadata": {"tenant_id": acct.tenant_id}})
+    invoice = event(
+        "invoice.payment_succeeded",
+        {
+            "id": "in_9",
+            "object": "invoice",
+            "status": "paid",
+            "amount_due": 4900,
+            "currency": "usd",
+            "billing_reason": "subscription_create",
+            "collection_method": "charge_automatically",
+            "period_start": now,
+            "period_end": now + 86400,
+            "metadata": {"tenant_id": acct.tenant_id},
+        },
+    )
     assert post_webhook(local, invoice).status_code == 202
-    r = local.rest("GET", path(EVENTS, acct.tenant_id), token=t,
-                   params={"event_type": "invoice.payment_succeeded", "processing_status": "processed"})
+    r = local.rest(
+        "GET",
+        path(EVENTS, acct.tenant_id),
+        token=t,
+        params={"event_type": "invoice.payment_succeeded", "processing_status": "processed"},
+    )
     assert_documented("GET", EVENTS, r)
     items = r.json()["items"]
     assert len(items) == 1 and items[0]["invoice"]["amount_due_cents"] == 4900
     assert items[0]["summary"] == "subscription_create" and items[0]["occurred_at"].endswith("+00:00")
 
     # An event its handler cannot apply is recorded as failed (Stripe retries on the 500).
-    broken = event("customer.subscription.updated", {**subscription_obj(acct.tenant_id, plan="nope"),
-                                                     "items": {"data": [{"price": {"id": "price_unknown"}}]}})
+    broken = event(
+        "customer.subscription.updated",
+        {**subscription_obj(acct.tenant_id, plan="nope"), "items": {"data": [{"price": {"id": "price_unknown"}}]}},
+    )
     r = post_webhook(local, broken)
     assert r.status_code == 500 and r.json()["error"] == "StripeWebhookProcessingFailed"
     failed = local.rest("GET", path(EVENTS, acct.tenant_id), token=t, params={"processing_status": "failed"})
@@ -489,7 +616,10 @@ def test_history_pagination(local):
     acct = owner(local)
     for i in range(5):
         obj = subscription_obj(acct.tenant_id, seats=i + 1)
-        assert post_webhook(local, event("customer.subscription.updated", obj, created=int(time.time()) + i)).status_code == 202
+        assert (
+            post_webhook(local, event("customer.subscription.updated", obj, created=int(time.time()) + i)).status_code
+            == 202
+        )
     seen, cursor = [], None
     while True:
         params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
@@ -518,9 +648,18 @@ def test_webhook_reaches_sse_and_websocket(local):
     assert len(frames) == 1, reader.raw
     frame = frames[0]
     assert frame.startswith('data: {"tenant_id": "') and "\n" not in frame and "id:" not in frame
-    data = json.loads(frame[len("data: "):])
-    assert list(data) == ["tenant_id", "event_type", "stripe_event_id", "occurred_at", "summary", "status",
-                          "subscription", "invoice", "usage"]
+    data = json.loads(frame[len("data: ") :])
+    assert list(data) == [
+        "tenant_id",
+        "event_type",
+        "stripe_event_id",
+        "occurred_at",
+        "summary",
+        "status",
+        "subscription",
+        "invoice",
+        "usage",
+    ]
     assert data["stripe_event_id"] == payload["id"] and data["summary"] == "Subscription active"
     sub = local.rest("GET", path(SUB, acct.tenant_id), token=acct.access_token).json()
     assert sub["seat_count"] == 4 and sub["status"] == "active"
@@ -534,8 +673,9 @@ def test_stream_concurrency_is_per_tenant_across_processes(local, stripe_server,
     with contextlib.ExitStack() as stack:
         opened = []
         for i in range(3):
-            r = stack.enter_context(httpx.stream("GET", servers[i % len(servers)].base_url + B + "/stream",
-                                                 headers=headers, timeout=10))
+            r = stack.enter_context(
+                httpx.stream("GET", servers[i % len(servers)].base_url + B + "/stream", headers=headers, timeout=10)
+            )
             assert r.status_code == 200
             opened.append(r)
         for server in servers:
@@ -551,8 +691,9 @@ def test_stream_concurrency_is_per_tenant_across_processes(local, stripe_server,
             assert time.monotonic() < deadline, "the closed stream's slot was not freed"
             time.sleep(0.1)
         other = owner(local)
-        with httpx.stream("GET", local.base_url + B + "/stream", timeout=10,
-                          headers={"Authorization": f"Bearer {other.access_token}"}) as r:
+        with httpx.stream(
+            "GET", local.base_url + B + "/stream", timeout=10, headers={"Authorization": f"Bearer {other.access_token}"}
+        ) as r:
             assert r.status_code == 200  # another tenant has slots of its own
 
 
@@ -562,14 +703,16 @@ def test_stream_requires_tenant(local):
 
 # The Stripe provider ------------------------------------------------------------------------------
 
+
 def test_stripe_provider_lifecycle(stripe_server, local, stub, backend):
     acct = owner(stripe_server)
     t = acct.access_token
     p = path(SUB, acct.tenant_id)
     # A stream on the *other* process: with Redis, the event handled here reaches it.
     reader = SSEReader(local, t) if backend == "postgres" else None
-    r = stripe_server.rest("POST", p, token=t, json={"plan_code": "pro", "seat_count": 2,
-                                                     "billing_email": "pay@example.com"})
+    r = stripe_server.rest(
+        "POST", p, token=t, json={"plan_code": "pro", "seat_count": 2, "billing_email": "pay@example.com"}
+    )
     assert r.status_code == 201, r.text
     assert_documented("POST", SUB, r)
     assert r.json()["status"] == "trialing"
@@ -585,16 +728,25 @@ def test_stripe_provider_lifecycle(stripe_server, local, stub, backend):
     r = stripe_server.rest("POST", p + "/cancel", token=t, json={})
     assert r.status_code == 200 and r.json()["auto_renew"] is False and r.json()["cancel_at"]
     assert stub.calls("POST", f"/v1/subscriptions/{sub_id}")[-1]["cancel_at_period_end"] == "true"
-    r = stripe_server.rest("POST", path(USAGE, acct.tenant_id), token=t,
-                           json={"feature_key": "messages", "quantity": 5, "idempotency_key": "u-1"})
+    r = stripe_server.rest(
+        "POST",
+        path(USAGE, acct.tenant_id),
+        token=t,
+        json={"feature_key": "messages", "quantity": 5, "idempotency_key": "u-1"},
+    )
     assert r.status_code == 202
     meter = stub.calls("POST", "/v1/billing/meter_events")[-1]
     assert meter["identifier"] == "u-1" and meter["payload"]["value"] == "5"
-    stripe_server.rest("POST", path(USAGE, acct.tenant_id), token=t,
-                       json={"feature_key": "messages", "quantity": 5, "idempotency_key": "u-1"})
+    stripe_server.rest(
+        "POST",
+        path(USAGE, acct.tenant_id),
+        token=t,
+        json={"feature_key": "messages", "quantity": 5, "idempotency_key": "u-1"},
+    )
     customer_id = stub.subscriptions[sub_id]["customer"]
-    mine = [m for m in stub.calls("POST", "/v1/billing/meter_events")
-            if m["payload"]["stripe_customer_id"] == customer_id]
+    mine = [
+        m for m in stub.calls("POST", "/v1/billing/meter_events") if m["payload"]["stripe_customer_id"] == customer_id
+    ]
     assert len(mine) == 1  # the repeated idempotency key was not reported again
 
     # Stripe then tells us the subscription ended: the signed webhook changes the state.
@@ -623,7 +775,6 @@ def test_retry_backoff_schedule():
     assert [retry_delay(n) for n in (1, 2, 3, 6, 20)] == [timedelta(seconds=s) for s in (30, 60, 120, 600, 600)]
 
 
-
 async def test_stream_framing_heartbeat_and_spaced_json():
     """The billing route's SSE spec: `: ping` while idle, `data: <spaced one-line JSON>`, no `id:`."""
     import asyncio
@@ -638,5 +789,8 @@ async def test_stream_framing_heartbeat_and_spaced_json():
 
     spec = replace(BILLING_SSE, heartbeat_seconds=0.05)
     out = [chunk async for chunk in sse.frames(source(), spec)]
-    assert out[0] == b": ping\n\n" and out[-1] == b'data: {"tenant_id": "t", "summary": "Subscription active", "usage": []}\n\n'
+    assert (
+        out[0] == b": ping\n\n"
+        and out[-1] == b'data: {"tenant_id": "t", "summary": "Subscription active", "usage": []}\n\n'
+    )
     assert BILLING_SSE.heartbeat_seconds == 15 and BILLING_SSE.id_field is None

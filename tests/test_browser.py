@@ -24,8 +24,16 @@ from tests.identity import Account, register
 ONE_BACKEND = True
 
 CHROMIUM = Path("/usr/bin/chromium")
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 # Bounds on each step. A step takes 0.1-3 s here (Swagger UI renders its 90 operations in 3-7 s on
 # two busy cores); the bounds leave room for a loaded machine, and still end a stuck test.
 LOAD_MS = 20_000  # a page's first load and render
@@ -40,8 +48,9 @@ def browser() -> Iterator[Browser]:
     # Never a skip: `make test` installs Debian's chromium when it is missing.
     assert CHROMIUM.exists(), f"{CHROMIUM} is missing: `make test` installs it (apt-get install chromium)"
     with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                              headless=True, timeout=30_000)
+        chromium = playwright.chromium.launch(
+            executable_path=str(CHROMIUM), args=CHROMIUM_ARGS, headless=True, timeout=30_000
+        )
         yield chromium
         chromium.close()
 
@@ -138,8 +147,9 @@ def run_operation(page: Page, name: str, document: str) -> None:
 
 def test_graphiql_runs_an_authenticated_query_and_a_subscription(server, browser, tmp_path):
     account = registered(server)
-    started = server.gql('mutation { startChat(input: {message: "hello from GraphiQL"}) { streamId } }',
-                         token=account.access_token)
+    started = server.gql(
+        'mutation { startChat(input: {message: "hello from GraphiQL"}) { streamId } }', token=account.access_token
+    )
     stream_id = started["data"]["startChat"]["streamId"]
     with visit(browser, tmp_path) as v:
         page = v.page
@@ -150,8 +160,12 @@ def test_graphiql_runs_an_authenticated_query_and_a_subscription(server, browser
         run_operation(page, "Me", "query Me { me { id } }")
         expect(page.locator(".graphiql-response")).to_contain_text(f'"id": "{account.user_id}"')
 
-        run_operation(page, "Turn", 'subscription Turn { chatEvents(streamId: "%s") { __typename '
-                            "... on StreamEventBase { eventId } } }" % stream_id)
+        run_operation(
+            page,
+            "Turn",
+            'subscription Turn { chatEvents(streamId: "%s") { __typename '
+            "... on StreamEventBase { eventId } } }" % stream_id,
+        )
         # The turn's events replay from the start; the last one shown is its terminal event.
         expect(page.locator(".graphiql-response")).to_contain_text('"__typename": "FinalEvent"')
 
@@ -161,8 +175,7 @@ def test_graphiql_runs_an_authenticated_query_and_a_subscription(server, browser
         expect(page.locator(".graphiql-response")).to_contain_text("The server closed the WebSocket: 4403")
 
     # Over graphql-transport-ws, with the header editor's token in connection_init.
-    assert v.ws_sent[0] == {"type": "connection_init",
-                            "payload": {"authorization": f"Bearer {account.access_token}"}}
+    assert v.ws_sent[0] == {"type": "connection_init", "payload": {"authorization": f"Bearer {account.access_token}"}}
     assert v.ws_sent[1]["type"] == "subscribe" and "chatEvents" in v.ws_sent[1]["payload"]["query"]
 
 

@@ -18,7 +18,8 @@ def _buses():
     yield pytest.param(lambda: InProcessBus(), id="in-process")
     yield pytest.param(
         lambda: RedisBus(RedisLink(Settings(redis_url=REDIS_URL)), prefix=f"bus-test-{uuid.uuid4().hex[:8]}:"),
-        id="redis", marks=needs_redis
+        id="redis",
+        marks=needs_redis,
     )
 
 

@@ -47,7 +47,9 @@ def test_sync_chat_answers_and_keeps_the_conversation(server, owner):
     assert history.status_code == 200
     assert_documented("GET", "/api/v1/conversations/{conversation_id}", history)
     assert [(m["role"], m["content"]) for m in history.json()["messages"]] == [
-        ("user", "Hello agentdeck"), ("assistant", body["response"])]
+        ("user", "Hello agentdeck"),
+        ("assistant", body["response"]),
+    ]
     assert history.json()["display_name"] == "Hello agentdeck"
 
     # The same conversation continues with its history.
@@ -58,7 +60,11 @@ def test_sync_chat_answers_and_keeps_the_conversation(server, owner):
     items = events.json()["items"]
     assert [i["sequence_no"] for i in items] == list(range(1, len(items) + 1))
     assert [(i["run_item_type"], i["role"]) for i in items] == [
-        ("message", "user"), ("message", "assistant"), ("message", "user"), ("message", "assistant")]
+        ("message", "user"),
+        ("message", "assistant"),
+        ("message", "user"),
+        ("message", "assistant"),
+    ]
 
 
 def test_stream_byte_format(server, owner):
@@ -104,8 +110,13 @@ def test_function_tools_run_on_the_server(server, owner):
 def test_resume_after_a_dropped_connection_loses_and_repeats_nothing(server, owner):
     long_message = " ".join(f"word{i}" for i in range(60))
     seen: list[dict] = []
-    with httpx.stream("POST", server.base_url + STREAM, json={"message": long_message}, timeout=30,
-                      headers={"Authorization": f"Bearer {owner.access_token}"}) as r:
+    with httpx.stream(
+        "POST",
+        server.base_url + STREAM,
+        json={"message": long_message},
+        timeout=30,
+        headers={"Authorization": f"Bearer {owner.access_token}"},
+    ) as r:
         buffer = ""
         for chunk in r.iter_text():
             buffer += chunk
@@ -117,8 +128,13 @@ def test_resume_after_a_dropped_connection_loses_and_repeats_nothing(server, own
                 break  # the client goes away mid-turn
     last = seen[-1]["event_id"]
     stream_id = seen[0]["stream_id"]
-    r = server.rest("GET", f"/api/v1/chat/streams/{stream_id}", token=owner.access_token,
-                    headers={"Last-Event-ID": str(last)}, timeout=30)
+    r = server.rest(
+        "GET",
+        f"/api/v1/chat/streams/{stream_id}",
+        token=owner.access_token,
+        headers={"Last-Event-ID": str(last)},
+        timeout=30,
+    )
     assert r.status_code == 200
     rest = [e for _, e in sse_events(r)]
     ids = [e["event_id"] for e in seen] + [e["event_id"] for e in rest]
@@ -130,11 +146,17 @@ def test_resume_after_a_dropped_connection_loses_and_repeats_nothing(server, own
 
 
 def test_graphql_subscription_and_sse_see_the_same_turn(server, owner):
-    started = server.gql('mutation { startChat(input: {message: "same events both ways"}) { streamId conversationId } }',
-                         token=owner.access_token)
+    started = server.gql(
+        'mutation { startChat(input: {message: "same events both ways"}) { streamId conversationId } }',
+        token=owner.access_token,
+    )
     stream_id = started["data"]["startChat"]["streamId"]
-    sse = [e for _, e in sse_events(server.rest("GET", f"/api/v1/chat/streams/{stream_id}",
-                                                token=owner.access_token, timeout=30))]
+    sse = [
+        e
+        for _, e in sse_events(
+            server.rest("GET", f"/api/v1/chat/streams/{stream_id}", token=owner.access_token, timeout=30)
+        )
+    ]
     query = """subscription($s: String!) { chatEvents(streamId: $s) {
         ... on StreamEventBase { eventId } ... on MessageDeltaEvent { kind delta } ... on LifecycleEvent { kind }
         ... on FinalEvent { kind } ... on OutputItemAddedEvent { kind } ... on OutputItemDoneEvent { kind } } }"""
@@ -147,7 +169,8 @@ def test_graphql_subscription_and_sse_see_the_same_turn(server, owner):
             if ws_events[-1].get("kind") == "final":
                 break
     assert [(e["eventId"], e["kind"], e.get("delta")) for e in ws_events] == [
-        (e["event_id"], e["kind"], e.get("delta")) for e in sse]
+        (e["event_id"], e["kind"], e.get("delta")) for e in sse
+    ]
 
 
 def test_websocket_chat_stream_needs_authentication(server):
@@ -165,16 +188,23 @@ def test_other_tenants_get_404(server, owner):
     assert server.rest("DELETE", f"/api/v1/conversations/{cid}", token=other.access_token).status_code == 404
     r = server.rest("POST", CHAT, token=other.access_token, json={"message": "hijack", "conversation_id": cid})
     assert r.status_code == 404
-    assert cid not in {c["conversation_id"] for c in
-                       server.rest("GET", "/api/v1/conversations", token=other.access_token).json()["items"]}
+    assert cid not in {
+        c["conversation_id"]
+        for c in server.rest("GET", "/api/v1/conversations", token=other.access_token).json()["items"]
+    }
     # The owner's conversation is untouched.
     assert len(server.rest("GET", f"/api/v1/conversations/{cid}", token=owner.access_token).json()["messages"]) == 2
 
 
 @pytest.mark.parametrize(
     ("body", "loc"),
-    [({}, ["body", "message"]), ({"message": 5}, ["body", "message"]), ({"message": "x", "conversation_id": "nope"},
-     ["body", "conversation_id"]), ({"message": "   "}, ["body", "message"]), ({"message": "x", "colour": 1}, ["body", "colour"])],
+    [
+        ({}, ["body", "message"]),
+        ({"message": 5}, ["body", "message"]),
+        ({"message": "x", "conversation_id": "nope"}, ["body", "conversation_id"]),
+        ({"message": "   "}, ["body", "message"]),
+        ({"message": "x", "colour": 1}, ["body", "colour"]),
+    ],
 )
 def test_invalid_bodies_are_422(server, owner, body, loc):
     for path in (CHAT, STREAM):
@@ -193,14 +223,17 @@ def test_chat_needs_a_verified_member(server):
 
 def test_list_search_and_delete(server):
     acct = register(server, verified=True)
-    ids = [server.rest("POST", CHAT, token=acct.access_token, json={"message": m}).json()["conversation_id"]
-           for m in ("alpha zebra", "beta giraffe", "gamma zebra zebra")]
+    ids = [
+        server.rest("POST", CHAT, token=acct.access_token, json={"message": m}).json()["conversation_id"]
+        for m in ("alpha zebra", "beta giraffe", "gamma zebra zebra")
+    ]
     page = server.rest("GET", "/api/v1/conversations", token=acct.access_token, params={"limit": 2})
     assert_documented("GET", "/api/v1/conversations", page)
     first = page.json()
     assert [c["conversation_id"] for c in first["items"]] == ids[::-1][:2] and first["next_cursor"]
-    second = server.rest("GET", "/api/v1/conversations", token=acct.access_token,
-                         params={"limit": 2, "cursor": first["next_cursor"]}).json()
+    second = server.rest(
+        "GET", "/api/v1/conversations", token=acct.access_token, params={"limit": 2, "cursor": first["next_cursor"]}
+    ).json()
     assert [c["conversation_id"] for c in second["items"]] == [ids[0]] and second["next_cursor"] is None
     bad = server.rest("GET", "/api/v1/conversations", token=acct.access_token, params={"cursor": "!!"})
     assert bad.status_code == 400
@@ -215,11 +248,16 @@ def test_list_search_and_delete(server):
     r = server.rest("DELETE", f"/api/v1/conversations/{ids[2]}", token=acct.access_token)
     assert r.status_code == 204 and r.content == b""
     assert server.rest("GET", f"/api/v1/conversations/{ids[2]}", token=acct.access_token).status_code == 404
-    hits = [h["conversation_id"] for h in server.rest("GET", "/api/v1/conversations/search", token=acct.access_token,
-                                                      params={"q": "zebra"}).json()["items"]]
+    hits = [
+        h["conversation_id"]
+        for h in server.rest(
+            "GET", "/api/v1/conversations/search", token=acct.access_token, params={"q": "zebra"}
+        ).json()["items"]
+    ]
     assert hits == [ids[0]]  # deleted messages left the index too
-    viewer = server.rest("DELETE", f"/api/v1/conversations/{ids[0]}", token=acct.access_token,
-                         headers={"X-Tenant-Role": "member"})
+    viewer = server.rest(
+        "DELETE", f"/api/v1/conversations/{ids[0]}", token=acct.access_token, headers={"X-Tenant-Role": "member"}
+    )
     assert viewer.status_code == 403
 
 
@@ -229,8 +267,9 @@ def test_agents_and_tools(server, owner):
     page = r.json()
     assert page["total"] == 9 and len(page["items"]) == 4 and page["next_cursor"]
     names = [a["name"] for a in page["items"]]
-    rest = server.rest("GET", "/api/v1/agents", token=owner.access_token,
-                       params={"limit": 100, "cursor": page["next_cursor"]}).json()
+    rest = server.rest(
+        "GET", "/api/v1/agents", token=owner.access_token, params={"limit": 100, "cursor": page["next_cursor"]}
+    ).json()
     assert len(names + [a["name"] for a in rest["items"]]) == 9 and rest["next_cursor"] is None
     assert server.rest("POST", "/api/v1/chat", token=owner.access_token, json={"message": "hi"}).status_code == 200
     status = server.rest("GET", "/api/v1/agents/triage/status", token=owner.access_token)
@@ -250,6 +289,7 @@ def test_unknown_agent_type_falls_back_to_triage(server, owner):
 
 
 # The OpenAI path, against a local OpenAI-compatible server -------------------------------------
+
 
 @pytest.fixture(scope="module", params=["responses", "chat"])
 def openai_server(request, tmp_path_factory):
@@ -285,8 +325,7 @@ def test_openai_error_mid_stream_ends_the_turn_with_an_error_event(openai_server
     assert kinds[-1] == "error" and "final" not in kinds and kinds.count("error") == 1
     assert events[-1]["error"]["source"] == "provider"
     assert_schema("StreamingChatEvent", events[-1])
-    rows = run_sql(openai_server, "SELECT status FROM chat_runs WHERE stream_id = :s",
-                   {"s": events[-1]["stream_id"]})
+    rows = run_sql(openai_server, "SELECT status FROM chat_runs WHERE stream_id = :s", {"s": events[-1]["stream_id"]})
     assert rows == [("failed",)]
     r = openai_server.rest("POST", CHAT, token=acct.access_token, json={"message": "again"})
     assert r.status_code == 200  # the stub's queue is empty: it answers "stub reply"
@@ -321,8 +360,9 @@ def test_openai_handoffs_pass_the_history_their_policy_allows(openai_server):
     # The request may ask for the whole history.
     _, after = turn("fourth question", "researcher", run_options={"handoff_context_policy": "full"})
     assert "earlier question" in after and "third question" in after and "fourth question" in after
-    bad = openai_server.rest("POST", CHAT, token=t, json={"message": "x", "run_options": {
-        "handoff_context_policy": "everything"}})
+    bad = openai_server.rest(
+        "POST", CHAT, token=t, json={"message": "x", "run_options": {"handoff_context_policy": "everything"}}
+    )
     assert bad.status_code == 422
     assert bad.json()["details"][0]["loc"] == ["body", "run_options", "handoff_context_policy"]
     assert_documented("POST", CHAT, bad)
@@ -359,11 +399,14 @@ def test_conversation_ids_must_be_uuids_not_strings_of_another_tenant(server, ow
 def test_turns_are_metered_and_a_tenant_over_its_hard_limit_gets_429(server):
     acct = register(server, verified=True)
     base = f"/api/v1/billing/tenants/{acct.tenant_id}"
-    assert server.rest("POST", f"{base}/subscription", token=acct.access_token,
-                       json={"plan_code": "starter"}).status_code == 201
+    assert (
+        server.rest("POST", f"{base}/subscription", token=acct.access_token, json={"plan_code": "starter"}).status_code
+        == 201
+    )
     assert server.rest("POST", CHAT, token=acct.access_token, json={"message": "counted"}).status_code == 200
-    totals = server.gql(f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}',
-                        token=acct.access_token)
+    totals = server.gql(
+        f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}', token=acct.access_token
+    )
     assert {"featureKey": "messages", "quantity": 1} in totals["data"]["usageTotals"], totals
     # Use up the starter plan's 100 messages, then one more turn is refused before it starts.
     r = server.rest("POST", f"{base}/usage", token=acct.access_token, json={"feature_key": "messages", "quantity": 99})
@@ -377,8 +420,9 @@ def test_turns_are_metered_and_a_tenant_over_its_hard_limit_gets_429(server):
 def test_graphql_twins_of_the_rest_operations(server):
     acct = register(server, verified=True)
     t = acct.access_token
-    answer = server.gql('mutation { chat(input: {message: "graph quokka"}) { conversationId response agentUsed } }',
-                        token=t)["data"]["chat"]
+    answer = server.gql(
+        'mutation { chat(input: {message: "graph quokka"}) { conversationId response agentUsed } }', token=t
+    )["data"]["chat"]
     cid = answer["conversationId"]
     assert answer["response"] == "[offline model] You said: graph quokka" and answer["agentUsed"] == "triage"
     data = server.gql(
@@ -390,7 +434,10 @@ def test_graphql_twins_of_the_rest_operations(server):
             searchConversations(q: "quokka") { items { conversationId score } }
             conversation(conversationId: $c) { messages { role content } }
             conversationEvents(conversationId: $c) { items { sequenceNo runItemType } }
-        }""", {"c": cid}, token=t)
+        }""",
+        {"c": cid},
+        token=t,
+    )
     assert "errors" not in data, data
     d = data["data"]
     assert d["agents"]["total"] == 9 and d["agentStatus"]["tooling"]["supportsWebSearch"] is True

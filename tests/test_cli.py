@@ -10,8 +10,14 @@ from tests.identity import PASSWORD, login, register
 
 
 def _cli(server, *args: str) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "agentdeck.cli", *args], env=server.env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "agentdeck.cli", *args],
+        env=server.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
 def test_create_tenant_makes_an_owner_who_can_sign_in(server):
@@ -32,7 +38,9 @@ def test_create_tenant_refuses_bad_input(server):
     weak = _cli(server, "create-tenant", "Cli Co", "--owner-email", email, "--password", "weak")
     assert weak.returncode == 1 and "Password refused" in weak.stderr
     assert _cli(server, "create-tenant", "X", "--owner-email", email, "--password", PASSWORD).returncode == 1
-    assert _cli(server, "create-tenant", "Cli Co", "--owner-email", "not-an-email", "--password", PASSWORD).returncode == 1
+    assert (
+        _cli(server, "create-tenant", "Cli Co", "--owner-email", "not-an-email", "--password", PASSWORD).returncode == 1
+    )
     r = server.rest("POST", "/api/v1/auth/token", json={"email": email, "password": PASSWORD})
     assert r.status_code == 401  # nothing was created
 
@@ -48,8 +56,14 @@ def _cli_at_a_terminal(server, args: list[str], answers: list[tuple[str, str]], 
     import time
 
     master, slave = pty.openpty()
-    proc = subprocess.Popen([sys.executable, "-m", "agentdeck.cli", *args], env=server.env,
-                            stdin=slave, stdout=slave, stderr=slave, start_new_session=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "agentdeck.cli", *args],
+        env=server.env,
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        start_new_session=True,
+    )
     os.close(slave)
     out, pos, pending = "", 0, list(answers)
     deadline = time.monotonic() + timeout
@@ -79,11 +93,17 @@ def _cli_at_a_terminal(server, args: list[str], answers: list[tuple[str, str]], 
 def test_a_new_users_password_is_asked_for_hidden_twice_and_checked(server):
     email = f"tty-{uuid.uuid4().hex[:8]}@example.com"
     prompt, again = f"Password for the new user {email}: ", "Repeat for confirmation: "
-    code, out = _cli_at_a_terminal(server, ["create-tenant", "Tty Co", "--owner-email", email], [
-        (prompt, "short"),  # refused before the confirmation, and asked again
-        (prompt, PASSWORD), (again, "a-different-" + PASSWORD),  # a mismatch starts over
-        (prompt, PASSWORD), (again, PASSWORD),
-    ])
+    code, out = _cli_at_a_terminal(
+        server,
+        ["create-tenant", "Tty Co", "--owner-email", email],
+        [
+            (prompt, "short"),  # refused before the confirmation, and asked again
+            (prompt, PASSWORD),
+            (again, "a-different-" + PASSWORD),  # a mismatch starts over
+            (prompt, PASSWORD),
+            (again, PASSWORD),
+        ],
+    )
     assert code == 0, out
     assert "Password refused:" in out and "do not match" in out and "slug=tty-co-" in out
     assert PASSWORD not in out and "short" not in out  # never echoed
@@ -95,11 +115,23 @@ def test_a_new_users_password_is_asked_for_hidden_twice_and_checked(server):
 
 def test_without_a_terminal_a_new_user_needs_password_on_the_command_line(server):
     email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
-    done = subprocess.run([sys.executable, "-m", "agentdeck.cli", "create-operator", email], env=server.env,
-                          stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "agentdeck.cli", "create-operator", email],
+        env=server.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1 and "--password" in done.stderr and "terminal" in done.stderr, done.stderr
-    done = subprocess.run([sys.executable, "-m", "agentdeck.cli", "create-operator", email, "--password", PASSWORD],
-                          env=server.env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "agentdeck.cli", "create-operator", email, "--password", PASSWORD],
+        env=server.env,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0 and "user=created" in done.stdout, done.stderr
 
 

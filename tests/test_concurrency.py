@@ -72,8 +72,9 @@ def test_concurrent_turns_on_one_conversation_keep_its_counter_and_preview(serve
 def test_concurrent_first_turns_under_one_new_id_share_the_conversation(server):
     acct = register(server, verified=True)
     cid = str(uuid.uuid4())  # client-chosen: the turns race to create it
-    replies = _at_once(10, lambda i: _post(server, CHAT, acct.access_token,
-                                           {"message": f"first {i}", "conversation_id": cid}))
+    replies = _at_once(
+        10, lambda i: _post(server, CHAT, acct.access_token, {"message": f"first {i}", "conversation_id": cid})
+    )
     assert [r.status_code for r in replies] == [200] * 10, [r.text for r in replies if r.status_code != 200]
     history = server.rest("GET", f"/api/v1/conversations/{cid}", token=acct.access_token).json()["messages"]
     assert len(history) == 20
@@ -95,8 +96,10 @@ def test_a_usage_hard_limit_admits_exactly_what_is_left(server):
     base = f"/api/v1/billing/tenants/{acct.tenant_id}"
     assert server.rest("POST", f"{base}/subscription", token=t, json={"plan_code": "starter"}).status_code == 201
     # 97 of the starter plan's 100 messages used: 3 turns are left, and 8 race for them.
-    assert server.rest("POST", f"{base}/usage", token=t,
-                       json={"feature_key": "messages", "quantity": 97}).status_code == 202
+    assert (
+        server.rest("POST", f"{base}/usage", token=t, json={"feature_key": "messages", "quantity": 97}).status_code
+        == 202
+    )
     replies = _at_once(8, lambda i: _post(server, CHAT, t, {"message": f"race {i}"}))
     codes = sorted(r.status_code for r in replies)
     assert codes == [200] * 3 + [429] * 5, codes
@@ -109,8 +112,12 @@ def test_quotas_admit_no_more_than_they_allow(backend, tmp_path):
     """A quota counted over the tenant's rows: the check and the insert are one transaction
     holding the tenant row's lock, so concurrent creators cannot both see room for one."""
     with fresh_database(backend, tmp_path) as url:
-        srv = start_server(tmp_path, backend=backend, database_url=url, env={
-            "AGENTDECK_VECTOR_STORE_MAX_PER_TENANT": "3", "AGENTDECK_CONTAINER_MAX_PER_TENANT": "2"})
+        srv = start_server(
+            tmp_path,
+            backend=backend,
+            database_url=url,
+            env={"AGENTDECK_VECTOR_STORE_MAX_PER_TENANT": "3", "AGENTDECK_CONTAINER_MAX_PER_TENANT": "2"},
+        )
         try:
             _fill_quotas(srv)
         finally:
@@ -140,6 +147,7 @@ def test_one_refresh_token_presented_at_once_rotates_once(server):
 
 # A failed payment event is retried by one process ---------------------------------------------
 
+
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=needs_postgres)])
 async def db(request, tmp_path):
     from agentdeck.db.migrate import upgrade
@@ -157,9 +165,15 @@ async def test_every_process_sees_a_due_retry_but_one_runs_it(db):
     from agentdeck.domain.billing.events import _claim
 
     now = datetime.now(UTC)
-    event = StripeEvent(stripe_event_id=f"evt_{uuid.uuid4().hex}", event_type="invoice.paid", payload={},
-                        stripe_created_at=now, processing_outcome="failed", processing_attempts=1,
-                        next_retry_at=now - timedelta(seconds=1))
+    event = StripeEvent(
+        stripe_event_id=f"evt_{uuid.uuid4().hex}",
+        event_type="invoice.paid",
+        payload={},
+        stripe_created_at=now,
+        processing_outcome="failed",
+        processing_attempts=1,
+        next_retry_at=now - timedelta(seconds=1),
+    )
     async with db.platform_session() as s:
         s.add(event)
         await s.commit()

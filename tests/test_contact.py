@@ -18,8 +18,12 @@ def contact_srv(backend, tmp_path_factory):
     sink = SmtpSink().start()
     tmp = tmp_path_factory.mktemp(f"contact-{backend}")
     with fresh_database(backend, tmp) as url:
-        srv = start_server(tmp, env={"AGENTDECK_SMTP_URL": sink.url, "AGENTDECK_CONTACT_RECIPIENT": RECIPIENT},
-                           backend=backend, database_url=url)
+        srv = start_server(
+            tmp,
+            env={"AGENTDECK_SMTP_URL": sink.url, "AGENTDECK_CONTACT_RECIPIENT": RECIPIENT},
+            backend=backend,
+            database_url=url,
+        )
         srv.sink = sink  # type: ignore[attr-defined]
         try:
             yield srv
@@ -56,18 +60,25 @@ def test_honeypot_is_suppressed(contact_srv):
 
 
 def test_invalid_submissions_are_422(contact_srv):
-    for body in ({"email": "nope", "message": "long enough message"}, {"email": _email(), "message": "short"},
-                 {"email": _email()}, {"email": _email(), "message": "x" * 2001},
-                 {"email": _email(), "message": "long enough message", "name": "n" * 121},
-                 {"email": _email(), "message": "long enough message", "extra": True}):
+    for body in (
+        {"email": "nope", "message": "long enough message"},
+        {"email": _email(), "message": "short"},
+        {"email": _email()},
+        {"email": _email(), "message": "x" * 2001},
+        {"email": _email(), "message": "long enough message", "name": "n" * 121},
+        {"email": _email(), "message": "long enough message", "extra": True},
+    ):
         r = post(contact_srv, **body)
         assert r.status_code == 422, body
         assert r.json()["error"] == "ValidationError"
 
 
 def test_over_graphql(contact_srv):
-    out = contact_srv.gql("mutation($e: String!) { submitContact(input: {email: $e, message: \"Hello there, team!\"}) "
-                          "{ message data { referenceId delivered suppressed } } }", {"e": _email()})
+    out = contact_srv.gql(
+        'mutation($e: String!) { submitContact(input: {email: $e, message: "Hello there, team!"}) '
+        "{ message data { referenceId delivered suppressed } } }",
+        {"e": _email()},
+    )
     assert out["data"]["submitContact"]["data"]["delivered"] is True
 
 

@@ -48,9 +48,17 @@ def test_lifecycle_and_binding(server, owner):
     t = owner.access_token
     c = call(server, t, "POST", CONTAINERS, 201, json={"name": "sandbox", "metadata": {"team": "data"}})
     assert c["openai_id"].startswith("cntr_local_") and c["memory_limit"] == "1g" and c["status"] == "running"
-    assert c["tenant_id"] == owner.tenant_id and c["owner_user_id"] == owner.user_id and c["metadata"] == {"team": "data"}
-    big = call(server, t, "POST", CONTAINERS, 201, json={
-        "name": "big", "memory_limit": "4g", "expires_after": {"anchor": "last_active_at", "minutes": 20}})
+    assert (
+        c["tenant_id"] == owner.tenant_id and c["owner_user_id"] == owner.user_id and c["metadata"] == {"team": "data"}
+    )
+    big = call(
+        server,
+        t,
+        "POST",
+        CONTAINERS,
+        201,
+        json={"name": "big", "memory_limit": "4g", "expires_after": {"anchor": "last_active_at", "minutes": 20}},
+    )
     assert big["memory_limit"] == "4g" and big["expires_after"] == {"anchor": "last_active_at", "minutes": 20}
     listed = call(server, t, "GET", CONTAINERS, 200, params={"limit": 1})
     assert listed["total"] == 2 and len(listed["items"]) == 1
@@ -59,7 +67,9 @@ def test_lifecycle_and_binding(server, owner):
     assert agent_container(server, t, "code_assistant") is None
     call(server, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": c["id"]})
     assert agent_container(server, t, "code_assistant") == {"id": c["id"], "openaiId": c["openai_id"]}
-    call(server, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": big["id"]})  # rebinding moves it
+    call(
+        server, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": big["id"]}
+    )  # rebinding moves it
     assert agent_container(server, t, "code_assistant")["id"] == big["id"]
     call(server, t, "DELETE", BIND, 204, agent_key="code_assistant")
     assert agent_container(server, t, "code_assistant") is None
@@ -86,8 +96,9 @@ def test_code_interpreter_configuration_follows_the_binding(server, owner):
     call(server, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": c["id"]})
 
     async def tools() -> tuple[dict, dict]:
-        services = Services(Settings(database_url=server.env["AGENTDECK_DATABASE_URL"],
-                                     var_dir=server.env["AGENTDECK_VAR_DIR"]))
+        services = Services(
+            Settings(database_url=server.env["AGENTDECK_DATABASE_URL"], var_dir=server.env["AGENTDECK_VAR_DIR"])
+        )
         try:
             ctx = Context(services=services, principal=Principal("user:x", tenant_id=uuid.UUID(owner.tenant_id)))
             return await code_interpreter_tool(ctx, "code_assistant"), await code_interpreter_tool(ctx, "researcher")
@@ -148,19 +159,33 @@ def test_other_tenants_get_404_and_viewers_cannot_write(server, owner):
 
 def test_graphql_twins(server, owner):
     t = owner.access_token
-    created = server.gql('mutation { createContainer(input: {name: "g", memoryLimit: "16g"}) { id memoryLimit } }',
-                         token=t)["data"]["createContainer"]
+    created = server.gql(
+        'mutation { createContainer(input: {name: "g", memoryLimit: "16g"}) { id memoryLimit } }', token=t
+    )["data"]["createContainer"]
     assert created["memoryLimit"] == "16g"
     cid = created["id"]
-    assert server.gql("query($id: UUID!) { container(containerId: $id) { name } }", {"id": cid},
-                      token=t)["data"]["container"]["name"] == "g"
+    assert (
+        server.gql("query($id: UUID!) { container(containerId: $id) { name } }", {"id": cid}, token=t)["data"][
+            "container"
+        ]["name"]
+        == "g"
+    )
     assert server.gql("{ containers { total } }", token=t)["data"]["containers"]["total"] >= 1
-    bound = server.gql('mutation($id: UUID!) { bindAgentContainer(agentKey: "image_studio", input: {containerId: $id}) }',
-                       {"id": cid}, token=t)
+    bound = server.gql(
+        'mutation($id: UUID!) { bindAgentContainer(agentKey: "image_studio", input: {containerId: $id}) }',
+        {"id": cid},
+        token=t,
+    )
     assert bound["data"]["bindAgentContainer"] is True and agent_container(server, t, "image_studio")["id"] == cid
-    assert server.gql('mutation { unbindAgentContainer(agentKey: "image_studio") }', token=t)["data"]["unbindAgentContainer"]
-    assert server.gql("mutation($id: UUID!) { deleteContainer(containerId: $id) }", {"id": cid},
-                      token=t)["data"]["deleteContainer"] is True
+    assert server.gql('mutation { unbindAgentContainer(agentKey: "image_studio") }', token=t)["data"][
+        "unbindAgentContainer"
+    ]
+    assert (
+        server.gql("mutation($id: UUID!) { deleteContainer(containerId: $id) }", {"id": cid}, token=t)["data"][
+            "deleteContainer"
+        ]
+        is True
+    )
 
 
 def test_container_quota(tmp_path):
@@ -176,23 +201,33 @@ def test_container_quota(tmp_path):
 
 # OpenAI containers through the real SDK, against a local stub of the containers API. ---------
 
+
 class ContainersStub:
     def __init__(self) -> None:
         self.created: list[dict] = []
         self.deleted: list[str] = []
         self.fail = False
-        self.app = Starlette(routes=[
-            Route("/v1/containers", self.create, methods=["POST"]),
-            Route("/v1/containers/{cid}", self.delete, methods=["DELETE"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/v1/containers", self.create, methods=["POST"]),
+                Route("/v1/containers/{cid}", self.delete, methods=["DELETE"]),
+            ]
+        )
 
     async def create(self, request: Request) -> Response:
         if self.fail:
             return JSONResponse({"error": {"message": "boom", "type": "server_error"}}, 500)
         body = await request.json()
         self.created.append(body)
-        return JSONResponse({"id": f"cntr_{uuid.uuid4().hex}", "object": "container", "name": body["name"],
-                             "status": "running", "created_at": int(time.time())})
+        return JSONResponse(
+            {
+                "id": f"cntr_{uuid.uuid4().hex}",
+                "object": "container",
+                "name": body["name"],
+                "status": "running",
+                "created_at": int(time.time()),
+            }
+        )
 
     async def delete(self, request: Request) -> Response:
         self.deleted.append(request.path_params["cid"])
@@ -209,8 +244,10 @@ def openai_server(tmp_path_factory):
     while not web.started:
         time.sleep(0.01)
     port = web.servers[0].sockets[0].getsockname()[1]
-    srv = sqlite_server(tmp_path_factory.mktemp("oai"), {
-        "AGENTDECK_OPENAI_API_KEY": "sk-test", "AGENTDECK_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"})
+    srv = sqlite_server(
+        tmp_path_factory.mktemp("oai"),
+        {"AGENTDECK_OPENAI_API_KEY": "sk-test", "AGENTDECK_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"},
+    )
     yield srv, stub
     srv.stop()
     web.should_exit = True
@@ -220,12 +257,26 @@ def openai_server(tmp_path_factory):
 def test_openai_containers_via_the_sdk(openai_server):
     srv, stub = openai_server
     t = register(srv, verified=True).access_token
-    c = call(srv, t, "POST", CONTAINERS, 201, json={
-        "name": "remote", "memory_limit": "4g", "file_ids": ["file-1"],
-        "expires_after": {"anchor": "last_active_at", "minutes": 5}})
+    c = call(
+        srv,
+        t,
+        "POST",
+        CONTAINERS,
+        201,
+        json={
+            "name": "remote",
+            "memory_limit": "4g",
+            "file_ids": ["file-1"],
+            "expires_after": {"anchor": "last_active_at", "minutes": 5},
+        },
+    )
     assert c["openai_id"].startswith("cntr_") and not c["openai_id"].startswith("cntr_local_")
-    assert stub.created[-1] == {"name": "remote", "memory_limit": "4g", "file_ids": ["file-1"],
-                                "expires_after": {"anchor": "last_active_at", "minutes": 5}}
+    assert stub.created[-1] == {
+        "name": "remote",
+        "memory_limit": "4g",
+        "file_ids": ["file-1"],
+        "expires_after": {"anchor": "last_active_at", "minutes": 5},
+    }
     call(srv, t, "POST", BIND, 204, agent_key="code_assistant", json={"container_id": c["id"]})
     assert agent_container(srv, t, "code_assistant")["openaiId"] == c["openai_id"]
     call(srv, t, "DELETE", CONTAINER, 204, container_id=c["id"])

@@ -59,9 +59,18 @@ class Broken:
     tags: list[str] = []
 
 
-ITEMS = [Item(name="a", count=1, color=Color.RED, note=None, when=datetime(2026, 1, 1, tzinfo=UTC),
-              inner=Inner(label="x", weight=None), tags=["t"]),
-         Item(name="b", count=2, color=Color.BLUE, note="n", when=datetime(2026, 2, 1, tzinfo=UTC))]
+ITEMS = [
+    Item(
+        name="a",
+        count=1,
+        color=Color.RED,
+        note=None,
+        when=datetime(2026, 1, 1, tzinfo=UTC),
+        inner=Inner(label="x", weight=None),
+        tags=["t"],
+    ),
+    Item(name="b", count=2, color=Color.BLUE, note="n", when=datetime(2026, 2, 1, tzinfo=UTC)),
+]
 
 
 @strawberry.type
@@ -83,7 +92,7 @@ SCHEMA = strawberry.Schema(Query)._schema
 
 DOCUMENTS = [
     "{ items { name count color note when tags inner { label weight } } }",
-    "{ items { n: name c: count name shout later(suffix: \"?\") } }",
+    '{ items { n: name c: count name shout later(suffix: "?") } }',
     "{ items { ...F later } } fragment F on Item { name color @skip(if: true) note @include(if: true) }",
     "{ items { __typename name } }",
     "{ broken { name count color } }",
@@ -120,4 +129,5 @@ def test_broken_values_are_errors_not_data():
     data, errors = _run(FastExecutor, "{ broken { count } }")
     assert data == {"broken": [{"count": 1}, None]}  # count is non-null too
     assert [(tuple(path), "Int cannot represent" in message) for message, path in errors] == [
-        (("broken", 1, "count"), True)]
+        (("broken", 1, "count"), True)
+    ]

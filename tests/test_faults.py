@@ -55,8 +55,22 @@ class RedisProcess:
 
     def start(self) -> None:
         self.process = subprocess.Popen(
-            ["redis-server", "--port", str(self.port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-             "--dir", str(self.tmp)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--dir",
+                str(self.tmp),
+            ],
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
             with contextlib.suppress(OSError):
@@ -116,9 +130,14 @@ def test_a_redis_outage_loses_no_turn_and_cuts_no_stream(tmp_path, own_redis):
     """Chat, streams and lists go on while Redis is down (degraded, in-process); every stream
     ends with its terminal event; every accepted turn is stored once; Redis is used again when
     it returns."""
-    env = {"AGENTDECK_REDIS_URL": own_redis.url, "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "20",
-           "AGENTDECK_CHAT_PER_MINUTE": "10000", "AGENTDECK_CHAT_STREAM_PER_MINUTE": "10000",
-           "AGENTDECK_CHAT_STREAM_CONCURRENCY": "100", "AGENTDECK_REDIS_CONNECT_TIMEOUT_SECONDS": "0.5"}
+    env = {
+        "AGENTDECK_REDIS_URL": own_redis.url,
+        "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "20",
+        "AGENTDECK_CHAT_PER_MINUTE": "10000",
+        "AGENTDECK_CHAT_STREAM_PER_MINUTE": "10000",
+        "AGENTDECK_CHAT_STREAM_CONCURRENCY": "100",
+        "AGENTDECK_REDIS_CONNECT_TIMEOUT_SECONDS": "0.5",
+    }
     with fresh_database("postgres", tmp_path) as url:
         srv = start_server(tmp_path, backend="postgres", database_url=url, env=env)
         try:
@@ -188,6 +207,7 @@ def test_a_redis_outage_loses_no_turn_and_cuts_no_stream(tmp_path, own_redis):
 
 # -- a server killed mid-turn ---------------------------------------------------------------------
 
+
 def _backends():
     yield pytest.param("sqlite", id="sqlite")
     yield pytest.param("postgres", id="postgres", marks=needs_postgres_redis)
@@ -201,9 +221,15 @@ def test_a_turn_whose_server_was_killed_ends_for_every_reader(tmp_path, backend_
         try:
             owner = register(first, verified=True)
             seen: list[dict] = []
-            with httpx.Client(base_url=first.base_url, timeout=30) as client, client.stream(
-                    "POST", "/api/v1/chat/stream", json={"message": " ".join(f"w{i}" for i in range(200))},
-                    headers={"Authorization": f"Bearer {owner.access_token}"}) as r:
+            with (
+                httpx.Client(base_url=first.base_url, timeout=30) as client,
+                client.stream(
+                    "POST",
+                    "/api/v1/chat/stream",
+                    json={"message": " ".join(f"w{i}" for i in range(200))},
+                    headers={"Authorization": f"Bearer {owner.access_token}"},
+                ) as r,
+            ):
                 for event in sse_payloads(r.iter_lines()):
                     seen.append(event)
                     if len(seen) == 6:

@@ -45,8 +45,12 @@ GRAPHQL_EXAMPLES = 8
 def target(backend, tmp_path_factory):
     tmp = tmp_path_factory.mktemp(f"fuzz-{backend}")
     with fresh_database(backend, tmp) as url:
-        srv = start_server(tmp, backend=backend, database_url=url, env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0",
-                                                                         "AGENTDECK_STRIPE_WEBHOOK_SECRET": "whsec_fuzz"})
+        srv = start_server(
+            tmp,
+            backend=backend,
+            database_url=url,
+            env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0", "AGENTDECK_STRIPE_WEBHOOK_SECRET": "whsec_fuzz"},
+        )
         try:
             yield srv, register(srv, verified=True).access_token
         finally:
@@ -94,10 +98,14 @@ def test_rest_answers_every_generated_request_without_a_fault(target, operation,
 # --- GraphQL ----------------------------------------------------------------------------------
 
 SDL = build_schema((ROOT / "schema.graphql").read_text())
-HOSTILE_TEXT = st.text(alphabet=st.sampled_from(["a", "é", " ", "\x00", "\x01", "\x1b", "\ud800", "\n", "'"]),
-                       max_size=12)
+HOSTILE_TEXT = st.text(
+    alphabet=st.sampled_from(["a", "é", " ", "\x00", "\x01", "\x1b", "\ud800", "\n", "'"]), max_size=12
+)
 ANY_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers(-(2**70), 2**70) | st.floats(allow_nan=False, allow_infinity=False)
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
     | HOSTILE_TEXT,
     lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
     max_leaves=6,
@@ -158,11 +166,13 @@ OPERATIONS = operations()
 def test_graphql_reports_every_error_in_fuzzed_variables(target, name, document, types):
     srv, token = target
     strategy = st.fixed_dictionaries({v: values_for(t) for v, t in types.items()})
-    client = httpx.Client(base_url=srv.base_url, timeout=15,
-                          headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"})
+    client = httpx.Client(
+        base_url=srv.base_url,
+        timeout=15,
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
 
-    @settings(max_examples=GRAPHQL_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck),
-              database=None)
+    @settings(max_examples=GRAPHQL_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
     @given(variables=strategy)
     def check(variables: dict) -> None:
         # ensure_ascii keeps lone surrogates as \\ud800 escapes (they cannot be UTF-8 encoded).
@@ -177,4 +187,3 @@ def test_graphql_reports_every_error_in_fuzzed_variables(target, name, document,
         check()
     finally:
         client.close()
-

@@ -66,8 +66,10 @@ def test_readiness_is_503_when_redis_is_down(tmp_path):
 def test_readiness_is_503_when_the_database_is_down(tmp_path):
     srv = start_server(
         tmp_path,
-        env={"AGENTDECK_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
-             "AGENTDECK_AUTO_MIGRATE": "false"},
+        env={
+            "AGENTDECK_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+            "AGENTDECK_AUTO_MIGRATE": "false",
+        },
     )
     try:
         r = srv.rest("GET", "/health/ready")

@@ -31,19 +31,30 @@ def test_integers_past_64_bits_are_a_validation_error(server):
     [detail] = _details(r)
     assert detail["loc"] == ["query", "limit"] and detail["input"] == int(BIG)
     owner = register(server, verified=True)
-    r = server.rest("GET", f"/api/v1/chat/streams/chat_{uuid.uuid4().hex}", token=owner.access_token,
-                    headers={"Last-Event-ID": BIG})
+    r = server.rest(
+        "GET", f"/api/v1/chat/streams/chat_{uuid.uuid4().hex}", token=owner.access_token, headers={"Last-Event-ID": BIG}
+    )
     assert _details(r)[0]["loc"] == ["header", "Last-Event-ID"]
 
 
 def test_nul_and_control_characters_are_refused_where_they_arrive(server):
     owner = register(server, verified=True)
     cases = [
-        ("POST", "/api/v1/auth/token", {"json": {"email": "a\x00@example.com", "password": "x" * 14}},
-         ["body", "email"], None),
+        (
+            "POST",
+            "/api/v1/auth/token",
+            {"json": {"email": "a\x00@example.com", "password": "x" * 14}},
+            ["body", "email"],
+            None,
+        ),
         ("POST", "/api/v1/chat", {"json": {"message": "hello\x00"}}, ["body", "message"], owner.access_token),
-        ("POST", "/api/v1/chat", {"json": {"message": "ok", "run_options": {"k\x1b": 1}}},
-         ["body", "run_options", "k\x1b"], owner.access_token),
+        (
+            "POST",
+            "/api/v1/chat",
+            {"json": {"message": "ok", "run_options": {"k\x1b": 1}}},
+            ["body", "run_options", "k\x1b"],
+            owner.access_token,
+        ),
         ("GET", "/api/v1/conversations/search?q=%00", {}, ["query", "q"], owner.access_token),
     ]
     for method, path, kw, loc, token in cases:
@@ -52,8 +63,13 @@ def test_nul_and_control_characters_are_refused_where_they_arrive(server):
         [detail] = _details(r)
         assert detail["loc"] == loc and "must not contain" in detail["msg"], detail
     # A lone surrogate is not even valid JSON for the REST layer.
-    r = server.rest("POST", "/api/v1/chat", token=owner.access_token, content=b'{"message": "\\ud800"}',
-                    headers={"Content-Type": "application/json"})
+    r = server.rest(
+        "POST",
+        "/api/v1/chat",
+        token=owner.access_token,
+        content=b'{"message": "\\ud800"}',
+        headers={"Content-Type": "application/json"},
+    )
     assert _details(r)[0]["type"] == "json_invalid"
     # Nothing was stored: the tenant has no conversation.
     r = server.rest("GET", "/api/v1/conversations", token=owner.access_token)
@@ -82,14 +98,30 @@ def test_graphql_client_errors_carry_their_code_and_real_message(server):
         (agents, {"n": int(BIG)}, "BAD_USER_INPUT", "non 32-bit signed integer"),
         (agents, {"n": None}, "BAD_USER_INPUT", "non-null type 'Int!'"),
         (agents, {}, "BAD_USER_INPUT", "to be provided"),
-        ("query($s: String) { agents(first: 1, search: $s) { items { name } } }", {"s": "a\x00"},
-         "BAD_USER_INPUT", "must not contain NUL"),
-        ("query($s: String) { agents(first: 1, search: $s) { items { name } } }", {"s": "\ud800"},
-         "BAD_USER_INPUT", "lone surrogate"),
-        ('{ agents(first: 1, search: "a\\u0000") { items { name } } }', None,
-         "GRAPHQL_VALIDATION_FAILED", "must not contain NUL"),
-        ("query($s: SignupRequestStatus) { signupRequests(status: $s) { total } }", {"s": "nope"},
-         "BAD_USER_INPUT", "Value 'nope' does not exist in 'SignupRequestStatus' enum"),
+        (
+            "query($s: String) { agents(first: 1, search: $s) { items { name } } }",
+            {"s": "a\x00"},
+            "BAD_USER_INPUT",
+            "must not contain NUL",
+        ),
+        (
+            "query($s: String) { agents(first: 1, search: $s) { items { name } } }",
+            {"s": "\ud800"},
+            "BAD_USER_INPUT",
+            "lone surrogate",
+        ),
+        (
+            '{ agents(first: 1, search: "a\\u0000") { items { name } } }',
+            None,
+            "GRAPHQL_VALIDATION_FAILED",
+            "must not contain NUL",
+        ),
+        (
+            "query($s: SignupRequestStatus) { signupRequests(status: $s) { total } }",
+            {"s": "nope"},
+            "BAD_USER_INPUT",
+            "Value 'nope' does not exist in 'SignupRequestStatus' enum",
+        ),
         ("subscription { notices { message } }", None, "BAD_REQUEST", "served over WebSocket"),
     ]
     for query, variables, code, message in cases:

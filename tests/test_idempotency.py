@@ -67,13 +67,16 @@ def count(server, sql: str, **params: str) -> int:
 def turns(server, conversation_id: str) -> tuple[int, int]:
     """(chat runs, messages) of a conversation."""
     cid = db_id(server, conversation_id)
-    return (count(server, "SELECT count(*) FROM chat_runs WHERE conversation_id = :c", c=cid),
-            count(server, "SELECT count(*) FROM conversation_messages WHERE conversation_id = :c", c=cid))
+    return (
+        count(server, "SELECT count(*) FROM chat_runs WHERE conversation_id = :c", c=cid),
+        count(server, "SELECT count(*) FROM conversation_messages WHERE conversation_id = :c", c=cid),
+    )
 
 
 def workflow_runs(server, conversation_id: str) -> int:
-    return count(server, "SELECT count(*) FROM workflow_runs WHERE conversation_id = :c",
-                 c=db_id(server, conversation_id))
+    return count(
+        server, "SELECT count(*) FROM workflow_runs WHERE conversation_id = :c", c=db_id(server, conversation_id)
+    )
 
 
 def expire(server, key: str) -> None:
@@ -82,7 +85,7 @@ def expire(server, key: str) -> None:
 
 
 def key_rows(server, key: str) -> int:
-    return count(server, "SELECT count(*) FROM idempotency_keys WHERE \"key\" = :k", k=key)
+    return count(server, 'SELECT count(*) FROM idempotency_keys WHERE "key" = :k', k=key)
 
 
 def assert_reused(response: httpx.Response, key: str, loc: list) -> None:
@@ -102,6 +105,7 @@ def gql_code(result: dict) -> str:
 
 # -- chat -------------------------------------------------------------------------------------------
 
+
 def test_chat_retry_returns_the_first_answer_and_stores_one_turn(server, owner):
     key, body = new_key(), {"message": "idempotent hello"}
     first = server.rest("POST", CHAT, token=owner.access_token, json=body, headers=keyed(key))
@@ -113,8 +117,12 @@ def test_chat_retry_returns_the_first_answer_and_stores_one_turn(server, owner):
     assert turns(server, cid) == (1, 2)
 
     # The GraphQL twin is the same operation: the REST key's answer, nothing new.
-    twin = server.gql("mutation($i: ChatInput!, $k: String) { chat(input: $i, idempotencyKey: $k) "
-                      "{ conversationId response metadata } }", {"i": body, "k": key}, token=owner.access_token)
+    twin = server.gql(
+        "mutation($i: ChatInput!, $k: String) { chat(input: $i, idempotencyKey: $k) "
+        "{ conversationId response metadata } }",
+        {"i": body, "k": key},
+        token=owner.access_token,
+    )
     assert twin["data"]["chat"]["conversationId"] == cid
     assert twin["data"]["chat"]["response"] == first.json()["response"]
     assert twin["data"]["chat"]["metadata"] == first.json()["metadata"]
@@ -132,8 +140,11 @@ def test_chat_with_other_inputs_is_refused_and_stores_nothing(server, owner):
     other = server.rest("POST", CHAT, token=owner.access_token, json={"message": "another body"}, headers=keyed(key))
     assert_reused(other, key, ["header", "Idempotency-Key"])
     assert_documented("POST", CHAT, other)
-    gql = server.gql("mutation($k: String) { chat(input: {message: \"another body\"}, idempotencyKey: $k) "
-                     "{ response } }", {"k": key}, token=owner.access_token)
+    gql = server.gql(
+        'mutation($k: String) { chat(input: {message: "another body"}, idempotencyKey: $k) { response } }',
+        {"k": key},
+        token=owner.access_token,
+    )
     assert gql_code(gql) == "INVALID_INPUT" and key in gql["errors"][0]["message"]
     assert turns(server, cid) == (1, 2)
     assert count(server, "SELECT count(*) FROM conversations WHERE display_name = 'another body'") == 0
@@ -142,21 +153,30 @@ def test_chat_with_other_inputs_is_refused_and_stores_nothing(server, owner):
 @pytest.mark.parametrize("bad", ["", "has space", "k" * 256, "tab\there", "ключ"])
 def test_malformed_keys_are_422_before_anything_runs(server, owner, bad):
     before = count(server, "SELECT count(*) FROM chat_runs")
-    r = server.rest("POST", CHAT, token=owner.access_token, json={"message": "never runs"},
-                    headers={"Idempotency-Key": bad.encode()})
+    r = server.rest(
+        "POST",
+        CHAT,
+        token=owner.access_token,
+        json={"message": "never runs"},
+        headers={"Idempotency-Key": bad.encode()},
+    )
     assert r.status_code == 422, r.text
     assert_documented("POST", CHAT, r)
     assert r.json()["details"][0]["loc"] == ["header", "Idempotency-Key"]
-    gql = server.gql("mutation($k: String) { chat(input: {message: \"never runs\"}, idempotencyKey: $k) "
-                     "{ response } }", {"k": bad}, token=owner.access_token)
+    gql = server.gql(
+        'mutation($k: String) { chat(input: {message: "never runs"}, idempotencyKey: $k) { response } }',
+        {"k": bad},
+        token=owner.access_token,
+    )
     assert gql_code(gql) == "INVALID_INPUT"
     assert count(server, "SELECT count(*) FROM chat_runs") == before
 
 
 def test_a_key_refused_before_anything_was_created_can_be_used_again(server, owner):
     key = new_key()
-    refused = server.rest("POST", CHAT, token=owner.access_token, json={"message": "x", "conversation_id": "nope"},
-                          headers=keyed(key))
+    refused = server.rest(
+        "POST", CHAT, token=owner.access_token, json={"message": "x", "conversation_id": "nope"}, headers=keyed(key)
+    )
     assert refused.status_code == 422, refused.text
     assert key_rows(server, key) == 0  # nothing recorded
     corrected = server.rest("POST", CHAT, token=owner.access_token, json={"message": "corrected"}, headers=keyed(key))
@@ -172,8 +192,9 @@ def test_keys_are_per_caller_and_per_operation(server, owner, stranger):
     assert theirs.json()["conversation_id"] != mine["conversation_id"]
     assert turns(server, theirs.json()["conversation_id"]) == (1, 2)
     # Another operation with the same key and body is its own request.
-    streamed = sse_events(server.rest("POST", STREAM, token=owner.access_token, json=body, headers=keyed(key),
-                                      timeout=30))
+    streamed = sse_events(
+        server.rest("POST", STREAM, token=owner.access_token, json=body, headers=keyed(key), timeout=30)
+    )
     assert streamed[-1][1]["kind"] == "final" and streamed[0][1]["conversation_id"] != mine["conversation_id"]
 
 
@@ -187,8 +208,10 @@ def test_an_expired_key_is_a_new_key(server, owner):
     assert turns(server, again.json()["conversation_id"]) == (1, 2)
     # ...and other inputs are accepted once the key has expired.
     expire(server, key)
-    assert server.rest("POST", CHAT, token=owner.access_token, json={"message": "other"},
-                       headers=keyed(key)).status_code == 200
+    assert (
+        server.rest("POST", CHAT, token=owner.access_token, json={"message": "other"}, headers=keyed(key)).status_code
+        == 200
+    )
 
 
 def test_chat_stream_retry_replays_the_same_stream(server, owner):
@@ -205,8 +228,10 @@ def test_chat_stream_retry_replays_the_same_stream(server, owner):
 
 def test_graphql_chat_stream_and_start_chat_retries(server, owner):
     key, body = new_key(), {"message": "over the socket"}
-    query = ("subscription($i: ChatInput!, $k: String) { chatStream(input: $i, idempotencyKey: $k) "
-             "{ ... on StreamEventBase { eventId streamId conversationId } __typename } }")
+    query = (
+        "subscription($i: ChatInput!, $k: String) { chatStream(input: $i, idempotencyKey: $k) "
+        "{ ... on StreamEventBase { eventId streamId conversationId } __typename } }"
+    )
     runs = []
     for _ in range(2):
         with server.subscription(query, {"i": body, "k": key}, token=owner.access_token) as sub:
@@ -217,8 +242,10 @@ def test_graphql_chat_stream_and_start_chat_retries(server, owner):
     assert runs[0] == runs[1] and runs[0][-1]["__typename"] == "FinalEvent"
     assert turns(server, runs[0][0]["conversationId"]) == (1, 2)
 
-    start = ("mutation($i: ChatInput!, $k: String) { startChat(input: $i, idempotencyKey: $k) "
-             "{ streamId conversationId agent } }")
+    start = (
+        "mutation($i: ChatInput!, $k: String) { startChat(input: $i, idempotencyKey: $k) "
+        "{ streamId conversationId agent } }"
+    )
     skey = new_key()
     first = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startChat"]
     again = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startChat"]
@@ -226,29 +253,41 @@ def test_graphql_chat_stream_and_start_chat_retries(server, owner):
     other = server.gql(start, {"i": {"message": "else"}, "k": skey}, token=owner.access_token)
     assert gql_code(other) == "INVALID_INPUT"
     time.sleep(0.5)  # the turn finishes
-    assert count(server, "SELECT count(*) FROM chat_runs WHERE conversation_id = :c",
-                 c=db_id(server, first["conversationId"])) == 1
+    assert (
+        count(
+            server,
+            "SELECT count(*) FROM chat_runs WHERE conversation_id = :c",
+            c=db_id(server, first["conversationId"]),
+        )
+        == 1
+    )
 
 
 # -- workflows ---------------------------------------------------------------------------------------
 
+
 def test_workflow_run_retry_returns_the_first_result_and_stores_one_run(server, owner):
     key, body = new_key(), {"message": "run me once"}
-    first = server.rest("POST", f"{WF}/analysis_code/run", token=owner.access_token, json=body, headers=keyed(key),
-                        timeout=60)
+    first = server.rest(
+        "POST", f"{WF}/analysis_code/run", token=owner.access_token, json=body, headers=keyed(key), timeout=60
+    )
     assert first.status_code == 200, first.text
     assert_documented("POST", f"{WF}/{{workflow_key}}/run", first)
-    again = server.rest("POST", f"{WF}/analysis_code/run", token=owner.access_token, json=body, headers=keyed(key),
-                        timeout=60)
+    again = server.rest(
+        "POST", f"{WF}/analysis_code/run", token=owner.access_token, json=body, headers=keyed(key), timeout=60
+    )
     assert again.status_code == 200 and again.json() == first.json()
     assert workflow_runs(server, first.json()["conversation_id"]) == 1
     # The workflow's key is an input: the same key for another workflow is another request.
-    other = server.rest("POST", f"{WF}/research_report_pdf/run", token=owner.access_token, json=body,
-                        headers=keyed(key), timeout=60)
+    other = server.rest(
+        "POST", f"{WF}/research_report_pdf/run", token=owner.access_token, json=body, headers=keyed(key), timeout=60
+    )
     assert_reused(other, key, ["header", "Idempotency-Key"])
 
-    twin = ("mutation($i: WorkflowRunInput!, $k: String) { runWorkflow(workflowKey: \"analysis_code\", input: $i, "
-            "idempotencyKey: $k) { workflowRunId conversationId } }")
+    twin = (
+        'mutation($i: WorkflowRunInput!, $k: String) { runWorkflow(workflowKey: "analysis_code", input: $i, '
+        "idempotencyKey: $k) { workflowRunId conversationId } }"
+    )
     gkey = new_key()
     a = server.gql(twin, {"i": body, "k": gkey}, token=owner.access_token)["data"]["runWorkflow"]
     b = server.gql(twin, {"i": body, "k": gkey}, token=owner.access_token)["data"]["runWorkflow"]
@@ -264,8 +303,10 @@ def test_workflow_stream_and_start_retries(server, owner):
     assert events and replayed == events and events[-1]["kind"] == "final"
     assert workflow_runs(server, events[0]["conversation_id"]) == 1
 
-    sub = ("subscription($i: WorkflowRunInput!, $k: String) { workflowRunStream(workflowKey: \"analysis_code\", "
-           "input: $i, idempotencyKey: $k) { ... on StreamEventBase { eventId streamId } __typename } }")
+    sub = (
+        'subscription($i: WorkflowRunInput!, $k: String) { workflowRunStream(workflowKey: "analysis_code", '
+        "input: $i, idempotencyKey: $k) { ... on StreamEventBase { eventId streamId } __typename } }"
+    )
     gkey, seen = new_key(), []
     for _ in range(2):
         with server.subscription(sub, {"i": body, "k": gkey}, token=owner.access_token) as ws:
@@ -275,8 +316,10 @@ def test_workflow_stream_and_start_retries(server, owner):
             seen.append(got)
     assert seen[0] == seen[1]
 
-    start = ("mutation($i: WorkflowRunInput!, $k: String) { startWorkflowRun(workflowKey: \"analysis_code\", "
-             "input: $i, idempotencyKey: $k) { workflowRunId streamId conversationId } }")
+    start = (
+        'mutation($i: WorkflowRunInput!, $k: String) { startWorkflowRun(workflowKey: "analysis_code", '
+        "input: $i, idempotencyKey: $k) { workflowRunId streamId conversationId } }"
+    )
     skey = new_key()
     a = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startWorkflowRun"]
     b = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startWorkflowRun"]
@@ -284,6 +327,7 @@ def test_workflow_stream_and_start_retries(server, owner):
 
 
 # -- billing -----------------------------------------------------------------------------------------
+
 
 def test_usage_records_once_per_key_however_the_key_is_sent(server):
     acct = register(server, verified=True)
@@ -298,17 +342,26 @@ def test_usage_records_once_per_key_however_the_key_is_sent(server):
     assert first.status_code == 202, first.text
     assert_documented("POST", USAGE, first)
     # The same key as the header, in the body, or both: one key, one record.
-    for retry in ({"json": body, "headers": keyed(key)}, {"json": {**body, "idempotency_key": key}},
-                  {"json": {**body, "idempotency_key": key}, "headers": keyed(key)}):
+    for retry in (
+        {"json": body, "headers": keyed(key)},
+        {"json": {**body, "idempotency_key": key}},
+        {"json": {**body, "idempotency_key": key}, "headers": keyed(key)},
+    ):
         again = server.rest("POST", url, token=t, **retry)
         assert again.status_code == 202 and again.json() == first.json(), again.text
     assert records() == 1
     assert count(server, "SELECT count(*) FROM usage_records WHERE idempotency_key = :k", k=key) == 1
 
-    assert_reused(server.rest("POST", url, token=t, json={**body, "quantity": 6}, headers=keyed(key)), key,
-                  ["header", "Idempotency-Key"])
-    assert_reused(server.rest("POST", url, token=t, json={**body, "quantity": 6, "idempotency_key": key}), key,
-                  ["body", "idempotency_key"])
+    assert_reused(
+        server.rest("POST", url, token=t, json={**body, "quantity": 6}, headers=keyed(key)),
+        key,
+        ["header", "Idempotency-Key"],
+    )
+    assert_reused(
+        server.rest("POST", url, token=t, json={**body, "quantity": 6, "idempotency_key": key}),
+        key,
+        ["body", "idempotency_key"],
+    )
     differ = server.rest("POST", url, token=t, json={**body, "idempotency_key": "one"}, headers=keyed("two"))
     assert differ.status_code == 422 and differ.json()["details"][0]["loc"] == ["body", "idempotency_key"]
     bad = server.rest("POST", url, token=t, json={**body, "idempotency_key": "has space"})
@@ -320,8 +373,10 @@ def test_usage_records_once_per_key_however_the_key_is_sent(server):
     assert server.rest("POST", url, token=t, json=body, headers=keyed(key)).status_code == 202
     assert records() == 1
 
-    mutation = ("mutation($t: String!, $i: UsageRecordInput!, $k: String) { recordUsage(tenantId: $t, input: $i, "
-                "idempotencyKey: $k) { message } }")
+    mutation = (
+        "mutation($t: String!, $i: UsageRecordInput!, $k: String) { recordUsage(tenantId: $t, input: $i, "
+        "idempotencyKey: $k) { message } }"
+    )
     gkey = new_key()
     for _ in range(2):
         r = server.gql(mutation, {"t": acct.tenant_id, "i": {"featureKey": feature, "quantity": 1}, "k": gkey}, token=t)
@@ -344,16 +399,21 @@ def test_subscription_retry_answers_the_first_start_not_409(server):
     assert again.status_code == 201 and again.json() == first.json()
     created = "SELECT count(*) FROM stripe_events WHERE event_type = 'customer.subscription.created' AND tenant_id = :t"
     assert count(server, created, t=db_id(server, acct.tenant_id)) == 1
-    assert_reused(server.rest("POST", url, token=t, json={**body, "plan_code": "pro"}, headers=keyed(key)), key,
-                  ["header", "Idempotency-Key"])
+    assert_reused(
+        server.rest("POST", url, token=t, json={**body, "plan_code": "pro"}, headers=keyed(key)),
+        key,
+        ["header", "Idempotency-Key"],
+    )
     # Without the key (or once it has expired) a second start is the documented conflict.
     assert server.rest("POST", url, token=t, json=body).status_code == 409
     expire(server, key)
     assert server.rest("POST", url, token=t, json=body, headers=keyed(key)).status_code == 409
 
     other = register(server, verified=True)
-    mutation = ("mutation($t: String!, $i: StartSubscriptionInput!, $k: String) { startSubscription(tenantId: $t, "
-                "input: $i, idempotencyKey: $k) { planCode status startsAt currentPeriodEnd } }")
+    mutation = (
+        "mutation($t: String!, $i: StartSubscriptionInput!, $k: String) { startSubscription(tenantId: $t, "
+        "input: $i, idempotencyKey: $k) { planCode status startsAt currentPeriodEnd } }"
+    )
     variables = {"t": other.tenant_id, "i": {"planCode": "starter"}, "k": new_key()}
     answers = [server.gql(mutation, variables, token=other.access_token) for _ in range(2)]
     assert answers[0]["data"] is not None and answers[0] == answers[1]
@@ -361,6 +421,7 @@ def test_subscription_retry_answers_the_first_start_not_409(server):
 
 
 # -- storage, contact --------------------------------------------------------------------------------
+
 
 def test_upload_url_retry_is_the_same_object_with_a_fresh_url(server, owner):
     key = new_key()
@@ -377,14 +438,25 @@ def test_upload_url_retry_is_the_same_object_with_a_fresh_url(server, owner):
     # The URL the retry got works for the object.
     put = httpx.put(again.json()["upload_url"], content=b"hello", headers=again.json()["headers"])
     assert put.status_code in (200, 201, 204), put.text
-    assert_reused(server.rest("POST", UPLOAD, token=owner.access_token, json={**body, "size_bytes": 6},
-                              headers=keyed(key)), key, ["header", "Idempotency-Key"])
+    assert_reused(
+        server.rest("POST", UPLOAD, token=owner.access_token, json={**body, "size_bytes": 6}, headers=keyed(key)),
+        key,
+        ["header", "Idempotency-Key"],
+    )
 
-    mutation = ("mutation($i: StoragePresignUploadInput!, $k: String) { createStorageUpload(input: $i, "
-                "idempotencyKey: $k) { objectId objectKey } }")
+    mutation = (
+        "mutation($i: StoragePresignUploadInput!, $k: String) { createStorageUpload(input: $i, "
+        "idempotencyKey: $k) { objectId objectKey } }"
+    )
     gkey, gname = new_key(), f"{uuid.uuid4().hex[:8]}.txt"
-    answers = [server.gql(mutation, {"i": {"filename": gname, "mimeType": "text/plain", "sizeBytes": 1}, "k": gkey},
-                          token=owner.access_token)["data"]["createStorageUpload"] for _ in range(2)]
+    answers = [
+        server.gql(
+            mutation,
+            {"i": {"filename": gname, "mimeType": "text/plain", "sizeBytes": 1}, "k": gkey},
+            token=owner.access_token,
+        )["data"]["createStorageUpload"]
+        for _ in range(2)
+    ]
     assert answers[0] == answers[1]
     assert count(server, "SELECT count(*) FROM storage_objects WHERE filename = :f", f=gname) == 1
 
@@ -401,27 +473,41 @@ def test_contact_retry_is_one_submission(server, owner):
     assert_documented("POST", CONTACT, first)
     again = server.rest("POST", CONTACT, json=body, headers=keyed(key))
     assert again.status_code == 202 and again.json() == first.json()
-    assert stored() == 1 and count(server, "SELECT count(*) FROM mail_outbox WHERE subject LIKE :s",
-                                   s=f"%{first.json()['data']['reference_id'][:8]}%") == 1
+    assert (
+        stored() == 1
+        and count(
+            server,
+            "SELECT count(*) FROM mail_outbox WHERE subject LIKE :s",
+            s=f"%{first.json()['data']['reference_id'][:8]}%",
+        )
+        == 1
+    )
     # (Rate limits count every request, retries too: 3 an hour per email, so other addresses.)
-    assert_reused(server.rest("POST", CONTACT, json={**body, "email": f"x-{email}"}, headers=keyed(key)), key,
-                  ["header", "Idempotency-Key"])
+    assert_reused(
+        server.rest("POST", CONTACT, json={**body, "email": f"x-{email}"}, headers=keyed(key)),
+        key,
+        ["header", "Idempotency-Key"],
+    )
     # A signed-in caller's keys are not the anonymous address's.
     signed_in = server.rest("POST", CONTACT, token=owner.access_token, json=body, headers=keyed(key))
     assert signed_in.status_code == 202 and signed_in.json() != first.json()
     assert stored() == 2
 
-    mutation = ("mutation($i: ContactInput!, $k: String) { submitContact(input: $i, idempotencyKey: $k) "
-                "{ data { referenceId } } }")
+    mutation = (
+        "mutation($i: ContactInput!, $k: String) { submitContact(input: $i, idempotencyKey: $k) "
+        "{ data { referenceId } } }"
+    )
     gkey = new_key()
     twin = {**body, "email": f"gql-{email}"}
-    refs = [server.gql(mutation, {"i": twin, "k": gkey})["data"]["submitContact"]["data"]["referenceId"]
-            for _ in range(2)]
+    refs = [
+        server.gql(mutation, {"i": twin, "k": gkey})["data"]["submitContact"]["data"]["referenceId"] for _ in range(2)
+    ]
     assert refs[0] == refs[1]
     assert count(server, "SELECT count(*) FROM contact_submissions WHERE email = :e", e=twin["email"]) == 1
 
 
 # -- concurrency and in-flight retries ----------------------------------------------------------------
+
 
 @pytest.fixture(scope="module")
 def slow(backend, tmp_path_factory):
@@ -435,11 +521,17 @@ def slow(backend, tmp_path_factory):
             srv.stop()
 
 
-def _read_stream(server, token: str, path: str, body: dict, key: str, out: list, started: threading.Event | None,
-                 after: int = 0) -> None:
+def _read_stream(
+    server, token: str, path: str, body: dict, key: str, out: list, started: threading.Event | None, after: int = 0
+) -> None:
     """Read an SSE stream into `out`; set `started` once `after` events have arrived."""
-    with httpx.stream("POST", server.base_url + path, json=body, timeout=60,
-                      headers={"Authorization": f"Bearer {token}", **keyed(key)}) as r:
+    with httpx.stream(
+        "POST",
+        server.base_url + path,
+        json=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {token}", **keyed(key)},
+    ) as r:
         assert r.status_code == 200, r.read()
         buffer = ""
         for chunk in r.iter_text():
@@ -461,8 +553,7 @@ def test_a_retry_while_the_turn_is_in_flight_joins_its_stream(slow):
     key, body = new_key(), {"message": LONG}
     first: list[dict] = []
     started = threading.Event()
-    reader = threading.Thread(target=_read_stream, args=(slow, acct.access_token, STREAM, body, key, first,
-                                                         started, 3))
+    reader = threading.Thread(target=_read_stream, args=(slow, acct.access_token, STREAM, body, key, first, started, 3))
     reader.start()
     assert started.wait(15)
     second: list[dict] = []
@@ -494,16 +585,31 @@ def test_concurrent_first_requests_create_one_turn_and_one_run(slow):
     acct = register(slow, verified=True)
     key, body = new_key(), {"message": "racing requests"}
     with ThreadPoolExecutor(4) as pool:
-        answers = list(pool.map(lambda _: slow.rest("POST", CHAT, token=acct.access_token, json=body,
-                                                    headers=keyed(key), timeout=60), range(4)))
+        answers = list(
+            pool.map(
+                lambda _: slow.rest("POST", CHAT, token=acct.access_token, json=body, headers=keyed(key), timeout=60),
+                range(4),
+            )
+        )
     assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
     assert all(a.json() == answers[0].json() for a in answers)
     assert turns(slow, answers[0].json()["conversation_id"]) == (1, 2)
 
     wkey = new_key()
     with ThreadPoolExecutor(3) as pool:
-        runs = list(pool.map(lambda _: slow.rest("POST", f"{WF}/analysis_code/run", token=acct.access_token,
-                                                 json=body, headers=keyed(wkey), timeout=60), range(3)))
+        runs = list(
+            pool.map(
+                lambda _: slow.rest(
+                    "POST",
+                    f"{WF}/analysis_code/run",
+                    token=acct.access_token,
+                    json=body,
+                    headers=keyed(wkey),
+                    timeout=60,
+                ),
+                range(3),
+            )
+        )
     assert [r.status_code for r in runs] == [200] * 3 and all(r.json() == runs[0].json() for r in runs)
     assert workflow_runs(slow, runs[0].json()["conversation_id"]) == 1
 
@@ -529,8 +635,12 @@ def test_expired_keys_are_purged_in_bounded_batches(slow):
     acct = register(slow, verified=True)
     live, dead = new_key(), new_key()
     for key in (live, dead):
-        assert slow.rest("POST", CHAT, token=acct.access_token, json={"message": key}, headers=keyed(key),
-                         timeout=60).status_code == 200
+        assert (
+            slow.rest(
+                "POST", CHAT, token=acct.access_token, json={"message": key}, headers=keyed(key), timeout=60
+            ).status_code
+            == 200
+        )
     expire(slow, dead)
 
     async def sweep() -> int:

@@ -40,19 +40,29 @@ openai_stub = stub_module.openai_stub
 
 MODES = ["responses", "chat"]
 TIME_TOOL = FunctionTool(
-    "get_current_time", "The current time in a time zone.",
+    "get_current_time",
+    "The current time in a time zone.",
     {"type": "object", "properties": {"tz": {"type": "string"}}, "required": ["tz"]},
 )
 
 
 def model(stub: OpenAIStub, mode: str, max_retries: int = 2) -> OpenAIModel:
-    return OpenAIModel(api_key="sk-test", base_url=stub.base_url, mode=mode,  # type: ignore[arg-type]
-                       timeout_s=10, max_retries=max_retries)
+    return OpenAIModel(
+        api_key="sk-test",
+        base_url=stub.base_url,
+        mode=mode,  # type: ignore[arg-type]
+        timeout_s=10,
+        max_retries=max_retries,
+    )
 
 
 async def collect(llm, messages, tools=(), instructions="Be brief.") -> list[LLMEvent]:
-    return [e async for e in llm.stream(model="gpt-4.1-mini", instructions=instructions,
-                                        messages=list(messages), tools=list(tools))]
+    return [
+        e
+        async for e in llm.stream(
+            model="gpt-4.1-mini", instructions=instructions, messages=list(messages), tools=list(tools)
+        )
+    ]
 
 
 @pytest.mark.parametrize("mode", MODES)
@@ -75,8 +85,7 @@ async def test_text_streams_deltas_then_completed(openai_stub, mode):
         assert sent.body["instructions"] == "Be brief."
         assert sent.body["input"] == [{"role": "user", "content": "Hi"}]
     else:
-        assert sent.body["messages"] == [{"role": "system", "content": "Be brief."},
-                                         {"role": "user", "content": "Hi"}]
+        assert sent.body["messages"] == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hi"}]
         assert sent.body["stream_options"] == {"include_usage": True}
 
 
@@ -98,16 +107,30 @@ async def test_function_call_and_tool_result_round_trip(openai_stub, mode):
 
     tools_sent = openai_stub.requests[0].body["tools"]
     if mode == "responses":
-        assert tools_sent == [{"type": "function", "name": "get_current_time",
-                               "description": TIME_TOOL.description,
-                               "parameters": TIME_TOOL.parameters}]
+        assert tools_sent == [
+            {
+                "type": "function",
+                "name": "get_current_time",
+                "description": TIME_TOOL.description,
+                "parameters": TIME_TOOL.parameters,
+            }
+        ]
     else:
-        assert tools_sent == [{"type": "function", "function": {
-            "name": "get_current_time", "description": TIME_TOOL.description,
-            "parameters": TIME_TOOL.parameters}}]
+        assert tools_sent == [
+            {
+                "type": "function",
+                "function": {
+                    "name": "get_current_time",
+                    "description": TIME_TOOL.description,
+                    "parameters": TIME_TOOL.parameters,
+                },
+            }
+        ]
 
-    history += [Message("assistant", "", tool_calls=(call,)),
-                Message("tool", '{"time": "12:00"}', tool_call_id=call.id)]
+    history += [
+        Message("assistant", "", tool_calls=(call,)),
+        Message("tool", '{"time": "12:00"}', tool_call_id=call.id),
+    ]
     events = await collect(llm, history, [TIME_TOOL])
     assert isinstance(events[-1], Completed) and events[-1].text == "It is noon."
 
@@ -115,24 +138,30 @@ async def test_function_call_and_tool_result_round_trip(openai_stub, mode):
     if mode == "responses":
         assert body["input"] == [
             {"role": "user", "content": "What time is it in Paris?"},
-            {"type": "function_call", "call_id": call.id, "name": "get_current_time",
-             "arguments": arguments},
+            {"type": "function_call", "call_id": call.id, "name": "get_current_time", "arguments": arguments},
             {"type": "function_call_output", "call_id": call.id, "output": '{"time": "12:00"}'},
         ]
     else:
         assert body["messages"][1:] == [
             {"role": "user", "content": "What time is it in Paris?"},
-            {"role": "assistant", "content": None, "tool_calls": [
-                {"id": call.id, "type": "function",
-                 "function": {"name": "get_current_time", "arguments": arguments}}]},
+            {
+                "role": "assistant",
+                "content": None,
+                "tool_calls": [
+                    {
+                        "id": call.id,
+                        "type": "function",
+                        "function": {"name": "get_current_time", "arguments": arguments},
+                    }
+                ],
+            },
             {"role": "tool", "tool_call_id": call.id, "content": '{"time": "12:00"}'},
         ]
 
 
 @pytest.mark.parametrize(
     ("mode", "kind"),
-    [("responses", "event"), ("responses", "failed"), ("chat", "event"),
-     ("responses", "abrupt"), ("chat", "abrupt")],
+    [("responses", "event"), ("responses", "failed"), ("chat", "event"), ("responses", "abrupt"), ("chat", "abrupt")],
 )
 async def test_error_mid_stream_raises_model_error(openai_stub, mode, kind):
     openai_stub.script(error_mid_stream("one two three four five six", after=1, kind=kind))
@@ -177,9 +206,7 @@ async def test_500_beyond_max_retries_is_a_retryable_model_error(openai_stub, mo
 @pytest.mark.parametrize("mode", MODES)
 async def test_aclose_after_first_delta_closes_the_http_stream(openai_stub, mode):
     openai_stub.script(slow("one two three four five six seven eight nine", delay_s=0.2))
-    stream = model(openai_stub, mode).stream(
-        model="m", instructions="", messages=[Message("user", "Hi")], tools=[]
-    )
+    stream = model(openai_stub, mode).stream(model="m", instructions="", messages=[Message("user", "Hi")], tools=[])
     async for event in stream:
         if isinstance(event, TextDelta):
             break
@@ -211,10 +238,12 @@ async def test_task_cancellation_closes_the_http_stream(openai_stub, mode):
 
 
 def test_make_llm_picks_the_provider():
-    assert isinstance(make_llm(Settings(openai_api_key=None, offline_model_delay_ms=0)),
-                      OfflineModel)
-    llm = make_llm(Settings(openai_api_key="sk-x", openai_base_url="http://127.0.0.1:9/v1",
-                            openai_api_mode="chat", openai_max_retries=5))
+    assert isinstance(make_llm(Settings(openai_api_key=None, offline_model_delay_ms=0)), OfflineModel)
+    llm = make_llm(
+        Settings(
+            openai_api_key="sk-x", openai_base_url="http://127.0.0.1:9/v1", openai_api_mode="chat", openai_max_retries=5
+        )
+    )
     assert isinstance(llm, OpenAIModel) and llm.mode == "chat"
     assert llm.client.max_retries == 5 and str(llm.client.base_url).startswith("http://127.0.0.1:9")
 
@@ -248,8 +277,7 @@ async def test_offline_model_calls_the_time_tool_then_uses_its_answer():
     plain = await collect(OfflineModel(), history)
     assert isinstance(plain[-1], Completed) and plain[-1].tool_calls == ()
 
-    history += [Message("assistant", "", tool_calls=(call,)),
-                Message("tool", "12:00 UTC", tool_call_id=call.id)]
+    history += [Message("assistant", "", tool_calls=(call,)), Message("tool", "12:00 UTC", tool_call_id=call.id)]
     follow_up = await collect(llm, history, [TIME_TOOL])
     done = follow_up[-1]
     assert isinstance(done, Completed) and done.tool_calls == ()

@@ -32,9 +32,7 @@ LINK = "http://127.0.0.1:8000/verify?token=abc123"
 
 
 def _mail(to: str = "alice@example.com") -> Mail:
-    return Mail(
-        to=to, subject="Verify your email", text=f"Open {LINK}\n", kind="email_verification"
-    )
+    return Mail(to=to, subject="Verify your email", text=f"Open {LINK}\n", kind="email_verification")
 
 
 @pytest.fixture
@@ -48,16 +46,12 @@ async def db(tmp_path):
 
 async def _row(db: Database, message_id: str) -> OutboxMessage:
     async with db.platform_session() as s:
-        return (
-            await s.scalars(select(OutboxMessage).where(OutboxMessage.id == uuid.UUID(message_id)))
-        ).one()
+        return (await s.scalars(select(OutboxMessage).where(OutboxMessage.id == uuid.UUID(message_id)))).one()
 
 
 async def test_the_migration_matches_the_model(db):
     async with db.engine.connect() as conn:
-        diff = await conn.run_sync(
-            lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
-        )
+        diff = await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
     assert [d for d in diff if "mail_outbox" in repr(d)] == []
 
 

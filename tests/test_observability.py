@@ -49,8 +49,10 @@ def test_invented_operation_names_and_methods_add_no_series(server):
 def observed(tmp_path_factory):
     """A server logging at INFO in JSON, with `/metrics` behind a token."""
     tmp = tmp_path_factory.mktemp("observed")
-    srv = start_server(tmp, env={"AGENTDECK_LOG_LEVEL": "info", "AGENTDECK_LOG_FORMAT": "json",
-                                 "AGENTDECK_METRICS_TOKEN": METRICS_TOKEN})
+    srv = start_server(
+        tmp,
+        env={"AGENTDECK_LOG_LEVEL": "info", "AGENTDECK_LOG_FORMAT": "json", "AGENTDECK_METRICS_TOKEN": METRICS_TOKEN},
+    )
     yield srv
     srv.stop()
 
@@ -81,19 +83,36 @@ def _lines_for(srv, cid: str, timeout: float = 5) -> list[dict]:
 def test_client_errors_are_one_line_without_traceback(observed):
     gql = "/graphql"
     cases = [
-        ("bad login", observed.rest("POST", "/api/v1/auth/token",
-                                    json={"email": "nobody@example.com", "password": "not-the-password"}),
-         "UNAUTHENTICATED"),
-        ("validation", observed.http.post(gql, json={"query": "query Mine { noSuchField }"}),
-         "GRAPHQL_VALIDATION_FAILED"),
-        ("variables", observed.http.post(gql, json={"query": "query($n: Int!) { agents(first: $n) { total } }",
-                                                    "variables": {"n": "many"}}), "BAD_USER_INPUT"),
+        (
+            "bad login",
+            observed.rest(
+                "POST", "/api/v1/auth/token", json={"email": "nobody@example.com", "password": "not-the-password"}
+            ),
+            "UNAUTHENTICATED",
+        ),
+        (
+            "validation",
+            observed.http.post(gql, json={"query": "query Mine { noSuchField }"}),
+            "GRAPHQL_VALIDATION_FAILED",
+        ),
+        (
+            "variables",
+            observed.http.post(
+                gql, json={"query": "query($n: Int!) { agents(first: $n) { total } }", "variables": {"n": "many"}}
+            ),
+            "BAD_USER_INPUT",
+        ),
         ("garbage token, REST", observed.rest("GET", "/api/v1/auth/me", token="garbage"), "UNAUTHENTICATED"),
-        ("garbage token, GraphQL", observed.http.post(gql, json={"query": "{ me { email } }"},
-                                                      headers={"Authorization": "Bearer not.a.jwt"}),
-         "UNAUTHENTICATED"),
-        ("bad query parameter", observed.rest("GET", "/api/v1/auth/sessions", token="garbage",
-                                              params={"limit": "x"}), "BAD_USER_INPUT"),
+        (
+            "garbage token, GraphQL",
+            observed.http.post(gql, json={"query": "{ me { email } }"}, headers={"Authorization": "Bearer not.a.jwt"}),
+            "UNAUTHENTICATED",
+        ),
+        (
+            "bad query parameter",
+            observed.rest("GET", "/api/v1/auth/sessions", token="garbage", params={"limit": "x"}),
+            "BAD_USER_INPUT",
+        ),
     ]
     for name, response, code in cases:
         assert response.status_code < 500, (name, response.text)
@@ -118,11 +137,14 @@ def test_access_line_names_the_tenant(observed):
 
 def test_a_fault_logs_its_traceback_with_the_clients_correlation_id(tmp_path):
     # A real fault: the database is unreachable, so public reads fail unexpectedly.
-    srv = start_server(tmp_path, env={
-        "AGENTDECK_LOG_LEVEL": "info",
-        "AGENTDECK_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
-        "AGENTDECK_AUTO_MIGRATE": "false",
-    })
+    srv = start_server(
+        tmp_path,
+        env={
+            "AGENTDECK_LOG_LEVEL": "info",
+            "AGENTDECK_DATABASE_URL": "postgresql+asyncpg://nobody@127.0.0.1:1/none",
+            "AGENTDECK_AUTO_MIGRATE": "false",
+        },
+    )
     try:
         rest = srv.rest("GET", "/api/v1/billing/plans")
         assert rest.status_code == 500 and rest.json()["error"] == "InternalServerError"
@@ -135,9 +157,11 @@ def test_a_fault_logs_its_traceback_with_the_clients_correlation_id(tmp_path):
                 assert time.monotonic() < deadline, srv.log()[-3000:]
                 time.sleep(0.05)
             text = srv.log()
-            error = re.search(rf"^\S+Z ERROR agentdeck cid={cid} tenant=- unexpected error in .*\nTraceback", text, re.M)
+            error = re.search(
+                rf"^\S+Z ERROR agentdeck cid={cid} tenant=- unexpected error in .*\nTraceback", text, re.M
+            )
             assert error, text[-3000:]
-            assert "ConnectionRefusedError" in text[error.end():]
+            assert "ConnectionRefusedError" in text[error.end() :]
     finally:
         srv.stop()
 
@@ -154,4 +178,6 @@ def test_text_lines_are_one_line_each_in_utc():
         tenant.reset(token_t)
     line = TextFormatter().format(record)
     assert "\n" not in line and "\r" not in line
-    assert re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO agentdeck cid=abc tenant=t-1 bad\\ninput x\\r\\n", line)
+    assert re.fullmatch(
+        r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z INFO agentdeck cid=abc tenant=t-1 bad\\ninput x\\r\\n", line
+    )

@@ -9,8 +9,12 @@ from tests.harness import BOOTSTRAP_SECRET, ROOT, assert_documented
 from tests.identity import PASSWORD, register
 
 PUBLIC = {
-    ("GET", "/health"), ("POST", "/api/v1/auth/token"), ("POST", "/api/v1/auth/register"),
-    ("GET", "/api/v1/billing/plans"), ("GET", "/api/v1/status"), ("GET", "/api/v1/status/rss"),
+    ("GET", "/health"),
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/register"),
+    ("GET", "/api/v1/billing/plans"),
+    ("GET", "/api/v1/status"),
+    ("GET", "/api/v1/status/rss"),
 }
 
 
@@ -25,7 +29,11 @@ def test_bearer_scheme_is_declared_and_public_operations_have_none():
 
     doc = json.loads((ROOT / "openapi.json").read_text())
     assert doc["components"]["securitySchemes"]["bearerAuth"] == {
-        **doc["components"]["securitySchemes"]["bearerAuth"], "type": "http", "scheme": "bearer", "bearerFormat": "JWT"}
+        **doc["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
     security = {(m, p): op.get("security") for m, p, op in _operations(doc)}
     assert all(security[op] is None for op in PUBLIC)
     assert security[("GET", "/api/v1/conversations")] == [{"bearerAuth": []}]
@@ -74,7 +82,10 @@ def test_declared_query_bounds_hold_at_the_boundary(server):
             else:
                 continue  # neither caller may use it: bounds are not reached
             assert at_max.status_code != 422, (template, param["name"], at_max.text)
-            for value, kind in ((schema["maximum"] + 1, "less_than_equal"), (schema["minimum"] - 1, "greater_than_equal")):
+            for value, kind in (
+                (schema["maximum"] + 1, "less_than_equal"),
+                (schema["minimum"] - 1, "greater_than_equal"),
+            ):
                 r = server.rest(method, path, token=token, params={**required, param["name"]: value})
                 assert r.status_code == 422, (template, param["name"], value, r.text)
                 detail = r.json()["details"][0]
@@ -92,8 +103,11 @@ def test_declared_body_bounds_hold_at_the_boundary(server):
     body = {"email": "bound@example.com", "honeypot": "x" * contact["honeypot"]["anyOf"][0]["maxLength"]}
     assert server.rest("POST", "/api/v1/contact", json={**body, "message": "m" * longest}).status_code == 202
     assert server.rest("POST", "/api/v1/contact", json={**body, "message": "m" * shortest}).status_code == 202
-    for message, kind in (("m" * (longest + 1), "string_too_long"), ("m" * (shortest - 1), "string_too_short"),
-                          (" " * shortest, "string_too_short")):
+    for message, kind in (
+        ("m" * (longest + 1), "string_too_long"),
+        ("m" * (shortest - 1), "string_too_short"),
+        (" " * shortest, "string_too_short"),
+    ):
         r = server.rest("POST", "/api/v1/contact", json={**body, "message": message})
         assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "message"], r.text
         assert r.json()["details"][0]["type"] == kind
@@ -105,16 +119,26 @@ def test_declared_body_bounds_hold_at_the_boundary(server):
     upload = doc["StoragePresignUploadInput"]["properties"]
     name_max = upload["filename"]["maxLength"]
     request = {"mime_type": "text/plain", "size_bytes": upload["size_bytes"]["minimum"]}
-    r = server.rest("POST", "/api/v1/storage/objects/upload-url", token=owner.access_token,
-                    json={**request, "filename": "f" * name_max})
+    r = server.rest(
+        "POST",
+        "/api/v1/storage/objects/upload-url",
+        token=owner.access_token,
+        json={**request, "filename": "f" * name_max},
+    )
     assert r.status_code == 201, r.text
-    r = server.rest("POST", "/api/v1/storage/objects/upload-url", token=owner.access_token,
-                    json={**request, "filename": "f" * (name_max + 1), "size_bytes": -1})
+    r = server.rest(
+        "POST",
+        "/api/v1/storage/objects/upload-url",
+        token=owner.access_token,
+        json={**request, "filename": "f" * (name_max + 1), "size_bytes": -1},
+    )
     assert r.status_code == 422
     assert {tuple(d["loc"]) for d in r.json()["details"]} == {("body", "filename"), ("body", "size_bytes")}
     # GraphQL reports the same bound, with a code.
-    gql = server.gql("mutation($i: ContactInput!) { submitContact(input: $i) { message } }",
-                     {"i": {**body, "message": "m" * (longest + 1)}})
+    gql = server.gql(
+        "mutation($i: ContactInput!) { submitContact(input: $i) { message } }",
+        {"i": {**body, "message": "m" * (longest + 1)}},
+    )
     assert gql["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
 
 
@@ -132,8 +156,10 @@ def test_accept_terms_is_declared_required_and_true_where_it_is_enforced(server)
         assert_documented("POST", "/api/v1/auth/register", r)
         assert [(d["loc"], d["type"]) for d in r.json()["details"]] == [(["body", "accept_terms"], kind)]
     assert "accept_terms: true" in refused.json()["details"][0]["msg"]
-    out = server.gql("mutation($i: RegisterInput!) { register(input: $i) { userId } }",
-                     {"i": {"email": email, "password": PASSWORD, "tenantName": "Terms Co", "acceptTerms": False}})
+    out = server.gql(
+        "mutation($i: RegisterInput!) { register(input: $i) { userId } }",
+        {"i": {"email": email, "password": PASSWORD, "tenantName": "Terms Co", "acceptTerms": False}},
+    )
     assert out["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
     assert server.rest("POST", "/api/v1/auth/token", json={"email": email, "password": PASSWORD}).status_code == 401
     r = server.rest("POST", "/api/v1/auth/register", json={**body, "accept_terms": True})

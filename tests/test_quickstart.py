@@ -57,14 +57,24 @@ def test_the_quickstart_runs_verbatim(tmp_path):
 
     port = free_port()
     (tmp_path / "server").mkdir()
-    server = start_server(tmp_path / "server", port=port, env={
-        "AGENTDECK_PUBLIC_URL": f"http://127.0.0.1:{port}",
-        "AGENTDECK_LOG_LEVEL": "info",  # as `make serve`: the mail and the ready lines are printed
-    })
+    server = start_server(
+        tmp_path / "server",
+        port=port,
+        env={
+            "AGENTDECK_PUBLIC_URL": f"http://127.0.0.1:{port}",
+            "AGENTDECK_LOG_LEVEL": "info",  # as `make serve`: the mail and the ready lines are printed
+        },
+    )
     try:
         # server.env: the same settings (database, var dir) as the server, as in a newcomer's checkout.
-        done = subprocess.run(["bash", "-c", script(blocks, port)], cwd=work, env=server.env,
-                              capture_output=True, text=True, timeout=TIMEOUT_SECONDS)
+        done = subprocess.run(
+            ["bash", "-c", script(blocks, port)],
+            cwd=work,
+            env=server.env,
+            capture_output=True,
+            text=True,
+            timeout=TIMEOUT_SECONDS,
+        )
         log = server.log()
     finally:
         server.stop()
@@ -74,7 +84,8 @@ def test_the_quickstart_runs_verbatim(tmp_path):
     assert done.returncode == 0 and "done" in steps, (
         f"step {reached[-1] if reached else '?'} failed (exit {done.returncode}):\n"
         f"--- its block:\n{blocks[int(reached[-1]) - 1] if reached else ''}\n"
-        f"--- stdout:\n{done.stdout[-3000:]}\n--- stderr:\n{done.stderr[-3000:]}")
+        f"--- stdout:\n{done.stdout[-3000:]}\n--- stderr:\n{done.stderr[-3000:]}"
+    )
     for name, output in steps.items():
         assert '"errors":' not in output and '"success":false' not in output, (name, output)
     out = done.stdout

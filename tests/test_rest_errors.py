@@ -57,9 +57,18 @@ def test_literal_paths_answer_405_not_their_parameterised_siblings_422(server):
 
 
 def _post(server, body, **kw):
-    return server.rest("POST", "/api/v1/notices", token=BOOTSTRAP_SECRET, **kw) if body is None else \
-        server.rest("POST", "/api/v1/notices", token=BOOTSTRAP_SECRET, content=body,
-                    headers={"content-type": "application/json"}, **kw)
+    return (
+        server.rest("POST", "/api/v1/notices", token=BOOTSTRAP_SECRET, **kw)
+        if body is None
+        else server.rest(
+            "POST",
+            "/api/v1/notices",
+            token=BOOTSTRAP_SECRET,
+            content=body,
+            headers={"content-type": "application/json"},
+            **kw,
+        )
+    )
 
 
 def _assert_validation(r, loc, kind):
@@ -83,7 +92,7 @@ def test_wrong_types_unknown_fields_and_bad_enums(server):
     _assert_validation(_post(server, b'{"message": 5}'), ["body", "message"], "string_type")
     _assert_validation(_post(server, b'{"message": "x", "colour": "red"}'), ["body", "colour"], "extra_forbidden")
     _assert_validation(_post(server, b'{"message": "x", "level": "loud"}'), ["body", "level"], "enum")
-    _assert_validation(_post(server, b'[1, 2]'), ["body"], "model_attributes_type")
+    _assert_validation(_post(server, b"[1, 2]"), ["body"], "model_attributes_type")
 
 
 def test_domain_validation_maps_argument_paths_to_rest_locations(server):

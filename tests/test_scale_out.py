@@ -40,11 +40,21 @@ def _long(words: int) -> str:
 
 # One machine: uvicorn workers ---------------------------------------------------------------------
 
+
 def test_several_workers_without_redis_are_refused(tmp_path):
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
-           "AGENTDECK_VAR_DIR": str(tmp_path), "AGENTDECK_PORT": "0"}
-    done = subprocess.run([sys.executable, "-m", "agentdeck.cli", "serve", "--workers", "2"], env=env, cwd=ROOT,
-                          capture_output=True, text=True, timeout=60)
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
+        "AGENTDECK_VAR_DIR": str(tmp_path),
+        "AGENTDECK_PORT": "0",
+    }
+    done = subprocess.run(
+        [sys.executable, "-m", "agentdeck.cli", "serve", "--workers", "2"],
+        env=env,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "--workers > 1 needs AGENTDECK_REDIS_URL" in done.stderr
     assert "SQLite" in done.stderr
@@ -95,9 +105,12 @@ def test_two_workers_serve_one_platform(tmp_path):
     """`--workers 2` on PostgreSQL + Redis: two processes answer (told apart by which one holds
     the connection, seen from outside), and a turn started on one is read live on the other."""
     with fresh_database("postgres", tmp_path) as url:
-        srv = start_server(tmp_path, backend="postgres", database_url=url,
-                           env={"AGENTDECK_WORKERS": "2", "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "50",
-                                "AGENTDECK_LOG_LEVEL": "info"})
+        srv = start_server(
+            tmp_path,
+            backend="postgres",
+            database_url=url,
+            env={"AGENTDECK_WORKERS": "2", "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "50", "AGENTDECK_LOG_LEVEL": "info"},
+        )
         try:
             assert len(psutil.Process(srv.process.pid).children()) >= 2
             t = register(srv, verified=True).access_token
@@ -127,6 +140,7 @@ def test_two_workers_serve_one_platform(tmp_path):
 
 # Two servers behind a load balancer ------------------------------------------------------------
 
+
 @pytest.fixture
 def two_servers(tmp_path):
     """Two server processes sharing one PostgreSQL database, one Redis and one VAR_DIR (the
@@ -150,8 +164,9 @@ def test_a_stream_started_on_one_server_is_read_live_on_the_other(two_servers):
     stream_id = started["data"]["startChat"]["streamId"]
     # Read over SSE on B while A is still producing (60 words at 50 ms: three seconds).
     opened = time.monotonic()
-    with b.http.stream("GET", f"/api/v1/chat/streams/{stream_id}", headers={"Authorization": f"Bearer {t}"},
-                       timeout=30) as r:
+    with b.http.stream(
+        "GET", f"/api/v1/chat/streams/{stream_id}", headers={"Authorization": f"Bearer {t}"}, timeout=30
+    ) as r:
         assert r.status_code == 200
         first_at = None
         body = ""
@@ -186,9 +201,11 @@ def test_logout_and_refresh_reuse_on_one_server_are_seen_at_once_on_the_other(tw
 
 # A stopping server ----------------------------------------------------------------------------
 
+
 def test_sigterm_lets_requests_in_flight_finish_and_refuses_new_connections(tmp_path):
-    srv = start_server(tmp_path, env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100",
-                                      "AGENTDECK_GRACEFUL_TIMEOUT_SECONDS": "20"})
+    srv = start_server(
+        tmp_path, env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100", "AGENTDECK_GRACEFUL_TIMEOUT_SECONDS": "20"}
+    )
     n = 12
     try:
         t = register(srv, verified=True).access_token

@@ -73,24 +73,42 @@ def test_token_responses_are_not_stored(proxied):
     acct = register(server, verified=True)
     auth = {"Authorization": f"Bearer {acct.access_token}"}
     answers = {
-        "register": server.rest("POST", "/api/v1/auth/register", json={
-            "email": f"n-{acct.email}", "password": PASSWORD, "tenant_name": "Nostore", "accept_terms": True}),
+        "register": server.rest(
+            "POST",
+            "/api/v1/auth/register",
+            json={"email": f"n-{acct.email}", "password": PASSWORD, "tenant_name": "Nostore", "accept_terms": True},
+        ),
         "login": server.rest("POST", "/api/v1/auth/token", json={"email": acct.email, "password": PASSWORD}),
         "wrong password": server.rest("POST", "/api/v1/auth/token", json={"email": acct.email, "password": "x" * 16}),
         "refresh": server.rest("POST", "/api/v1/auth/refresh", json={"refresh_token": acct.refresh_token}),
         "forgot": server.rest("POST", "/api/v1/auth/password/forgot", json={"email": acct.email}),
-        "confirm": server.rest("POST", "/api/v1/auth/password/confirm",
-                               json={"token": "nope", "new_password": "Another-Passphrase-99"}),
+        "confirm": server.rest(
+            "POST", "/api/v1/auth/password/confirm", json={"token": "nope", "new_password": "Another-Passphrase-99"}
+        ),
         "me": server.rest("GET", "/api/v1/auth/me", headers=auth),
-        "service account": server.rest("POST", "/api/v1/auth/service-accounts/issue",
-                                       headers={"Authorization": f"Bearer {BOOTSTRAP_SECRET}"},
-                                       json={"account": "analytics-batch", "scopes": ["conversations:read"],
-                                             "tenant_id": acct.tenant_id}),
-        "browser issue": server.rest("POST", "/api/v1/auth/service-accounts/browser-issue", headers=auth,
-                                     json={"account": "analytics-batch", "scopes": ["conversations:read"],
-                                           "tenant_id": acct.tenant_id, "reason": "nightly export"}),
-        "upload url": server.rest("POST", "/api/v1/storage/objects/upload-url", headers=auth,
-                                  json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1}),
+        "service account": server.rest(
+            "POST",
+            "/api/v1/auth/service-accounts/issue",
+            headers={"Authorization": f"Bearer {BOOTSTRAP_SECRET}"},
+            json={"account": "analytics-batch", "scopes": ["conversations:read"], "tenant_id": acct.tenant_id},
+        ),
+        "browser issue": server.rest(
+            "POST",
+            "/api/v1/auth/service-accounts/browser-issue",
+            headers=auth,
+            json={
+                "account": "analytics-batch",
+                "scopes": ["conversations:read"],
+                "tenant_id": acct.tenant_id,
+                "reason": "nightly export",
+            },
+        ),
+        "upload url": server.rest(
+            "POST",
+            "/api/v1/storage/objects/upload-url",
+            headers=auth,
+            json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1},
+        ),
         "graphql": server.http.post("/graphql", json={"query": "{ signupPolicy { policy } }"}),
     }
     assert answers["login"].status_code == 200 and answers["register"].status_code == 201
@@ -124,14 +142,19 @@ def test_every_route_whose_answer_can_hold_a_credential_is_no_store():
 
     schema = build_schema()._schema
     roots = {**schema.query_type.fields, **schema.mutation_type.fields, **schema.subscription_type.fields}
-    missing = [f"{op.method} {op.path}" for op in ROUTES
-               if _holds_credential(roots[op.field].type, set()) and not op.no_store]
+    missing = [
+        f"{op.method} {op.path}" for op in ROUTES if _holds_credential(roots[op.field].type, set()) and not op.no_store
+    ]
     assert not missing, f"mark no_store=True: {missing}"
 
 
 def _stream(srv, token: str, origin: str) -> httpx.Response:
-    with srv.http.stream("POST", "/api/v1/chat/stream", json={"message": "hi"},
-                         headers={"Authorization": f"Bearer {token}", "Origin": origin}) as r:
+    with srv.http.stream(
+        "POST",
+        "/api/v1/chat/stream",
+        json={"message": "hi"},
+        headers={"Authorization": f"Bearer {token}", "Origin": origin},
+    ) as r:
         r.read()
         return r
 
@@ -139,8 +162,10 @@ def _stream(srv, token: str, origin: str) -> httpx.Response:
 def test_one_cors_policy_for_json_and_sse_routes(server):
     acct = register(server, verified=True)
     for origin, allowed in ((ALLOWED, True), (EVIL, False)):
-        answers = [_stream(server, acct.access_token, origin),
-                   server.rest("GET", "/api/v1/auth/me", token=acct.access_token, headers={"Origin": origin})]
+        answers = [
+            _stream(server, acct.access_token, origin),
+            server.rest("GET", "/api/v1/auth/me", token=acct.access_token, headers={"Origin": origin}),
+        ]
         for r in answers:
             assert r.status_code == 200, r.text
             if allowed:

@@ -14,23 +14,27 @@ def _ready_lines(srv) -> list[str]:
         lines = srv.log().splitlines()
         start = next((i for i, line in enumerate(lines) if "agentdeck is ready" in line), None)
         if start is not None and len(lines) >= start + 5:
-            return [re.sub(r"^.* tenant=- ", "", line) for line in lines[start:start + 6]]
+            return [re.sub(r"^.* tenant=- ", "", line) for line in lines[start : start + 6]]
         time.sleep(0.05)
     raise AssertionError(srv.log())
 
 
 def test_serve_prints_the_urls_of_its_public_address_once_listening(tmp_path):
     port = free_port()
-    srv = start_server(tmp_path, port=port, env={"AGENTDECK_LOG_LEVEL": "info",
-                                                 "AGENTDECK_PUBLIC_URL": f"http://localhost:{port}/"})
+    srv = start_server(
+        tmp_path, port=port, env={"AGENTDECK_LOG_LEVEL": "info", "AGENTDECK_PUBLIC_URL": f"http://localhost:{port}/"}
+    )
     try:
         lines = _ready_lines(srv)
         log = srv.log()
         assert log.index("Application startup complete") < log.index("agentdeck is ready")
         assert lines[0] == f"agentdeck is ready, listening on 127.0.0.1:{port}"
         assert [line.split()[-1] for line in lines[1:5]] == [
-            f"http://localhost:{port}/graphql", f"http://localhost:{port}/docs",
-            f"http://localhost:{port}/api/v1", f"http://localhost:{port}/health"]
+            f"http://localhost:{port}/graphql",
+            f"http://localhost:{port}/docs",
+            f"http://localhost:{port}/api/v1",
+            f"http://localhost:{port}/health",
+        ]
         assert "GraphiQL" in lines[1] and "Swagger UI" in lines[2] and "AGENTDECK_PUBLIC_URL" not in log
         # Each printed address answers.
         assert srv.http.get(f"http://127.0.0.1:{port}/graphql", headers={"Accept": "text/html"}).status_code == 200

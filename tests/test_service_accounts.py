@@ -43,8 +43,15 @@ def listing(server, token: str, **params):
 
 def test_bootstrap_secret_mints_tokens_shaped_like_the_legacy_ones(server):
     owner = register(server)
-    r = issue(server, {"account": "analytics-batch", "scopes": ["conversations:read"],
-                       "tenant_id": owner.tenant_id, "fingerprint": "etl-01"})
+    r = issue(
+        server,
+        {
+            "account": "analytics-batch",
+            "scopes": ["conversations:read"],
+            "tenant_id": owner.tenant_id,
+            "fingerprint": "etl-01",
+        },
+    )
     assert r.status_code == 201, r.text
     body = r.json()
     assert body["account"] == "analytics-batch" and body["token_use"] == "refresh"
@@ -82,9 +89,11 @@ def test_issue_refusals(server):
         r = issue(server, b)
         assert r.status_code == 400, (b, r.text)
         assert r.json()["error"] == "BadRequest"
-    for b, loc in (({"account": "demo-bot"}, ["body", "scopes"]),
-                   ({"account": "demo-bot", "scopes": ["chat:write"], "vault": 1}, ["body", "vault"]),
-                   ({"account": "demo-bot", "scopes": "chat:write", "force": "maybe"}, ["body", "force"])):
+    for b, loc in (
+        ({"account": "demo-bot"}, ["body", "scopes"]),
+        ({"account": "demo-bot", "scopes": ["chat:write"], "vault": 1}, ["body", "vault"]),
+        ({"account": "demo-bot", "scopes": "chat:write", "force": "maybe"}, ["body", "force"]),
+    ):
         r = issue(server, b)
         assert r.status_code == 422, r.text
         assert r.json()["error"] == "ValidationError"
@@ -93,8 +102,9 @@ def test_issue_refusals(server):
 
 def test_graphql_twin_of_issue(server):
     mutation = "mutation($i: ServiceAccountIssueInput!) { issueServiceAccountToken(input: $i) { account scopes tokenUse refreshToken } }"
-    out = server.gql(mutation, {"i": {"account": "demo-bot", "scopes": ["conversations:read", "chat:write"]}},
-                     token=BOOTSTRAP_SECRET)
+    out = server.gql(
+        mutation, {"i": {"account": "demo-bot", "scopes": ["conversations:read", "chat:write"]}}, token=BOOTSTRAP_SECRET
+    )
     assert "errors" not in out, out
     assert out["data"]["issueServiceAccountToken"]["scopes"] == ["chat:write", "conversations:read"]
     out = server.gql(mutation, {"i": {"account": "nope", "scopes": []}}, token=BOOTSTRAP_SECRET)
@@ -129,7 +139,8 @@ def test_browser_issue_by_tenant_admins_and_operators(server):
     out = server.gql(
         "mutation($i: BrowserServiceAccountIssueInput!) { issueServiceAccountTokenFromBrowser(input: $i) { tenantId } }",
         {"i": {"account": "analytics-batch", "scopes": ["conversations:read"], "reason": REASON}},
-        token=owner.access_token, headers={"X-Tenant-Role": "member"},
+        token=owner.access_token,
+        headers={"X-Tenant-Role": "member"},
     )
     assert out["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
@@ -137,9 +148,17 @@ def test_browser_issue_by_tenant_admins_and_operators(server):
 def test_listing_is_scoped_to_the_callers_tenant(server):
     a, b = verified(server), verified(server)
     for owner in (a, b):
-        r = server.rest("POST", BROWSER, token=owner.access_token, json={
-            "account": "synthetic-monitor", "scopes": ["tools:read"], "reason": REASON, "fingerprint": owner.user_id,
-        })
+        r = server.rest(
+            "POST",
+            BROWSER,
+            token=owner.access_token,
+            json={
+                "account": "synthetic-monitor",
+                "scopes": ["tools:read"],
+                "reason": REASON,
+                "fingerprint": owner.user_id,
+            },
+        )
         assert r.status_code == 201, r.text
     r = listing(server, a.access_token)
     assert r.status_code == 200, r.text
@@ -155,23 +174,35 @@ def test_listing_is_scoped_to_the_callers_tenant(server):
     # Operators (here: platform automation) may look at any tenant.
     r = listing(server, BOOTSTRAP_SECRET, tenant_id=b.tenant_id, account="synthetic")
     assert [i["fingerprint"] for i in r.json()["items"]] == [b.user_id]
-    for params, loc in (({"limit": 101}, ["query", "limit"]), ({"limit": "x"}, ["query", "limit"]),
-                        ({"status": "gone"}, ["query", "status"]), ({"offset": -1}, ["query", "offset"])):
+    for params, loc in (
+        ({"limit": 101}, ["query", "limit"]),
+        ({"limit": "x"}, ["query", "limit"]),
+        ({"status": "gone"}, ["query", "status"]),
+        ({"offset": -1}, ["query", "offset"]),
+    ):
         r = listing(server, a.access_token, **params)
         assert r.status_code == 422, (params, r.text)
         assert any(d["loc"] == loc for d in r.json()["details"]), r.json()
 
-    out = server.gql("{ serviceAccountTokens(limit: 5) { total limit items { jti tenantId signingKid } } }",
-                     token=a.access_token)
+    out = server.gql(
+        "{ serviceAccountTokens(limit: 5) { total limit items { jti tenantId signingKid } } }", token=a.access_token
+    )
     assert out["data"]["serviceAccountTokens"]["limit"] == 5
     assert {i["tenantId"] for i in out["data"]["serviceAccountTokens"]["items"]} == {a.tenant_id}
 
 
 def test_revoke(server):
     a, b = verified(server), verified(server)
-    r = server.rest("POST", BROWSER, token=a.access_token, json={
-        "account": "analytics-batch", "scopes": ["conversations:read"], "reason": REASON,
-    })
+    r = server.rest(
+        "POST",
+        BROWSER,
+        token=a.access_token,
+        json={
+            "account": "analytics-batch",
+            "scopes": ["conversations:read"],
+            "reason": REASON,
+        },
+    )
     token = r.json()["refresh_token"]
     jti = claims(token)["jti"]
     path = REVOKE.format(jti=jti)
@@ -192,16 +223,20 @@ def test_revoke(server):
     assert [(i["jti"], i["revoked_reason"]) for i in item if i["jti"] == jti] == [(jti, "leaked in a log")]
     assert all(i["jti"] != jti for i in listing(server, a.access_token).json()["items"])
 
-    out = server.gql("mutation($j: String!) { revokeServiceAccountToken(jti: $j, input: {}) { message data { jti } } }",
-                     {"j": jti}, token=b.access_token)
+    out = server.gql(
+        "mutation($j: String!) { revokeServiceAccountToken(jti: $j, input: {}) { message data { jti } } }",
+        {"j": jti},
+        token=b.access_token,
+    )
     assert out["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 def test_service_account_tokens_work_on_the_api_with_exactly_their_scopes(server):
     owner = register(server)
     support = issue(server, {"account": "support-console", "scopes": ["support:*"]}).json()["refresh_token"]
-    analytics = issue(server, {"account": "analytics-batch", "scopes": ["conversations:read"],
-                               "tenant_id": owner.tenant_id}).json()["refresh_token"]
+    analytics = issue(
+        server, {"account": "analytics-batch", "scopes": ["conversations:read"], "tenant_id": owner.tenant_id}
+    ).json()["refresh_token"]
     # support:* is operator scope: it may list every tenant's tokens.
     r = listing(server, support, tenant_id=owner.tenant_id)
     assert r.status_code == 200, r.text

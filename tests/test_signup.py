@@ -39,8 +39,14 @@ def operator(server) -> str:
     """An operator's access token: created with the CLI on the server's database, signed in over REST."""
     if server.base_url not in _operators:
         email = _email("op")
-        done = subprocess.run([sys.executable, "-m", "agentdeck.cli", "create-operator", email, "--password", PASSWORD],
-                              env=server.env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "agentdeck.cli", "create-operator", email, "--password", PASSWORD],
+            env=server.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         r = server.rest("POST", "/api/v1/auth/token", json={"email": email, "password": PASSWORD})
         assert r.status_code == 200, r.text
@@ -102,6 +108,7 @@ def approval_server(tmp_path_factory):
 
 # --- public policy: the shared server -------------------------------------------------------
 
+
 def test_request_access_is_refused_while_signup_is_public(server):
     r = ask(server, _email())
     assert r.status_code == 403 and r.json()["error"] == "Forbidden"
@@ -110,9 +117,14 @@ def test_request_access_is_refused_while_signup_is_public(server):
 def test_operator_operations_need_a_token_and_the_operator_scopes(server):
     owner = register(server).access_token
     some = str(uuid.uuid4())
-    cases = [("GET", REQUESTS, {}, None), ("POST", APPROVE, {"request_id": some}, {}),
-             ("POST", REJECT, {"request_id": some}, {}), ("GET", INVITES, {}, None),
-             ("POST", INVITES, {}, {}), ("POST", REVOKE, {"invite_id": some}, None)]
+    cases = [
+        ("GET", REQUESTS, {}, None),
+        ("POST", APPROVE, {"request_id": some}, {}),
+        ("POST", REJECT, {"request_id": some}, {}),
+        ("GET", INVITES, {}, None),
+        ("POST", INVITES, {}, {}),
+        ("POST", REVOKE, {"invite_id": some}, None),
+    ]
     for method, template, params, body in cases:
         assert call(server, method, template, ids=params, json=body).status_code == 401
         r = call(server, method, template, owner, ids=params, json=body)
@@ -127,7 +139,8 @@ def test_issue_list_and_revoke_invites(server):
     assert made["status"] == "active" and made["invited_email"] == email and made["redeemed_count"] == 0
     assert made["max_redemptions"] == 3 and made["invite_token"].endswith(made["token_hint"])
     assert len(made["invite_token"]) >= 40 and set(made["invite_token"]) <= set(
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_")
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
+    )
     op = operator(server)
     listed = call(server, "GET", INVITES, op, params={"email": email, "status": "active"}).json()
     assert listed["total"] == 1 and listed["invites"][0]["id"] == made["id"]
@@ -149,13 +162,15 @@ def test_invite_defaults_and_paging(server):
 
 def test_bad_invite_bodies_and_queries_are_422(server):
     op = operator(server)
-    for body, loc in [({"max_redemptions": 11}, ["body", "max_redemptions"]),
-                      ({"max_redemptions": 0}, ["body", "max_redemptions"]),
-                      ({"expires_in_hours": 337}, ["body", "expires_in_hours"]),
-                      ({"invited_email": "nope"}, ["body", "invited_email"]),
-                      ({"note": "x" * 513}, ["body", "note"]),
-                      ({"unknown": 1}, ["body", "unknown"]),
-                      ({"signup_request_id": "not-a-uuid"}, ["body", "signup_request_id"])]:
+    for body, loc in [
+        ({"max_redemptions": 11}, ["body", "max_redemptions"]),
+        ({"max_redemptions": 0}, ["body", "max_redemptions"]),
+        ({"expires_in_hours": 337}, ["body", "expires_in_hours"]),
+        ({"invited_email": "nope"}, ["body", "invited_email"]),
+        ({"note": "x" * 513}, ["body", "note"]),
+        ({"unknown": 1}, ["body", "unknown"]),
+        ({"signup_request_id": "not-a-uuid"}, ["body", "signup_request_id"]),
+    ]:
         r = call(server, "POST", INVITES, op, json=body)
         assert r.status_code == 422 and r.json()["error"] == "ValidationError", (body, r.text)
         assert any(d["loc"] == loc for d in r.json()["details"]), (body, r.json())
@@ -175,12 +190,17 @@ def test_unknown_signup_requests_are_404(server):
 
 def test_invites_over_graphql(server):
     op = operator(server)
-    out = server.gql("mutation($i: SignupInviteInput) { issueSignupInvite(input: $i) { id inviteToken status } }",
-                     {"i": {"maxRedemptions": 2}}, token=op)
+    out = server.gql(
+        "mutation($i: SignupInviteInput) { issueSignupInvite(input: $i) { id inviteToken status } }",
+        {"i": {"maxRedemptions": 2}},
+        token=op,
+    )
     assert "errors" not in out, out
     made = out["data"]["issueSignupInvite"]
     assert made["status"] == "active"
-    out = server.gql("mutation($id: UUID!) { revokeSignupInvite(inviteId: $id) { status } }", {"id": made["id"]}, token=op)
+    out = server.gql(
+        "mutation($id: UUID!) { revokeSignupInvite(inviteId: $id) { status } }", {"id": made["id"]}, token=op
+    )
     assert out["data"]["revokeSignupInvite"]["status"] == "revoked"
     out = server.gql("{ signupInvites(status: revoked, limit: 200) { total invites { id } } }", token=op)
     assert made["id"] in [i["id"] for i in out["data"]["signupInvites"]["invites"]]
@@ -191,6 +211,7 @@ def test_public_registration_ignores_invites(server):
 
 
 # --- invite_only ------------------------------------------------------------------------------
+
 
 def test_invite_only_policy_is_reported(invite_server):
     r = call(invite_server, "GET", "/api/v1/auth/signup-policy")
@@ -231,7 +252,11 @@ def test_revoked_expired_and_mismatched_invites_are_403(invite_server):
     assert r.status_code == 403 and "revoked" in r.json()["message"]
 
     expired = issue(srv, expires_in_hours=1)
-    past = "2000-01-01 00:00:00.000000" if srv.env["AGENTDECK_DATABASE_URL"].startswith("sqlite") else "2000-01-01T00:00:00Z"
+    past = (
+        "2000-01-01 00:00:00.000000"
+        if srv.env["AGENTDECK_DATABASE_URL"].startswith("sqlite")
+        else "2000-01-01T00:00:00Z"
+    )
     run_sql(srv, f"UPDATE signup_invites SET expires_at = '{past}' WHERE id = '{_db_id(srv, expired['id'])}'")
     r = sign_up(srv, _email(), expired["invite_token"])
     assert r.status_code == 403 and "expired" in r.json()["message"]
@@ -268,9 +293,14 @@ def test_request_access_is_stored_and_honeypots_are_not(invite_server):
 
 
 def test_request_access_validates_its_body(invite_server):
-    for body, loc in [({"email": "bad"}, ["body", "email"]), ({"organization": "x"}, ["body", "organization"]),
-                      ({"full_name": "y" * 129}, ["body", "full_name"]), ({"accept_terms": False}, ["body", "accept_terms"]),
-                      ({"message": "m" * 1001}, ["body", "message"]), ({"extra": 1}, ["body", "extra"])]:
+    for body, loc in [
+        ({"email": "bad"}, ["body", "email"]),
+        ({"organization": "x"}, ["body", "organization"]),
+        ({"full_name": "y" * 129}, ["body", "full_name"]),
+        ({"accept_terms": False}, ["body", "accept_terms"]),
+        ({"message": "m" * 1001}, ["body", "message"]),
+        ({"extra": 1}, ["body", "extra"]),
+    ]:
         full = {"email": _email(), "organization": "Org", "full_name": "Full Name", "accept_terms": True, **body}
         r = call(invite_server, "POST", REQUEST_ACCESS, json=full)
         assert r.status_code == 422 and any(d["loc"] == loc for d in r.json()["details"]), (body, r.text)
@@ -288,12 +318,19 @@ def test_request_access_is_rate_limited_per_email(invite_server):
 
 # --- approval -------------------------------------------------------------------------------
 
+
 def test_approval_flow(approval_server):
     srv, op, email = approval_server, operator(approval_server), _email("appr")
     request = pending_request(srv, email)
     assert request["status"] == "pending" and request["organization"] == "Ask Co"
-    r = call(srv, "POST", APPROVE, op, ids={"request_id": request["id"]},
-             json={"note": "welcome", "invite_expires_in_hours": 24})
+    r = call(
+        srv,
+        "POST",
+        APPROVE,
+        op,
+        ids={"request_id": request["id"]},
+        json={"note": "welcome", "invite_expires_in_hours": 24},
+    )
     assert r.status_code == 200, r.text
     decision = r.json()
     assert decision["request"]["status"] == "approved" and decision["request"]["decision_reason"] == "welcome"
@@ -337,18 +374,29 @@ def test_decisions_over_graphql(approval_server):
     srv, op = approval_server, operator(approval_server)
     emails = [_email("g1"), _email("g2")]
     for email in emails:
-        out = srv.gql("mutation($i: SignupRequestInput!) { requestAccess(input: $i) { policy } }",
-                      {"i": {"email": email, "organization": "Graph Org", "fullName": "Gee Graph", "acceptTerms": True}})
+        out = srv.gql(
+            "mutation($i: SignupRequestInput!) { requestAccess(input: $i) { policy } }",
+            {"i": {"email": email, "organization": "Graph Org", "fullName": "Gee Graph", "acceptTerms": True}},
+        )
         assert out["data"]["requestAccess"]["policy"] == "approval"
     listed = srv.gql("{ signupRequests(status: pending, limit: 200) { total requests { id email } } }", token=op)
     mine = {x["email"]: x for x in listed["data"]["signupRequests"]["requests"]}
     first, second = mine[emails[0]], mine[emails[1]]
-    out = srv.gql("mutation($id: UUID!) { approveSignupRequest(requestId: $id) { request { status } invite { inviteToken } } }",
-                  {"id": first["id"]}, token=op)
+    out = srv.gql(
+        "mutation($id: UUID!) { approveSignupRequest(requestId: $id) { request { status } invite { inviteToken } } }",
+        {"id": first["id"]},
+        token=op,
+    )
     assert out["data"]["approveSignupRequest"]["invite"]["inviteToken"]
-    out = srv.gql("mutation($id: UUID!) { rejectSignupRequest(requestId: $id, input: {reason: \"dup\"}) { request { status } invite { id } } }",
-                  {"id": second["id"]}, token=op)
+    out = srv.gql(
+        'mutation($id: UUID!) { rejectSignupRequest(requestId: $id, input: {reason: "dup"}) { request { status } invite { id } } }',
+        {"id": second["id"]},
+        token=op,
+    )
     assert out["data"]["rejectSignupRequest"] == {"request": {"status": "rejected"}, "invite": None}
-    out = srv.gql("mutation($id: UUID!) { rejectSignupRequest(requestId: $id) { request { status } } }",
-                  {"id": second["id"]}, token=op)
+    out = srv.gql(
+        "mutation($id: UUID!) { rejectSignupRequest(requestId: $id) { request { status } } }",
+        {"id": second["id"]},
+        token=op,
+    )
     assert out["errors"][0]["extensions"]["code"] == "CONFLICT"

@@ -72,8 +72,18 @@ def strict_srv(backend, tmp_path_factory):
 
 
 def open_incident(srv, service: str = "Database", severity: str = "major", **extra) -> dict:
-    body = srv.gql(OPEN, {"input": {"service": service, "impact": f"Slow queries {uuid.uuid4().hex[:6]}",
-                                    "severity": severity, **extra}}, token=BOOTSTRAP_SECRET)
+    body = srv.gql(
+        OPEN,
+        {
+            "input": {
+                "service": service,
+                "impact": f"Slow queries {uuid.uuid4().hex[:6]}",
+                "severity": severity,
+                **extra,
+            }
+        },
+        token=BOOTSTRAP_SECRET,
+    )
     assert "errors" not in body, body
     return body["data"]["openStatusIncident"]
 
@@ -97,13 +107,16 @@ def by_name(page: dict) -> dict[str, str]:
 
 # The page and the feed -------------------------------------------------------------------------
 
+
 def test_status_page_is_live(status_srv):
     page = wait_status(status_srv, lambda p: set(by_name(p).values()) == {"operational"})
     assert set(by_name(page)) == {"API", "Database", "Redis", "Storage", "LLM provider", "Payments"}
     assert page["overview"]["state"] == "All systems operational"
     uptime = {m["label"]: m["value"] for m in page["uptime_metrics"]}
     assert uptime["Uptime (24 hours)"] == "100.00%"
-    gql = status_srv.gql("{ platformStatus { overview { state } services { name status } uptimeMetrics { label value } } }")
+    gql = status_srv.gql(
+        "{ platformStatus { overview { state } services { name status } uptimeMetrics { label value } } }"
+    )
     assert gql["data"]["platformStatus"]["overview"]["state"] == "All systems operational"
 
 
@@ -147,14 +160,24 @@ def test_status_changes_stream_over_websocket(status_srv):
             change = sub.next(timeout=10)["data"]["statusChanges"]
             if change["incidentId"] == incident["incidentId"]:
                 break
-        assert change == {"kind": "incident", "service": "Payments", "status": "investigating",
-                          "incidentId": incident["incidentId"]}
+        assert change == {
+            "kind": "incident",
+            "service": "Payments",
+            "status": "investigating",
+            "incidentId": incident["incidentId"],
+        }
 
 
 def test_incident_cli(status_srv):
     def cli(*args: str) -> str:
-        done = subprocess.run([sys.executable, "-m", "agentdeck.cli", "incident", *args], env=status_srv.env,
-                              cwd=ROOT, capture_output=True, text=True, timeout=60)
+        done = subprocess.run(
+            [sys.executable, "-m", "agentdeck.cli", "incident", *args],
+            env=status_srv.env,
+            cwd=ROOT,
+            capture_output=True,
+            text=True,
+            timeout=60,
+        )
         assert done.returncode == 0, done.stderr
         return done.stdout
 
@@ -168,6 +191,7 @@ def test_incident_cli(status_srv):
 
 
 # Email subscriptions ---------------------------------------------------------------------------
+
 
 def _mailed(srv, to: str, subject: str) -> str:
     return srv.sink.wait_for(lambda m: m.to == to and m.subject.startswith(subject), timeout=10).text
@@ -192,8 +216,14 @@ def test_email_subscription_verify_alert_resend_unsubscribe(status_srv):
     incident = open_incident(status_srv, "Redis", severity="maintenance")
     alert = _mailed(status_srv, email, "[investigating] Redis")
     assert incident["impact"] in alert
-    r = call(status_srv, "POST", RESEND, BOOTSTRAP_SECRET, ids={"incident_id": incident["incidentId"]},
-             json={"severity": "all"})
+    r = call(
+        status_srv,
+        "POST",
+        RESEND,
+        BOOTSTRAP_SECRET,
+        ids={"incident_id": incident["incidentId"]},
+        json={"severity": "all"},
+    )
     assert r.status_code == 202 and r.json()["dispatched"] >= 1
     before = r.json()["dispatched"]
 
@@ -201,29 +231,46 @@ def test_email_subscription_verify_alert_resend_unsubscribe(status_srv):
     assert wrong.status_code == 400
     r = call(status_srv, "DELETE", SUB, ids={"subscription_id": sub["id"]}, params={"token": unsubscribe})
     assert r.status_code == 204 and r.content == b""
-    again = call(status_srv, "POST", RESEND, BOOTSTRAP_SECRET, ids={"incident_id": incident["incidentId"]},
-                 json={"severity": "all"})
+    again = call(
+        status_srv,
+        "POST",
+        RESEND,
+        BOOTSTRAP_SECRET,
+        ids={"incident_id": incident["incidentId"]},
+        json={"severity": "all"},
+    )
     assert again.json()["dispatched"] == before - 1
-    gql = status_srv.gql("mutation($id: UUID!) { resendStatusIncident(incidentId: $id, input: {severity: all}) "
-                         "{ dispatched } }", {"id": incident["incidentId"]}, token=BOOTSTRAP_SECRET)
+    gql = status_srv.gql(
+        "mutation($id: UUID!) { resendStatusIncident(incidentId: $id, input: {severity: all}) { dispatched } }",
+        {"id": incident["incidentId"]},
+        token=BOOTSTRAP_SECRET,
+    )
     assert gql["data"]["resendStatusIncident"]["dispatched"] == before - 1
 
 
 def test_email_subscription_over_graphql(status_srv):
     email = f"gql-{uuid.uuid4().hex[:8]}@example.com"
-    created = status_srv.gql("mutation($t: String!) { createStatusSubscription(input: {channel: email, target: $t}) "
-                             "{ id status severityFilter } }", {"t": email})["data"]["createStatusSubscription"]
+    created = status_srv.gql(
+        "mutation($t: String!) { createStatusSubscription(input: {channel: email, target: $t}) "
+        "{ id status severityFilter } }",
+        {"t": email},
+    )["data"]["createStatusSubscription"]
     assert created["severityFilter"] == "major" and created["status"] == "pending_verification"
     token = TOKEN.search(_mailed(status_srv, email, "Confirm")).group(1)
-    verified = status_srv.gql("mutation($t: String!) { verifyStatusSubscription(input: {token: $t}) { status } }",
-                              {"t": token})
+    verified = status_srv.gql(
+        "mutation($t: String!) { verifyStatusSubscription(input: {token: $t}) { status } }", {"t": token}
+    )
     assert verified["data"]["verifyStatusSubscription"]["status"] == "active"
-    revoked = status_srv.gql("mutation($id: UUID!) { revokeStatusSubscription(subscriptionId: $id) { status } }",
-                             {"id": created["id"]}, token=BOOTSTRAP_SECRET)
+    revoked = status_srv.gql(
+        "mutation($id: UUID!) { revokeStatusSubscription(subscriptionId: $id) { status } }",
+        {"id": created["id"]},
+        token=BOOTSTRAP_SECRET,
+    )
     assert revoked["data"]["revokeStatusSubscription"]["status"] == "revoked"
 
 
 # Webhook subscriptions -------------------------------------------------------------------------
+
 
 def _signed(headers: dict[str, str], body: bytes, secret: str) -> bool:
     expected = hmac.new(secret.encode(), body, hashlib.sha256).hexdigest()
@@ -233,16 +280,23 @@ def _signed(headers: dict[str, str], body: bytes, secret: str) -> bool:
 def test_webhook_challenge_signed_alerts_and_retries(status_srv):
     receiver = status_srv.receiver
     path = f"/hook-{uuid.uuid4().hex[:6]}"
-    r = call(status_srv, "POST", SUBS, BOOTSTRAP_SECRET,
-             json={"channel": "webhook", "target": receiver.url(path), "severity_filter": "major"})
+    r = call(
+        status_srv,
+        "POST",
+        SUBS,
+        BOOTSTRAP_SECRET,
+        json={"channel": "webhook", "target": receiver.url(path), "severity_filter": "major"},
+    )
     assert r.status_code == 201, r.text
     sub = r.json()
     assert re.fullmatch(r"[0-9a-f]{64}", sub["webhook_secret"]) and sub["target_masked"] == "http:/…"
     _, headers, body = receiver.wait_for(lambda p, b: p == path and "challenge" in b)
     assert _signed(headers, body, sub["webhook_secret"])
     challenge = json.loads(body)
-    assert challenge["subscription_id"] == sub["id"] and body == json.dumps(
-        challenge, separators=(",", ":"), sort_keys=True).encode()
+    assert (
+        challenge["subscription_id"] == sub["id"]
+        and body == json.dumps(challenge, separators=(",", ":"), sort_keys=True).encode()
+    )
     assert call(status_srv, "POST", SUBS + "/challenge", json={"token": "forged"}).status_code == 404
     r = call(status_srv, "POST", SUBS + "/challenge", json={"token": challenge["challenge"]})
     assert r.status_code == 200 and r.json()["status"] == "active"
@@ -252,8 +306,15 @@ def test_webhook_challenge_signed_alerts_and_retries(status_srv):
     _, headers, body = receiver.wait_for(lambda p, b: p == path and b.get("incident_id") == incident["incidentId"])
     alert = json.loads(body)
     assert _signed(headers, body, sub["webhook_secret"])
-    assert set(alert) == {"dispatched_at", "impact", "incident_id", "occurred_at", "service", "state",
-                          "subscription_id"}
+    assert set(alert) == {
+        "dispatched_at",
+        "impact",
+        "incident_id",
+        "occurred_at",
+        "service",
+        "state",
+        "subscription_id",
+    }
     deadline = time.monotonic() + 10
     while receiver.count(path) < 3 and time.monotonic() < deadline:  # challenge, failed try, retry
         time.sleep(0.1)
@@ -278,20 +339,36 @@ def test_webhook_subscriptions_need_a_status_manager(status_srv):
 
 
 def test_redirects_are_not_followed(status_srv):
-    r = call(status_srv, "POST", SUBS, BOOTSTRAP_SECRET,
-             json={"channel": "webhook", "target": status_srv.receiver.url("/redirect")})
+    r = call(
+        status_srv,
+        "POST",
+        SUBS,
+        BOOTSTRAP_SECRET,
+        json={"channel": "webhook", "target": status_srv.receiver.url("/redirect")},
+    )
     assert r.status_code == 502 and r.json()["message"] == "Webhook challenge delivery failed."
     time.sleep(0.3)
     assert status_srv.receiver.count("/internal") == 0
 
 
-@pytest.mark.parametrize("target", [
-    "http://example.com/hook",  # not https
-    "https://127.0.0.1/hook", "https://localhost/hook", "https://[::1]/hook",
-    "https://10.0.0.5/hook", "https://192.168.1.1/hook", "https://172.16.0.1/hook",
-    "https://169.254.169.254/latest/meta-data", "https://0.0.0.0/hook", "https://[::ffff:127.0.0.1]/hook",
-    "https://user:pw@example.com/hook", "ftp://example.com/x", "not a url",
-])
+@pytest.mark.parametrize(
+    "target",
+    [
+        "http://example.com/hook",  # not https
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://[::1]/hook",
+        "https://10.0.0.5/hook",
+        "https://192.168.1.1/hook",
+        "https://172.16.0.1/hook",
+        "https://169.254.169.254/latest/meta-data",
+        "https://0.0.0.0/hook",
+        "https://[::ffff:127.0.0.1]/hook",
+        "https://user:pw@example.com/hook",
+        "ftp://example.com/x",
+        "not a url",
+    ],
+)
 def test_unsafe_webhook_targets_are_refused(strict_srv, target):
     r = call(strict_srv, "POST", SUBS, BOOTSTRAP_SECRET, json={"channel": "webhook", "target": target})
     assert r.status_code == 400, r.text
@@ -306,16 +383,20 @@ def test_listing_subscriptions(status_srv):
     assert nxt.json()["items"][0]["id"] != page.json()["items"][0]["id"]
     assert call(status_srv, "GET", SUBS, BOOTSTRAP_SECRET, params={"cursor": "-1"}).status_code == 422
     assert call(status_srv, "GET", SUBS).status_code == 401
-    gql = status_srv.gql("{ statusSubscriptions(all: true, limit: 1) { items { id } nextCursor } }",
-                         token=BOOTSTRAP_SECRET)
+    gql = status_srv.gql(
+        "{ statusSubscriptions(all: true, limit: 1) { items { id } nextCursor } }", token=BOOTSTRAP_SECRET
+    )
     assert gql["data"]["statusSubscriptions"]["nextCursor"] == "1"
 
 
 def test_invalid_input_is_422(status_srv):
-    bad_bodies = [{"channel": "sms", "target": "a@example.com"}, {"channel": "email"},
-                  {"channel": "email", "target": "not-an-email"}, {"channel": "email", "target": "a@example.com",
-                                                                   "unknown": 1},
-                  {"channel": "email", "target": "a@example.com", "severity_filter": "minor"}]
+    bad_bodies = [
+        {"channel": "sms", "target": "a@example.com"},
+        {"channel": "email"},
+        {"channel": "email", "target": "not-an-email"},
+        {"channel": "email", "target": "a@example.com", "unknown": 1},
+        {"channel": "email", "target": "a@example.com", "severity_filter": "minor"},
+    ]
     for body in bad_bodies:
         assert call(status_srv, "POST", SUBS, json=body).status_code == 422, body
     assert call(status_srv, "POST", SUBS + "/verify", json={}).status_code == 422
@@ -323,23 +404,29 @@ def test_invalid_input_is_422(status_srv):
     assert call(status_srv, "DELETE", SUB, ids={"subscription_id": "nope"}).status_code == 422
     unknown = {"incident_id": str(uuid.uuid4())}
     assert call(status_srv, "POST", RESEND, BOOTSTRAP_SECRET, ids=unknown, json={}).status_code == 404
-    assert call(status_srv, "POST", RESEND, BOOTSTRAP_SECRET, ids=unknown,
-                json={"severity": "huge"}).status_code == 422
+    assert call(status_srv, "POST", RESEND, BOOTSTRAP_SECRET, ids=unknown, json={"severity": "huge"}).status_code == 422
 
 
 def test_email_subscriptions_are_rate_limited_per_ip(strict_srv):
-    codes = [call(strict_srv, "POST", SUBS, json={"channel": "email",
-                                                 "target": f"r-{uuid.uuid4().hex[:8]}@example.com"}).status_code
-             for _ in range(6)]
+    codes = [
+        call(
+            strict_srv, "POST", SUBS, json={"channel": "email", "target": f"r-{uuid.uuid4().hex[:8]}@example.com"}
+        ).status_code
+        for _ in range(6)
+    ]
     assert codes == [201] * 5 + [429]
 
 
 # A dependency going down and recovering ----------------------------------------------------------
 
+
 @contextlib.contextmanager
 def redis_server(port: int):
-    process = subprocess.Popen(["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-                                "--appendonly", "no"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    process = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         yield process
     finally:

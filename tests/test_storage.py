@@ -123,8 +123,12 @@ def test_tampered_expired_and_wrong_method_urls_are_refused(server, owner):
     assert put(up).status_code == 200
     d = download(server, owner.access_token, up["object_id"]).json()
     dq = parse_qs(urlparse(d["download_url"]).query)
-    assert httpx.put(f"{base}?{urlencode({k: v[0] for k, v in dq.items()})}", content=DATA,
-                     headers=up["headers"]).status_code == 403
+    assert (
+        httpx.put(
+            f"{base}?{urlencode({k: v[0] for k, v in dq.items()})}", content=DATA, headers=up["headers"]
+        ).status_code
+        == 403
+    )
     assert httpx.get(up["upload_url"]).status_code == 403
 
 
@@ -170,13 +174,15 @@ def test_bigger_than_the_json_body_limit_uploads(server, owner):
         ({"filename": "a.txt", "mime_type": "text/plain", "size_bytes": -1}, ["body", "size_bytes"]),
         ({"filename": "x" * 257, "mime_type": "text/plain", "size_bytes": 1}, ["body", "filename"]),
         ({"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1, "colour": 1}, ["body", "colour"]),
-        ({"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1, "conversation_id": "x"},
-         ["body", "conversation_id"]),
+        (
+            {"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1, "conversation_id": "x"},
+            ["body", "conversation_id"],
+        ),
         # Values that end up in response headers (Content-Type, Content-Disposition).
         ({"filename": "a.txt", "mime_type": "text/plain\r\nX-Injected: 1", "size_bytes": 1}, ["body", "mime_type"]),
         ({"filename": "a.txt", "mime_type": "text/plain\x00", "size_bytes": 1}, ["body", "mime_type"]),
         ({"filename": "a.txt", "mime_type": "text/pl\u00e4in", "size_bytes": 1}, ["body", "mime_type"]),
-        ({"filename": "a.txt", "mime_type": "text/plain; charset=\"\u2713\"", "size_bytes": 1}, ["body", "mime_type"]),
+        ({"filename": "a.txt", "mime_type": 'text/plain; charset="\u2713"', "size_bytes": 1}, ["body", "mime_type"]),
         ({"filename": "a.txt", "mime_type": "text", "size_bytes": 1}, ["body", "mime_type"]),
         ({"filename": "a\r\nX-Injected: 1.txt", "mime_type": "text/plain", "size_bytes": 1}, ["body", "filename"]),
         ({"filename": "a\x00.txt", "mime_type": "text/plain", "size_bytes": 1}, ["body", "filename"]),
@@ -209,8 +215,10 @@ def test_download_names_the_file_per_rfc_6266(server, owner):
     got = httpx.get(download(server, owner.access_token, up["object_id"]).json()["download_url"])
     assert got.status_code == 200 and got.content == DATA
     disposition = got.headers["content-disposition"]
-    assert disposition == ("attachment; filename=\"resume final  100.txt\"; "
-                           "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22%20%5C%20100%25.txt")
+    assert disposition == (
+        'attachment; filename="resume final  100.txt"; '
+        "filename*=UTF-8''r%C3%A9sum%C3%A9%20%22final%22%20%5C%20100%25.txt"
+    )
     assert unquote(disposition.split("filename*=UTF-8''")[1]) == name  # the exact name, for modern clients
     # The tenant's bytes never run as our page, and the type is not guessed.
     assert "sandbox" in got.headers["content-security-policy"]
@@ -237,8 +245,9 @@ def _set_stored_mime_type(server, object_id: str, mime: str) -> None:
     async def run() -> None:
         engine = create_async_engine(server.env["AGENTDECK_DATABASE_URL"])
         async with engine.begin() as conn:
-            await conn.execute(update(StorageObject).where(StorageObject.id == uuid.UUID(object_id))
-                               .values(mime_type=mime))
+            await conn.execute(
+                update(StorageObject).where(StorageObject.id == uuid.UUID(object_id)).values(mime_type=mime)
+            )
         await engine.dispose()
 
     asyncio.run(run())
@@ -246,13 +255,17 @@ def _set_stored_mime_type(server, object_id: str, mime: str) -> None:
 
 def test_signed_urls_come_from_public_url_never_from_the_host_header(server, owner):
     spoofed = {"Host": "attacker.example:8443", "X-Forwarded-Host": "attacker.example"}
-    r = server.rest("POST", UPLOAD, token=owner.access_token, headers=spoofed,
-                    json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": len(DATA)})
+    r = server.rest(
+        "POST",
+        UPLOAD,
+        token=owner.access_token,
+        headers=spoofed,
+        json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": len(DATA)},
+    )
     assert r.status_code == 201, r.text
     assert r.json()["upload_url"].startswith(server.env["AGENTDECK_PUBLIC_URL"] + "/storage/blobs/")
     assert put(r.json()).status_code == 200
-    d = server.rest("GET", DOWNLOAD.format(object_id=r.json()["object_id"]), token=owner.access_token,
-                    headers=spoofed)
+    d = server.rest("GET", DOWNLOAD.format(object_id=r.json()["object_id"]), token=owner.access_token, headers=spoofed)
     assert d.json()["download_url"].startswith(server.env["AGENTDECK_PUBLIC_URL"] + "/storage/blobs/")
     assert "attacker" not in d.text and "attacker" not in r.text
 
@@ -261,8 +274,13 @@ def test_without_public_url_the_default_is_used_not_the_host(tmp_path):
     srv = sqlite_server(tmp_path, {"AGENTDECK_PUBLIC_URL": None})  # the embedded default applies
     try:
         owner = register(srv, verified=True)
-        r = srv.rest("POST", UPLOAD, token=owner.access_token, headers={"Host": "attacker.example"},
-                     json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1})
+        r = srv.rest(
+            "POST",
+            UPLOAD,
+            token=owner.access_token,
+            headers={"Host": "attacker.example"},
+            json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1},
+        )
         assert r.status_code == 201, r.text
         assert r.json()["upload_url"].startswith("http://127.0.0.1:8000/storage/blobs/")
     finally:
@@ -277,8 +295,13 @@ def test_other_tenants_objects_are_not_found_and_viewers_cannot_write(server, ow
     assert r.status_code == 404
     assert server.rest("GET", LIST, token=other.access_token).json()["items"] == []
     viewer = {"X-Tenant-Role": "viewer"}
-    r = server.rest("POST", UPLOAD, token=owner.access_token, headers=viewer,
-                    json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1})
+    r = server.rest(
+        "POST",
+        UPLOAD,
+        token=owner.access_token,
+        headers=viewer,
+        json={"filename": "a.txt", "mime_type": "text/plain", "size_bytes": 1},
+    )
     assert r.status_code == 403
     r = server.rest("DELETE", DELETE.format(object_id=up["object_id"]), token=owner.access_token, headers=viewer)
     assert r.status_code == 403
@@ -295,17 +318,21 @@ def test_graphql_twins(server, owner):
     )["data"]["createStorageUpload"]
     assert put({"upload_url": created["uploadUrl"], "headers": created["headers"]}).status_code == 200
     oid = created["objectId"]
-    listed = server.gql("{ storageObjects(limit: 5) { items { id status } nextOffset } }",
-                        token=owner.access_token)["data"]["storageObjects"]
+    listed = server.gql("{ storageObjects(limit: 5) { items { id status } nextOffset } }", token=owner.access_token)[
+        "data"
+    ]["storageObjects"]
     assert {"id": oid, "status": "available"} in listed["items"]
-    url = server.gql("query($id: UUID!) { storageDownloadUrl(objectId: $id) { downloadUrl } }", {"id": oid},
-                     token=owner.access_token)["data"]["storageDownloadUrl"]["downloadUrl"]
+    url = server.gql(
+        "query($id: UUID!) { storageDownloadUrl(objectId: $id) { downloadUrl } }", {"id": oid}, token=owner.access_token
+    )["data"]["storageDownloadUrl"]["downloadUrl"]
     assert httpx.get(url).content == DATA
-    gone = server.gql("mutation($id: UUID!) { deleteStorageObject(objectId: $id) }", {"id": oid},
-                      token=owner.access_token)
+    gone = server.gql(
+        "mutation($id: UUID!) { deleteStorageObject(objectId: $id) }", {"id": oid}, token=owner.access_token
+    )
     assert gone["data"]["deleteStorageObject"] is True
-    missing = server.gql("query($id: UUID!) { storageDownloadUrl(objectId: $id) { downloadUrl } }",
-                         {"id": oid}, token=owner.access_token)
+    missing = server.gql(
+        "query($id: UUID!) { storageDownloadUrl(objectId: $id) { downloadUrl } }", {"id": oid}, token=owner.access_token
+    )
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
@@ -315,6 +342,7 @@ def test_storage_health_reports_the_local_provider(server):
 
 
 # S3 through a local S3-compatible server (moto): real presigned URLs, PUT to and GET from. -----
+
 
 @pytest.fixture(scope="module")
 def s3_server(tmp_path_factory):
@@ -326,14 +354,18 @@ def s3_server(tmp_path_factory):
     endpoint = f"http://{host}:{port}"
     import boto3
 
-    boto3.client("s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test",
-                 aws_secret_access_key="test").create_bucket(Bucket="agentdeck-test")
-    srv = sqlite_server(tmp_path_factory.mktemp("s3"), {
-        "AGENTDECK_STORAGE_URL": "s3://agentdeck-test",
-        "AGENTDECK_STORAGE_S3_ENDPOINT_URL": endpoint,
-        "AGENTDECK_STORAGE_S3_ACCESS_KEY_ID": "test",
-        "AGENTDECK_STORAGE_S3_SECRET_ACCESS_KEY": "test",
-    })
+    boto3.client(
+        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+    ).create_bucket(Bucket="agentdeck-test")
+    srv = sqlite_server(
+        tmp_path_factory.mktemp("s3"),
+        {
+            "AGENTDECK_STORAGE_URL": "s3://agentdeck-test",
+            "AGENTDECK_STORAGE_S3_ENDPOINT_URL": endpoint,
+            "AGENTDECK_STORAGE_S3_ACCESS_KEY_ID": "test",
+            "AGENTDECK_STORAGE_S3_SECRET_ACCESS_KEY": "test",
+        },
+    )
     yield srv, endpoint
     srv.stop()
     moto.stop()
@@ -376,12 +408,15 @@ def test_s3_oversized_upload_is_rejected_when_seen(s3_server):
 
 def test_s3_health_reports_a_missing_bucket(s3_server, tmp_path):
     _, endpoint = s3_server
-    srv = sqlite_server(tmp_path, {
-        "AGENTDECK_STORAGE_URL": "s3://no-such-bucket",
-        "AGENTDECK_STORAGE_S3_ENDPOINT_URL": endpoint,
-        "AGENTDECK_STORAGE_S3_ACCESS_KEY_ID": "test",
-        "AGENTDECK_STORAGE_S3_SECRET_ACCESS_KEY": "test",
-    })
+    srv = sqlite_server(
+        tmp_path,
+        {
+            "AGENTDECK_STORAGE_URL": "s3://no-such-bucket",
+            "AGENTDECK_STORAGE_S3_ENDPOINT_URL": endpoint,
+            "AGENTDECK_STORAGE_S3_ACCESS_KEY_ID": "test",
+            "AGENTDECK_STORAGE_S3_SECRET_ACCESS_KEY": "test",
+        },
+    )
     try:
         r = srv.rest("GET", "/health/storage")
         assert r.status_code == 503, r.text

@@ -29,8 +29,7 @@ def world(backend, tmp_path_factory):
     of principal."""
     tmp = tmp_path_factory.mktemp(f"boundary-{backend}")
     with fresh_database(backend, tmp) as url:
-        srv = start_server(tmp, backend=backend, database_url=url,
-                           env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0"})
+        srv = start_server(tmp, backend=backend, database_url=url, env={"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0"})
         try:
             a, b = register(srv, verified=True), register(srv, verified=True)
             conversations = {}
@@ -47,13 +46,19 @@ def world(backend, tmp_path_factory):
             email = f"op-{a.user_id[:8]}@example.com"
             done = subprocess.run(
                 [sys.executable, "-m", "agentdeck.cli", "create-operator", email, "--password", PASSWORD],
-                env=srv.env, cwd=ROOT, capture_output=True, text=True, timeout=60)
+                env=srv.env,
+                cwd=ROOT,
+                capture_output=True,
+                text=True,
+                timeout=60,
+            )
             assert done.returncode == 0, done.stderr
             mark_email_verified(srv, done.stdout.split("user_id=")[1].split()[0])
             tokens = {
                 "user": a.access_token,
-                "tenant service account": mint({"account": "analytics-batch", "scopes": ["conversations:read"],
-                                                "tenant_id": a.tenant_id}),
+                "tenant service account": mint(
+                    {"account": "analytics-batch", "scopes": ["conversations:read"], "tenant_id": a.tenant_id}
+                ),
                 "tenant-less service account": mint({"account": "demo-bot", "scopes": ["conversations:read"]}),
                 "support service account": mint({"account": "support-console", "scopes": ["support:*"]}),
                 "bootstrap secret": BOOTSTRAP_SECRET,
@@ -67,10 +72,20 @@ def world(backend, tmp_path_factory):
 # Per principal, per header: the tenant whose rows come back, or (status, message).
 # A = the token's own tenant (tenant A for the tenant-less ones too), B = another tenant.
 OWN_TENANT = {"none": "A", "A": "A", "a (upper case)": "A", "B": (403, MISMATCH), "garbage": (403, MISMATCH)}
-NO_TENANT = {"none": (401, MISSING), "A": (403, NEEDS_OPERATOR), "a (upper case)": (403, NEEDS_OPERATOR),
-             "B": (403, NEEDS_OPERATOR), "garbage": (400, "Tenant context must be a valid UUID.")}
-PLATFORM = {"none": (401, MISSING), "A": "A", "a (upper case)": "A", "B": "B",
-            "garbage": (400, "Tenant context must be a valid UUID.")}
+NO_TENANT = {
+    "none": (401, MISSING),
+    "A": (403, NEEDS_OPERATOR),
+    "a (upper case)": (403, NEEDS_OPERATOR),
+    "B": (403, NEEDS_OPERATOR),
+    "garbage": (400, "Tenant context must be a valid UUID."),
+}
+PLATFORM = {
+    "none": (401, MISSING),
+    "A": "A",
+    "a (upper case)": "A",
+    "B": "B",
+    "garbage": (400, "Tenant context must be a valid UUID."),
+}
 SCOPES = (403, "Insufficient scopes for this operation.")
 MATRIX = {
     "user": OWN_TENANT,

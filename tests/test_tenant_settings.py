@@ -42,8 +42,13 @@ def test_read_write_with_etags(server, owner):
     assert_documented("PUT", PATH, r)
     assert r.headers["etag"] == '"1"'
     body = r.json()
-    assert body["billing_contacts"][0] == {"name": "Ada", "email": "ada@example.com", "role": "finance",
-                                           "phone": None, "notify_billing": True}
+    assert body["billing_contacts"][0] == {
+        "name": "Ada",
+        "email": "ada@example.com",
+        "role": "finance",
+        "phone": None,
+        "notify_billing": True,
+    }
     assert body["plan_metadata"] == {"tier": "gold"} and body["tenant_id"] == owner.tenant_id
 
     r = _put(server, owner.access_token, {**BODY, "flags": {}}, if_match='"1"')
@@ -82,18 +87,21 @@ def test_invalid_bodies_change_nothing(server, owner, body, loc):
     assert server.rest("GET", PATH, token=owner.access_token).json()["version"] == 0
 
 
-@pytest.mark.parametrize("url", [
-    "https://169.254.169.254/latest/meta-data",  # cloud metadata
-    "http://127.0.0.1/hook",
-    "https://127.0.0.1/hook",
-    "https://localhost/hook",
-    "https://10.0.0.7/hook",
-    "https://[::1]/hook",
-    "https://[::ffff:169.254.169.254]/hook",
-    "http://93.184.215.14/billing",  # public, but not https
-    "https://user:pw@93.184.215.14/billing",
-    "https://no-such-host.invalid/hook",
-])
+@pytest.mark.parametrize(
+    "url",
+    [
+        "https://169.254.169.254/latest/meta-data",  # cloud metadata
+        "http://127.0.0.1/hook",
+        "https://127.0.0.1/hook",
+        "https://localhost/hook",
+        "https://10.0.0.7/hook",
+        "https://[::1]/hook",
+        "https://[::ffff:169.254.169.254]/hook",
+        "http://93.184.215.14/billing",  # public, but not https
+        "https://user:pw@93.184.215.14/billing",
+        "https://no-such-host.invalid/hook",
+    ],
+)
 def test_internal_or_unsafe_webhook_urls_are_refused_when_written(server, owner, url):
     r = _put(server, owner.access_token, {**BODY, "billing_webhook_url": url})
     assert r.status_code == 422, r.text
@@ -110,9 +118,19 @@ def test_an_overlong_webhook_url_is_refused(server, owner):
 
 def test_an_unsafe_webhook_url_is_a_graphql_error_naming_the_field(server, owner):
     m = "mutation($i: TenantSettingsInput!, $v: String) { updateTenantSettings(input: $i, ifMatch: $v) { version } }"
-    out = server.gql(m, {"i": {"billingContacts": [], "planMetadata": {}, "flags": {},
-                               "billingWebhookUrl": "https://169.254.169.254/latest"}, "v": '"0"'},
-                     token=owner.access_token)
+    out = server.gql(
+        m,
+        {
+            "i": {
+                "billingContacts": [],
+                "planMetadata": {},
+                "flags": {},
+                "billingWebhookUrl": "https://169.254.169.254/latest",
+            },
+            "v": '"0"',
+        },
+        token=owner.access_token,
+    )
     error = out["errors"][0]
     assert error["extensions"]["code"] == "INVALID_INPUT"
     assert error["extensions"]["details"][0]["field"] == "input.billing_webhook_url"
@@ -132,7 +150,9 @@ def test_tenants_do_not_see_each_other(server, owner):
 def test_tenant_context_headers(server, owner):
     r = server.rest("GET", PATH, token=owner.access_token, headers={"X-Tenant-Id": str(uuid.uuid4())})
     assert r.status_code == 403 and r.json()["message"] == "Tenant mismatch between token and X-Tenant-Id header."
-    assert server.rest("GET", PATH, token=owner.access_token, headers={"X-Tenant-Id": owner.tenant_id}).status_code == 200
+    assert (
+        server.rest("GET", PATH, token=owner.access_token, headers={"X-Tenant-Id": owner.tenant_id}).status_code == 200
+    )
     r = server.rest("GET", PATH, token=owner.access_token, headers={"X-Tenant-Role": "member"})
     assert r.status_code == 403 and r.json()["message"] == "Insufficient tenant privileges for this operation."
     assert server.rest("GET", PATH, token=owner.access_token, headers={"X-Tenant-Role": "admin"}).status_code == 200

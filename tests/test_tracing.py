@@ -109,8 +109,17 @@ def _spans(request: Any) -> list[Span]:
         resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
         for scope_spans in resource_spans.scope_spans:
             for s in scope_spans.spans:
-                out.append(Span(s.name, s.trace_id.hex(), s.span_id.hex(), s.parent_span_id.hex(), s.kind,
-                                {a.key: _value(a.value) for a in s.attributes}, resource.get("service.name", "")))
+                out.append(
+                    Span(
+                        s.name,
+                        s.trace_id.hex(),
+                        s.span_id.hex(),
+                        s.parent_span_id.hex(),
+                        s.kind,
+                        {a.key: _value(a.value) for a in s.attributes},
+                        resource.get("service.name", ""),
+                    )
+                )
     return out
 
 
@@ -122,16 +131,19 @@ def collector() -> Iterator[Collector]:
 
 
 def _traced_env(collector: Collector, schedule_ms: int) -> dict[str, str]:
-    return {"AGENTDECK_OTEL_ENDPOINT": collector.url, "AGENTDECK_OTEL_SERVICE_NAME": "agentdeck-test",
-            "OTEL_BSP_SCHEDULE_DELAY": str(schedule_ms),
-            "AGENTDECK_LOG_LEVEL": "info", "AGENTDECK_LOG_FORMAT": "json"}
+    return {
+        "AGENTDECK_OTEL_ENDPOINT": collector.url,
+        "AGENTDECK_OTEL_SERVICE_NAME": "agentdeck-test",
+        "OTEL_BSP_SCHEDULE_DELAY": str(schedule_ms),
+        "AGENTDECK_LOG_LEVEL": "info",
+        "AGENTDECK_LOG_FORMAT": "json",
+    }
 
 
 @pytest.fixture(scope="module")
 def traced(collector, tmp_path_factory) -> Iterator[Server]:
     """A server exporting every 100 ms to the collector, its model the local OpenAI stub."""
-    with server_with_openai_stub(tmp_path_factory.mktemp("traced"), "chat",
-                                 env=_traced_env(collector, 100)) as srv:
+    with server_with_openai_stub(tmp_path_factory.mktemp("traced"), "chat", env=_traced_env(collector, 100)) as srv:
         yield srv
 
 
@@ -140,8 +152,11 @@ def _server_span(spans: list[Span], cid: str) -> Span | None:
 
 
 def _log_records(srv: Server, cid: str) -> list[dict]:
-    return [r for r in (json.loads(line) for line in srv.log().splitlines() if line.startswith("{"))
-            if r.get("correlation_id") == cid]
+    return [
+        r
+        for r in (json.loads(line) for line in srv.log().splitlines() if line.startswith("{"))
+        if r.get("correlation_id") == cid
+    ]
 
 
 def test_tracing_is_off_by_default_and_loads_no_opentelemetry(tmp_path):
@@ -187,8 +202,9 @@ sys.exit(1 if foreign or tracing else 0)
 """
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AGENTDECK_", "OTEL_"))}
     env.update({"AGENTDECK_VAR_DIR": str(tmp_path), "AGENTDECK_LOG_LEVEL": "warning"})
-    done = subprocess.run([sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], env=env, cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stdout + done.stderr
 
 
@@ -209,16 +225,18 @@ def test_the_standard_endpoint_variable_turns_tracing_on_unless_ours_says_off(mo
 
 def test_requests_graphql_sql_and_the_model_call_are_traced(traced, collector):
     caller_trace, caller_span = "4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7"
-    gql = traced.http.post("/graphql", json={"query": "query Health { health { status } }"},
-                           headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"})
+    gql = traced.http.post(
+        "/graphql",
+        json={"query": "query Health { health { status } }"},
+        headers={"traceparent": f"00-{caller_trace}-{caller_span}-01"},
+    )
     assert gql.status_code == 200, gql.text
     account = register(traced, verified=True)
     rest = traced.rest("GET", "/api/v1/conversations", token=account.access_token)
     assert rest.status_code == 200, rest.text
     chat = traced.rest("POST", "/api/v1/chat", token=account.access_token, json={"message": "Hello"}, timeout=30)
     assert chat.status_code == 200 and chat.json()["response"] == "stub reply", chat.text
-    cids = {name: r.headers["x-correlation-id"] for name, r in
-            (("graphql", gql), ("rest", rest), ("chat", chat))}
+    cids = {name: r.headers["x-correlation-id"] for name, r in (("graphql", gql), ("rest", rest), ("chat", chat))}
 
     # A server span per request, named after its route, carrying the id the client was given.
     def every_server_span(spans: list[Span]) -> dict[str, Span] | None:
@@ -237,8 +255,10 @@ def test_requests_graphql_sql_and_the_model_call_are_traced(traced, collector):
 
     # The GraphQL operation, inside its request; the document text is not exported.
     graphql = servers["graphql"]
-    operation = collector.wait_for("GraphQL operation span", lambda spans: next(
-        (s for s in spans if s.trace_id == graphql.trace_id and s.name == "query Health"), None))
+    operation = collector.wait_for(
+        "GraphQL operation span",
+        lambda spans: next((s for s in spans if s.trace_id == graphql.trace_id and s.name == "query Health"), None),
+    )
     assert operation.parent_id == graphql.span_id
     assert operation.attributes["graphql.operation.name"] == "Health"
     assert operation.attributes["graphql.operation.type"] == "query"
@@ -247,8 +267,14 @@ def test_requests_graphql_sql_and_the_model_call_are_traced(traced, collector):
     # SQL statements of the REST request, in its trace, each under a span of that trace.
     def sql_of(server_span: Span) -> Callable[[list[Span]], list[Span]]:
         def found(spans: list[Span]) -> list[Span]:
-            return [s for s in spans if s.trace_id == server_span.trace_id and s.kind == CLIENT
-                    and ("db.system" in s.attributes or "db.system.name" in s.attributes)]
+            return [
+                s
+                for s in spans
+                if s.trace_id == server_span.trace_id
+                and s.kind == CLIENT
+                and ("db.system" in s.attributes or "db.system.name" in s.attributes)
+            ]
+
         return found
 
     sql = collector.wait_for("SQL span of the REST request", sql_of(servers["rest"]))
@@ -259,10 +285,19 @@ def test_requests_graphql_sql_and_the_model_call_are_traced(traced, collector):
 
     # The model call through the OpenAI SDK: an httpx client span in the chat request's trace.
     stub_url = traced.stub.base_url  # type: ignore[attr-defined]
-    model_call = collector.wait_for("httpx span of the model call", lambda spans: next(
-        (s for s in spans if s.trace_id == servers["chat"].trace_id and s.kind == CLIENT
-         and str(s.attributes.get("url.full") or s.attributes.get("http.url", "")).startswith(stub_url)),
-        None))
+    model_call = collector.wait_for(
+        "httpx span of the model call",
+        lambda spans: next(
+            (
+                s
+                for s in spans
+                if s.trace_id == servers["chat"].trace_id
+                and s.kind == CLIENT
+                and str(s.attributes.get("url.full") or s.attributes.get("http.url", "")).startswith(stub_url)
+            ),
+            None,
+        ),
+    )
     assert model_call.name == "POST"
     assert model_call.attributes.get("http.response.status_code", model_call.attributes.get("http.status_code")) == 200
 
@@ -283,6 +318,5 @@ def test_spans_still_queued_are_exported_when_the_server_stops(collector, tmp_pa
         cid = r.headers["x-correlation-id"]
     finally:
         srv.stop()
-    server_span = collector.wait_for("server span flushed at stop", lambda spans: _server_span(spans, cid),
-                                     timeout=5)
+    server_span = collector.wait_for("server span flushed at stop", lambda spans: _server_span(spans, cid), timeout=5)
     assert any(s.name == "query LastWords" and s.trace_id == server_span.trace_id for s in collector.received())

@@ -25,8 +25,14 @@ FILES = "/api/v1/vector-stores/{vector_store_id}/files"
 UPLOAD = "/api/v1/vector-stores/{vector_store_id}/files/upload"
 FILE = "/api/v1/vector-stores/{vector_store_id}/files/{file_id}"
 SEARCH = "/api/v1/vector-stores/{vector_store_id}/search"
-MIME = {".md": "text/markdown", ".csv": "text/csv", ".json": "application/json", ".html": "text/html",
-        ".pdf": "application/pdf", ".txt": "text/plain"}
+MIME = {
+    ".md": "text/markdown",
+    ".csv": "text/csv",
+    ".json": "application/json",
+    ".html": "text/html",
+    ".pdf": "application/pdf",
+    ".txt": "text/plain",
+}
 TOPICS = {"sourdough.txt": "food", "manual.pdf": "food", "gardening.txt": "garden"}
 
 
@@ -98,12 +104,24 @@ def test_html_script_text_is_not_indexed(server, kb):
 def test_filters_max_results_and_query_lists(server, kb):
     owner, store, _ = kb
     token, sid = owner.access_token, store["id"]
-    page = search(server, token, sid, query="machine bread tomato", filters={"type": "eq", "key": "topic", "value": "food"})
+    page = search(
+        server, token, sid, query="machine bread tomato", filters={"type": "eq", "key": "topic", "value": "food"}
+    )
     assert {d["filename"] for d in page["data"]} == {"manual.pdf", "sourdough.txt"}
     assert all(d["attributes"]["topic"] == "food" for d in page["data"])
-    page = search(server, token, sid, query="machine bread tomato", filters={
-        "type": "or", "filters": [{"type": "eq", "key": "topic", "value": "garden"},
-                                  {"type": "nin", "key": "topic", "value": ["food", "garden"]}]})
+    page = search(
+        server,
+        token,
+        sid,
+        query="machine bread tomato",
+        filters={
+            "type": "or",
+            "filters": [
+                {"type": "eq", "key": "topic", "value": "garden"},
+                {"type": "nin", "key": "topic", "value": ["food", "garden"]},
+            ],
+        },
+    )
     assert {d["filename"] for d in page["data"]} == {"gardening.txt"}
     big = search(server, token, sid, query="the a of", filters={"type": "gte", "key": "size", "value": 0})
     assert isinstance(big["data"], list)
@@ -139,9 +157,19 @@ def test_invalid_search_is_422(server, kb, body, loc):
 def test_store_lifecycle_files_and_deletes(server):
     owner = register(server, verified=True)
     token = owner.access_token
-    created = call(server, token, "POST", STORES, 201, json={
-        "name": "docs", "description": "d", "metadata": {"team": "a"},
-        "expires_after": {"anchor": "last_active_at", "days": 7}})
+    created = call(
+        server,
+        token,
+        "POST",
+        STORES,
+        201,
+        json={
+            "name": "docs",
+            "description": "d",
+            "metadata": {"team": "a"},
+            "expires_after": {"anchor": "last_active_at", "days": 7},
+        },
+    )
     sid = created["id"]
     assert created["tenant_id"] == owner.tenant_id and created["owner_user_id"] == owner.user_id
     assert created["metadata"] == {"team": "a"} and created["usage_bytes"] == 0 and created["expires_at"]
@@ -160,8 +188,15 @@ def test_store_lifecycle_files_and_deletes(server):
     # Attach by file id (the object's UUID works too), with a static chunking strategy.
     obj = upload(server, token, (DATA / "kubernetes.md").read_bytes(), "k8s.md", "text/markdown")
     strategy = {"type": "static", "static": {"max_chunk_size_tokens": 100, "chunk_overlap_tokens": 50}}
-    g = call(server, token, "POST", FILES, 201, vector_store_id=sid,
-             json={"file_id": obj["object_id"], "chunking_strategy": strategy, "attributes": {"kind": "k8s"}})
+    g = call(
+        server,
+        token,
+        "POST",
+        FILES,
+        201,
+        vector_store_id=sid,
+        json={"file_id": obj["object_id"], "chunking_strategy": strategy, "attributes": {"kind": "k8s"}},
+    )
     assert g["status"] == "completed" and g["chunking_strategy"] == strategy
     got = call(server, token, "GET", FILE, 200, vector_store_id=sid, file_id=g["openai_file_id"])
     assert got["id"] == g["id"]
@@ -226,11 +261,19 @@ def test_invalid_attach_is_422_and_unknown_ids_404(server):
     token = owner.access_token
     sid = new_store(server, token)["id"]
     obj = upload(server, token, b"hello", "h.txt", "text/plain")
-    r = server.rest("POST", UPLOAD.format(vector_store_id=sid), token=token,
-                    json={"object_id": obj["object_id"], "chunking_strategy": {"type": "static", "static": {}}})
+    r = server.rest(
+        "POST",
+        UPLOAD.format(vector_store_id=sid),
+        token=token,
+        json={"object_id": obj["object_id"], "chunking_strategy": {"type": "static", "static": {}}},
+    )
     assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "chunking_strategy"]
-    r = server.rest("POST", UPLOAD.format(vector_store_id=sid), token=token,
-                    json={"object_id": obj["object_id"], "attributes": {"k": {"nested": 1}}})
+    r = server.rest(
+        "POST",
+        UPLOAD.format(vector_store_id=sid),
+        token=token,
+        json={"object_id": obj["object_id"], "attributes": {"k": {"nested": 1}}},
+    )
     assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "attributes"]
     r = server.rest("POST", UPLOAD.format(vector_store_id=sid), token=token, json={"object_id": "nope"})
     assert r.status_code == 422
@@ -265,8 +308,13 @@ def test_other_tenants_get_404_and_viewers_cannot_write(server, kb):
     assert r.status_code == 403
     r = server.rest("DELETE", STORE.format(vector_store_id=sid), token=owner.access_token, headers=viewer)
     assert r.status_code == 403
-    r = server.rest("POST", SEARCH.format(vector_store_id=sid), token=owner.access_token, headers=viewer,
-                    json={"query": "sourdough"})
+    r = server.rest(
+        "POST",
+        SEARCH.format(vector_store_id=sid),
+        token=owner.access_token,
+        headers=viewer,
+        json={"query": "sourdough"},
+    )
     assert r.status_code == 200 and r.json()["data"]
 
 
@@ -298,20 +346,40 @@ def test_graphql_twins(server, kb):
     created = server.gql("""mutation { createVectorStore(input: {name: "gql-store"}) { id status } }""", token=token)
     sid = created["data"]["createVectorStore"]["id"]
     obj = upload(server, token, b"graphql twin text about zebras", "z.txt", "text/plain")
-    up = server.gql("""mutation($id: UUID!, $o: UUID!) { uploadVectorStoreFile(vectorStoreId: $id,
+    up = server.gql(
+        """mutation($id: UUID!, $o: UUID!) { uploadVectorStoreFile(vectorStoreId: $id,
                          input: {objectId: $o, attributes: {k: "v"}}) { openaiFileId status attributes } }""",
-                    {"id": sid, "o": obj["object_id"]}, token=token)["data"]["uploadVectorStoreFile"]
+        {"id": sid, "o": obj["object_id"]},
+        token=token,
+    )["data"]["uploadVectorStoreFile"]
     assert up["status"] == "completed" and up["attributes"] == {"k": "v"}
-    got = server.gql("""query($id: UUID!, $f: String!) { vectorStoreFile(vectorStoreId: $id, fileId: $f) { status } }""",
-                     {"id": sid, "f": up["openaiFileId"]}, token=token)
+    got = server.gql(
+        """query($id: UUID!, $f: String!) { vectorStoreFile(vectorStoreId: $id, fileId: $f) { status } }""",
+        {"id": sid, "f": up["openaiFileId"]},
+        token=token,
+    )
     assert got["data"]["vectorStoreFile"]["status"] == "completed"
-    assert server.gql("""mutation($id: UUID!, $f: String!) { deleteVectorStoreFile(vectorStoreId: $id, fileId: $f) }""",
-                      {"id": sid, "f": up["openaiFileId"]}, token=token)["data"]["deleteVectorStoreFile"] is True
-    again = server.gql("""mutation($id: UUID!, $f: String!) { attachVectorStoreFile(vectorStoreId: $id,
-                            input: {fileId: $f}) { status } }""", {"id": sid, "f": up["openaiFileId"]}, token=token)
+    assert (
+        server.gql(
+            """mutation($id: UUID!, $f: String!) { deleteVectorStoreFile(vectorStoreId: $id, fileId: $f) }""",
+            {"id": sid, "f": up["openaiFileId"]},
+            token=token,
+        )["data"]["deleteVectorStoreFile"]
+        is True
+    )
+    again = server.gql(
+        """mutation($id: UUID!, $f: String!) { attachVectorStoreFile(vectorStoreId: $id,
+                            input: {fileId: $f}) { status } }""",
+        {"id": sid, "f": up["openaiFileId"]},
+        token=token,
+    )
     assert again["data"]["attachVectorStoreFile"]["status"] == "completed"
-    assert server.gql("mutation($id: UUID!) { deleteVectorStore(vectorStoreId: $id) }", {"id": sid},
-                      token=token)["data"]["deleteVectorStore"] is True
+    assert (
+        server.gql("mutation($id: UUID!) { deleteVectorStore(vectorStoreId: $id) }", {"id": sid}, token=token)["data"][
+            "deleteVectorStore"
+        ]
+        is True
+    )
 
 
 def test_mime_guess_table_is_complete():
@@ -331,12 +399,20 @@ def test_cli_ingests_a_folder_with_progress(tmp_path):
     from tests.identity import PASSWORD, login, mark_email_verified
     from tests.test_storage import sqlite_server
 
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
-           "AGENTDECK_VAR_DIR": str(tmp_path), "AGENTDECK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'agentdeck.db'}",
-           "COLUMNS": "200"}
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith("AGENTDECK_")},
+        "AGENTDECK_VAR_DIR": str(tmp_path),
+        "AGENTDECK_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'agentdeck.db'}",
+        "COLUMNS": "200",
+    }
     cli = [sys.executable, "-m", "agentdeck.cli"]
-    made = subprocess.run([*cli, "create-tenant", "CLI Co", "--owner-email", "cli@example.com", "--password", PASSWORD],
-                          env=env, capture_output=True, text=True, timeout=60)
+    made = subprocess.run(
+        [*cli, "create-tenant", "CLI Co", "--owner-email", "cli@example.com", "--password", PASSWORD],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert made.returncode == 0, made.stderr
     tenant_id = made.stdout.split("tenant_id=")[1].split()[0]
     # The retrieval set, and files that are not ingested: each is accounted for, with why.
@@ -349,8 +425,13 @@ def test_cli_ingests_a_folder_with_progress(tmp_path):
     (docs / ".git" / "HEAD").write_text("ref: refs/heads/main\n")
 
     def ingest() -> subprocess.CompletedProcess:
-        return subprocess.run([*cli, "ingest", str(docs), "--tenant", tenant_id, "--store", "handbook"],
-                              env=env, capture_output=True, text=True, timeout=120)
+        return subprocess.run(
+            [*cli, "ingest", str(docs), "--tenant", tenant_id, "--store", "handbook"],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
 
     run = ingest()
     assert run.returncode == 0, run.stdout + run.stderr
@@ -384,6 +465,7 @@ def test_cli_ingests_a_folder_with_progress(tmp_path):
 
 # With OpenAI configured, search ranks by embeddings (a local stub of /v1/embeddings). ----------
 
+
 class EmbeddingsStub:
     """Deterministic 'embeddings': hashed bag of crudely stemmed words, `dimensions` wide."""
 
@@ -414,10 +496,13 @@ class EmbeddingsStub:
         if self.fail:
             return JSONResponse({"error": {"message": "down", "type": "server_error"}}, 500)
         inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
-        data = [{"object": "embedding", "index": i, "embedding": self.vector(t, body.get("dimensions", 64))}
-                for i, t in enumerate(inputs)]
-        return JSONResponse({"object": "list", "data": data, "model": body["model"],
-                             "usage": {"prompt_tokens": 1, "total_tokens": 1}})
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.vector(t, body.get("dimensions", 64))}
+            for i, t in enumerate(inputs)
+        ]
+        return JSONResponse(
+            {"object": "list", "data": data, "model": body["model"], "usage": {"prompt_tokens": 1, "total_tokens": 1}}
+        )
 
 
 @pytest.fixture(scope="module")
@@ -435,8 +520,10 @@ def embedding_server(tmp_path_factory):
     while not web.started:
         time.sleep(0.01)
     port = web.servers[0].sockets[0].getsockname()[1]
-    srv = sqlite_server(tmp_path_factory.mktemp("emb"), {
-        "AGENTDECK_OPENAI_API_KEY": "sk-test", "AGENTDECK_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"})
+    srv = sqlite_server(
+        tmp_path_factory.mktemp("emb"),
+        {"AGENTDECK_OPENAI_API_KEY": "sk-test", "AGENTDECK_OPENAI_BASE_URL": f"http://127.0.0.1:{port}/v1"},
+    )
     yield srv, stub
     srv.stop()
     web.should_exit = True
@@ -450,11 +537,16 @@ def test_openai_embeddings_rank_when_configured(embedding_server):
     sid = new_store(srv, t)["id"]
     for name in ("rust.md", "sourdough.txt", "gardening.txt", "kubernetes.md"):
         assert attach(srv, t, sid, DATA / name)["status"] == "completed"
-    assert stub.requests and all(r["model"] == "text-embedding-3-small" and r["dimensions"] == 256
-                                 for r in stub.requests)
+    assert stub.requests and all(
+        r["model"] == "text-embedding-3-small" and r["dimensions"] == 256 for r in stub.requests
+    )
     seen = len(stub.requests)
-    for query, expected in [("borrow checker lifetimes", "rust.md"), ("sourdough starter", "sourdough.txt"),
-                            ("tomato blight", "gardening.txt"), ("pod tolerations", "kubernetes.md")]:
+    for query, expected in [
+        ("borrow checker lifetimes", "rust.md"),
+        ("sourdough starter", "sourdough.txt"),
+        ("tomato blight", "gardening.txt"),
+        ("pod tolerations", "kubernetes.md"),
+    ]:
         page = search(srv, t, sid, query=query)
         assert page["data"][0]["filename"] == expected, (query, page["data"])
         assert 0 < page["data"][0]["score"] <= 1

@@ -93,9 +93,13 @@ def test_catalog_and_descriptors(server, owner):
     assert_documented("GET", f"{WF}/{{workflow_key}}", d)
     desc = d.json()
     assert [(s["name"], s["mode"], s["reducer"]) for s in desc["stages"]] == [
-        ("fanout", "parallel", "concat_outputs"), ("synthesis", "sequential", None)]
+        ("fanout", "parallel", "concat_outputs"),
+        ("synthesis", "sequential", None),
+    ]
     assert [(st["name"], st["agent_key"]) for st in desc["stages"][0]["steps"]] == [
-        ("analysis", "researcher"), ("code", "code_assistant")]
+        ("analysis", "researcher"),
+        ("code", "code_assistant"),
+    ]
     assert desc["stages"][0]["steps"][0]["guard_type"] == "function" and desc["allow_handoff_agents"] is False
     code = server.rest("GET", f"{WF}/analysis_code", token=t).json()
     assert code["stages"][0]["name"] == "stage-1" and code["stages"][0]["steps"][1]["input_mapper"] == "passthrough"
@@ -111,7 +115,9 @@ def test_run_persists_steps_and_conversation(server, owner):
     assert_documented("POST", f"{WF}/{{workflow_key}}/run", r)
     body = r.json()
     assert [(s["name"], s["agent_key"], s["stage_name"]) for s in body["steps"]] == [
-        ("analysis", "researcher", "stage-1"), ("code", "code_assistant", "stage-1")]
+        ("analysis", "researcher", "stage-1"),
+        ("code", "code_assistant", "stage-1"),
+    ]
     assert body["steps"][0]["response_text"] == "[offline model] You said: build a parser"
     # passthrough: the code step gets the analysis step's output
     assert body["steps"][1]["response_text"] == f"[offline model] You said: {body['steps'][0]['response_text']}"
@@ -128,14 +134,17 @@ def test_run_persists_steps_and_conversation(server, owner):
 
     history = server.rest("GET", f"/api/v1/conversations/{cid}", token=t).json()
     assert [(m["role"], m["content"]) for m in history["messages"]] == [
-        ("user", "build a parser"), ("assistant", body["final_output"])]
+        ("user", "build a parser"),
+        ("assistant", body["final_output"]),
+    ]
     # The conversation continues with a second run.
-    ledger = server.rest("GET", f"/api/v1/conversations/{cid}/events", token=t,
-                         params={"workflow_run_id": run_id})
+    ledger = server.rest("GET", f"/api/v1/conversations/{cid}/events", token=t, params={"workflow_run_id": run_id})
     assert_documented("GET", "/api/v1/conversations/{conversation_id}/events", ledger)
     assert [(i["run_item_type"], i["role"], i["agent"]) for i in ledger.json()["items"]] == [
-        ("message", "user", "researcher"), ("message", "assistant", "researcher"),
-        ("message", "assistant", "code_assistant")]
+        ("message", "user", "researcher"),
+        ("message", "assistant", "researcher"),
+        ("message", "assistant", "code_assistant"),
+    ]
     again = _run(server, t, "research_report_pdf", {"message": "quarterly numbers", "conversation_id": cid})
     assert again.status_code == 200 and again.json()["conversation_id"] == cid
     assert "PDF report" in again.json()["steps"][1]["response_text"]  # to_pdf_prompt mapper
@@ -146,7 +155,10 @@ def test_parallel_stage_reduces_branches(server, owner):
     assert r.status_code == 200, r.text
     steps = r.json()["steps"]
     assert [(s["name"], s["parallel_group"], s["branch_index"]) for s in steps] == [
-        ("analysis", "fanout", 0), ("code", "fanout", 1), ("synthesis", None, None)]
+        ("analysis", "fanout", 0),
+        ("code", "fanout", 1),
+        ("synthesis", None, None),
+    ]
     merged = f"{steps[0]['response_text']}\n\n{steps[1]['response_text']}"
     assert steps[2]["response_text"] == f"[offline model] You said: {merged}"
 
@@ -154,8 +166,10 @@ def test_parallel_stage_reduces_branches(server, owner):
 def test_run_list_filters_and_cursor(server):
     acct = register(server, verified=True)
     t = acct.access_token
-    ids = [_run(server, t, key, {"message": f"m{i}"}).json()["workflow_run_id"]
-           for i, key in enumerate(["analysis_code", "research_report_pdf", "analysis_code"])]
+    ids = [
+        _run(server, t, key, {"message": f"m{i}"}).json()["workflow_run_id"]
+        for i, key in enumerate(["analysis_code", "research_report_pdf", "analysis_code"])
+    ]
     page = server.rest("GET", f"{WF}/runs", token=t)
     assert page.status_code == 200, page.text
     assert_documented("GET", f"{WF}/runs", page)
@@ -174,8 +188,10 @@ def test_run_list_filters_and_cursor(server):
     only = server.rest("GET", f"{WF}/runs", token=t, params={"workflow_key": "research_report_pdf"}).json()
     assert [i["workflow_run_id"] for i in only["items"]] == [ids[1]]
     assert server.rest("GET", f"{WF}/runs", token=t, params={"run_status": "failed"}).json()["items"] == []
-    assert server.rest("GET", f"{WF}/runs", token=t, params={"started_after": "2999-01-01T00:00:00Z"}).json()[
-        "items"] == []
+    assert (
+        server.rest("GET", f"{WF}/runs", token=t, params={"started_after": "2999-01-01T00:00:00Z"}).json()["items"]
+        == []
+    )
     assert server.rest("GET", f"{WF}/runs", token=t, params={"run_status": "bogus"}).status_code == 422
     assert server.rest("GET", f"{WF}/runs", token=t, params={"started_before": "yesterday"}).status_code == 422
 
@@ -187,18 +203,24 @@ def test_other_tenants_get_404(server, owner):
     assert r.status_code == 404
     assert_documented("GET", f"{WF}/runs/{{run_id}}", r)
     assert server.rest("GET", f"{WF}/runs/not-a-uuid", token=other.access_token).status_code == 404
-    assert server.rest("POST", f"{WF}/runs/{body['workflow_run_id']}/cancel",
-                       token=other.access_token).status_code == 404
+    assert (
+        server.rest("POST", f"{WF}/runs/{body['workflow_run_id']}/cancel", token=other.access_token).status_code == 404
+    )
     assert server.rest("GET", f"{WF}/runs", token=other.access_token).json()["items"] == []
-    hijack = _run(server, other.access_token, "analysis_code",
-                  {"message": "hijack", "conversation_id": body["conversation_id"]})
+    hijack = _run(
+        server, other.access_token, "analysis_code", {"message": "hijack", "conversation_id": body["conversation_id"]}
+    )
     assert hijack.status_code == 404
 
 
 @pytest.mark.parametrize(
     ("body", "loc"),
-    [({}, ["body", "message"]), ({"message": 5}, ["body", "message"]), ({"message": "   "}, ["body", "message"]),
-     ({"message": "x", "conversation_id": "nope"}, ["body", "conversation_id"])],
+    [
+        ({}, ["body", "message"]),
+        ({"message": 5}, ["body", "message"]),
+        ({"message": "   "}, ["body", "message"]),
+        ({"message": "x", "conversation_id": "nope"}, ["body", "conversation_id"]),
+    ],
 )
 def test_invalid_bodies_are_422(server, owner, body, loc):
     for path in (f"{WF}/analysis_code/run", f"{WF}/analysis_code/run-stream"):
@@ -216,12 +238,14 @@ def test_unknown_workflow_run_is_404_and_auth_is_required(server, owner):
 
 
 def test_run_stream_has_workflow_envelope_and_one_final(server, owner):
-    r = server.rest("POST", f"{WF}/analysis_code/run-stream", token=owner.access_token,
-                    json={"message": "stream it"}, timeout=60)
+    r = server.rest(
+        "POST", f"{WF}/analysis_code/run-stream", token=owner.access_token, json={"message": "stream it"}, timeout=60
+    )
     assert r.status_code == 200, r.text
     assert r.headers["content-type"] == "text/event-stream"
-    assert all(f.startswith('data: {"schema":"public_sse_v1"') and "\n" not in f
-               for f in r.text.split("\n\n") if f)  # NOTES §4.1: data-only frames
+    assert all(
+        f.startswith('data: {"schema":"public_sse_v1"') and "\n" not in f for f in r.text.split("\n\n") if f
+    )  # NOTES §4.1: data-only frames
     events = [e for _, e in sse_events(r)]
     for event in events:
         assert_schema("StreamingWorkflowEvent", event)
@@ -248,26 +272,36 @@ def test_cancel_a_finished_run_is_409(server, owner):
 def test_graphql_twins(server):
     acct = register(server, verified=True)
     t = acct.access_token
-    ran = server.gql("""mutation { runWorkflow(workflowKey: "analysis_code", input: {message: "graph run"}) {
-        workflowRunId conversationId finalOutput steps { name agentKey responseText } } }""", token=t)
+    ran = server.gql(
+        """mutation { runWorkflow(workflowKey: "analysis_code", input: {message: "graph run"}) {
+        workflowRunId conversationId finalOutput steps { name agentKey responseText } } }""",
+        token=t,
+    )
     assert "errors" not in ran, ran
     run = ran["data"]["runWorkflow"]
     assert [s["name"] for s in run["steps"]] == ["analysis", "code"]
-    data = server.gql("""query($r: String!) {
+    data = server.gql(
+        """query($r: String!) {
         workflows(first: 5) { total items { key default stepCount } }
         workflow(workflowKey: "analysis_parallel") { stepCount stages { name mode steps { name agentKey } } }
         workflowRuns(first: 5) { items { workflowRunId status stepCount } }
         workflowRun(runId: $r) { status finalOutputText steps { name } }
-    }""", {"r": run["workflowRunId"]}, token=t)
+    }""",
+        {"r": run["workflowRunId"]},
+        token=t,
+    )
     assert "errors" not in data, data
     d = data["data"]
     assert d["workflows"]["total"] == 3 and d["workflow"]["stages"][0]["mode"] == "parallel"
-    assert d["workflowRuns"]["items"] == [{"workflowRunId": run["workflowRunId"], "status": "succeeded", "stepCount": 2}]
+    assert d["workflowRuns"]["items"] == [
+        {"workflowRunId": run["workflowRunId"], "status": "succeeded", "stepCount": 2}
+    ]
     assert d["workflowRun"]["finalOutputText"] == run["finalOutput"]
     missing = server.gql('query { workflow(workflowKey: "nope") { key } }', token=t)
     assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
-    cancel = server.gql("mutation($r: String!) { cancelWorkflowRun(runId: $r) { success } }",
-                        {"r": run["workflowRunId"]}, token=t)
+    cancel = server.gql(
+        "mutation($r: String!) { cancelWorkflowRun(runId: $r) { success } }", {"r": run["workflowRunId"]}, token=t
+    )
     assert cancel["errors"][0]["extensions"]["code"] == "CONFLICT"
 
 
@@ -301,9 +335,12 @@ def _running(server, token: str) -> list[dict]:
 
 
 def _start(server, token: str, key: str, message: str) -> str:
-    started = server.gql("""mutation($k: String!, $m: String!) {
+    started = server.gql(
+        """mutation($k: String!, $m: String!) {
         startWorkflowRun(workflowKey: $k, input: {message: $m}) { workflowRunId streamId } }""",
-                         {"k": key, "m": message}, token=token)
+        {"k": key, "m": message},
+        token=token,
+    )
     assert "errors" not in started, started
     return started["data"]["startWorkflowRun"]["workflowRunId"]
 
@@ -344,8 +381,9 @@ def test_subscription_joins_a_run_and_resumes_after_a_sequence(server, owner):
 def test_workflow_steps_are_metered(server):
     acct = register(server, verified=True)
     assert _run(server, acct.access_token, "analysis_parallel", {"message": "metered"}).status_code == 200
-    totals = server.gql(f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}',
-                        token=acct.access_token)
+    totals = server.gql(
+        f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}', token=acct.access_token
+    )
     assert {"featureKey": "messages", "quantity": 3} in totals["data"]["usageTotals"], totals
 
 
@@ -357,8 +395,13 @@ def test_cancel_stops_the_step_in_flight(tmp_path):
         out: list = []
 
         def stream() -> None:
-            r = srv.rest("POST", f"{WF}/analysis_code/run-stream", token=t, timeout=60,
-                         json={"message": " ".join(f"word{i}" for i in range(60))})  # 6 s a step
+            r = srv.rest(
+                "POST",
+                f"{WF}/analysis_code/run-stream",
+                token=t,
+                timeout=60,
+                json={"message": " ".join(f"word{i}" for i in range(60))},
+            )  # 6 s a step
             out.append((r, time.monotonic()))
 
         thread = threading.Thread(target=stream)
@@ -402,8 +445,10 @@ def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
         first.process.wait(10)
     second = start_server(tmp_path, env=env)
     try:
-        detail = _wait_for(lambda: (d := second.rest("GET", f"{WF}/runs/{run_id}", token=t).json())["status"] != "running"
-                           and d, timeout=10)
+        detail = _wait_for(
+            lambda: (d := second.rest("GET", f"{WF}/runs/{run_id}", token=t).json())["status"] != "running" and d,
+            timeout=10,
+        )
         assert detail["status"] == "failed" and detail["ended_at"]
         error = second.gql("query($r: String!) { workflowRun(runId: $r) { error } }", {"r": run_id}, token=t)
         assert "server running this workflow stopped" in error["data"]["workflowRun"]["error"]
@@ -418,10 +463,14 @@ def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
 
 # Two processes sharing PostgreSQL and Redis -----------------------------------------------------
 
+
 @needs_postgres_redis
 def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
-    env = {"AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100", "AGENTDECK_RUN_HEARTBEAT_SECONDS": "0.2",
-           "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:"}
+    env = {
+        "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "100",
+        "AGENTDECK_RUN_HEARTBEAT_SECONDS": "0.2",
+        "AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:",
+    }
     with fresh_database("postgres", tmp_path) as url:
         a = start_server(tmp_path, env=env, backend="postgres", database_url=url)
         b = start_server(tmp_path, env=env, backend="postgres", database_url=url)
@@ -456,6 +505,7 @@ def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
 
 # The OpenAI path, against a local OpenAI-compatible server --------------------------------------
 
+
 @pytest.fixture(scope="module", params=["responses", "chat"])
 def openai_server(request, tmp_path_factory):
     with server_with_openai_stub(tmp_path_factory.mktemp(f"wf-openai-{request.param}"), request.param) as srv:
@@ -483,19 +533,26 @@ def test_openai_parallel_branches_run_concurrently(openai_server):
     stub, t = openai_server.stub, openai_server.account.access_token
     stub.reset()
     stub.script(slow("alpha beta gamma delta", 0.1), slow("alpha beta gamma delta", 0.1), text("merged answer"))
-    r = openai_server.rest("POST", f"{WF}/analysis_parallel/run-stream", token=t, json={"message": "compare"},
-                           timeout=60)
+    r = openai_server.rest(
+        "POST", f"{WF}/analysis_parallel/run-stream", token=t, json={"message": "compare"}, timeout=60
+    )
     events = [e for _, e in sse_events(r)]
     for event in events:
         assert_schema("StreamingWorkflowEvent", event)
     assert [e["event_id"] for e in events] == list(range(1, len(events) + 1))
     assert events[-1]["kind"] == "final" and events[-1]["final"]["response_text"] == "merged answer"
-    started = {e["workflow"]["branch_index"]: i for i, e in enumerate(events)
-               if e["kind"] == "lifecycle" and e["status"] == "in_progress" and e["workflow"]["parallel_group"]}
+    started = {
+        e["workflow"]["branch_index"]: i
+        for i, e in enumerate(events)
+        if e["kind"] == "lifecycle" and e["status"] == "in_progress" and e["workflow"]["parallel_group"]
+    }
     first_done = next(i for i, e in enumerate(events) if e["kind"] == "output_item.done")
     assert set(started) == {0, 1} and max(started.values()) < first_done  # both branches were in flight at once
-    deltas = {e["workflow"]["branch_index"] for e in events if e["kind"] == "message.delta"
-              and e["workflow"]["parallel_group"] == "fanout"}
+    deltas = {
+        e["workflow"]["branch_index"]
+        for e in events
+        if e["kind"] == "message.delta" and e["workflow"]["parallel_group"] == "fanout"
+    }
     assert deltas == {0, 1}
     synthesis = json.dumps(stub.requests[-1].body)
     assert synthesis.count("alpha beta gamma delta") == 2  # the reducer merged both branches

@@ -11,13 +11,26 @@ from dataclasses import dataclass
 # First match wins, so the more specific names come first (Edge and Opera also say "Chrome",
 # Chrome also says "Safari").
 _BROWSERS = (
-    ("Edg/", "Edge"), ("OPR/", "Opera"), ("Firefox/", "Firefox"), ("FxiOS/", "Firefox"),
-    ("CriOS/", "Chrome"), ("Chrome/", "Chrome"), ("Safari/", "Safari"),
-    ("curl/", "curl"), ("python-httpx/", "httpx"), ("python-requests/", "requests"),
+    ("Edg/", "Edge"),
+    ("OPR/", "Opera"),
+    ("Firefox/", "Firefox"),
+    ("FxiOS/", "Firefox"),
+    ("CriOS/", "Chrome"),
+    ("Chrome/", "Chrome"),
+    ("Safari/", "Safari"),
+    ("curl/", "curl"),
+    ("python-httpx/", "httpx"),
+    ("python-requests/", "requests"),
 )
 _PLATFORMS = (
-    ("Windows", "Windows"), ("iPhone", "iOS"), ("iPad", "iOS"), ("Android", "Android"),
-    ("Mac OS X", "macOS"), ("Macintosh", "macOS"), ("CrOS", "ChromeOS"), ("Linux", "Linux"),
+    ("Windows", "Windows"),
+    ("iPhone", "iOS"),
+    ("iPad", "iOS"),
+    ("Android", "Android"),
+    ("Mac OS X", "macOS"),
+    ("Macintosh", "macOS"),
+    ("CrOS", "ChromeOS"),
+    ("Linux", "Linux"),
 )
 _BOTS = ("bot", "spider", "crawler", "curl/", "python-", "wget")
 

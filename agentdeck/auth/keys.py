@@ -168,9 +168,7 @@ class KeyStore:
         order = [self.active_kid] + sorted(k for k in self._keys if k != self.active_kid)
         entries = []
         # Verification uses the public halves only: nothing downstream ever needs `d`.
-        self._public = {
-            k: OKPKey.import_key(v.as_dict(private=False)) for k, v in self._keys.items()
-        }
+        self._public = {k: OKPKey.import_key(v.as_dict(private=False)) for k, v in self._keys.items()}
         for kid in order:
             pub = self._public[kid].as_dict(private=False)
             entries.append(

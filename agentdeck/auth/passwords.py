@@ -93,9 +93,7 @@ async def burn_time(password: str) -> None:
     await asyncio.to_thread(_burn, password)
 
 
-def password_problems(
-    password: str, *, email: str | None = None, min_length: int = 14
-) -> list[str]:
+def password_problems(password: str, *, email: str | None = None, min_length: int = 14) -> list[str]:
     """Human-readable reasons why `password` is refused; empty when it is acceptable."""
     problems: list[str] = []
     if len(password) < min_length:

@@ -80,9 +80,7 @@ class Revocations:
 
     async def _token_live(self, jti: str) -> bool:
         async with self._db.platform_session() as s:
-            revoked_at = await s.execute(
-                select(ServiceAccountToken.revoked_at).where(ServiceAccountToken.jti == jti)
-            )
+            revoked_at = await s.execute(select(ServiceAccountToken.revoked_at).where(ServiceAccountToken.jti == jti))
             row = revoked_at.first()
         return row is not None and row[0] is None
 

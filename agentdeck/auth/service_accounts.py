@@ -22,9 +22,7 @@ CATALOG: dict[str, ServiceAccount] = {
     a.name: a
     for a in (
         ServiceAccount("analytics-batch", ("conversations:read",), True, timedelta(days=30)),
-        ServiceAccount(
-            "billing-worker", ("billing:read", "billing:manage", "activity:read"), True, timedelta(days=30)
-        ),
+        ServiceAccount("billing-worker", ("billing:read", "billing:manage", "activity:read"), True, timedelta(days=30)),
         ServiceAccount("support-console", ("support:*", "activity:read"), False, timedelta(days=7)),
         ServiceAccount(
             "synthetic-monitor", ("conversations:write", "tools:read", "billing:read"), True, timedelta(days=1)

@@ -95,8 +95,9 @@ def target_tenant(principal: Principal, header: str | None) -> tuple[uuid.UUID, 
     return named, True
 
 
-async def decide_tenant(db: Database, principal: Principal, tenant_header: str | None,
-                        role_header: str | None) -> TenantContext:
+async def decide_tenant(
+    db: Database, principal: Principal, tenant_header: str | None, role_header: str | None
+) -> TenantContext:
     """The tenant and role a request acts in; the tenant must exist and be active."""
     tenant_id, on_behalf = target_tenant(principal, tenant_header)
     role = role_from_scopes(principal.scopes) if on_behalf else granted_role(principal)

@@ -30,9 +30,7 @@ EXPIRED = "Token has expired."
 LEEWAY_SECONDS = 30  # clock skew between hosts, applied to exp/nbf/iat
 
 # Claims `extra` may not overwrite: they are what verification and the callers rely on.
-_RESERVED = frozenset(
-    "sub iss aud exp nbf iat jti token_use scope tenant_id account sid email_verified".split()
-)
+_RESERVED = frozenset("sub iss aud exp nbf iat jti token_use scope tenant_id account sid email_verified".split())
 
 
 class TokenInvalid(Exception):
@@ -153,9 +151,7 @@ class TokenService:
         kid = self.keys.active_kid
         header = {"alg": "EdDSA", "typ": "JWT", "kid": kid}
         token = jwt.encode(header, claims, self.keys.signing_key, registry=_REGISTRY)
-        return IssuedToken(
-            token=token, jti=jti, kid=kid, expires_at=exp, issued_at=now, claims=claims
-        )
+        return IssuedToken(token=token, jti=jti, kid=kid, expires_at=exp, issued_at=now, claims=claims)
 
     # -- verification ------------------------------------------------------------------------
 
@@ -192,9 +188,7 @@ class TokenService:
         if token_use == "access":
             aud = claims.get("aud")
             auds = [aud] if isinstance(aud, str) else aud
-            if not isinstance(auds, list) or not set(self.audience) & {
-                a for a in auds if isinstance(a, str)
-            }:
+            if not isinstance(auds, list) or not set(self.audience) & {a for a in auds if isinstance(a, str)}:
                 raise TokenInvalid()
         return claims
 

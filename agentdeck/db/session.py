@@ -85,8 +85,9 @@ def make_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:
             cur.close()
 
         return engine
-    return create_async_engine(url, pool_size=pool.size, max_overflow=pool.overflow, pool_timeout=pool.timeout,
-                               pool_pre_ping=True)
+    return create_async_engine(
+        url, pool_size=pool.size, max_overflow=pool.overflow, pool_timeout=pool.timeout, pool_pre_ping=True
+    )
 
 
 def rowcount(result: Result[Any]) -> int:

@@ -67,8 +67,15 @@ class Bus(Protocol):
         """Add message number `seq` (1, 2, ...) to a replayable stream. `final` closes it."""
         ...
 
-    def replay(self, stream: str, after: int = 0, wait_s: float = 30.0, *, idle_check: IdleCheck | None = None,
-               check_every: float = 10.0) -> AsyncIterator[Message]:
+    def replay(
+        self,
+        stream: str,
+        after: int = 0,
+        wait_s: float = 30.0,
+        *,
+        idle_check: IdleCheck | None = None,
+        check_every: float = 10.0,
+    ) -> AsyncIterator[Message]:
         """Messages after `after`, then live ones, until the final one. Gives up (ends) when
         nothing arrives for `wait_s`. Meanwhile, every `check_every` seconds of silence (and at
         once when the stream cannot be read), `idle_check()` may supply the terminal message,
@@ -158,8 +165,15 @@ class InProcessBus:
         st = self._streams[stream] = _Stream(self._ttl)
         return st
 
-    async def replay(self, stream: str, after: int = 0, wait_s: float = 30.0, *, idle_check: IdleCheck | None = None,
-                     check_every: float = 10.0) -> AsyncIterator[Message]:
+    async def replay(
+        self,
+        stream: str,
+        after: int = 0,
+        wait_s: float = 30.0,
+        *,
+        idle_check: IdleCheck | None = None,
+        check_every: float = 10.0,
+    ) -> AsyncIterator[Message]:
         # A reader may arrive before the writer's first message: it waits like any other.
         known = stream in self._streams
         st = self._streams.get(stream) or self._new_stream(stream)
@@ -298,11 +312,19 @@ class RedisBus:
                     delay = min(delay * 2, 2.0)
             self._drained.set()
 
-    async def replay(self, stream: str, after: int = 0, wait_s: float = 30.0, *, idle_check: IdleCheck | None = None,
-                     check_every: float = 10.0) -> AsyncIterator[Message]:
+    async def replay(
+        self,
+        stream: str,
+        after: int = 0,
+        wait_s: float = 30.0,
+        *,
+        idle_check: IdleCheck | None = None,
+        check_every: float = 10.0,
+    ) -> AsyncIterator[Message]:
         if self.local.holds(stream, after):
-            async for message in self.local.replay(stream, after, wait_s, idle_check=idle_check,
-                                                   check_every=check_every):
+            async for message in self.local.replay(
+                stream, after, wait_s, idle_check=idle_check, check_every=check_every
+            ):
                 yield message
             return
         key, last = self._key(stream), max(after, 0)
@@ -323,8 +345,10 @@ class RedisBus:
                 # XREAD blocks on a stream that does not exist yet, too.
                 # cast: redis-py types the reply of either protocol; our connections speak RESP2
                 # and do not decode, so it is [[key, [(entry id, {field: value}), ...]]] in bytes.
-                batch = cast("list[list[Any]]", await self.link.blocking.xread(
-                    {key: f"{last}-0"}, count=500, block=max(1, int(block * 1000))))
+                batch = cast(
+                    "list[list[Any]]",
+                    await self.link.blocking.xread({key: f"{last}-0"}, count=500, block=max(1, int(block * 1000))),
+                )
             except FAILURES as exc:
                 self.link.failed("stream read", exc)
                 next_check = time.monotonic()  # degraded: the database says how the stream ended
@@ -391,7 +415,7 @@ class RedisBus:
                     raw = await pubsub.get_message(timeout=1.0)
                     if raw is None:
                         continue
-                    channel = raw["channel"].decode()[len(self._prefix):]
+                    channel = raw["channel"].decode()[len(self._prefix) :]
                     if raw["type"] == "subscribe":
                         self._confirmed.setdefault(channel, asyncio.Event()).set()
                         delay = 0.2

@@ -12,16 +12,18 @@ from agentdeck.settings import Settings
 class ContainerProvider(Protocol):
     name: str
 
-    async def create(self, name: str, memory_limit: str, expires_after: dict[str, Any] | None,
-                     file_ids: list[str]) -> tuple[str, str]: ...  # (provider id, status)
+    async def create(
+        self, name: str, memory_limit: str, expires_after: dict[str, Any] | None, file_ids: list[str]
+    ) -> tuple[str, str]: ...  # (provider id, status)
     async def delete(self, provider_id: str) -> None: ...
 
 
 class LocalContainers:
     name = "local"
 
-    async def create(self, name: str, memory_limit: str, expires_after: dict[str, Any] | None,
-                     file_ids: list[str]) -> tuple[str, str]:
+    async def create(
+        self, name: str, memory_limit: str, expires_after: dict[str, Any] | None, file_ids: list[str]
+    ) -> tuple[str, str]:
         return f"cntr_local_{uuid.uuid4().hex}", "running"
 
     async def delete(self, provider_id: str) -> None:
@@ -36,12 +38,14 @@ class OpenAIContainers:
 
         self.client = AsyncOpenAI(api_key=api_key, base_url=base_url, max_retries=1, timeout=30)
 
-    async def create(self, name: str, memory_limit: str, expires_after: dict[str, Any] | None,
-                     file_ids: list[str]) -> tuple[str, str]:
+    async def create(
+        self, name: str, memory_limit: str, expires_after: dict[str, Any] | None, file_ids: list[str]
+    ) -> tuple[str, str]:
         from openai import omit
 
         created = await self.client.containers.create(
-            name=name, memory_limit=memory_limit,  # type: ignore[arg-type]
+            name=name,
+            memory_limit=memory_limit,  # type: ignore[arg-type]
             expires_after=expires_after or omit,  # type: ignore[arg-type]
             file_ids=file_ids or omit,
         )

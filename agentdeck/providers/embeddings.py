@@ -21,7 +21,7 @@ class OpenAIEmbeddings:
         """One L2-normalised float32 vector per text, packed (so cosine is a dot product)."""
         out: list[bytes] = []
         for start in range(0, len(texts), BATCH):
-            batch = texts[start:start + BATCH]
+            batch = texts[start : start + BATCH]
             response = await self.client.embeddings.create(input=batch, model=self.model, dimensions=self.dimensions)
             for item in sorted(response.data, key=lambda d: d.index):
                 out.append(pack(item.embedding))
@@ -42,5 +42,6 @@ def unpack(blob: bytes) -> array:
 def make_embeddings(settings: Settings) -> OpenAIEmbeddings | None:
     if not settings.openai_api_key:
         return None
-    return OpenAIEmbeddings(settings.openai_api_key, settings.openai_base_url, settings.embedding_model,
-                            settings.embedding_dimensions)
+    return OpenAIEmbeddings(
+        settings.openai_api_key, settings.openai_base_url, settings.embedding_model, settings.embedding_dimensions
+    )

@@ -57,6 +57,7 @@ class Usage:
 
 # The events of one model call --------------------------------------------------------------------
 
+
 @dataclass(frozen=True)
 class ResponseStarted:
     response_id: str
@@ -106,7 +107,12 @@ class LLMProvider(Protocol):
     hosted_tools: bool
 
     def stream(
-        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        self,
+        *,
+        model: str,
+        instructions: str,
+        messages: list[Message],
+        tools: list[FunctionTool],
         hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[LLMEvent]:
         """One model call. Ends with `Completed`, or raises `ModelError`. Closing the iterator
@@ -131,7 +137,12 @@ class OfflineModel:
         self._calls = 0
 
     async def stream(
-        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        self,
+        *,
+        model: str,
+        instructions: str,
+        messages: list[Message],
+        tools: list[FunctionTool],
         hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[LLMEvent]:
         self._calls += 1

@@ -67,12 +67,15 @@ class OpenAIModel:
             raise ValueError(f"unknown OpenAI API mode {mode!r}")
         self.mode = mode
         self.hosted_tools = mode == "responses"
-        self.client = AsyncOpenAI(
-            api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries
-        )
+        self.client = AsyncOpenAI(api_key=api_key, base_url=base_url, timeout=timeout_s, max_retries=max_retries)
 
     async def stream(
-        self, *, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        self,
+        *,
+        model: str,
+        instructions: str,
+        messages: list[Message],
+        tools: list[FunctionTool],
         hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncIterator[LLMEvent]:
         if self.mode == "responses":
@@ -94,7 +97,11 @@ class OpenAIModel:
     # Responses API -------------------------------------------------------------------------------
 
     async def _responses(
-        self, model: str, instructions: str, messages: list[Message], tools: list[FunctionTool],
+        self,
+        model: str,
+        instructions: str,
+        messages: list[Message],
+        tools: list[FunctionTool],
         hosted: Sequence[dict[str, Any]] = (),
     ) -> AsyncGenerator[LLMEvent, None]:
         kwargs: _ResponsesOptions = {}
@@ -103,11 +110,14 @@ class OpenAIModel:
         if tools or hosted:
             # cast: the SDK's FunctionToolParam requires `strict`, which we leave out so the API
             # applies its default; hosted tools are agent-spec configurations passed as they are.
-            kwargs["tools"] = cast("list[ToolParam]", [
-                {"type": "function", "name": t.name, "description": t.description,
-                 "parameters": t.parameters}
-                for t in tools
-            ] + [dict(h) for h in hosted])
+            kwargs["tools"] = cast(
+                "list[ToolParam]",
+                [
+                    {"type": "function", "name": t.name, "description": t.description, "parameters": t.parameters}
+                    for t in tools
+                ]
+                + [dict(h) for h in hosted],
+            )
         text: list[str] = []
         calls: dict[int, list[str]] = {}  # output_index -> [call_id, name, arguments so far]
         done: dict[int, ToolCall] = {}
@@ -131,8 +141,7 @@ class OpenAIModel:
                 elif event.type == "response.output_text.delta":
                     text.append(event.delta)
                     yield TextDelta(event.delta)
-                elif (event.type == "response.output_item.added"
-                      and event.item.type == "function_call"):
+                elif event.type == "response.output_item.added" and event.item.type == "function_call":
                     calls[event.output_index] = [event.item.call_id, event.item.name, ""]
                 elif event.type == "response.function_call_arguments.delta":
                     call = calls.get(event.output_index)
@@ -140,17 +149,14 @@ class OpenAIModel:
                         call[2] += event.delta
                         index = list(calls).index(event.output_index)
                         yield ToolCallDelta(index, call[0], call[1], event.delta)
-                elif (event.type == "response.output_item.done"
-                      and event.item.type == "function_call"):
+                elif event.type == "response.output_item.done" and event.item.type == "function_call":
                     item = event.item
                     streamed = calls.setdefault(event.output_index, [item.call_id, item.name, ""])
                     if not streamed[2] and item.arguments:
                         # The server sent the arguments whole, without deltas.
                         index = list(calls).index(event.output_index)
                         yield ToolCallDelta(index, item.call_id, item.name, item.arguments)
-                    done[event.output_index] = ToolCall(
-                        item.call_id, item.name, item.arguments or streamed[2]
-                    )
+                    done[event.output_index] = ToolCall(item.call_id, item.name, item.arguments or streamed[2])
                 elif event.type == "response.completed" or event.type == "response.incomplete":
                     # `incomplete` (output token limit, content filter) still ends the call with
                     # what was produced; the runner treats it like any reply.
@@ -170,9 +176,7 @@ class OpenAIModel:
                     message = error.message if error else "the response failed"
                     raise ModelError(message, code=code, retryable=code in _RETRYABLE_CODES)
                 elif event.type == "error":
-                    raise ModelError(
-                        event.message, code=event.code, retryable=event.code in _RETRYABLE_CODES
-                    )
+                    raise ModelError(event.message, code=event.code, retryable=event.code in _RETRYABLE_CODES)
         raise ModelError(
             "the model stream ended before the response completed",
             code="incomplete_stream",
@@ -187,8 +191,10 @@ class OpenAIModel:
         kwargs: _ChatOptions = {}
         if tools:
             kwargs["tools"] = [
-                {"type": "function", "function": {"name": t.name, "description": t.description,
-                                                  "parameters": t.parameters}}
+                {
+                    "type": "function",
+                    "function": {"name": t.name, "description": t.description, "parameters": t.parameters},
+                }
                 for t in tools
             ]
         text: list[str] = []
@@ -247,18 +253,13 @@ def _responses_input(messages: list[Message]) -> list[ResponseInputItemParam]:
     items: list[ResponseInputItemParam] = []
     for m in messages:
         if m.role == "tool":
-            items.append(
-                {"type": "function_call_output", "call_id": _call_id(m), "output": m.content}
-            )
+            items.append({"type": "function_call_output", "call_id": _call_id(m), "output": m.content})
             continue
         if m.content or not m.tool_calls:
             role = "assistant" if m.role == "assistant" else _user_role(m)
             items.append({"role": role, "content": m.content})
         for call in m.tool_calls:
-            items.append(
-                {"type": "function_call", "call_id": call.id, "name": call.name,
-                 "arguments": call.arguments}
-            )
+            items.append({"type": "function_call", "call_id": call.id, "name": call.name, "arguments": call.arguments})
     return items
 
 
@@ -270,15 +271,16 @@ def _chat_messages(instructions: str, messages: list[Message]) -> list[ChatCompl
         if m.role == "tool":
             out.append({"role": "tool", "tool_call_id": _call_id(m), "content": m.content})
         elif m.role == "assistant" and m.tool_calls:
-            out.append({
-                "role": "assistant",
-                "content": m.content or None,
-                "tool_calls": [
-                    {"id": c.id, "type": "function",
-                     "function": {"name": c.name, "arguments": c.arguments}}
-                    for c in m.tool_calls
-                ],
-            })
+            out.append(
+                {
+                    "role": "assistant",
+                    "content": m.content or None,
+                    "tool_calls": [
+                        {"id": c.id, "type": "function", "function": {"name": c.name, "arguments": c.arguments}}
+                        for c in m.tool_calls
+                    ],
+                }
+            )
         elif m.role == "assistant":
             out.append({"role": "assistant", "content": m.content})
         else:
@@ -303,8 +305,7 @@ def _model_error(exc: openai.APIError) -> ModelError:
     if isinstance(exc, openai.APITimeoutError):
         return ModelError("the model request timed out", code="timeout", retryable=True)
     if isinstance(exc, openai.APIConnectionError):
-        return ModelError("lost the connection to the model", code="connection_error",
-                          retryable=True)
+        return ModelError("lost the connection to the model", code="connection_error", retryable=True)
     if isinstance(exc, openai.APIStatusError):
         status = exc.status_code
         code = exc.code or f"http_{status}"
@@ -312,7 +313,6 @@ def _model_error(exc: openai.APIError) -> ModelError:
         retryable = code != "insufficient_quota" and (status in (408, 409, 429) or status >= 500)
         return ModelError(exc.message, code=code, retryable=retryable)
     # An error object in the middle of a stream (no HTTP status).
-    return ModelError(exc.message, code=exc.code or "stream_error",
-                      retryable=(exc.code or "server_error") in _RETRYABLE_CODES)
-
-
+    return ModelError(
+        exc.message, code=exc.code or "stream_error", retryable=(exc.code or "server_error") in _RETRYABLE_CODES
+    )

@@ -75,8 +75,7 @@ class SmtpTarget:
         if scheme not in _SCHEMES or not parts.hostname:
             # Not echoing the URL: it may carry a password.
             raise ValueError(
-                "AGENTDECK_SMTP_URL must look like smtp://user:pass@host:port "
-                "(or smtps://, smtp+starttls://)"
+                "AGENTDECK_SMTP_URL must look like smtp://user:pass@host:port (or smtps://, smtp+starttls://)"
             )
         default_port, use_tls, start_tls = _SCHEMES[scheme]
         return cls(

@@ -47,17 +47,21 @@ class PaymentProvider(Protocol):
     name: str
     emits_events: bool  # True: the platform records the events itself (no webhooks will come)
 
-    async def start(self, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, email: str | None,
-                    auto_renew: bool) -> StripeObject: ...
+    async def start(
+        self, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, email: str | None, auto_renew: bool
+    ) -> StripeObject: ...
 
-    async def update(self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int,
-                     auto_renew: bool) -> StripeObject: ...
+    async def update(
+        self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, auto_renew: bool
+    ) -> StripeObject: ...
 
-    async def cancel(self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int,
-                     at_period_end: bool) -> StripeObject: ...
+    async def cancel(
+        self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, at_period_end: bool
+    ) -> StripeObject: ...
 
-    async def report_usage(self, current: Current, *, feature_key: str, quantity: int,
-                           idempotency_key: str | None, at: datetime) -> None: ...
+    async def report_usage(
+        self, current: Current, *, feature_key: str, quantity: int, idempotency_key: str | None, at: datetime
+    ) -> None: ...
 
 
 def add_interval(start: datetime, interval: str, count: int = 1) -> datetime:
@@ -75,9 +79,19 @@ def _ts(value: datetime | None) -> int | None:
     return int(value.timestamp()) if value is not None else None
 
 
-def _object(sub_id: str, customer: str, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, status: str,
-            start: datetime, end: datetime, trial_end: datetime | None, cancel_at_period_end: bool,
-            cancel_at: datetime | None) -> StripeObject:
+def _object(
+    sub_id: str,
+    customer: str,
+    tenant_id: uuid.UUID,
+    plan: PlanRef,
+    seat_count: int,
+    status: str,
+    start: datetime,
+    end: datetime,
+    trial_end: datetime | None,
+    cancel_at_period_end: bool,
+    cancel_at: datetime | None,
+) -> StripeObject:
     return {
         "id": sub_id,
         "object": "subscription",
@@ -89,8 +103,16 @@ def _object(sub_id: str, customer: str, tenant_id: uuid.UUID, plan: PlanRef, sea
         "current_period_end": _ts(end),
         "trial_end": _ts(trial_end),
         "metadata": {"tenant_id": str(tenant_id), "plan_code": plan.code},
-        "items": {"data": [{"price": {"id": plan.stripe_price_id}, "quantity": seat_count,
-                            "current_period_start": _ts(start), "current_period_end": _ts(end)}]},
+        "items": {
+            "data": [
+                {
+                    "price": {"id": plan.stripe_price_id},
+                    "quantity": seat_count,
+                    "current_period_start": _ts(start),
+                    "current_period_end": _ts(end),
+                }
+            ]
+        },
     }
 
 
@@ -100,36 +122,82 @@ class LocalProvider:
     name = "local"
     emits_events = True
 
-    async def start(self, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, email: str | None,
-                    auto_renew: bool) -> StripeObject:
+    async def start(
+        self, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, email: str | None, auto_renew: bool
+    ) -> StripeObject:
         now = datetime.now(UTC).replace(microsecond=0)
         trial_end = now + timedelta(days=plan.trial_days) if plan.trial_days else None
         end = trial_end or add_interval(now, plan.interval, plan.interval_count)
-        return _object(f"sub_local_{uuid.uuid4().hex[:24]}", f"cus_local_{tenant_id.hex[:24]}", tenant_id, plan,
-                       seat_count, "trialing" if trial_end else "active", now, end, trial_end,
-                       not auto_renew, None if auto_renew else end)
+        return _object(
+            f"sub_local_{uuid.uuid4().hex[:24]}",
+            f"cus_local_{tenant_id.hex[:24]}",
+            tenant_id,
+            plan,
+            seat_count,
+            "trialing" if trial_end else "active",
+            now,
+            end,
+            trial_end,
+            not auto_renew,
+            None if auto_renew else end,
+        )
 
-    async def update(self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int,
-                     auto_renew: bool) -> StripeObject:
+    async def update(
+        self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, auto_renew: bool
+    ) -> StripeObject:
         start = current.current_period_start or datetime.now(UTC)
         end = current.current_period_end or add_interval(start, plan.interval, plan.interval_count)
-        return _object(current.subscription_ref or "", current.customer_ref or "", tenant_id, plan, seat_count,
-                       current.status, start, end, current.trial_ends_at, not auto_renew,
-                       None if auto_renew else end)
+        return _object(
+            current.subscription_ref or "",
+            current.customer_ref or "",
+            tenant_id,
+            plan,
+            seat_count,
+            current.status,
+            start,
+            end,
+            current.trial_ends_at,
+            not auto_renew,
+            None if auto_renew else end,
+        )
 
-    async def cancel(self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int,
-                     at_period_end: bool) -> StripeObject:
+    async def cancel(
+        self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, at_period_end: bool
+    ) -> StripeObject:
         now = datetime.now(UTC).replace(microsecond=0)
         start = current.current_period_start or now
         end = current.current_period_end or now
         if at_period_end:
-            return _object(current.subscription_ref or "", current.customer_ref or "", tenant_id, plan,
-                           seat_count, current.status, start, end, current.trial_ends_at, True, end)
-        return _object(current.subscription_ref or "", current.customer_ref or "", tenant_id, plan, seat_count,
-                       "canceled", start, end, current.trial_ends_at, False, now)
+            return _object(
+                current.subscription_ref or "",
+                current.customer_ref or "",
+                tenant_id,
+                plan,
+                seat_count,
+                current.status,
+                start,
+                end,
+                current.trial_ends_at,
+                True,
+                end,
+            )
+        return _object(
+            current.subscription_ref or "",
+            current.customer_ref or "",
+            tenant_id,
+            plan,
+            seat_count,
+            "canceled",
+            start,
+            end,
+            current.trial_ends_at,
+            False,
+            now,
+        )
 
-    async def report_usage(self, current: Current, *, feature_key: str, quantity: int,
-                           idempotency_key: str | None, at: datetime) -> None:
+    async def report_usage(
+        self, current: Current, *, feature_key: str, quantity: int, idempotency_key: str | None, at: datetime
+    ) -> None:
         return None  # usage is kept in the platform's own table only
 
 
@@ -146,8 +214,9 @@ class StripeProvider:
             secret_key, base_addresses={"api": api_base} if api_base else None, max_network_retries=1
         )
 
-    async def start(self, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, email: str | None,
-                    auto_renew: bool) -> StripeObject:
+    async def start(
+        self, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, email: str | None, auto_renew: bool
+    ) -> StripeObject:
         metadata = {"tenant_id": str(tenant_id), "plan_code": plan.code}
         customer = await self.client.customers.create_async(
             params={"email": email, "metadata": metadata} if email else {"metadata": metadata},
@@ -164,21 +233,26 @@ class StripeProvider:
         sub = await self.client.subscriptions.create_async(params=params)
         return sub.to_dict()
 
-    async def update(self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int,
-                     auto_renew: bool) -> StripeObject:
+    async def update(
+        self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, auto_renew: bool
+    ) -> StripeObject:
         ref = self._ref(current)
         existing = await self.client.subscriptions.retrieve_async(ref)
         item = existing["items"]["data"][0]["id"]
-        sub = await self.client.subscriptions.update_async(ref, params={
-            "items": [{"id": item, "price": self._price(plan), "quantity": seat_count}],
-            "cancel_at_period_end": not auto_renew,
-            "metadata": {"tenant_id": str(tenant_id), "plan_code": plan.code},
-            "proration_behavior": "create_prorations",
-        })
+        sub = await self.client.subscriptions.update_async(
+            ref,
+            params={
+                "items": [{"id": item, "price": self._price(plan), "quantity": seat_count}],
+                "cancel_at_period_end": not auto_renew,
+                "metadata": {"tenant_id": str(tenant_id), "plan_code": plan.code},
+                "proration_behavior": "create_prorations",
+            },
+        )
         return sub.to_dict()
 
-    async def cancel(self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int,
-                     at_period_end: bool) -> StripeObject:
+    async def cancel(
+        self, current: Current, *, tenant_id: uuid.UUID, plan: PlanRef, seat_count: int, at_period_end: bool
+    ) -> StripeObject:
         ref = self._ref(current)
         if at_period_end:
             sub = await self.client.subscriptions.update_async(ref, params={"cancel_at_period_end": True})
@@ -186,8 +260,9 @@ class StripeProvider:
             sub = await self.client.subscriptions.cancel_async(ref)
         return sub.to_dict()
 
-    async def report_usage(self, current: Current, *, feature_key: str, quantity: int,
-                           idempotency_key: str | None, at: datetime) -> None:
+    async def report_usage(
+        self, current: Current, *, feature_key: str, quantity: int, idempotency_key: str | None, at: datetime
+    ) -> None:
         if not current.customer_ref:
             return
         params: dict[str, Any] = {

@@ -243,8 +243,9 @@ class RedisLimiter:
         return math.ceil(ms / 1000) if ms > 0 else 0
 
     async def try_lock(self, key: str, seconds: int) -> bool:
-        taken = await self._redis("try_lock", lambda: self.redis.set(
-            f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds), nx=True))
+        taken = await self._redis(
+            "try_lock", lambda: self.redis.set(f"{self._prefix}lock:{key}", b"1", ex=max(1, seconds), nx=True)
+        )
         if isinstance(taken, _Failed):
             return await self.local.try_lock(key, seconds)
         return bool(taken)

@@ -37,13 +37,24 @@ class RedisLink:
             "retry": Retry(ExponentialWithJitterBackoff(cap=0.5, base=0.05), retries=2),
             "retry_on_error": [RedisConnectionError, RedisTimeoutError],
         }
-        self.client = Redis(connection_pool=BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_max_connections,
-            timeout=settings.redis_pool_timeout_seconds, socket_timeout=settings.redis_socket_timeout_seconds,
-            **common))
-        self.blocking = Redis(connection_pool=BlockingConnectionPool.from_url(
-            settings.redis_url, max_connections=settings.redis_max_blocking_connections,
-            timeout=settings.redis_pool_timeout_seconds, socket_timeout=BLOCK_SECONDS + 5, **common))
+        self.client = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=settings.redis_max_connections,
+                timeout=settings.redis_pool_timeout_seconds,
+                socket_timeout=settings.redis_socket_timeout_seconds,
+                **common,
+            )
+        )
+        self.blocking = Redis(
+            connection_pool=BlockingConnectionPool.from_url(
+                settings.redis_url,
+                max_connections=settings.redis_max_blocking_connections,
+                timeout=settings.redis_pool_timeout_seconds,
+                socket_timeout=BLOCK_SECONDS + 5,
+                **common,
+            )
+        )
         self._down_until = 0.0
         self._last_warning = 0.0
 

@@ -51,10 +51,12 @@ class ObjectStorage(Protocol):
 
     async def health(self) -> StorageHealth: ...
     def bucket_for(self, tenant_id: uuid.UUID) -> str: ...
-    async def presign_upload(self, bucket: str, key: str, mime_type: str, size: int, ttl: int,
-                             base_url: str, object_id: uuid.UUID) -> Presigned: ...
-    async def presign_download(self, bucket: str, key: str, ttl: int, base_url: str,
-                               object_id: uuid.UUID) -> Presigned: ...
+    async def presign_upload(
+        self, bucket: str, key: str, mime_type: str, size: int, ttl: int, base_url: str, object_id: uuid.UUID
+    ) -> Presigned: ...
+    async def presign_download(
+        self, bucket: str, key: str, ttl: int, base_url: str, object_id: uuid.UUID
+    ) -> Presigned: ...
     async def stat(self, bucket: str, key: str) -> Stat | None: ...
     async def read(self, bucket: str, key: str) -> bytes: ...
     async def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
@@ -114,8 +116,7 @@ class LocalDiskStorage:
         message = f"{method}\n{object_id}\n{expires}\n{extra}".encode()
         return hmac.new(self.key, message, hashlib.sha256).hexdigest()
 
-    def verify(self, method: str, object_id: uuid.UUID, expires: str, signature: str,
-               extra: str = "") -> str | None:
+    def verify(self, method: str, object_id: uuid.UUID, expires: str, signature: str, extra: str = "") -> str | None:
         """None when the URL is valid, else why it is not."""
         if not expires.isdigit():
             return "Malformed signed URL."
@@ -131,14 +132,14 @@ class LocalDiskStorage:
         sig = self.signature(method, object_id, expires, extra)
         return f"{base_url.rstrip('/')}/storage/blobs/{object_id}?expires={expires}&signature={sig}"
 
-    async def presign_upload(self, bucket: str, key: str, mime_type: str, size: int, ttl: int,
-                             base_url: str, object_id: uuid.UUID) -> Presigned:
+    async def presign_upload(
+        self, bucket: str, key: str, mime_type: str, size: int, ttl: int, base_url: str, object_id: uuid.UUID
+    ) -> Presigned:
         # The MIME type and size are signed, so the upload cannot change what was allowed.
         url = self._url(base_url, "PUT", object_id, ttl, f"{mime_type}\n{size}")
         return Presigned(url, "PUT", {"Content-Type": mime_type})
 
-    async def presign_download(self, bucket: str, key: str, ttl: int, base_url: str,
-                               object_id: uuid.UUID) -> Presigned:
+    async def presign_download(self, bucket: str, key: str, ttl: int, base_url: str, object_id: uuid.UUID) -> Presigned:
         return Presigned(self._url(base_url, "GET", object_id, ttl, ""), "GET", {})
 
     # Bytes ---------------------------------------------------------------------------------
@@ -197,8 +198,14 @@ class S3Storage:
 
     name = "s3"
 
-    def __init__(self, bucket: str, region: str, endpoint_url: str | None,
-                 access_key_id: str | None, secret_access_key: str | None) -> None:
+    def __init__(
+        self,
+        bucket: str,
+        region: str,
+        endpoint_url: str | None,
+        access_key_id: str | None,
+        secret_access_key: str | None,
+    ) -> None:
         from aiobotocore.session import get_session
 
         self.bucket = bucket
@@ -226,20 +233,18 @@ class S3Storage:
     def bucket_for(self, tenant_id: uuid.UUID) -> str:
         return self.bucket
 
-    async def presign_upload(self, bucket: str, key: str, mime_type: str, size: int, ttl: int,
-                             base_url: str, object_id: uuid.UUID) -> Presigned:
+    async def presign_upload(
+        self, bucket: str, key: str, mime_type: str, size: int, ttl: int, base_url: str, object_id: uuid.UUID
+    ) -> Presigned:
         async with self._client() as s3:
             url = await s3.generate_presigned_url(
                 "put_object", Params={"Bucket": bucket, "Key": key, "ContentType": mime_type}, ExpiresIn=ttl
             )
         return Presigned(url, "PUT", {"Content-Type": mime_type})
 
-    async def presign_download(self, bucket: str, key: str, ttl: int, base_url: str,
-                               object_id: uuid.UUID) -> Presigned:
+    async def presign_download(self, bucket: str, key: str, ttl: int, base_url: str, object_id: uuid.UUID) -> Presigned:
         async with self._client() as s3:
-            url = await s3.generate_presigned_url(
-                "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl
-            )
+            url = await s3.generate_presigned_url("get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=ttl)
         return Presigned(url, "GET", {})
 
     async def stat(self, bucket: str, key: str) -> Stat | None:
@@ -276,8 +281,13 @@ def make_storage(settings: Settings) -> LocalDiskStorage | S3Storage:
         if not bucket:
             raise ValueError("AGENTDECK_STORAGE_URL must name a bucket: s3://<bucket>")
         secret = settings.storage_s3_secret_access_key
-        return S3Storage(bucket, settings.storage_s3_region, settings.storage_s3_endpoint_url,
-                         settings.storage_s3_access_key_id, secret.get_secret_value() if secret else None)
+        return S3Storage(
+            bucket,
+            settings.storage_s3_region,
+            settings.storage_s3_endpoint_url,
+            settings.storage_s3_access_key_id,
+            secret.get_secret_value() if secret else None,
+        )
     if url and not url.startswith("file://"):
         raise ValueError(f"unsupported AGENTDECK_STORAGE_URL scheme: {url.split(':', 1)[0]}")
     root = Path(url.removeprefix("file://")) if url else settings.var_dir / "storage"

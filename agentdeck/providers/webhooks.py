@@ -56,8 +56,9 @@ def _refused(ip: ipaddress.IPv4Address | ipaddress.IPv6Address, allow_loopback: 
         ip = ip.ipv4_mapped
     if ip.is_loopback:
         return not allow_loopback
-    return (ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved
-            or ip.is_unspecified or not ip.is_global)
+    return (
+        ip.is_private or ip.is_link_local or ip.is_multicast or ip.is_reserved or ip.is_unspecified or not ip.is_global
+    )
 
 
 async def check_target(url: str, *, allow_loopback: bool = False) -> None:
@@ -77,8 +78,9 @@ async def check_target(url: str, *, allow_loopback: bool = False) -> None:
     loopback_name = host.lower() == "localhost" or host.lower().endswith(".localhost")
     if loopback_name and not allow_loopback:
         raise UnsafeTarget("Webhook target must not be localhost.")
-    if parts.scheme != "https" and not (allow_loopback and parts.scheme == "http"
-                                        and (loopback_name or (literal is not None and literal.is_loopback))):
+    if parts.scheme != "https" and not (
+        allow_loopback and parts.scheme == "http" and (loopback_name or (literal is not None and literal.is_loopback))
+    ):
         raise UnsafeTarget("Webhook target must use https.")
     if literal is not None:
         addresses = [literal]
@@ -100,8 +102,11 @@ async def post_signed(url: str, secret: str, payload: dict[str, Any], *, allow_l
     except UnsafeTarget as exc:
         return Delivery(False, None, str(exc), unsafe=True)
     body = canonical_body(payload)
-    headers = {"Content-Type": "application/json", SIGNATURE_HEADER: sign(secret, body),
-               "User-Agent": "agentdeck-status-webhooks"}
+    headers = {
+        "Content-Type": "application/json",
+        SIGNATURE_HEADER: sign(secret, body),
+        "User-Agent": "agentdeck-status-webhooks",
+    }
     try:
         async with httpx.AsyncClient(follow_redirects=False, timeout=TIMEOUT_S, trust_env=False) as client:
             response = await client.post(url, content=body, headers=headers)
@@ -110,8 +115,15 @@ async def post_signed(url: str, secret: str, payload: dict[str, Any], *, allow_l
     return Delivery(200 <= response.status_code < 300, response.status_code)
 
 
-async def deliver_with_retries(url: str, secret: str, payload: dict[str, Any], *, allow_loopback: bool = False,
-                               attempts: int = 3, backoff_s: float = 1.0) -> Delivery:
+async def deliver_with_retries(
+    url: str,
+    secret: str,
+    payload: dict[str, Any],
+    *,
+    allow_loopback: bool = False,
+    attempts: int = 3,
+    backoff_s: float = 1.0,
+) -> Delivery:
     """Retry transient failures (no response, 429, 5xx) with exponential backoff."""
     result = Delivery(False, None, "not attempted")
     for attempt in range(attempts):

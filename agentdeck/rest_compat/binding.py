@@ -87,7 +87,12 @@ class InputNames:
                 gql = names.get(key)
                 if gql is None:
                     errors.append(
-                        {"type": "extra_forbidden", "loc": [*loc, key], "msg": "Extra inputs are not permitted", "input": item}
+                        {
+                            "type": "extra_forbidden",
+                            "loc": [*loc, key],
+                            "msg": "Extra inputs are not permitted",
+                            "input": item,
+                        }
                     )
                 else:
                     out[gql] = self.to_graphql(item, t.fields[gql].type, [*loc, key], errors)
@@ -138,9 +143,7 @@ def parse_text(raw: str | list[str], t: GraphQLInputType) -> tuple[Any, tuple[st
     return raw, None
 
 
-def coercion_errors(
-    names: InputNames, value: Any, t: GraphQLInputType, loc: list
-) -> list[dict[str, Any]]:
+def coercion_errors(names: InputNames, value: Any, t: GraphQLInputType, loc: list) -> list[dict[str, Any]]:
     """Every way `value` fails `t`, as Pydantic-style error dicts."""
     errors: list[dict[str, Any]] = []
 
@@ -158,9 +161,7 @@ def coercion_errors(
         named = get_named_type(at)
         if isinstance(named, GraphQLEnumType):
             allowed = ", ".join(f"'{v}'" for v in named.values)
-            errors.append(
-                {"type": "enum", "loc": [*loc, *rest], "msg": f"Input should be {allowed}", "input": invalid}
-            )
+            errors.append({"type": "enum", "loc": [*loc, *rest], "msg": f"Input should be {allowed}", "input": invalid})
             return
         if isinstance(named, GraphQLInputObjectType) and not isinstance(invalid, dict):
             kind = "model_attributes_type"

@@ -122,9 +122,7 @@ def compile_op(schema: GraphQLSchema, op: Op) -> Compiled:
 
     wanted: list[tuple[Source, str, str]] = []  # (source, key, argument)
     for param in PATH_PARAM.findall(op.path):
-        arg = op.path_args.get(param) or next(
-            (n for n, a in field.args.items() if rest_name(n, a) == param), param
-        )
+        arg = op.path_args.get(param) or next((n for n, a in field.args.items() if rest_name(n, a) == param), param)
         wanted.append(("path", param, arg))
     wanted += [("query", k, a) for k, a in op.query.items()]
     wanted += [("header", k, a) for k, a in op.header.items()]
@@ -193,8 +191,11 @@ class RestOperation:
             variables, problems = await self.bind(compiled, request)
             if problems:
                 first = problems[0]
-                log_client_error(compiled.name, "BAD_USER_INPUT",
-                                 f"{'.'.join(map(str, first['loc']))}: {first['msg']} ({len(problems)} problem(s))")
+                log_client_error(
+                    compiled.name,
+                    "BAD_USER_INPUT",
+                    f"{'.'.join(map(str, first['loc']))}: {first['msg']} ({len(problems)} problem(s))",
+                )
                 return errors.validation_failed(problems)
             context = await self.context_factory(request)
             if compiled.kind == "subscription":
@@ -230,8 +231,13 @@ class RestOperation:
                     body = orjson.loads(raw)
                 except orjson.JSONDecodeError as exc:
                     problems.append(
-                        {"type": "json_invalid", "loc": ["body", exc.pos], "msg": "JSON decode error",
-                         "input": {}, "ctx": {"error": exc.msg}}
+                        {
+                            "type": "json_invalid",
+                            "loc": ["body", exc.pos],
+                            "msg": "JSON decode error",
+                            "input": {},
+                            "ctx": {"error": exc.msg},
+                        }
                     )
                     continue
                 if unsafe := unsafe_problems(body, ["body"]):
@@ -373,9 +379,7 @@ def build_routes(
             raise RouteTableError(f"{op.method} {op.path} appears twice")
         handler.by_method[op.method] = compiled
         compiled_all.append(compiled)
-    routes = [
-        RestRoute(path, handler.handle, methods=list(handler.by_method)) for path, handler in by_path.items()
-    ]
+    routes = [RestRoute(path, handler.handle, methods=list(handler.by_method)) for path, handler in by_path.items()]
     for route in routes:
         route.yields_to = [other for other in routes if more_specific(other.path, route.path)]
     return routes, compiled_all

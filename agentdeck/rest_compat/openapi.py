@@ -115,15 +115,20 @@ class SchemaWriter:
         return out
 
 
-BEARER_AUTH = {"type": "http", "scheme": "bearer", "bearerFormat": "JWT",
-               "description": "An access token from /api/v1/auth/token (or a service-account token)."}
+BEARER_AUTH = {
+    "type": "http",
+    "scheme": "bearer",
+    "bearerFormat": "JWT",
+    "description": "An access token from /api/v1/auth/token (or a service-account token).",
+}
 
 
 def _security(field: GraphQLField) -> list[dict[str, list]] | None:
     """From the permissions the field declares (`schema/permissions.py`): none = public."""
     definition = (field.extensions or {}).get(BACKREF)
-    permissions = [p for e in getattr(definition, "extensions", ()) if isinstance(e, PermissionExtension)
-                   for p in e.permissions]
+    permissions = [
+        p for e in getattr(definition, "extensions", ()) if isinstance(e, PermissionExtension) for p in e.permissions
+    ]
     if not permissions:
         return None
     if all(getattr(p, "bearer", "required") == "optional" for p in permissions):
@@ -183,7 +188,11 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
         if c.op.envelope:
             result_schema = {
                 "type": "object",
-                "properties": {"success": {"type": "boolean", "default": True}, "message": {"type": "string"}, "data": {}},
+                "properties": {
+                    "success": {"type": "boolean", "default": True},
+                    "message": {"type": "string"},
+                    "data": {},
+                },
                 "required": ["success", "message"],
                 "description": f"Success envelope; `message` and `data` come from {result_schema.get('$ref', '')}",
             }
@@ -195,8 +204,10 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
                 "content": {c.op.stream.media_type: {"schema": result_schema}},
             }
         elif c.op.media_type:
-            ok = {"description": "Successful Response",
-                  "content": {c.op.media_type.split(";")[0].strip(): {"schema": {"type": "string"}}}}
+            ok = {
+                "description": "Successful Response",
+                "content": {c.op.media_type.split(";")[0].strip(): {"schema": {"type": "string"}}},
+            }
         else:
             ok = {"description": "Successful Response", "content": {"application/json": {"schema": result_schema}}}
         operation: dict[str, Any] = {
@@ -227,8 +238,10 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
             "description": "Reads the raw request body (signature verification), then runs the resolver.",
             "operationId": "Raw_" + r.path.strip("/").replace("/", "_"),
             "requestBody": {"required": True, "content": {r.request_media_type: {"schema": {"type": "object"}}}},
-            "responses": {str(r.status): {"description": "Accepted", "content": {
-                "application/json": {"schema": r.response}}}, **_error_responses()},
+            "responses": {
+                str(r.status): {"description": "Accepted", "content": {"application/json": {"schema": r.response}}},
+                **_error_responses(),
+            },
         }
     return {
         "openapi": "3.1.0",

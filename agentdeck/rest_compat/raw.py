@@ -55,8 +55,12 @@ def blob_routes(services: Services) -> list[Route]:
         q = request.query_params
         try:
             await storage.receive_upload(
-                services, request.path_params["object_id"], q.get("expires", ""), q.get("signature", ""),
-                request.headers.get("content-type"), request.stream(),
+                services,
+                request.path_params["object_id"],
+                q.get("expires", ""),
+                q.get("signature", ""),
+                request.headers.get("content-type"),
+                request.stream(),
             )
         except DomainError as exc:
             return _error(exc)
@@ -70,12 +74,16 @@ def blob_routes(services: Services) -> list[Route]:
             )
         except DomainError as exc:
             return _error(exc)
-        return FileResponse(path, media_type=header_media_type(obj.mime_type), headers={
-            "Content-Disposition": content_disposition(obj.filename),
-            # Uploaded bytes are the tenant's, not ours: should a browser render them anyway
-            # (an HTML file), they run sandboxed, with no script, no requests, in no frame.
-            "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
-        })
+        return FileResponse(
+            path,
+            media_type=header_media_type(obj.mime_type),
+            headers={
+                "Content-Disposition": content_disposition(obj.filename),
+                # Uploaded bytes are the tenant's, not ours: should a browser render them anyway
+                # (an HTML file), they run sandboxed, with no script, no requests, in no frame.
+                "Content-Security-Policy": "sandbox; default-src 'none'; frame-ancestors 'none'",
+            },
+        )
 
     return [
         Route(BLOB_PREFIX + "{object_id}", upload, methods=["PUT"]),
@@ -87,7 +95,9 @@ def webhook_routes(context_for: Callable[[Request], Awaitable[Context]]) -> list
     async def stripe_webhook(request: Request) -> Response:
         context = await context_for(request)
         try:
-            receipt = await handle_stripe_webhook(context, await request.body(), request.headers.get("stripe-signature"))
+            receipt = await handle_stripe_webhook(
+                context, await request.body(), request.headers.get("stripe-signature")
+            )
         except DomainError as exc:
             log_client_error("POST /webhooks/stripe", exc.code, exc.message)
             return errors.from_extensions(exc.message, exc.extensions, lambda f: ["body", f])

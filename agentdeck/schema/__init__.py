@@ -65,7 +65,11 @@ SUBSCRIPTIONS = tuple(m.Subscription for m in DOMAINS if hasattr(m, "Subscriptio
 
 def build_schema(settings: Settings | None = None) -> Schema:
     settings = settings or Settings()
-    roots = merge_types("Query", QUERIES), merge_types("Mutation", MUTATIONS), merge_types("Subscription", SUBSCRIPTIONS)
+    roots = (
+        merge_types("Query", QUERIES),
+        merge_types("Mutation", MUTATIONS),
+        merge_types("Subscription", SUBSCRIPTIONS),
+    )
     enforce_limits(roots)
     extensions: list[Any] = [
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),

@@ -24,8 +24,7 @@ class SessionClientInfo:
     @classmethod
     def from_user_agent(cls, user_agent: str | None) -> SessionClientInfo:
         client = parse_user_agent(user_agent)
-        return cls(platform=client.platform, browser=client.browser, device=client.device,
-                   user_agent=client.user_agent)
+        return cls(platform=client.platform, browser=client.browser, device=client.device, user_agent=client.user_agent)
 
 
 @strawberry.type(description="Approximate location of a session (GeoIP; unknown when not configured).")
@@ -51,10 +50,18 @@ class UserSessionItem:
     @classmethod
     def from_row(cls, row: AuthSession, current: bool) -> UserSessionItem:
         """The session as its user may see it: the address masked, no GeoIP (always unknown)."""
-        return cls(id=row.id, tenant_id=row.tenant_id, created_at=row.created_at, last_seen_at=row.last_seen_at,
-                   revoked_at=row.revoked_at, client=SessionClientInfo.from_user_agent(row.user_agent),
-                   ip_address_masked=mask_ip(row.ip_address), fingerprint=fingerprint(row.ip_address, row.user_agent),
-                   location=None, current=current)
+        return cls(
+            id=row.id,
+            tenant_id=row.tenant_id,
+            created_at=row.created_at,
+            last_seen_at=row.last_seen_at,
+            revoked_at=row.revoked_at,
+            client=SessionClientInfo.from_user_agent(row.user_agent),
+            ip_address_masked=mask_ip(row.ip_address),
+            fingerprint=fingerprint(row.ip_address, row.user_agent),
+            location=None,
+            current=current,
+        )
 
 
 @strawberry.type
@@ -135,10 +142,17 @@ class PasswordResetInput:
 
 @strawberry.type
 class Query:
-    @strawberry.field(description="The caller's sign-in sessions, newest activity first.",
-                      extensions=allow(Authenticated()))
-    async def user_sessions(self, info: strawberry.Info, include_revoked: bool = False, limit: PageSize = 20,
-                            offset: Offset = 0, tenant_id: uuid.UUID | None = None) -> UserSessionList:
+    @strawberry.field(
+        description="The caller's sign-in sessions, newest activity first.", extensions=allow(Authenticated())
+    )
+    async def user_sessions(
+        self,
+        info: strawberry.Info,
+        include_revoked: bool = False,
+        limit: PageSize = 20,
+        offset: Offset = 0,
+        tenant_id: uuid.UUID | None = None,
+    ) -> UserSessionList:
         page = await r.list_sessions(info.context, include_revoked, limit, offset, tenant_id)
         return UserSessionList.from_page(page, limit, offset)
 
@@ -149,8 +163,9 @@ class Mutation:
     async def revoke_session(self, info: strawberry.Info, session_id: uuid.UUID) -> SessionRevokeResult:
         return SessionRevokeResult.from_outcome(await r.revoke_session(info.context, session_id))
 
-    @strawberry.mutation(description="Mail the caller a link that verifies their email address.",
-                         extensions=allow(Authenticated()))
+    @strawberry.mutation(
+        description="Mail the caller a link that verifies their email address.", extensions=allow(Authenticated())
+    )
     async def send_email_verification(self, info: strawberry.Info) -> EmailVerificationSendResult:
         return EmailVerificationSendResult.from_outcome(await r.send_verification(info.context))
 
@@ -163,18 +178,26 @@ class Mutation:
         return AccountActionResult.from_outcome(await r.forgot_password(info.context, input.email))
 
     @strawberry.mutation(description="Redeem a password reset token; ends every session of the user.")
-    async def confirm_password_reset(self, info: strawberry.Info, input: PasswordResetConfirmInput) -> AccountActionResult:
+    async def confirm_password_reset(
+        self, info: strawberry.Info, input: PasswordResetConfirmInput
+    ) -> AccountActionResult:
         return AccountActionResult.from_outcome(
-            await r.confirm_password_reset(info.context, input.token, input.new_password))
+            await r.confirm_password_reset(info.context, input.token, input.new_password)
+        )
 
-    @strawberry.mutation(description="Change the caller's password; ends their other sessions.",
-                         extensions=allow(Authenticated()))
+    @strawberry.mutation(
+        description="Change the caller's password; ends their other sessions.", extensions=allow(Authenticated())
+    )
     async def change_password(self, info: strawberry.Info, input: PasswordChangeInput) -> AccountActionResult:
         return AccountActionResult.from_outcome(
-            await r.change_password(info.context, input.current_password, input.new_password))
+            await r.change_password(info.context, input.current_password, input.new_password)
+        )
 
-    @strawberry.mutation(description="Support: set a tenant member's password; ends their sessions.",
-                         extensions=allow(Verified(), Scope("support:read")))
+    @strawberry.mutation(
+        description="Support: set a tenant member's password; ends their sessions.",
+        extensions=allow(Verified(), Scope("support:read")),
+    )
     async def reset_user_password(self, info: strawberry.Info, input: PasswordResetInput) -> AccountActionResult:
         return AccountActionResult.from_outcome(
-            await r.admin_reset_password(info.context, input.user_id, input.new_password))
+            await r.admin_reset_password(info.context, input.user_id, input.new_password)
+        )

@@ -33,10 +33,20 @@ class UserSession:
     @classmethod
     def from_signed_in(cls, signed_in: r.SignedIn) -> UserSession:
         access, refresh, session = signed_in.access, signed_in.refresh, signed_in.session
-        return cls(access_token=access.token, refresh_token=refresh.token, token_type="bearer",
-                   expires_at=access.expires_at, refresh_expires_at=refresh.expires_at, kid=access.kid,
-                   refresh_kid=refresh.kid, scopes=signed_in.scopes, tenant_id=session.tenant_id,
-                   user_id=session.user_id, email_verified=signed_in.email_verified, session_id=session.id)
+        return cls(
+            access_token=access.token,
+            refresh_token=refresh.token,
+            token_type="bearer",
+            expires_at=access.expires_at,
+            refresh_expires_at=refresh.expires_at,
+            kid=access.kid,
+            refresh_kid=refresh.kid,
+            scopes=signed_in.scopes,
+            tenant_id=session.tenant_id,
+            user_id=session.user_id,
+            email_verified=signed_in.email_verified,
+            session_id=session.id,
+        )
 
 
 @strawberry.type(description="A new tenant's owner, signed in.")
@@ -57,8 +67,11 @@ class SignupPolicy:
 
     @classmethod
     def from_policy(cls, policy: r.SignupPolicy) -> SignupPolicy:
-        return cls(policy=policy.policy, invite_required=policy.invite_required,
-                   request_access_enabled=policy.request_access_enabled)
+        return cls(
+            policy=policy.policy,
+            invite_required=policy.invite_required,
+            request_access_enabled=policy.request_access_enabled,
+        )
 
 
 @strawberry.type(description="A tenant, as its members see it.")
@@ -82,16 +95,23 @@ class User:
     scopes: list[str] = strawberry.field(description="What this access token grants.")
     email_verified: bool = strawberry.field(
         description="Whether the address is verified now. A token issued before verifying still says "
-                    "`email_verified: false` and is refused on tenant operations: refresh it (`refreshSession`).")
+        "`email_verified: false` and is refused on tenant operations: refresh it (`refreshSession`)."
+    )
     platform_role: str | None = strawberry.field(description='"platform_operator" for operators, else null.')
 
     @classmethod
     def from_profile(cls, profile: r.Profile) -> User:
         user = profile.user
-        return cls(id=user.id, email=user.email, display_name=user.display_name,
-                   tenant=Tenant.from_row(profile.tenant) if profile.tenant else None, role=profile.role,
-                   scopes=profile.scopes, email_verified=user.email_verified_at is not None,
-                   platform_role=user.platform_role)
+        return cls(
+            id=user.id,
+            email=user.email,
+            display_name=user.display_name,
+            tenant=Tenant.from_row(profile.tenant) if profile.tenant else None,
+            role=profile.role,
+            scopes=profile.scopes,
+            email_verified=user.email_verified_at is not None,
+            platform_role=user.platform_role,
+        )
 
 
 @strawberry.type(description="The legacy REST shape of `GET /api/v1/auth/me` (the raw token claims).")
@@ -108,8 +128,10 @@ class CurrentUserResult:
     @classmethod
     def from_outcome(cls, outcome: Outcome[Principal]) -> CurrentUserResult:
         principal = outcome.data
-        return cls(message=outcome.message, data=CurrentUser(user_id=principal.subject.removeprefix("user:"),
-                                                             token_payload=JSON(principal.claims)))
+        return cls(
+            message=outcome.message,
+            data=CurrentUser(user_id=principal.subject.removeprefix("user:"), token_payload=JSON(principal.claims)),
+        )
 
 
 @strawberry.type
@@ -182,7 +204,7 @@ class Query:
     @strawberry.field(
         extensions=allow(Authenticated()),
         description="The legacy REST form of `me` served at `GET /api/v1/auth/me`: a message and the raw "
-                    "claims of the access token.",
+        "claims of the access token.",
         deprecation_reason="The legacy REST envelope (GET /api/v1/auth/me); query `me` instead.",
     )
     def me_legacy(self, info: strawberry.Info) -> CurrentUserResult:
@@ -197,8 +219,11 @@ class Mutation:
 
     @strawberry.mutation(description="Create a tenant and its owner, and sign in.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> UserRegistration:
-        return UserRegistration.from_registration(await registration.register(
-            info.context, input.email, input.password, input.tenant_name, input.display_name, input.invite_token))
+        return UserRegistration.from_registration(
+            await registration.register(
+                info.context, input.email, input.password, input.tenant_name, input.display_name, input.invite_token
+            )
+        )
 
     @strawberry.mutation(description="Exchange a refresh token for a new pair (single use).")
     async def refresh_session(self, info: strawberry.Info, input: RefreshTokenInput) -> UserSession:

@@ -38,9 +38,14 @@ class PlanFeature:
     @classmethod
     def from_config(cls, feature: dict[str, Any]) -> PlanFeature:
         """A feature as `billing_plans.json` configures it."""
-        return cls(key=feature["key"], display_name=feature["display_name"], description=feature.get("description"),
-                   hard_limit=feature.get("hard_limit"), soft_limit=feature.get("soft_limit"),
-                   is_metered=feature.get("is_metered", False))
+        return cls(
+            key=feature["key"],
+            display_name=feature["display_name"],
+            description=feature.get("description"),
+            hard_limit=feature.get("hard_limit"),
+            soft_limit=feature.get("soft_limit"),
+            is_metered=feature.get("is_metered", False),
+        )
 
 
 @strawberry.type(description="A billing plan; prices are integer cents.")
@@ -59,10 +64,19 @@ class BillingPlan:
 
     @classmethod
     def from_row(cls, row: PlanRow) -> BillingPlan:
-        return cls(code=row.code, name=row.name, interval=row.interval, interval_count=row.interval_count,
-                   price_cents=row.price_cents, currency=row.currency, trial_days=row.trial_days,
-                   seat_included=row.seat_included, feature_toggles=JSON(dict(row.feature_toggles)),
-                   is_active=row.is_active, features=[PlanFeature.from_config(f) for f in row.features])
+        return cls(
+            code=row.code,
+            name=row.name,
+            interval=row.interval,
+            interval_count=row.interval_count,
+            price_cents=row.price_cents,
+            currency=row.currency,
+            trial_days=row.trial_days,
+            seat_included=row.seat_included,
+            feature_toggles=JSON(dict(row.feature_toggles)),
+            is_active=row.is_active,
+            features=[PlanFeature.from_config(f) for f in row.features],
+        )
 
 
 @strawberry.type
@@ -85,12 +99,23 @@ class TenantSubscription:
 
     @classmethod
     def from_row(cls, row: SubscriptionRow) -> TenantSubscription:
-        return cls(tenant_id=str(row.tenant_id), plan_code=row.plan_code, status=row.status, auto_renew=row.auto_renew,
-                   billing_email=row.billing_email, starts_at=row.starts_at,
-                   current_period_start=row.current_period_start, current_period_end=row.current_period_end,
-                   trial_ends_at=row.trial_ends_at, cancel_at=row.cancel_at, seat_count=row.seat_count,
-                   pending_plan_code=row.pending_plan_code, pending_plan_effective_at=row.pending_plan_effective_at,
-                   pending_seat_count=row.pending_seat_count, metadata=JSON(dict(row.metadata_ or {})))
+        return cls(
+            tenant_id=str(row.tenant_id),
+            plan_code=row.plan_code,
+            status=row.status,
+            auto_renew=row.auto_renew,
+            billing_email=row.billing_email,
+            starts_at=row.starts_at,
+            current_period_start=row.current_period_start,
+            current_period_end=row.current_period_end,
+            trial_ends_at=row.trial_ends_at,
+            cancel_at=row.cancel_at,
+            seat_count=row.seat_count,
+            pending_plan_code=row.pending_plan_code,
+            pending_plan_effective_at=row.pending_plan_effective_at,
+            pending_seat_count=row.pending_seat_count,
+            metadata=JSON(dict(row.metadata_ or {})),
+        )
 
 
 @strawberry.type
@@ -128,8 +153,13 @@ class BillingEventUsage:
 
     @classmethod
     def from_event(cls, usage: dict[str, Any]) -> BillingEventUsage:
-        return cls(feature_key=usage["feature_key"], quantity=usage["quantity"], period_start=usage.get("period_start"),
-                   period_end=usage.get("period_end"), amount_cents=usage.get("amount_cents"))
+        return cls(
+            feature_key=usage["feature_key"],
+            quantity=usage["quantity"],
+            period_start=usage.get("period_start"),
+            period_end=usage.get("period_end"),
+            amount_cents=usage.get("amount_cents"),
+        )
 
 
 @strawberry.type(description="A payment event as recorded; times are ISO strings with +00:00.")
@@ -148,12 +178,17 @@ class BillingEvent:
     def from_event(cls, event: dict[str, Any]) -> BillingEvent:
         """An event in the documented shape billing stores and streams (`stripe_objects.normalize`)."""
         subscription, invoice = event.get("subscription"), event.get("invoice")
-        return cls(tenant_id=event["tenant_id"], event_type=event["event_type"],
-                   stripe_event_id=event["stripe_event_id"], occurred_at=event["occurred_at"],
-                   summary=event.get("summary"), status=event["status"],
-                   subscription=BillingEventSubscription(**subscription) if subscription else None,
-                   invoice=BillingEventInvoice(**invoice) if invoice else None,
-                   usage=[BillingEventUsage.from_event(u) for u in event.get("usage") or ()])
+        return cls(
+            tenant_id=event["tenant_id"],
+            event_type=event["event_type"],
+            stripe_event_id=event["stripe_event_id"],
+            occurred_at=event["occurred_at"],
+            summary=event.get("summary"),
+            status=event["status"],
+            subscription=BillingEventSubscription(**subscription) if subscription else None,
+            invoice=BillingEventInvoice(**invoice) if invoice else None,
+            usage=[BillingEventUsage.from_event(u) for u in event.get("usage") or ()],
+        )
 
 
 @strawberry.type
@@ -191,8 +226,16 @@ class UsageTotal:
         totals = []
         for key, used in usage.used.items():
             feature = usage.features.get(key, {})
-            totals.append(cls(feature_key=key, quantity=used, hard_limit=feature.get("hard_limit"),
-                              soft_limit=feature.get("soft_limit"), period_start=usage.start, period_end=usage.end))
+            totals.append(
+                cls(
+                    feature_key=key,
+                    quantity=used,
+                    hard_limit=feature.get("hard_limit"),
+                    soft_limit=feature.get("soft_limit"),
+                    period_start=usage.start,
+                    period_end=usage.end,
+                )
+            )
         return totals
 
 
@@ -222,9 +265,11 @@ class UsageRecordInput:
     feature_key: str
     quantity: int
     idempotency_key: str | None = strawberry.field(
-        default=None, metadata=limited(KEY),
+        default=None,
+        metadata=limited(KEY),
         description="The request's idempotency key (legacy field): the same as `idempotencyKey` (REST "
-                    "`Idempotency-Key`); send either, or both with one value.")
+        "`Idempotency-Key`); send either, or both with one value.",
+    )
     period_start: datetime | None = None
     period_end: datetime | None = None
 
@@ -244,12 +289,18 @@ class Query:
 
     @strawberry.field(extensions=VIEWER, description="Payment events, newest first.")
     async def billing_event_history(
-        self, info: strawberry.Info, tenant_id: str, limit: PageSize = 25, cursor: str | None = None,
-        event_type: str | None = None, processing_status: StripeEventStatus | None = None,
+        self,
+        info: strawberry.Info,
+        tenant_id: str,
+        limit: PageSize = 25,
+        cursor: str | None = None,
+        event_type: str | None = None,
+        processing_status: StripeEventStatus | None = None,
     ) -> BillingEventHistory:
         status = processing_status.value if processing_status else None
         return BillingEventHistory.from_page(
-            await r.event_history(info.context, tenant_id, limit, cursor, event_type, status))
+            await r.event_history(info.context, tenant_id, limit, cursor, event_type, status)
+        )
 
     @strawberry.field(extensions=VIEWER, description="Usage per feature in the current billing period.")
     async def usage_totals(self, info: strawberry.Info, tenant_id: str) -> list[UsageTotal]:
@@ -259,31 +310,60 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=ADMIN, description="Start a subscription on a plan.")
-    async def start_subscription(self, info: strawberry.Info, tenant_id: str, input: StartSubscriptionInput,
-                                 idempotency_key: IdempotencyKey = None) -> TenantSubscription:
-        return TenantSubscription.from_row(await r.start_subscription(
-            info.context, tenant_id, input.plan_code, input.billing_email, input.auto_renew, input.seat_count,
-            keyed(idempotency_key, tenant_id=tenant_id, input=input)))
+    async def start_subscription(
+        self,
+        info: strawberry.Info,
+        tenant_id: str,
+        input: StartSubscriptionInput,
+        idempotency_key: IdempotencyKey = None,
+    ) -> TenantSubscription:
+        return TenantSubscription.from_row(
+            await r.start_subscription(
+                info.context,
+                tenant_id,
+                input.plan_code,
+                input.billing_email,
+                input.auto_renew,
+                input.seat_count,
+                keyed(idempotency_key, tenant_id=tenant_id, input=input),
+            )
+        )
 
     @strawberry.mutation(extensions=ADMIN, description="Change seats, auto-renewal, billing email or plan.")
-    async def update_subscription(self, info: strawberry.Info, tenant_id: str,
-                                  input: UpdateSubscriptionInput) -> TenantSubscription:
-        return TenantSubscription.from_row(await r.update_subscription(
-            info.context, tenant_id, input.auto_renew, input.billing_email, input.seat_count, input.plan_code))
+    async def update_subscription(
+        self, info: strawberry.Info, tenant_id: str, input: UpdateSubscriptionInput
+    ) -> TenantSubscription:
+        return TenantSubscription.from_row(
+            await r.update_subscription(
+                info.context, tenant_id, input.auto_renew, input.billing_email, input.seat_count, input.plan_code
+            )
+        )
 
     @strawberry.mutation(extensions=ADMIN, description="Cancel now or at the end of the current period.")
-    async def cancel_subscription(self, info: strawberry.Info, tenant_id: str,
-                                  input: CancelSubscriptionInput) -> TenantSubscription:
+    async def cancel_subscription(
+        self, info: strawberry.Info, tenant_id: str, input: CancelSubscriptionInput
+    ) -> TenantSubscription:
         return TenantSubscription.from_row(
-            await r.cancel_subscription(info.context, tenant_id, input.cancel_at_period_end))
+            await r.cancel_subscription(info.context, tenant_id, input.cancel_at_period_end)
+        )
 
     @strawberry.mutation(extensions=ADMIN, description="Record metered usage (once per idempotency key).")
-    async def record_usage(self, info: strawberry.Info, tenant_id: str, input: UsageRecordInput,
-                           idempotency_key: IdempotencyKey = None) -> UsageRecorded:
+    async def record_usage(
+        self, info: strawberry.Info, tenant_id: str, input: UsageRecordInput, idempotency_key: IdempotencyKey = None
+    ) -> UsageRecorded:
         guarded = replace(input, idempotency_key=None)  # the key, wherever it came, is not an input
-        return UsageRecorded.from_outcome(await r.record_usage(
-            info.context, tenant_id, input.feature_key, input.quantity, input.idempotency_key,
-            input.period_start, input.period_end, keyed(idempotency_key, tenant_id=tenant_id, input=guarded)))
+        return UsageRecorded.from_outcome(
+            await r.record_usage(
+                info.context,
+                tenant_id,
+                input.feature_key,
+                input.quantity,
+                input.idempotency_key,
+                input.period_start,
+                input.period_end,
+                keyed(idempotency_key, tenant_id=tenant_id, input=guarded),
+            )
+        )
 
 
 @strawberry.type

@@ -50,9 +50,16 @@ class AgentSummary:
 
     @classmethod
     def from_spec(cls, spec: AgentSpec) -> AgentSummary:
-        return cls(name=spec.key, status="active", output_schema=JSON(spec.output_schema),
-                   display_name=spec.display_name, description=spec.description, model=spec.model,
-                   tooling=AgentToolingFlags.from_spec(spec), last_seen_at=None)
+        return cls(
+            name=spec.key,
+            status="active",
+            output_schema=JSON(spec.output_schema),
+            display_name=spec.display_name,
+            description=spec.description,
+            model=spec.model,
+            tooling=AgentToolingFlags.from_spec(spec),
+            last_seen_at=None,
+        )
 
 
 @strawberry.type
@@ -63,8 +70,9 @@ class AgentPage:
 
     @classmethod
     def from_page(cls, page: ra.AgentPage) -> AgentPage:
-        return cls(items=[AgentSummary.from_spec(s) for s in page.items], next_cursor=page.next_cursor,
-                   total=page.total)
+        return cls(
+            items=[AgentSummary.from_spec(s) for s in page.items], next_cursor=page.next_cursor, total=page.total
+        )
 
 
 @strawberry.type
@@ -78,9 +86,14 @@ class AgentStatus:
 
     @classmethod
     def from_usage(cls, usage: ra.AgentUsage) -> AgentStatus:
-        return cls(name=usage.spec.key, status="active", output_schema=JSON(usage.spec.output_schema),
-                   last_used=usage.last_used, total_conversations=usage.conversations,
-                   tooling=AgentToolingFlags.from_spec(usage.spec))
+        return cls(
+            name=usage.spec.key,
+            status="active",
+            output_schema=JSON(usage.spec.output_schema),
+            last_used=usage.last_used,
+            total_conversations=usage.conversations,
+            tooling=AgentToolingFlags.from_spec(usage.spec),
+        )
 
 
 @strawberry.type
@@ -93,8 +106,9 @@ class ToolCatalog:
     @classmethod
     def from_catalog(cls, catalog: ra.ToolCatalog) -> ToolCatalog:
         names = catalog.tool_names
-        return cls(total_tools=len(names), tool_names=names, categories=catalog.categories,
-                   per_agent=JSON(catalog.per_agent))
+        return cls(
+            total_tools=len(names), tool_names=names, categories=catalog.categories, per_agent=JSON(catalog.per_agent)
+        )
 
 
 @strawberry.type
@@ -112,10 +126,18 @@ class ConversationSummary:
 
     @classmethod
     def from_row(cls, row: Conversation) -> ConversationSummary:
-        return cls(conversation_id=row.id, display_name=row.display_name, agent_entrypoint=row.agent_entrypoint,
-                   active_agent=row.active_agent, topic_hint=None, status=row.status,
-                   message_count=row.message_count, last_message_preview=row.last_message_preview,
-                   created_at=row.created_at, updated_at=row.updated_at)
+        return cls(
+            conversation_id=row.id,
+            display_name=row.display_name,
+            agent_entrypoint=row.agent_entrypoint,
+            active_agent=row.active_agent,
+            topic_hint=None,
+            status=row.status,
+            message_count=row.message_count,
+            last_message_preview=row.last_message_preview,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 @strawberry.type
@@ -144,9 +166,18 @@ class ConversationSearchResult:
     @classmethod
     def from_hit(cls, hit: SearchHit) -> ConversationSearchResult:
         c = hit.conversation
-        return cls(conversation_id=c.id, display_name=c.display_name, agent_entrypoint=c.agent_entrypoint,
-                   active_agent=c.active_agent, topic_hint=None, status=c.status, preview=hit.preview,
-                   last_message_preview=c.last_message_preview, score=hit.score, updated_at=c.updated_at)
+        return cls(
+            conversation_id=c.id,
+            display_name=c.display_name,
+            agent_entrypoint=c.agent_entrypoint,
+            active_agent=c.active_agent,
+            topic_hint=None,
+            status=c.status,
+            preview=hit.preview,
+            last_message_preview=c.last_message_preview,
+            score=hit.score,
+            updated_at=c.updated_at,
+        )
 
 
 @strawberry.type
@@ -169,8 +200,13 @@ class ChatMessage:
 
     @classmethod
     def from_row(cls, row: ConversationMessage) -> ChatMessage:
-        return cls(message_id=str(row.id), role=row.role, content=row.content, timestamp=row.created_at,
-                   attachments=[JSON(a) for a in row.attachments])
+        return cls(
+            message_id=str(row.id),
+            role=row.role,
+            content=row.content,
+            timestamp=row.created_at,
+            attachments=[JSON(a) for a in row.attachments],
+        )
 
 
 @strawberry.type
@@ -185,10 +221,14 @@ class ConversationHistory:
     @classmethod
     def from_transcript(cls, transcript: rv.Transcript) -> ConversationHistory:
         c = transcript.conversation
-        return cls(conversation_id=c.id, display_name=c.display_name,
-                   messages=[ChatMessage.from_row(m) for m in transcript.messages],
-                   created_at=c.created_at, updated_at=c.updated_at,
-                   agent_context=JSON({"agent_entrypoint": c.agent_entrypoint, "active_agent": c.active_agent}))
+        return cls(
+            conversation_id=c.id,
+            display_name=c.display_name,
+            messages=[ChatMessage.from_row(m) for m in transcript.messages],
+            created_at=c.created_at,
+            updated_at=c.updated_at,
+            agent_context=JSON({"agent_entrypoint": c.agent_entrypoint, "active_agent": c.active_agent}),
+        )
 
 
 @strawberry.type
@@ -212,12 +252,24 @@ class ConversationEventItem:
 
     @classmethod
     def from_row(cls, row: ConversationEvent) -> ConversationEventItem:
-        return cls(sequence_no=row.sequence_no, run_item_type=row.run_item_type, run_item_name=row.run_item_name,
-                   role=row.role, agent=row.agent, tool_call_id=row.tool_call_id, tool_name=row.tool_name,
-                   model=row.model, content_text=row.content_text, reasoning_text=row.reasoning_text,
-                   call_arguments=JSON(row.call_arguments), call_output=JSON(row.call_output),
-                   attachments=[JSON(a) for a in row.attachments], response_id=row.response_id,
-                   workflow_run_id=row.workflow_run_id, timestamp=row.created_at)
+        return cls(
+            sequence_no=row.sequence_no,
+            run_item_type=row.run_item_type,
+            run_item_name=row.run_item_name,
+            role=row.role,
+            agent=row.agent,
+            tool_call_id=row.tool_call_id,
+            tool_name=row.tool_name,
+            model=row.model,
+            content_text=row.content_text,
+            reasoning_text=row.reasoning_text,
+            call_arguments=JSON(row.call_arguments),
+            call_output=JSON(row.call_output),
+            attachments=[JSON(a) for a in row.attachments],
+            response_id=row.response_id,
+            workflow_run_id=row.workflow_run_id,
+            timestamp=row.created_at,
+        )
 
 
 @strawberry.type
@@ -227,8 +279,9 @@ class ConversationEvents:
 
     @classmethod
     def from_ledger(cls, ledger: rv.EventLedger) -> ConversationEvents:
-        return cls(conversation_id=ledger.conversation_id,
-                   items=[ConversationEventItem.from_row(e) for e in ledger.items])
+        return cls(
+            conversation_id=ledger.conversation_id, items=[ConversationEventItem.from_row(e) for e in ledger.items]
+        )
 
 
 @strawberry.type
@@ -245,10 +298,17 @@ class AgentChatResponse:
 
     @classmethod
     def from_answer(cls, answer: rc.ChatAnswer) -> AgentChatResponse:
-        return cls(conversation_id=answer.conversation_id, response=answer.response, message=None,
-                   agent_used=answer.agent_used, handoff_occurred=answer.handoff_occurred, attachments=[],
-                   structured_output=None, output_schema=JSON(answer.output_schema),
-                   metadata=JSON(answer.metadata))
+        return cls(
+            conversation_id=answer.conversation_id,
+            response=answer.response,
+            message=None,
+            agent_used=answer.agent_used,
+            handoff_occurred=answer.handoff_occurred,
+            attachments=[],
+            structured_output=None,
+            output_schema=JSON(answer.output_schema),
+            metadata=JSON(answer.metadata),
+        )
 
 
 @strawberry.type(description="A started turn: observe it with the `chatEvents` subscription.")
@@ -304,13 +364,20 @@ class Query:
         return ToolCatalog.from_catalog(ra.tool_catalog())
 
     @strawberry.field(extensions=READ)
-    async def conversations(self, info: strawberry.Info, first: PageSize = 50, after: str | None = None,
-                            agent: str | None = None) -> ConversationPage:
+    async def conversations(
+        self, info: strawberry.Info, first: PageSize = 50, after: str | None = None, agent: str | None = None
+    ) -> ConversationPage:
         return ConversationPage.from_page(await rv.list_conversations(info.context, first, after, agent))
 
     @strawberry.field(extensions=READ, description="Full-text search (BM25 on SQLite, ts_rank on PostgreSQL).")
-    async def search_conversations(self, info: strawberry.Info, q: str, first: SearchPageSize = 20, after: str | None = None,
-                                   agent: str | None = None) -> ConversationSearchPage:
+    async def search_conversations(
+        self,
+        info: strawberry.Info,
+        q: str,
+        first: SearchPageSize = 20,
+        after: str | None = None,
+        agent: str | None = None,
+    ) -> ConversationSearchPage:
         return ConversationSearchPage.from_page(await rv.search_conversations(info.context, q, first, after, agent))
 
     @strawberry.field(extensions=READ)
@@ -318,21 +385,27 @@ class Query:
         return ConversationHistory.from_transcript(await rv.get_history(info.context, conversation_id))
 
     @strawberry.field(extensions=READ, description="The conversation's durable run-item ledger.")
-    async def conversation_events(self, info: strawberry.Info, conversation_id: str,
-                                  workflow_run_id: str | None = None) -> ConversationEvents:
-        return ConversationEvents.from_ledger(await rv.conversation_events(info.context, conversation_id, workflow_run_id))
+    async def conversation_events(
+        self, info: strawberry.Info, conversation_id: str, workflow_run_id: str | None = None
+    ) -> ConversationEvents:
+        return ConversationEvents.from_ledger(
+            await rv.conversation_events(info.context, conversation_id, workflow_run_id)
+        )
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=WRITE, description="Send a message and wait for the whole answer.")
-    async def chat(self, info: strawberry.Info, input: ChatInput,
-                   idempotency_key: IdempotencyKey = None) -> AgentChatResponse:
+    async def chat(
+        self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None
+    ) -> AgentChatResponse:
         answer = await rc.chat(info.context, _request(input), keyed(idempotency_key, input=input))
         return AgentChatResponse.from_answer(answer)
 
     @strawberry.mutation(extensions=WRITE, description="Start a turn; observe it with `chatEvents`.")
-    async def start_chat(self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None) -> ChatTurn:
+    async def start_chat(
+        self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None
+    ) -> ChatTurn:
         turn = await rc.start_chat(info.context, _request(input), keyed(idempotency_key, input=input))
         return ChatTurn.from_turn(turn)
 
@@ -344,13 +417,15 @@ class Mutation:
 @strawberry.type
 class Subscription:
     @strawberry.subscription(extensions=WRITE, description="Send a message and stream the turn's events.")
-    async def chat_stream(self, info: strawberry.Info, input: ChatInput,
-                          idempotency_key: IdempotencyKey = None) -> AsyncGenerator[StreamEvent, None]:
+    async def chat_stream(
+        self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None
+    ) -> AsyncGenerator[StreamEvent, None]:
         async for event in rc.chat_stream(info.context, _request(input), keyed(idempotency_key, input=input)):
             yield to_event(event)
 
     @strawberry.subscription(extensions=READ, description="A turn's events after `afterSeq` (resume).")
-    async def chat_events(self, info: strawberry.Info, stream_id: str,
-                          after_seq: int = 0) -> AsyncGenerator[StreamEvent, None]:
+    async def chat_events(
+        self, info: strawberry.Info, stream_id: str, after_seq: int = 0
+    ) -> AsyncGenerator[StreamEvent, None]:
         async for event in rc.turn_events(info.context, stream_id, after_seq):
             yield to_event(event)

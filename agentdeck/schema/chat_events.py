@@ -165,8 +165,17 @@ class FinalEvent(StreamEventBase):
 
 
 StreamEvent = Annotated[
-    LifecycleEvent | AgentUpdatedEvent | OutputItemAddedEvent | OutputItemDoneEvent | MessageDeltaEvent
-    | ToolStatusEvent | ToolArgumentsDeltaEvent | ToolArgumentsDoneEvent | ToolOutputEvent | ErrorEvent | FinalEvent,
+    LifecycleEvent
+    | AgentUpdatedEvent
+    | OutputItemAddedEvent
+    | OutputItemDoneEvent
+    | MessageDeltaEvent
+    | ToolStatusEvent
+    | ToolArgumentsDeltaEvent
+    | ToolArgumentsDoneEvent
+    | ToolOutputEvent
+    | ErrorEvent
+    | FinalEvent,
     strawberry.union("StreamEvent", description="One `public_sse_v1` event of a chat turn or workflow run."),
 ]
 

@@ -21,8 +21,12 @@ class ContactSubmission:
     @classmethod
     def from_submission(cls, submission: r.Submission) -> ContactSubmission:
         row = submission.row
-        return cls(reference_id=str(row.id), delivered=row.delivered, message_id=row.message_id,
-                   suppressed=submission.suppressed)
+        return cls(
+            reference_id=str(row.id),
+            delivered=row.delivered,
+            message_id=row.message_id,
+            suppressed=submission.suppressed,
+        )
 
 
 @strawberry.type
@@ -48,8 +52,18 @@ class ContactInput:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Send a message to the team; answers with a reference id.")
-    async def submit_contact(self, info: strawberry.Info, input: ContactInput,
-                             idempotency_key: IdempotencyKey = None) -> ContactOutcome:
-        return ContactOutcome.from_outcome(await r.submit(
-            info.context, input.email, input.name, input.company, input.topic, input.message, input.honeypot,
-            keyed(idempotency_key, input=input)))
+    async def submit_contact(
+        self, info: strawberry.Info, input: ContactInput, idempotency_key: IdempotencyKey = None
+    ) -> ContactOutcome:
+        return ContactOutcome.from_outcome(
+            await r.submit(
+                info.context,
+                input.email,
+                input.name,
+                input.company,
+                input.topic,
+                input.message,
+                input.honeypot,
+                keyed(idempotency_key, input=input),
+            )
+        )

@@ -30,10 +30,20 @@ class Container:
 
     @classmethod
     def from_row(cls, row: db.Container) -> Container:
-        return cls(id=row.id, openai_id=row.openai_id, tenant_id=row.tenant_id, owner_user_id=row.owner_user_id,
-                   name=row.name, memory_limit=row.memory_limit, status=row.status,
-                   expires_after=JSON(row.expires_after), last_active_at=row.last_active_at,
-                   metadata=JSON(row.meta), created_at=row.created_at, updated_at=row.updated_at)
+        return cls(
+            id=row.id,
+            openai_id=row.openai_id,
+            tenant_id=row.tenant_id,
+            owner_user_id=row.owner_user_id,
+            name=row.name,
+            memory_limit=row.memory_limit,
+            status=row.status,
+            expires_after=JSON(row.expires_after),
+            last_active_at=row.last_active_at,
+            metadata=JSON(row.meta),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 @strawberry.type
@@ -83,8 +93,11 @@ class Query:
 class Mutation:
     @strawberry.mutation(extensions=WRITE)
     async def create_container(self, info: strawberry.Info, input: ContainerCreateInput) -> Container:
-        return Container.from_row(await r.create_container(info.context, input.name, input.memory_limit,
-                                                           input.expires_after, input.file_ids, input.metadata))
+        return Container.from_row(
+            await r.create_container(
+                info.context, input.name, input.memory_limit, input.expires_after, input.file_ids, input.metadata
+            )
+        )
 
     @strawberry.mutation(extensions=WRITE)
     async def delete_container(self, info: strawberry.Info, container_id: uuid.UUID) -> bool:

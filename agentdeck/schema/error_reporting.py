@@ -136,10 +136,12 @@ class BoundedValidation(SchemaExtension):
         if document is None:  # Strawberry validates only a document that parsed
             raise RuntimeError("on_validate ran without a parsed document")
         if count_fields(document.definitions, self.max_fields) > self.max_fields:
-            ec.pre_execution_errors = [GraphQLError(
-                f"The document selects more than {self.max_fields} fields; split it into smaller operations.",
-                extensions={"code": VALIDATION_FAILED},
-            )]
+            ec.pre_execution_errors = [
+                GraphQLError(
+                    f"The document selects more than {self.max_fields} fields; split it into smaller operations.",
+                    extensions={"code": VALIDATION_FAILED},
+                )
+            ]
             yield
             return
         key = ec.query

@@ -50,8 +50,12 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
             definition = (field.extensions or {}).get(BACKREF)
             leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             if definition is not None and isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-                step = (response, definition.python_name, leaf.coerce_output_value,
-                        isinstance(field.type, GraphQLNonNull))
+                step = (
+                    response,
+                    definition.python_name,
+                    leaf.coerce_output_value,
+                    isinstance(field.type, GraphQLNonNull),
+                )
         steps.append(step)
     plan = tuple(steps) if any(s[1] is not None for s in steps) else None
     if len(_PLANS) >= _MAX_PLANS:
@@ -61,8 +65,14 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
-    def execute_fields(self, parent_type: GraphQLObjectType, source_value: Any, path: Path | None,
-                       grouped_field_set: Any, position_context: Any) -> Any:
+    def execute_fields(
+        self,
+        parent_type: GraphQLObjectType,
+        source_value: Any,
+        path: Path | None,
+        grouped_field_set: Any,
+        position_context: Any,
+    ) -> Any:
         plan = None if self.middleware_manager else _plan(self.schema, parent_type, grouped_field_set)
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
@@ -85,8 +95,13 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                             results[response] = coerced
                             continue
                 # Resolved fields, and plain ones whose value graphql-core must turn into an error.
-                result = self.execute_field(parent_type, source_value, grouped_field_set[response],
-                                            Path(path, response, parent_type.name), position_context)
+                result = self.execute_field(
+                    parent_type,
+                    source_value,
+                    grouped_field_set[response],
+                    Path(path, response, parent_type.name),
+                    position_context,
+                )
                 if result is not Undefined:
                     results[response] = result
                     if is_awaitable(result):

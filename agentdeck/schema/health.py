@@ -22,8 +22,12 @@ class Health:
     @classmethod
     def from_probe(cls, probe: r.Probe) -> Health:
         # The documented contract serialises this timestamp without an offset (naive UTC).
-        return cls(status=probe.status, timestamp=probe.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
-                   version=__version__, uptime=round(probe.uptime_s, 3))
+        return cls(
+            status=probe.status,
+            timestamp=probe.at.astimezone(UTC).replace(tzinfo=None).isoformat(),
+            version=__version__,
+            uptime=round(probe.uptime_s, 3),
+        )
 
 
 @strawberry.type(description="Basic service information (name, version, entry-point links).")
@@ -67,8 +71,11 @@ class Notice:
     @classmethod
     def from_message(cls, notice: dict[str, Any]) -> Notice:
         """A notice as `publishNotice` publishes it."""
-        return cls(message=notice["message"], level=NoticeLevel(notice["level"]),
-                   published_at=datetime.fromisoformat(notice["published_at"]))
+        return cls(
+            message=notice["message"],
+            level=NoticeLevel(notice["level"]),
+            published_at=datetime.fromisoformat(notice["published_at"]),
+        )
 
 
 @strawberry.input

@@ -11,11 +11,15 @@ import strawberry
 from agentdeck.domain.common import idempotency as ri
 from agentdeck.schema.limits import limited
 
-IdempotencyKey = Annotated[str | None, strawberry.argument(
-    description="Makes the request safe to retry (REST: the `Idempotency-Key` header). 1-255 visible ASCII "
-                "characters, kept 24 hours by default, per caller and operation: a retry with the same key and "
-                "arguments gets the first request's result and creates nothing; other arguments are refused.",
-    metadata=limited(ri.KEY))]
+IdempotencyKey = Annotated[
+    str | None,
+    strawberry.argument(
+        description="Makes the request safe to retry (REST: the `Idempotency-Key` header). 1-255 visible ASCII "
+        "characters, kept 24 hours by default, per caller and operation: a retry with the same key and "
+        "arguments gets the first request's result and creates nothing; other arguments are refused.",
+        metadata=limited(ri.KEY),
+    ),
+]
 
 
 def keyed(key: str | None, **arguments: Any) -> ri.Idempotency:

@@ -53,8 +53,12 @@ def variable_errors(variables: dict[str, Any] | None) -> list[GraphQLError]:
     for path, problem in unsafe_text(variables or {}):
         name, *rest = path
         where = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in rest)
-        errors.append(GraphQLError(f"Variable '${name}'{' at ' + repr(where[1:]) if where else ''} {problem}.",
-                                   extensions={"code": "BAD_USER_INPUT"}))
+        errors.append(
+            GraphQLError(
+                f"Variable '${name}'{' at ' + repr(where[1:]) if where else ''} {problem}.",
+                extensions={"code": "BAD_USER_INPUT"},
+            )
+        )
     return errors
 
 
@@ -65,4 +69,3 @@ class SafeStringLiterals(ValidationRule):
         problem = text_problem(node.value)
         if problem:
             self.report_error(GraphQLError(f"String literal {problem}.", node))
-

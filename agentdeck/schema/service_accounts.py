@@ -38,9 +38,17 @@ class ServiceAccountToken:
     @classmethod
     def from_minted(cls, minted: r.Minted) -> ServiceAccountToken:
         row = minted.row
-        return cls(refresh_token=minted.token, expires_at=row.expires_at, issued_at=row.issued_at,
-                   scopes=row.scopes.split(), tenant_id=row.tenant_id, kid=row.signing_kid, account=row.account,
-                   token_use="refresh", session_id=None)
+        return cls(
+            refresh_token=minted.token,
+            expires_at=row.expires_at,
+            issued_at=row.issued_at,
+            scopes=row.scopes.split(),
+            tenant_id=row.tenant_id,
+            kid=row.signing_kid,
+            account=row.account,
+            token_use="refresh",
+            session_id=None,
+        )
 
 
 @strawberry.type(description="A minted token as listed (never the token itself).")
@@ -59,9 +67,16 @@ class ServiceAccountTokenItem:
     @classmethod
     def from_row(cls, row: TokenRow) -> ServiceAccountTokenItem:
         return cls(
-            jti=row.jti, account=row.account, tenant_id=row.tenant_id, scopes=row.scopes.split(),
-            issued_at=row.issued_at, expires_at=row.expires_at, revoked_at=row.revoked_at,
-            revoked_reason=row.revoke_reason, fingerprint=row.fingerprint, signing_kid=row.signing_kid,
+            jti=row.jti,
+            account=row.account,
+            tenant_id=row.tenant_id,
+            scopes=row.scopes.split(),
+            issued_at=row.issued_at,
+            expires_at=row.expires_at,
+            revoked_at=row.revoked_at,
+            revoked_reason=row.revoke_reason,
+            fingerprint=row.fingerprint,
+            signing_kid=row.signing_kid,
         )
 
 
@@ -125,38 +140,54 @@ def _request(i: ServiceAccountIssueInput | BrowserServiceAccountIssueInput) -> r
 
 @strawberry.type
 class Query:
-    @strawberry.field(extensions=allow(Authenticated()),
-                      description="Service-account tokens visible to the caller (operators: all).")
+    @strawberry.field(
+        extensions=allow(Authenticated()), description="Service-account tokens visible to the caller (operators: all)."
+    )
     async def service_account_tokens(
-        self, info: strawberry.Info, account: str | None = None, fingerprint: str | None = None,
-        status: ServiceAccountTokenStatus = ServiceAccountTokenStatus.active, tenant_id: str | None = None,
-        include_global: bool = False, limit: PageSize = 20, offset: Offset = 0,
+        self,
+        info: strawberry.Info,
+        account: str | None = None,
+        fingerprint: str | None = None,
+        status: ServiceAccountTokenStatus = ServiceAccountTokenStatus.active,
+        tenant_id: str | None = None,
+        include_global: bool = False,
+        limit: PageSize = 20,
+        offset: Offset = 0,
     ) -> ServiceAccountTokenPage:
         page = await r.list_tokens(
-            info.context, account=account, fingerprint=fingerprint, status=status.value,
-            tenant_id=tenant_id, include_global=include_global, limit=limit, offset=offset,
+            info.context,
+            account=account,
+            fingerprint=fingerprint,
+            status=status.value,
+            tenant_id=tenant_id,
+            include_global=include_global,
+            limit=limit,
+            offset=offset,
         )
         return ServiceAccountTokenPage.from_page(page, limit, offset)
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(extensions=allow(Authenticated()),
-                         description="Mint a service-account token (bootstrap secret required).")
+    @strawberry.mutation(
+        extensions=allow(Authenticated()), description="Mint a service-account token (bootstrap secret required)."
+    )
     async def issue_service_account_token(
         self, info: strawberry.Info, input: ServiceAccountIssueInput
     ) -> ServiceAccountToken:
         return ServiceAccountToken.from_minted(await r.issue(info.context, _request(input)))
 
-    @strawberry.mutation(extensions=allow(Authenticated()),
-                         description="Mint a service-account token as a tenant admin or operator.")
+    @strawberry.mutation(
+        extensions=allow(Authenticated()), description="Mint a service-account token as a tenant admin or operator."
+    )
     async def issue_service_account_token_from_browser(
         self, info: strawberry.Info, input: BrowserServiceAccountIssueInput
     ) -> ServiceAccountToken:
         return ServiceAccountToken.from_minted(await r.browser_issue(info.context, _request(input), input.reason))
 
-    @strawberry.mutation(extensions=allow(Authenticated()),
-                         description="Revoke a service-account token; it stops working at once.")
+    @strawberry.mutation(
+        extensions=allow(Authenticated()), description="Revoke a service-account token; it stops working at once."
+    )
     async def revoke_service_account_token(
         self, info: strawberry.Info, jti: str, input: ServiceAccountTokenRevokeInput
     ) -> ServiceAccountTokenRevokeResult:

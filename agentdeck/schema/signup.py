@@ -52,9 +52,16 @@ class SignupRequest:
 
     @classmethod
     def from_row(cls, row: RequestRow, invite_token_hint: str | None) -> SignupRequest:
-        return cls(id=row.id, email=row.email, organization=row.organization, full_name=row.full_name,
-                   status=SignupRequestStatus(row.status), created_at=row.created_at,
-                   decision_reason=row.decision_reason, invite_token_hint=invite_token_hint)
+        return cls(
+            id=row.id,
+            email=row.email,
+            organization=row.organization,
+            full_name=row.full_name,
+            status=SignupRequestStatus(row.status),
+            created_at=row.created_at,
+            decision_reason=row.decision_reason,
+            invite_token_hint=invite_token_hint,
+        )
 
 
 @strawberry.type(description="An invite; `expired` and `exhausted` are derived when read.")
@@ -72,10 +79,18 @@ class SignupInvite:
 
     @classmethod
     def from_row(cls, row: InviteRow) -> SignupInvite:
-        return cls(id=row.id, token_hint=row.token_hint, invited_email=row.invited_email,
-                   status=SignupInviteStatus(invites.status_of(row)), max_redemptions=row.max_redemptions,
-                   redeemed_count=row.redeemed_count, expires_at=row.expires_at, created_at=row.created_at,
-                   signup_request_id=row.signup_request_id, note=row.note)
+        return cls(
+            id=row.id,
+            token_hint=row.token_hint,
+            invited_email=row.invited_email,
+            status=SignupInviteStatus(invites.status_of(row)),
+            max_redemptions=row.max_redemptions,
+            redeemed_count=row.redeemed_count,
+            expires_at=row.expires_at,
+            created_at=row.created_at,
+            signup_request_id=row.signup_request_id,
+            note=row.note,
+        )
 
 
 @strawberry.type(description="A new invite, with its token: shown this once, never again.")
@@ -94,8 +109,9 @@ class SignupRequestList:
 
     @classmethod
     def from_page(cls, page: r.RequestPage) -> SignupRequestList:
-        return cls(requests=[SignupRequest.from_row(row, page.hints.get(row.id)) for row in page.items],
-                   total=page.total)
+        return cls(
+            requests=[SignupRequest.from_row(row, page.hints.get(row.id)) for row in page.items], total=page.total
+        )
 
 
 @strawberry.type
@@ -116,8 +132,10 @@ class SignupRequestDecision:
     @classmethod
     def from_decision(cls, decision: r.Decision) -> SignupRequestDecision:
         invite = decision.invite
-        return cls(request=SignupRequest.from_row(decision.request, invite.row.token_hint if invite else None),
-                   invite=SignupInviteIssue.from_new(invite) if invite else None)
+        return cls(
+            request=SignupRequest.from_row(decision.request, invite.row.token_hint if invite else None),
+            invite=SignupInviteIssue.from_new(invite) if invite else None,
+        )
 
 
 @strawberry.input
@@ -157,43 +175,66 @@ def _value(status: enum.Enum | None) -> str | None:
 @strawberry.type
 class Query:
     @strawberry.field(extensions=REQUESTS, description="Access requests, newest first (operators).")
-    async def signup_requests(self, info: strawberry.Info, status: SignupRequestStatus | None = None,
-                              limit: OperatorPageSize = 50, offset: Offset = 0) -> SignupRequestList:
+    async def signup_requests(
+        self,
+        info: strawberry.Info,
+        status: SignupRequestStatus | None = None,
+        limit: OperatorPageSize = 50,
+        offset: Offset = 0,
+    ) -> SignupRequestList:
         return SignupRequestList.from_page(await r.list_requests(info.context, _value(status), limit, offset))
 
     @strawberry.field(extensions=INVITES, description="Invites, newest first (operators).")
-    async def signup_invites(self, info: strawberry.Info, status: SignupInviteStatus | None = None,
-                             email: str | None = None, request_id: uuid.UUID | None = None,
-                             limit: OperatorPageSize = 50, offset: Offset = 0) -> SignupInviteList:
-        return SignupInviteList.from_page(await r.list_invites(
-            info.context, _value(status), email, request_id, limit, offset))
+    async def signup_invites(
+        self,
+        info: strawberry.Info,
+        status: SignupInviteStatus | None = None,
+        email: str | None = None,
+        request_id: uuid.UUID | None = None,
+        limit: OperatorPageSize = 50,
+        offset: Offset = 0,
+    ) -> SignupInviteList:
+        return SignupInviteList.from_page(
+            await r.list_invites(info.context, _value(status), email, request_id, limit, offset)
+        )
 
 
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Ask for access while signup is by invite or approval.")
     async def request_access(self, info: strawberry.Info, input: SignupRequestInput) -> SignupPolicy:
-        return SignupPolicy.from_policy(await r.request_access(
-            info.context, input.email, input.organization, input.full_name, input.message, input.honeypot))
+        return SignupPolicy.from_policy(
+            await r.request_access(
+                info.context, input.email, input.organization, input.full_name, input.message, input.honeypot
+            )
+        )
 
     @strawberry.mutation(extensions=REQUESTS, description="Approve a pending request; issues its invite.")
-    async def approve_signup_request(self, info: strawberry.Info, request_id: uuid.UUID,
-                                     input: SignupApprovalInput | None = None) -> SignupRequestDecision:
+    async def approve_signup_request(
+        self, info: strawberry.Info, request_id: uuid.UUID, input: SignupApprovalInput | None = None
+    ) -> SignupRequestDecision:
         i = input or SignupApprovalInput()
         return SignupRequestDecision.from_decision(
-            await r.approve(info.context, request_id, i.note, i.invite_expires_in_hours))
+            await r.approve(info.context, request_id, i.note, i.invite_expires_in_hours)
+        )
 
     @strawberry.mutation(extensions=REQUESTS, description="Reject a pending request.")
-    async def reject_signup_request(self, info: strawberry.Info, request_id: uuid.UUID,
-                                    input: SignupRejectionInput | None = None) -> SignupRequestDecision:
+    async def reject_signup_request(
+        self, info: strawberry.Info, request_id: uuid.UUID, input: SignupRejectionInput | None = None
+    ) -> SignupRequestDecision:
         reason = (input or SignupRejectionInput()).reason
         return SignupRequestDecision.from_decision(await r.reject(info.context, request_id, reason))
 
     @strawberry.mutation(extensions=INVITES, description="Issue an invite (its token is returned once).")
-    async def issue_signup_invite(self, info: strawberry.Info, input: SignupInviteInput | None = None) -> SignupInviteIssue:
+    async def issue_signup_invite(
+        self, info: strawberry.Info, input: SignupInviteInput | None = None
+    ) -> SignupInviteIssue:
         i = input or SignupInviteInput()
-        return SignupInviteIssue.from_new(await r.issue(
-            info.context, i.invited_email, i.max_redemptions, i.expires_in_hours, i.note, i.signup_request_id))
+        return SignupInviteIssue.from_new(
+            await r.issue(
+                info.context, i.invited_email, i.max_redemptions, i.expires_in_hours, i.note, i.signup_request_id
+            )
+        )
 
     @strawberry.mutation(extensions=INVITES, description="Revoke an invite (idempotent).")
     async def revoke_signup_invite(self, info: strawberry.Info, invite_id: uuid.UUID) -> SignupInvite:

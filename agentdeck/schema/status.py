@@ -65,8 +65,13 @@ class ServiceStatus:
     @classmethod
     def from_state(cls, service: r.ServiceState) -> ServiceStatus:
         spec = service.spec
-        return cls(name=spec.name, status=service.status, description=spec.description, owner=spec.owner,
-                   last_incident_at=service.last_incident_at)
+        return cls(
+            name=spec.name,
+            status=service.status,
+            description=spec.description,
+            owner=spec.owner,
+            last_incident_at=service.last_incident_at,
+        )
 
 
 @strawberry.type
@@ -81,8 +86,15 @@ class StatusIncident:
 
     @classmethod
     def from_row(cls, row: IncidentRow) -> StatusIncident:
-        return cls(incident_id=str(row.id), service=row.service, occurred_at=row.occurred_at, impact=row.impact,
-                   state=row.state, severity=row.severity, resolved_at=row.resolved_at)
+        return cls(
+            incident_id=str(row.id),
+            service=row.service,
+            occurred_at=row.occurred_at,
+            impact=row.impact,
+            state=row.state,
+            severity=row.severity,
+            resolved_at=row.resolved_at,
+        )
 
 
 @strawberry.type
@@ -99,8 +111,13 @@ class UptimeMetric:
         label = "Uptime (24 hours)" if days == 1 else f"Uptime ({days} days)"
         helper = "Health probes passed across all services in the last " + ("24 hours" if days == 1 else f"{days} days")
         if uptime.now is None:
-            return cls(label=label, value="n/a", helper_text=helper + " (no probes yet)", trend_value="n/a",
-                       trend_tone="neutral")
+            return cls(
+                label=label,
+                value="n/a",
+                helper_text=helper + " (no probes yet)",
+                trend_value="n/a",
+                trend_tone="neutral",
+            )
         if uptime.before is None:
             trend, tone = "new", "neutral"
         else:
@@ -111,9 +128,13 @@ class UptimeMetric:
 
     @classmethod
     def open_incidents(cls, page: r.StatusPage) -> UptimeMetric:
-        return cls(label="Open incidents", value=str(page.open_incidents), helper_text="Incidents not yet resolved",
-                   trend_value=f"{len(page.incidents)} recent",
-                   trend_tone="negative" if page.open_incidents else "neutral")
+        return cls(
+            label="Open incidents",
+            value=str(page.open_incidents),
+            helper_text="Incidents not yet resolved",
+            trend_value=f"{len(page.incidents)} recent",
+            trend_tone="negative" if page.open_incidents else "neutral",
+        )
 
 
 @strawberry.type(description="The live status page: probes, incidents and uptime from the probe history.")
@@ -128,9 +149,13 @@ class PlatformStatus:
     def from_page(cls, page: r.StatusPage) -> PlatformStatus:
         overview = StatusOverview(state=page.state, description=page.description, updated_at=page.updated_at)
         metrics = [*(UptimeMetric.from_uptime(u) for u in page.uptime), UptimeMetric.open_incidents(page)]
-        return cls(generated_at=page.generated_at, overview=overview,
-                   services=[ServiceStatus.from_state(s) for s in page.services],
-                   incidents=[StatusIncident.from_row(i) for i in page.incidents], uptime_metrics=metrics)
+        return cls(
+            generated_at=page.generated_at,
+            overview=overview,
+            services=[ServiceStatus.from_state(s) for s in page.services],
+            incidents=[StatusIncident.from_row(i) for i in page.incidents],
+            uptime_metrics=metrics,
+        )
 
 
 @strawberry.type(description="A service changed state, or an incident was opened, updated or resolved.")
@@ -145,9 +170,14 @@ class StatusChange:
     @classmethod
     def from_message(cls, change: dict[str, Any]) -> StatusChange:
         """A change as the status monitor and the incident mutations publish it."""
-        return cls(kind=change["kind"], service=change["service"], status=change["status"],
-                   incident_id=change.get("incident_id"), impact=change.get("impact"),
-                   at=datetime.fromisoformat(change["at"]))
+        return cls(
+            kind=change["kind"],
+            service=change["service"],
+            status=change["status"],
+            incident_id=change.get("incident_id"),
+            impact=change.get("impact"),
+            at=datetime.fromisoformat(change["at"]),
+        )
 
 
 @strawberry.type
@@ -166,10 +196,18 @@ class StatusSubscription:
     @classmethod
     def from_row(cls, row: SubscriptionRow, *, with_secret: bool = False) -> StatusSubscription:
         """`with_secret`: the answer to the creation, the one place the webhook secret is shown."""
-        return cls(id=row.id, channel=row.channel, severity_filter=row.severity_filter, status=row.status,
-                   target_masked=subs.masked_target(row), tenant_id=row.tenant_id, created_by=row.created_by,
-                   created_at=row.created_at, updated_at=row.updated_at,
-                   webhook_secret=row.webhook_secret if with_secret else None)
+        return cls(
+            id=row.id,
+            channel=row.channel,
+            severity_filter=row.severity_filter,
+            status=row.status,
+            target_masked=subs.masked_target(row),
+            tenant_id=row.tenant_id,
+            created_by=row.created_by,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+            webhook_secret=row.webhook_secret if with_secret else None,
+        )
 
 
 @strawberry.type
@@ -235,21 +273,34 @@ class Query:
     async def platform_status_rss(self, info: strawberry.Info) -> str:
         return await r.status_rss(info.context)
 
-    @strawberry.field(extensions=allow(Authenticated()),
-                      description="Alert subscriptions (status:manage or operators); `cursor` is an offset.")
-    async def status_subscriptions(self, info: strawberry.Info, limit: int = 20, cursor: str | None = None,
-                                   tenant_id: uuid.UUID | None = None, all: bool = False) -> StatusSubscriptionList:
+    @strawberry.field(
+        extensions=allow(Authenticated()),
+        description="Alert subscriptions (status:manage or operators); `cursor` is an offset.",
+    )
+    async def status_subscriptions(
+        self,
+        info: strawberry.Info,
+        limit: int = 20,
+        cursor: str | None = None,
+        tenant_id: uuid.UUID | None = None,
+        all: bool = False,
+    ) -> StatusSubscriptionList:
         return StatusSubscriptionList.from_page(
-            await subs.list_subscriptions(info.context, limit, cursor, tenant_id, all))
+            await subs.list_subscriptions(info.context, limit, cursor, tenant_id, all)
+        )
 
 
 @strawberry.type
 class Mutation:
-    @strawberry.mutation(extensions=allow(OptionalBearer()),
-                         description="Subscribe to incident alerts; webhooks need status:manage.")
-    async def create_status_subscription(self, info: strawberry.Info, input: StatusSubscriptionInput) -> StatusSubscription:
+    @strawberry.mutation(
+        extensions=allow(OptionalBearer()), description="Subscribe to incident alerts; webhooks need status:manage."
+    )
+    async def create_status_subscription(
+        self, info: strawberry.Info, input: StatusSubscriptionInput
+    ) -> StatusSubscription:
         row = await subs.create(
-            info.context, input.channel.value, input.target, _v(input.severity_filter) or "major", input.metadata)
+            info.context, input.channel.value, input.target, _v(input.severity_filter) or "major", input.metadata
+        )
         return StatusSubscription.from_row(row, with_secret=True)
 
     @strawberry.mutation(description="Activate an email subscription with its mailed token.")
@@ -257,38 +308,47 @@ class Mutation:
         return StatusSubscription.from_row(await subs.verify(info.context, input.token))
 
     @strawberry.mutation(description="Activate a webhook subscription with the challenge it received.")
-    async def confirm_status_subscription_challenge(self, info: strawberry.Info,
-                                                    input: StatusTokenInput) -> StatusSubscription:
+    async def confirm_status_subscription_challenge(
+        self, info: strawberry.Info, input: StatusTokenInput
+    ) -> StatusSubscription:
         return StatusSubscription.from_row(await subs.confirm_challenge(info.context, input.token))
 
-    @strawberry.mutation(extensions=allow(OptionalBearer()),
-                         description="Unsubscribe with the mailed token, or as a status manager.")
-    async def revoke_status_subscription(self, info: strawberry.Info, subscription_id: uuid.UUID,
-                                         token: str | None = None) -> StatusSubscription:
+    @strawberry.mutation(
+        extensions=allow(OptionalBearer()), description="Unsubscribe with the mailed token, or as a status manager."
+    )
+    async def revoke_status_subscription(
+        self, info: strawberry.Info, subscription_id: uuid.UUID, token: str | None = None
+    ) -> StatusSubscription:
         return StatusSubscription.from_row(await subs.revoke(info.context, subscription_id, token))
 
-    @strawberry.mutation(extensions=allow(Authenticated()),
-                         description="Send an incident to matching subscribers again.")
-    async def resend_status_incident(self, info: strawberry.Info, incident_id: uuid.UUID,
-                                     input: StatusIncidentResendInput | None = None) -> StatusIncidentResend:
+    @strawberry.mutation(
+        extensions=allow(Authenticated()), description="Send an incident to matching subscribers again."
+    )
+    async def resend_status_incident(
+        self, info: strawberry.Info, incident_id: uuid.UUID, input: StatusIncidentResendInput | None = None
+    ) -> StatusIncidentResend:
         i = input or StatusIncidentResendInput()
         dispatched = await subs.resend(info.context, incident_id, i.severity.value, i.tenant_id)
         return StatusIncidentResend(dispatched=dispatched)
 
     @strawberry.mutation(description="Open an incident (operators or status:manage); notifies subscribers.")
     async def open_status_incident(self, info: strawberry.Info, input: StatusIncidentInput) -> StatusIncident:
-        return StatusIncident.from_row(await r.open_incident(
-            info.context, input.service, input.impact, input.severity.value, input.state.value))
+        return StatusIncident.from_row(
+            await r.open_incident(info.context, input.service, input.impact, input.severity.value, input.state.value)
+        )
 
     @strawberry.mutation(description="Update an incident's impact, state or severity; notifies subscribers.")
-    async def update_status_incident(self, info: strawberry.Info, incident_id: uuid.UUID,
-                                     input: StatusIncidentUpdateInput) -> StatusIncident:
-        return StatusIncident.from_row(await r.update_incident(
-            info.context, incident_id, input.impact, _v(input.state), _v(input.severity)))
+    async def update_status_incident(
+        self, info: strawberry.Info, incident_id: uuid.UUID, input: StatusIncidentUpdateInput
+    ) -> StatusIncident:
+        return StatusIncident.from_row(
+            await r.update_incident(info.context, incident_id, input.impact, _v(input.state), _v(input.severity))
+        )
 
     @strawberry.mutation(description="Resolve an incident; notifies subscribers.")
-    async def resolve_status_incident(self, info: strawberry.Info, incident_id: uuid.UUID,
-                                      impact: str | None = None) -> StatusIncident:
+    async def resolve_status_incident(
+        self, info: strawberry.Info, incident_id: uuid.UUID, impact: str | None = None
+    ) -> StatusIncident:
         return StatusIncident.from_row(await r.resolve_incident(info.context, incident_id, impact))
 
 

@@ -25,9 +25,15 @@ class StoragePresignUpload:
 
     @classmethod
     def from_signed(cls, signed: r.SignedRequest) -> StoragePresignUpload:
-        return cls(object_id=signed.row.id, upload_url=signed.presigned.url, method=signed.presigned.method,
-                   headers=JSON(signed.presigned.headers), bucket=signed.row.bucket,
-                   object_key=signed.row.object_key, expires_in_seconds=signed.expires_in_seconds)
+        return cls(
+            object_id=signed.row.id,
+            upload_url=signed.presigned.url,
+            method=signed.presigned.method,
+            headers=JSON(signed.presigned.headers),
+            bucket=signed.row.bucket,
+            object_key=signed.row.object_key,
+            expires_in_seconds=signed.expires_in_seconds,
+        )
 
 
 @strawberry.type(description="A presigned download: GET `downloadUrl` with `headers`.")
@@ -42,9 +48,15 @@ class StoragePresignDownload:
 
     @classmethod
     def from_signed(cls, signed: r.SignedRequest) -> StoragePresignDownload:
-        return cls(object_id=signed.row.id, download_url=signed.presigned.url, method=signed.presigned.method,
-                   headers=JSON(signed.presigned.headers), bucket=signed.row.bucket,
-                   object_key=signed.row.object_key, expires_in_seconds=signed.expires_in_seconds)
+        return cls(
+            object_id=signed.row.id,
+            download_url=signed.presigned.url,
+            method=signed.presigned.method,
+            headers=JSON(signed.presigned.headers),
+            bucket=signed.row.bucket,
+            object_key=signed.row.object_key,
+            expires_in_seconds=signed.expires_in_seconds,
+        )
 
 
 @strawberry.type(description="A stored object; `pending_upload` until its bytes are seen, then `available`.")
@@ -62,9 +74,18 @@ class StorageObject:
 
     @classmethod
     def from_row(cls, row: db.StorageObject) -> StorageObject:
-        return cls(id=row.id, bucket=row.bucket, object_key=row.object_key, filename=row.filename,
-                   mime_type=row.mime_type, size_bytes=row.size_bytes, status=row.status, created_at=row.created_at,
-                   conversation_id=row.conversation_id, agent_key=row.agent_key)
+        return cls(
+            id=row.id,
+            bucket=row.bucket,
+            object_key=row.object_key,
+            filename=row.filename,
+            mime_type=row.mime_type,
+            size_bytes=row.size_bytes,
+            status=row.status,
+            created_at=row.created_at,
+            conversation_id=row.conversation_id,
+            agent_key=row.agent_key,
+        )
 
 
 @strawberry.type
@@ -90,8 +111,9 @@ class StoragePresignUploadInput:
 @strawberry.type
 class Query:
     @strawberry.field(extensions=allow(TenantRole("viewer")), description="The tenant's stored objects.")
-    async def storage_objects(self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0,
-                              conversation_id: uuid.UUID | None = None) -> StorageObjectList:
+    async def storage_objects(
+        self, info: strawberry.Info, limit: PageSize = 20, offset: Offset = 0, conversation_id: uuid.UUID | None = None
+    ) -> StorageObjectList:
         return StorageObjectList.from_page(await r.list_objects(info.context, limit, offset, conversation_id))
 
     @strawberry.field(extensions=allow(TenantRole("viewer")), description="A presigned download URL.")
@@ -102,9 +124,12 @@ class Query:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Create an object and its upload URL.")
-    async def create_storage_upload(self, info: strawberry.Info, input: StoragePresignUploadInput,
-                                    idempotency_key: IdempotencyKey = None) -> StoragePresignUpload:
-        signed = await r.create_upload(info.context, r.UploadRequest(**vars(input)), keyed(idempotency_key, input=input))
+    async def create_storage_upload(
+        self, info: strawberry.Info, input: StoragePresignUploadInput, idempotency_key: IdempotencyKey = None
+    ) -> StoragePresignUpload:
+        signed = await r.create_upload(
+            info.context, r.UploadRequest(**vars(input)), keyed(idempotency_key, input=input)
+        )
         return StoragePresignUpload.from_signed(signed)
 
     @strawberry.mutation(extensions=allow(TenantRole("admin")), description="Delete an object and its bytes.")

@@ -22,8 +22,13 @@ class BillingContact:
     @classmethod
     def from_stored(cls, contact: dict[str, Any]) -> BillingContact:
         """A contact as `updateTenantSettings` stored it."""
-        return cls(name=contact["name"], email=contact["email"], role=contact.get("role"), phone=contact.get("phone"),
-                   notify_billing=contact.get("notify_billing", True))
+        return cls(
+            name=contact["name"],
+            email=contact["email"],
+            role=contact.get("role"),
+            phone=contact.get("phone"),
+            notify_billing=contact.get("notify_billing", True),
+        )
 
 
 @strawberry.type(description="Per-tenant settings; `version` is the optimistic-concurrency token.")
@@ -40,12 +45,25 @@ class TenantSettings:
     def from_settings(cls, settings: r.Settings) -> TenantSettings:
         row = settings.row
         if row is None:  # never written: the defaults, at version 0
-            return cls(tenant_id=settings.tenant_id, billing_contacts=[], billing_webhook_url=None,
-                       plan_metadata=JSON({}), flags=JSON({}), version=0, updated_at=None)
+            return cls(
+                tenant_id=settings.tenant_id,
+                billing_contacts=[],
+                billing_webhook_url=None,
+                plan_metadata=JSON({}),
+                flags=JSON({}),
+                version=0,
+                updated_at=None,
+            )
         contacts = [BillingContact.from_stored(c) for c in row.billing_contacts]
-        return cls(tenant_id=settings.tenant_id, billing_contacts=contacts, billing_webhook_url=row.billing_webhook_url,
-                   plan_metadata=JSON(dict(row.plan_metadata)), flags=JSON(dict(row.flags)), version=row.version,
-                   updated_at=row.updated_at)
+        return cls(
+            tenant_id=settings.tenant_id,
+            billing_contacts=contacts,
+            billing_webhook_url=row.billing_webhook_url,
+            plan_metadata=JSON(dict(row.plan_metadata)),
+            flags=JSON(dict(row.flags)),
+            version=row.version,
+            updated_at=row.updated_at,
+        )
 
 
 @strawberry.input
@@ -82,6 +100,8 @@ class Mutation:
         self, info: strawberry.Info, input: TenantSettingsInput, if_match: str | None = None
     ) -> TenantSettings:
         contacts = [r.BillingContact(**vars(c)) for c in input.billing_contacts]
-        return TenantSettings.from_settings(await r.update_settings(
-            info.context, if_match, contacts, input.billing_webhook_url, input.plan_metadata, input.flags
-        ))
+        return TenantSettings.from_settings(
+            await r.update_settings(
+                info.context, if_match, contacts, input.billing_webhook_url, input.plan_metadata, input.flags
+            )
+        )

@@ -31,11 +31,22 @@ class VectorStore:
 
     @classmethod
     def from_row(cls, row: db.VectorStore) -> VectorStore:
-        return cls(id=row.id, openai_id=row.openai_id, tenant_id=row.tenant_id, owner_user_id=row.owner_user_id,
-                   name=row.name, description=row.description, status=row.status, usage_bytes=row.usage_bytes,
-                   expires_after=JSON(row.expires_after), expires_at=row.expires_at,
-                   last_active_at=row.last_active_at, metadata=JSON(row.meta), created_at=row.created_at,
-                   updated_at=row.updated_at)
+        return cls(
+            id=row.id,
+            openai_id=row.openai_id,
+            tenant_id=row.tenant_id,
+            owner_user_id=row.owner_user_id,
+            name=row.name,
+            description=row.description,
+            status=row.status,
+            usage_bytes=row.usage_bytes,
+            expires_after=JSON(row.expires_after),
+            expires_at=row.expires_at,
+            last_active_at=row.last_active_at,
+            metadata=JSON(row.meta),
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 @strawberry.type(description="A file in a vector store; `status` is in_progress, completed or failed.")
@@ -56,11 +67,21 @@ class VectorStoreFile:
 
     @classmethod
     def from_row(cls, row: db.VectorStoreFile) -> VectorStoreFile:
-        return cls(id=row.id, openai_file_id=row.openai_file_id, vector_store_id=row.vector_store_id,
-                   filename=row.filename, mime_type=row.mime_type, size_bytes=row.size_bytes,
-                   usage_bytes=row.usage_bytes, status=row.status, attributes=JSON(row.attributes),
-                   chunking_strategy=JSON(row.chunking_strategy), last_error=row.last_error,
-                   created_at=row.created_at, updated_at=row.updated_at)
+        return cls(
+            id=row.id,
+            openai_file_id=row.openai_file_id,
+            vector_store_id=row.vector_store_id,
+            filename=row.filename,
+            mime_type=row.mime_type,
+            size_bytes=row.size_bytes,
+            usage_bytes=row.usage_bytes,
+            status=row.status,
+            attributes=JSON(row.attributes),
+            chunking_strategy=JSON(row.chunking_strategy),
+            last_error=row.last_error,
+            created_at=row.created_at,
+            updated_at=row.updated_at,
+        )
 
 
 @strawberry.type
@@ -99,9 +120,13 @@ class VectorStoreSearchResult:
 
     @classmethod
     def from_match(cls, match: r.ChunkMatch) -> VectorStoreSearchResult:
-        return cls(file_id=match.file.openai_file_id, filename=match.file.filename, score=match.chunk.score,
-                   attributes=JSON(match.file.attributes),
-                   content=[VectorStoreSearchContent(type="text", text=match.chunk.text)])
+        return cls(
+            file_id=match.file.openai_file_id,
+            filename=match.file.filename,
+            score=match.chunk.score,
+            attributes=JSON(match.file.attributes),
+            content=[VectorStoreSearchContent(type="text", text=match.chunk.text)],
+        )
 
 
 @strawberry.type(description="Ranked chunks: BM25 over the database's full-text index.")
@@ -115,9 +140,13 @@ class VectorStoreSearchPage:
     @classmethod
     def from_page(cls, page: r.SearchPage) -> VectorStoreSearchPage:
         # The OpenAI-compatible page shape; every match is on the one page.
-        return cls(object="vector_store.search_results.page", search_query=page.search_query,
-                   data=[VectorStoreSearchResult.from_match(m) for m in page.data], has_more=False,
-                   next_page=None)
+        return cls(
+            object="vector_store.search_results.page",
+            search_query=page.search_query,
+            data=[VectorStoreSearchResult.from_match(m) for m in page.data],
+            has_more=False,
+            next_page=None,
+        )
 
 
 @strawberry.input
@@ -167,13 +196,20 @@ class Query:
         return VectorStore.from_row(await r.get_store(info.context, vector_store_id))
 
     @strawberry.field(extensions=VIEW)
-    async def vector_store_files(self, info: strawberry.Info, vector_store_id: uuid.UUID, status: str | None = None,
-                                 limit: PageSize = 20, offset: Offset = 0) -> VectorStoreFileList:
+    async def vector_store_files(
+        self,
+        info: strawberry.Info,
+        vector_store_id: uuid.UUID,
+        status: str | None = None,
+        limit: PageSize = 20,
+        offset: Offset = 0,
+    ) -> VectorStoreFileList:
         return VectorStoreFileList.from_page(await r.list_files(info.context, vector_store_id, status, limit, offset))
 
     @strawberry.field(extensions=VIEW, description="A file by its file id (`file-...`).")
-    async def vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
-                                file_id: str) -> VectorStoreFile:
+    async def vector_store_file(
+        self, info: strawberry.Info, vector_store_id: uuid.UUID, file_id: str
+    ) -> VectorStoreFile:
         return VectorStoreFile.from_row(await r.get_file(info.context, vector_store_id, file_id))
 
 
@@ -181,34 +217,49 @@ class Query:
 class Mutation:
     @strawberry.mutation(extensions=WRITE)
     async def create_vector_store(self, info: strawberry.Info, input: VectorStoreCreateInput) -> VectorStore:
-        return VectorStore.from_row(await r.create_store(info.context, input.name, input.description,
-                                                         input.expires_after, input.metadata))
+        return VectorStore.from_row(
+            await r.create_store(info.context, input.name, input.description, input.expires_after, input.metadata)
+        )
 
     @strawberry.mutation(extensions=WRITE)
     async def delete_vector_store(self, info: strawberry.Info, vector_store_id: uuid.UUID) -> bool:
         return await r.delete_store(info.context, vector_store_id)
 
     @strawberry.mutation(extensions=WRITE, description="Attach a file by id and ingest it (`poll`: wait).")
-    async def attach_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
-                                       input: VectorStoreFileCreateInput) -> VectorStoreFile:
-        return VectorStoreFile.from_row(await r.attach_file(info.context, vector_store_id, input.file_id,
-                                                            input.attributes, input.chunking_strategy, input.poll))
+    async def attach_vector_store_file(
+        self, info: strawberry.Info, vector_store_id: uuid.UUID, input: VectorStoreFileCreateInput
+    ) -> VectorStoreFile:
+        return VectorStoreFile.from_row(
+            await r.attach_file(
+                info.context, vector_store_id, input.file_id, input.attributes, input.chunking_strategy, input.poll
+            )
+        )
 
     @strawberry.mutation(extensions=WRITE, description="Attach a stored object and ingest it (`poll`: wait).")
-    async def upload_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
-                                       input: VectorStoreFileUploadInput) -> VectorStoreFile:
-        return VectorStoreFile.from_row(await r.upload_file(info.context, vector_store_id, input.object_id,
-                                                            input.agent_key, input.attributes,
-                                                            input.chunking_strategy, input.poll))
+    async def upload_vector_store_file(
+        self, info: strawberry.Info, vector_store_id: uuid.UUID, input: VectorStoreFileUploadInput
+    ) -> VectorStoreFile:
+        return VectorStoreFile.from_row(
+            await r.upload_file(
+                info.context,
+                vector_store_id,
+                input.object_id,
+                input.agent_key,
+                input.attributes,
+                input.chunking_strategy,
+                input.poll,
+            )
+        )
 
     @strawberry.mutation(extensions=WRITE)
-    async def delete_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID,
-                                       file_id: str) -> bool:
+    async def delete_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID, file_id: str) -> bool:
         return await r.delete_file(info.context, vector_store_id, file_id)
 
     @strawberry.mutation(extensions=VIEW, description="Search a vector store (a mutation: POST, no caching).")
-    async def search_vector_store(self, info: strawberry.Info, vector_store_id: uuid.UUID,
-                                  input: VectorStoreSearchInput) -> VectorStoreSearchPage:
-        page = await r.search(info.context, vector_store_id, input.query, input.filters, input.max_num_results,
-                              input.ranking_options)
+    async def search_vector_store(
+        self, info: strawberry.Info, vector_store_id: uuid.UUID, input: VectorStoreSearchInput
+    ) -> VectorStoreSearchPage:
+        page = await r.search(
+            info.context, vector_store_id, input.query, input.filters, input.max_num_results, input.ranking_options
+        )
         return VectorStoreSearchPage.from_page(page)

@@ -328,8 +328,9 @@ def test_expired_rejected_and_said_so(keys: KeyStore) -> None:
     svc = TokenService(keys, access_ttl=timedelta(minutes=-5), refresh_ttl=timedelta(minutes=-5))
     with pytest.raises(TokenInvalid, match="^Token has expired\\.$"):
         svc.verify(access(svc).token)
-    refresh = svc.issue_refresh(subject="user:x", tenant_id=None, scopes=[], session_id=uuid.uuid4(),
-                                email_verified=True, account="user:x")
+    refresh = svc.issue_refresh(
+        subject="user:x", tenant_id=None, scopes=[], session_id=uuid.uuid4(), email_verified=True, account="user:x"
+    )
     with pytest.raises(TokenInvalid, match="^Token has expired\\.$"):
         svc.verify(refresh.token, token_use="refresh")
 

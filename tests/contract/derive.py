@@ -27,16 +27,51 @@ TARGETS = {"documented": "documented.openapi.json", "extended": "extended.openap
 
 PROSE = {"description", "title", "summary", "example", "examples", "externalDocs", "$comment"}
 # JSON Schema keywords whose value is a schema, a list of schemas, or a map of name -> schema.
-SUBSCHEMA = {"items", "additionalProperties", "not", "contains", "propertyNames", "if", "then",
-             "else", "unevaluatedProperties", "unevaluatedItems"}
+SUBSCHEMA = {
+    "items",
+    "additionalProperties",
+    "not",
+    "contains",
+    "propertyNames",
+    "if",
+    "then",
+    "else",
+    "unevaluatedProperties",
+    "unevaluatedItems",
+}
 SUBSCHEMA_LIST = {"allOf", "anyOf", "oneOf", "prefixItems"}
 SUBSCHEMA_MAP = {"properties", "patternProperties", "$defs", "dependentSchemas"}
 # Keywords whose value is data (kept verbatim): types, bounds, enums, defaults, references.
-VALUE = {"$ref", "type", "format", "enum", "const", "default", "required", "nullable",
-         "minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf",
-         "minLength", "maxLength", "pattern", "minItems", "maxItems", "uniqueItems",
-         "minProperties", "maxProperties", "dependentRequired", "contentEncoding",
-         "contentMediaType", "readOnly", "writeOnly", "deprecated", "discriminator"}
+VALUE = {
+    "$ref",
+    "type",
+    "format",
+    "enum",
+    "const",
+    "default",
+    "required",
+    "nullable",
+    "minimum",
+    "maximum",
+    "exclusiveMinimum",
+    "exclusiveMaximum",
+    "multipleOf",
+    "minLength",
+    "maxLength",
+    "pattern",
+    "minItems",
+    "maxItems",
+    "uniqueItems",
+    "minProperties",
+    "maxProperties",
+    "dependentRequired",
+    "contentEncoding",
+    "contentMediaType",
+    "readOnly",
+    "writeOnly",
+    "deprecated",
+    "discriminator",
+}
 METHODS = {"get", "put", "post", "delete", "options", "head", "patch", "trace"}
 
 
@@ -79,8 +114,9 @@ def _content(content: dict[str, Any], where: str) -> dict[str, Any]:
         unknown = set(media) - {"schema"} - {k for k in media if is_prose(k)}
         if unknown:
             raise UnknownConstruct(f"{where}/{media_type}: {sorted(unknown)}")
-        out[media_type] = {"schema": strip_schema(media["schema"], f"{where}/{media_type}/schema")} \
-            if "schema" in media else {}
+        out[media_type] = (
+            {"schema": strip_schema(media["schema"], f"{where}/{media_type}/schema")} if "schema" in media else {}
+        )
     return out
 
 
@@ -98,23 +134,25 @@ def _response(response: dict[str, Any], where: str) -> dict[str, Any]:
     if "content" in response:
         out["content"] = _content(response["content"], f"{where}/content")
     if "headers" in response:
-        out["headers"] = {name: {"schema": strip_schema(h.get("schema", {}), f"{where}/headers/{name}")}
-                          for name, h in response["headers"].items()}
+        out["headers"] = {
+            name: {"schema": strip_schema(h.get("schema", {}), f"{where}/headers/{name}")}
+            for name, h in response["headers"].items()
+        }
     return out
 
 
 def _operation(op: dict[str, Any], where: str) -> dict[str, Any]:
     out: dict[str, Any] = {
-        "responses": {status: _response(r, f"{where}/responses/{status}")
-                      for status, r in op["responses"].items()},
+        "responses": {status: _response(r, f"{where}/responses/{status}") for status, r in op["responses"].items()},
     }
     if op.get("parameters"):
-        out["parameters"] = [_parameter(p, f"{where}/parameters/{i}")
-                             for i, p in enumerate(op["parameters"])]
+        out["parameters"] = [_parameter(p, f"{where}/parameters/{i}") for i, p in enumerate(op["parameters"])]
     if "requestBody" in op:
         body = op["requestBody"]
-        out["requestBody"] = {"required": body.get("required", False),
-                              "content": _content(body["content"], f"{where}/requestBody/content")}
+        out["requestBody"] = {
+            "required": body.get("required", False),
+            "content": _content(body["content"], f"{where}/requestBody/content"),
+        }
     return out
 
 
@@ -131,8 +169,7 @@ def derive(doc: dict[str, Any]) -> dict[str, Any]:
     return {
         "openapi": doc["openapi"],
         "paths": paths,
-        "components": {"schemas": {name: strip_schema(s, f"components/schemas/{name}")
-                                   for name, s in schemas.items()}},
+        "components": {"schemas": {name: strip_schema(s, f"components/schemas/{name}") for name, s in schemas.items()}},
     }
 
 

@@ -80,53 +80,93 @@ def test_derive_keeps_properties_named_like_prose_and_drops_the_prose():
     source = {
         "openapi": "3.1.0",
         "info": {"title": "legacy", "version": "1"},
-        "paths": {"/x/{id}": {
-            "summary": "path prose",
-            "get": {
-                "summary": "Get x", "description": "Long text", "operationId": "get_x",
-                "tags": ["x"], "x-contract-source": "somewhere.py",
-                "parameters": [{"name": "id", "in": "path", "required": True,
-                                "description": "The id", "schema": {"type": "string", "title": "Id"}}],
-                "responses": {
-                    "200": {"description": "OK", "content": {"application/json": {
-                        "schema": {"$ref": "#/components/schemas/X"}, "example": {"title": "t"}}}},
-                    "204": {"description": "Nothing"},
+        "paths": {
+            "/x/{id}": {
+                "summary": "path prose",
+                "get": {
+                    "summary": "Get x",
+                    "description": "Long text",
+                    "operationId": "get_x",
+                    "tags": ["x"],
+                    "x-contract-source": "somewhere.py",
+                    "parameters": [
+                        {
+                            "name": "id",
+                            "in": "path",
+                            "required": True,
+                            "description": "The id",
+                            "schema": {"type": "string", "title": "Id"},
+                        }
+                    ],
+                    "responses": {
+                        "200": {
+                            "description": "OK",
+                            "content": {
+                                "application/json": {
+                                    "schema": {"$ref": "#/components/schemas/X"},
+                                    "example": {"title": "t"},
+                                }
+                            },
+                        },
+                        "204": {"description": "Nothing"},
+                    },
                 },
+            }
+        },
+        "components": {
+            "schemas": {
+                "X": {
+                    "title": "X",
+                    "description": "An x",
+                    "type": "object",
+                    "examples": [{"title": "a"}],
+                    "required": ["title", "description"],
+                    "properties": {
+                        "title": {"type": "string", "title": "Title", "maxLength": 5},
+                        "description": {"anyOf": [{"type": "string", "description": "d"}, {"type": "null"}]},
+                    },
+                }
             },
-        }},
-        "components": {"schemas": {"X": {
-            "title": "X", "description": "An x", "type": "object", "examples": [{"title": "a"}],
-            "required": ["title", "description"],
-            "properties": {
-                "title": {"type": "string", "title": "Title", "maxLength": 5},
-                "description": {"anyOf": [{"type": "string", "description": "d"}, {"type": "null"}]},
-            },
-        }}, "securitySchemes": {"HTTPBearer": {"type": "http"}}},
+            "securitySchemes": {"HTTPBearer": {"type": "http"}},
+        },
     }
     assert derive(source) == {
         "openapi": "3.1.0",
-        "paths": {"/x/{id}": {"get": {
-            "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
-            "responses": {
-                "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/X"}}}},
-                "204": {},
-            },
-        }}},
-        "components": {"schemas": {"X": {
-            "type": "object", "required": ["title", "description"],
-            "properties": {
-                "title": {"type": "string", "maxLength": 5},
-                "description": {"anyOf": [{"type": "string"}, {"type": "null"}]},
-            },
-        }}},
+        "paths": {
+            "/x/{id}": {
+                "get": {
+                    "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}],
+                    "responses": {
+                        "200": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/X"}}}},
+                        "204": {},
+                    },
+                }
+            }
+        },
+        "components": {
+            "schemas": {
+                "X": {
+                    "type": "object",
+                    "required": ["title", "description"],
+                    "properties": {
+                        "title": {"type": "string", "maxLength": 5},
+                        "description": {"anyOf": [{"type": "string"}, {"type": "null"}]},
+                    },
+                }
+            }
+        },
     }
 
 
 def test_derive_refuses_a_schema_keyword_it_does_not_know():
     from tests.contract.derive import UnknownConstruct
 
-    source = {"openapi": "3.1.0", "paths": {},
-              "components": {"schemas": {"X": {"type": "object", "x-unknown-but-prose": 1,
-                                               "someNewKeyword": {"type": "string"}}}}}
+    source = {
+        "openapi": "3.1.0",
+        "paths": {},
+        "components": {
+            "schemas": {"X": {"type": "object", "x-unknown-but-prose": 1, "someNewKeyword": {"type": "string"}}}
+        },
+    }
     with pytest.raises(UnknownConstruct, match="someNewKeyword"):
         derive(source)

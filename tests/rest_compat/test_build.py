@@ -77,8 +77,14 @@ def _item(name: str, colour: Colour = Colour.red, tags: list[str] | None = None)
 @strawberry.type
 class Query:
     @strawberry.field
-    def items(self, first: int = 2, after: str | None = None, colour: Colour | None = None,
-              flag: bool = False, tag: list[str] | None = None) -> Page:
+    def items(
+        self,
+        first: int = 2,
+        after: str | None = None,
+        colour: Colour | None = None,
+        flag: bool = False,
+        tag: list[str] | None = None,
+    ) -> Page:
         return Page(items=[_item(f"{first}-{after}-{flag}", colour or Colour.red, tag)], next_cursor=after)
 
     @strawberry.field
@@ -105,7 +111,12 @@ class Mutation:
 
 SCHEMA = strawberry.Schema(query=Query, mutation=Mutation)
 TABLE = (
-    Op("GET", "/items", "items", query={"limit": "first", "cursor": "after", "colour": "colour", "flag": "flag", "tag": "tag"}),
+    Op(
+        "GET",
+        "/items",
+        "items",
+        query={"limit": "first", "cursor": "after", "colour": "colour", "flag": "flag", "tag": "tag"},
+    ),
     Op("GET", "/items/{item_id}", "item", header={"If-Match": "ifMatch"}),
     Op("POST", "/items", "create", body="input", status=201),
     Op("DELETE", "/items/{item_id}", "remove", status=204),
@@ -134,8 +145,17 @@ def test_result_is_in_rest_shape(client):
 
 
 def test_query_parameters_bind_by_type(client):
-    r = client.get("/items", params=[("limit", "5"), ("cursor", "abc"), ("colour", "dark_blue"),
-                                     ("flag", "yes"), ("tag", "a"), ("tag", "b")])
+    r = client.get(
+        "/items",
+        params=[
+            ("limit", "5"),
+            ("cursor", "abc"),
+            ("colour", "dark_blue"),
+            ("flag", "yes"),
+            ("tag", "a"),
+            ("tag", "b"),
+        ],
+    )
     item = r.json()["items"][0]
     assert item["inner"]["display_name"] == "5-abc-True"
     assert item["colour"] == "dark_blue" and item["tags"] == ["a", "b"]
@@ -214,6 +234,7 @@ def test_openapi_uses_rest_names_and_marks_requirements():
 
 # -- declared limits and sibling routes ------------------------------------------------------
 
+
 @strawberry.input
 class NoteInput:
     text: str = strawberry.field(metadata=limited(Limit(min_length=2, max_length=5)))
@@ -237,9 +258,11 @@ class LimitedMutation:
 def _limited_app() -> tuple[TestClient, dict]:
     enforce_limits((LimitedQuery, LimitedMutation))
     schema = strawberry.Schema(query=LimitedQuery, mutation=LimitedMutation)
-    table = (Op("GET", "/notes", "notes", query={"limit": "limit"}),
-             Op("GET", "/notes/{note_id}", "notes", path_args={"note_id": "noteId"}),
-             Op("POST", "/notes/latest", "note", body="input"))
+    table = (
+        Op("GET", "/notes", "notes", query={"limit": "limit"}),
+        Op("GET", "/notes/{note_id}", "notes", path_args={"note_id": "noteId"}),
+        Op("POST", "/notes/latest", "note", body="input"),
+    )
     routes, compiled = build_routes(schema, table, _context)
     return TestClient(Starlette(routes=routes)), build_openapi(schema._schema, compiled)
 
@@ -249,11 +272,14 @@ def test_declared_limits_are_enforced_and_documented():
     assert client.get("/notes", params={"limit": 100}).json() == "100:"
     r = client.get("/notes", params={"limit": 101})
     assert r.status_code == 422
-    assert r.json()["details"] == [{"type": "less_than_equal", "loc": ["query", "limit"],
-                                    "msg": "Input should be less than or equal to 100"}]
+    assert r.json()["details"] == [
+        {"type": "less_than_equal", "loc": ["query", "limit"], "msg": "Input should be less than or equal to 100"}
+    ]
     r = client.post("/notes/latest", json={"text": " x ", "tags": ["a", "b", "c"]})
     assert [(d["loc"], d["type"]) for d in r.json()["details"]] == [
-        (["body", "text"], "string_too_short"), (["body", "tags"], "too_long")]
+        (["body", "text"], "string_too_short"),
+        (["body", "tags"], "too_long"),
+    ]
     assert client.post("/notes/latest", json={"text": "abcde"}).json() == "abcde"
     (param,) = doc["paths"]["/notes"]["get"]["parameters"]
     assert param["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
@@ -266,7 +292,8 @@ def test_a_const_limit_accepts_one_value_and_publishes_it():
     terms = Limit(const=True, message="Terms must be accepted.")
     assert terms.problems(True, "input.ok") == [] and terms.problems(None, "input.ok") == []
     assert terms.problems(False, "input.ok") == [
-        {"field": "input.ok", "type": "value_error", "message": "Terms must be accepted."}]
+        {"field": "input.ok", "type": "value_error", "message": "Terms must be accepted."}
+    ]
     assert Limit(const=True).problems(False, "f")[0]["message"] == "Input should be True"
     assert terms.json_schema() == {"const": True}
 

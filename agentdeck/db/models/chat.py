@@ -75,7 +75,9 @@ class ChatRun(TenantOwned, Base):
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     stream_id: Mapped[str] = mapped_column(String(64), unique=True)
     agent: Mapped[str] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16), default="running", index=True)  # running|completed|failed|incomplete
+    status: Mapped[str] = mapped_column(
+        String(16), default="running", index=True
+    )  # running|completed|failed|incomplete
     error: Mapped[str | None] = mapped_column(Text)
     heartbeat_at: Mapped[datetime | None] = mapped_column()  # touched while its process runs it
     terminal_event: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # the stream's final/error event

@@ -64,9 +64,7 @@ class VectorStoreFile(TenantOwned, Timestamps, Base):
     __table_args__ = (UniqueConstraint("vector_store_id", "openai_file_id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    vector_store_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("vector_stores.id", ondelete="CASCADE"), index=True
-    )
+    vector_store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vector_stores.id", ondelete="CASCADE"), index=True)
     openai_file_id: Mapped[str] = mapped_column(String(128))
     object_id: Mapped[uuid.UUID | None]
     filename: Mapped[str] = mapped_column(String(256))
@@ -88,9 +86,7 @@ class VectorChunk(TenantOwned, Base):
     # An integer key: FTS5 external-content tables address rows by integer rowid.
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     vector_store_id: Mapped[uuid.UUID] = mapped_column(index=True)
-    file_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("vector_store_files.id", ondelete="CASCADE"), index=True
-    )
+    file_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vector_store_files.id", ondelete="CASCADE"), index=True)
     chunk_index: Mapped[int]
     token_count: Mapped[int]
     text: Mapped[str] = mapped_column(Text)
@@ -121,6 +117,4 @@ class AgentContainer(TenantOwned, Timestamps, Base):
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     agent_key: Mapped[str] = mapped_column(String(64))
-    container_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("containers.id", ondelete="CASCADE"), index=True
-    )
+    container_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("containers.id", ondelete="CASCADE"), index=True)

@@ -20,9 +20,7 @@ class ServiceAccountToken(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     jti: Mapped[str] = mapped_column(String(64), unique=True)
     account: Mapped[str] = mapped_column(String(64), index=True)
-    tenant_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("tenants.id", ondelete="CASCADE"), index=True
-    )
+    tenant_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("tenants.id", ondelete="CASCADE"), index=True)
     scopes: Mapped[str] = mapped_column(String(1024))  # space-separated, catalog order
     fingerprint: Mapped[str | None] = mapped_column(String(128))
     signing_kid: Mapped[str] = mapped_column(String(64))

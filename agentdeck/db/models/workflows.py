@@ -19,7 +19,8 @@ class WorkflowRun(TenantOwned, Base):
     workflow_key: Mapped[str] = mapped_column(String(64), index=True)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     conversation_id: Mapped[uuid.UUID | None] = mapped_column(
-        ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
+        ForeignKey("conversations.id", ondelete="SET NULL"), index=True
+    )
     stream_id: Mapped[str] = mapped_column(String(64), unique=True)
     status: Mapped[str] = mapped_column(String(16), default="running", index=True)  # running|succeeded|failed|cancelled
     request_message: Mapped[str | None] = mapped_column(Text)

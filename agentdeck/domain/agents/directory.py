@@ -43,8 +43,7 @@ class ToolCatalog:
 
     @property
     def categories(self) -> list[str]:
-        return sorted({TOOLS[n].category if n in TOOLS else HOSTED_CATEGORIES.get(n, "other")
-                       for n in self.tool_names})
+        return sorted({TOOLS[n].category if n in TOOLS else HOSTED_CATEGORIES.get(n, "other") for n in self.tool_names})
 
 
 def _order(spec: AgentSpec) -> tuple[str, str]:
@@ -55,7 +54,9 @@ def list_agents(first: int, after: str | None, search: str | None) -> AgentPage:
     specs = sorted(SPECS.values(), key=_order)
     if search:
         needle = search.strip().lower()
-        specs = [s for s in specs if needle in s.key or needle in s.display_name.lower() or needle in s.description.lower()]
+        specs = [
+            s for s in specs if needle in s.key or needle in s.display_name.lower() or needle in s.description.lower()
+        ]
     total = len(specs)
     cursor = decode_cursor(after, ("agent",))
     if cursor is not None:
@@ -77,10 +78,13 @@ async def agent_status(ctx: Context, name: str) -> AgentUsage:
     tenant_named = ctx.request is not None and "x-tenant-id" in ctx.request.headers
     if ctx.principal is not None and (ctx.principal.tenant_id is not None or tenant_named):
         async with ctx.session() as s:
-            count, last = (await s.execute(
-                select(func.count(Conversation.id), func.max(Conversation.updated_at))
-                .where(Conversation.agent_entrypoint == name)
-            )).one()
+            count, last = (
+                await s.execute(
+                    select(func.count(Conversation.id), func.max(Conversation.updated_at)).where(
+                        Conversation.agent_entrypoint == name
+                    )
+                )
+            ).one()
     return AgentUsage(spec, count or 0, last)
 
 

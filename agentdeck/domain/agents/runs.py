@@ -71,8 +71,9 @@ async def follow(ctx: Context, model: RunModel, stream_id: str, after: int = 0) 
     async def from_row() -> dict[str, Any] | None:
         nonlocal conversation
         async with ctx.services.db.platform_session() as s:
-            row = (await s.execute(select(model.terminal_event, model.conversation_id)
-                                   .where(model.stream_id == stream_id))).one_or_none()
+            row = (
+                await s.execute(select(model.terminal_event, model.conversation_id).where(model.stream_id == stream_id))
+            ).one_or_none()
         if row is None:
             return None
         conversation = str(row.conversation_id or "")
@@ -82,15 +83,29 @@ async def follow(ctx: Context, model: RunModel, stream_id: str, after: int = 0) 
             terminal = {**terminal, "event_id": last + 1}
         return terminal
 
-    async for event in ctx.bus.replay(stream_id, after, wait_s=ctx.settings.stream_idle_timeout_seconds,
-                                      idle_check=from_row, check_every=ctx.settings.run_heartbeat_seconds):
+    async for event in ctx.bus.replay(
+        stream_id,
+        after,
+        wait_s=ctx.settings.stream_idle_timeout_seconds,
+        idle_check=from_row,
+        check_every=ctx.settings.run_heartbeat_seconds,
+    ):
         last = event["event_id"]
         yield event
         if event["kind"] in TERMINAL:
             return
-    yield envelope(stream_id, conversation, last, "error", error={
-        "code": "stream_idle", "message": "No event for a while; the run may still be going: resume from "
-        "the last event id.", "source": "server", "is_retryable": True})
+    yield envelope(
+        stream_id,
+        conversation,
+        last,
+        "error",
+        error={
+            "code": "stream_idle",
+            "message": "No event for a while; the run may still be going: resume from the last event id.",
+            "source": "server",
+            "is_retryable": True,
+        },
+    )
 
 
 class RunSupervisor:
@@ -108,8 +123,10 @@ class RunSupervisor:
         return self.services.settings.run_heartbeat_seconds
 
     async def start(self) -> None:
-        self._tasks = [asyncio.create_task(self._listen(), name="workflow-cancels"),
-                       asyncio.create_task(self._beat(), name="run-heartbeat")]
+        self._tasks = [
+            asyncio.create_task(self._listen(), name="workflow-cancels"),
+            asyncio.create_task(self._beat(), name="run-heartbeat"),
+        ]
 
     async def stop(self) -> None:
         for task in self._tasks:
@@ -173,16 +190,32 @@ class RunSupervisor:
         async with self.services.db.platform_session() as s:  # all tenants: this is the process's own work
             for model, ids in ((ChatRun, list(self.turns)), (WorkflowRun, list(self.runs))):
                 if ids:
-                    await s.execute(update(model).where(model.id.in_(ids), model.status == "running")
-                                    .values(heartbeat_at=now))
-                orphans += [(model, row) for row in (await s.execute(
-                    update(model)
-                    .where(model.status == "running", func.coalesce(model.heartbeat_at, model.started_at) < stale)
-                    .values(status="failed", error=ORPHANED[model], ended_at=now)
-                    .returning(*_orphan_columns(model)))).all()]
+                    await s.execute(
+                        update(model).where(model.id.in_(ids), model.status == "running").values(heartbeat_at=now)
+                    )
+                orphans += [
+                    (model, row)
+                    for row in (
+                        await s.execute(
+                            update(model)
+                            .where(
+                                model.status == "running", func.coalesce(model.heartbeat_at, model.started_at) < stale
+                            )
+                            .values(status="failed", error=ORPHANED[model], ended_at=now)
+                            .returning(*_orphan_columns(model))
+                        )
+                    ).all()
+                ]
             if self.runs:
-                stopped = list((await s.scalars(select(WorkflowRun.id).where(
-                    WorkflowRun.id.in_(list(self.runs)), WorkflowRun.status != "running"))).all())
+                stopped = list(
+                    (
+                        await s.scalars(
+                            select(WorkflowRun.id).where(
+                                WorkflowRun.id.in_(list(self.runs)), WorkflowRun.status != "running"
+                            )
+                        )
+                    ).all()
+                )
             await s.commit()
         for run_id in stopped:
             self._cancel_local(run_id)
@@ -200,10 +233,19 @@ class RunSupervisor:
         workflow = None
         if model is WorkflowRun and (spec := WORKFLOWS.get(row.workflow_key)) is not None:
             workflow = workflow_context(spec, row.id)
-        writer = StreamWriter(self.services.bus, row.stream_id, str(row.conversation_id or ""), workflow, after=last,
-                              on_terminal=terminal_recorder(self.services, model, row.id))
-        await writer.emit("error", None, error={"code": "interrupted", "message": ORPHANED[model],
-                                               "source": "server", "is_retryable": True})
+        writer = StreamWriter(
+            self.services.bus,
+            row.stream_id,
+            str(row.conversation_id or ""),
+            workflow,
+            after=last,
+            on_terminal=terminal_recorder(self.services, model, row.id),
+        )
+        await writer.emit(
+            "error",
+            None,
+            error={"code": "interrupted", "message": ORPHANED[model], "source": "server", "is_retryable": True},
+        )
 
 
 def _orphan_columns(model: RunModel) -> tuple[Any, ...]:

@@ -87,8 +87,11 @@ async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any)
         try:
             async with ctx.session() as s:
                 await lock_row(s, Conversation, conversation_id)
-                last = await s.scalar(select(func.max(ConversationEvent.sequence_no))
-                                      .where(ConversationEvent.conversation_id == conversation_id))
+                last = await s.scalar(
+                    select(func.max(ConversationEvent.sequence_no)).where(
+                        ConversationEvent.conversation_id == conversation_id
+                    )
+                )
                 s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
                 await s.commit()
             return
@@ -99,17 +102,25 @@ async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any)
 
 async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:
     async with ctx.session() as s:
-        rows = (await s.scalars(
-            select(ConversationMessage)
-            .where(ConversationMessage.conversation_id == conversation_id)
-            .order_by(ConversationMessage.created_at.desc())
-            .limit(HISTORY_LIMIT)
-        )).all()
+        rows = (
+            await s.scalars(
+                select(ConversationMessage)
+                .where(ConversationMessage.conversation_id == conversation_id)
+                .order_by(ConversationMessage.created_at.desc())
+                .limit(HISTORY_LIMIT)
+            )
+        ).all()
     return [Message(m.role, m.content) for m in reversed(rows)]
 
 
-async def run_turn(ctx: Context, writer: StreamWriter, run_id: uuid.UUID, conversation_id: uuid.UUID,
-                   spec: AgentSpec, handoff_policy: str | None = None) -> TurnResult:
+async def run_turn(
+    ctx: Context,
+    writer: StreamWriter,
+    run_id: uuid.UUID,
+    conversation_id: uuid.UUID,
+    spec: AgentSpec,
+    handoff_policy: str | None = None,
+) -> TurnResult:
     result = TurnResult(status="failed", agent=spec.key)
     try:
         await writer.emit("lifecycle", spec.key, status="in_progress", reason=None)
@@ -118,28 +129,41 @@ async def run_turn(ctx: Context, writer: StreamWriter, run_id: uuid.UUID, conver
     except ModelError as exc:
         result.status, result.error = "failed", exc.message
         await _finish(ctx, run_id, conversation_id, result)
-        await writer.emit("error", result.agent, error={
-            "code": exc.code, "message": exc.message, "source": "provider", "is_retryable": exc.retryable})
+        await writer.emit(
+            "error",
+            result.agent,
+            error={"code": exc.code, "message": exc.message, "source": "provider", "is_retryable": exc.retryable},
+        )
         return result
     except asyncio.CancelledError:
         result.status, result.error = "failed", "interrupted: the server stopped during the turn"
         await asyncio.shield(_finish(ctx, run_id, conversation_id, result))
         if not writer.closed:
-            await asyncio.shield(writer.emit("error", result.agent, error={
-                "code": "interrupted", "message": result.error, "source": "server", "is_retryable": True}))
+            await asyncio.shield(
+                writer.emit(
+                    "error",
+                    result.agent,
+                    error={"code": "interrupted", "message": result.error, "source": "server", "is_retryable": True},
+                )
+            )
         raise
     except Exception:
         log.exception("chat turn %s failed", writer.stream_id)
         result.status, result.error = "failed", "Internal error while running the agent."
         await _finish(ctx, run_id, conversation_id, result)
-        await writer.emit("error", result.agent, error={
-            "code": None, "message": result.error, "source": "server", "is_retryable": False})
+        await writer.emit(
+            "error",
+            result.agent,
+            error={"code": None, "message": result.error, "source": "server", "is_retryable": False},
+        )
         return result
     await _finish(ctx, run_id, conversation_id, result)
-    await writer.emit("lifecycle", result.agent, status="completed" if result.status == "completed" else result.status,
-                      reason=None)
-    await writer.emit("final", result.agent, final=final_payload(result.status, result.response_text, result.usage,
-                                                                 result.requests))
+    await writer.emit(
+        "lifecycle", result.agent, status="completed" if result.status == "completed" else result.status, reason=None
+    )
+    await writer.emit(
+        "final", result.agent, final=final_payload(result.status, result.response_text, result.usage, result.requests)
+    )
     return result
 
 
@@ -175,9 +199,16 @@ def handoff_context(messages: list[Message], policy: str) -> list[Message]:
     return messages[last_user:] if policy == "last_turn" else [messages[last_user]]
 
 
-async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, spec: AgentSpec,
-                    messages: list[Message], workflow_run_id: str | None = None,
-                    handoff_policy: str | None = None, max_turns: int | None = None) -> TurnResult:
+async def run_agent(
+    ctx: Context,
+    writer: StreamWriter,
+    conversation_id: uuid.UUID,
+    spec: AgentSpec,
+    messages: list[Message],
+    workflow_run_id: str | None = None,
+    handoff_policy: str | None = None,
+    max_turns: int | None = None,
+) -> TurnResult:
     """One agent's model/tool loop, emitting non-terminal events only (workflow steps reuse it, tagging
     their ledger items with `workflow_run_id`). On a handoff the next agent sees the history its
     `Handoff.context` allows, or `handoff_policy` when the request names one. At most `max_turns`
@@ -196,27 +227,55 @@ async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
         message_item: tuple[int, str] | None = None
         calls: dict[int, tuple[int, str]] = {}  # model's call index -> (output_index, item id)
         completed: Completed | None = None
-        async for event in llm.stream(model=model, instructions=agent.instructions, messages=messages,
-                                      tools=tools_for(agent), hosted=hosted[agent.key]):
+        async for event in llm.stream(
+            model=model,
+            instructions=agent.instructions,
+            messages=messages,
+            tools=tools_for(agent),
+            hosted=hosted[agent.key],
+        ):
             if isinstance(event, ResponseStarted):
                 writer.response_id = event.response_id
             elif isinstance(event, TextDelta):
                 if message_item is None:
                     message_item = (output_index, f"msg_{uuid.uuid4().hex[:24]}")
                     output_index += 1
-                    await writer.emit("output_item.added", agent.key, item=message_item,
-                                      item_type="message", role="assistant", status="in_progress")
+                    await writer.emit(
+                        "output_item.added",
+                        agent.key,
+                        item=message_item,
+                        item_type="message",
+                        role="assistant",
+                        status="in_progress",
+                    )
                 await writer.emit("message.delta", agent.key, item=message_item, content_index=0, delta=event.text)
             elif isinstance(event, ToolCallDelta):
                 if event.index not in calls:
                     calls[event.index] = (output_index, event.call_id)
                     output_index += 1
-                    await writer.emit("output_item.added", agent.key, item=calls[event.index],
-                                      item_type="function_call", role="assistant", status="in_progress")
-                    await writer.emit("tool.status", agent.key, item=calls[event.index], tool=_function_tool(
-                        event.call_id, event.name, "in_progress"))
-                await writer.emit("tool.arguments.delta", agent.key, item=calls[event.index], tool_call_id=event.call_id,
-                                  tool_type="function", tool_name=event.name, delta=event.delta)
+                    await writer.emit(
+                        "output_item.added",
+                        agent.key,
+                        item=calls[event.index],
+                        item_type="function_call",
+                        role="assistant",
+                        status="in_progress",
+                    )
+                    await writer.emit(
+                        "tool.status",
+                        agent.key,
+                        item=calls[event.index],
+                        tool=_function_tool(event.call_id, event.name, "in_progress"),
+                    )
+                await writer.emit(
+                    "tool.arguments.delta",
+                    agent.key,
+                    item=calls[event.index],
+                    tool_call_id=event.call_id,
+                    tool_type="function",
+                    tool_name=event.name,
+                    delta=event.delta,
+                )
             elif isinstance(event, Completed):
                 completed = event
         if completed is None:
@@ -225,12 +284,27 @@ async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
         usage_in += completed.usage.input_tokens
         usage_out += completed.usage.output_tokens
         if message_item is not None:
-            await writer.emit("output_item.done", agent.key, item=message_item, item_type="message",
-                              role="assistant", status="completed")
+            await writer.emit(
+                "output_item.done",
+                agent.key,
+                item=message_item,
+                item_type="message",
+                role="assistant",
+                status="completed",
+            )
         if not completed.tool_calls:
-            await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="message_output_item",
-                          role="assistant", agent=agent.key, model=model, content_text=completed.text,
-                          response_id=writer.response_id, workflow_run_id=workflow_run_id)
+            await record_run_item(
+                ctx,
+                conversation_id,
+                run_item_type="message",
+                run_item_name="message_output_item",
+                role="assistant",
+                agent=agent.key,
+                model=model,
+                content_text=completed.text,
+                response_id=writer.response_id,
+                workflow_run_id=workflow_run_id,
+            )
             return TurnResult("completed", completed.text, agent.key, handoffs, Usage(usage_in, usage_out), requests)
         messages = [*messages, Message("assistant", completed.text, tool_calls=completed.tool_calls)]
         for i, call in enumerate(completed.tool_calls):
@@ -238,34 +312,74 @@ async def run_agent(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
             if i not in calls:
                 output_index += 1
             caller = agent
-            agent, output, handed_off = await _run_call(ctx, writer, conversation_id, agent, call, item, handoffs,
-                                                        workflow_run_id)
+            agent, output, handed_off = await _run_call(
+                ctx, writer, conversation_id, agent, call, item, handoffs, workflow_run_id
+            )
             handoffs += handed_off
             messages.append(Message("tool", json.dumps(output, default=str), tool_call_id=call.id))
             if handed_off:
                 policy = handoff_policy or next(h.context for h in caller.handoffs if h.agent == agent.key)
         if policy is not None:  # after all of the response's calls: tool results follow their call
             messages, policy = handoff_context(messages, policy), None
-    return TurnResult("incomplete", "", agent.key, handoffs, Usage(usage_in, usage_out), requests,
-                      error=f"stopped after {max_turns} model calls")
+    return TurnResult(
+        "incomplete",
+        "",
+        agent.key,
+        handoffs,
+        Usage(usage_in, usage_out),
+        requests,
+        error=f"stopped after {max_turns} model calls",
+    )
 
 
-async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UUID, agent: AgentSpec,
-                    call: ToolCall, item: tuple[int, str], handoffs: int,
-                    workflow_run_id: str | None = None) -> tuple[AgentSpec, Any, int]:
+async def _run_call(
+    ctx: Context,
+    writer: StreamWriter,
+    conversation_id: uuid.UUID,
+    agent: AgentSpec,
+    call: ToolCall,
+    item: tuple[int, str],
+    handoffs: int,
+    workflow_run_id: str | None = None,
+) -> tuple[AgentSpec, Any, int]:
     args = parse_arguments(call.arguments)
-    await writer.emit("tool.arguments.done", agent.key, item=item, tool_call_id=call.id, tool_type="function",
-                      tool_name=call.name, arguments_text=call.arguments, arguments_json=args)
-    await record_run_item(ctx, conversation_id, run_item_type="tool_call", run_item_name=call.name, role="assistant",
-                  agent=agent.key, tool_call_id=call.id, tool_name=call.name, call_arguments=args,
-                  response_id=writer.response_id, workflow_run_id=workflow_run_id)
+    await writer.emit(
+        "tool.arguments.done",
+        agent.key,
+        item=item,
+        tool_call_id=call.id,
+        tool_type="function",
+        tool_name=call.name,
+        arguments_text=call.arguments,
+        arguments_json=args,
+    )
+    await record_run_item(
+        ctx,
+        conversation_id,
+        run_item_type="tool_call",
+        run_item_name=call.name,
+        role="assistant",
+        agent=agent.key,
+        tool_call_id=call.id,
+        tool_name=call.name,
+        call_arguments=args,
+        response_id=writer.response_id,
+        workflow_run_id=workflow_run_id,
+    )
     target = call.name.removeprefix("transfer_to_")
     handed_off = 0
     if call.name.startswith("transfer_to_") and target in {h.agent for h in agent.handoffs}:
         output: Any = {"assistant": target}
         await writer.emit("agent.updated", agent.key, from_agent=agent.key, to_agent=target, handoff_index=handoffs)
-        await record_run_item(ctx, conversation_id, run_item_type="handoff", run_item_name="handoff_output_item",
-                      agent=target, call_output={"from": agent.key, "to": target}, workflow_run_id=workflow_run_id)
+        await record_run_item(
+            ctx,
+            conversation_id,
+            run_item_type="handoff",
+            run_item_name="handoff_output_item",
+            agent=target,
+            call_output={"from": agent.key, "to": target},
+            workflow_run_id=workflow_run_id,
+        )
         next_agent, handed_off = SPECS[target], 1
     elif call.name in TOOLS and call.name in agent.tools:
         try:
@@ -277,21 +391,47 @@ async def _run_call(ctx: Context, writer: StreamWriter, conversation_id: uuid.UU
     else:
         output, next_agent = {"error": f"unknown tool '{call.name}'"}, agent
     await writer.emit("tool.output", agent.key, item=item, tool_call_id=call.id, tool_type="function", output=output)
-    await writer.emit("tool.status", agent.key, item=item, tool=_function_tool(call.id, call.name, "completed",
-                                                                              call.arguments, args, output))
-    await writer.emit("output_item.done", agent.key, item=item, item_type="function_call", role="assistant",
-                      status="completed")
-    await record_run_item(ctx, conversation_id, run_item_type="tool_output", run_item_name=call.name, role="tool",
-                  agent=agent.key, tool_call_id=call.id, tool_name=call.name,
-                  call_output=output if isinstance(output, dict) else {"value": output},
-                  workflow_run_id=workflow_run_id)
+    await writer.emit(
+        "tool.status",
+        agent.key,
+        item=item,
+        tool=_function_tool(call.id, call.name, "completed", call.arguments, args, output),
+    )
+    await writer.emit(
+        "output_item.done", agent.key, item=item, item_type="function_call", role="assistant", status="completed"
+    )
+    await record_run_item(
+        ctx,
+        conversation_id,
+        run_item_type="tool_output",
+        run_item_name=call.name,
+        role="tool",
+        agent=agent.key,
+        tool_call_id=call.id,
+        tool_name=call.name,
+        call_output=output if isinstance(output, dict) else {"value": output},
+        workflow_run_id=workflow_run_id,
+    )
     return next_agent, output, handed_off
 
 
-def _function_tool(call_id: str, name: str, status: str, arguments_text: str | None = None,
-                   arguments_json: dict | None = None, output: Any = None) -> dict[str, Any]:
-    return {"tool_type": "function", "tool_call_id": call_id, "status": status, "name": name,
-            "arguments_text": arguments_text, "arguments_json": arguments_json, "output": output}
+def _function_tool(
+    call_id: str,
+    name: str,
+    status: str,
+    arguments_text: str | None = None,
+    arguments_json: dict | None = None,
+    output: Any = None,
+) -> dict[str, Any]:
+    return {
+        "tool_type": "function",
+        "tool_call_id": call_id,
+        "status": status,
+        "name": name,
+        "arguments_text": arguments_text,
+        "arguments_json": arguments_json,
+        "output": output,
+    }
 
 
 async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, result: TurnResult) -> None:
@@ -300,24 +440,35 @@ async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, r
         if result.status == "completed" and result.response_text:
             await add_assistant_message(s, conversation_id, result.response_text, result.agent, now)
         await s.execute(
-            update(ChatRun).where(ChatRun.id == run_id).values(
-                status=result.status, error=result.error, input_tokens=result.usage.input_tokens,
-                output_tokens=result.usage.output_tokens, requests=result.requests, ended_at=now,
+            update(ChatRun)
+            .where(ChatRun.id == run_id)
+            .values(
+                status=result.status,
+                error=result.error,
+                input_tokens=result.usage.input_tokens,
+                output_tokens=result.usage.output_tokens,
+                requests=result.requests,
+                ended_at=now,
             )
         )
         await s.commit()
 
 
-async def add_assistant_message(s: AsyncSession, conversation_id: uuid.UUID, text: str, agent: str | None,
-                                now: datetime) -> None:
+async def add_assistant_message(
+    s: AsyncSession, conversation_id: uuid.UUID, text: str, agent: str | None, now: datetime
+) -> None:
     """The answer joins the conversation's history (in the caller's transaction)."""
-    s.add(ConversationMessage(conversation_id=conversation_id, role="assistant", content=text, agent=agent,
-                              created_at=now))
+    s.add(
+        ConversationMessage(
+            conversation_id=conversation_id, role="assistant", content=text, agent=agent, created_at=now
+        )
+    )
     await note_message(s, conversation_id, text, now, agent)
 
 
-async def note_message(s: AsyncSession, conversation_id: uuid.UUID, text: str, now: datetime,
-                       agent: str | None = None) -> None:
+async def note_message(
+    s: AsyncSession, conversation_id: uuid.UUID, text: str, now: datetime, agent: str | None = None
+) -> None:
     """Count a message added at `now` on its conversation, in one UPDATE: concurrent turns each
     add one (a value read and written back would lose some), and the preview, active agent and
     `updated_at` follow the newest message, whichever transaction commits last."""
@@ -329,5 +480,9 @@ async def note_message(s: AsyncSession, conversation_id: uuid.UUID, text: str, n
     }
     if agent is not None:
         values["active_agent"] = case((newer, agent), else_=Conversation.active_agent)
-    await s.execute(update(Conversation).where(Conversation.id == conversation_id).values(values)
-                    .execution_options(synchronize_session=False))
+    await s.execute(
+        update(Conversation)
+        .where(Conversation.id == conversation_id)
+        .values(values)
+        .execution_options(synchronize_session=False)
+    )

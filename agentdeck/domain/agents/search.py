@@ -34,8 +34,9 @@ def _fts_query(q: str, dialect: str) -> str:
     return " & ".join(f"{w}:*" for w in words)
 
 
-async def search_messages(ctx: Context, q: str, limit: int = 20, offset: int = 0,
-                          agent: str | None = None) -> list[SearchHit]:
+async def search_messages(
+    ctx: Context, q: str, limit: int = 20, offset: int = 0, agent: str | None = None
+) -> list[SearchHit]:
     """The best-matching message per conversation, best conversations first (BM25 / ts_rank)."""
     tc = await require_role(ctx, "viewer")
     dialect = ctx.services.db.engine.dialect.name
@@ -59,7 +60,9 @@ async def search_messages(ctx: Context, q: str, limit: int = 20, offset: int = 0
             FROM ({hits_sql}) AS hits) AS best
         WHERE n = 1 ORDER BY score DESC, cid LIMIT :limit OFFSET :offset"""
     async with ctx.session() as s:
-        rows = (await s.execute(text(ranked), {"match": match, "tenant": tenant, "limit": limit, "offset": offset})).all()
+        rows = (
+            await s.execute(text(ranked), {"match": match, "tenant": tenant, "limit": limit, "offset": offset})
+        ).all()
         ids = [uuid.UUID(str(r.cid)) if not isinstance(r.cid, uuid.UUID) else r.cid for r in rows]
         conversations = {c.id: c for c in (await s.scalars(select(Conversation).where(Conversation.id.in_(ids)))).all()}
     hits = []

@@ -44,8 +44,17 @@ class _Sequence:
 
 
 class StreamWriter:
-    def __init__(self, bus: Bus, stream_id: str, conversation_id: str, workflow: dict[str, Any] | None = None,
-                 *, after: int = 0, on_terminal: OnTerminal | None = None, _sequence: _Sequence | None = None) -> None:
+    def __init__(
+        self,
+        bus: Bus,
+        stream_id: str,
+        conversation_id: str,
+        workflow: dict[str, Any] | None = None,
+        *,
+        after: int = 0,
+        on_terminal: OnTerminal | None = None,
+        _sequence: _Sequence | None = None,
+    ) -> None:
         """`after`: the number of events the stream already holds (a writer taking over a stream).
         `on_terminal(event)` keeps the terminal event (in the run's row) before the bus has it, so
         a reader that cannot read the stream still ends with it."""
@@ -96,14 +105,30 @@ class StreamWriter:
 
 def envelope(stream_id: str, conversation_id: str, event_id: int, kind: str, **fields: Any) -> dict[str, Any]:
     """An event made outside a writer (a reader's own terminal event) with the same envelope."""
-    return {"schema": "public_sse_v1", "event_id": event_id, "stream_id": stream_id,
-            "server_timestamp": timestamp(), "conversation_id": conversation_id, "response_id": None,
-            "agent": None, "workflow": None, "scope": None, "provider_sequence_number": None, "notices": None,
-            "kind": kind, **fields}
+    return {
+        "schema": "public_sse_v1",
+        "event_id": event_id,
+        "stream_id": stream_id,
+        "server_timestamp": timestamp(),
+        "conversation_id": conversation_id,
+        "response_id": None,
+        "agent": None,
+        "workflow": None,
+        "scope": None,
+        "provider_sequence_number": None,
+        "notices": None,
+        "kind": kind,
+        **fields,
+    }
 
 
-def workflow_context(spec: WorkflowSpec, run_id: uuid.UUID, stage: WorkflowStage | None = None,
-                     step: WorkflowStep | None = None, branch: int | None = None) -> dict[str, Any]:
+def workflow_context(
+    spec: WorkflowSpec,
+    run_id: uuid.UUID,
+    stage: WorkflowStage | None = None,
+    step: WorkflowStep | None = None,
+    branch: int | None = None,
+) -> dict[str, Any]:
     """The `workflow` object of the stream envelope."""
     return {
         "workflow_key": spec.key,

@@ -48,7 +48,12 @@ TOOLS: dict[str, Tool] = {
     ),
 }
 
-HOSTED_CATEGORIES = {"web_search": "web", "code_interpreter": "code", "image_generation": "media", "file_search": "knowledge"}
+HOSTED_CATEGORIES = {
+    "web_search": "web",
+    "code_interpreter": "code",
+    "image_generation": "media",
+    "file_search": "knowledge",
+}
 
 
 def handoff_tool(agent_key: str, display_name: str) -> FunctionTool:

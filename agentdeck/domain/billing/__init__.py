@@ -26,7 +26,19 @@ from agentdeck.domain.billing.usage import (
 )
 
 __all__ = [
-    "PeriodUsage", "UsageLimitExceeded", "billing_stream", "cancel_subscription", "check_usage_limit", "event_history",
-    "get_subscription", "handle_stripe_webhook", "list_plans", "record_usage", "retry_due", "start_subscription",
-    "sync_plans", "update_subscription", "usage_totals",
+    "PeriodUsage",
+    "UsageLimitExceeded",
+    "billing_stream",
+    "cancel_subscription",
+    "check_usage_limit",
+    "event_history",
+    "get_subscription",
+    "handle_stripe_webhook",
+    "list_plans",
+    "record_usage",
+    "retry_due",
+    "start_subscription",
+    "sync_plans",
+    "update_subscription",
+    "usage_totals",
 ]

@@ -33,10 +33,18 @@ from agentdeck.errors import BadRequest, DomainError, RateLimited
 from agentdeck.providers.ratelimit import held_slot
 
 log = logging.getLogger("agentdeck.billing")
-SUBSCRIPTION_EVENTS = {"customer.subscription.created", "customer.subscription.updated",
-                       "customer.subscription.deleted"}
-INVOICE_EVENTS = {"invoice.payment_succeeded", "invoice.payment_failed", "invoice.paid", "invoice.finalized",
-                  "invoice.payment_action_required"}
+SUBSCRIPTION_EVENTS = {
+    "customer.subscription.created",
+    "customer.subscription.updated",
+    "customer.subscription.deleted",
+}
+INVOICE_EVENTS = {
+    "invoice.payment_succeeded",
+    "invoice.payment_failed",
+    "invoice.paid",
+    "invoice.finalized",
+    "invoice.payment_action_required",
+}
 OUTCOMES = ("received", "processed", "failed")
 STALE = "stale: newer state already applied"
 CLAIM_SECONDS = timedelta(minutes=5)  # a retry taken by a process that died is retried after this
@@ -62,6 +70,7 @@ def webhook_error(code: str, message: str) -> DomainError:
 
 
 # The webhook ------------------------------------------------------------------------------------
+
 
 async def handle_stripe_webhook(ctx: Context, raw: bytes, signature: str | None) -> WebhookReceipt:
     import stripe
@@ -112,9 +121,14 @@ async def ingest(ctx: Context, event: dict[str, Any]) -> bool:
 
     def new_row() -> StripeEvent:
         return StripeEvent(
-            stripe_event_id=str(event["id"]), event_type=str(event["type"]), payload=event, tenant_id=tenant_id,
-            stripe_created_at=from_ts(event.get("created")) or datetime.now(UTC), normalized=normalized,
-            processing_outcome="received", processing_attempts=0,
+            stripe_event_id=str(event["id"]),
+            event_type=str(event["type"]),
+            payload=event,
+            tenant_id=tenant_id,
+            stripe_created_at=from_ts(event.get("created")) or datetime.now(UTC),
+            normalized=normalized,
+            processing_outcome="received",
+            processing_attempts=0,
         )
 
     row, failure = new_row(), None
@@ -204,14 +218,22 @@ async def _handle(s: AsyncSession, row: StripeEvent, prices: dict[str, str]) -> 
     if await s.get(BillingPlan, fields["plan_code"]) is None:
         raise LookupError(f"unknown plan '{fields['plan_code']}'")
     query = select(TenantSubscription)
-    query = query.where(TenantSubscription.tenant_id == row.tenant_id) if row.tenant_id else query.where(
-        TenantSubscription.subscription_ref == obj.get("id"))
+    query = (
+        query.where(TenantSubscription.tenant_id == row.tenant_id)
+        if row.tenant_id
+        else query.where(TenantSubscription.subscription_ref == obj.get("id"))
+    )
     sub = await s.scalar(query)
     if sub is None:
         if row.tenant_id is None:
             raise LookupError(f"no tenant for subscription {obj.get('id')}")
-        sub = TenantSubscription(tenant_id=row.tenant_id, starts_at=row.stripe_created_at, processor="stripe",
-                                 metadata_={}, state_at=row.stripe_created_at)
+        sub = TenantSubscription(
+            tenant_id=row.tenant_id,
+            starts_at=row.stripe_created_at,
+            processor="stripe",
+            metadata_={},
+            state_at=row.stripe_created_at,
+        )
         s.add(sub)
     elif row.stripe_created_at < sub.state_at:
         return False
@@ -227,9 +249,13 @@ async def _handle(s: AsyncSession, row: StripeEvent, prices: dict[str, str]) -> 
 async def retry_due(ctx: Context, limit: int = 50) -> int:
     """Re-run the handlers of failed events whose backoff has elapsed; returns how many ran."""
     async with ctx.platform_session() as s:
-        due = list(await s.scalars(
-            select(StripeEvent.id).where(StripeEvent.processing_outcome == "failed",
-                                         StripeEvent.next_retry_at <= datetime.now(UTC)).limit(limit)))
+        due = list(
+            await s.scalars(
+                select(StripeEvent.id)
+                .where(StripeEvent.processing_outcome == "failed", StripeEvent.next_retry_at <= datetime.now(UTC))
+                .limit(limit)
+            )
+        )
     prices = await price_map(ctx) if due else {}
     for pk in due:
         if not await _claim(ctx, pk):
@@ -248,14 +274,17 @@ async def _claim(ctx: Context, pk: uuid.UUID) -> bool:
     now = datetime.now(UTC)
     async with ctx.platform_session() as s:
         taken = await s.execute(
-            update(StripeEvent).where(StripeEvent.id == pk, StripeEvent.processing_outcome == "failed",
-                                      StripeEvent.next_retry_at <= now)
-            .values(next_retry_at=now + CLAIM_SECONDS).execution_options(synchronize_session=False))
+            update(StripeEvent)
+            .where(StripeEvent.id == pk, StripeEvent.processing_outcome == "failed", StripeEvent.next_retry_at <= now)
+            .values(next_retry_at=now + CLAIM_SECONDS)
+            .execution_options(synchronize_session=False)
+        )
         await s.commit()
     return rowcount(taken) == 1
 
 
 # History ----------------------------------------------------------------------------------------
+
 
 def _encode_cursor(received_at: datetime, pk: uuid.UUID) -> str:
     raw = json.dumps({"r": received_at.isoformat(), "e": str(pk)}).encode()
@@ -271,8 +300,9 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise BadRequest("Invalid pagination cursor") from None
 
 
-async def event_history(ctx: Context, tenant_id: str, limit: int, cursor: str | None, event_type: str | None,
-                        processing_status: str | None) -> CursorPage[dict[str, Any]]:
+async def event_history(
+    ctx: Context, tenant_id: str, limit: int, cursor: str | None, event_type: str | None, processing_status: str | None
+) -> CursorPage[dict[str, Any]]:
     """The tenant's events, newest first, in the documented shape (`stripe_objects.normalize`);
     an event that could not be normalised is shown bare, with its processing error."""
     tc = await billing_tenant(ctx, tenant_id)
@@ -283,8 +313,7 @@ async def event_history(ctx: Context, tenant_id: str, limit: int, cursor: str | 
         query = query.where(StripeEvent.processing_outcome == processing_status)
     if cursor:
         at, pk = _decode_cursor(cursor)
-        query = query.where(or_(StripeEvent.received_at < at,
-                                and_(StripeEvent.received_at == at, StripeEvent.id < pk)))
+        query = query.where(or_(StripeEvent.received_at < at, and_(StripeEvent.received_at == at, StripeEvent.id < pk)))
     query = query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()).limit(limit + 1)
     async with ctx.platform_session() as s:
         rows = list(await s.scalars(query))
@@ -295,12 +324,18 @@ async def event_history(ctx: Context, tenant_id: str, limit: int, cursor: str | 
 
 
 def _bare(row: StripeEvent) -> dict[str, Any]:
-    return {"tenant_id": str(row.tenant_id), "event_type": row.event_type, "stripe_event_id": row.stripe_event_id,
-            "occurred_at": row.stripe_created_at.isoformat(), "summary": row.processing_error,
-            "status": row.processing_outcome}
+    return {
+        "tenant_id": str(row.tenant_id),
+        "event_type": row.event_type,
+        "stripe_event_id": row.stripe_event_id,
+        "occurred_at": row.stripe_created_at.isoformat(),
+        "summary": row.processing_error,
+        "status": row.processing_outcome,
+    }
 
 
 # The live stream --------------------------------------------------------------------------------
+
 
 async def billing_stream(ctx: Context) -> AsyncIterator[dict[str, Any]]:
     """The tenant's events as they are handled, in the documented shape (as `event_history`)."""
@@ -308,8 +343,11 @@ async def billing_stream(ctx: Context) -> AsyncIterator[dict[str, Any]]:
     settings = ctx.settings
     decision = await ctx.services.limiter.hit(f"billing-stream:{tc.tenant_id}", settings.billing_stream_per_minute, 60)
     if not decision.allowed:
-        raise RateLimited(f"Rate limit exceeded ({settings.billing_stream_per_minute} per minute). "
-                          f"Retry after {decision.retry_after}s.", retry_after=decision.retry_after)
+        raise RateLimited(
+            f"Rate limit exceeded ({settings.billing_stream_per_minute} per minute). "
+            f"Retry after {decision.retry_after}s.",
+            retry_after=decision.retry_after,
+        )
     cap = settings.billing_stream_concurrency
     async with held_slot(ctx.services.limiter, f"billing-stream-slot:{tc.tenant_id}", cap) as held:
         if not held:

@@ -25,8 +25,9 @@ async def feature_enabled(ctx: Context, feature: Feature) -> bool:
     return all(flags.get(flag) is not False for flag in wanted)
 
 
-async def billing_tenant(ctx: Context, tenant_id: str | None, minimum: str = "viewer",
-                         feature: Feature = "billing") -> TenantContext:
+async def billing_tenant(
+    ctx: Context, tenant_id: str | None, minimum: str = "viewer", feature: Feature = "billing"
+) -> TenantContext:
     """The caller's tenant context, refused unless the path names that tenant and the feature is on."""
     tc = await require_role(ctx, minimum)
     if tenant_id is not None and _as_uuid(tenant_id) != tc.tenant_id:

@@ -17,8 +17,18 @@ from agentdeck.errors import NotFound
 from agentdeck.providers.payments import PlanRef
 
 log = logging.getLogger("agentdeck.billing")
-FIELDS = ("name", "interval", "interval_count", "price_cents", "currency", "trial_days", "seat_included",
-          "feature_toggles", "features", "stripe_price_id")
+FIELDS = (
+    "name",
+    "interval",
+    "interval_count",
+    "price_cents",
+    "currency",
+    "trial_days",
+    "seat_included",
+    "feature_toggles",
+    "features",
+    "stripe_price_id",
+)
 
 
 def configured_plans() -> list[dict[str, Any]]:

@@ -29,7 +29,8 @@ def subscription_fields(obj: dict[str, Any], price_to_plan: dict[str, str]) -> d
     """
     item = _first_item(obj)
     plan_code = (obj.get("metadata") or {}).get("plan_code") or price_to_plan.get(
-        str((item.get("price") or {}).get("id")), "")
+        str((item.get("price") or {}).get("id")), ""
+    )
     if not plan_code:
         raise LookupError(f"subscription {obj.get('id')} has no known plan")
     cancel_at = from_ts(obj.get("cancel_at")) or from_ts(obj.get("canceled_at"))
@@ -57,20 +58,27 @@ def normalize(event: dict[str, Any], tenant_id: uuid.UUID | None, price_to_plan:
     if etype.startswith("customer.subscription."):
         fields = subscription_fields(obj, price_to_plan)
         subscription = {
-            "plan_code": fields["plan_code"], "status": fields["status"], "seat_count": fields["seat_count"],
+            "plan_code": fields["plan_code"],
+            "status": fields["status"],
+            "seat_count": fields["seat_count"],
             "auto_renew": fields["auto_renew"],
             "current_period_start": _iso_dt(fields["current_period_start"]),
             "current_period_end": _iso_dt(fields["current_period_end"]),
-            "trial_ends_at": _iso_dt(fields["trial_ends_at"]), "cancel_at": _iso_dt(fields["cancel_at"]),
+            "trial_ends_at": _iso_dt(fields["trial_ends_at"]),
+            "cancel_at": _iso_dt(fields["cancel_at"]),
         }
         summary = f"Subscription {status}"
     elif etype.startswith("invoice."):
         invoice = {
-            "invoice_id": str(obj.get("id", "")), "status": status,
-            "amount_due_cents": int(obj.get("amount_due") or 0), "currency": str(obj.get("currency") or "usd"),
-            "billing_reason": obj.get("billing_reason"), "hosted_invoice_url": obj.get("hosted_invoice_url"),
+            "invoice_id": str(obj.get("id", "")),
+            "status": status,
+            "amount_due_cents": int(obj.get("amount_due") or 0),
+            "currency": str(obj.get("currency") or "usd"),
+            "billing_reason": obj.get("billing_reason"),
+            "hosted_invoice_url": obj.get("hosted_invoice_url"),
             "collection_method": obj.get("collection_method"),
-            "period_start": _iso(obj.get("period_start")), "period_end": _iso(obj.get("period_end")),
+            "period_start": _iso(obj.get("period_start")),
+            "period_end": _iso(obj.get("period_end")),
         }
         summary = obj.get("description") or obj.get("billing_reason") or f"Invoice {status}"
     return {

@@ -37,10 +37,23 @@ MAX_SEATS = 100_000
 ENDED = ("canceled", "incomplete_expired")
 # The answer a retry of start_subscription replays is kept with its key as JSON: these columns,
 # the tenant's id and `metadata`.
-ANSWER_VALUES = ("plan_code", "status", "auto_renew", "billing_email", "seat_count", "pending_plan_code",
-                 "pending_seat_count")
-ANSWER_TIMES = ("starts_at", "current_period_start", "current_period_end", "trial_ends_at", "cancel_at",
-                "pending_plan_effective_at")
+ANSWER_VALUES = (
+    "plan_code",
+    "status",
+    "auto_renew",
+    "billing_email",
+    "seat_count",
+    "pending_plan_code",
+    "pending_seat_count",
+)
+ANSWER_TIMES = (
+    "starts_at",
+    "current_period_start",
+    "current_period_end",
+    "trial_ends_at",
+    "cancel_at",
+    "pending_plan_effective_at",
+)
 
 
 def _provider(ctx: Context) -> PaymentProvider:
@@ -48,21 +61,35 @@ def _provider(ctx: Context) -> PaymentProvider:
 
 
 def _current(row: TenantSubscription) -> Current:
-    return Current(row.subscription_ref, row.customer_ref, row.status, row.current_period_start,
-                   row.current_period_end, row.trial_ends_at)
+    return Current(
+        row.subscription_ref,
+        row.customer_ref,
+        row.status,
+        row.current_period_start,
+        row.current_period_end,
+        row.trial_ends_at,
+    )
 
 
 def _answer(row: TenantSubscription) -> dict[str, Any]:
     times = {name: _iso(getattr(row, name)) for name in ANSWER_TIMES}
-    return {"tenant_id": str(row.tenant_id), **{name: getattr(row, name) for name in ANSWER_VALUES}, **times,
-            "metadata": dict(row.metadata_ or {})}
+    return {
+        "tenant_id": str(row.tenant_id),
+        **{name: getattr(row, name) for name in ANSWER_VALUES},
+        **times,
+        "metadata": dict(row.metadata_ or {}),
+    }
 
 
 def _replayed(answer: dict[str, Any]) -> TenantSubscription:
     """The first request's answer as a row of its own (never added to a session)."""
     times = {name: _time(answer[name]) for name in ANSWER_TIMES}
-    return TenantSubscription(tenant_id=uuid.UUID(answer["tenant_id"]), metadata_=answer["metadata"],
-                              **{name: answer[name] for name in ANSWER_VALUES}, **times)
+    return TenantSubscription(
+        tenant_id=uuid.UUID(answer["tenant_id"]),
+        metadata_=answer["metadata"],
+        **{name: answer[name] for name in ANSWER_VALUES},
+        **times,
+    )
 
 
 def _iso(moment: datetime | None) -> str | None:
@@ -78,8 +105,13 @@ def _validate(email: str | None, seat_count: int | None) -> None:
     if email is not None and not EMAIL.match(email):
         problems.append({"field": "input.billing_email", "message": "value is not a valid email address"})
     if seat_count is not None and not 0 < seat_count <= MAX_SEATS:
-        problems.append({"field": "input.seat_count", "type": "greater_than",
-                         "message": f"Seat count must be between 1 and {MAX_SEATS}."})
+        problems.append(
+            {
+                "field": "input.seat_count",
+                "type": "greater_than",
+                "message": f"Seat count must be between 1 and {MAX_SEATS}.",
+            }
+        )
     if problems:
         raise InvalidInput(problems[0]["message"], details=problems)
 
@@ -94,9 +126,14 @@ async def _call(call: Any) -> StripeObject:
         raise UpstreamFailed(f"Payment provider error: {getattr(exc, 'user_message', None) or exc}") from exc
 
 
-async def _apply(ctx: Context, tenant_id: uuid.UUID, obj: StripeObject, event_type: str,
-                 extra: dict[str, Any] | None = None,
-                 claim: idempotency.Claim | None = None) -> TenantSubscription:
+async def _apply(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    obj: StripeObject,
+    event_type: str,
+    extra: dict[str, Any] | None = None,
+    claim: idempotency.Claim | None = None,
+) -> TenantSubscription:
     """Write the provider's answer; with the local provider also record the event Stripe would send.
     `claim`: the idempotency key of the request, recorded with the row and the answer."""
     now = datetime.now(UTC).replace(microsecond=0)  # events carry whole seconds
@@ -114,8 +151,14 @@ async def _apply(ctx: Context, tenant_id: uuid.UUID, obj: StripeObject, event_ty
             await claim.attach(s, {"subscription_id": str(row.id)}, _answer(row))
         await s.commit()
     if _provider(ctx).emits_events:
-        event = {"id": f"evt_local_{uuid.uuid4().hex[:24]}", "object": "event", "type": event_type,
-                 "created": int(now.timestamp()), "livemode": False, "data": {"object": obj}}
+        event = {
+            "id": f"evt_local_{uuid.uuid4().hex[:24]}",
+            "object": "event",
+            "type": event_type,
+            "created": int(now.timestamp()),
+            "livemode": False,
+            "data": {"object": obj},
+        }
         await events.ingest(ctx, event)
     return row
 
@@ -133,9 +176,15 @@ async def get_subscription(ctx: Context, tenant_id: str) -> TenantSubscription:
     return await _existing(ctx)
 
 
-async def start_subscription(ctx: Context, tenant_id: str, plan_code: str, billing_email: str | None,
-                             auto_renew: bool, seat_count: int | None,
-                             idem: idempotency.Idempotency = idempotency.NO_KEY) -> TenantSubscription:
+async def start_subscription(
+    ctx: Context,
+    tenant_id: str,
+    plan_code: str,
+    billing_email: str | None,
+    auto_renew: bool,
+    seat_count: int | None,
+    idem: idempotency.Idempotency = idempotency.NO_KEY,
+) -> TenantSubscription:
     tc = await billing_tenant(ctx, tenant_id, "admin")
     _validate(billing_email, seat_count)
     plan = await get_plan(ctx, plan_code)
@@ -145,22 +194,44 @@ async def start_subscription(ctx: Context, tenant_id: str, plan_code: str, billi
         return await _start(ctx, tc.tenant_id, plan, billing_email, auto_renew, seat_count, claim)
 
 
-async def _start(ctx: Context, tenant_id: uuid.UUID, plan: BillingPlan, billing_email: str | None, auto_renew: bool,
-                 seat_count: int | None, claim: idempotency.Claim) -> TenantSubscription:
+async def _start(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    plan: BillingPlan,
+    billing_email: str | None,
+    auto_renew: bool,
+    seat_count: int | None,
+    claim: idempotency.Claim,
+) -> TenantSubscription:
     async with ctx.session() as s:
         row = await s.scalar(select(TenantSubscription))
     if row is not None and row.status not in ENDED:
         raise Conflict("Tenant already has an active subscription; change or cancel it instead.")
     seats = seat_count or plan.seat_included or 1
-    obj = await _call(_provider(ctx).start(tenant_id=tenant_id, plan=plan_ref(plan), seat_count=seats,
-                                           email=billing_email, auto_renew=auto_renew))
-    extra = {"billing_email": billing_email, "starts_at": datetime.now(UTC), "processor": _provider(ctx).name,
-             "pending_plan_code": None, "pending_plan_effective_at": None, "pending_seat_count": None}
+    obj = await _call(
+        _provider(ctx).start(
+            tenant_id=tenant_id, plan=plan_ref(plan), seat_count=seats, email=billing_email, auto_renew=auto_renew
+        )
+    )
+    extra = {
+        "billing_email": billing_email,
+        "starts_at": datetime.now(UTC),
+        "processor": _provider(ctx).name,
+        "pending_plan_code": None,
+        "pending_plan_effective_at": None,
+        "pending_seat_count": None,
+    }
     return await _apply(ctx, tenant_id, obj, "customer.subscription.created", extra, claim)
 
 
-async def update_subscription(ctx: Context, tenant_id: str, auto_renew: bool | None, billing_email: str | None,
-                              seat_count: int | None, plan_code: str | None) -> TenantSubscription:
+async def update_subscription(
+    ctx: Context,
+    tenant_id: str,
+    auto_renew: bool | None,
+    billing_email: str | None,
+    seat_count: int | None,
+    plan_code: str | None,
+) -> TenantSubscription:
     tc = await billing_tenant(ctx, tenant_id, "admin")
     if auto_renew is None and billing_email is None and seat_count is None and plan_code is None:
         raise BadRequest("No subscription changes were provided.")
@@ -179,8 +250,11 @@ async def update_subscription(ctx: Context, tenant_id: str, auto_renew: bool | N
             current.billing_email = billing_email
             await s.commit()
             return current
-    obj = await _call(_provider(ctx).update(_current(row), tenant_id=tc.tenant_id, plan=plan_ref(plan),
-                                            seat_count=seats, auto_renew=renew))
+    obj = await _call(
+        _provider(ctx).update(
+            _current(row), tenant_id=tc.tenant_id, plan=plan_ref(plan), seat_count=seats, auto_renew=renew
+        )
+    )
     return await _apply(ctx, tc.tenant_id, obj, "customer.subscription.updated", extra)
 
 
@@ -190,7 +264,14 @@ async def cancel_subscription(ctx: Context, tenant_id: str, cancel_at_period_end
     if row.status in ENDED:
         raise Conflict("Subscription is already canceled.")
     plan = await get_plan(ctx, row.plan_code, active_only=False)
-    obj = await _call(_provider(ctx).cancel(_current(row), tenant_id=tc.tenant_id, plan=plan_ref(plan),
-                                            seat_count=row.seat_count or 1, at_period_end=cancel_at_period_end))
+    obj = await _call(
+        _provider(ctx).cancel(
+            _current(row),
+            tenant_id=tc.tenant_id,
+            plan=plan_ref(plan),
+            seat_count=row.seat_count or 1,
+            at_period_end=cancel_at_period_end,
+        )
+    )
     kind = "customer.subscription.updated" if cancel_at_period_end else "customer.subscription.deleted"
     return await _apply(ctx, tc.tenant_id, obj, kind)

@@ -61,11 +61,17 @@ def _window(sub: TenantSubscription | None, now: datetime) -> tuple[datetime, da
 def _validate(feature_key: str, quantity: int, start: datetime | None, end: datetime | None) -> None:
     problems = []
     if not 1 <= len(feature_key) <= FEATURE_KEY_MAX:
-        problems.append({"field": "input.feature_key", "message": f"feature_key must be 1-{FEATURE_KEY_MAX} characters."})
+        problems.append(
+            {"field": "input.feature_key", "message": f"feature_key must be 1-{FEATURE_KEY_MAX} characters."}
+        )
     if not 0 < quantity <= QUANTITY_MAX:
-        problems.append({"field": "input.quantity", "type": "greater_than", "message": "Input should be greater than 0"})
+        problems.append(
+            {"field": "input.quantity", "type": "greater_than", "message": "Input should be greater than 0"}
+        )
     if (start is None) != (end is None) or (start and end and end <= start):
-        problems.append({"field": "input.period_end", "message": "Give both period_start and period_end, end after start."})
+        problems.append(
+            {"field": "input.period_end", "message": "Give both period_start and period_end, end after start."}
+        )
     for name, value in (("period_start", start), ("period_end", end)):
         if value is not None and value.tzinfo is None:
             problems.append({"field": f"input.{name}", "message": "Datetime must include a timezone."})
@@ -88,9 +94,16 @@ def one_key(body_key: str | None, idem: idempotency.Idempotency) -> idempotency.
     return replace(idem, key=body_key, field="input.idempotency_key")
 
 
-async def record_usage(ctx: Context, tenant_id: str, feature_key: str, quantity: int, idempotency_key: str | None,
-                       period_start: datetime | None, period_end: datetime | None,
-                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> Outcome[None]:
+async def record_usage(
+    ctx: Context,
+    tenant_id: str,
+    feature_key: str,
+    quantity: int,
+    idempotency_key: str | None,
+    period_start: datetime | None,
+    period_end: datetime | None,
+    idem: idempotency.Idempotency = idempotency.NO_KEY,
+) -> Outcome[None]:
     await billing_tenant(ctx, tenant_id, "admin")
     idem = one_key(idempotency_key, idem)
     _validate(feature_key, quantity, period_start, period_end)
@@ -100,8 +113,15 @@ async def record_usage(ctx: Context, tenant_id: str, feature_key: str, quantity:
     return Outcome(RECORDED, None)  # also a retry's: recorded by its first request
 
 
-async def _record(ctx: Context, claim: idempotency.Claim, feature_key: str, quantity: int, key: str | None,
-                  period_start: datetime | None, period_end: datetime | None) -> None:
+async def _record(
+    ctx: Context,
+    claim: idempotency.Claim,
+    feature_key: str,
+    quantity: int,
+    key: str | None,
+    period_start: datetime | None,
+    period_end: datetime | None,
+) -> None:
     now = datetime.now(UTC)
     sub = await _subscription(ctx)
     if period_start is None or period_end is None:
@@ -110,14 +130,27 @@ async def _record(ctx: Context, claim: idempotency.Claim, feature_key: str, quan
         if key and await _recorded(s, claim, key):
             return  # recorded under this key before its idempotency key expired
     if sub is not None:
-        current = Current(sub.subscription_ref, sub.customer_ref, sub.status, sub.current_period_start,
-                          sub.current_period_end, sub.trial_ends_at)
+        current = Current(
+            sub.subscription_ref,
+            sub.customer_ref,
+            sub.status,
+            sub.current_period_start,
+            sub.current_period_end,
+            sub.trial_ends_at,
+        )
         # The provider deduplicates by the same key, so a retry after a crash here is safe.
-        await ctx.services.payments.report_usage(current, feature_key=feature_key, quantity=quantity,
-                                                 idempotency_key=key, at=now)
+        await ctx.services.payments.report_usage(
+            current, feature_key=feature_key, quantity=quantity, idempotency_key=key, at=now
+        )
     async with ctx.session() as s:
-        record = UsageRecord(id=uuid.uuid4(), feature_key=feature_key, quantity=quantity, idempotency_key=key,
-                             period_start=period_start.astimezone(UTC), period_end=period_end.astimezone(UTC))
+        record = UsageRecord(
+            id=uuid.uuid4(),
+            feature_key=feature_key,
+            quantity=quantity,
+            idempotency_key=key,
+            period_start=period_start.astimezone(UTC),
+            period_end=period_end.astimezone(UTC),
+        )
         s.add(record)
         await claim.attach(s, {"usage_record_id": str(record.id)})
         try:
@@ -139,10 +172,16 @@ async def _recorded(s: AsyncSession, claim: idempotency.Claim, key: str) -> bool
 
 async def _total(ctx: Context, feature_key: str, start: datetime, end: datetime) -> int:
     async with ctx.session() as s:
-        return int(await s.scalar(
-            select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
-                UsageRecord.feature_key == feature_key, UsageRecord.period_start >= start,
-                UsageRecord.period_start < end)) or 0)
+        return int(
+            await s.scalar(
+                select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
+                    UsageRecord.feature_key == feature_key,
+                    UsageRecord.period_start >= start,
+                    UsageRecord.period_start < end,
+                )
+            )
+            or 0
+        )
 
 
 async def _features(ctx: Context, sub: TenantSubscription | None) -> dict[str, dict[str, Any]]:
@@ -159,8 +198,13 @@ async def usage_totals(ctx: Context, tenant_id: str) -> PeriodUsage:
     start, end = _window(sub, datetime.now(UTC))
     features = await _features(ctx, sub)
     async with ctx.session() as s:
-        keys = set(await s.scalars(select(UsageRecord.feature_key).where(
-            UsageRecord.period_start >= start, UsageRecord.period_start < end).distinct()))
+        keys = set(
+            await s.scalars(
+                select(UsageRecord.feature_key)
+                .where(UsageRecord.period_start >= start, UsageRecord.period_start < end)
+                .distinct()
+            )
+        )
     used = {key: await _total(ctx, key, start, end) for key in sorted(keys | set(features))}
     return PeriodUsage(start, end, used, features)
 
@@ -206,20 +250,33 @@ async def _refuse_beyond(s: AsyncSession, limit: _Limit, adding: int) -> None:
         raise UsageLimitExceeded(
             f"Usage limit exceeded for '{limit.feature_key}' on plan '{limit.plan_code}': "
             f"{used} of {limit.hard_limit}.",
-            details={"tenant_id": str(limit.tenant_id), "plan_code": limit.plan_code,
-                     "feature_key": limit.feature_key, "limit_type": "hard_limit", "limit_value": limit.hard_limit,
-                     "usage": used, "unit": "units", "window_start": limit.start.isoformat(),
-                     "window_end": limit.end.isoformat()},
+            details={
+                "tenant_id": str(limit.tenant_id),
+                "plan_code": limit.plan_code,
+                "feature_key": limit.feature_key,
+                "limit_type": "hard_limit",
+                "limit_value": limit.hard_limit,
+                "usage": used,
+                "unit": "units",
+                "window_start": limit.start.isoformat(),
+                "window_end": limit.end.isoformat(),
+            },
         )
 
 
 async def _used(s: AsyncSession, feature_key: str, start: datetime, end: datetime) -> int:
     """Units recorded in the period, plus those held by workflow runs still running (their
     steps are metered when the run ends)."""
-    recorded = int(await s.scalar(
-        select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
-            UsageRecord.feature_key == feature_key, UsageRecord.period_start >= start,
-            UsageRecord.period_start < end)) or 0)
+    recorded = int(
+        await s.scalar(
+            select(func.coalesce(func.sum(UsageRecord.quantity), 0)).where(
+                UsageRecord.feature_key == feature_key,
+                UsageRecord.period_start >= start,
+                UsageRecord.period_start < end,
+            )
+        )
+        or 0
+    )
     if feature_key != METERED_FEATURE:
         return recorded
     running = await s.scalars(select(WorkflowRun.workflow_key).where(WorkflowRun.status == "running"))
@@ -240,8 +297,15 @@ async def reserve_usage(ctx: Context, s: AsyncSession, feature_key: str, quantit
         await _refuse_beyond(s, limit, quantity)
     if record:
         start, end = (limit.start, limit.end) if limit else _window(await _subscription(ctx), datetime.now(UTC))
-        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=None,
-                          period_start=start.astimezone(UTC), period_end=end.astimezone(UTC)))
+        s.add(
+            UsageRecord(
+                feature_key=feature_key,
+                quantity=quantity,
+                idempotency_key=None,
+                period_start=start.astimezone(UTC),
+                period_end=end.astimezone(UTC),
+            )
+        )
 
 
 __all__ = ["UsageLimitExceeded", "check_usage_limit", "record_usage", "reserve_usage", "usage_totals"]
@@ -253,6 +317,13 @@ async def meter(ctx: Context, feature_key: str, quantity: int = 1) -> None:
     sub = await _subscription(ctx)
     start, end = _window(sub, datetime.now(UTC))
     async with ctx.session() as s:
-        s.add(UsageRecord(feature_key=feature_key, quantity=quantity, idempotency_key=None,
-                          period_start=start.astimezone(UTC), period_end=end.astimezone(UTC)))
+        s.add(
+            UsageRecord(
+                feature_key=feature_key,
+                quantity=quantity,
+                idempotency_key=None,
+                period_start=start.astimezone(UTC),
+                period_end=end.astimezone(UTC),
+            )
+        )
         await s.commit()

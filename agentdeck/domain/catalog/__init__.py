@@ -3,5 +3,14 @@
 from agentdeck.domain.catalog.agents import DEFAULT_AGENT, SPECS, AgentSpec, Handoff, resolve_agent
 from agentdeck.domain.catalog.workflows import WORKFLOWS, WorkflowSpec, WorkflowStage, WorkflowStep
 
-__all__ = ["DEFAULT_AGENT", "SPECS", "WORKFLOWS", "AgentSpec", "Handoff", "WorkflowSpec", "WorkflowStage",
-           "WorkflowStep", "resolve_agent"]
+__all__ = [
+    "DEFAULT_AGENT",
+    "SPECS",
+    "WORKFLOWS",
+    "AgentSpec",
+    "Handoff",
+    "WorkflowSpec",
+    "WorkflowStage",
+    "WorkflowStep",
+    "resolve_agent",
+]

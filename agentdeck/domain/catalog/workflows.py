@@ -27,8 +27,7 @@ def passthrough(value: StepInput) -> str:
 
 
 def to_pdf_prompt(value: StepInput) -> str:
-    return (f"Lay out the following research as a well-structured PDF report about: {value.original}\n\n"
-            f"{value.previous}")
+    return f"Lay out the following research as a well-structured PDF report about: {value.original}\n\n{value.previous}"
 
 
 def concat_outputs(outputs: list[str]) -> str:
@@ -83,30 +82,47 @@ class WorkflowSpec:
 
 _WORKFLOWS = (
     WorkflowSpec(
-        "analysis_code", "Analysis then Code",
+        "analysis_code",
+        "Analysis then Code",
         "Research the request, then hand the analysis to the code assistant.",
-        stages=(WorkflowStage("stage-1", (
-            WorkflowStep("researcher", "analysis"),
-            WorkflowStep("code_assistant", "code", input_mapper="passthrough"),
-        )),),
+        stages=(
+            WorkflowStage(
+                "stage-1",
+                (
+                    WorkflowStep("researcher", "analysis"),
+                    WorkflowStep("code_assistant", "code", input_mapper="passthrough"),
+                ),
+            ),
+        ),
         default=True,
     ),
     WorkflowSpec(
-        "analysis_parallel", "Parallel Analysis + Code",
+        "analysis_parallel",
+        "Parallel Analysis + Code",
         "Analysis and code in parallel, then a synthesis of both.",
         stages=(
-            WorkflowStage("fanout", (WorkflowStep("researcher", "analysis"), WorkflowStep("code_assistant", "code")),
-                          mode="parallel", reducer="concat_outputs"),
+            WorkflowStage(
+                "fanout",
+                (WorkflowStep("researcher", "analysis"), WorkflowStep("code_assistant", "code")),
+                mode="parallel",
+                reducer="concat_outputs",
+            ),
             WorkflowStage("synthesis", (WorkflowStep("code_assistant", "synthesis"),)),
         ),
     ),
     WorkflowSpec(
-        "research_report_pdf", "Research to PDF Report",
+        "research_report_pdf",
+        "Research to PDF Report",
         "Research a topic, then lay the findings out as a PDF report.",
-        stages=(WorkflowStage("stage-1", (
-            WorkflowStep("researcher", "research"),
-            WorkflowStep("pdf_designer", "pdf_report", input_mapper="to_pdf_prompt"),
-        )),),
+        stages=(
+            WorkflowStage(
+                "stage-1",
+                (
+                    WorkflowStep("researcher", "research"),
+                    WorkflowStep("pdf_designer", "pdf_report", input_mapper="to_pdf_prompt"),
+                ),
+            ),
+        ),
     ),
 )
 

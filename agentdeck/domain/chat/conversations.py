@@ -60,13 +60,14 @@ async def list_conversations(ctx: Context, first: int, after: str | None, agent:
         query = query.where(Conversation.agent_entrypoint == agent)
     if cursor is not None:
         ts, cid = datetime.fromisoformat(cursor["ts"]), _id(cursor["id"])
-        query = query.where(or_(Conversation.updated_at < ts, and_(Conversation.updated_at == ts, Conversation.id < cid)))
+        query = query.where(
+            or_(Conversation.updated_at < ts, and_(Conversation.updated_at == ts, Conversation.id < cid))
+        )
     async with ctx.session() as s:
         rows = list((await s.scalars(query)).all())
     more, rows = len(rows) > first, rows[:first]
     next_cursor = encode_cursor({"ts": rows[-1].updated_at.isoformat(), "id": str(rows[-1].id)}) if more else None
     return ConversationPage(rows, next_cursor)
-
 
 
 async def search_conversations(ctx: Context, q: str, first: int, after: str | None, agent: str | None) -> SearchPage:
@@ -84,10 +85,15 @@ async def get_history(ctx: Context, conversation_id: str) -> Transcript:
         conversation = await s.get(Conversation, cid)
         if conversation is None:
             raise NotFound("Conversation not found.")
-        messages = list((await s.scalars(
-            select(ConversationMessage).where(ConversationMessage.conversation_id == cid)
-            .order_by(ConversationMessage.created_at, ConversationMessage.id)
-        )).all())
+        messages = list(
+            (
+                await s.scalars(
+                    select(ConversationMessage)
+                    .where(ConversationMessage.conversation_id == cid)
+                    .order_by(ConversationMessage.created_at, ConversationMessage.id)
+                )
+            ).all()
+        )
     return Transcript(conversation, messages)
 
 

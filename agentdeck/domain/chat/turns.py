@@ -74,8 +74,10 @@ async def _limit(ctx: Context, name: str, per_minute: int) -> None:
     caller = f"{tc.tenant_id}:{ctx.require_principal().subject}"
     decision = await ctx.services.limiter.hit(f"{name}:{caller}", per_minute, 60)
     if not decision.allowed:
-        raise RateLimited(f"Rate limit exceeded ({name}_per_minute). Retry after {decision.retry_after}s.",
-                          retry_after=decision.retry_after)
+        raise RateLimited(
+            f"Rate limit exceeded ({name}_per_minute). Retry after {decision.retry_after}s.",
+            retry_after=decision.retry_after,
+        )
 
 
 def parse_conversation_id(raw: str | None) -> uuid.UUID | None:
@@ -84,8 +86,10 @@ def parse_conversation_id(raw: str | None) -> uuid.UUID | None:
     try:
         return uuid.UUID(raw)
     except ValueError:
-        raise InvalidInput("conversation_id must be a UUID.",
-                           details=[{"field": "input.conversation_id", "message": "Input should be a valid UUID"}]) from None
+        raise InvalidInput(
+            "conversation_id must be a UUID.",
+            details=[{"field": "input.conversation_id", "message": "Input should be a valid UUID"}],
+        ) from None
 
 
 def caller_user_id(ctx: Context) -> uuid.UUID | None:
@@ -93,8 +97,9 @@ def caller_user_id(ctx: Context) -> uuid.UUID | None:
     return uuid.UUID(subject.removeprefix("user:")) if subject.startswith("user:") else None
 
 
-async def open_conversation(s: AsyncSession, wanted: uuid.UUID | None, agent_key: str, text: str,
-                            user_id: uuid.UUID | None, now: datetime) -> uuid.UUID:
+async def open_conversation(
+    s: AsyncSession, wanted: uuid.UUID | None, agent_key: str, text: str, user_id: uuid.UUID | None, now: datetime
+) -> uuid.UUID:
     """Continue conversation `wanted` (or start one) with the user's message `text` (not committed);
     returns the conversation's id.
 
@@ -103,10 +108,20 @@ async def open_conversation(s: AsyncSession, wanted: uuid.UUID | None, agent_key
     conversation_id = wanted or uuid.uuid4()
     if wanted is None or await s.scalar(select(Conversation.id).where(Conversation.id == wanted)) is None:
         # A concurrent first turn may create the same id: whoever inserts second does nothing.
-        created = await insert_if_absent(s, Conversation, id=conversation_id, user_id=user_id,
-                                         agent_entrypoint=agent_key, active_agent=agent_key,
-                                         display_name=text[:TITLE_CHARS], status="active", message_count=0,
-                                         last_message_preview="", created_at=now, updated_at=now)
+        created = await insert_if_absent(
+            s,
+            Conversation,
+            id=conversation_id,
+            user_id=user_id,
+            agent_entrypoint=agent_key,
+            active_agent=agent_key,
+            display_name=text[:TITLE_CHARS],
+            status="active",
+            message_count=0,
+            last_message_preview="",
+            created_at=now,
+            updated_at=now,
+        )
         if not created and await s.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is None:
             raise NotFound("Conversation not found.")  # the id is another tenant's
     s.add(ConversationMessage(conversation_id=conversation_id, role="user", content=text, created_at=now))
@@ -120,8 +135,12 @@ async def start_chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempoten
 
 
 def _previous_turn(resource: dict[str, Any]) -> Turn:
-    return Turn(uuid.UUID(resource["conversation_id"]), resource["stream_id"], uuid.UUID(resource["run_id"]),
-                resolve_agent(resource["agent"]))
+    return Turn(
+        uuid.UUID(resource["conversation_id"]),
+        resource["stream_id"],
+        uuid.UUID(resource["run_id"]),
+        resolve_agent(resource["agent"]),
+    )
 
 
 async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | None = None) -> Turn:
@@ -131,34 +150,64 @@ async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | 
         return _previous_turn(claim.resource)
     text = req.message.strip()
     if not text or len(req.message) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
-                           details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
+        raise InvalidInput(
+            f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
+            details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}],
+        )
     wanted = parse_conversation_id(req.conversation_id)
     handoff_policy = (req.run_options or {}).get("handoff_context_policy")
     if handoff_policy is not None and handoff_policy not in HANDOFF_POLICIES:
-        raise InvalidInput("run_options.handoff_context_policy must be full, fresh or last_turn.", details=[
-            {"field": "input.run_options.handoff_context_policy", "message": "Input should be 'full', 'fresh' or "
-                                                                           "'last_turn'"}])
+        raise InvalidInput(
+            "run_options.handoff_context_policy must be full, fresh or last_turn.",
+            details=[
+                {
+                    "field": "input.run_options.handoff_context_policy",
+                    "message": "Input should be 'full', 'fresh' or 'last_turn'",
+                }
+            ],
+        )
     spec = resolve_agent(req.agent_type)
     user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
     async with ctx.session() as s:
         await reserve_usage(ctx, s, METERED_FEATURE, 1, record=True)  # over the plan's hard limit: 429
         conversation_id = await open_conversation(s, wanted, spec.key, text, user_id, now)
-        run = ChatRun(id=uuid.uuid4(), conversation_id=conversation_id, user_id=user_id,
-                      stream_id=new_stream_id("chat"), agent=spec.key, started_at=now)
+        run = ChatRun(
+            id=uuid.uuid4(),
+            conversation_id=conversation_id,
+            user_id=user_id,
+            stream_id=new_stream_id("chat"),
+            agent=spec.key,
+            started_at=now,
+        )
         s.add(run)
         if claim is not None:
-            await claim.attach(s, {"conversation_id": str(conversation_id), "stream_id": run.stream_id,
-                                   "run_id": str(run.id), "agent": spec.key})
+            await claim.attach(
+                s,
+                {
+                    "conversation_id": str(conversation_id),
+                    "stream_id": run.stream_id,
+                    "run_id": str(run.id),
+                    "agent": spec.key,
+                },
+            )
         await s.commit()
-    await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="user_input", role="user",
-                  agent=spec.key, content_text=text)
+    await record_run_item(
+        ctx,
+        conversation_id,
+        run_item_type="message",
+        run_item_name="user_input",
+        role="user",
+        agent=spec.key,
+        content_text=text,
+    )
     turn = Turn(conversation_id, run.stream_id, run.id, spec)
-    writer = StreamWriter(ctx.bus, turn.stream_id, str(turn.conversation_id),
-                          on_terminal=terminal_recorder(ctx.services, ChatRun, run.id))
-    ctx.services.runs.launch_turn(run.id, run_turn(ctx.detached(), writer, run.id, conversation_id, spec,
-                                                   handoff_policy))
+    writer = StreamWriter(
+        ctx.bus, turn.stream_id, str(turn.conversation_id), on_terminal=terminal_recorder(ctx.services, ChatRun, run.id)
+    )
+    ctx.services.runs.launch_turn(
+        run.id, run_turn(ctx.detached(), writer, run.id, conversation_id, spec, handoff_policy)
+    )
     return turn
 
 
@@ -173,8 +222,9 @@ async def turn_events(ctx: Context, stream_id: str, after: int = 0) -> AsyncIter
         yield event
 
 
-async def chat_stream(ctx: Context, req: ChatRequest,
-                      idem: idempotency.Idempotency = idempotency.NO_KEY) -> AsyncIterator[dict[str, Any]]:
+async def chat_stream(
+    ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = idempotency.NO_KEY
+) -> AsyncIterator[dict[str, Any]]:
     await _limit(ctx, "chat_stream", ctx.settings.chat_stream_per_minute)
     tc = await require_role(ctx, "viewer")
     cap = ctx.settings.chat_stream_concurrency  # open streams per user, across processes

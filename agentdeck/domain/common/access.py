@@ -13,8 +13,14 @@ from agentdeck.db.models.identity import ROLES
 from agentdeck.errors import Forbidden
 
 __all__ = [
-    "TenantContext", "granted_role", "require_principal", "require_role", "require_scope",
-    "require_verified", "scope_granted", "tenant_context",
+    "TenantContext",
+    "granted_role",
+    "require_principal",
+    "require_role",
+    "require_scope",
+    "require_verified",
+    "scope_granted",
+    "tenant_context",
 ]
 
 

@@ -1,7 +1,7 @@
 """OpenAI-style attribute filters for vector-store search, evaluated on file attributes.
 
-    {"type": "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "nin", "key": "...", "value": ...}
-    {"type": "and" | "or", "filters": [<filter>, ...]}
+{"type": "eq" | "ne" | "gt" | "gte" | "lt" | "lte" | "in" | "nin", "key": "...", "value": ...}
+{"type": "and" | "or", "filters": [<filter>, ...]}
 """
 
 from __future__ import annotations

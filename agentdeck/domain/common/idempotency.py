@@ -126,8 +126,11 @@ class Claim:
         if self.id is None:
             return
         async with ctx.platform_session() as s:  # first answer wins: concurrent retries agree anyway
-            await s.execute(update(IdempotencyKey).where(IdempotencyKey.id == self.id,
-                                                         IdempotencyKey.response.is_(None)).values(response=response))
+            await s.execute(
+                update(IdempotencyKey)
+                .where(IdempotencyKey.id == self.id, IdempotencyKey.response.is_(None))
+                .values(response=response)
+            )
             await s.commit()
 
 
@@ -185,13 +188,17 @@ async def _claim(ctx: Context, operation: str, idem: Idempotency, tenant: bool) 
     digest = fingerprint(idem.inputs)
     db, ttl = ctx.services.db, timedelta(hours=ctx.settings.idempotency_ttl_hours)
     for pause in _pauses():
-        row_id = await _insert(db, IdempotencyKey(scope=scope, tenant_id=tenant_id, operation=operation,
-                                                  key=idem.key, fingerprint=digest))
+        row_id = await _insert(
+            db, IdempotencyKey(scope=scope, tenant_id=tenant_id, operation=operation, key=idem.key, fingerprint=digest)
+        )
         if row_id is not None:
             return Claim(row_id)
         async with db.platform_session() as s:
-            row = await s.scalar(select(IdempotencyKey).where(
-                IdempotencyKey.scope == scope, IdempotencyKey.operation == operation, IdempotencyKey.key == idem.key))
+            row = await s.scalar(
+                select(IdempotencyKey).where(
+                    IdempotencyKey.scope == scope, IdempotencyKey.operation == operation, IdempotencyKey.key == idem.key
+                )
+            )
         if row is None:
             continue  # the first request was refused and freed the key meanwhile: claim it
         age = datetime.now(UTC) - row.created_at
@@ -207,8 +214,9 @@ async def _claim(ctx: Context, operation: str, idem: Idempotency, tenant: bool) 
 
 
 def reused(idem: Idempotency) -> InvalidInput:
-    message = (f"Idempotency key '{idem.key}' was already used with different inputs; "
-               "use a new key for a different request.")
+    message = (
+        f"Idempotency key '{idem.key}' was already used with different inputs; use a new key for a different request."
+    )
     return InvalidInput(message, details=[{"field": idem.field, "type": "idempotency_key_reused", "message": message}])
 
 
@@ -258,7 +266,8 @@ async def purge_expired(db: Database, ttl_hours: float) -> int:
     cutoff = datetime.now(UTC) - timedelta(hours=ttl_hours)
     batch = select(IdempotencyKey.id).where(IdempotencyKey.created_at < cutoff).limit(PURGE_BATCH)
     async with db.platform_session() as s:
-        result = await s.execute(delete(IdempotencyKey).where(IdempotencyKey.id.in_(batch))
-                                 .execution_options(synchronize_session=False))
+        result = await s.execute(
+            delete(IdempotencyKey).where(IdempotencyKey.id.in_(batch)).execution_options(synchronize_session=False)
+        )
         await s.commit()
     return rowcount(result) or 0

@@ -25,4 +25,3 @@ def decode_cursor(cursor: str | None, keys: tuple[str, ...]) -> dict[str, Any] |
     if not isinstance(value, dict) or any(k not in value for k in keys):
         raise BadRequest("Invalid pagination cursor")
     return value
-

@@ -40,13 +40,16 @@ def _invalid(field: str, message: str) -> InvalidInput:
     return InvalidInput(message, details=[{"field": field, "message": message}])
 
 
-def _validate(name: str, memory_limit: str | None, expires_after: Any, file_ids: list[str] | None,
-              metadata: Any) -> None:
+def _validate(
+    name: str, memory_limit: str | None, expires_after: Any, file_ids: list[str] | None, metadata: Any
+) -> None:
     if memory_limit is not None and memory_limit not in MEMORY_LIMITS:
         raise _invalid("input.memory_limit", f"memory_limit must be one of {', '.join(MEMORY_LIMITS)}.")
     if expires_after is not None and (
-        not isinstance(expires_after, dict) or expires_after.get("anchor") != "last_active_at"
-        or not isinstance(expires_after.get("minutes"), int) or not 1 <= expires_after["minutes"] <= 20
+        not isinstance(expires_after, dict)
+        or expires_after.get("anchor") != "last_active_at"
+        or not isinstance(expires_after.get("minutes"), int)
+        or not 1 <= expires_after["minutes"] <= 20
     ):
         raise _invalid("input.expires_after", 'expires_after must be {"anchor": "last_active_at", "minutes": 1-20}.')
     if file_ids is not None and (len(file_ids) > MAX_FILE_IDS or not all(f.strip() for f in file_ids)):
@@ -55,8 +58,9 @@ def _validate(name: str, memory_limit: str | None, expires_after: Any, file_ids:
         raise _invalid("input.metadata", "Input should be a valid dictionary")
 
 
-async def create_container(ctx: Context, name: str, memory_limit: str | None, expires_after: Any,
-                           file_ids: list[str] | None, metadata: Any) -> Container:
+async def create_container(
+    ctx: Context, name: str, memory_limit: str | None, expires_after: Any, file_ids: list[str] | None, metadata: Any
+) -> Container:
     tc = await require_role(ctx, "admin")
     _validate(name, memory_limit, expires_after, file_ids, metadata)
     async with ctx.session() as s:  # a tenant at its quota is told before the provider is called
@@ -67,8 +71,16 @@ async def create_container(ctx: Context, name: str, memory_limit: str | None, ex
         provider_id, status = await ctx.services.containers.create(name.strip(), memory, expires_after, file_ids or [])
     except Exception as exc:  # noqa: BLE001 - the provider's failure is a 502 to the caller
         raise UpstreamFailed(f"Container provider failed: {type(exc).__name__}") from exc
-    row = Container(openai_id=provider_id, owner_user_id=caller_user_id(ctx), name=name.strip(), memory_limit=memory,
-                    status=status, expires_after=expires_after, file_ids=file_ids or [], meta=metadata or {})
+    row = Container(
+        openai_id=provider_id,
+        owner_user_id=caller_user_id(ctx),
+        name=name.strip(),
+        memory_limit=memory,
+        status=status,
+        expires_after=expires_after,
+        file_ids=file_ids or [],
+        meta=metadata or {},
+    )
     async with ctx.session() as s:
         # Counted again under the tenant row's lock (not held across the provider call): of
         # concurrent creators, only as many as the quota allows keep their container.
@@ -91,8 +103,11 @@ async def list_containers(ctx: Context, limit: int, offset: int) -> ContainerLis
     await require_role(ctx, "viewer")
     async with ctx.session() as s:
         total = await s.scalar(select(func.count()).select_from(Container))
-        rows = (await s.scalars(select(Container).order_by(Container.created_at.desc(), Container.id)
-                                .limit(limit).offset(offset))).all()
+        rows = (
+            await s.scalars(
+                select(Container).order_by(Container.created_at.desc(), Container.id).limit(limit).offset(offset)
+            )
+        ).all()
     return ContainerList(list(rows), total or 0)
 
 
@@ -158,8 +173,11 @@ async def unbind_agent(ctx: Context, agent_key: str) -> bool:
 async def container_for_agent(ctx: Context, agent_key: str) -> Container | None:
     """The container bound to one of the caller's tenant's agents, if any (for the chat runner)."""
     async with ctx.session() as s:
-        return await s.scalar(select(Container).join(AgentContainer, AgentContainer.container_id == Container.id)
-                              .where(AgentContainer.agent_key == agent_key))
+        return await s.scalar(
+            select(Container)
+            .join(AgentContainer, AgentContainer.container_id == Container.id)
+            .where(AgentContainer.agent_key == agent_key)
+        )
 
 
 async def code_interpreter_tool(ctx: Context, agent_key: str) -> dict[str, Any]:

@@ -18,9 +18,17 @@ DEFAULT_MAX_TOKENS, DEFAULT_OVERLAP = 800, 400  # OpenAI's "auto" chunking strat
 MIN_MAX_TOKENS, MAX_MAX_TOKENS = 100, 4096
 WORD = re.compile(r"\S+")
 EXTENSIONS = {
-    ".txt": "text/plain", ".md": "text/markdown", ".markdown": "text/markdown", ".json": "application/json",
-    ".csv": "text/csv", ".html": "text/html", ".htm": "text/html", ".pdf": "application/pdf",
-    ".rst": "text/plain", ".py": "text/x-python", ".log": "text/plain",
+    ".txt": "text/plain",
+    ".md": "text/markdown",
+    ".markdown": "text/markdown",
+    ".json": "application/json",
+    ".csv": "text/csv",
+    ".html": "text/html",
+    ".htm": "text/html",
+    ".pdf": "application/pdf",
+    ".rst": "text/plain",
+    ".py": "text/x-python",
+    ".log": "text/plain",
 }
 
 
@@ -169,8 +177,8 @@ def chunk_text(text: str, chunking: Chunking) -> list[Chunk]:
     chunks: list[Chunk] = []
     start = 0
     while True:
-        window = spans[start:start + chunking.max_tokens]
-        chunks.append(Chunk(len(chunks), text[window[0][0]:window[-1][1]], len(window)))
+        window = spans[start : start + chunking.max_tokens]
+        chunks.append(Chunk(len(chunks), text[window[0][0] : window[-1][1]], len(window)))
         if start + chunking.max_tokens >= len(spans):
             return chunks
         start += step

@@ -81,8 +81,15 @@ def fts5_query(query: str) -> str:
     return " OR ".join(f'"{t}"' for t in TOKEN.findall(query.lower()))
 
 
-async def bm25(session: AsyncSession, dialect: str, tenant_id: uuid.UUID, store_id: uuid.UUID,
-               file_ids: list[uuid.UUID], query: str, k: int) -> list[Hit]:
+async def bm25(
+    session: AsyncSession,
+    dialect: str,
+    tenant_id: uuid.UUID,
+    store_id: uuid.UUID,
+    file_ids: list[uuid.UUID],
+    query: str,
+    k: int,
+) -> list[Hit]:
     if not file_ids or not TOKEN.search(query):
         return []
     params: dict = {"tenant": tenant_id, "vs": store_id, "files": file_ids, "k": k}
@@ -91,7 +98,10 @@ async def bm25(session: AsyncSession, dialect: str, tenant_id: uuid.UUID, store_
         if not terms:
             return []
         sql = POSTGRES
-        params |= {"terms": terms, "tsq": " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms)}
+        params |= {
+            "terms": terms,
+            "tsq": " | ".join("'" + t.replace("\\", "\\\\").replace("'", "''") + "'" for t in terms),
+        }
     else:
         sql = SQLITE
         params["q"] = fts5_query(query)

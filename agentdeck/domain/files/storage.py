@@ -31,15 +31,29 @@ from agentdeck.providers.storage import LocalDiskStorage, Presigned
 
 MIB = 1024 * 1024
 # The legacy allow-list (NOTES §8.1); `text/*` code types are matched by prefix.
-ALLOWED_MIME = frozenset({
-    "application/json", "application/gzip", "application/x-gzip", "application/octet-stream",
-    "application/pdf", "application/zip", "application/x-tar", "application/x-sh",
-    "application/xml", "application/msword", "application/typescript", "application/x-typescript",
-    "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
-    "application/vnd.openxmlformats-officedocument.presentationml.presentation",
-    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
-    "image/png", "image/jpeg", "image/webp", "image/gif",
-})
+ALLOWED_MIME = frozenset(
+    {
+        "application/json",
+        "application/gzip",
+        "application/x-gzip",
+        "application/octet-stream",
+        "application/pdf",
+        "application/zip",
+        "application/x-tar",
+        "application/x-sh",
+        "application/xml",
+        "application/msword",
+        "application/typescript",
+        "application/x-typescript",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "image/png",
+        "image/jpeg",
+        "image/webp",
+        "image/gif",
+    }
+)
 UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
 # A media type as HTTP defines it (RFC 9110 §8.3.1): `type/subtype` and `; name=value`
 # parameters, tokens of visible ASCII. The value becomes a Content-Type header, so anything
@@ -124,17 +138,25 @@ def _validate_upload(req: UploadRequest) -> None:
     ]
     fields = {p["field"] for p in problems}
     if "input.filename" not in fields and CONTROL.search(req.filename):
-        problems.append({"field": "input.filename", "type": "value_error",
-                         "message": "Filename must not contain control characters."})
+        problems.append(
+            {
+                "field": "input.filename",
+                "type": "value_error",
+                "message": "Filename must not contain control characters.",
+            }
+        )
     if "input.mime_type" not in fields and (problem := media_type_problem(req.mime_type)):
         problems.append({"field": "input.mime_type", "type": "value_error", "message": problem})
     if req.metadata is not None and not isinstance(req.metadata, dict):
-        problems.append({"field": "input.metadata", "type": "dict_type", "message": "Input should be a valid dictionary"})
+        problems.append(
+            {"field": "input.metadata", "type": "dict_type", "message": "Input should be a valid dictionary"}
+        )
     check(problems)
 
 
-async def create_upload(ctx: Context, req: UploadRequest,
-                        idem: idempotency.Idempotency = idempotency.NO_KEY) -> SignedRequest:
+async def create_upload(
+    ctx: Context, req: UploadRequest, idem: idempotency.Idempotency = idempotency.NO_KEY
+) -> SignedRequest:
     tc = await require_role(ctx, "admin")
     _validate_upload(req)
     if req.size_bytes > ctx.settings.storage_max_file_mb * MIB:
@@ -147,19 +169,29 @@ async def create_upload(ctx: Context, req: UploadRequest,
         return await _new_upload(ctx, tc.tenant_id, req, claim)
 
 
-async def _new_upload(ctx: Context, tenant_id: uuid.UUID, req: UploadRequest,
-                      claim: idempotency.Claim) -> SignedRequest:
+async def _new_upload(
+    ctx: Context, tenant_id: uuid.UUID, req: UploadRequest, claim: idempotency.Claim
+) -> SignedRequest:
     storage = ctx.services.storage
     object_id = uuid.uuid4()
     bucket = storage.bucket_for(tenant_id)
     key = f"{tenant_id}/{object_id}/{safe_filename(req.filename)}"
     ttl = ctx.settings.storage_signed_url_ttl_seconds
-    signed = await storage.presign_upload(bucket, key, req.mime_type, req.size_bytes, ttl,
-                                          ctx.settings.public_url, object_id)
+    signed = await storage.presign_upload(
+        bucket, key, req.mime_type, req.size_bytes, ttl, ctx.settings.public_url, object_id
+    )
     row = StorageObject(
-        id=object_id, bucket=bucket, object_key=key, filename=req.filename, mime_type=req.mime_type,
-        size_bytes=req.size_bytes, status="pending_upload", owner_user_id=caller_user_id(ctx),
-        conversation_id=req.conversation_id, agent_key=req.agent_key, meta=req.metadata or {},
+        id=object_id,
+        bucket=bucket,
+        object_key=key,
+        filename=req.filename,
+        mime_type=req.mime_type,
+        size_bytes=req.size_bytes,
+        status="pending_upload",
+        owner_user_id=caller_user_id(ctx),
+        conversation_id=req.conversation_id,
+        agent_key=req.agent_key,
+        meta=req.metadata or {},
     )
     async with ctx.session() as s:
         s.add(row)
@@ -175,8 +207,9 @@ async def _upload_url_again(ctx: Context, object_id: uuid.UUID) -> SignedRequest
     if row is None or row.status == "rejected":
         raise Conflict("The object this idempotency key created has been deleted; use a new key.")
     ttl = ctx.settings.storage_signed_url_ttl_seconds
-    signed = await ctx.services.storage.presign_upload(row.bucket, row.object_key, row.mime_type or "",
-                                                       row.size_bytes or 0, ttl, ctx.settings.public_url, row.id)
+    signed = await ctx.services.storage.presign_upload(
+        row.bucket, row.object_key, row.mime_type or "", row.size_bytes or 0, ttl, ctx.settings.public_url, row.id
+    )
     return SignedRequest(row, signed, ttl)
 
 
@@ -195,8 +228,17 @@ async def store_bytes(ctx: Context, filename: str, mime_type: str, data: bytes) 
     bucket = storage.bucket_for(tc.tenant_id)
     key = f"{tc.tenant_id}/{object_id}/{safe_filename(filename)}"
     await storage.put(bucket, key, data, mime_type)
-    row = StorageObject(id=object_id, bucket=bucket, object_key=key, filename=filename, mime_type=mime_type,
-                        size_bytes=len(data), status="available", owner_user_id=caller_user_id(ctx), meta={})
+    row = StorageObject(
+        id=object_id,
+        bucket=bucket,
+        object_key=key,
+        filename=filename,
+        mime_type=mime_type,
+        size_bytes=len(data),
+        status="available",
+        owner_user_id=caller_user_id(ctx),
+        meta={},
+    )
     async with ctx.session() as s:
         s.add(row)
         await s.commit()
@@ -243,16 +285,19 @@ async def get_object(ctx: Context, object_id: uuid.UUID, *, available: bool = Fa
     return row
 
 
-async def list_objects(ctx: Context, limit: int, offset: int,
-                       conversation_id: uuid.UUID | None) -> ObjectList:
+async def list_objects(ctx: Context, limit: int, offset: int, conversation_id: uuid.UUID | None) -> ObjectList:
     await require_role(ctx, "viewer")
     query = select(StorageObject).where(StorageObject.status != "rejected")
     if conversation_id is not None:
         query = query.where(StorageObject.conversation_id == conversation_id)
     async with ctx.session() as s:
-        rows = list((await s.scalars(
-            query.order_by(StorageObject.created_at.desc(), StorageObject.id).limit(limit).offset(offset)
-        )).all())
+        rows = list(
+            (
+                await s.scalars(
+                    query.order_by(StorageObject.created_at.desc(), StorageObject.id).limit(limit).offset(offset)
+                )
+            ).all()
+        )
         for row in rows:
             await _refresh(ctx.services, s, row)
     items = [r for r in rows if r.status != "rejected"]
@@ -262,8 +307,9 @@ async def list_objects(ctx: Context, limit: int, offset: int,
 async def download_url(ctx: Context, object_id: uuid.UUID) -> SignedRequest:
     row = await get_object(ctx, object_id, available=True)
     ttl = ctx.settings.storage_signed_url_ttl_seconds
-    signed = await ctx.services.storage.presign_download(row.bucket, row.object_key, ttl,
-                                                        ctx.settings.public_url, row.id)
+    signed = await ctx.services.storage.presign_download(
+        row.bucket, row.object_key, ttl, ctx.settings.public_url, row.id
+    )
     return SignedRequest(row, signed, ttl)
 
 
@@ -285,14 +331,16 @@ async def read_bytes(ctx: Context, row: StorageObject) -> bytes:
 
 # The local provider's signed URLs: no principal, the signature is the credential. ----------
 
+
 def _local(services: Services) -> LocalDiskStorage:
     if not isinstance(services.storage, LocalDiskStorage):
         raise NotFound("Not Found")
     return services.storage
 
 
-async def _signed_row(services: Services, method: str, object_id: str, expires: str, signature: str,
-                      extra) -> StorageObject:
+async def _signed_row(
+    services: Services, method: str, object_id: str, expires: str, signature: str, extra
+) -> StorageObject:
     storage = _local(services)
     try:
         oid = uuid.UUID(object_id)
@@ -308,11 +356,16 @@ async def _signed_row(services: Services, method: str, object_id: str, expires: 
     return row
 
 
-async def receive_upload(services: Services, object_id: str, expires: str, signature: str,
-                         content_type: str | None, chunks: AsyncIterator[bytes]) -> StorageObject:
+async def receive_upload(
+    services: Services,
+    object_id: str,
+    expires: str,
+    signature: str,
+    content_type: str | None,
+    chunks: AsyncIterator[bytes],
+) -> StorageObject:
     """Store the bytes PUT to a signed upload URL, enforcing the signed type and size."""
-    row = await _signed_row(services, "PUT", object_id, expires, signature,
-                            lambda r: f"{r.mime_type}\n{r.size_bytes}")
+    row = await _signed_row(services, "PUT", object_id, expires, signature, lambda r: f"{r.mime_type}\n{r.size_bytes}")
     if row.status != "pending_upload":
         raise Conflict("Object has already been uploaded.")
     if (content_type or "").split(";")[0].strip().lower() != row.mime_type.split(";")[0].strip().lower():
@@ -330,8 +383,7 @@ async def receive_upload(services: Services, object_id: str, expires: str, signa
     return fresh
 
 
-async def open_download(services: Services, object_id: str, expires: str,
-                        signature: str) -> tuple[Path, StorageObject]:
+async def open_download(services: Services, object_id: str, expires: str, signature: str) -> tuple[Path, StorageObject]:
     row = await _signed_row(services, "GET", object_id, expires, signature, lambda r: "")
     if row.status != "available":
         raise NotFound("Object not found")

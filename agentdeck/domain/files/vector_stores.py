@@ -80,8 +80,10 @@ def file_id_for(object_id: uuid.UUID) -> str:
 
 # Stores ---------------------------------------------------------------------------------------
 
-async def create_store(ctx: Context, name: str, description: str | None, expires_after: Any,
-                       metadata: Any) -> VectorStore:
+
+async def create_store(
+    ctx: Context, name: str, description: str | None, expires_after: Any, metadata: Any
+) -> VectorStore:
     tc = await require_role(ctx, "admin")
     check(NAME.problems(name, "input.name"))
     name = name.strip()
@@ -98,10 +100,21 @@ async def create_store(ctx: Context, name: str, description: str | None, expires
         if await s.scalar(select(VectorStore.id).where(VectorStore.name == name)):
             raise Conflict(f"A vector store named '{name}' already exists.")
         store_id = uuid.uuid4()
-        row = VectorStore(id=store_id, openai_id=f"vs_{store_id.hex}", owner_user_id=caller_user_id(ctx), name=name,
-                          description=description, status="completed", usage_bytes=0, chunk_count=0, token_count=0,
-                          expires_after=expires_after, expires_at=expires_at, last_active_at=utcnow(),
-                          meta=metadata or {})
+        row = VectorStore(
+            id=store_id,
+            openai_id=f"vs_{store_id.hex}",
+            owner_user_id=caller_user_id(ctx),
+            name=name,
+            description=description,
+            status="completed",
+            usage_bytes=0,
+            chunk_count=0,
+            token_count=0,
+            expires_after=expires_after,
+            expires_at=expires_at,
+            last_active_at=utcnow(),
+            meta=metadata or {},
+        )
         s.add(row)
         try:
             await s.commit()
@@ -113,8 +126,12 @@ async def create_store(ctx: Context, name: str, description: str | None, expires
 def _expiry(expires_after: Any) -> datetime | None:
     if expires_after is None:
         return None
-    if (not isinstance(expires_after, dict) or expires_after.get("anchor") != "last_active_at"
-            or not isinstance(expires_after.get("days"), int) or not 1 <= expires_after["days"] <= 365):
+    if (
+        not isinstance(expires_after, dict)
+        or expires_after.get("anchor") != "last_active_at"
+        or not isinstance(expires_after.get("days"), int)
+        or not 1 <= expires_after["days"] <= 365
+    ):
         raise _invalid("input.expires_after", 'expires_after must be {"anchor": "last_active_at", "days": 1-365}.')
     return utcnow() + timedelta(days=expires_after["days"])
 
@@ -123,8 +140,11 @@ async def list_stores(ctx: Context, limit: int, offset: int) -> StoreList:
     await require_role(ctx, "viewer")
     async with ctx.session() as s:
         total = await s.scalar(select(func.count()).select_from(VectorStore))
-        rows = (await s.scalars(select(VectorStore).order_by(VectorStore.created_at.desc(), VectorStore.id)
-                                .limit(limit).offset(offset))).all()
+        rows = (
+            await s.scalars(
+                select(VectorStore).order_by(VectorStore.created_at.desc(), VectorStore.id).limit(limit).offset(offset)
+            )
+        ).all()
     return StoreList(list(rows), total or 0)
 
 
@@ -155,24 +175,34 @@ async def delete_store(ctx: Context, store_id: uuid.UUID) -> bool:
 
 # Files ----------------------------------------------------------------------------------------
 
+
 def _validate_attach(attributes: Any, chunking_strategy: Any) -> None:
     if attributes is not None:
-        ok = isinstance(attributes, dict) and len(attributes) <= MAX_ATTRIBUTES and all(
-            isinstance(k, str) and len(k) <= 64
-            and (isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 512))
-            for k, v in attributes.items()
+        ok = (
+            isinstance(attributes, dict)
+            and len(attributes) <= MAX_ATTRIBUTES
+            and all(
+                isinstance(k, str)
+                and len(k) <= 64
+                and (isinstance(v, bool | int | float) or (isinstance(v, str) and len(v) <= 512))
+                for k, v in attributes.items()
+            )
         )
         if not ok:
-            raise _invalid("input.attributes", f"At most {MAX_ATTRIBUTES} attributes; keys up to 64 characters; "
-                                               "values strings (up to 512), numbers or booleans.")
+            raise _invalid(
+                "input.attributes",
+                f"At most {MAX_ATTRIBUTES} attributes; keys up to 64 characters; "
+                "values strings (up to 512), numbers or booleans.",
+            )
     try:
         ingest.parse_chunking(chunking_strategy)
     except ValueError as exc:
         raise _invalid("input.chunking_strategy", str(exc)) from None
 
 
-async def attach_file(ctx: Context, store_id: uuid.UUID, file_id: str, attributes: Any,
-                      chunking_strategy: Any, poll: bool) -> VectorStoreFile:
+async def attach_file(
+    ctx: Context, store_id: uuid.UUID, file_id: str, attributes: Any, chunking_strategy: Any, poll: bool
+) -> VectorStoreFile:
     """Attach by file id: `file-<object hex>` or the stored object's UUID."""
     await require_role(ctx, "admin")
     if not file_id.strip():
@@ -189,8 +219,15 @@ async def attach_file(ctx: Context, store_id: uuid.UUID, file_id: str, attribute
     return await attach_object(ctx, store_id, obj, attributes, chunking_strategy, poll)
 
 
-async def upload_file(ctx: Context, store_id: uuid.UUID, object_id: uuid.UUID, agent_key: str | None,
-                      attributes: Any, chunking_strategy: Any, poll: bool) -> VectorStoreFile:
+async def upload_file(
+    ctx: Context,
+    store_id: uuid.UUID,
+    object_id: uuid.UUID,
+    agent_key: str | None,
+    attributes: Any,
+    chunking_strategy: Any,
+    poll: bool,
+) -> VectorStoreFile:
     await require_role(ctx, "admin")
     if agent_key is not None and not agent_key.strip():
         raise _invalid("input.agent_key", "String should have at least 1 character")
@@ -204,22 +241,31 @@ async def upload_file(ctx: Context, store_id: uuid.UUID, object_id: uuid.UUID, a
     return await attach_object(ctx, store_id, obj, attributes, chunking_strategy, poll)
 
 
-async def attach_object(ctx: Context, store_id: uuid.UUID, obj: StorageObject, attributes: Any,
-                  chunking_strategy: Any, poll: bool) -> VectorStoreFile:
+async def attach_object(
+    ctx: Context, store_id: uuid.UUID, obj: StorageObject, attributes: Any, chunking_strategy: Any, poll: bool
+) -> VectorStoreFile:
     await get_store(ctx, store_id, "admin")
     _validate_attach(attributes, chunking_strategy)
     if obj.status != "available":
         raise BadRequest("Object has not been uploaded yet.")
     async with ctx.session() as s:
         await lock_row(s, VectorStore, store_id)  # concurrent attachers count one after the other
-        count = await s.scalar(select(func.count()).select_from(VectorStoreFile)
-                               .where(VectorStoreFile.vector_store_id == store_id))
+        count = await s.scalar(
+            select(func.count()).select_from(VectorStoreFile).where(VectorStoreFile.vector_store_id == store_id)
+        )
         if (count or 0) >= ctx.settings.vector_store_max_files_per_store:
             raise Forbidden("Vector store file quota exceeded.")
         row = VectorStoreFile(
-            vector_store_id=store_id, openai_file_id=file_id_for(obj.id), object_id=obj.id, filename=obj.filename,
-            mime_type=obj.mime_type, size_bytes=obj.size_bytes, usage_bytes=0, status="in_progress",
-            attributes=attributes or {}, chunking_strategy=chunking_strategy or {"type": "auto"},
+            vector_store_id=store_id,
+            openai_file_id=file_id_for(obj.id),
+            object_id=obj.id,
+            filename=obj.filename,
+            mime_type=obj.mime_type,
+            size_bytes=obj.size_bytes,
+            usage_bytes=0,
+            status="in_progress",
+            attributes=attributes or {},
+            chunking_strategy=chunking_strategy or {"type": "auto"},
         )
         s.add(row)
         try:
@@ -241,8 +287,9 @@ async def ingest_file(services: Services, tenant_id: uuid.UUID, file_row_id: uui
         await _ingest(services, tenant_id, file_row_id)
     except asyncio.CancelledError:
         # Shutdown (or a cancelled request): never leave the file `in_progress` forever.
-        await _finish(services, tenant_id, file_row_id, "failed", 0,
-                      "Ingestion was interrupted; attach the file again.")
+        await _finish(
+            services, tenant_id, file_row_id, "failed", 0, "Ingestion was interrupted; attach the file again."
+        )
         raise
 
 
@@ -265,18 +312,35 @@ async def _ingest(services: Services, tenant_id: uuid.UUID, file_row_id: uuid.UU
         await _finish(services, tenant_id, file_row_id, "failed", 0, str(exc) or type(exc).__name__)
         return
     async with services.db.session(tenant_id) as s:
-        values = [{"tenant_id": tenant_id, "vector_store_id": row.vector_store_id, "file_id": row.id,
-                   "chunk_index": c.index, "token_count": c.tokens, "text": c.text, "embedding": v}
-                  for c, v in zip(chunks, vectors, strict=True)]
+        values = [
+            {
+                "tenant_id": tenant_id,
+                "vector_store_id": row.vector_store_id,
+                "file_id": row.id,
+                "chunk_index": c.index,
+                "token_count": c.tokens,
+                "text": c.text,
+                "embedding": v,
+            }
+            for c, v in zip(chunks, vectors, strict=True)
+        ]
         for start in range(0, len(values), 1000):
-            await s.execute(insert(VectorChunk), values[start:start + 1000])
+            await s.execute(insert(VectorChunk), values[start : start + 1000])
         await s.commit()
         if s.get_bind().dialect.name == "postgresql" and len(values) >= ANALYZE_AFTER:
             # Fresh statistics, so that the planner picks the GIN index for the new store.
             await s.execute(text("ANALYZE vector_chunks"))
             await s.commit()
-    await _finish(services, tenant_id, file_row_id, "completed", len(body.encode()), None,
-                  len(chunks), sum(c.tokens for c in chunks))
+    await _finish(
+        services,
+        tenant_id,
+        file_row_id,
+        "completed",
+        len(body.encode()),
+        None,
+        len(chunks),
+        sum(c.tokens for c in chunks),
+    )
 
 
 async def _embed(services: Services, texts: list[str]) -> list[bytes | None]:
@@ -288,16 +352,32 @@ async def _embed(services: Services, texts: list[str]) -> list[bytes | None]:
         raise ingest.ExtractionError(f"Embedding failed: {type(exc).__name__}: {exc}") from exc
 
 
-async def _finish(services: Services, tenant_id: uuid.UUID, file_row_id: uuid.UUID, status: str,
-                  usage: int, error: str | None, chunks: int = 0, tokens: int = 0) -> None:
+async def _finish(
+    services: Services,
+    tenant_id: uuid.UUID,
+    file_row_id: uuid.UUID,
+    status: str,
+    usage: int,
+    error: str | None,
+    chunks: int = 0,
+    tokens: int = 0,
+) -> None:
     async with services.db.session(tenant_id) as s:
         row = await s.get(VectorStoreFile, file_row_id)
         if row is None:  # deleted while ingesting
             return
         row.status, row.usage_bytes, row.last_error = status, usage, error
-        await s.execute(update(VectorStore).where(VectorStore.id == row.vector_store_id).values(
-            usage_bytes=VectorStore.usage_bytes + usage, chunk_count=VectorStore.chunk_count + chunks,
-            token_count=VectorStore.token_count + tokens, last_active_at=utcnow(), updated_at=utcnow()))
+        await s.execute(
+            update(VectorStore)
+            .where(VectorStore.id == row.vector_store_id)
+            .values(
+                usage_bytes=VectorStore.usage_bytes + usage,
+                chunk_count=VectorStore.chunk_count + chunks,
+                token_count=VectorStore.token_count + tokens,
+                last_active_at=utcnow(),
+                updated_at=utcnow(),
+            )
+        )
         await s.commit()
 
 
@@ -310,16 +390,22 @@ async def list_files(ctx: Context, store_id: uuid.UUID, status: str | None, limi
         query = query.where(VectorStoreFile.status == status)
     async with ctx.session() as s:
         total = await s.scalar(select(func.count()).select_from(query.subquery()))
-        rows = (await s.scalars(query.order_by(VectorStoreFile.created_at.desc(), VectorStoreFile.id)
-                                .limit(limit).offset(offset))).all()
+        rows = (
+            await s.scalars(
+                query.order_by(VectorStoreFile.created_at.desc(), VectorStoreFile.id).limit(limit).offset(offset)
+            )
+        ).all()
     return FileList(list(rows), total or 0)
 
 
 async def get_file(ctx: Context, store_id: uuid.UUID, file_id: str, minimum: str = "viewer") -> VectorStoreFile:
     await get_store(ctx, store_id, minimum)
     async with ctx.session() as s:
-        row = await s.scalar(select(VectorStoreFile).where(
-            VectorStoreFile.vector_store_id == store_id, VectorStoreFile.openai_file_id == file_id))
+        row = await s.scalar(
+            select(VectorStoreFile).where(
+                VectorStoreFile.vector_store_id == store_id, VectorStoreFile.openai_file_id == file_id
+            )
+        )
     if row is None:
         raise NotFound("Vector store file not found")
     return row
@@ -328,17 +414,30 @@ async def get_file(ctx: Context, store_id: uuid.UUID, file_id: str, minimum: str
 async def delete_file(ctx: Context, store_id: uuid.UUID, file_id: str) -> bool:
     row = await get_file(ctx, store_id, file_id, "admin")
     async with ctx.session() as s:
-        count, tokens = (await s.execute(select(func.count(), func.coalesce(func.sum(VectorChunk.token_count), 0))
-                                         .where(VectorChunk.file_id == row.id))).one()
+        count, tokens = (
+            await s.execute(
+                select(func.count(), func.coalesce(func.sum(VectorChunk.token_count), 0)).where(
+                    VectorChunk.file_id == row.id
+                )
+            )
+        ).one()
         # Conditional delete, then the store's totals changed in SQL: of concurrent deletes only
         # one subtracts, and ingestions adding to the same totals meanwhile are not lost.
-        gone = await s.execute(delete(VectorStoreFile).where(VectorStoreFile.id == row.id)
-                               .returning(VectorStoreFile.usage_bytes))
+        gone = await s.execute(
+            delete(VectorStoreFile).where(VectorStoreFile.id == row.id).returning(VectorStoreFile.usage_bytes)
+        )
         usage = gone.scalar_one_or_none()
         if usage is not None:
-            await s.execute(update(VectorStore).where(VectorStore.id == store_id).values(
-                usage_bytes=_minus(VectorStore.usage_bytes, usage), chunk_count=_minus(VectorStore.chunk_count, count),
-                token_count=_minus(VectorStore.token_count, tokens)).execution_options(synchronize_session=False))
+            await s.execute(
+                update(VectorStore)
+                .where(VectorStore.id == store_id)
+                .values(
+                    usage_bytes=_minus(VectorStore.usage_bytes, usage),
+                    chunk_count=_minus(VectorStore.chunk_count, count),
+                    token_count=_minus(VectorStore.token_count, tokens),
+                )
+                .execution_options(synchronize_session=False)
+            )
         await s.commit()
     return True
 
@@ -350,17 +449,18 @@ def _minus(column: Any, amount: int) -> Any:
 
 # Search ---------------------------------------------------------------------------------------
 
+
 def _query_text(query: Any) -> str:
     if isinstance(query, str) and query.strip():
         return query.strip()
-    if (isinstance(query, list) and query and len(query) <= 10
-            and all(isinstance(q, str) and q.strip() for q in query)):
+    if isinstance(query, list) and query and len(query) <= 10 and all(isinstance(q, str) and q.strip() for q in query):
         return " ".join(q.strip() for q in query)
     raise _invalid("input.query", "query must be a non-empty string or a list of 1-10 non-empty strings.")
 
 
-async def search(ctx: Context, store_id: uuid.UUID, query: Any, filters: Any, max_num_results: int | None,
-                 ranking_options: Any) -> SearchPage:
+async def search(
+    ctx: Context, store_id: uuid.UUID, query: Any, filters: Any, max_num_results: int | None, ranking_options: Any
+) -> SearchPage:
     tc = await require_role(ctx, "viewer")
     query_text = _query_text(query)
     k = DEFAULT_RESULTS if max_num_results is None else max_num_results  # bounds: MAX_NUM_RESULTS
@@ -370,8 +470,13 @@ async def search(ctx: Context, store_id: uuid.UUID, query: Any, filters: Any, ma
     threshold = _threshold(ranking_options)
     await get_store(ctx, store_id)
     async with ctx.session() as s:
-        files = (await s.scalars(select(VectorStoreFile).where(
-            VectorStoreFile.vector_store_id == store_id, VectorStoreFile.status == "completed"))).all()
+        files = (
+            await s.scalars(
+                select(VectorStoreFile).where(
+                    VectorStoreFile.vector_store_id == store_id, VectorStoreFile.status == "completed"
+                )
+            )
+        ).all()
         by_id = {f.id: f for f in files if filters is None or matches(filters, f.attributes)}
         if ctx.services.embeddings is not None:
             hits = await _semantic(ctx.services.embeddings, s, store_id, list(by_id), query_text, k)
@@ -382,17 +487,24 @@ async def search(ctx: Context, store_id: uuid.UUID, query: Any, filters: Any, ma
     return SearchPage(query_text, [ChunkMatch(by_id[h.file_id], h) for h in hits if h.score >= threshold])
 
 
-async def _semantic(embeddings: OpenAIEmbeddings, s: Any, store_id: uuid.UUID, file_ids: list[uuid.UUID],
-                    query: str, k: int) -> list[ranking.Hit]:
+async def _semantic(
+    embeddings: OpenAIEmbeddings, s: Any, store_id: uuid.UUID, file_ids: list[uuid.UUID], query: str, k: int
+) -> list[ranking.Hit]:
     try:
         (vector,) = await embeddings.embed([query])
     except Exception as exc:  # noqa: BLE001
         raise UpstreamFailed(f"Embedding the query failed: {type(exc).__name__}") from exc
     if not file_ids:
         return []
-    rows = (await s.execute(select(VectorChunk.id, VectorChunk.file_id, VectorChunk.text, VectorChunk.embedding).where(
-        VectorChunk.vector_store_id == store_id, VectorChunk.file_id.in_(file_ids),
-        VectorChunk.embedding.is_not(None)))).all()
+    rows = (
+        await s.execute(
+            select(VectorChunk.id, VectorChunk.file_id, VectorChunk.text, VectorChunk.embedding).where(
+                VectorChunk.vector_store_id == store_id,
+                VectorChunk.file_id.in_(file_ids),
+                VectorChunk.embedding.is_not(None),
+            )
+        )
+    ).all()
     return await asyncio.to_thread(ranking.by_embedding, unpack(vector), rows, k)
 
 

@@ -63,8 +63,10 @@ def _current_sid(ctx: Context) -> str | None:
 
 # Sessions ------------------------------------------------------------------------------------
 
-async def list_sessions(ctx: Context, include_revoked: bool, limit: int, offset: int,
-                        tenant_id: uuid.UUID | None) -> SessionPage:
+
+async def list_sessions(
+    ctx: Context, include_revoked: bool, limit: int, offset: int, tenant_id: uuid.UUID | None
+) -> SessionPage:
     user_id = _user_id(ctx)
     where = [AuthSession.user_id == user_id]
     if not include_revoked:
@@ -74,19 +76,26 @@ async def list_sessions(ctx: Context, include_revoked: bool, limit: int, offset:
     # A user's sessions span their tenants, so this reads across tenants, filtered by user.
     async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(AuthSession).where(*where)) or 0
-        rows = (await s.scalars(
-            select(AuthSession).where(*where)
-            .order_by(AuthSession.last_seen_at.desc(), AuthSession.id).limit(limit).offset(offset)
-        )).all()
+        rows = (
+            await s.scalars(
+                select(AuthSession)
+                .where(*where)
+                .order_by(AuthSession.last_seen_at.desc(), AuthSession.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
     return SessionPage(list(rows), total, _current_sid(ctx))
 
 
 async def revoke_session(ctx: Context, session_id: uuid.UUID) -> Outcome[bool]:
     user_id = _user_id(ctx)
     async with ctx.platform_session() as s:
-        owned = await s.scalar(select(AuthSession.id).where(
-            AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
-        ))
+        owned = await s.scalar(
+            select(AuthSession.id).where(
+                AuthSession.id == session_id, AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None)
+            )
+        )
     # Another user's session and an unknown id answer alike: ids of others are not confirmed.
     if owned is None or not await revoke_sessions(ctx, [owned], "user_revoked"):
         raise NotFound("Session not found or already revoked.")
@@ -94,6 +103,7 @@ async def revoke_session(ctx: Context, session_id: uuid.UUID) -> Outcome[bool]:
 
 
 # Mailed tokens -------------------------------------------------------------------------------
+
 
 def _digest(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
@@ -103,8 +113,15 @@ async def _issue_token(ctx: Context, user_id: uuid.UUID, purpose: str) -> str:
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     async with ctx.platform_session() as s:
-        s.add(AccountToken(user_id=user_id, purpose=purpose, token_hash=_digest(token),
-                           expires_at=now + TOKEN_TTL[purpose], created_at=now))
+        s.add(
+            AccountToken(
+                user_id=user_id,
+                purpose=purpose,
+                token_hash=_digest(token),
+                expires_at=now + TOKEN_TTL[purpose],
+                created_at=now,
+            )
+        )
         await s.commit()
     return token
 
@@ -112,11 +129,13 @@ async def _issue_token(ctx: Context, user_id: uuid.UUID, purpose: str) -> str:
 async def _find_token(ctx: Context, token: str, purpose: str) -> AccountToken:
     """The live token row, or 400. Does not consume it (see `_consume`)."""
     if not token:
-        raise InvalidInput("token must not be empty.", details=[{"field": "input.token", "message": "token must not be empty."}])
+        raise InvalidInput(
+            "token must not be empty.", details=[{"field": "input.token", "message": "token must not be empty."}]
+        )
     async with ctx.platform_session() as s:
-        row = await s.scalar(select(AccountToken).where(
-            AccountToken.token_hash == _digest(token), AccountToken.purpose == purpose
-        ))
+        row = await s.scalar(
+            select(AccountToken).where(AccountToken.token_hash == _digest(token), AccountToken.purpose == purpose)
+        )
     if row is None or row.used_at is not None or row.expires_at <= datetime.now(UTC):
         raise BadRequest(BAD_TOKEN[purpose])
     return row
@@ -128,16 +147,13 @@ async def _consume(s: AsyncSession, row: AccountToken) -> None:
     makes two concurrent redemptions of one token succeed at most once."""
     now = datetime.now(UTC)
     result = await s.execute(
-        update(AccountToken)
-        .where(AccountToken.id == row.id, AccountToken.used_at.is_(None))
-        .values(used_at=now)
+        update(AccountToken).where(AccountToken.id == row.id, AccountToken.used_at.is_(None)).values(used_at=now)
     )
     if rowcount(result) != 1:
         raise BadRequest(BAD_TOKEN[row.purpose])
     await s.execute(
         update(AccountToken)
-        .where(AccountToken.user_id == row.user_id, AccountToken.purpose == row.purpose,
-               AccountToken.used_at.is_(None))
+        .where(AccountToken.user_id == row.user_id, AccountToken.purpose == row.purpose, AccountToken.used_at.is_(None))
         .values(used_at=now)
     )
 
@@ -158,14 +174,19 @@ def _link(ctx: Context, page: str, token: str) -> str:
 
 # Email verification --------------------------------------------------------------------------
 
+
 async def mail_verification(ctx: Context, user: User) -> None:
     """Mail `user` a single-use verification link (registration and `send_verification`)."""
     token = await _issue_token(ctx, user.id, VERIFY_EMAIL)
-    await ctx.services.mailer.send(Mail(
-        to=user.email, subject="Verify your email address", kind="email_verification",
-        text=f"Confirm this address for your agentdeck account:\n\n{_link(ctx, 'verify-email', token)}\n\n"
-             "The link works once and expires in 24 hours. If you did not sign up, ignore this mail.",
-    ))
+    await ctx.services.mailer.send(
+        Mail(
+            to=user.email,
+            subject="Verify your email address",
+            kind="email_verification",
+            text=f"Confirm this address for your agentdeck account:\n\n{_link(ctx, 'verify-email', token)}\n\n"
+            "The link works once and expires in 24 hours. If you did not sign up, ignore this mail.",
+        )
+    )
 
 
 async def send_verification(ctx: Context) -> Outcome[bool]:
@@ -196,6 +217,7 @@ async def verify_email(ctx: Context, token: str) -> Outcome[None]:
 
 # Passwords -----------------------------------------------------------------------------------
 
+
 def _check_new_password(ctx: Context, password: str, email: str, field: str = "input.new_password") -> None:
     problems = [
         {"field": field, "message": p}
@@ -207,28 +229,36 @@ def _check_new_password(ctx: Context, password: str, email: str, field: str = "i
 
 async def _sessions_of(ctx: Context, user_id: uuid.UUID, keep: str | None = None) -> list[uuid.UUID]:
     async with ctx.platform_session() as s:
-        ids = (await s.scalars(
-            select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        )).all()
+        ids = (
+            await s.scalars(
+                select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+            )
+        ).all()
     return [i for i in ids if str(i) != keep]
 
 
 async def forgot_password(ctx: Context, email: str) -> Outcome[None]:
     email = email.strip().lower()
     if not EMAIL.match(email):
-        raise InvalidInput("value is not a valid email address",
-                           details=[{"field": "input.email", "message": "value is not a valid email address"}])
+        raise InvalidInput(
+            "value is not a valid email address",
+            details=[{"field": "input.email", "message": "value is not a valid email address"}],
+        )
     await _limit(ctx, RESET_LIMITS, (email, client_info(ctx)[1]))
     async with ctx.platform_session() as s:
         user = await s.scalar(select(User).where(User.email == email))
     # Same answer either way: the response must not tell who has an account.
     if user is not None and user.status == "active":
         token = await _issue_token(ctx, user.id, RESET_PASSWORD)
-        await ctx.services.mailer.send(Mail(
-            to=user.email, subject="Reset your password", kind="password_reset",
-            text=f"Choose a new agentdeck password:\n\n{_link(ctx, 'reset-password', token)}\n\n"
-                 "The link works once and expires in 1 hour. If you did not ask for it, ignore this mail.",
-        ))
+        await ctx.services.mailer.send(
+            Mail(
+                to=user.email,
+                subject="Reset your password",
+                kind="password_reset",
+                text=f"Choose a new agentdeck password:\n\n{_link(ctx, 'reset-password', token)}\n\n"
+                "The link works once and expires in 1 hour. If you did not ask for it, ignore this mail.",
+            )
+        )
     return Outcome(FORGOT_MESSAGE, None)
 
 
@@ -253,8 +283,7 @@ async def change_password(ctx: Context, current_password: str, new_password: str
     limiter = ctx.services.limiter
     gate = await limiter.peek(failures, CHANGE_FAILURES, CHANGE_WINDOW)
     if not gate.allowed:
-        raise RateLimited(f"Too many wrong passwords. Retry after {gate.retry_after}s.",
-                          retry_after=gate.retry_after)
+        raise RateLimited(f"Too many wrong passwords. Retry after {gate.retry_after}s.", retry_after=gate.retry_after)
     async with ctx.platform_session() as s:
         user = await s.get(User, user_id)
         if user is None:
@@ -265,9 +294,12 @@ async def change_password(ctx: Context, current_password: str, new_password: str
             raise BadRequest("Current password is incorrect.")
         _check_new_password(ctx, new_password, user.email)
         if current_password == new_password:
-            raise InvalidInput("The new password must differ from the current one.", details=[
-                {"field": "input.new_password", "message": "The new password must differ from the current one."}
-            ])
+            raise InvalidInput(
+                "The new password must differ from the current one.",
+                details=[
+                    {"field": "input.new_password", "message": "The new password must differ from the current one."}
+                ],
+            )
         user.password_hash = await hash_password(new_password)
         await s.commit()
     await limiter.reset(failures)
@@ -281,9 +313,11 @@ async def admin_reset_password(ctx: Context, user_id: uuid.UUID, new_password: s
     async with ctx.platform_session() as s:
         user = None
         if tenant_id is not None:
-            user = await s.scalar(select(User).join(Membership, Membership.user_id == User.id).where(
-                User.id == user_id, Membership.tenant_id == tenant_id
-            ))
+            user = await s.scalar(
+                select(User)
+                .join(Membership, Membership.user_id == User.id)
+                .where(User.id == user_id, Membership.tenant_id == tenant_id)
+            )
         # Users outside the caller's tenant are "not found": their existence is not confirmed.
         if user is None:
             raise NotFound("User not found.")

@@ -27,7 +27,10 @@ def tenant_slug(name: str) -> str:
 def normalise_email(email: str) -> str:
     email = email.strip().lower()
     if not EMAIL.match(email):
-        raise InvalidInput("value is not a valid email address", details=[{"field": "email", "message": "value is not a valid email address"}])
+        raise InvalidInput(
+            "value is not a valid email address",
+            details=[{"field": "email", "message": "value is not a valid email address"}],
+        )
     return email
 
 
@@ -35,7 +38,9 @@ async def add_tenant(s: AsyncSession, name: str, owner: User, slug: str | None =
     """A new tenant with `owner` as its owner (flushed, not committed)."""
     name = name.strip()
     if not 2 <= len(name) <= 128:
-        raise InvalidInput("Tenant name must be 2-128 characters.", details=[{"field": "name", "message": "2-128 characters"}])
+        raise InvalidInput(
+            "Tenant name must be 2-128 characters.", details=[{"field": "name", "message": "2-128 characters"}]
+        )
     tenant = Tenant(name=name, slug=slug or tenant_slug(name))
     s.add(tenant)
     await s.flush()
@@ -52,8 +57,10 @@ async def ensure_user(s: AsyncSession, email: str, password: str | None, min_len
     if user is not None:
         return user, False
     if not password:
-        raise InvalidInput(f"{email} is a new user: a password is required (--password, or run the "
-                           "command in a terminal to be asked for one).")
+        raise InvalidInput(
+            f"{email} is a new user: a password is required (--password, or run the "
+            "command in a terminal to be asked for one)."
+        )
     problems = password_problems(password, email=email, min_length=min_length)
     if problems:
         raise InvalidInput("Password refused: " + " ".join(problems))
@@ -63,7 +70,9 @@ async def ensure_user(s: AsyncSession, email: str, password: str | None, min_len
     return user, True
 
 
-async def make_operator(s: AsyncSession, email: str, password: str | None, min_length: int) -> tuple[User, uuid.UUID, bool]:
+async def make_operator(
+    s: AsyncSession, email: str, password: str | None, min_length: int
+) -> tuple[User, uuid.UUID, bool]:
     """Create or promote a platform operator. Signing in needs a tenant membership, so an
     operator without one joins the shared "Operators" tenant (created on first use) as owner."""
     user, created = await ensure_user(s, email, password, min_length)

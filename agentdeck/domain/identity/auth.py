@@ -35,8 +35,17 @@ from agentdeck.errors import (
 log = logging.getLogger("agentdeck.auth")
 
 TENANT_SCOPES = {
-    "owner": ["conversations:read", "conversations:write", "conversations:delete", "workflows:delete",
-              "tools:read", "billing:read", "billing:manage", "support:read", "activity:read"],
+    "owner": [
+        "conversations:read",
+        "conversations:write",
+        "conversations:delete",
+        "workflows:delete",
+        "tools:read",
+        "billing:read",
+        "billing:manage",
+        "support:read",
+        "activity:read",
+    ],
     "member": ["conversations:read", "conversations:write", "tools:read"],
     "viewer": ["conversations:read", "tools:read"],
 }
@@ -96,22 +105,28 @@ def scopes_for(role: str, user: User) -> list[str]:
     return scopes
 
 
-
 async def issue_session(ctx: Context, user: User, membership: Membership, session: AuthSession) -> SignedIn:
     tokens = ctx.services.tokens
     scopes = scopes_for(membership.role, user)
     verified = user.email_verified_at is not None
     access = tokens.issue_access(
-        user_id=user.id, tenant_id=membership.tenant_id, roles=[membership.role], scopes=scopes,
-        session_id=session.id, email_verified=verified,
+        user_id=user.id,
+        tenant_id=membership.tenant_id,
+        roles=[membership.role],
+        scopes=scopes,
+        session_id=session.id,
+        email_verified=verified,
     )
     refresh = tokens.issue_refresh(
-        subject=f"user:{user.id}", tenant_id=membership.tenant_id, scopes=scopes, session_id=session.id,
-        email_verified=verified, account=f"user:{user.id}",
+        subject=f"user:{user.id}",
+        tenant_id=membership.tenant_id,
+        scopes=scopes,
+        session_id=session.id,
+        email_verified=verified,
+        account=f"user:{user.id}",
     )
     session.refresh_jti = refresh.jti
     return SignedIn(session, access, refresh, scopes, verified)
-
 
 
 async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SignedIn:
@@ -141,8 +156,9 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
         await throttle.succeeded()
         if needs_rehash(user.password_hash):  # the hashing cost changed since it was stored
             user.password_hash = await hash_password(password)
-        session = AuthSession(tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="",
-                              user_agent=user_agent, ip_address=ip)
+        session = AuthSession(
+            tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip
+        )
         s.add(session)
         await s.flush()
         out = await issue_session(ctx, user, membership, session)
@@ -200,9 +216,11 @@ async def logout_all(ctx: Context) -> Outcome[int]:
     principal = require_user(ctx)
     user_id = uuid.UUID(principal.subject.removeprefix("user:"))
     async with ctx.platform_session() as s:
-        ids = (await s.scalars(
-            select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
-        )).all()
+        ids = (
+            await s.scalars(
+                select(AuthSession.id).where(AuthSession.user_id == user_id, AuthSession.revoked_at.is_(None))
+            )
+        ).all()
     revoked = await revoke_sessions(ctx, list(ids), "logout_all")
     return Outcome("All sessions revoked.", revoked)
 
@@ -244,8 +262,15 @@ async def me(ctx: Context) -> Profile:
     async with ctx.platform_session() as s:
         user = await s.get(User, user_id)
         tenant = await s.get(Tenant, principal.tenant_id) if principal.tenant_id else None
-        role = await s.scalar(select(Membership.role).where(
-            Membership.user_id == user_id, Membership.tenant_id == principal.tenant_id)) if tenant else None
+        role = (
+            await s.scalar(
+                select(Membership.role).where(
+                    Membership.user_id == user_id, Membership.tenant_id == principal.tenant_id
+                )
+            )
+            if tenant
+            else None
+        )
     if user is None:
         raise Unauthenticated("Could not validate credentials")
     return Profile(user, tenant, role, sorted(principal.scopes))

@@ -69,8 +69,9 @@ class LoginThrottle:
             retry_after = await _spend(self.limiter, key, limit, window)
             if retry_after:
                 raise self._refused(retry_after, limit)
-        failures = (await self.limiter.hit(self.streak, cfg.login_backoff_free_failures,
-                                           cfg.login_backoff_window_seconds)).count
+        failures = (
+            await self.limiter.hit(self.streak, cfg.login_backoff_free_failures, cfg.login_backoff_window_seconds)
+        ).count
         wait = backoff_seconds(failures, cfg)
         # The wait opens as the attempt is admitted; a concurrent attempt that finds it taken is refused.
         if wait and not await self.limiter.try_lock(self.wait, wait):

@@ -31,8 +31,9 @@ class Registration:
     tenant: Tenant
 
 
-async def register(ctx: Context, email: str, password: str, tenant_name: str, display_name: str | None,
-                   invite_token: str | None) -> Registration:
+async def register(
+    ctx: Context, email: str, password: str, tenant_name: str, display_name: str | None, invite_token: str | None
+) -> Registration:
     """Accepting the terms is checked by the schema (`ACCEPT_TERMS` on the input)."""
     email = email.strip().lower()
     problems = []
@@ -60,7 +61,9 @@ async def register(ctx: Context, email: str, password: str, tenant_name: str, di
         except IntegrityError:
             raise Conflict("Email already registered.") from None
         tenant, membership = await add_tenant(s, tenant_name, user)
-        session = AuthSession(tenant_id=tenant.id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip)
+        session = AuthSession(
+            tenant_id=tenant.id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip
+        )
         s.add(session)
         await s.flush()
         signed_in = await issue_session(ctx, user, membership, session)

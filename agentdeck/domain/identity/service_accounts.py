@@ -111,13 +111,25 @@ async def _mint(ctx: Context, req: IssueRequest, actor: Actor) -> Minted:
 
     extra = {"fingerprint": fingerprint} if fingerprint else None
     token = ctx.services.tokens.issue_refresh(
-        subject=SUBJECT_PREFIX + account.name, tenant_id=tenant_id, scopes=scopes, session_id=None,
-        email_verified=None, account=account.name, ttl=ttl, extra=extra,
+        subject=SUBJECT_PREFIX + account.name,
+        tenant_id=tenant_id,
+        scopes=scopes,
+        session_id=None,
+        email_verified=None,
+        account=account.name,
+        ttl=ttl,
+        extra=extra,
     )
     row = ServiceAccountToken(
-        jti=token.jti, account=account.name, tenant_id=tenant_id, scopes=" ".join(scopes),
-        fingerprint=fingerprint, signing_kid=token.kid, issued_at=token.issued_at,
-        expires_at=token.expires_at, issued_by=actor.principal.subject[:128],
+        jti=token.jti,
+        account=account.name,
+        tenant_id=tenant_id,
+        scopes=" ".join(scopes),
+        fingerprint=fingerprint,
+        signing_kid=token.kid,
+        issued_at=token.issued_at,
+        expires_at=token.expires_at,
+        issued_by=actor.principal.subject[:128],
     )
     async with ctx.platform_session() as s:
         s.add(row)
@@ -162,8 +174,10 @@ def _lifetime(account: ServiceAccount, minutes: int | None) -> timedelta:
     if minutes is None:
         return account.ttl
     if minutes < 1:
-        raise InvalidInput("lifetime_minutes must be at least 1.",
-                           details=[{"field": "input.lifetime_minutes", "message": "Must be at least 1."}])
+        raise InvalidInput(
+            "lifetime_minutes must be at least 1.",
+            details=[{"field": "input.lifetime_minutes", "message": "Must be at least 1."}],
+        )
     return min(timedelta(minutes=minutes), account.ttl)  # the catalog TTL is a ceiling
 
 
@@ -172,15 +186,25 @@ async def _burst(ctx: Context, account: str) -> None:
     for key, limit in ((f"sa-issue:account:{account}", ACCOUNT_BURST), ("sa-issue:global", GLOBAL_BURST)):
         decision = await limiter.hit(key, limit, 60)
         if not decision.allowed:
-            raise RateLimited("Too many service-account tokens issued; try again later.",
-                              retry_after=decision.retry_after)
+            raise RateLimited(
+                "Too many service-account tokens issued; try again later.", retry_after=decision.retry_after
+            )
 
 
 # -- listing and revoking --------------------------------------------------------------------
 
 
-async def list_tokens(ctx: Context, *, account: str | None, fingerprint: str | None, status: str,
-                      tenant_id: str | None, include_global: bool, limit: int, offset: int) -> Page[ServiceAccountToken]:
+async def list_tokens(
+    ctx: Context,
+    *,
+    account: str | None,
+    fingerprint: str | None,
+    status: str,
+    tenant_id: str | None,
+    include_global: bool,
+    limit: int,
+    offset: int,
+) -> Page[ServiceAccountToken]:
     actor = await _actor(ctx)
     where = [_visible(actor, tenant_id, include_global)]
     if account:
@@ -194,11 +218,15 @@ async def list_tokens(ctx: Context, *, account: str | None, fingerprint: str | N
     # Explicit tenant scoping (see the model): `ctx.session()`'s filter covers TenantOwned only.
     async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(ServiceAccountToken).where(*where))
-        rows = (await s.scalars(
-            select(ServiceAccountToken).where(*where)
-            .order_by(ServiceAccountToken.issued_at.desc(), ServiceAccountToken.jti)
-            .limit(limit).offset(offset)
-        )).all()
+        rows = (
+            await s.scalars(
+                select(ServiceAccountToken)
+                .where(*where)
+                .order_by(ServiceAccountToken.issued_at.desc(), ServiceAccountToken.jti)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
     return Page(list(rows), total or 0)
 
 

@@ -78,22 +78,26 @@ def _length(problems: list, field: str, value: str | None, low: int, high: int) 
     if value is None:
         return
     if len(value.strip()) < low:
-        problems.append({"field": field, "type": "string_too_short",
-                         "message": f"String should have at least {low} characters"})
+        problems.append(
+            {"field": field, "type": "string_too_short", "message": f"String should have at least {low} characters"}
+        )
     elif len(value) > high:
-        problems.append({"field": field, "type": "string_too_long",
-                         "message": f"String should have at most {high} characters"})
+        problems.append(
+            {"field": field, "type": "string_too_long", "message": f"String should have at most {high} characters"}
+        )
 
 
 def _bounded(problems: list, field: str, value: int | None, low: int, high: int) -> None:
     if value is None:
         return
     if value < low:
-        problems.append({"field": field, "type": "greater_than_equal",
-                         "message": f"Input should be greater than or equal to {low}"})
+        problems.append(
+            {"field": field, "type": "greater_than_equal", "message": f"Input should be greater than or equal to {low}"}
+        )
     elif value > high:
-        problems.append({"field": field, "type": "less_than_equal",
-                         "message": f"Input should be less than or equal to {high}"})
+        problems.append(
+            {"field": field, "type": "less_than_equal", "message": f"Input should be less than or equal to {high}"}
+        )
 
 
 async def _rate_limit(ctx: Context, email: str, ip: str | None) -> None:
@@ -101,12 +105,14 @@ async def _rate_limit(ctx: Context, email: str, ip: str | None) -> None:
     for name, limit, window, label in SIGNUP_QUOTAS:
         decision = await ctx.services.limiter.hit(f"signup:{name}:{subjects[name]}", limit, window)
         if not decision.allowed:
-            raise RateLimited(f"Rate limit exceeded ({label}). Retry after {decision.retry_after}s.",
-                              retry_after=decision.retry_after)
+            raise RateLimited(
+                f"Rate limit exceeded ({label}). Retry after {decision.retry_after}s.", retry_after=decision.retry_after
+            )
 
 
-async def request_access(ctx: Context, email: str, organization: str, full_name: str, message: str | None,
-                         honeypot: str | None) -> SignupPolicy:
+async def request_access(
+    ctx: Context, email: str, organization: str, full_name: str, message: str | None, honeypot: str | None
+) -> SignupPolicy:
     """Accepting the terms is checked by the schema (`auth.ACCEPT_TERMS` on the input)."""
     policy = signup_policy(ctx)
     if not policy.request_access_enabled:
@@ -114,7 +120,9 @@ async def request_access(ctx: Context, email: str, organization: str, full_name:
     email = email.strip().lower()
     problems: list[dict[str, Any]] = []
     if not EMAIL.match(email):
-        problems.append({"field": "input.email", "type": "value_error", "message": "value is not a valid email address"})
+        problems.append(
+            {"field": "input.email", "type": "value_error", "message": "value is not a valid email address"}
+        )
     _length(problems, "input.organization", organization, 2, 128)
     _length(problems, "input.full_name", full_name, 2, 128)
     _length(problems, "input.message", message, 0, 1000)
@@ -125,11 +133,20 @@ async def request_access(ctx: Context, email: str, organization: str, full_name:
     await _rate_limit(ctx, email, ip)
     async with ctx.platform_session() as s:
         # One pending request per email is enough for an operator to act on.
-        pending = await s.scalar(select(SignupRequest.id).where(
-            SignupRequest.email == email, SignupRequest.status == "pending"))
+        pending = await s.scalar(
+            select(SignupRequest.id).where(SignupRequest.email == email, SignupRequest.status == "pending")
+        )
         if pending is None:
-            s.add(SignupRequest(email=email, organization=organization.strip(), full_name=full_name.strip(),
-                                message=message, ip_address=ip, user_agent=user_agent))
+            s.add(
+                SignupRequest(
+                    email=email,
+                    organization=organization.strip(),
+                    full_name=full_name.strip(),
+                    message=message,
+                    ip_address=ip,
+                    user_agent=user_agent,
+                )
+            )
             await s.commit()
     return policy
 
@@ -138,9 +155,15 @@ async def list_requests(ctx: Context, status: str | None, limit: int, offset: in
     where = [SignupRequest.status == status] if status else []
     async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(SignupRequest).where(*where))
-        rows = (await s.scalars(select(SignupRequest).where(*where)
-                                .order_by(SignupRequest.created_at.desc(), SignupRequest.id)
-                                .limit(limit).offset(offset))).all()
+        rows = (
+            await s.scalars(
+                select(SignupRequest)
+                .where(*where)
+                .order_by(SignupRequest.created_at.desc(), SignupRequest.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
         hints = await _hints(s, [r.id for r in rows])
     return RequestPage(list(rows), total or 0, hints)
 
@@ -149,22 +172,24 @@ async def _hints(s: Any, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, str]:
     """The newest invite's hint per request, in one query."""
     if not request_ids:
         return {}
-    rows = (await s.execute(
-        select(SignupInvite.signup_request_id, SignupInvite.token_hint)
-        .where(SignupInvite.signup_request_id.in_(request_ids))
-        .order_by(SignupInvite.created_at)
-    )).all()
+    rows = (
+        await s.execute(
+            select(SignupInvite.signup_request_id, SignupInvite.token_hint)
+            .where(SignupInvite.signup_request_id.in_(request_ids))
+            .order_by(SignupInvite.created_at)
+        )
+    ).all()
     return {rid: hint for rid, hint in rows}
 
 
-async def _decide(s: AsyncSession, ctx: Context, request_id: uuid.UUID, status: str,
-                  reason: str | None) -> SignupRequest:
+async def _decide(
+    s: AsyncSession, ctx: Context, request_id: uuid.UUID, status: str, reason: str | None
+) -> SignupRequest:
     """Move a pending request to `status` in `s`; the WHERE makes concurrent decisions race-free."""
     result = await s.execute(
         update(SignupRequest)
         .where(SignupRequest.id == request_id, SignupRequest.status == "pending")
-        .values(status=status, decision_reason=reason, decided_by=_actor(ctx), decided_at=utcnow(),
-                updated_at=utcnow())
+        .values(status=status, decision_reason=reason, decided_by=_actor(ctx), decided_at=utcnow(), updated_at=utcnow())
         .execution_options(synchronize_session=False)
     )
     row = await s.get(SignupRequest, request_id, populate_existing=True)
@@ -198,28 +223,48 @@ async def reject(ctx: Context, request_id: uuid.UUID, reason: str | None) -> Dec
     return Decision(request, None)
 
 
-def _new_invite(s: AsyncSession, ctx: Context, invited_email: str | None, max_redemptions: int,
-                expires_in_hours: int | None, note: str | None,
-                signup_request_id: uuid.UUID | None) -> NewInvite:
+def _new_invite(
+    s: AsyncSession,
+    ctx: Context,
+    invited_email: str | None,
+    max_redemptions: int,
+    expires_in_hours: int | None,
+    note: str | None,
+    signup_request_id: uuid.UUID | None,
+) -> NewInvite:
     """Add an invite to `s`."""
     token = invites.new_token()
     hours = expires_in_hours or DEFAULT_INVITE_HOURS  # an explicit null still expires: no eternal invites
-    row = SignupInvite(token_hash=token.digest, token_hint=token.hint, invited_email=invited_email,
-                       max_redemptions=max_redemptions, redeemed_count=0,
-                       expires_at=utcnow() + timedelta(hours=hours), note=note,
-                       signup_request_id=signup_request_id, issued_by=_actor(ctx))
+    row = SignupInvite(
+        token_hash=token.digest,
+        token_hint=token.hint,
+        invited_email=invited_email,
+        max_redemptions=max_redemptions,
+        redeemed_count=0,
+        expires_at=utcnow() + timedelta(hours=hours),
+        note=note,
+        signup_request_id=signup_request_id,
+        issued_by=_actor(ctx),
+    )
     s.add(row)
     return NewInvite(row, token.plaintext)
 
 
-async def issue(ctx: Context, invited_email: str | None, max_redemptions: int, expires_in_hours: int | None,
-                note: str | None, signup_request_id: uuid.UUID | None) -> NewInvite:
+async def issue(
+    ctx: Context,
+    invited_email: str | None,
+    max_redemptions: int,
+    expires_in_hours: int | None,
+    note: str | None,
+    signup_request_id: uuid.UUID | None,
+) -> NewInvite:
     problems: list[dict[str, Any]] = []
     if invited_email is not None:
         invited_email = invited_email.strip().lower()
         if not EMAIL.match(invited_email):
-            problems.append({"field": "input.invited_email", "type": "value_error",
-                             "message": "value is not a valid email address"})
+            problems.append(
+                {"field": "input.invited_email", "type": "value_error", "message": "value is not a valid email address"}
+            )
     _bounded(problems, "input.max_redemptions", max_redemptions, 1, 10)
     _bounded(problems, "input.expires_in_hours", expires_in_hours, 1, MAX_INVITE_HOURS)
     _length(problems, "input.note", note, 0, 512)
@@ -232,8 +277,9 @@ async def issue(ctx: Context, invited_email: str | None, max_redemptions: int, e
     return invite
 
 
-async def list_invites(ctx: Context, status: str | None, email: str | None, request_id: uuid.UUID | None,
-                       limit: int, offset: int) -> Page[SignupInvite]:
+async def list_invites(
+    ctx: Context, status: str | None, email: str | None, request_id: uuid.UUID | None, limit: int, offset: int
+) -> Page[SignupInvite]:
     where = []
     if status:
         where.append(invites.status_clause(status, utcnow()))
@@ -243,9 +289,15 @@ async def list_invites(ctx: Context, status: str | None, email: str | None, requ
         where.append(SignupInvite.signup_request_id == request_id)
     async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(SignupInvite).where(*where))
-        rows = (await s.scalars(select(SignupInvite).where(*where)
-                                .order_by(SignupInvite.created_at.desc(), SignupInvite.id)
-                                .limit(limit).offset(offset))).all()
+        rows = (
+            await s.scalars(
+                select(SignupInvite)
+                .where(*where)
+                .order_by(SignupInvite.created_at.desc(), SignupInvite.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
     return Page(list(rows), total or 0)
 
 

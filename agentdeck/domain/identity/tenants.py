@@ -81,12 +81,16 @@ def _validate(contacts: list[BillingContact], url: str | None, plan_metadata: An
             problems.append(("input.billing_webhook_url", "Input should be a valid http(s) URL"))
         elif len(url) > 2048:
             problems.append(("input.billing_webhook_url", "URL must be at most 2048 characters."))
-    if not isinstance(plan_metadata, dict) or len(plan_metadata) > MAX_KEYS or not all(
-        isinstance(k, str) and isinstance(v, str) for k, v in plan_metadata.items()
+    if (
+        not isinstance(plan_metadata, dict)
+        or len(plan_metadata) > MAX_KEYS
+        or not all(isinstance(k, str) and isinstance(v, str) for k, v in plan_metadata.items())
     ):
         problems.append(("input.plan_metadata", f"An object of at most {MAX_KEYS} string values."))
-    if not isinstance(flags, dict) or len(flags) > MAX_KEYS or not all(
-        isinstance(k, str) and isinstance(v, bool) for k, v in flags.items()
+    if (
+        not isinstance(flags, dict)
+        or len(flags) > MAX_KEYS
+        or not all(isinstance(k, str) and isinstance(v, bool) for k, v in flags.items())
     ):
         problems.append(("input.flags", f"An object of at most {MAX_KEYS} boolean values."))
     if problems:

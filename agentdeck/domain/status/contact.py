@@ -37,37 +37,51 @@ def _one_line(value: str | None) -> str:
     return " ".join((value or "").split()) or "-"
 
 
-async def submit(ctx: Context, email: str, name: str | None, company: str | None, topic: str | None,
-                 message: str, honeypot: str | None,
-                 idem: idempotency.Idempotency = idempotency.NO_KEY) -> Outcome[Submission]:
+async def submit(
+    ctx: Context,
+    email: str,
+    name: str | None,
+    company: str | None,
+    topic: str | None,
+    message: str,
+    honeypot: str | None,
+    idem: idempotency.Idempotency = idempotency.NO_KEY,
+) -> Outcome[Submission]:
     # Field bounds (lengths, email syntax) are declared on `ContactInput` and checked before this.
     email = email.strip().lower()
     if honeypot:
-        return Outcome(ACCEPTED, Submission(ContactSubmission(id=uuid.uuid4(), delivered=False, message_id=None),
-                                            suppressed=True))
+        return Outcome(
+            ACCEPTED, Submission(ContactSubmission(id=uuid.uuid4(), delivered=False, message_id=None), suppressed=True)
+        )
     ip = client_info(ctx)[1]
     for (prefix, limit), key in zip(LIMITS, (email, ip), strict=True):
         decision = await ctx.services.limiter.hit(f"{prefix}:{key}", limit, HOUR)
         if not decision.allowed:
-            raise RateLimited(f"Rate limit exceeded ({limit} per hour). Retry after {decision.retry_after}s.",
-                              retry_after=decision.retry_after)
+            raise RateLimited(
+                f"Rate limit exceeded ({limit} per hour). Retry after {decision.retry_after}s.",
+                retry_after=decision.retry_after,
+            )
     async with idempotency.claim(ctx, "submit_contact", idem, tenant=False) as claim:
         if claim.resource is not None:
             return await _previous(ctx, uuid.UUID(claim.resource["reference_id"]))
-        row = ContactSubmission(id=uuid.uuid4(), email=email, name=name, company=company, topic=topic,
-                                message=message, ip_address=ip)
+        row = ContactSubmission(
+            id=uuid.uuid4(), email=email, name=name, company=company, topic=topic, message=message, ip_address=ip
+        )
         async with ctx.platform_session() as s:
             s.add(row)
             await claim.attach(s, {"reference_id": str(row.id)})
             await s.commit()
     reference = str(row.id)
     # Header values are single-line (the mail library refuses CR/LF anyway); the body is as sent.
-    message_id = await ctx.services.mailer.send(Mail(
-        to=ctx.settings.contact_recipient, subject=f"[contact {reference[:8]}] {_one_line(topic)}"[:200],
-        kind="contact",
-        text=f"Reference: {reference}\nFrom: {_one_line(name)} <{email}>\nCompany: {_one_line(company)}\n"
-             f"Topic: {_one_line(topic)}\n\n{message}\n",
-    ))
+    message_id = await ctx.services.mailer.send(
+        Mail(
+            to=ctx.settings.contact_recipient,
+            subject=f"[contact {reference[:8]}] {_one_line(topic)}"[:200],
+            kind="contact",
+            text=f"Reference: {reference}\nFrom: {_one_line(name)} <{email}>\nCompany: {_one_line(company)}\n"
+            f"Topic: {_one_line(topic)}\n\n{message}\n",
+        )
+    )
     # The outbox mailer only logs: "delivered" means an SMTP server accepted it.
     delivered = bool(ctx.settings.smtp_url)
     async with ctx.platform_session() as s:

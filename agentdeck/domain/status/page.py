@@ -67,21 +67,26 @@ class StatusPage:
 
 # The page ------------------------------------------------------------------------------------
 
+
 async def _latest_probes(s: Any) -> dict[str, StatusProbe]:
     latest = {}
     for spec in SERVICES:
-        row = await s.scalar(select(StatusProbe).where(StatusProbe.service == spec.key)
-                             .order_by(StatusProbe.checked_at.desc()).limit(1))
+        row = await s.scalar(
+            select(StatusProbe).where(StatusProbe.service == spec.key).order_by(StatusProbe.checked_at.desc()).limit(1)
+        )
         if row is not None:
             latest[spec.key] = row
     return latest
 
 
 async def _ratio(s: Any, since: datetime, until: datetime) -> float | None:
-    total, passed = (await s.execute(
-        select(func.count(), func.count().filter(StatusProbe.ok.is_(True)))
-        .where(StatusProbe.checked_at >= since, StatusProbe.checked_at < until)
-    )).one()
+    total, passed = (
+        await s.execute(
+            select(func.count(), func.count().filter(StatusProbe.ok.is_(True))).where(
+                StatusProbe.checked_at >= since, StatusProbe.checked_at < until
+            )
+        )
+    ).one()
     return None if not total else 100.0 * (passed or 0) / total
 
 
@@ -101,13 +106,24 @@ async def platform_status(ctx: Context) -> StatusPage:
     now = datetime.now(UTC)
     async with ctx.platform_session() as s:
         latest = await _latest_probes(s)
-        incidents = (await s.scalars(select(StatusIncident).order_by(StatusIncident.occurred_at.desc(),
-                                                                     StatusIncident.id).limit(RECENT_INCIDENTS))).all()
+        incidents = (
+            await s.scalars(
+                select(StatusIncident)
+                .order_by(StatusIncident.occurred_at.desc(), StatusIncident.id)
+                .limit(RECENT_INCIDENTS)
+            )
+        ).all()
         day, month = timedelta(days=1), timedelta(days=30)
-        ratios = [await _ratio(s, now - day, now), await _ratio(s, now - 2 * day, now - day),
-                  await _ratio(s, now - month, now), await _ratio(s, now - 2 * month, now - month)]
-        open_count = await s.scalar(select(func.count()).select_from(StatusIncident)
-                                    .where(StatusIncident.state != "resolved")) or 0
+        ratios = [
+            await _ratio(s, now - day, now),
+            await _ratio(s, now - 2 * day, now - day),
+            await _ratio(s, now - month, now),
+            await _ratio(s, now - 2 * month, now - month),
+        ]
+        open_count = (
+            await s.scalar(select(func.count()).select_from(StatusIncident).where(StatusIncident.state != "resolved"))
+            or 0
+        )
     open_for = {i.service.lower() for i in incidents if i.state != "resolved"}
     services = []
     for spec in SERVICES:
@@ -158,6 +174,7 @@ async def status_changes(ctx: Context) -> AsyncIterator[dict[str, Any]]:
 
 # Incidents -----------------------------------------------------------------------------------
 
+
 def _validate(service: str | None, impact: str | None) -> None:
     problems = []
     if service is not None and not 1 <= len(service.strip()) <= 64:
@@ -169,20 +186,36 @@ def _validate(service: str | None, impact: str | None) -> None:
 
 
 async def _announce(ctx: Context, row: StatusIncident) -> None:
-    await publish_change(ctx.services, {"kind": "incident", "service": row.service, "status": row.state,
-                                        "incident_id": str(row.id), "impact": row.impact,
-                                        "at": row.updated_at.isoformat()})
+    await publish_change(
+        ctx.services,
+        {
+            "kind": "incident",
+            "service": row.service,
+            "status": row.state,
+            "incident_id": str(row.id),
+            "impact": row.impact,
+            "at": row.updated_at.isoformat(),
+        },
+    )
     await subs.dispatch(ctx.services, row, row.severity)
 
 
-async def open_incident(ctx: Context, service: str, impact: str, severity: str, state: str,
-                        occurred_at: datetime | None = None) -> StatusIncident:
+async def open_incident(
+    ctx: Context, service: str, impact: str, severity: str, state: str, occurred_at: datetime | None = None
+) -> StatusIncident:
     require_status_manager(ctx)
     _validate(service, impact)
     now = datetime.now(UTC)
-    row = StatusIncident(service=service.strip(), impact=impact.strip(), severity=severity, state=state,
-                         occurred_at=occurred_at or now, resolved_at=now if state == "resolved" else None,
-                         created_at=now, updated_at=now)
+    row = StatusIncident(
+        service=service.strip(),
+        impact=impact.strip(),
+        severity=severity,
+        state=state,
+        occurred_at=occurred_at or now,
+        resolved_at=now if state == "resolved" else None,
+        created_at=now,
+        updated_at=now,
+    )
     async with ctx.platform_session() as s:
         s.add(row)
         await s.commit()
@@ -190,8 +223,9 @@ async def open_incident(ctx: Context, service: str, impact: str, severity: str, 
     return row
 
 
-async def update_incident(ctx: Context, incident_id: uuid.UUID, impact: str | None, state: str | None,
-                          severity: str | None) -> StatusIncident:
+async def update_incident(
+    ctx: Context, incident_id: uuid.UUID, impact: str | None, state: str | None, severity: str | None
+) -> StatusIncident:
     require_status_manager(ctx)
     _validate(None, impact)
     async with ctx.platform_session() as s:

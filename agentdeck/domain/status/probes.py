@@ -85,7 +85,8 @@ async def probe_all(services: Services) -> dict[str, str | None]:
             await _reachable(settings.stripe_api_base or "https://api.stripe.com")
 
     failures, storage_error, llm_error, payments_error = await asyncio.gather(
-        dependency_failures(Context(services=services)), _guard(storage), _guard(llm), _guard(payments))
+        dependency_failures(Context(services=services)), _guard(storage), _guard(llm), _guard(payments)
+    )
     return {
         "api": None,  # this process is answering
         "database": failures.get("database"),
@@ -141,9 +142,17 @@ class StatusMonitor:
             if self.last.get(key) != ok:
                 if key in self.last:
                     log.warning("status: %s is now %s%s", key, "up" if ok else "down", f" ({error})" if error else "")
-                await publish_change(self.services, {"kind": "service", "service": key,
-                                                     "status": "operational" if ok else "major_outage",
-                                                     "incident_id": None, "impact": error, "at": now.isoformat()})
+                await publish_change(
+                    self.services,
+                    {
+                        "kind": "service",
+                        "service": key,
+                        "status": "operational" if ok else "major_outage",
+                        "incident_id": None,
+                        "impact": error,
+                        "at": now.isoformat(),
+                    },
+                )
             self.last[key] = ok
 
 

@@ -82,6 +82,7 @@ def require_status_manager(ctx: Context) -> Principal:
 
 # Create, verify, revoke, list ----------------------------------------------------------------
 
+
 def _validate(channel: str, target: str, metadata: Any) -> str:
     problems = []
     target = target.strip()
@@ -91,16 +92,16 @@ def _validate(channel: str, target: str, metadata: Any) -> str:
             problems.append({"field": "input.target", "message": "value is not a valid email address"})
     elif not 1 <= len(target) <= 2048:
         problems.append({"field": "input.target", "message": "Webhook URL must be 1-2048 characters."})
-    if metadata is not None and (not isinstance(metadata, dict)
-                                 or len(json.dumps(metadata, default=str)) > MAX_METADATA_BYTES):
+    if metadata is not None and (
+        not isinstance(metadata, dict) or len(json.dumps(metadata, default=str)) > MAX_METADATA_BYTES
+    ):
         problems.append({"field": "input.metadata", "message": f"An object of at most {MAX_METADATA_BYTES} bytes."})
     if problems:
         raise InvalidInput(problems[0]["message"], details=problems)
     return target
 
 
-async def create(ctx: Context, channel: str, target: str, severity_filter: str,
-                 metadata: Any) -> StatusSubscription:
+async def create(ctx: Context, channel: str, target: str, severity_filter: str, metadata: Any) -> StatusSubscription:
     """A new pending subscription, verified by mail or by a signed challenge. Its webhook secret
     is shown in the answer to this call only."""
     if ctx.auth_error is not None:  # a bearer is optional, but a bad one is refused
@@ -114,7 +115,9 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str,
     ip = client_info(ctx)[1]
     decision = await ctx.services.limiter.hit(f"status_sub:{channel}:{ip}", IP_LIMITS[channel], HOUR)
     if not decision.allowed:
-        raise RateLimited(f"Rate limit exceeded. Retry after {decision.retry_after}s.", retry_after=decision.retry_after)
+        raise RateLimited(
+            f"Rate limit exceeded. Retry after {decision.retry_after}s.", retry_after=decision.retry_after
+        )
     allow_loopback = ctx.settings.status_webhook_allow_loopback
     if channel == "webhook":
         try:
@@ -126,30 +129,49 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str,
     token, unsubscribe = secrets.token_urlsafe(32), secrets.token_urlsafe(32)
     secret = secrets.token_hex(32) if channel == "webhook" else None
     async with ctx.platform_session() as s:
-        same = (StatusSubscription.channel == channel, StatusSubscription.target == target,
-                StatusSubscription.tenant_id.is_(None) if tenant_id is None else StatusSubscription.tenant_id == tenant_id)
+        same = (
+            StatusSubscription.channel == channel,
+            StatusSubscription.target == target,
+            StatusSubscription.tenant_id.is_(None) if tenant_id is None else StatusSubscription.tenant_id == tenant_id,
+        )
         if await s.scalar(select(StatusSubscription.id).where(*same, StatusSubscription.status == "active")):
             raise Conflict("An active subscription for this target already exists.")
         # A pending one is superseded: its verification mail may have been lost.
-        for old in (await s.scalars(select(StatusSubscription).where(
-                *same, StatusSubscription.status == "pending_verification"))).all():
+        for old in (
+            await s.scalars(
+                select(StatusSubscription).where(*same, StatusSubscription.status == "pending_verification")
+            )
+        ).all():
             old.status, old.verify_token_hash, old.updated_at = "revoked", None, now
         row = StatusSubscription(
-            channel=channel, target=target, severity_filter=severity_filter, status="pending_verification",
-            tenant_id=tenant_id, created_by=principal.subject.removeprefix("user:") if principal else "public",
-            labels=metadata, webhook_secret=secret, verify_token_hash=_digest(token),
-            verify_expires_at=now + TOKEN_TTL, unsubscribe_token_hash=_digest(unsubscribe),
-            created_at=now, updated_at=now)
+            channel=channel,
+            target=target,
+            severity_filter=severity_filter,
+            status="pending_verification",
+            tenant_id=tenant_id,
+            created_by=principal.subject.removeprefix("user:") if principal else "public",
+            labels=metadata,
+            webhook_secret=secret,
+            verify_token_hash=_digest(token),
+            verify_expires_at=now + TOKEN_TTL,
+            unsubscribe_token_hash=_digest(unsubscribe),
+            created_at=now,
+            updated_at=now,
+        )
         s.add(row)
         await s.commit()
     if channel == "email":
         base = f"{ctx.settings.public_url.rstrip('/')}/status?subscription_id={row.id}"
-        await ctx.services.mailer.send(Mail(
-            to=target, subject="Confirm your status updates subscription", kind="status_subscription",
-            text=f"Confirm that you want incident updates from {ctx.settings.status_page_title}:\n\n"
-                 f"{base}&token={token}\n\nThe link works once and expires in 60 minutes.\n\n"
-                 f"To unsubscribe at any time:\n{base}&unsubscribe_token={unsubscribe}\n",
-        ))
+        await ctx.services.mailer.send(
+            Mail(
+                to=target,
+                subject="Confirm your status updates subscription",
+                kind="status_subscription",
+                text=f"Confirm that you want incident updates from {ctx.settings.status_page_title}:\n\n"
+                f"{base}&token={token}\n\nThe link works once and expires in 60 minutes.\n\n"
+                f"To unsubscribe at any time:\n{base}&unsubscribe_token={unsubscribe}\n",
+            )
+        )
     else:
         assert secret is not None
         payload = {"challenge": token, "subscription_id": str(row.id), "timestamp": now.isoformat()}
@@ -161,10 +183,15 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str,
 
 async def _confirm(ctx: Context, token: str, channel: str, invalid: str) -> StatusSubscription:
     if not token:
-        raise InvalidInput("token must not be empty.", details=[{"field": "input.token", "message": "token must not be empty."}])
+        raise InvalidInput(
+            "token must not be empty.", details=[{"field": "input.token", "message": "token must not be empty."}]
+        )
     async with ctx.platform_session() as s:
-        row = await s.scalar(select(StatusSubscription).where(
-            StatusSubscription.verify_token_hash == _digest(token), StatusSubscription.channel == channel))
+        row = await s.scalar(
+            select(StatusSubscription).where(
+                StatusSubscription.verify_token_hash == _digest(token), StatusSubscription.channel == channel
+            )
+        )
         if row is None:
             raise NotFound(invalid)
         if row.status == "revoked":
@@ -192,8 +219,9 @@ async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) ->
         row = await s.get(StatusSubscription, subscription_id)
         if row is None:
             raise NotFound("Subscription not found.")
-        if token is not None and (row.unsubscribe_token_hash is None
-                                  or not secrets.compare_digest(_digest(token), row.unsubscribe_token_hash)):
+        if token is not None and (
+            row.unsubscribe_token_hash is None or not secrets.compare_digest(_digest(token), row.unsubscribe_token_hash)
+        ):
             raise BadRequest("Unsubscribe token does not match this subscription.")
         if row.status != "revoked":
             row.status, row.verify_token_hash, row.updated_at = "revoked", None, datetime.now(UTC)
@@ -201,28 +229,39 @@ async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) ->
     return row
 
 
-async def list_subscriptions(ctx: Context, limit: int, cursor: str | None, tenant_id: uuid.UUID | None,
-                             all_tenants: bool) -> CursorPage[StatusSubscription]:
+async def list_subscriptions(
+    ctx: Context, limit: int, cursor: str | None, tenant_id: uuid.UUID | None, all_tenants: bool
+) -> CursorPage[StatusSubscription]:
     require_status_manager(ctx)
     limit = min(max(limit, 1), 100)  # the legacy repository clamps rather than refuses
     if cursor is not None and not cursor.isdigit():
-        raise InvalidInput("cursor must be a non-negative integer.",
-                           details=[{"field": "cursor", "message": "cursor must be a non-negative integer."}])
+        raise InvalidInput(
+            "cursor must be a non-negative integer.",
+            details=[{"field": "cursor", "message": "cursor must be a non-negative integer."}],
+        )
     offset = int(cursor or 0)
     scope = None if all_tenants else (tenant_id or require_principal(ctx).tenant_id)
     where = [StatusSubscription.tenant_id == scope] if scope else []
     async with ctx.platform_session() as s:
-        rows = (await s.scalars(select(StatusSubscription).where(*where)
-                                .order_by(StatusSubscription.created_at.desc(), StatusSubscription.id)
-                                .limit(limit + 1).offset(offset))).all()
+        rows = (
+            await s.scalars(
+                select(StatusSubscription)
+                .where(*where)
+                .order_by(StatusSubscription.created_at.desc(), StatusSubscription.id)
+                .limit(limit + 1)
+                .offset(offset)
+            )
+        ).all()
     more = len(rows) > limit
     return CursorPage(list(rows[:limit]), str(offset + limit) if more else None)
 
 
 # Alerts --------------------------------------------------------------------------------------
 
-async def dispatch(services: Services, incident: StatusIncident, severity: str,
-                   tenant_id: uuid.UUID | None = None) -> int:
+
+async def dispatch(
+    services: Services, incident: StatusIncident, severity: str, tenant_id: uuid.UUID | None = None
+) -> int:
     """Send `incident` to every active subscription whose filter matches `severity`."""
     where = [StatusSubscription.status == "active"]
     if severity != "all":
@@ -240,19 +279,32 @@ async def _deliver(services: Services, row: StatusSubscription, incident: Status
     try:
         if row.channel == "email":
             link = f"{services.settings.public_url.rstrip('/')}/status"
-            await services.mailer.send(Mail(
-                to=row.target, subject=f"[{incident.state}] {incident.service}: {incident.impact}"[:200],
-                kind="status_alert",
-                text=f"{incident.service}: {incident.impact}\nState: {incident.state}\n"
-                     f"Since: {incident.occurred_at.isoformat()}\n\nDetails: {link}\n\n"
-                     "To stop these mails, use the unsubscribe link from your confirmation mail.\n",
-            ))
+            await services.mailer.send(
+                Mail(
+                    to=row.target,
+                    subject=f"[{incident.state}] {incident.service}: {incident.impact}"[:200],
+                    kind="status_alert",
+                    text=f"{incident.service}: {incident.impact}\nState: {incident.state}\n"
+                    f"Since: {incident.occurred_at.isoformat()}\n\nDetails: {link}\n\n"
+                    "To stop these mails, use the unsubscribe link from your confirmation mail.\n",
+                )
+            )
         else:
-            payload = {"dispatched_at": datetime.now(UTC).isoformat(), "impact": incident.impact,
-                       "incident_id": str(incident.id), "occurred_at": incident.occurred_at.isoformat(),
-                       "service": incident.service, "state": incident.state, "subscription_id": str(row.id)}
-            await webhooks.deliver_with_retries(row.target, row.webhook_secret or "", payload,
-                                                allow_loopback=services.settings.status_webhook_allow_loopback)
+            payload = {
+                "dispatched_at": datetime.now(UTC).isoformat(),
+                "impact": incident.impact,
+                "incident_id": str(incident.id),
+                "occurred_at": incident.occurred_at.isoformat(),
+                "service": incident.service,
+                "state": incident.state,
+                "subscription_id": str(row.id),
+            }
+            await webhooks.deliver_with_retries(
+                row.target,
+                row.webhook_secret or "",
+                payload,
+                allow_loopback=services.settings.status_webhook_allow_loopback,
+            )
     except Exception:  # noqa: BLE001 - one subscriber's failure must not affect the others
         log.exception("status alert to subscription %s failed", row.id)
 

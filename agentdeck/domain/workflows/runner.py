@@ -38,8 +38,6 @@ from agentdeck.providers.llm import Message, ModelError, Usage
 log = logging.getLogger("agentdeck.workflows")
 
 
-
-
 class _StepFailed(Exception):
     def __init__(self, message: str, agent: str, code: str | None = None, retryable: bool = False) -> None:
         super().__init__(message)
@@ -53,8 +51,15 @@ class _Cancelled(Exception):
 class Runner:
     """One run, from its first step to its terminal event."""
 
-    def __init__(self, ctx: Context, writer: StreamWriter, spec: WorkflowSpec, run_id: uuid.UUID,
-                 conversation_id: uuid.UUID, message: str) -> None:
+    def __init__(
+        self,
+        ctx: Context,
+        writer: StreamWriter,
+        spec: WorkflowSpec,
+        run_id: uuid.UUID,
+        conversation_id: uuid.UUID,
+        message: str,
+    ) -> None:
         self.ctx, self.writer, self.spec, self.message = ctx, writer, spec, message
         self.run_id, self.conversation_id = run_id, conversation_id
         self.usage_in = self.usage_out = self.requests = self.steps_run = 0
@@ -77,21 +82,36 @@ class Runner:
         except _StepFailed as exc:
             self.agent = exc.agent
             await self._end("failed", None, exc.message)
-            await self.writer.emit("error", exc.agent, error={
-                "code": exc.code, "message": exc.message, "source": "provider", "is_retryable": exc.retryable})
+            await self.writer.emit(
+                "error",
+                exc.agent,
+                error={"code": exc.code, "message": exc.message, "source": "provider", "is_retryable": exc.retryable},
+            )
         except asyncio.CancelledError:  # the server is shutting down
             reason = "interrupted: the server stopped during the run"
             await asyncio.shield(self._end("failed", None, reason))
             if not self.writer.closed:
-                await asyncio.shield(self.writer.emit("error", self.agent, error={
-                    "code": "interrupted", "message": reason, "source": "server", "is_retryable": True}))
+                await asyncio.shield(
+                    self.writer.emit(
+                        "error",
+                        self.agent,
+                        error={"code": "interrupted", "message": reason, "source": "server", "is_retryable": True},
+                    )
+                )
             raise
         except Exception:
             log.exception("workflow run %s failed", self.run_id)
             await self._end("failed", None, "Internal error while running the workflow.")
-            await self.writer.emit("error", self.agent, error={
-                "code": None, "message": "Internal error while running the workflow.", "source": "server",
-                "is_retryable": False})
+            await self.writer.emit(
+                "error",
+                self.agent,
+                error={
+                    "code": None,
+                    "message": "Internal error while running the workflow.",
+                    "source": "server",
+                    "is_retryable": False,
+                },
+            )
         else:
             if await self._end("succeeded", output, None):
                 await self.writer.emit("lifecycle", self.agent, status="completed", reason=None)
@@ -109,8 +129,11 @@ class Runner:
         await self._final("cancelled", None)
 
     async def _final(self, status: str, output: str | None) -> None:
-        await self.writer.emit("final", self.agent, final=final_payload(
-            status, output, Usage(self.usage_in, self.usage_out), self.requests))
+        await self.writer.emit(
+            "final",
+            self.agent,
+            final=final_payload(status, output, Usage(self.usage_in, self.usage_out), self.requests),
+        )
 
     async def _stages(self) -> str:
         previous = self.message
@@ -126,8 +149,9 @@ class Runner:
                         previous = out
         return previous
 
-    async def _steps(self, stage: WorkflowStage,
-                     calls: list[tuple[WorkflowStep, StepInput, int | None]]) -> list[str | None]:
+    async def _steps(
+        self, stage: WorkflowStage, calls: list[tuple[WorkflowStep, StepInput, int | None]]
+    ) -> list[str | None]:
         """Run steps concurrently, each in its own task; a failure cancels its siblings."""
         if self.cancel_requested:
             raise _Cancelled
@@ -157,51 +181,80 @@ class Runner:
                 raise failure
         return [t.result() if t is not None else None for t in tasks]
 
-    async def _step(self, stage: WorkflowStage, step: WorkflowStep, value: StepInput, branch: int | None,
-                    seq: int) -> str:
+    async def _step(
+        self, stage: WorkflowStage, step: WorkflowStep, value: StepInput, branch: int | None, seq: int
+    ) -> str:
         text = MAPPERS[step.input_mapper](value) if step.input_mapper else value.previous
         agent = SPECS[step.agent_key]
         writer = self.writer.fork(workflow_context(self.spec, self.run_id, stage, step, branch))
         self.agent = agent.key
         await writer.emit("lifecycle", agent.key, status="in_progress", reason=None)
         try:
-            result = await run_agent(self.ctx, writer, self.conversation_id, agent, [Message("user", text)],
-                                     str(self.run_id), max_turns=step.max_turns)
+            result = await run_agent(
+                self.ctx,
+                writer,
+                self.conversation_id,
+                agent,
+                [Message("user", text)],
+                str(self.run_id),
+                max_turns=step.max_turns,
+            )
         except ModelError as exc:
-            raise _StepFailed(f"step '{step.step_name}' failed: {exc.message}", agent.key, exc.code,
-                              exc.retryable) from exc
+            raise _StepFailed(
+                f"step '{step.step_name}' failed: {exc.message}", agent.key, exc.code, exc.retryable
+            ) from exc
         self.usage_in += result.usage.input_tokens
         self.usage_out += result.usage.output_tokens
         self.requests += result.requests
         self.steps_run += 1
         async with self.ctx.session() as s:
-            s.add(WorkflowRunStep(
-                run_id=self.run_id, sequence_no=seq, stage_name=stage.name, step_name=step.step_name,
-                agent_key=step.agent_key, parallel_group=stage.name if stage.mode == "parallel" else None,
-                branch_index=branch, status=result.status, response_text=result.response_text or None,
-                response_id=writer.response_id, input_tokens=result.usage.input_tokens,
-                output_tokens=result.usage.output_tokens, created_at=datetime.now(UTC)))
+            s.add(
+                WorkflowRunStep(
+                    run_id=self.run_id,
+                    sequence_no=seq,
+                    stage_name=stage.name,
+                    step_name=step.step_name,
+                    agent_key=step.agent_key,
+                    parallel_group=stage.name if stage.mode == "parallel" else None,
+                    branch_index=branch,
+                    status=result.status,
+                    response_text=result.response_text or None,
+                    response_id=writer.response_id,
+                    input_tokens=result.usage.input_tokens,
+                    output_tokens=result.usage.output_tokens,
+                    created_at=datetime.now(UTC),
+                )
+            )
             await s.commit()
         if result.status != "completed":
-            raise _StepFailed(f"step '{step.step_name}' ended {result.status}: {result.error or 'no output'}",
-                              result.agent)
+            raise _StepFailed(
+                f"step '{step.step_name}' ended {result.status}: {result.error or 'no output'}", result.agent
+            )
         self.agent = result.agent
         return result.response_text
 
     async def _end(self, status: str, output: str | None, error: str | None) -> bool:
         """Record the outcome of a run still `running`; False if it was cancelled meanwhile."""
         now = datetime.now(UTC)
-        totals: dict[str, Any] = {"input_tokens": self.usage_in, "output_tokens": self.usage_out,
-                                  "requests": self.requests}
+        totals: dict[str, Any] = {
+            "input_tokens": self.usage_in,
+            "output_tokens": self.usage_out,
+            "requests": self.requests,
+        }
         async with self.ctx.session() as s:
             if status == "cancelled":  # `cancel_run` already set the status
                 await s.execute(update(WorkflowRun).where(WorkflowRun.id == self.run_id).values(**totals))
                 await s.commit()
                 return True
-            ended = await s.scalar(
-                update(WorkflowRun).where(WorkflowRun.id == self.run_id, WorkflowRun.status == "running")
-                .values(status=status, final_output_text=output, error=error, ended_at=now, **totals)
-                .returning(WorkflowRun.id)) is not None
+            ended = (
+                await s.scalar(
+                    update(WorkflowRun)
+                    .where(WorkflowRun.id == self.run_id, WorkflowRun.status == "running")
+                    .values(status=status, final_output_text=output, error=error, ended_at=now, **totals)
+                    .returning(WorkflowRun.id)
+                )
+                is not None
+            )
             if ended and output:
                 await add_assistant_message(s, self.conversation_id, output, self.agent, now)
             await s.commit()

@@ -40,6 +40,7 @@ RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
 
 # -- catalog --------------------------------------------------------------------------------------
 
+
 @dataclass
 class WorkflowPage:
     items: list[WorkflowSpec]
@@ -52,10 +53,14 @@ def list_workflows(first: int, after: str | None, search: str | None) -> Workflo
     if search is not None:
         needle = search.strip().lower()
         if not needle or len(search) > 256:
-            raise InvalidInput("search must be 1-256 characters.",
-                               details=[{"field": "search", "message": "1-256 characters"}])
-        specs = [s for s in specs if needle in s.key.lower() or needle in s.display_name.lower()
-                 or needle in s.description.lower()]
+            raise InvalidInput(
+                "search must be 1-256 characters.", details=[{"field": "search", "message": "1-256 characters"}]
+            )
+        specs = [
+            s
+            for s in specs
+            if needle in s.key.lower() or needle in s.display_name.lower() or needle in s.description.lower()
+        ]
     total = len(specs)
     cursor = decode_cursor(after, ("workflow",))
     if cursor is not None:
@@ -76,6 +81,7 @@ def get_workflow(key: str) -> WorkflowSpec:
 
 # A run's result is what `run_workflow` returns and what a retry of it replays: it is stored as
 # JSON with the idempotency key, so these fields are the stored shape (add, never rename).
+
 
 @dataclass
 class StepResult:
@@ -133,8 +139,16 @@ class StartedRun:
 
 
 def _step_result(row: WorkflowRunStep) -> StepResult:
-    return StepResult(row.step_name, row.agent_key, row.response_text, row.structured_output, row.response_id,
-                      row.stage_name, row.parallel_group, row.branch_index)
+    return StepResult(
+        row.step_name,
+        row.agent_key,
+        row.response_text,
+        row.structured_output,
+        row.response_id,
+        row.stage_name,
+        row.parallel_group,
+        row.branch_index,
+    )
 
 
 def _run_uuid(raw: str) -> uuid.UUID:
@@ -146,8 +160,10 @@ def _run_uuid(raw: str) -> uuid.UUID:
 
 # -- running --------------------------------------------------------------------------------------
 
-async def start_workflow_run(ctx: Context, key: str, req: WorkflowRequest,
-                             idem: idempotency.Idempotency = idempotency.NO_KEY) -> StartedRun:
+
+async def start_workflow_run(
+    ctx: Context, key: str, req: WorkflowRequest, idem: idempotency.Idempotency = idempotency.NO_KEY
+) -> StartedRun:
     async with idempotency.claim(ctx, "start_workflow_run", idem) as claim:
         return await start_run(ctx, key, req, claim)
 
@@ -161,8 +177,10 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest, claim: idempot
         return StartedRun(uuid.UUID(r["run_id"]), r["stream_id"], uuid.UUID(r["conversation_id"]), spec)
     text = req.message.strip()
     if not text or len(req.message) > MAX_MESSAGE_CHARS:
-        raise InvalidInput(f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
-                           details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}])
+        raise InvalidInput(
+            f"message must be 1-{MAX_MESSAGE_CHARS} characters.",
+            details=[{"field": "input.message", "message": f"1-{MAX_MESSAGE_CHARS} characters"}],
+        )
     wanted = parse_conversation_id(req.conversation_id)
     user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
@@ -171,25 +189,48 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest, claim: idempot
         # Held by the running row until the run meters the steps it ran; over the hard limit: 429.
         await reserve_usage(ctx, s, METERED_FEATURE, spec.step_count, record=False)
         conversation_id = await open_conversation(s, wanted, first_agent, text, user_id, now)
-        run = WorkflowRun(id=uuid.uuid4(), workflow_key=spec.key, user_id=user_id, conversation_id=conversation_id,
-                          stream_id=new_stream_id("workflow"), status="running", request_message=text,
-                          started_at=now, heartbeat_at=now)
+        run = WorkflowRun(
+            id=uuid.uuid4(),
+            workflow_key=spec.key,
+            user_id=user_id,
+            conversation_id=conversation_id,
+            stream_id=new_stream_id("workflow"),
+            status="running",
+            request_message=text,
+            started_at=now,
+            heartbeat_at=now,
+        )
         s.add(run)
         if claim is not None:
-            await claim.attach(s, {"run_id": str(run.id), "stream_id": run.stream_id,
-                                   "conversation_id": str(conversation_id)})
+            await claim.attach(
+                s, {"run_id": str(run.id), "stream_id": run.stream_id, "conversation_id": str(conversation_id)}
+            )
         await s.commit()
-    await record_run_item(ctx, conversation_id, run_item_type="message", run_item_name="user_input", role="user",
-                          agent=first_agent, content_text=text, workflow_run_id=str(run.id))
-    writer = StreamWriter(ctx.bus, run.stream_id, str(conversation_id), workflow_context(spec, run.id),
-                          on_terminal=terminal_recorder(ctx.services, WorkflowRun, run.id))
+    await record_run_item(
+        ctx,
+        conversation_id,
+        run_item_type="message",
+        run_item_name="user_input",
+        role="user",
+        agent=first_agent,
+        content_text=text,
+        workflow_run_id=str(run.id),
+    )
+    writer = StreamWriter(
+        ctx.bus,
+        run.stream_id,
+        str(conversation_id),
+        workflow_context(spec, run.id),
+        on_terminal=terminal_recorder(ctx.services, WorkflowRun, run.id),
+    )
     runner = Runner(ctx.detached(), writer, spec, run.id, conversation_id, text)
     ctx.services.runs.launch_run(run.id, runner, runner.run())
     return StartedRun(run.id, run.stream_id, conversation_id, spec)
 
 
-async def run_workflow(ctx: Context, key: str, req: WorkflowRequest,
-                       idem: idempotency.Idempotency = idempotency.NO_KEY) -> RunResult:
+async def run_workflow(
+    ctx: Context, key: str, req: WorkflowRequest, idem: idempotency.Idempotency = idempotency.NO_KEY
+) -> RunResult:
     """Start a run and answer when it has finished. A retry gets the stored answer of its key's
     run, or waits for that run if it is still going."""
     async with idempotency.claim(ctx, "run_workflow", idem) as claim:
@@ -206,14 +247,21 @@ async def run_workflow(ctx: Context, key: str, req: WorkflowRequest,
             await claim.remember_error(ctx, failure)
         raise failure
     record = await get_run(ctx, str(started.run_id))
-    result = RunResult(started.spec.key, str(record.run.id), str(started.conversation_id), record.steps,
-                       record.run.final_output_text, started.spec.output_schema)
+    result = RunResult(
+        started.spec.key,
+        str(record.run.id),
+        str(started.conversation_id),
+        record.steps,
+        record.run.final_output_text,
+        started.spec.output_schema,
+    )
     await claim.remember(ctx, result)
     return result
 
 
-async def run_workflow_stream(ctx: Context, key: str, req: WorkflowRequest,
-                              idem: idempotency.Idempotency = idempotency.NO_KEY) -> AsyncIterator[dict[str, Any]]:
+async def run_workflow_stream(
+    ctx: Context, key: str, req: WorkflowRequest, idem: idempotency.Idempotency = idempotency.NO_KEY
+) -> AsyncIterator[dict[str, Any]]:
     async with idempotency.claim(ctx, "run_workflow_stream", idem) as claim:
         started = await start_run(ctx, key, req, claim)  # a retry joins the first request's run
     async for event in follow(ctx, WorkflowRun, started.stream_id):
@@ -222,24 +270,36 @@ async def run_workflow_stream(ctx: Context, key: str, req: WorkflowRequest,
 
 # -- history and cancel ---------------------------------------------------------------------------
 
+
 def _parse_ts(raw: str | None, name: str) -> datetime | None:
     if raw is None or raw == "":
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
     except ValueError:
-        raise InvalidInput(f"{name} must be an ISO timestamp.",
-                           details=[{"field": name, "message": "Input should be an ISO timestamp"}]) from None
+        raise InvalidInput(
+            f"{name} must be an ISO timestamp.",
+            details=[{"field": name, "message": "Input should be an ISO timestamp"}],
+        ) from None
     return value if value.tzinfo else value.replace(tzinfo=UTC)
 
 
-async def list_runs(ctx: Context, first: int = 20, after: str | None = None, workflow_key: str | None = None,
-                    run_status: str | None = None, started_before: str | None = None,
-                    started_after: str | None = None, conversation_id: str | None = None) -> RunPage:
+async def list_runs(
+    ctx: Context,
+    first: int = 20,
+    after: str | None = None,
+    workflow_key: str | None = None,
+    run_status: str | None = None,
+    started_before: str | None = None,
+    started_after: str | None = None,
+    conversation_id: str | None = None,
+) -> RunPage:
     await require_role(ctx, "viewer")
     if run_status is not None and run_status not in RUN_STATUSES:
-        raise InvalidInput("run_status must be one of running, succeeded, failed, cancelled.",
-                           details=[{"field": "run_status", "message": "Input should be a workflow run status"}])
+        raise InvalidInput(
+            "run_status must be one of running, succeeded, failed, cancelled.",
+            details=[{"field": "run_status", "message": "Input should be a workflow run status"}],
+        )
     query = select(WorkflowRun)
     if workflow_key:
         query = query.where(WorkflowRun.workflow_key == workflow_key)
@@ -260,8 +320,11 @@ async def list_runs(ctx: Context, first: int = 20, after: str | None = None, wor
         rows = (await s.scalars(query)).all()
         counts: dict[uuid.UUID, int] = {}
         if rows:
-            for run_id in (await s.scalars(select(WorkflowRunStep.run_id).where(
-                    WorkflowRunStep.run_id.in_([r.id for r in rows[:first]])))).all():
+            for run_id in (
+                await s.scalars(
+                    select(WorkflowRunStep.run_id).where(WorkflowRunStep.run_id.in_([r.id for r in rows[:first]]))
+                )
+            ).all():
                 counts[run_id] = counts.get(run_id, 0) + 1
     page = list(rows[:first])
     more = len(rows) > first
@@ -277,8 +340,11 @@ async def get_run(ctx: Context, run_id: str) -> RunRecord:
         run = await s.get(WorkflowRun, rid)
         if run is None:
             raise NotFound("Workflow run not found")
-        steps = (await s.scalars(select(WorkflowRunStep).where(WorkflowRunStep.run_id == rid)
-                                 .order_by(WorkflowRunStep.sequence_no))).all()
+        steps = (
+            await s.scalars(
+                select(WorkflowRunStep).where(WorkflowRunStep.run_id == rid).order_by(WorkflowRunStep.sequence_no)
+            )
+        ).all()
     return RunRecord(run, [_step_result(r) for r in steps], WORKFLOWS.get(run.workflow_key))
 
 
@@ -301,8 +367,12 @@ async def cancel_run(ctx: Context, run_id: str) -> uuid.UUID:
         run = await s.get(WorkflowRun, rid)
         if run is None:
             raise NotFound("Workflow run not found")
-        cancelled = await s.scalar(update(WorkflowRun).where(WorkflowRun.id == rid, WorkflowRun.status == "running")
-                                   .values(status="cancelled", ended_at=datetime.now(UTC)).returning(WorkflowRun.id))
+        cancelled = await s.scalar(
+            update(WorkflowRun)
+            .where(WorkflowRun.id == rid, WorkflowRun.status == "running")
+            .values(status="cancelled", ended_at=datetime.now(UTC))
+            .returning(WorkflowRun.id)
+        )
         await s.commit()
     if cancelled is None:
         raise Conflict("Workflow run is not active")

@@ -32,7 +32,9 @@ def upgrade() -> None:
         sa.Column("decided_at", UTCDateTime(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["decided_by"], ["users.id"], name=op.f("fk_signup_requests_decided_by_users"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["decided_by"], ["users.id"], name=op.f("fk_signup_requests_decided_by_users"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signup_requests")),
     )
     op.create_index(op.f("ix_signup_requests_email"), "signup_requests", ["email"])
@@ -52,8 +54,15 @@ def upgrade() -> None:
         sa.Column("issued_by", sa.Uuid(), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["signup_request_id"], ["signup_requests.id"], name=op.f("fk_signup_invites_signup_request_id_signup_requests"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["issued_by"], ["users.id"], name=op.f("fk_signup_invites_issued_by_users"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["signup_request_id"],
+            ["signup_requests.id"],
+            name=op.f("fk_signup_invites_signup_request_id_signup_requests"),
+            ondelete="SET NULL",
+        ),
+        sa.ForeignKeyConstraint(
+            ["issued_by"], ["users.id"], name=op.f("fk_signup_invites_issued_by_users"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_signup_invites")),
         sa.UniqueConstraint("token_hash", name=op.f("uq_signup_invites_token_hash")),
     )

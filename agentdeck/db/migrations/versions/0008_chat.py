@@ -17,12 +17,17 @@ depends_on = None
 
 
 def _tenant_fk(table: str):
-    return sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants"), ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        ["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants"), ondelete="CASCADE"
+    )
 
 
 def _conversation_fk(table: str):
     return sa.ForeignKeyConstraint(
-        ["conversation_id"], ["conversations.id"], name=op.f(f"fk_{table}_conversation_id_conversations"), ondelete="CASCADE"
+        ["conversation_id"],
+        ["conversations.id"],
+        name=op.f(f"fk_{table}_conversation_id_conversations"),
+        ondelete="CASCADE",
     )
 
 
@@ -41,7 +46,9 @@ def upgrade() -> None:
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
         _tenant_fk("conversations"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_conversations_user_id_users"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_conversations_user_id_users"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_conversations")),
     )
     op.create_index(op.f("ix_conversations_tenant_id"), "conversations", ["tenant_id"])
@@ -106,7 +113,9 @@ def upgrade() -> None:
         sa.Column("ended_at", UTCDateTime(), nullable=True),
         _tenant_fk("chat_runs"),
         _conversation_fk("chat_runs"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_chat_runs_user_id_users"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_chat_runs_user_id_users"), ondelete="SET NULL"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_chat_runs")),
         sa.UniqueConstraint("stream_id", name=op.f("uq_chat_runs_stream_id")),
     )
@@ -133,9 +142,7 @@ def upgrade() -> None:
             "ALTER TABLE conversation_messages ADD COLUMN search_vector tsvector "
             "GENERATED ALWAYS AS (to_tsvector('simple', content)) STORED"
         )
-        op.execute(
-            "CREATE INDEX ix_conversation_messages_search ON conversation_messages USING gin (search_vector)"
-        )
+        op.execute("CREATE INDEX ix_conversation_messages_search ON conversation_messages USING gin (search_vector)")
 
 
 def downgrade() -> None:

@@ -57,7 +57,9 @@ def upgrade() -> None:
         sa.Column("subscription_ref", sa.String(length=128), nullable=True),
         sa.Column("state_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_subscriptions_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_tenant_subscriptions_tenant_id_tenants"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_tenant_subscriptions")),
         sa.UniqueConstraint("tenant_id", name=op.f("uq_tenant_subscriptions_tenant_id")),
     )
@@ -73,7 +75,9 @@ def upgrade() -> None:
         sa.Column("period_start", UTCDateTime(), nullable=False),
         sa.Column("period_end", UTCDateTime(), nullable=False),
         sa.Column("recorded_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_usage_records_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_usage_records_tenant_id_tenants"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_usage_records")),
         sa.UniqueConstraint("tenant_id", "idempotency_key", name=op.f("uq_usage_records_tenant_id")),
     )

@@ -58,7 +58,9 @@ def upgrade() -> None:
         sa.Column("unsubscribe_token_hash", sa.String(length=64), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         sa.Column("updated_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_status_subscriptions_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_status_subscriptions_tenant_id_tenants"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_status_subscriptions")),
         sa.UniqueConstraint("verify_token_hash", name=op.f("uq_status_subscriptions_verify_token_hash")),
         sa.UniqueConstraint("unsubscribe_token_hash", name=op.f("uq_status_subscriptions_unsubscribe_token_hash")),

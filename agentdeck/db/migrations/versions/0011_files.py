@@ -19,7 +19,9 @@ depends_on = None
 def _tenant(table: str) -> list:
     return [
         sa.Column("tenant_id", sa.Uuid(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants"), ondelete="CASCADE"
+        ),
     ]
 
 
@@ -87,7 +89,12 @@ def upgrade() -> None:
         sa.Column("chunking_strategy", sa.JSON(), nullable=True),
         sa.Column("last_error", sa.Text(), nullable=True),
         *_times(),
-        sa.ForeignKeyConstraint(["vector_store_id"], ["vector_stores.id"], name=op.f("fk_vector_store_files_vector_store_id_vector_stores"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["vector_store_id"],
+            ["vector_stores.id"],
+            name=op.f("fk_vector_store_files_vector_store_id_vector_stores"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vector_store_files")),
         sa.UniqueConstraint("vector_store_id", "openai_file_id", name=op.f("uq_vector_store_files_vector_store_id")),
     )
@@ -103,7 +110,12 @@ def upgrade() -> None:
         sa.Column("token_count", sa.Integer(), nullable=False),
         sa.Column("text", sa.Text(), nullable=False),
         sa.Column("embedding", sa.LargeBinary(), nullable=True),
-        sa.ForeignKeyConstraint(["file_id"], ["vector_store_files.id"], name=op.f("fk_vector_chunks_file_id_vector_store_files"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["file_id"],
+            ["vector_store_files.id"],
+            name=op.f("fk_vector_chunks_file_id_vector_store_files"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_vector_chunks")),
     )
     op.create_index(op.f("ix_vector_chunks_tenant_id"), "vector_chunks", ["tenant_id"])
@@ -156,7 +168,12 @@ def upgrade() -> None:
         sa.Column("agent_key", sa.String(length=64), nullable=False),
         sa.Column("container_id", sa.Uuid(), nullable=False),
         *_times(),
-        sa.ForeignKeyConstraint(["container_id"], ["containers.id"], name=op.f("fk_agent_containers_container_id_containers"), ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["container_id"],
+            ["containers.id"],
+            name=op.f("fk_agent_containers_container_id_containers"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_agent_containers")),
         sa.UniqueConstraint("tenant_id", "agent_key", name=op.f("uq_agent_containers_tenant_id")),
     )

@@ -17,7 +17,9 @@ depends_on = None
 
 
 def _tenant_fk(table: str):
-    return sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants"), ondelete="CASCADE")
+    return sa.ForeignKeyConstraint(
+        ["tenant_id"], ["tenants.id"], name=op.f(f"fk_{table}_tenant_id_tenants"), ondelete="CASCADE"
+    )
 
 
 def upgrade() -> None:
@@ -40,9 +42,15 @@ def upgrade() -> None:
         sa.Column("started_at", UTCDateTime(), nullable=False),
         sa.Column("ended_at", UTCDateTime(), nullable=True),
         _tenant_fk("workflow_runs"),
-        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_workflow_runs_user_id_users"), ondelete="SET NULL"),
-        sa.ForeignKeyConstraint(["conversation_id"], ["conversations.id"],
-                                name=op.f("fk_workflow_runs_conversation_id_conversations"), ondelete="SET NULL"),
+        sa.ForeignKeyConstraint(
+            ["user_id"], ["users.id"], name=op.f("fk_workflow_runs_user_id_users"), ondelete="SET NULL"
+        ),
+        sa.ForeignKeyConstraint(
+            ["conversation_id"],
+            ["conversations.id"],
+            name=op.f("fk_workflow_runs_conversation_id_conversations"),
+            ondelete="SET NULL",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workflow_runs")),
         sa.UniqueConstraint("stream_id", name=op.f("uq_workflow_runs_stream_id")),
     )
@@ -69,8 +77,12 @@ def upgrade() -> None:
         sa.Column("output_tokens", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(), nullable=False),
         _tenant_fk("workflow_run_steps"),
-        sa.ForeignKeyConstraint(["run_id"], ["workflow_runs.id"], name=op.f("fk_workflow_run_steps_run_id_workflow_runs"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["run_id"],
+            ["workflow_runs.id"],
+            name=op.f("fk_workflow_run_steps_run_id_workflow_runs"),
+            ondelete="CASCADE",
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workflow_run_steps")),
         sa.UniqueConstraint("run_id", "sequence_no", name=op.f("uq_workflow_run_steps_run_id")),
     )

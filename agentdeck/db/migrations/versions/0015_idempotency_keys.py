@@ -28,8 +28,9 @@ def upgrade() -> None:
         sa.Column("resource", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("response", sa.JSON(none_as_null=True), nullable=True),
         sa.Column("created_at", UTCDateTime(), nullable=False),
-        sa.ForeignKeyConstraint(["tenant_id"], ["tenants.id"], name=op.f("fk_idempotency_keys_tenant_id_tenants"),
-                                ondelete="CASCADE"),
+        sa.ForeignKeyConstraint(
+            ["tenant_id"], ["tenants.id"], name=op.f("fk_idempotency_keys_tenant_id_tenants"), ondelete="CASCADE"
+        ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_idempotency_keys")),
         sa.UniqueConstraint("scope", "operation", "key", name=op.f("uq_idempotency_keys_scope")),
     )
@@ -37,14 +38,16 @@ def upgrade() -> None:
     op.create_index(op.f("ix_idempotency_keys_created_at"), "idempotency_keys", ["created_at"])
     # A usage record's key is the request's idempotency key: the same 1-255 characters.
     with op.batch_alter_table("usage_records") as batch:
-        batch.alter_column("idempotency_key", type_=sa.String(255), existing_type=sa.String(128),
-                           existing_nullable=True)
+        batch.alter_column(
+            "idempotency_key", type_=sa.String(255), existing_type=sa.String(128), existing_nullable=True
+        )
 
 
 def downgrade() -> None:
     with op.batch_alter_table("usage_records") as batch:
-        batch.alter_column("idempotency_key", type_=sa.String(128), existing_type=sa.String(255),
-                           existing_nullable=True)
+        batch.alter_column(
+            "idempotency_key", type_=sa.String(128), existing_type=sa.String(255), existing_nullable=True
+        )
     op.drop_index(op.f("ix_idempotency_keys_created_at"), table_name="idempotency_keys")
     op.drop_index(op.f("ix_idempotency_keys_tenant_id"), table_name="idempotency_keys")
     op.drop_table("idempotency_keys")
