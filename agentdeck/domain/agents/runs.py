@@ -137,16 +137,20 @@ class RunSupervisor:
 
     def launch_turn(self, run_id: uuid.UUID, work: Coroutine[Any, Any, Any]) -> None:
         self.turns.add(run_id)
-        self.services.spawn(self._supervised(work, lambda: self.turns.discard(run_id)))
+        self.services.spawn(self._supervised(run_id, work, lambda: self.turns.discard(run_id)))
 
     def launch_run(self, run_id: uuid.UUID, runner: Cancellable, work: Coroutine[Any, Any, Any]) -> None:
         self.runs[run_id] = runner
-        self.services.spawn(self._supervised(work, lambda: self.runs.pop(run_id, None)))
+        self.services.spawn(self._supervised(run_id, work, lambda: self.runs.pop(run_id, None)))
 
     @staticmethod
-    async def _supervised(work: Awaitable[Any], done: Callable[[], object]) -> None:
+    async def _supervised(run_id: uuid.UUID, work: Awaitable[Any], done: Callable[[], object]) -> None:
         try:
             await work
+        except Exception:
+            # Past the work's own handling (e.g. no database connection to record the end): its
+            # heartbeats stop with it, so the sweep fails the row and its readers get that end.
+            log.exception("run %s failed outside its own error handling; the sweep will end it", run_id)
         finally:
             done()
 
