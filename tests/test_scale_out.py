@@ -72,15 +72,19 @@ def _worker_of(server: Server, local_port: int) -> int:
 
 
 def _ws_on_two_workers(server: Server, token: str) -> dict[int, object]:
-    """GraphQL WebSocket connections, opened until two different workers hold one each."""
+    """GraphQL WebSocket connections, opened until two different workers hold one each. The
+    server answered /health once its first worker was ready; the second may still be starting
+    (seconds on a busy machine), so this keeps trying for a bounded time."""
     held: dict[int, object] = {}
-    for _ in range(40):
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
         ws = ws_connect(server.ws_url, subprotocols=["graphql-transport-ws"], open_timeout=5)
         ws.send(json.dumps({"type": "connection_init", "payload": {"authorization": f"Bearer {token}"}}))
         assert json.loads(ws.recv(timeout=5))["type"] == "connection_ack"
         pid = _worker_of(server, ws.socket.getsockname()[1])
         if pid in held:
             ws.close()
+            time.sleep(0.1)
         else:
             held[pid] = ws
         if len(held) == 2:
