@@ -1,5 +1,5 @@
-"""`agentdeck serve | migrate | export-schema | export-openapi | create-tenant | create-operator |
-ingest | outbox | incident`"""
+"""`agentdeck serve | migrate | export-schema | schema-diff | export-openapi | create-tenant |
+create-operator | ingest | outbox | incident`"""
 
 from __future__ import annotations
 
@@ -63,10 +63,48 @@ def migrate() -> None:
 @app.command("export-schema")
 def export_schema(path: Path = typer.Argument(Path("schema.graphql"))) -> None:
     """Write the GraphQL SDL (committed; a test fails when it is stale)."""
+    path.write_text(_served_sdl())
+    typer.echo(f"wrote {path}")
+
+
+def _served_sdl() -> str:
+    """The SDL of the schema this code serves, exactly as export-schema writes it."""
     from agentdeck.schema import build_schema
 
-    path.write_text(build_schema().as_str() + "\n")
-    typer.echo(f"wrote {path}")
+    return build_schema().as_str() + "\n"
+
+
+@app.command("schema-diff")
+def schema_diff(
+    old: str = typer.Argument(
+        "schema.graphql",
+        help="The schema clients were written against: an SDL file, or REV:path read with git show "
+        "(e.g. origin/main:schema.graphql)",
+    ),
+    new: str | None = typer.Argument(
+        None, help="The schema to check, an SDL file or REV:path. Default: the schema this code serves"
+    ),
+    as_json: bool = typer.Option(False, "--json", help="One JSON object instead of lines"),
+) -> None:
+    """Report what changed from OLD to NEW that breaks clients (exit 1) or may change what they see
+    (dangerous, exit 0), as graphql-core judges it. Exit 2: a schema could not be read."""
+    from agentdeck.schema_diff import SchemaSourceError, read_sdl, schema_changes
+
+    new_name = new or "the served schema"
+    try:
+        changes = schema_changes(read_sdl(old), read_sdl(new) if new else _served_sdl(), old, new_name)
+    except SchemaSourceError as exc:
+        typer.echo(str(exc), err=True)
+        raise typer.Exit(2) from None
+    breaking = sum(c.criticality == "BREAKING" for c in changes)
+    if as_json:
+        typer.echo(json.dumps({"old": old, "new": new_name, "changes": [c.as_dict() for c in changes]}, indent=2))
+    else:
+        for change in changes:
+            typer.echo(change.line())
+        typer.echo(f"{breaking} breaking, {len(changes) - breaking} dangerous: {old} -> {new_name}")
+    if breaking:
+        raise typer.Exit(1)
 
 
 @app.command("export-openapi")
