@@ -72,7 +72,7 @@ artifacts: install
 	$(BIN)/agentdeck export-openapi
 
 # Run first by `make test` (so by CI): lint, the one code format, types. The layering contracts
-# and the absence of import circles are tests (tests/test_layers.py).
+# and the absence of import circles are tests (tests/platform/test_layers.py).
 lint: install
 	$(BIN)/ruff check agentdeck tests bench
 	$(BIN)/ruff format --check agentdeck tests bench

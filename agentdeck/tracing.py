@@ -2,7 +2,7 @@
 
 Imported only then (by `app.create_app` and `schema.build_schema`): with tracing off, agentdeck
 imports no OpenTelemetry module and nothing here costs anything (redis-py imports the metrics SDK
-on its own when it is installed; tests/test_tracing.py tells the two apart). The spans come from the
+on its own when it is installed; tests/platform/test_tracing.py tells the two apart). The spans come from the
 maintained instrumentations; this module only wires them:
 
 - a server span per HTTP request or WebSocket connection (opentelemetry-instrumentation-asgi),
@@ -78,7 +78,7 @@ def setup(settings: Settings) -> None:
 
 def instrument_engine(engine: AsyncEngine) -> None:
     # skip_dep_check: the instrumentation declares SQLAlchemy < 2.1 while it works with the 2.1
-    # engine events it listens to (tests/test_tracing.py asserts the SQL spans).
+    # engine events it listens to (tests/platform/test_tracing.py asserts the SQL spans).
     SQLAlchemyInstrumentor().instrument(engine=engine.sync_engine, tracer_provider=_provider, skip_dep_check=True)
 
 

@@ -1,0 +1,174 @@
+"""What openapi.json declares is what the server does: security, and limits at their boundary."""
+
+from __future__ import annotations
+
+import re
+import uuid
+
+from tests.harness import BOOTSTRAP_SECRET, ROOT, assert_documented
+from tests.users import PASSWORD, register
+
+PUBLIC = {
+    ("GET", "/health"),
+    ("POST", "/api/v1/auth/token"),
+    ("POST", "/api/v1/auth/register"),
+    ("GET", "/api/v1/billing/plans"),
+    ("GET", "/api/v1/status"),
+    ("GET", "/api/v1/status/rss"),
+}
+
+
+def _operations(doc: dict):
+    for template, item in doc["paths"].items():
+        for method, op in item.items():
+            yield method.upper(), template, op
+
+
+def test_bearer_scheme_is_declared_and_public_operations_have_none():
+    import json
+
+    doc = json.loads((ROOT / "openapi.json").read_text())
+    assert doc["components"]["securitySchemes"]["bearerAuth"] == {
+        **doc["components"]["securitySchemes"]["bearerAuth"],
+        "type": "http",
+        "scheme": "bearer",
+        "bearerFormat": "JWT",
+    }
+    security = {(m, p): op.get("security") for m, p, op in _operations(doc)}
+    assert all(security[op] is None for op in PUBLIC)
+    assert security[("GET", "/api/v1/conversations")] == [{"bearerAuth": []}]
+    assert security[("GET", "/api/v1/auth/me")] == [{"bearerAuth": []}]
+    assert security[("POST", "/api/v1/status/subscriptions")] == [{}, {"bearerAuth": []}]
+
+
+def test_declared_security_matches_what_the_server_does_without_a_token(server):
+    """Every operation that binds without a body: required bearer → 401, otherwise never 401."""
+    doc = server.rest("GET", "/openapi.json").json()
+    checked = 0
+    for method, template, op in _operations(doc):
+        path = re.sub(r"{\w+}", str(uuid.uuid4()), template)
+        with server.http.stream(method, path) as r:  # streams: the status line is enough
+            status = r.status_code
+            r.close()
+        if status == 422 or op.get("security") == [{}, {"bearerAuth": []}]:
+            continue  # rejected before any credential is looked at; or the token is optional
+        required = op.get("security") == [{"bearerAuth": []}]
+        assert (status == 401) == required, (method, template, status, op.get("security"))
+        checked += 1
+    assert checked >= 50
+
+
+def _fill(template: str, tenant_id: str) -> str:
+    return re.sub(r"{(\w+)}", lambda m: tenant_id if m.group(1) == "tenant_id" else str(uuid.uuid4()), template)
+
+
+def test_declared_query_bounds_hold_at_the_boundary(server):
+    """Every integer query parameter with declared bounds: the bound itself passes, one beyond
+    it is the legacy 422 naming the parameter."""
+    owner = register(server, verified=True)
+    doc = server.rest("GET", "/openapi.json").json()
+    checked = set()
+    for method, template, op in _operations(doc):
+        for param in op.get("parameters", []):
+            schema = param["schema"]
+            if param["in"] != "query" or "maximum" not in schema:
+                continue
+            path = _fill(template, owner.tenant_id)
+            required = {p["name"]: "x" for p in op["parameters"] if p["required"] and p["in"] == "query"}
+            for token in (owner.access_token, BOOTSTRAP_SECRET):
+                at_max = server.rest(method, path, token=token, params={**required, param["name"]: schema["maximum"]})
+                if at_max.status_code not in (401, 403):
+                    break
+            else:
+                continue  # neither caller may use it: bounds are not reached
+            assert at_max.status_code != 422, (template, param["name"], at_max.text)
+            for value, kind in (
+                (schema["maximum"] + 1, "less_than_equal"),
+                (schema["minimum"] - 1, "greater_than_equal"),
+            ):
+                r = server.rest(method, path, token=token, params={**required, param["name"]: value})
+                assert r.status_code == 422, (template, param["name"], value, r.text)
+                detail = r.json()["details"][0]
+                assert detail["loc"] == ["query", param["name"]] and detail["type"] == kind, (template, detail)
+            checked.add((template, param["name"]))
+    assert len(checked) >= 12, checked
+    assert ("/api/v1/conversations/search", "limit") in checked  # a smaller bound than the others
+
+
+def test_declared_body_bounds_hold_at_the_boundary(server):
+    doc = server.rest("GET", "/openapi.json").json()["components"]["schemas"]
+    contact = doc["ContactInput"]["properties"]
+    longest, shortest = contact["message"]["maxLength"], contact["message"]["minLength"]
+    # A filled honeypot is answered without being kept or counted against the rate limits.
+    body = {"email": "bound@example.com", "honeypot": "x" * contact["honeypot"]["anyOf"][0]["maxLength"]}
+    assert server.rest("POST", "/api/v1/contact", json={**body, "message": "m" * longest}).status_code == 202
+    assert server.rest("POST", "/api/v1/contact", json={**body, "message": "m" * shortest}).status_code == 202
+    for message, kind in (
+        ("m" * (longest + 1), "string_too_long"),
+        ("m" * (shortest - 1), "string_too_short"),
+        (" " * shortest, "string_too_short"),
+    ):
+        r = server.rest("POST", "/api/v1/contact", json={**body, "message": message})
+        assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "message"], r.text
+        assert r.json()["details"][0]["type"] == kind
+    assert contact["email"]["format"] == "email"
+    r = server.rest("POST", "/api/v1/contact", json={**body, "email": "not-an-email", "message": "m" * shortest})
+    assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "email"]
+
+    owner = register(server, verified=True)
+    upload = doc["StoragePresignUploadInput"]["properties"]
+    name_max = upload["filename"]["maxLength"]
+    request = {"mime_type": "text/plain", "size_bytes": upload["size_bytes"]["minimum"]}
+    r = server.rest(
+        "POST",
+        "/api/v1/storage/objects/upload-url",
+        token=owner.access_token,
+        json={**request, "filename": "f" * name_max},
+    )
+    assert r.status_code == 201, r.text
+    r = server.rest(
+        "POST",
+        "/api/v1/storage/objects/upload-url",
+        token=owner.access_token,
+        json={**request, "filename": "f" * (name_max + 1), "size_bytes": -1},
+    )
+    assert r.status_code == 422
+    assert {tuple(d["loc"]) for d in r.json()["details"]} == {("body", "filename"), ("body", "size_bytes")}
+    # GraphQL reports the same bound, with a code.
+    gql = server.gql(
+        "mutation($i: ContactInput!) { submitContact(input: $i) { message } }",
+        {"i": {**body, "message": "m" * (longest + 1)}},
+    )
+    assert gql["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+
+
+def test_accept_terms_is_declared_required_and_true_where_it_is_enforced(server):
+    doc = server.rest("GET", "/openapi.json").json()["components"]["schemas"]
+    for name in ("RegisterInput", "SignupRequestInput"):
+        assert doc[name]["properties"]["accept_terms"]["const"] is True, name
+        assert "accept_terms" in doc[name]["required"], name
+    email = f"terms-{uuid.uuid4().hex[:8]}@example.com"
+    body = {"email": email, "password": PASSWORD, "tenant_name": "Terms Co"}
+    missing = server.rest("POST", "/api/v1/auth/register", json=body)
+    refused = server.rest("POST", "/api/v1/auth/register", json={**body, "accept_terms": False})
+    for r, kind in ((missing, "missing"), (refused, "value_error")):
+        assert r.status_code == 422, r.text
+        assert_documented("POST", "/api/v1/auth/register", r)
+        assert [(d["loc"], d["type"]) for d in r.json()["details"]] == [(["body", "accept_terms"], kind)]
+    assert "accept_terms: true" in refused.json()["details"][0]["msg"]
+    out = server.gql(
+        "mutation($i: RegisterInput!) { register(input: $i) { userId } }",
+        {"i": {"email": email, "password": PASSWORD, "tenantName": "Terms Co", "acceptTerms": False}},
+    )
+    assert out["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert server.rest("POST", "/api/v1/auth/token", json={"email": email, "password": PASSWORD}).status_code == 401
+    r = server.rest("POST", "/api/v1/auth/register", json={**body, "accept_terms": True})
+    assert r.status_code == 201, r.text
+
+
+def test_bounds_are_checked_after_permissions(server):
+    """A caller without access learns nothing about the input: 401 before any 422."""
+    r = server.rest("GET", "/api/v1/conversations", params={"limit": 500})
+    assert r.status_code == 401
+    gql = server.gql("{ conversations(first: 500) { nextCursor } }")
+    assert gql["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
