@@ -68,6 +68,11 @@ class GraphQLApp(GraphQL[Context, None]):
             response.headers.update(NO_STORE)
         return await build_context(self.services, request, response)
 
+    def should_render_graphql_ide(self, request: Any) -> bool:
+        # A persisted query over GET has `extensions` and no `query`: an operation, not a
+        # browser asking for GraphiQL (curl and most HTTP clients accept */*).
+        return super().should_render_graphql_ide(request) and "extensions" not in request.query_params
+
     async def render_graphql_ide(self, request: Any) -> Response:
         # Our page instead of Strawberry's, whose scripts come from a CDN (blank offline).
         return browser_tools.page_response(browser_tools.GRAPHIQL)

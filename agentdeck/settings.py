@@ -99,6 +99,12 @@ class Settings(BaseSettings):
     graphql_max_aliases: int = 30
     graphql_max_tokens: int = 2_000
     graphql_max_fields: int = 300  # selections per document, counted before validation
+    # Automatic persisted queries (schema/persisted.py): documents each process keeps (an LRU),
+    # the largest document that may be persisted (so a process keeps at most size x bytes), and
+    # how long Redis keeps one for every process.
+    apq_cache_size: int = Field(default=2_048, ge=1)
+    apq_max_query_bytes: int = Field(default=16_384, ge=1)
+    apq_ttl_hours: int = Field(default=24, ge=1)
     graphiql: bool = True
 
     cors_origins: list[str] = Field(default_factory=lambda: ["http://localhost:3000", "http://localhost:8000"])

@@ -39,6 +39,7 @@ from agentdeck.schema.error_reporting import (
 from agentdeck.schema.executor import FastExecutor
 from agentdeck.schema.input_safety import SafeStringLiterals
 from agentdeck.schema.limits import enforce_limits
+from agentdeck.schema.persisted import PersistedQueryStore, persisted_queries
 from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
@@ -71,7 +72,14 @@ def build_schema(settings: Settings | None = None) -> Schema:
         merge_types("Subscription", SUBSCRIPTIONS),
     )
     enforce_limits(roots)
+    store = PersistedQueryStore(
+        size=settings.apq_cache_size,
+        max_bytes=settings.apq_max_query_bytes,
+        ttl_seconds=settings.apq_ttl_hours * 3600,
+        prefix=settings.redis_prefix,
+    )
     extensions: list[Any] = [
+        persisted_queries(store),  # first: it supplies the document the others read
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         CachedParser(maxsize=512),
         QueryDepthLimiter(max_depth=settings.graphql_max_depth),
