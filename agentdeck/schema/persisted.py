@@ -23,7 +23,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections import OrderedDict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from graphql import GraphQLError
@@ -179,7 +179,7 @@ class PersistedQueries(SchemaExtension):
             await self.store.put(self._register, ec.query, self._link())
 
 
-def persisted_queries(store: PersistedQueryStore) -> Any:
+def persisted_queries(store: PersistedQueryStore) -> Callable[[], PersistedQueries]:
     """The extension factory for `Schema(extensions=[...])`: a fresh extension per request."""
 
     def factory() -> PersistedQueries:
