@@ -107,14 +107,21 @@ class ErrorReporting(MaskErrors):
         return super()._process_errors(errors)
 
 
+# The parse and validation caches are keyed by the document's text: a longer one (comments and
+# string literals are not bounded by the token limit) is parsed and validated every time, so
+# that 512 entries cannot hold up to the 1 MiB body bound each.
+CACHEABLE_QUERY_CHARS = 16_384
+
+
 class CachedParser(ParserCache):
     """`ParserCache`, except that a document that does not parse is left to Strawberry's own
     parse, which reports it as a request error (ParserCache's raise would skip error reporting)."""
 
     def on_parse(self) -> Iterator[None]:
         ec = self.execution_context
-        with contextlib.suppress(GraphQLError):
-            ec.graphql_document = self.cached_parse_document(ec.query, **ec.parse_options)
+        if ec.query is not None and len(ec.query) <= CACHEABLE_QUERY_CHARS:
+            with contextlib.suppress(GraphQLError):
+                ec.graphql_document = self.cached_parse_document(ec.query, **ec.parse_options)
         yield
 
 
@@ -150,7 +157,7 @@ class BoundedValidation(SchemaExtension):
             errors = self.cache[key]
         else:
             errors = await asyncio.to_thread(validate, ec.schema._schema, document, ec.validation_rules)
-            if key:
+            if key and len(key) <= CACHEABLE_QUERY_CHARS:
                 self.cache[key] = errors
                 if len(self.cache) > self.maxsize:
                     self.cache.popitem(last=False)
