@@ -120,11 +120,12 @@ async def platform_status(ctx: Context) -> StatusPage:
             await _ratio(s, now - month, now),
             await _ratio(s, now - 2 * month, now - month),
         ]
-        open_count = (
-            await s.scalar(select(func.count()).select_from(StatusIncident).where(StatusIncident.state != "resolved"))
-            or 0
-        )
-    open_for = {i.service.lower() for i in incidents if i.state != "resolved"}
+        # Every open incident degrades its service, however many newer ones the page lists.
+        open_services = (
+            await s.scalars(select(StatusIncident.service).where(StatusIncident.state != "resolved"))
+        ).all()
+    open_count = len(open_services)
+    open_for = {service.lower() for service in open_services}
     services = []
     for spec in SERVICES:
         probe = latest.get(spec.key)
