@@ -10,9 +10,11 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from starlette.requests import Request
+
 from agentdeck.app import add_workers
 from agentdeck.auth.tenancy import Principal
-from agentdeck.context import Context, Services
+from agentdeck.context import Context, Services, authenticate
 from agentdeck.db.models.identity import User
 from agentdeck.domain.identity.admin import add_tenant
 from agentdeck.domain.identity.auth import scopes_for
@@ -59,3 +61,17 @@ async def tenant_member(services: Services, role: str = "owner", tenant_name: st
         claims={"email_verified": True},
     )
     return Context(services=services, principal=principal)
+
+
+def client(services: Services, address: str | None = None) -> Context:
+    """An anonymous caller, from client `address` when given (sign-in, registration, resets)."""
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": [], "client": (address, 40000)}
+    return Context(services=services, request=Request(scope) if address else None)
+
+
+async def bearer(services: Services, access_token: str, address: str | None = None) -> Context:
+    """The caller presenting `access_token`, authenticated as a server does it
+    (`context.authenticate`: signature, expiry, revoked sessions)."""
+    ctx = client(services, address)
+    ctx.principal = await authenticate(services, None, access_token)
+    return ctx
