@@ -138,12 +138,6 @@ async def test_uptime_is_computed_from_the_probe_rows(tmp_path):
         assert api.last_incident_at == new.occurred_at
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="platform_status takes a service's open incidents from the 20 most recent incidents only "
-    "(RECENT_INCIDENTS), while open_incidents counts them all: an older open incident leaves its "
-    "service 'operational'",
-)
 async def test_an_older_open_incident_still_degrades_its_service(tmp_path):
     async with platform(tmp_path) as services:
         ops = caller(services, "platform:operator")
