@@ -350,10 +350,6 @@ async def _signed_row(
         row = await s.get(StorageObject, oid)
     if row is None:
         raise NotFound("Object not found")
-    if method == "PUT" and row.status != "pending_upload":
-        # Before the signature: it covers the declared size, which a short upload replaced
-        # with the bytes received, so a repeated upload would otherwise read as forged.
-        raise Conflict("Object has already been uploaded.")
     problem = storage.verify(method, oid, expires, signature, extra(row))
     if problem:
         raise Forbidden(problem)
@@ -370,6 +366,8 @@ async def receive_upload(
 ) -> StorageObject:
     """Store the bytes PUT to a signed upload URL, enforcing the signed type and size."""
     row = await _signed_row(services, "PUT", object_id, expires, signature, lambda r: f"{r.mime_type}\n{r.size_bytes}")
+    if row.status != "pending_upload":
+        raise Conflict("Object has already been uploaded.")
     if (content_type or "").split(";")[0].strip().lower() != row.mime_type.split(";")[0].strip().lower():
         raise UploadRejected(f"Content-Type must be {row.mime_type}, as signed.")
     written = await _local(services).write_stream(row.bucket, row.object_key, chunks, row.size_bytes)
