@@ -142,15 +142,18 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
         if user is None or not await verify_password(user.password_hash, password):
             raise Unauthenticated(BAD_CREDENTIALS)
         if user.status != "active":
+            await throttle.succeeded()  # the answer says the password was right: not a guess
             raise Forbidden("User account is disabled.")
         memberships = (await s.scalars(select(Membership).where(Membership.user_id == user.id))).all()
         if tenant_id is not None:
             memberships = [m for m in memberships if m.tenant_id == tenant_id]
             if not memberships:
-                raise Unauthenticated(BAD_CREDENTIALS)
+                raise Unauthenticated(BAD_CREDENTIALS)  # a failure: the same answer as a wrong password
         elif len(memberships) > 1:
+            await throttle.succeeded()
             raise BadRequest("User belongs to several tenants: tenant_id is required.")
         if not memberships:
+            await throttle.succeeded()
             raise Forbidden("User has no tenant membership.")
         membership = memberships[0]
         await throttle.succeeded()
