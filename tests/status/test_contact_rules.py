@@ -70,7 +70,14 @@ async def test_a_retried_submission_is_sent_once(tmp_path):
         retry = await submit(ctx, "gina@example.com", None, None, None, "Call me", None, Idempotency("c-1", inputs))
         assert retry.data.row.id == first.data.row.id
         assert len(await stored(services)) == 1 and len(await outbox(services.db, RECIPIENT, 10)) == 1
+        for _ in range(3):  # retries spend none of the sender's 3 per hour: two new ones still go
+            await submit(ctx, "gina@example.com", None, None, None, "Call me", None, Idempotency("c-1", inputs))
+        await submit(ctx, "gina@example.com", None, None, None, "Second", None)
+        await submit(ctx, "gina@example.com", None, None, None, "Third", None)
+        with pytest.raises(RateLimited):
+            await submit(ctx, "gina@example.com", None, None, None, "Fourth", None)
+        assert len(await stored(services)) == 3
         other = {"email": "gina@example.com", "message": "Changed"}
         with pytest.raises(InvalidInput):
             await submit(ctx, "gina@example.com", None, None, None, "Changed", None, Idempotency("c-1", other))
-        assert len(await stored(services)) == 1
+        assert len(await stored(services)) == 3

@@ -54,16 +54,17 @@ async def submit(
             ACCEPTED, Submission(ContactSubmission(id=uuid.uuid4(), delivered=False, message_id=None), suppressed=True)
         )
     ip = client_info(ctx)[1]
-    for (prefix, limit), key in zip(LIMITS, (email, ip), strict=True):
-        decision = await ctx.services.limiter.hit(f"{prefix}:{key}", limit, HOUR)
-        if not decision.allowed:
-            raise RateLimited(
-                f"Rate limit exceeded ({limit} per hour). Retry after {decision.retry_after}s.",
-                retry_after=decision.retry_after,
-            )
     async with idempotency.claim(ctx, "submit_contact", idem, tenant=False) as claim:
         if claim.resource is not None:
             return await _previous(ctx, uuid.UUID(claim.resource["reference_id"]))
+        # After the replay: a retry of a stored submission spends none of the sender's quota.
+        for (prefix, limit), key in zip(LIMITS, (email, ip), strict=True):
+            decision = await ctx.services.limiter.hit(f"{prefix}:{key}", limit, HOUR)
+            if not decision.allowed:
+                raise RateLimited(
+                    f"Rate limit exceeded ({limit} per hour). Retry after {decision.retry_after}s.",
+                    retry_after=decision.retry_after,
+                )
         row = ContactSubmission(
             id=uuid.uuid4(), email=email, name=name, company=company, topic=topic, message=message, ip_address=ip
         )
