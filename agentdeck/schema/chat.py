@@ -14,6 +14,7 @@ from agentdeck.domain.agents.search import SearchHit
 from agentdeck.domain.catalog import AgentSpec
 from agentdeck.domain.chat import conversations as rv
 from agentdeck.domain.chat import turns as rc
+from agentdeck.domain.common.results import CursorPage
 from agentdeck.schema.chat_events import StreamEvent, to_event
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
@@ -146,7 +147,7 @@ class ConversationPage:
     next_cursor: str | None
 
     @classmethod
-    def from_page(cls, page: rv.ConversationPage) -> ConversationPage:
+    def from_page(cls, page: CursorPage[Conversation]) -> ConversationPage:
         return cls(items=[ConversationSummary.from_row(r) for r in page.items], next_cursor=page.next_cursor)
 
 
@@ -186,7 +187,7 @@ class ConversationSearchPage:
     next_cursor: str | None
 
     @classmethod
-    def from_page(cls, page: rv.SearchPage) -> ConversationSearchPage:
+    def from_page(cls, page: CursorPage[SearchHit]) -> ConversationSearchPage:
         return cls(items=[ConversationSearchResult.from_hit(h) for h in page.items], next_cursor=page.next_cursor)
 
 

@@ -8,6 +8,7 @@ from strawberry.scalars import JSON
 
 from agentdeck.db import models as db
 from agentdeck.domain.common.limits import Limit
+from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import containers as r
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
@@ -52,7 +53,7 @@ class ContainerList:
     total: int
 
     @classmethod
-    def from_page(cls, page: r.ContainerList) -> ContainerList:
+    def from_page(cls, page: Page[db.Container]) -> ContainerList:
         return cls(items=[Container.from_row(x) for x in page.items], total=page.total)
 
 

@@ -118,13 +118,10 @@ class UptimeMetric:
                 trend_value="n/a",
                 trend_tone="neutral",
             )
-        if uptime.before is None:
-            trend, tone = "new", "neutral"
-        else:
-            delta = uptime.now - uptime.before
-            trend = f"{delta:+.2f}%"
-            tone = "positive" if delta > 0.005 else "negative" if delta < -0.005 else "neutral"
-        return cls(label=label, value=f"{uptime.now:.2f}%", helper_text=helper, trend_value=trend, trend_tone=tone)
+        trend = "new" if uptime.change is None else f"{uptime.change:+.2f}%"
+        return cls(
+            label=label, value=f"{uptime.now:.2f}%", helper_text=helper, trend_value=trend, trend_tone=uptime.tone
+        )
 
     @classmethod
     def open_incidents(cls, page: r.StatusPage) -> UptimeMetric:

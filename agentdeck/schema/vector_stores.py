@@ -7,6 +7,7 @@ import strawberry
 from strawberry.scalars import JSON
 
 from agentdeck.db import models as db
+from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import vector_stores as r
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
@@ -90,7 +91,7 @@ class VectorStoreList:
     total: int
 
     @classmethod
-    def from_page(cls, page: r.StoreList) -> VectorStoreList:
+    def from_page(cls, page: Page[db.VectorStore]) -> VectorStoreList:
         return cls(items=[VectorStore.from_row(x) for x in page.items], total=page.total)
 
 
@@ -100,7 +101,7 @@ class VectorStoreFileList:
     total: int
 
     @classmethod
-    def from_page(cls, page: r.FileList) -> VectorStoreFileList:
+    def from_page(cls, page: Page[db.VectorStoreFile]) -> VectorStoreFileList:
         return cls(items=[VectorStoreFile.from_row(x) for x in page.items], total=page.total)
 
 

@@ -14,21 +14,10 @@ from agentdeck.domain.agents.search import SearchHit, search_messages
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.common.results import CursorPage
 from agentdeck.errors import NotFound
 
 SEARCH_PAGE_SIZE = Limit(ge=1, le=50)  # ranking is the costly part: smaller pages than lists
-
-
-@dataclass
-class ConversationPage:
-    items: list[Conversation]
-    next_cursor: str | None
-
-
-@dataclass
-class SearchPage:
-    items: list[SearchHit]
-    next_cursor: str | None
 
 
 @dataclass
@@ -52,7 +41,9 @@ def _id(raw: str, field_name: str = "conversation_id") -> uuid.UUID:
         raise NotFound("Conversation not found.") from None
 
 
-async def list_conversations(ctx: Context, first: int, after: str | None, agent: str | None) -> ConversationPage:
+async def list_conversations(
+    ctx: Context, first: int, after: str | None, agent: str | None
+) -> CursorPage[Conversation]:
     await require_role(ctx, "viewer")
     cursor = decode_cursor(after, ("ts", "id"))
     query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(first + 1)
@@ -67,15 +58,17 @@ async def list_conversations(ctx: Context, first: int, after: str | None, agent:
         rows = list((await s.scalars(query)).all())
     more, rows = len(rows) > first, rows[:first]
     next_cursor = encode_cursor({"ts": rows[-1].updated_at.isoformat(), "id": str(rows[-1].id)}) if more else None
-    return ConversationPage(rows, next_cursor)
+    return CursorPage(rows, next_cursor)
 
 
-async def search_conversations(ctx: Context, q: str, first: int, after: str | None, agent: str | None) -> SearchPage:
+async def search_conversations(
+    ctx: Context, q: str, first: int, after: str | None, agent: str | None
+) -> CursorPage[SearchHit]:
     cursor = decode_cursor(after, ("offset",))
     offset = int(cursor["offset"]) if cursor else 0
     hits = await search_messages(ctx, q, limit=first + 1, offset=offset, agent=agent)
     more = len(hits) > first
-    return SearchPage(hits[:first], encode_cursor({"offset": offset + first}) if more else None)
+    return CursorPage(hits[:first], encode_cursor({"offset": offset + first}) if more else None)
 
 
 async def get_history(ctx: Context, conversation_id: str) -> Transcript:

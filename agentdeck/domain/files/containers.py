@@ -10,7 +10,6 @@ from __future__ import annotations
 import contextlib
 import re
 import uuid
-from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
@@ -22,18 +21,13 @@ from agentdeck.db.models import AgentContainer, Container, Tenant
 from agentdeck.db.session import lock_row
 from agentdeck.domain.catalog import SPECS
 from agentdeck.domain.common.access import require_role
+from agentdeck.domain.common.results import Page
 from agentdeck.domain.files.storage import caller_user_id
 from agentdeck.errors import Forbidden, InvalidInput, NotFound, UpstreamFailed
 
 MEMORY_LIMITS = ("1g", "4g", "16g", "64g")
 AGENT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_FILE_IDS = 100
-
-
-@dataclass
-class ContainerList:
-    items: list[Container]
-    total: int
 
 
 def _invalid(field: str, message: str) -> InvalidInput:
@@ -99,16 +93,16 @@ async def _count(s: AsyncSession) -> int:
     return await s.scalar(select(func.count()).select_from(Container)) or 0
 
 
-async def list_containers(ctx: Context, limit: int, offset: int) -> ContainerList:
+async def list_containers(ctx: Context, limit: int, offset: int) -> Page[Container]:
     await require_role(ctx, "viewer")
     async with ctx.session() as s:
-        total = await s.scalar(select(func.count()).select_from(Container))
+        total = await _count(s)
         rows = (
             await s.scalars(
                 select(Container).order_by(Container.created_at.desc(), Container.id).limit(limit).offset(offset)
             )
         ).all()
-    return ContainerList(list(rows), total or 0)
+    return Page(list(rows), total)
 
 
 async def get_container(ctx: Context, container_id: uuid.UUID, minimum: str = "viewer") -> Container:

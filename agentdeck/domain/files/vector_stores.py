@@ -27,6 +27,7 @@ from agentdeck.domain.catalog import SPECS
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.filters import matches, validate_filters
 from agentdeck.domain.common.limits import Limit, check
+from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import ingest, ranking
 from agentdeck.domain.files.storage import caller_user_id, get_object
 from agentdeck.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
@@ -40,18 +41,6 @@ MAX_NUM_RESULTS = Limit(ge=1, le=50)  # declared on VectorStoreSearchInput.max_n
 # Declared on VectorStoreCreateInput.name and checked by `create_store` (the CLI creates stores too).
 NAME = Limit(min_length=1, max_length=128)
 ANALYZE_AFTER = 1000  # chunks inserted at once (PostgreSQL)
-
-
-@dataclass
-class StoreList:
-    items: list[VectorStore]
-    total: int
-
-
-@dataclass
-class FileList:
-    items: list[VectorStoreFile]
-    total: int
 
 
 @dataclass
@@ -136,7 +125,7 @@ def _expiry(expires_after: Any) -> datetime | None:
     return utcnow() + timedelta(days=expires_after["days"])
 
 
-async def list_stores(ctx: Context, limit: int, offset: int) -> StoreList:
+async def list_stores(ctx: Context, limit: int, offset: int) -> Page[VectorStore]:
     await require_role(ctx, "viewer")
     async with ctx.session() as s:
         total = await s.scalar(select(func.count()).select_from(VectorStore))
@@ -145,7 +134,7 @@ async def list_stores(ctx: Context, limit: int, offset: int) -> StoreList:
                 select(VectorStore).order_by(VectorStore.created_at.desc(), VectorStore.id).limit(limit).offset(offset)
             )
         ).all()
-    return StoreList(list(rows), total or 0)
+    return Page(list(rows), total or 0)
 
 
 async def get_store(ctx: Context, store_id: uuid.UUID, minimum: str = "viewer") -> VectorStore:
@@ -381,7 +370,9 @@ async def _finish(
         await s.commit()
 
 
-async def list_files(ctx: Context, store_id: uuid.UUID, status: str | None, limit: int, offset: int) -> FileList:
+async def list_files(
+    ctx: Context, store_id: uuid.UUID, status: str | None, limit: int, offset: int
+) -> Page[VectorStoreFile]:
     await get_store(ctx, store_id)
     if status is not None and status not in FILE_STATUSES:
         raise _invalid("status", f"Status must be one of {', '.join(FILE_STATUSES)}.")
@@ -395,7 +386,7 @@ async def list_files(ctx: Context, store_id: uuid.UUID, status: str | None, limi
                 query.order_by(VectorStoreFile.created_at.desc(), VectorStoreFile.id).limit(limit).offset(offset)
             )
         ).all()
-    return FileList(list(rows), total or 0)
+    return Page(list(rows), total or 0)
 
 
 async def get_file(ctx: Context, store_id: uuid.UUID, file_id: str, minimum: str = "viewer") -> VectorStoreFile:

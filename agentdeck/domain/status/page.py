@@ -49,6 +49,19 @@ class Uptime:
     now: float | None
     before: float | None
 
+    @property
+    def change(self) -> float | None:
+        """Percentage points gained (+) or lost since the period before; None without both."""
+        return None if self.now is None or self.before is None else self.now - self.before
+
+    @property
+    def tone(self) -> str:
+        """positive or negative when uptime moved by more than 0.005 points, else neutral."""
+        change = self.change
+        if change is None or abs(change) <= 0.005:
+            return "neutral"
+        return "positive" if change > 0 else "negative"
+
 
 @dataclass(frozen=True)
 class StatusPage:
