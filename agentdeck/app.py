@@ -38,7 +38,7 @@ from agentdeck.rest_compat.build import NO_STORE, build_routes
 from agentdeck.rest_compat.openapi import build_openapi
 from agentdeck.rest_compat.raw import BLOB_PREFIX, blob_routes, webhook_routes
 from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
-from agentdeck.schema import build_schema
+from agentdeck.schema import REST, build_schema
 from agentdeck.security_headers import SecurityHeadersMiddleware
 from agentdeck.settings import Settings
 
@@ -163,13 +163,14 @@ def create_app(settings: Settings | None = None) -> Starlette:
     if tracing is not None:
         tracing.instrument_engine(services.db.engine)
     schema = build_schema(settings)
+    rest_schema = build_schema(settings, face=REST)  # what the REST layer's operations run on
 
     async def rest_context(request: Request) -> Context:
         return await build_context(services, request)
 
-    rest_routes, compiled = build_routes(schema, ROUTES, rest_context)
+    rest_routes, compiled = build_routes(rest_schema, ROUTES, rest_context)
     raw = RAW_ROUTES if settings.enable_billing else ()  # the webhook is served only with billing
-    openapi_body = orjson.dumps(build_openapi(schema._schema, compiled, raw))
+    openapi_body = orjson.dumps(build_openapi(rest_schema._schema, compiled, raw))
     graphql = GraphQLApp(
         services,
         schema=schema,
@@ -202,7 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         browser_tools.static_mount(),
         *(webhook_routes(rest_context) if settings.enable_billing else []),
         *blob_routes(services),
-        *page_routes(schema, rest_context, settings.public_url),
+        *page_routes(rest_schema, rest_context, settings.public_url),
     ]
 
     @contextlib.asynccontextmanager

@@ -262,7 +262,7 @@ def openapi_document() -> dict[str, Any]:
     """The document for the current schema and route table (what `/openapi.json` serves)."""
     from agentdeck.rest_compat.build import compile_op
     from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
-    from agentdeck.schema import build_schema
+    from agentdeck.schema import REST, build_schema
 
-    schema = build_schema()._schema
+    schema = build_schema(face=REST)._schema
     return build_openapi(schema, [compile_op(schema, op) for op in ROUTES], RAW_ROUTES)

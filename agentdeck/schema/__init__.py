@@ -1,4 +1,12 @@
-"""Builds the Strawberry schema from the per-domain modules."""
+"""Builds the Strawberry schemas from the per-domain modules: one per face.
+
+The GraphQL face (`/graphql`, the committed `schema.graphql`) is the native graph: each module's
+`Query`, `Mutation` and `Subscription`. The REST face is what the generated REST layer executes
+its stored operations against: a module's `RestQuery`, `RestMutation`, `RestSubscription` where
+the legacy contract's shapes differ from the native ones (envelopes, offset pages, snake_case
+strings for enums), else the native roots. The faces share every type and every domain function;
+they differ only in which root fields they expose.
+"""
 
 from __future__ import annotations
 
@@ -21,6 +29,7 @@ from agentdeck.schema import (
     contact,
     containers,
     health,
+    nodes,
     service_accounts,
     signup,
     status,
@@ -44,6 +53,7 @@ from agentdeck.settings import Settings
 
 # One line per domain module; each may define Query, Mutation and Subscription.
 DOMAINS = (
+    nodes,
     health,
     auth,
     account,
@@ -59,17 +69,31 @@ DOMAINS = (
     contact,
     workflows,
 )
-QUERIES = tuple(m.Query for m in DOMAINS if hasattr(m, "Query"))
-MUTATIONS = tuple(m.Mutation for m in DOMAINS if hasattr(m, "Mutation"))
-SUBSCRIPTIONS = tuple(m.Subscription for m in DOMAINS if hasattr(m, "Subscription"))
+GRAPHQL = "graphql"
+REST = "rest"
+# The root subscription type's name: `Subscription` would read like the billing subscription.
+SUBSCRIPTION_ROOT = "SubscriptionRoot"
 
 
-def build_schema(settings: Settings | None = None) -> Schema:
+def roots_of(face: str, kind: str) -> tuple[type, ...]:
+    """The root classes of one kind ("Query", "Mutation", "Subscription") a face merges."""
+    found = []
+    for module in DOMAINS:
+        if face not in getattr(module, "FACES", (GRAPHQL, REST)):
+            continue
+        root = getattr(module, f"Rest{kind}", None) if face == REST else None
+        root = root or getattr(module, kind, None)
+        if root is not None:
+            found.append(root)
+    return tuple(found)
+
+
+def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schema:
     settings = settings or Settings()
     roots = (
-        merge_types("Query", QUERIES),
-        merge_types("Mutation", MUTATIONS),
-        merge_types("Subscription", SUBSCRIPTIONS),
+        merge_types("Query", roots_of(face, "Query")),
+        merge_types("Mutation", roots_of(face, "Mutation")),
+        merge_types(SUBSCRIPTION_ROOT if face == GRAPHQL else "Subscription", roots_of(face, "Subscription")),
     )
     enforce_limits(roots)
     store = PersistedQueryStore(

@@ -1,0 +1,245 @@
+"""The native GraphQL conventions every domain's public types follow (see docs/graphql.md).
+
+- Every entity is a `Node` (Strawberry's relay `Node`): an opaque global `id: ID!`, resolvable by
+  `node(id:)`/`nodes(ids:)`; `resolve_nodes` goes through the domain, so a foreign or missing id
+  resolves to null exactly as a direct lookup would.
+- Every list is a `Connection` with `edges`, `nodes`, `pageInfo` and `totalCount`, paged by
+  `first/after` (and `last/before`) with opaque cursors: `paginate()` turns a domain function that
+  reads a page by offset and limit into one.
+- Every mutation returns a payload: the changed object(s) and `userErrors`, the typed mistakes a
+  user can correct (invalid input, a conflict, a missing object). Authentication, permission,
+  rate limits and faults stay top-level GraphQL errors with `extensions.code`. `payload()` maps
+  the domain's errors into a payload.
+- Nested fields read through per-request DataLoaders (`loader()`), so a list of 50 objects with
+  their relations costs a constant number of queries.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Awaitable, Callable, Hashable, Sequence
+from enum import Enum
+from typing import Annotated, Any, Generic, TypeVar
+
+import strawberry
+from strawberry import relay
+from strawberry.dataloader import DataLoader
+
+from agentdeck.domain.common.results import Page
+from agentdeck.errors import DomainError, InvalidInput
+
+T = TypeVar("T")
+R = TypeVar("R")
+K = TypeVar("K", bound=Hashable)
+
+Node = relay.Node
+GlobalID = relay.GlobalID
+NodeID = relay.NodeID
+PageInfo = relay.PageInfo
+MAX_PAGE = 100
+DEFAULT_PAGE = 20
+
+
+@strawberry.type(name="Edge", description="An edge in a connection: a node and its cursor.")
+class Edge(Generic[T]):
+    cursor: str
+    node: T
+
+
+@strawberry.type(name="Connection", description="A page of a list, in the Relay connection shape.")
+class Connection(Generic[T]):
+    edges: list[Edge[T]]
+    nodes: list[T] = strawberry.field(description="The nodes of `edges`, for clients that need no cursors.")
+    page_info: PageInfo
+    total_count: int = strawberry.field(description="How many items the whole list has.")
+
+
+First = Annotated[
+    int | None,
+    strawberry.argument(description=f"Returns the first n items (1 to {MAX_PAGE}; {DEFAULT_PAGE} by default)."),
+]
+After = Annotated[str | None, strawberry.argument(description="Returns the items after this cursor.")]
+Last = Annotated[int | None, strawberry.argument(description=f"Returns the last n items (1 to {MAX_PAGE}).")]
+Before = Annotated[str | None, strawberry.argument(description="Returns the items before this cursor.")]
+
+_CURSOR = "cursor:"
+
+
+def offset_cursor(offset: int) -> str:
+    return base64.urlsafe_b64encode(f"{_CURSOR}{offset}".encode()).decode()
+
+
+def _offset(cursor: str, argument: str) -> int:
+    try:
+        text = base64.urlsafe_b64decode(cursor.encode()).decode()
+        if not text.startswith(_CURSOR):
+            raise ValueError(text)
+        value = int(text[len(_CURSOR) :])
+        if value < 0:
+            raise ValueError(text)
+        return value
+    except (ValueError, binascii.Error, UnicodeError):
+        raise InvalidInput(
+            f"`{argument}` is not a cursor this list gave out.",
+            details=[{"loc": [argument], "msg": "not a cursor of this list", "type": "invalid_cursor"}],
+        ) from None
+
+
+def _size(value: int | None, argument: str) -> int | None:
+    if value is not None and not 1 <= value <= MAX_PAGE:
+        raise InvalidInput(
+            f"`{argument}` must be between 1 and {MAX_PAGE}.",
+            details=[{"loc": [argument], "msg": f"must be between 1 and {MAX_PAGE}", "type": "out_of_range"}],
+        )
+    return value
+
+
+def window(first: int | None, after: str | None, last: int | None, before: str | None) -> tuple[int, int]:
+    """The (offset, limit) that `first/after/last/before` ask for, before the total is known
+    (`last` without `before` needs it: see `paginate`)."""
+    first, last = _size(first, "first"), _size(last, "last")
+    if first is not None and last is not None:
+        raise InvalidInput("Pass `first` or `last`, not both.", details=[{"loc": ["last"], "type": "conflict"}])
+    start = _offset(after, "after") + 1 if after is not None else 0
+    end = _offset(before, "before") if before is not None else None
+    if last is not None:
+        stop = end if end is not None else start + last  # replaced by the total when unbounded
+        return max(start, stop - last), min(last, stop - start)
+    limit = first if first is not None else DEFAULT_PAGE
+    if end is not None:
+        limit = max(0, min(limit, end - start))
+    return start, limit
+
+
+async def paginate(
+    fetch: Callable[[int, int], Awaitable[Page[R]]],
+    convert: Callable[[R], T],
+    *,
+    first: int | None = None,
+    after: str | None = None,
+    last: int | None = None,
+    before: str | None = None,
+) -> Connection[T]:
+    """One page of an offset-paged domain list as a connection (cursors are opaque offsets)."""
+    offset, limit = window(first, after, last, before)
+    if last is not None and before is None:  # the last n of the whole list: its size first
+        total = (await fetch(0, 1)).total if limit else 0
+        offset = max(offset, total - last)
+        limit = max(0, total - offset)
+    page = await fetch(offset, limit) if limit else await fetch(0, 1)
+    items = page.items if limit else []
+    edges = [Edge(cursor=offset_cursor(offset + i), node=convert(item)) for i, item in enumerate(items)]
+    return Connection(
+        edges=edges,
+        nodes=[e.node for e in edges],
+        page_info=PageInfo(
+            has_next_page=offset + len(items) < page.total,
+            has_previous_page=offset > 0,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=page.total,
+    )
+
+
+def connection_of(items: Sequence[T]) -> Connection[T]:
+    """A whole (short, bounded) list as one connection page: for lists the domain computes in
+    memory (a catalog, a plan's features), where paging has nothing to save."""
+    edges = [Edge(cursor=offset_cursor(i), node=item) for i, item in enumerate(items)]
+    return Connection(
+        edges=edges,
+        nodes=list(items),
+        page_info=PageInfo(
+            has_next_page=False,
+            has_previous_page=False,
+            start_cursor=edges[0].cursor if edges else None,
+            end_cursor=edges[-1].cursor if edges else None,
+        ),
+        total_count=len(edges),
+    )
+
+
+# -- per-request DataLoaders ------------------------------------------------------------------
+
+
+def loader(info: strawberry.Info, name: str, batch: Callable[[list[K]], Awaitable[Sequence[Any]]]) -> DataLoader:
+    """The request's DataLoader called `name`, made on first use. The context lives as long as a
+    WebSocket connection, so loaders do not cache between loads: they batch within one tick
+    (that is what removes the N+1), and every event of a subscription reads fresh rows."""
+    loaders = info.context.loaders
+    found = loaders.get(name)
+    if found is None:
+        found = loaders[name] = DataLoader(load_fn=batch, cache=False)
+    return found
+
+
+# -- mutation payloads -------------------------------------------------------------------------
+
+
+@strawberry.enum(description="What kind of mistake a user error is.")
+class UserErrorCode(Enum):
+    INVALID = "invalid"
+    NOT_FOUND = "not_found"
+    CONFLICT = "conflict"
+    GONE = "gone"
+    TOO_LARGE = "too_large"
+
+
+# Domain error codes (agentdeck.errors.CODES) that are the user's to correct.
+_USER_ERRORS: dict[str, UserErrorCode] = {
+    "BAD_REQUEST": UserErrorCode.INVALID,
+    "INVALID_INPUT": UserErrorCode.INVALID,
+    "NOT_FOUND": UserErrorCode.NOT_FOUND,
+    "CONFLICT": UserErrorCode.CONFLICT,
+    "GONE": UserErrorCode.GONE,
+    "PAYLOAD_TOO_LARGE": UserErrorCode.TOO_LARGE,
+}
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+@strawberry.type(description="A mistake in a mutation's input that the user can correct.")
+class UserError:
+    field: list[str] | None = strawberry.field(
+        description="The path to the input field at fault (GraphQL names), when one is."
+    )
+    message: str
+    code: UserErrorCode
+
+    @classmethod
+    def from_domain(cls, error: DomainError, code: UserErrorCode) -> list[UserError]:
+        details = error.details if isinstance(error.details, list) else []
+        out = []
+        for detail in details:
+            loc = detail.get("loc") if isinstance(detail, dict) else None
+            if isinstance(loc, list | tuple) and loc:
+                path = [_camel(str(p)) for p in loc if p not in ("body", "query", "path")]
+                out.append(cls(field=path or None, message=str(detail.get("msg") or error.message), code=code))
+        return out or [cls(field=None, message=error.message, code=code)]
+
+
+def user_error_code(error: DomainError) -> UserErrorCode | None:
+    """The user-error code of a domain error, or None when it stays a top-level GraphQL error."""
+    return _USER_ERRORS.get(error.code)
+
+
+P = TypeVar("P")
+
+
+async def payload(make: Callable[..., P], action: Awaitable[dict[str, Any]]) -> P:
+    """Run a mutation's action; its result fields, or its user errors, make the payload.
+
+    `action` resolves to the payload's fields (without `user_errors`); a domain error that is the
+    user's to correct becomes `userErrors` (the other fields null), anything else propagates."""
+    try:
+        fields = await action
+    except DomainError as error:
+        code = user_error_code(error)
+        if code is None:
+            raise
+        return make(user_errors=UserError.from_domain(error, code))
+    return make(user_errors=[], **fields)
