@@ -1,0 +1,293 @@
+from typing import Any, Optional
+
+from pydantic import Field
+
+from .base_model import BaseModel
+from .enums import (
+    IncidentSeverity,
+    IncidentState,
+    NoticeLevel,
+    SeverityFilter,
+    SubscriptionChannel,
+)
+
+
+class BillingContactInput(BaseModel):
+    name: str
+    email: str
+    role: Optional[str] = None
+    phone: Optional[str] = None
+    notify_billing: bool = Field(alias="notifyBilling", default=True)
+
+
+class BrowserServiceAccountIssueInput(BaseModel):
+    account: str
+    scopes: list[str]
+    reason: str
+    tenant_id: Optional[str] = Field(alias="tenantId", default=None)
+    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
+    fingerprint: Optional[str] = None
+    force: bool = False
+
+
+class CancelSubscriptionInput(BaseModel):
+    cancel_at_period_end: bool = Field(alias="cancelAtPeriodEnd", default=True)
+
+
+class ChatInput(BaseModel):
+    """A chat message. Fields after `context` are accepted for legacy clients."""
+
+    message: str
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    agent_type: Optional[str] = Field(alias="agentType", default=None)
+    attachments: Optional[list["InputAttachment"]] = None
+    share_location: Optional[bool] = Field(alias="shareLocation", default=None)
+    location: Optional[Any] = None
+    context: Optional[Any] = None
+    run_options: Optional[Any] = Field(alias="runOptions", default=None)
+    memory_strategy: Optional[Any] = Field(alias="memoryStrategy", default=None)
+    memory_injection: Optional[bool] = Field(alias="memoryInjection", default=None)
+    container_overrides: Optional[Any] = Field(alias="containerOverrides", default=None)
+    vector_store_overrides: Optional[Any] = Field(
+        alias="vectorStoreOverrides", default=None
+    )
+
+
+class ContactInput(BaseModel):
+    email: str
+    message: str
+    name: Optional[str] = None
+    company: Optional[str] = None
+    topic: Optional[str] = None
+    honeypot: Optional[str] = None
+
+
+class ContainerBindInput(BaseModel):
+    container_id: Any = Field(alias="containerId")
+
+
+class ContainerCreateInput(BaseModel):
+    name: str
+    memory_limit: Optional[str] = Field(alias="memoryLimit", default=None)
+    "1g, 4g, 16g, or 64g"
+    expires_after: Optional[Any] = Field(alias="expiresAfter", default=None)
+    file_ids: Optional[list[str]] = Field(alias="fileIds", default=None)
+    metadata: Optional[Any] = None
+
+
+class EmailVerificationConfirmInput(BaseModel):
+    token: str
+
+
+class InputAttachment(BaseModel):
+    object_id: Any = Field(alias="objectId")
+    kind: Optional[str] = None
+
+
+class LoginInput(BaseModel):
+    email: str
+    password: str
+    tenant_id: Optional[Any] = Field(alias="tenantId", default=None)
+
+
+class NoticeInput(BaseModel):
+    message: str
+    "1-500 characters."
+    level: NoticeLevel = NoticeLevel.info
+
+
+class PasswordChangeInput(BaseModel):
+    current_password: str = Field(alias="currentPassword")
+    new_password: str = Field(alias="newPassword")
+
+
+class PasswordForgotInput(BaseModel):
+    email: str
+
+
+class PasswordResetConfirmInput(BaseModel):
+    token: str
+    new_password: str = Field(alias="newPassword")
+
+
+class PasswordResetInput(BaseModel):
+    user_id: Any = Field(alias="userId")
+    new_password: str = Field(alias="newPassword")
+
+
+class RefreshTokenInput(BaseModel):
+    refresh_token: str = Field(alias="refreshToken")
+
+
+class RegisterInput(BaseModel):
+    email: str
+    password: str
+    tenant_name: str = Field(alias="tenantName")
+    accept_terms: bool = Field(alias="acceptTerms")
+    "Must be true: the terms of service are accepted."
+    display_name: Optional[str] = Field(alias="displayName", default=None)
+    plan_code: Optional[str] = Field(alias="planCode", default=None)
+    trial_days: Optional[int] = Field(alias="trialDays", default=None)
+    invite_token: Optional[str] = Field(alias="inviteToken", default=None)
+
+
+class ServiceAccountIssueInput(BaseModel):
+    account: str
+    scopes: list[str]
+    tenant_id: Optional[str] = Field(alias="tenantId", default=None)
+    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
+    fingerprint: Optional[str] = None
+    force: bool = False
+
+
+class ServiceAccountTokenRevokeInput(BaseModel):
+    reason: Optional[str] = None
+
+
+class SignupApprovalInput(BaseModel):
+    note: Optional[str] = None
+    invite_expires_in_hours: Optional[int] = Field(
+        alias="inviteExpiresInHours", default=72
+    )
+
+
+class SignupInviteInput(BaseModel):
+    invited_email: Optional[str] = Field(alias="invitedEmail", default=None)
+    max_redemptions: int = Field(alias="maxRedemptions", default=1)
+    expires_in_hours: Optional[int] = Field(alias="expiresInHours", default=72)
+    note: Optional[str] = None
+    signup_request_id: Optional[Any] = Field(alias="signupRequestId", default=None)
+
+
+class SignupRejectionInput(BaseModel):
+    reason: Optional[str] = None
+
+
+class SignupRequestInput(BaseModel):
+    email: str
+    organization: str
+    full_name: str = Field(alias="fullName")
+    accept_terms: bool = Field(alias="acceptTerms")
+    "Must be true: the terms of service are accepted."
+    message: Optional[str] = None
+    honeypot: Optional[str] = None
+
+
+class StartSubscriptionInput(BaseModel):
+    plan_code: str = Field(alias="planCode")
+    billing_email: Optional[str] = Field(alias="billingEmail", default=None)
+    auto_renew: bool = Field(alias="autoRenew", default=True)
+    seat_count: Optional[int] = Field(alias="seatCount", default=None)
+
+
+class StatusIncidentInput(BaseModel):
+    service: str
+    impact: str
+    severity: IncidentSeverity = IncidentSeverity.major
+    state: IncidentState = IncidentState.investigating
+
+
+class StatusIncidentResendInput(BaseModel):
+    severity: SeverityFilter = SeverityFilter.major
+    tenant_id: Optional[Any] = Field(alias="tenantId", default=None)
+
+
+class StatusIncidentUpdateInput(BaseModel):
+    impact: Optional[str] = None
+    state: Optional[IncidentState] = None
+    severity: Optional[IncidentSeverity] = None
+
+
+class StatusSubscriptionInput(BaseModel):
+    channel: SubscriptionChannel
+    target: str
+    severity_filter: Optional[SeverityFilter] = Field(
+        alias="severityFilter", default=SeverityFilter.major
+    )
+    metadata: Optional[Any] = None
+
+
+class StatusTokenInput(BaseModel):
+    token: str
+
+
+class StoragePresignUploadInput(BaseModel):
+    filename: str
+    mime_type: str = Field(alias="mimeType")
+    size_bytes: int = Field(alias="sizeBytes")
+    agent_key: Optional[str] = Field(alias="agentKey", default=None)
+    conversation_id: Optional[Any] = Field(alias="conversationId", default=None)
+    metadata: Optional[Any] = None
+
+
+class TenantSettingsInput(BaseModel):
+    billing_contacts: list["BillingContactInput"] = Field(alias="billingContacts")
+    plan_metadata: Any = Field(alias="planMetadata")
+    flags: Any
+    billing_webhook_url: Optional[str] = Field(alias="billingWebhookUrl", default=None)
+
+
+class UpdateSubscriptionInput(BaseModel):
+    auto_renew: Optional[bool] = Field(alias="autoRenew", default=None)
+    billing_email: Optional[str] = Field(alias="billingEmail", default=None)
+    seat_count: Optional[int] = Field(alias="seatCount", default=None)
+    plan_code: Optional[str] = Field(alias="planCode", default=None)
+    "Change plan (agentdeck extension)."
+
+
+class UsageRecordInput(BaseModel):
+    feature_key: str = Field(alias="featureKey")
+    quantity: int
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "The request's idempotency key (legacy field): the same as `idempotencyKey` (REST `Idempotency-Key`); send either, or both with one value."
+    period_start: Optional[Any] = Field(alias="periodStart", default=None)
+    period_end: Optional[Any] = Field(alias="periodEnd", default=None)
+
+
+class VectorStoreCreateInput(BaseModel):
+    name: str
+    description: Optional[str] = None
+    expires_after: Optional[Any] = Field(alias="expiresAfter", default=None)
+    metadata: Optional[Any] = None
+
+
+class VectorStoreFileCreateInput(BaseModel):
+    file_id: str = Field(alias="fileId")
+    attributes: Optional[Any] = None
+    chunking_strategy: Optional[Any] = Field(alias="chunkingStrategy", default=None)
+    poll: bool = True
+
+
+class VectorStoreFileUploadInput(BaseModel):
+    object_id: Any = Field(alias="objectId")
+    agent_key: Optional[str] = Field(alias="agentKey", default=None)
+    attributes: Optional[Any] = None
+    chunking_strategy: Optional[Any] = Field(alias="chunkingStrategy", default=None)
+    poll: bool = True
+
+
+class VectorStoreSearchInput(BaseModel):
+    query: Any
+    "A string or a list of strings."
+    filters: Optional[Any] = None
+    max_num_results: Optional[int] = Field(alias="maxNumResults", default=None)
+    ranking_options: Optional[Any] = Field(alias="rankingOptions", default=None)
+
+
+class WorkflowRunInput(BaseModel):
+    """A workflow run request. Fields after `conversation_id` are accepted for legacy clients."""
+
+    message: str
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    attachments: Optional[list["InputAttachment"]] = None
+    location: Optional[Any] = None
+    share_location: Optional[bool] = Field(alias="shareLocation", default=None)
+    container_overrides: Optional[Any] = Field(alias="containerOverrides", default=None)
+    vector_store_overrides: Optional[Any] = Field(
+        alias="vectorStoreOverrides", default=None
+    )
+
+
+ChatInput.model_rebuild()
+TenantSettingsInput.model_rebuild()
+WorkflowRunInput.model_rebuild()
