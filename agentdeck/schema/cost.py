@@ -62,9 +62,9 @@ from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 from agentdeck.errors import RateLimited
+from agentdeck.schema.error_reporting import QUERY_TOO_COSTLY
 from agentdeck.schema.graph import DEFAULT_PAGE
 
-QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"
 # The length assumed for a list that does not say how long it is (no `first`/`last`, no `ids`):
 # such lists in this schema are short by construction (a plan's features, an agent's tools, the
 # members of a tenant), and 10 is a generous typical size, not a bound.
