@@ -501,8 +501,12 @@ class WorkflowStage:
     _steps: strawberry.Private[tuple[StepSpec, ...]]
 
     @strawberry.field(description="The stage's steps, in order.")
-    async def steps(self, first: graph.First = None, after: graph.After = None) -> graph.Connection[WorkflowStep]:
-        return await graph.paginate(_in_memory(self._steps), WorkflowStep.from_spec, first=first, after=after)
+    async def steps(
+        self, first: graph.First = None, after: graph.After = None, last: graph.Last = None, before: graph.Before = None
+    ) -> graph.Connection[WorkflowStep]:
+        return await graph.paginate(
+            _in_memory(self._steps), WorkflowStep.from_spec, first=first, after=after, last=last, before=before
+        )
 
     @classmethod
     def from_spec(cls, stage: StageSpec) -> WorkflowStage:
@@ -631,8 +635,12 @@ class Workflow(graph.Node):
     _stages: strawberry.Private[tuple[StageSpec, ...]]
 
     @strawberry.field(description="The stages, in the order they run.")
-    async def stages(self, first: graph.First = None, after: graph.After = None) -> graph.Connection[WorkflowStage]:
-        return await graph.paginate(_in_memory(self._stages), WorkflowStage.from_spec, first=first, after=after)
+    async def stages(
+        self, first: graph.First = None, after: graph.After = None, last: graph.Last = None, before: graph.Before = None
+    ) -> graph.Connection[WorkflowStage]:
+        return await graph.paginate(
+            _in_memory(self._stages), WorkflowStage.from_spec, first=first, after=after, last=last, before=before
+        )
 
     @strawberry.field(extensions=READ, description="This tenant's runs of the workflow, newest first.")
     async def runs(
@@ -640,6 +648,8 @@ class Workflow(graph.Node):
         info: strawberry.Info,
         first: graph.First = None,
         after: graph.After = None,
+        last: graph.Last = None,
+        before: graph.Before = None,
         filter: WorkflowRunFilter | None = None,
     ) -> graph.Connection[WorkflowRun]:
         wanted = _run_filter(filter, "filter")
@@ -649,7 +659,7 @@ class Workflow(graph.Node):
             page: Page[models.WorkflowRun] = await loads.load((self.key, wanted, offset, limit))
             return page
 
-        return await graph.paginate(fetch, WorkflowRun.from_row, first=first, after=after)
+        return await graph.paginate(fetch, WorkflowRun.from_row, first=first, after=after, last=last, before=before)
 
     @classmethod
     def from_spec(cls, spec: WorkflowSpec) -> Workflow:
@@ -711,7 +721,7 @@ class WorkflowRunStep:
 @strawberry.type(description="A run of a workflow in this tenant.")
 class WorkflowRun(graph.Node):
     run_id: relay.NodeID[str]
-    database_id: uuid.UUID
+    database_id: uuid.UUID = strawberry.field(description="The run's id in the REST API (`workflow_run_id`).")
     workflow_key: str = strawberry.field(description="The key of the workflow it runs (kept if that is retired).")
     status: WorkflowRunStatus
     request_message: str | None = strawberry.field(description="The request the run was started with.")
@@ -732,10 +742,17 @@ class WorkflowRun(graph.Node):
 
     @strawberry.field(description="The steps recorded so far, in the order they ran.")
     async def steps(
-        self, info: strawberry.Info, first: graph.First = None, after: graph.After = None
+        self,
+        info: strawberry.Info,
+        first: graph.First = None,
+        after: graph.After = None,
+        last: graph.Last = None,
+        before: graph.Before = None,
     ) -> graph.Connection[WorkflowRunStep]:
         rows: list[models.WorkflowRunStep] = await _steps_loader(info).load(self.database_id)
-        return await graph.paginate(_in_memory(rows), WorkflowRunStep.from_row, first=first, after=after)
+        return await graph.paginate(
+            _in_memory(rows), WorkflowRunStep.from_row, first=first, after=after, last=last, before=before
+        )
 
     @classmethod
     def from_row(cls, run: models.WorkflowRun) -> WorkflowRun:
@@ -869,14 +886,19 @@ class CancelWorkflowRunPayload:
 class Query:
     @strawberry.field(extensions=READ, description="The workflow catalog, by key.")
     async def workflows(
-        self, first: graph.First = None, after: graph.After = None, filter: WorkflowFilter | None = None
+        self,
+        first: graph.First = None,
+        after: graph.After = None,
+        last: graph.Last = None,
+        before: graph.Before = None,
+        filter: WorkflowFilter | None = None,
     ) -> graph.Connection[Workflow]:
         search = filter.search if filter is not None else None
 
         async def fetch(offset: int, limit: int) -> Page[WorkflowSpec]:
             return rw.workflow_page(offset, limit, search, field="filter.search")
 
-        return await graph.paginate(fetch, Workflow.from_spec, first=first, after=after)
+        return await graph.paginate(fetch, Workflow.from_spec, first=first, after=after, last=last, before=before)
 
     @strawberry.field(extensions=READ, description="The workflow with this key; null (NOT_FOUND) if none has it.")
     def workflow(self, key: str) -> Workflow | None:
@@ -888,6 +910,8 @@ class Query:
         info: strawberry.Info,
         first: graph.First = None,
         after: graph.After = None,
+        last: graph.Last = None,
+        before: graph.Before = None,
         filter: WorkflowRunFilter | None = None,
     ) -> graph.Connection[WorkflowRun]:
         wanted = _run_filter(filter, "filter")
@@ -895,7 +919,7 @@ class Query:
         async def fetch(offset: int, limit: int) -> Page[models.WorkflowRun]:
             return await rw.run_page(info.context, wanted, offset, limit)
 
-        return await graph.paginate(fetch, WorkflowRun.from_row, first=first, after=after)
+        return await graph.paginate(fetch, WorkflowRun.from_row, first=first, after=after, last=last, before=before)
 
     @strawberry.field(extensions=READ, description="The run with this global id; null (NOT_FOUND) if none has it.")
     async def workflow_run(self, info: strawberry.Info, id: strawberry.ID) -> WorkflowRun | None:

@@ -228,6 +228,13 @@ async def test_runs_are_a_filtered_connection_and_nodes_kept_to_their_tenant(tmp
         assert one["totalCount"] == 3 and one["pageInfo"]["hasNextPage"] is True
         assert [n["id"] for n in one["nodes"]] == newest_first[:2]
         assert await ids(first=2, after=one["pageInfo"]["endCursor"]) == newest_first[2:]
+        backwards = """query($last: Int, $before: String) { workflowRuns(last: $last, before: $before) {
+            pageInfo { hasPreviousPage } nodes { id } } }"""
+        oldest = (await gql(a, backwards, {"last": 1}))["data"]["workflowRuns"]
+        assert oldest == {"pageInfo": {"hasPreviousPage": True}, "nodes": [{"id": first["id"]}]}
+        end = (await gql(a, page, {"first": 3}))["data"]["workflowRuns"]["pageInfo"]["endCursor"]
+        last_two = (await gql(a, backwards, {"last": 2, "before": end}))["data"]["workflowRuns"]
+        assert last_two == {"pageInfo": {"hasPreviousPage": False}, "nodes": [{"id": i} for i in newest_first[:2]]}
         assert await ids(filter={"status": "CANCELLED"}) == [third["id"]]
         assert await ids(filter={"status": "SUCCEEDED", "workflowKey": "analysis_code"}) == [first["id"]]
         assert await ids(filter={"startedAfter": "2999-01-01T00:00:00Z"}) == []
