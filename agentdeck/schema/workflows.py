@@ -7,7 +7,7 @@ import uuid
 from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable, Sequence
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -493,7 +493,7 @@ class WorkflowStep:
 
 @strawberry.type(description="A stage of a workflow: steps run in order or in parallel.")
 class WorkflowStage:
-    name: str
+    name: str = strawberry.field(description="The stage's name, unique in its workflow.")
     mode: WorkflowStageMode
     reducer: WorkflowStageReducer | None = strawberry.field(
         description="What merges a parallel stage's outputs into the next stage's input; null for a sequential stage."
@@ -535,6 +535,14 @@ class WorkflowRunFilter:
     conversation_id: strawberry.ID | None = strawberry.field(
         default=None, description="Runs in the conversation with this global id."
     )
+
+
+CatalogFilterArg = Annotated[
+    WorkflowFilter | None, strawberry.argument(description="Keeps only the workflows that match it.")
+]
+RunsFilterArg = Annotated[
+    WorkflowRunFilter | None, strawberry.argument(description="Keeps only the runs that match all it says.")
+]
 
 
 CONVERSATION_TYPE = "Conversation"  # the conversation node's type name (its global ids name it)
@@ -626,8 +634,8 @@ def _run_pages_loader(info: strawberry.Info) -> Any:
 class Workflow(graph.Node):
     key: relay.NodeID[str]
     database_id: str = strawberry.field(description="The workflow's key (`analysis_code`).")
-    display_name: str
-    description: str
+    display_name: str = strawberry.field(description="The workflow's name, for people.")
+    description: str = strawberry.field(description="What the workflow does.")
     is_default: bool = strawberry.field(description="Whether this is the workflow clients offer first.")
     allows_handoff_agents: bool = strawberry.field(description="Whether its agents may hand off to others.")
     step_count: int = strawberry.field(description="How many steps its stages have in all.")
@@ -650,7 +658,7 @@ class Workflow(graph.Node):
         after: graph.After = None,
         last: graph.Last = None,
         before: graph.Before = None,
-        filter: WorkflowRunFilter | None = None,
+        filter: RunsFilterArg = None,
     ) -> graph.Connection[WorkflowRun]:
         wanted = _run_filter(filter, "filter")
         loads = _run_pages_loader(info)
@@ -687,16 +695,16 @@ class Workflow(graph.Node):
 class WorkflowRunStep:
     position: int = strawberry.field(description="The step's place in the run (1 first), in the order it ran.")
     name: str = strawberry.field(description="The step's name in the workflow.")
-    stage_name: str
+    stage_name: str = strawberry.field(description="The stage it ran in.")
     agent_key: str = strawberry.field(description="The key of the agent that ran it.")
     parallel_group: str | None = strawberry.field(description="The parallel stage it ran in, if any.")
     branch_index: int | None = strawberry.field(description="Its branch in that parallel stage (0 first).")
-    status: WorkflowRunStepStatus
+    status: WorkflowRunStepStatus = strawberry.field(description="How the step ended.")
     response_text: str | None = strawberry.field(description="The agent's answer.")
     structured_output: JSON | None = strawberry.field(description="The agent's structured answer, when it gave one.")
     response_id: str | None = strawberry.field(description="The model provider's id of the response.")
-    input_tokens: int
-    output_tokens: int
+    input_tokens: int = strawberry.field(description="Model input tokens the step used.")
+    output_tokens: int = strawberry.field(description="Model output tokens the step used.")
     created_at: datetime = strawberry.field(description="When the step was recorded (it had ended).")
 
     @classmethod
@@ -723,16 +731,16 @@ class WorkflowRun(graph.Node):
     run_id: relay.NodeID[str]
     database_id: uuid.UUID = strawberry.field(description="The run's id in the REST API (`workflow_run_id`).")
     workflow_key: str = strawberry.field(description="The key of the workflow it runs (kept if that is retired).")
-    status: WorkflowRunStatus
+    status: WorkflowRunStatus = strawberry.field(description="Running, or how the run ended.")
     request_message: str | None = strawberry.field(description="The request the run was started with.")
     final_output_text: str | None = strawberry.field(description="The last stage's output, once it succeeded.")
     final_output_structured: JSON | None = strawberry.field(
-        description="The final output as structured data, when the workflow declares an output schema."
+        description="The final output as structured data, when the run produced one (free-form)."
     )
     error: str | None = strawberry.field(description="Why a failed run failed.")
     input_tokens: int = strawberry.field(description="Model input tokens the run's steps used.")
     output_tokens: int = strawberry.field(description="Model output tokens the run's steps used.")
-    started_at: datetime
+    started_at: datetime = strawberry.field(description="When the run was started.")
     ended_at: datetime | None = strawberry.field(description="When the run ended; null while it runs.")
 
     @strawberry.field(description="The workflow it runs; null if that workflow has left the catalog.")
@@ -891,7 +899,7 @@ class Query:
         after: graph.After = None,
         last: graph.Last = None,
         before: graph.Before = None,
-        filter: WorkflowFilter | None = None,
+        filter: CatalogFilterArg = None,
     ) -> graph.Connection[Workflow]:
         search = filter.search if filter is not None else None
 
@@ -912,7 +920,7 @@ class Query:
         after: graph.After = None,
         last: graph.Last = None,
         before: graph.Before = None,
-        filter: WorkflowRunFilter | None = None,
+        filter: RunsFilterArg = None,
     ) -> graph.Connection[WorkflowRun]:
         wanted = _run_filter(filter, "filter")
 
