@@ -466,3 +466,19 @@ async def test_the_run_subscriptions_stream_typed_events(tmp_path):
             )
             results = [r async for r in refused]  # type: ignore[union-attr]
             assert results[0].errors[0].extensions["code"] == "NOT_FOUND"
+
+
+async def test_a_run_continues_a_conversation_given_by_its_global_id(tmp_path):
+    async with platform(tmp_path, offline_model_delay_ms=0) as services:
+        ctx = await tenant_member(services)
+        first = await run(ctx, "analysis_code", "first question")
+        conversation_id = (await runs.get_run(ctx, first["databaseId"])).run.conversation_id
+        conversation = to_base64("Conversation", str(conversation_id))
+        second = await run(ctx, "research_report_pdf", "follow-up", conversationId=conversation)
+        assert (await runs.get_run(ctx, second["databaseId"])).run.conversation_id == conversation_id
+        listed = await gql(
+            ctx,
+            "query($c: ID!) { workflowRuns(filter: {conversationId: $c}) { nodes { id } } }",
+            {"c": conversation},
+        )
+        assert listed["data"]["workflowRuns"]["nodes"] == [{"id": second["id"]}, {"id": first["id"]}]
