@@ -56,13 +56,41 @@ class SubscriptionChannel(str, Enum):
     webhook = "webhook"
 
 
+class UserErrorCode(str, Enum):
+    INVALID = "INVALID"
+    NOT_FOUND = "NOT_FOUND"
+    CONFLICT = "CONFLICT"
+    GONE = "GONE"
+    TOO_LARGE = "TOO_LARGE"
+
+
+class WorkflowInputMapper(str, Enum):
+    PASSTHROUGH = "PASSTHROUGH"
+    TO_PDF_PROMPT = "TO_PDF_PROMPT"
+
+
 class WorkflowRunStatus(str, Enum):
-    running = "running"
-    succeeded = "succeeded"
-    failed = "failed"
-    cancelled = "cancelled"
+    RUNNING = "RUNNING"
+    SUCCEEDED = "SUCCEEDED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class WorkflowRunStepStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    INCOMPLETE = "INCOMPLETE"
+    SKIPPED = "SKIPPED"
 
 
 class WorkflowStageMode(str, Enum):
-    sequential = "sequential"
-    parallel = "parallel"
+    SEQUENTIAL = "SEQUENTIAL"
+    PARALLEL = "PARALLEL"
+
+
+class WorkflowStageReducer(str, Enum):
+    CONCAT_OUTPUTS = "CONCAT_OUTPUTS"
+
+
+class WorkflowStepGuard(str, Enum):
+    HAS_INPUT = "HAS_INPUT"

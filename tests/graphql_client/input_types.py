@@ -9,6 +9,7 @@ from .enums import (
     NoticeLevel,
     SeverityFilter,
     SubscriptionChannel,
+    WorkflowRunStatus,
 )
 
 
@@ -32,6 +33,13 @@ class BrowserServiceAccountIssueInput(BaseModel):
 
 class CancelSubscriptionInput(BaseModel):
     cancel_at_period_end: bool = Field(alias="cancelAtPeriodEnd", default=True)
+
+
+class CancelWorkflowRunInput(BaseModel):
+    """The run to cancel."""
+
+    id: str
+    "The run's global id."
 
 
 class ChatInput(BaseModel):
@@ -131,6 +139,19 @@ class RegisterInput(BaseModel):
     invite_token: Optional[str] = Field(alias="inviteToken", default=None)
 
 
+class RunWorkflowInput(BaseModel):
+    """What to run: a workflow and the request it runs on."""
+
+    workflow_id: str = Field(alias="workflowId")
+    "The global id of the workflow to run."
+    message: str
+    "The request (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "Continue this conversation (its global id); null: a new conversation."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's run."
+
+
 class ServiceAccountIssueInput(BaseModel):
     account: str
     scopes: list[str]
@@ -178,6 +199,19 @@ class StartSubscriptionInput(BaseModel):
     billing_email: Optional[str] = Field(alias="billingEmail", default=None)
     auto_renew: bool = Field(alias="autoRenew", default=True)
     seat_count: Optional[int] = Field(alias="seatCount", default=None)
+
+
+class StartWorkflowRunInput(BaseModel):
+    """What to start: a workflow and the request it runs on."""
+
+    workflow_id: str = Field(alias="workflowId")
+    "The global id of the workflow to run."
+    message: str
+    "The request (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "Continue this conversation (its global id); null: a new conversation."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's run."
 
 
 class StatusIncidentInput(BaseModel):
@@ -274,20 +308,27 @@ class VectorStoreSearchInput(BaseModel):
     ranking_options: Optional[Any] = Field(alias="rankingOptions", default=None)
 
 
-class WorkflowRunInput(BaseModel):
-    """A workflow run request. Fields after `conversation_id` are accepted for legacy clients."""
+class WorkflowFilter(BaseModel):
+    """Which workflows a listing keeps."""
 
-    message: str
+    search: Optional[str] = None
+    "Keeps the workflows whose key, name or description contain it (1-256 characters, any case)."
+
+
+class WorkflowRunFilter(BaseModel):
+    """Which workflow runs a listing keeps; every condition given must hold."""
+
+    workflow_key: Optional[str] = Field(alias="workflowKey", default=None)
+    "Runs of the workflow with this key."
+    status: Optional[WorkflowRunStatus] = None
+    "Runs in this status."
+    started_before: Optional[Any] = Field(alias="startedBefore", default=None)
+    "Runs started at or before it."
+    started_after: Optional[Any] = Field(alias="startedAfter", default=None)
+    "Runs started at or after it."
     conversation_id: Optional[str] = Field(alias="conversationId", default=None)
-    attachments: Optional[list["InputAttachment"]] = None
-    location: Optional[Any] = None
-    share_location: Optional[bool] = Field(alias="shareLocation", default=None)
-    container_overrides: Optional[Any] = Field(alias="containerOverrides", default=None)
-    vector_store_overrides: Optional[Any] = Field(
-        alias="vectorStoreOverrides", default=None
-    )
+    "Runs in the conversation with this global id."
 
 
 ChatInput.model_rebuild()
 TenantSettingsInput.model_rebuild()
-WorkflowRunInput.model_rebuild()

@@ -10,7 +10,7 @@ class Nodes(BaseModel):
 
 
 class NodesNodes(BaseModel):
-    typename__: Literal["Node"] = Field(alias="__typename")
+    typename__: Literal["Node", "Workflow", "WorkflowRun"] = Field(alias="__typename")
     id: str
 
 

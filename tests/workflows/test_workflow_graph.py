@@ -401,7 +401,7 @@ def counted(services):
 async def test_nested_fields_cost_a_constant_number_of_statements(tmp_path):
     async with platform(tmp_path, offline_model_delay_ms=0) as services:
         ctx = await tenant_member(services)
-        query = """{ workflowRuns(first: 100) { nodes { id workflow { databaseId }
+        query = """{ workflowRuns(first: 20) { nodes { id workflow { databaseId }
                      steps { totalCount nodes { name } } } }
                    workflows { nodes { runs(first: 5) { totalCount nodes { id steps { totalCount } } } } } }"""
         await run(ctx, "analysis_code", "warm up")
