@@ -14,22 +14,28 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from agentdeck.context import Context, Services
+from agentdeck.db.base import utcnow
 from agentdeck.db.models import StorageObject
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit, check
+from agentdeck.domain.common.results import Page
 from agentdeck.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from agentdeck.providers.storage import LocalDiskStorage, Presigned
 
 MIB = 1024 * 1024
+# What a stored object's `status` may be. `rejected` (bytes that broke the declared size or type)
+# is never shown: such an object reads as deleted.
+STATUSES = ("pending_upload", "available")
 # The legacy allow-list (NOTES §8.1); `text/*` code types are matched by prefix.
 ALLOWED_MIME = frozenset(
     {
@@ -94,6 +100,11 @@ class SignedRequest:
     row: StorageObject
     presigned: Presigned
     expires_in_seconds: int
+    signed_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.signed_at + timedelta(seconds=self.expires_in_seconds)
 
 
 @dataclass
@@ -285,11 +296,16 @@ async def get_object(ctx: Context, object_id: uuid.UUID, *, available: bool = Fa
     return row
 
 
-async def list_objects(ctx: Context, limit: int, offset: int, conversation_id: uuid.UUID | None) -> ObjectList:
-    await require_role(ctx, "viewer")
+def _visible(conversation_id: uuid.UUID | None) -> Select[StorageObject]:
     query = select(StorageObject).where(StorageObject.status != "rejected")
     if conversation_id is not None:
         query = query.where(StorageObject.conversation_id == conversation_id)
+    return query
+
+
+async def list_objects(ctx: Context, limit: int, offset: int, conversation_id: uuid.UUID | None) -> ObjectList:
+    await require_role(ctx, "viewer")
+    query = _visible(conversation_id)
     async with ctx.session() as s:
         rows = list(
             (
@@ -304,8 +320,50 @@ async def list_objects(ctx: Context, limit: int, offset: int, conversation_id: u
     return ObjectList(items, offset + limit if len(rows) == limit else None)
 
 
+async def page_objects(
+    ctx: Context, offset: int, limit: int, conversation_id: uuid.UUID | None = None
+) -> Page[StorageObject]:
+    """One page of the tenant's objects, newest first, and how many there are (the GraphQL
+    connection's read; `list_objects` is the legacy one, which counts nothing)."""
+    await require_role(ctx, "viewer")
+    query = _visible(conversation_id)
+    async with ctx.session() as s:
+        total = await s.scalar(select(func.count()).select_from(query.subquery()))
+        rows = list(
+            (
+                await s.scalars(
+                    query.order_by(StorageObject.created_at.desc(), StorageObject.id).limit(limit).offset(offset)
+                )
+            ).all()
+        )
+        for row in rows:
+            await _refresh(ctx.services, s, row)
+    return Page([r for r in rows if r.status != "rejected"], total or 0)
+
+
+async def objects_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[StorageObject | None]:
+    """The tenant's objects with these ids, in order, in one read; None where there is none (a
+    missing, rejected or other tenant's id)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return []
+    async with ctx.session() as s:
+        rows = (await s.scalars(_visible(None).where(StorageObject.id.in_(set(ids))))).all()
+        for row in rows:
+            await _refresh(ctx.services, s, row)
+    found = {r.id: r for r in rows if r.status != "rejected"}
+    return [found.get(i) for i in ids]
+
+
 async def download_url(ctx: Context, object_id: uuid.UUID) -> SignedRequest:
-    row = await get_object(ctx, object_id, available=True)
+    return await sign_download(ctx, await get_object(ctx, object_id, available=True))
+
+
+async def sign_download(ctx: Context, row: StorageObject) -> SignedRequest:
+    """A presigned download of an available object the caller has read (`get_object`,
+    `objects_by_ids`): signing reads nothing more."""
+    if row.status != "available":
+        raise Conflict("Object has not been uploaded yet.")
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await ctx.services.storage.presign_download(
         row.bucket, row.object_key, ttl, ctx.settings.public_url, row.id
