@@ -194,14 +194,21 @@ async def by_ids(
     return [found.get(k) if k is not None else None for k in keys]
 
 
-async def acted(action: Awaitable[dict[str, Any]], renamed: dict[str, str] | None = None) -> dict[str, Any]:
+async def acted(
+    action: Awaitable[dict[str, Any]], renamed: dict[str, str] | None = None, not_found: str | None = None
+) -> dict[str, Any]:
     """A mutation's domain action, its errors' field paths in the shape `graph.UserError`
     reads. The domain names a field as a dotted path of REST names (`{"field": "input.mime_type",
-    ...}`), which `renamed` maps to the native input's where they differ; `UserError.from_domain`
-    reads `loc` lists (a toolkit gap, bridged here)."""
+    ...}` in `details`, or a `Refused`'s `field`), which `renamed` maps to the native input's where
+    they differ; `UserError.from_domain` reads `loc` lists (a toolkit gap, bridged here).
+    `not_found`: the input field a NotFound that names none is about (the one id it can be)."""
     try:
         return await action
     except DomainError as error:
+        if error.details is None:
+            field = getattr(error, "field", None) or (not_found if isinstance(error, NotFound) else None)
+            if isinstance(field, str):
+                error.details = [{"field": field, "message": error.message}]
         if isinstance(error.details, list):
             error.details = [_loc(d, renamed or {}) for d in error.details]
         raise
@@ -416,4 +423,4 @@ class Mutation:
             await r.delete_object(info.context, decode_id(input.id, "StorageObject", "input.id"))
             return {"deleted_id": input.id}
 
-        return await graph.payload(DeleteStorageObjectPayload, acted(action()))
+        return await graph.payload(DeleteStorageObjectPayload, acted(action(), not_found="input.id"))

@@ -642,8 +642,17 @@ class DeleteVectorStoreFilePayload:
 _RENAMED = {
     "input.chunking_strategy": "input.chunking",
     "input.expires_after": "input.expiresAfterDays",
-    "input.object_id": "input.storageObjectId",
 }
+
+
+async def _readable_store(info: strawberry.Info, value: strawberry.ID, field: str) -> uuid.UUID:
+    """The store a mutation names, or NotFound at `field` (so that a later NotFound of the
+    domain's is about the mutation's other input)."""
+    key = decode_id(value, STORE, field)
+    (row,) = await r.stores_by_ids(info.context, [key])
+    if row is None:
+        raise NotFound("Vector store not found", details=[{"field": field, "message": "Vector store not found"}])
+    return key
 
 
 MAX_MATCHES = Annotated[
@@ -725,7 +734,7 @@ class Mutation:
             await r.delete_store(info.context, decode_id(input.id, STORE, "input.id"))
             return {"deleted_id": input.id}
 
-        return await graph.payload(DeleteVectorStorePayload, acted(action()))
+        return await graph.payload(DeleteVectorStorePayload, acted(action(), not_found="input.id"))
 
     @strawberry.mutation(extensions=WRITE, description="Attach a file by its file id and ingest it.")
     async def attach_vector_store_file(
@@ -734,7 +743,7 @@ class Mutation:
         async def action() -> dict[str, Any]:
             row = await r.attach_file(
                 info.context,
-                decode_id(input.vector_store_id, STORE, "input.vectorStoreId"),
+                await _readable_store(info, input.vector_store_id, "input.vectorStoreId"),
                 input.file_id,
                 input.attributes,
                 _chunking(input.chunking),
@@ -742,17 +751,25 @@ class Mutation:
             )
             return {"vector_store_file": VectorStoreFileNode.from_row(row)}
 
-        return await graph.payload(AttachVectorStoreFilePayload, acted(action(), _RENAMED))
+        renamed = {**_RENAMED, "input.object_id": "input.fileId"}
+        return await graph.payload(AttachVectorStoreFilePayload, acted(action(), renamed, not_found="input.fileId"))
 
     @strawberry.mutation(extensions=WRITE, description="Attach an uploaded stored object and ingest it.")
     async def upload_vector_store_file(
         self, info: strawberry.Info, input: UploadVectorStoreFileInput
     ) -> UploadVectorStoreFilePayload:
         async def action() -> dict[str, Any]:
+            store_id = await _readable_store(info, input.vector_store_id, "input.vectorStoreId")
+            object_id = decode_id(input.storage_object_id, "StorageObject", "input.storageObjectId")
+            (found,) = await objects.objects_by_ids(info.context, [object_id])
+            if found is None:
+                raise NotFound(
+                    "Object not found", details=[{"field": "input.storageObjectId", "message": "Object not found"}]
+                )
             row = await r.upload_file(
                 info.context,
-                decode_id(input.vector_store_id, STORE, "input.vectorStoreId"),
-                decode_id(input.storage_object_id, "StorageObject", "input.storageObjectId"),
+                store_id,
+                object_id,
                 input.agent_key,
                 input.attributes,
                 _chunking(input.chunking),
@@ -760,7 +777,8 @@ class Mutation:
             )
             return {"vector_store_file": VectorStoreFileNode.from_row(row)}
 
-        return await graph.payload(UploadVectorStoreFilePayload, acted(action(), _RENAMED))
+        renamed = {**_RENAMED, "input.object_id": "input.storageObjectId"}
+        return await graph.payload(UploadVectorStoreFilePayload, acted(action(), renamed, not_found="input.agentKey"))
 
     @strawberry.mutation(extensions=WRITE, description="Detach a file from its store and drop its chunks.")
     async def delete_vector_store_file(
@@ -776,4 +794,4 @@ class Mutation:
             await r.delete_file(info.context, row.vector_store_id, row.openai_file_id)
             return {"deleted_id": input.id}
 
-        return await graph.payload(DeleteVectorStoreFilePayload, acted(action()))
+        return await graph.payload(DeleteVectorStoreFilePayload, acted(action(), not_found="input.id"))

@@ -79,7 +79,11 @@ async def test_mistakes_in_an_upload_request_are_user_errors_at_their_input_path
         assert empty.data["createStorageUpload"]["userErrors"][0]["field"] == ["input", "filename"]
         refused = await run(admin, UPLOAD, i={"filename": "m.mp4", "mimeType": "video/mp4", "sizeBytes": 1})
         assert refused.data["createStorageUpload"]["userErrors"] == [
-            {"field": None, "message": "MIME type is not allowed", "code": "INVALID"}
+            {"field": ["input", "mimeType"], "message": "MIME type is not allowed", "code": "INVALID"}
+        ]
+        too_big = await run(admin, UPLOAD, i={"filename": "b.bin", "mimeType": "text/plain", "sizeBytes": 2**30})
+        assert too_big.data["createStorageUpload"]["userErrors"] == [
+            {"field": ["input", "sizeBytes"], "message": "File size exceeds allowed limit", "code": "INVALID"}
         ]
         not_a_conversation = await run(
             admin,
@@ -175,7 +179,7 @@ async def test_delete_returns_the_deleted_id_and_a_second_delete_is_a_user_error
         again = await run(admin, DELETE, id=node_id)
         assert again.data["deleteStorageObject"]["deletedId"] is None
         assert again.data["deleteStorageObject"]["userErrors"] == [
-            {"field": None, "message": "Object not found", "code": "NOT_FOUND"}
+            {"field": ["input", "id"], "message": "Object not found", "code": "NOT_FOUND"}
         ]
         malformed = await run(admin, DELETE, id="not-an-id")
         assert malformed.data["deleteStorageObject"]["userErrors"][0]["field"] == ["input", "id"]

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from strawberry import relay
 
 from agentdeck.domain.files import vector_stores as vs
-from agentdeck.domain.files.storage import store_bytes
+from agentdeck.domain.files.storage import UploadRequest, create_upload, store_bytes
 from agentdeck.schema import build_schema
 from tests.inprocess import platform, tenant_member
 
@@ -246,7 +246,21 @@ async def test_mutations_answer_user_errors_at_input_paths(tmp_path):
             await run(admin, UPLOAD, i={**upload, "storageObjectId": gid("StorageObject", uuid.uuid4())}),
             "uploadVectorStoreFile",
         )
-        assert no_object["code"] == "NOT_FOUND"
+        assert (no_object["field"], no_object["code"]) == (["input", "storageObjectId"], "NOT_FOUND")
+        (no_agent,) = errors(
+            await run(admin, UPLOAD, i={**upload, "agentKey": "no_such_agent"}), "uploadVectorStoreFile"
+        )
+        assert (no_agent["field"], no_agent["code"]) == (["input", "agentKey"], "NOT_FOUND")
+        pending = (await create_upload(admin, UploadRequest("later.txt", "text/plain", 4))).row
+        (not_yet,) = errors(
+            await run(admin, UPLOAD, i={**upload, "storageObjectId": gid("StorageObject", pending.id)}),
+            "uploadVectorStoreFile",
+        )
+        assert not_yet == {
+            "field": ["input", "storageObjectId"],
+            "message": "Object has not been uploaded yet.",
+            "code": "INVALID",
+        }
 
         done = await run(admin, UPLOAD, i=upload)
         file = done.data["uploadVectorStoreFile"]["vectorStoreFile"]
@@ -258,7 +272,7 @@ async def test_mutations_answer_user_errors_at_input_paths(tmp_path):
         (unknown,) = errors(
             await run(admin, attach, i={"vectorStoreId": store_id, "fileId": "file-nope"}), "attachVectorStoreFile"
         )
-        assert unknown["code"] == "NOT_FOUND"
+        assert (unknown["field"], unknown["code"]) == (["input", "fileId"], "NOT_FOUND")
 
         # Writing takes an admin: a top-level FORBIDDEN, no payload.
         refused = await run(viewer, CREATE, i={"name": "mine"})
@@ -278,4 +292,4 @@ async def test_mutations_answer_user_errors_at_input_paths(tmp_path):
           deletedId userErrors { field code } } }"""
         assert (await run(admin, delete_store, id=store_id)).data["deleteVectorStore"]["deletedId"] == store_id
         again = (await run(admin, delete_store, id=store_id)).data["deleteVectorStore"]
-        assert again == {"deletedId": None, "userErrors": [{"field": None, "code": "NOT_FOUND"}]}
+        assert again == {"deletedId": None, "userErrors": [{"field": ["input", "id"], "code": "NOT_FOUND"}]}

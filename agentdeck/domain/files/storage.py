@@ -82,6 +82,16 @@ class PayloadTooLarge(DomainError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class Refused(BadRequest):
+    """A refusal that is about one input field (`field`, a dotted path of the REST names). It
+    answers as any BadRequest does, without details (the legacy REST body); the native graph
+    names the field in its user error."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class UploadRequest:
     filename: str
@@ -171,9 +181,9 @@ async def create_upload(
     tc = await require_role(ctx, "admin")
     _validate_upload(req)
     if req.size_bytes > ctx.settings.storage_max_file_mb * MIB:
-        raise BadRequest("File size exceeds allowed limit")
+        raise Refused("File size exceeds allowed limit", "input.size_bytes")
     if not mime_allowed(req.mime_type):
-        raise BadRequest("MIME type is not allowed")
+        raise Refused("MIME type is not allowed", "input.mime_type")
     async with idempotency.claim(ctx, "create_upload", idem) as claim:
         if claim.resource is not None:
             return await _upload_url_again(ctx, uuid.UUID(claim.resource["object_id"]))
@@ -231,9 +241,9 @@ async def store_bytes(ctx: Context, filename: str, mime_type: str, data: bytes) 
     req = UploadRequest(filename, mime_type, len(data))
     _validate_upload(req)
     if len(data) > ctx.settings.storage_max_file_mb * MIB:
-        raise BadRequest("File size exceeds allowed limit")
+        raise Refused("File size exceeds allowed limit", "input.size_bytes")
     if not mime_allowed(mime_type):
-        raise BadRequest("MIME type is not allowed")
+        raise Refused("MIME type is not allowed", "input.mime_type")
     storage = ctx.services.storage
     object_id = uuid.uuid4()
     bucket = storage.bucket_for(tc.tenant_id)

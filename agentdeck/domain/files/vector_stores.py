@@ -30,8 +30,8 @@ from agentdeck.domain.common.filters import matches, validate_filters
 from agentdeck.domain.common.limits import Limit, check
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import ingest, ranking
-from agentdeck.domain.files.storage import caller_user_id, get_object
-from agentdeck.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
+from agentdeck.domain.files.storage import Refused, caller_user_id, get_object
+from agentdeck.errors import Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
 from agentdeck.providers.embeddings import OpenAIEmbeddings, unpack
 
 log = logging.getLogger("agentdeck.vector_stores")
@@ -250,7 +250,7 @@ async def attach_object(
     await get_store(ctx, store_id, "admin")
     _validate_attach(attributes, chunking_strategy)
     if obj.status != "available":
-        raise BadRequest("Object has not been uploaded yet.")
+        raise Refused("Object has not been uploaded yet.", "input.object_id")
     async with ctx.session() as s:
         await lock_row(s, VectorStore, store_id)  # concurrent attachers count one after the other
         count = await s.scalar(
