@@ -229,8 +229,8 @@ class StorageObjectStatus(Enum):
 
 @strawberry.type(description="An HTTP header a presigned request must be sent with.")
 class PresignedHeader:
-    name: str
-    value: str
+    name: str = strawberry.field(description="The header's name, such as `Content-Type`.")
+    value: str = strawberry.field(description="Its value, exactly.")
 
 
 @strawberry.type(
@@ -262,7 +262,7 @@ class StorageObjectNode(graph.Node):
     filename: str = strawberry.field(description="The name it was uploaded with, as given.")
     mime_type: str = strawberry.field(description="The media type it was declared with.")
     size_bytes: int = strawberry.field(description="Its size: as declared until uploaded, then as received.")
-    status: StorageObjectStatus
+    status: StorageObjectStatus = strawberry.field(description="Whether its bytes have been uploaded.")
     bucket: str = strawberry.field(description="The provider's bucket it is in.")
     object_key: str = strawberry.field(description="Its key in the bucket.")
     agent_key: str | None = strawberry.field(description="The agent it was uploaded for, if any.")
@@ -270,8 +270,8 @@ class StorageObjectNode(graph.Node):
         description="The global id of the conversation it was uploaded in, if any."
     )
     metadata: JSON = strawberry.field(description="The metadata it was uploaded with.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When the upload was requested.")
+    updated_at: datetime = strawberry.field(description="When it last changed (its bytes arrived, say).")
 
     @classmethod
     def from_row(cls, row: db.StorageObject) -> StorageObjectNode:
@@ -328,7 +328,9 @@ class CreateStorageUploadInput:
 @strawberry.type(description="The object created and the request that uploads its bytes.")
 class CreateStorageUploadPayload:
     user_errors: list[graph.UserError]
-    storage_object: StorageObjectNode | None = None
+    storage_object: StorageObjectNode | None = strawberry.field(
+        default=None, description="The object created, `PENDING_UPLOAD` until its bytes are PUT."
+    )
     upload: PresignedRequest | None = strawberry.field(
         default=None, description="PUT the bytes with it; the object is then `AVAILABLE`."
     )
@@ -342,7 +344,7 @@ class DeleteStorageObjectInput:
 @strawberry.type(description="The deleted object's id.")
 class DeleteStorageObjectPayload:
     user_errors: list[graph.UserError]
-    deleted_id: strawberry.ID | None = None
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The deleted object's global id.")
 
 
 def _conversation(value: strawberry.ID | None, field: str) -> uuid.UUID | None:

@@ -301,22 +301,22 @@ class VectorStoreFileStatus(Enum):
 
 @strawberry.enum(description="What a vector store's expiry counts from.")
 class VectorStoreExpiryAnchor(Enum):
-    LAST_ACTIVE_AT = "last_active_at"
+    LAST_ACTIVE_AT = strawberry.enum_value("last_active_at", description="When it was last searched or changed.")
 
 
 @strawberry.type(description="When a vector store expires: `days` after its anchor.")
 class VectorStoreExpiry:
-    anchor: VectorStoreExpiryAnchor
-    days: int
+    anchor: VectorStoreExpiryAnchor = strawberry.field(description="What the days count from.")
+    days: int = strawberry.field(description="How many days after the anchor (1-365).")
 
 
 @strawberry.type(description="How many of a store's files are in each status.")
 class VectorStoreFileCounts:
-    in_progress: int
-    completed: int
-    failed: int
-    cancelled: int
-    total: int
+    in_progress: int = strawberry.field(description="Files being ingested.")
+    completed: int = strawberry.field(description="Files indexed.")
+    failed: int = strawberry.field(description="Files whose ingestion failed.")
+    cancelled: int = strawberry.field(description="Files whose ingestion was cancelled.")
+    total: int = strawberry.field(description="All its files.")
 
 
 @strawberry.enum(description="How a file is cut into chunks.")
@@ -327,7 +327,7 @@ class ChunkingStrategyType(Enum):
 
 @strawberry.type(description="How a file is cut into chunks: `AUTO`, or `STATIC` with its sizes.")
 class ChunkingStrategy:
-    type: ChunkingStrategyType
+    type: ChunkingStrategyType = strawberry.field(description="Automatic or static.")
     max_chunk_size_tokens: int | None = strawberry.field(description="A static chunk's size, in tokens.")
     chunk_overlap_tokens: int | None = strawberry.field(description="Tokens shared by neighbouring static chunks.")
 
@@ -361,16 +361,16 @@ class VectorStoreNode(graph.Node):
     database_id: uuid.UUID = strawberry.field(description="The store's UUID (REST's `id`).")
     openai_id: str = strawberry.field(description="Its OpenAI-style id (`vs_...`).")
     name: str = strawberry.field(description="Unique within the tenant.")
-    description: str | None
-    status: VectorStoreStatus
+    description: str | None = strawberry.field(description="What it holds, as its creator put it.")
+    status: VectorStoreStatus = strawberry.field(description="Whether it can be searched.")
     usage_bytes: int = strawberry.field(description="Bytes of text extracted from its files.")
     chunk_count: int = strawberry.field(description="How many chunks its files were cut into.")
     expires_after: VectorStoreExpiry | None = strawberry.field(description="Its expiry policy, if any.")
-    expires_at: datetime | None
+    expires_at: datetime | None = strawberry.field(description="When it expires, if it does.")
     last_active_at: datetime | None = strawberry.field(description="When it was last searched or changed.")
-    metadata: JSON
-    created_at: datetime
-    updated_at: datetime
+    metadata: JSON = strawberry.field(description="The object it was created with.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it (or its totals) last changed.")
 
     @classmethod
     def from_row(cls, row: db.VectorStore) -> VectorStoreNode:
@@ -436,16 +436,16 @@ class VectorStoreFileNode(graph.Node):
     object_id: strawberry.Private[uuid.UUID | None]
     database_id: uuid.UUID = strawberry.field(description="The attachment's UUID.")
     file_id: str = strawberry.field(description="The OpenAI-style file id (`file-...`) REST names it by.")
-    filename: str
-    mime_type: str | None
+    filename: str = strawberry.field(description="The stored object's filename.")
+    mime_type: str | None = strawberry.field(description="The stored object's media type.")
     size_bytes: int | None = strawberry.field(description="The stored object's size.")
     usage_bytes: int = strawberry.field(description="Bytes of text extracted from it.")
-    status: VectorStoreFileStatus
+    status: VectorStoreFileStatus = strawberry.field(description="Where its ingestion is.")
     attributes: JSON = strawberry.field(description="Its attributes, which search filters match.")
-    chunking_strategy: ChunkingStrategy
+    chunking_strategy: ChunkingStrategy = strawberry.field(description="How it is cut into chunks.")
     last_error: str | None = strawberry.field(description="Why ingestion failed, when it did.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When it was attached.")
+    updated_at: datetime = strawberry.field(description="When its ingestion last moved on.")
 
     @classmethod
     def from_row(cls, row: db.VectorStoreFile) -> VectorStoreFileNode:
@@ -505,28 +505,34 @@ class VectorStoreChunkMatch:
 
 @strawberry.enum(description="How an attribute filter compares a file's attribute with `value`.")
 class FileAttributeOperator(Enum):
-    EQ = "eq"
-    NE = "ne"
-    GT = "gt"
-    GTE = "gte"
-    LT = "lt"
-    LTE = "lte"
-    IN = "in"
-    NIN = "nin"
+    EQ = strawberry.enum_value("eq", description="Equal to `value`.")
+    NE = strawberry.enum_value("ne", description="Not equal to `value` (or absent).")
+    GT = strawberry.enum_value("gt", description="Greater than `value`.")
+    GTE = strawberry.enum_value("gte", description="Greater than or equal to `value`.")
+    LT = strawberry.enum_value("lt", description="Less than `value`.")
+    LTE = strawberry.enum_value("lte", description="Less than or equal to `value`.")
+    IN = strawberry.enum_value("in", description="One of the list `value`.")
+    NIN = strawberry.enum_value("nin", description="None of the list `value` (or absent).")
 
 
 @strawberry.input(description="One comparison of a file attribute.")
 class FileAttributeComparison:
     key: str = strawberry.field(description="The attribute's name.")
-    operator: FileAttributeOperator
+    operator: FileAttributeOperator = strawberry.field(description="How the attribute is compared.")
     value: JSON = strawberry.field(description="A string, number or boolean; a list of them for `IN`/`NIN`.")
 
 
 @strawberry.input(one_of=True, description="A filter on file attributes: a comparison, or all/any of filters.")
 class FileAttributeFilter:
-    comparison: FileAttributeComparison | None = strawberry.UNSET
-    all: list[FileAttributeFilter] | None = strawberry.UNSET
-    any: list[FileAttributeFilter] | None = strawberry.UNSET
+    comparison: FileAttributeComparison | None = strawberry.field(
+        default=strawberry.UNSET, description="One comparison."
+    )
+    all: list[FileAttributeFilter] | None = strawberry.field(
+        default=strawberry.UNSET, description="Every one of these filters (1-50)."
+    )
+    any: list[FileAttributeFilter] | None = strawberry.field(
+        default=strawberry.UNSET, description="At least one of these filters (1-50)."
+    )
 
     def to_domain(self) -> dict[str, Any]:
         """The domain's (OpenAI's) filter document."""
@@ -558,7 +564,7 @@ class CreateVectorStoreInput:
 @strawberry.type(description="The store created.")
 class CreateVectorStorePayload:
     user_errors: list[graph.UserError]
-    vector_store: VectorStoreNode | None = None
+    vector_store: VectorStoreNode | None = strawberry.field(default=None, description="The store created.")
 
 
 @strawberry.input(description="The store to delete, with its files and chunks.")
@@ -569,7 +575,7 @@ class DeleteVectorStoreInput:
 @strawberry.type(description="The deleted store's id.")
 class DeleteVectorStorePayload:
     user_errors: list[graph.UserError]
-    deleted_id: strawberry.ID | None = None
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The deleted store's global id.")
 
 
 @strawberry.input(description="A static chunking: chunks of `maxChunkSizeTokens`, overlapping by `chunkOverlapTokens`.")
@@ -604,7 +610,9 @@ class AttachVectorStoreFileInput:
 @strawberry.type(description="The file attached.")
 class AttachVectorStoreFilePayload:
     user_errors: list[graph.UserError]
-    vector_store_file: VectorStoreFileNode | None = None
+    vector_store_file: VectorStoreFileNode | None = strawberry.field(
+        default=None, description="The file attached, `COMPLETED` or `FAILED` when `wait` was true."
+    )
 
 
 @strawberry.input(description="A stored object to attach, and how to ingest it.")
@@ -624,7 +632,9 @@ class UploadVectorStoreFileInput:
 @strawberry.type(description="The file attached.")
 class UploadVectorStoreFilePayload:
     user_errors: list[graph.UserError]
-    vector_store_file: VectorStoreFileNode | None = None
+    vector_store_file: VectorStoreFileNode | None = strawberry.field(
+        default=None, description="The file attached, `COMPLETED` or `FAILED` when `wait` was true."
+    )
 
 
 @strawberry.input(description="The file to detach from its store (its chunks go; the stored object stays).")
@@ -635,7 +645,7 @@ class DeleteVectorStoreFileInput:
 @strawberry.type(description="The deleted file's id.")
 class DeleteVectorStoreFilePayload:
     user_errors: list[graph.UserError]
-    deleted_id: strawberry.ID | None = None
+    deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The deleted file's global id.")
 
 
 # The domain names these input fields by their REST names; the native inputs call them otherwise.
