@@ -1,5 +1,5 @@
 """Vector stores: create/list/get/delete, attaching stored objects, ingestion status, BM25 search
-measured on a small retrieval set (tests/data/retrieval), filters, tenancy, and GraphQL twins."""
+measured on a small retrieval set (tests/data/retrieval), filters, tenancy, and the native GraphQL graph."""
 
 from __future__ import annotations
 
