@@ -448,8 +448,8 @@ def test_upload_url_retry_is_the_same_object_with_a_fresh_url(server, owner):
     )
 
     mutation = (
-        "mutation($i: StoragePresignUploadInput!, $k: String) { createStorageUpload(input: $i, "
-        "idempotencyKey: $k) { objectId objectKey } }"
+        "mutation($i: CreateStorageUploadInput!, $k: String) { createStorageUpload(input: $i, "
+        "idempotencyKey: $k) { storageObject { id objectKey } } }"
     )
     gkey, gname = new_key(), f"{uuid.uuid4().hex[:8]}.txt"
     answers = [
