@@ -494,13 +494,14 @@ def test_contact_retry_is_one_submission(server, owner):
     assert stored() == 2
 
     mutation = (
-        "mutation($i: ContactInput!, $k: String) { submitContact(input: $i, idempotencyKey: $k) "
-        "{ data { referenceId } } }"
+        "mutation($i: SubmitContactInput!, $k: String) { submitContact(input: $i, idempotencyKey: $k) "
+        "{ receipt { referenceId } } }"
     )
     gkey = new_key()
     twin = {**body, "email": f"gql-{email}"}
     refs = [
-        server.gql(mutation, {"i": twin, "k": gkey})["data"]["submitContact"]["data"]["referenceId"] for _ in range(2)
+        server.gql(mutation, {"i": twin, "k": gkey})["data"]["submitContact"]["receipt"]["referenceId"]
+        for _ in range(2)
     ]
     assert refs[0] == refs[1]
     assert count(server, "SELECT count(*) FROM contact_submissions WHERE email = :e", e=twin["email"]) == 1
