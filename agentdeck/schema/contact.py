@@ -84,23 +84,29 @@ class ContactReceipt:
     delivered: bool = strawberry.field(description="A mail server accepted the message for the team.")
 
 
-@strawberry.input
+@strawberry.input(description="A message for the team.")
 class SubmitContactInput:
     email: str = strawberry.field(description="Where to answer.", metadata=bounded(Limit(format="email")))
     message: str = strawberry.field(
         description="10 to 2000 characters.", metadata=bounded(Limit(min_length=10, max_length=2000))
     )
-    name: str | None = strawberry.field(default=None, metadata=bounded(Limit(max_length=120)))
-    company: str | None = strawberry.field(default=None, metadata=bounded(Limit(max_length=120)))
-    topic: str | None = strawberry.field(default=None, metadata=bounded(Limit(max_length=80)))
+    name: str | None = strawberry.field(
+        default=None, description="The sender's name (up to 120 characters).", metadata=bounded(Limit(max_length=120))
+    )
+    company: str | None = strawberry.field(
+        default=None, description="Their company (up to 120 characters).", metadata=bounded(Limit(max_length=120))
+    )
+    topic: str | None = strawberry.field(
+        default=None, description="What it is about (up to 80 characters).", metadata=bounded(Limit(max_length=80))
+    )
     honeypot: str | None = strawberry.field(
         default=None, description="Leave empty (a field for bots to fill).", metadata=bounded(Limit(max_length=64))
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of submitContact.")
 class SubmitContactPayload:
-    receipt: ContactReceipt | None = None
+    receipt: ContactReceipt | None = strawberry.field(default=None, description="What was received.")
     message: str | None = strawberry.field(default=None, description="A word of thanks, to show the sender.")
     user_errors: list[graph.UserError]
 

@@ -151,7 +151,7 @@ class ContainerExpiryAnchor(Enum):
 
 @strawberry.type(description="When an idle container expires.")
 class ContainerExpiry:
-    anchor: ContainerExpiryAnchor
+    anchor: ContainerExpiryAnchor = strawberry.field(description="What the minutes count from.")
     minutes: int = strawberry.field(description="Minutes after the anchor (1 to 20).")
 
     @classmethod
@@ -177,16 +177,16 @@ async def _agent_keys(info: strawberry.Info, keys: list[uuid.UUID]) -> list[list
 class ContainerNode(graph.Node):
     key: relay.NodeID[str]
     database_id: uuid.UUID = strawberry.field(description="The container's UUID.")
-    name: str
+    name: str = strawberry.field(description="Its name (1 to 128 characters).")
     provider_id: str = strawberry.field(description="The provider's id of the container (OpenAI's `cntr_…`).")
-    memory_limit: ContainerMemoryLimit
-    status: ContainerStatus
+    memory_limit: ContainerMemoryLimit = strawberry.field(description="How much memory it has.")
+    status: ContainerStatus = strawberry.field(description="What its provider last said of it.")
     expires_after: ContainerExpiry | None = strawberry.field(description="When it expires when idle, if it does.")
     file_ids: list[str] = strawberry.field(description="The provider file ids copied into it at creation.")
-    metadata: JSON
-    last_active_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    metadata: JSON = strawberry.field(description="The caller's own key/value annotations.")
+    last_active_at: datetime | None = strawberry.field(description="When it was last used, if known.")
+    created_at: datetime = strawberry.field(description="When it was created.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @strawberry.field(description="The keys of the agents whose code interpreter runs in this container.")
     async def agent_keys(self, info: strawberry.Info) -> list[str]:
@@ -232,56 +232,62 @@ MISSING = "Container not found"
 @strawberry.input(description="A container expiry: minutes of idleness after the anchor.")
 class ContainerExpiryInput:
     minutes: int = strawberry.field(description="1 to 20.")
-    anchor: ContainerExpiryAnchor = ContainerExpiryAnchor.LAST_ACTIVE_AT
+    anchor: ContainerExpiryAnchor = strawberry.field(
+        default=ContainerExpiryAnchor.LAST_ACTIVE_AT, description="What the minutes count from."
+    )
 
 
-@strawberry.input
+@strawberry.input(description="A new container.")
 class CreateContainerInput:
-    name: str = strawberry.field(metadata=bounded(Limit(min_length=1, max_length=128)))
+    name: str = strawberry.field(
+        description="1 to 128 characters (trimmed).", metadata=bounded(Limit(min_length=1, max_length=128))
+    )
     memory_limit: ContainerMemoryLimit | None = strawberry.field(default=None, description="1 GB by default.")
-    expires_after: ContainerExpiryInput | None = None
+    expires_after: ContainerExpiryInput | None = strawberry.field(
+        default=None, description="When it expires when idle; the provider's default if null."
+    )
     file_ids: list[str] | None = strawberry.field(
         default=None, description="Provider file ids to copy into the container (at most 100)."
     )
-    metadata: JSON | None = None
+    metadata: JSON | None = strawberry.field(default=None, description="Key/value annotations (an object).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of createContainer.")
 class CreateContainerPayload:
-    container: ContainerNode | None = None
+    container: ContainerNode | None = strawberry.field(default=None, description="The new container.")
     user_errors: list[graph.UserError]
 
 
-@strawberry.input
+@strawberry.input(description="The container to delete.")
 class DeleteContainerInput:
     id: strawberry.ID = strawberry.field(description="The container's global id.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of deleteContainer.")
 class DeleteContainerPayload:
     deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The deleted container's id.")
     user_errors: list[graph.UserError]
 
 
-@strawberry.input
+@strawberry.input(description="An agent and the container its code interpreter is to run in.")
 class BindAgentContainerInput:
     agent_key: str = strawberry.field(description="The agent's key in the catalog.")
     container_id: strawberry.ID = strawberry.field(description="The container's global id.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of bindAgentContainer.")
 class BindAgentContainerPayload:
-    agent_key: str | None = None
+    agent_key: str | None = strawberry.field(default=None, description="The agent now bound.")
     container: ContainerNode | None = strawberry.field(default=None, description="The container the agent now uses.")
     user_errors: list[graph.UserError]
 
 
-@strawberry.input
+@strawberry.input(description="The agent to unbind from its container.")
 class UnbindAgentContainerInput:
     agent_key: str = strawberry.field(description="The agent's key in the catalog.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of unbindAgentContainer.")
 class UnbindAgentContainerPayload:
     agent_key: str | None = strawberry.field(
         default=None, description="The agent, which now gets an automatic container."

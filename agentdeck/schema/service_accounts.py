@@ -228,14 +228,14 @@ class TokenNode(graph.Node):
     jti: str = strawberry.field(description="The token's JWT id.")
     account: str = strawberry.field(description="The service account (a catalog name).")
     is_global: bool = strawberry.field(description="The account is global: the token belongs to no tenant.")
-    scopes: list[str]
+    scopes: list[str] = strawberry.field(description="What the token may do (the account's catalog order).")
     fingerprint: str | None = strawberry.field(description="The label given at minting, if any.")
     signing_kid: str = strawberry.field(description="The id of the key that signed it.")
-    status: TokenStatus
-    issued_at: datetime
-    expires_at: datetime
-    revoked_at: datetime | None
-    revoked_reason: str | None
+    status: TokenStatus = strawberry.field(description="Whether it works now.")
+    issued_at: datetime = strawberry.field(description="When it was minted.")
+    expires_at: datetime = strawberry.field(description="When it stops working unless revoked before.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
+    revoked_reason: str | None = strawberry.field(description="Why it was revoked, if a reason was given.")
 
     @classmethod
     def from_row(cls, row: TokenRow) -> TokenNode:
@@ -301,7 +301,7 @@ def _tenant(value: strawberry.ID | None) -> str | None:
     return str(key)
 
 
-@strawberry.input
+@strawberry.input(description="The token to mint.")
 class IssueServiceAccountTokenInput:
     account: str = strawberry.field(description="The service account (a catalog name).")
     scopes: list[str] = strawberry.field(description="Scopes the token carries: some of the account's.")
@@ -316,7 +316,7 @@ class IssueServiceAccountTokenInput:
     fingerprint: str | None = strawberry.field(default=None, description="A label to find the token by.")
 
 
-@strawberry.input
+@strawberry.input(description="The token to mint, and why (the reason is kept for the audit).")
 class IssueServiceAccountTokenFromBrowserInput(IssueServiceAccountTokenInput):
     reason: str = strawberry.field(
         description="Why the token is minted (10 to 512 characters).",
@@ -324,21 +324,21 @@ class IssueServiceAccountTokenFromBrowserInput(IssueServiceAccountTokenInput):
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of issueServiceAccountToken.")
 class IssueServiceAccountTokenPayload:
-    token: TokenNode | None = None
+    token: TokenNode | None = strawberry.field(default=None, description="The new token, as listed.")
     refresh_token: str | None = strawberry.field(
         default=None, description="The token itself: shown this once, never again."
     )
     user_errors: list[graph.UserError]
 
 
-@strawberry.type
+@strawberry.type(description="The result of issueServiceAccountTokenFromBrowser.")
 class IssueServiceAccountTokenFromBrowserPayload(IssueServiceAccountTokenPayload):
     pass
 
 
-@strawberry.input
+@strawberry.input(description="The token to revoke.")
 class RevokeServiceAccountTokenInput:
     id: strawberry.ID = strawberry.field(description="The token's global id.")
     reason: str | None = strawberry.field(
@@ -346,9 +346,9 @@ class RevokeServiceAccountTokenInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of revokeServiceAccountToken.")
 class RevokeServiceAccountTokenPayload:
-    token: TokenNode | None = None
+    token: TokenNode | None = strawberry.field(default=None, description="The token, revoked.")
     user_errors: list[graph.UserError]
 
 

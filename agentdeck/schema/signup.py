@@ -288,15 +288,15 @@ async def _newest_invites(info: strawberry.Info, keys: list[uuid.UUID]) -> list[
 class RequestNode(graph.Node):
     key: relay.NodeID[str]
     database_id: uuid.UUID = strawberry.field(description="The request's UUID.")
-    email: str
-    organization: str
-    full_name: str
+    email: str = strawberry.field(description="Who asks (lower-case).")
+    organization: str = strawberry.field(description="The organization they name.")
+    full_name: str = strawberry.field(description="Their name.")
     message: str | None = strawberry.field(description="What the person wrote, if anything.")
-    status: RequestStatus
+    status: RequestStatus = strawberry.field(description="Where the request stands.")
     decision_reason: str | None = strawberry.field(description="The approval's note, or the rejection's reason.")
-    decided_at: datetime | None
-    created_at: datetime
-    updated_at: datetime
+    decided_at: datetime | None = strawberry.field(description="When an operator decided, if one has.")
+    created_at: datetime = strawberry.field(description="When the request was made.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
 
     @strawberry.field(description="The newest invite issued for this request (its approval's), if any.")
     async def invite(self, info: strawberry.Info) -> InviteNode | None:
@@ -338,12 +338,12 @@ class InviteNode(graph.Node):
     token_hint: str = strawberry.field(description="The token's last 6 characters, to tell invites apart.")
     invited_email: str | None = strawberry.field(description="The only address that may redeem it, if set.")
     status: InviteStatus = strawberry.field(description="Derived when read: expiry and redemptions count.")
-    max_redemptions: int
-    redeemed_count: int
-    expires_at: datetime | None
-    revoked_at: datetime | None
-    note: str | None
-    created_at: datetime
+    max_redemptions: int = strawberry.field(description="How many registrations it admits.")
+    redeemed_count: int = strawberry.field(description="How many it has admitted.")
+    expires_at: datetime | None = strawberry.field(description="When it stops admitting anyone.")
+    revoked_at: datetime | None = strawberry.field(description="When it was revoked, if it was.")
+    note: str | None = strawberry.field(description="The operator's note.")
+    created_at: datetime = strawberry.field(description="When it was issued.")
     signup_request_key: strawberry.Private[uuid.UUID | None]
 
     @strawberry.field(description="The access request the invite was issued for, if any.")
@@ -393,9 +393,9 @@ class SignupInviteFilter:
     )
 
 
-@strawberry.input
+@strawberry.input(description="A request for access.")
 class RequestAccessInput:
-    email: str
+    email: str = strawberry.field(description="Where the invite is to be sent.")
     organization: str = strawberry.field(description="2 to 128 characters.")
     full_name: str = strawberry.field(description="2 to 128 characters.")
     accept_terms: bool = strawberry.field(metadata=bounded(ACCEPT_TERMS), description=TERMS_DESCRIPTION)
@@ -403,7 +403,7 @@ class RequestAccessInput:
     honeypot: str | None = strawberry.field(default=None, description="Leave empty (a field for bots to fill).")
 
 
-@strawberry.type
+@strawberry.type(description="The result of requestAccess.")
 class RequestAccessPayload:
     policy: SignupPolicy | None = strawberry.field(
         default=None, description="The signup policy: what happens next. The request itself is not shown."
@@ -411,7 +411,7 @@ class RequestAccessPayload:
     user_errors: list[graph.UserError]
 
 
-@strawberry.input
+@strawberry.input(description="The request to approve, and its invite's terms.")
 class ApproveSignupRequestInput:
     id: strawberry.ID = strawberry.field(description="The request's global id.")
     note: str | None = strawberry.field(default=None, description="Up to 512 characters.")
@@ -420,9 +420,9 @@ class ApproveSignupRequestInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of approveSignupRequest.")
 class ApproveSignupRequestPayload:
-    signup_request: RequestNode | None = None
+    signup_request: RequestNode | None = strawberry.field(default=None, description="The request, approved.")
     invite: InviteNode | None = strawberry.field(default=None, description="The invite the approval issued.")
     invite_token: str | None = strawberry.field(
         default=None, description="The invite's token: shown this once, never again."
@@ -430,19 +430,19 @@ class ApproveSignupRequestPayload:
     user_errors: list[graph.UserError]
 
 
-@strawberry.input
+@strawberry.input(description="The request to reject.")
 class RejectSignupRequestInput:
     id: strawberry.ID = strawberry.field(description="The request's global id.")
     reason: str | None = strawberry.field(default=None, description="Up to 512 characters.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of rejectSignupRequest.")
 class RejectSignupRequestPayload:
-    signup_request: RequestNode | None = None
+    signup_request: RequestNode | None = strawberry.field(default=None, description="The request, rejected.")
     user_errors: list[graph.UserError]
 
 
-@strawberry.input
+@strawberry.input(description="The invite to issue.")
 class IssueSignupInviteInput:
     invited_email: str | None = strawberry.field(default=None, description="The only address that may redeem it.")
     max_redemptions: int = strawberry.field(default=1, description="1 to 10.")
@@ -453,21 +453,21 @@ class IssueSignupInviteInput:
     )
 
 
-@strawberry.type
+@strawberry.type(description="The result of issueSignupInvite.")
 class IssueSignupInvitePayload:
-    invite: InviteNode | None = None
+    invite: InviteNode | None = strawberry.field(default=None, description="The new invite.")
     invite_token: str | None = strawberry.field(default=None, description="The token: shown this once, never again.")
     user_errors: list[graph.UserError]
 
 
-@strawberry.input
+@strawberry.input(description="The invite to revoke.")
 class RevokeSignupInviteInput:
     id: strawberry.ID = strawberry.field(description="The invite's global id.")
 
 
-@strawberry.type
+@strawberry.type(description="The result of revokeSignupInvite.")
 class RevokeSignupInvitePayload:
-    invite: InviteNode | None = None
+    invite: InviteNode | None = strawberry.field(default=None, description="The invite, revoked.")
     user_errors: list[graph.UserError]
 
 
