@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import event
 from strawberry.relay import GlobalID
 
 from agentdeck.context import Context
@@ -157,3 +158,30 @@ async def test_mutations_user_errors_and_bindings(tmp_path):
         again = (await gql(a, delete, id=second["id"]))["data"]["deleteContainer"]
         assert again["userErrors"] == [{"field": ["input", "id"], "code": "NOT_FOUND"}]
         assert (await gql(viewer, "{ containers { totalCount } }"))["data"]["containers"]["totalCount"] == 0
+
+
+async def test_a_page_with_its_bindings_costs_constant_statements(tmp_path):
+    async with platform(tmp_path, container_max_per_tenant=30) as services:
+        a = await tenant_member(services, role="admin")
+        bind = "mutation($i: BindAgentContainerInput!) { bindAgentContainer(input: $i) { userErrors { code } } }"
+        statements: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        engine = services.db.engine.sync_engine
+        query = "{ containers(first: 50) { nodes { name agentKeys } } }"
+        sizes = {}
+        for n in (2, 20):
+            while len((await gql(a, query))["data"]["containers"]["nodes"]) < n:
+                made = (await create(a, name="c"))["container"]
+                await gql(a, bind, i={"agentKey": "code_assistant", "containerId": made["id"]})
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                out = await gql(a, query)
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            assert len(out["data"]["containers"]["nodes"]) == n
+            sizes[n] = len(statements)
+        assert 0 < sizes[2] == sizes[20], sizes

@@ -10,9 +10,12 @@ import dataclasses
 import uuid
 from typing import Any
 
+from sqlalchemy import event, func, select
 from strawberry.relay import GlobalID
 
 from agentdeck.context import Context
+from agentdeck.db.models.signup import SignupRequest
+from agentdeck.domain.identity import signup
 from agentdeck.domain.identity.auth import OPERATOR_SCOPES
 from agentdeck.schema import build_schema
 from tests.inprocess import client, platform, tenant_member
@@ -193,3 +196,37 @@ async def test_invites(tmp_path):
         assert out["data"]["node"] is None and out["errors"][0]["code"] == "FORBIDDEN"
         out = await gql(member, ISSUE)
         assert out["data"] is None and out["errors"][0]["code"] == "FORBIDDEN"
+
+
+async def test_a_page_with_its_edges_costs_constant_statements(tmp_path):
+    async with platform(tmp_path, signup_policy="approval") as services:
+        op = await operator(services)
+        query = "{ signupRequests(first: 50) { nodes { email invite { tokenHint signupRequest { email } } } } }"
+        statements: list[str] = []
+
+        def count(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            statements.append(statement)
+
+        engine = services.db.engine.sync_engine
+        sizes = {}
+        for n in (2, 20):
+            async with services.db.platform_session() as s:
+                have = await s.scalar(select(func.count()).select_from(SignupRequest)) or 0
+                rows = [
+                    SignupRequest(email=f"bulk{i}@example.com", organization="Bulk", full_name="Bulk Asker")
+                    for i in range(have, n)
+                ]
+                s.add_all(rows)
+                await s.commit()
+            for row in rows:
+                await signup.approve(op, row.id, None, None)
+            statements.clear()
+            event.listen(engine, "before_cursor_execute", count)
+            try:
+                out = await gql(op, query)
+            finally:
+                event.remove(engine, "before_cursor_execute", count)
+            nodes = out["data"]["signupRequests"]["nodes"]
+            assert len(nodes) == n and all(x["invite"]["signupRequest"]["email"] == x["email"] for x in nodes)
+            sizes[n] = len(statements)
+        assert 0 < sizes[2] == sizes[20], sizes
