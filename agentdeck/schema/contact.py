@@ -8,6 +8,7 @@ from typing import Any
 
 import strawberry
 
+from agentdeck.domain.common import idempotency as ri
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.results import Outcome
 from agentdeck.domain.status import contact as r
@@ -102,6 +103,27 @@ class SubmitContactInput:
     honeypot: str | None = strawberry.field(
         default=None, description="Leave empty (a field for bots to fill).", metadata=bounded(Limit(max_length=64))
     )
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, "
+        "per sender. A retry with the same key and input gets the first submission's receipt and sends nothing "
+        "twice; another input with the key is refused. The key of a REST submission (`Idempotency-Key`) names "
+        "the same submission here.",
+        metadata=limited(ri.KEY),
+    )
+
+    def guarded(self) -> ri.Idempotency:
+        """The key, guarding the input as the REST body's `ContactInput` (so both faces fingerprint one
+        submission alike)."""
+        legacy = ContactInput(
+            email=self.email,
+            message=self.message,
+            name=self.name,
+            company=self.company,
+            topic=self.topic,
+            honeypot=self.honeypot,
+        )
+        return ri.Idempotency(self.idempotency_key, {"input": legacy}, field="input.idempotencyKey")
 
 
 @strawberry.type(description="The result of submitContact.")
@@ -114,9 +136,7 @@ class SubmitContactPayload:
 @strawberry.type
 class Mutation:
     @strawberry.mutation(description="Send a message to the team (rate limited per sender and address).")
-    async def submit_contact(
-        self, info: strawberry.Info, input: SubmitContactInput, idempotency_key: IdempotencyKey = None
-    ) -> SubmitContactPayload:
+    async def submit_contact(self, info: strawberry.Info, input: SubmitContactInput) -> SubmitContactPayload:
         async def submit() -> dict[str, Any]:
             check_input(input)
             outcome = await r.submit(
@@ -127,7 +147,7 @@ class Mutation:
                 input.topic,
                 input.message,
                 input.honeypot,
-                keyed(idempotency_key, input=input),
+                input.guarded(),
             )
             row = outcome.data.row
             return {"receipt": ContactReceipt(reference_id=row.id, delivered=row.delivered), "message": outcome.message}

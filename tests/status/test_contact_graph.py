@@ -11,8 +11,8 @@ from agentdeck.schema import build_schema
 from tests.inprocess import client, platform
 
 SCHEMA = build_schema()
-SUBMIT = """mutation($i: SubmitContactInput!, $k: String) {
-  submitContact(input: $i, idempotencyKey: $k) { message receipt { referenceId delivered } userErrors { field code } }
+SUBMIT = """mutation($i: SubmitContactInput!) {
+  submitContact(input: $i) { message receipt { referenceId delivered } userErrors { field code } }
 }"""
 
 
@@ -28,11 +28,16 @@ async def test_submit_contact(tmp_path):
     async with platform(tmp_path) as services:
         sender = client(services, "198.51.100.7")
         body = {"email": "Ada@Example.com", "message": "Do you offer volume discounts?", "topic": "Pricing"}
-        sent = (await gql(sender, SUBMIT, i=body, k="retry-1"))["data"]["submitContact"]
+        sent = (await gql(sender, SUBMIT, i={**body, "idempotencyKey": "retry-1"}))["data"]["submitContact"]
         assert sent["userErrors"] == [] and sent["message"].startswith("Thanks")
         assert sent["receipt"]["delivered"] is False  # no SMTP server configured: only the outbox
-        again = (await gql(sender, SUBMIT, i=body, k="retry-1"))["data"]["submitContact"]
+        again = (await gql(sender, SUBMIT, i={**body, "idempotencyKey": "retry-1"}))["data"]["submitContact"]
         assert again["receipt"] == sent["receipt"]  # the retry is the first submission
+        other = await gql(
+            sender, SUBMIT, i={**body, "message": "Another message, same key", "idempotencyKey": "retry-1"}
+        )
+        assert other["data"]["submitContact"]["receipt"] is None
+        assert [e["field"] for e in other["data"]["submitContact"]["userErrors"]] == [["input", "idempotencyKey"]]
 
         bot = (await gql(sender, SUBMIT, i={**body, "honeypot": "http://spam"}))["data"]["submitContact"]
         assert bot["userErrors"] == [] and bot["receipt"]["referenceId"] != sent["receipt"]["referenceId"]
