@@ -471,13 +471,6 @@ class RevokeSignupInvitePayload:
     user_errors: list[graph.UserError]
 
 
-def _request_key(value: strawberry.ID | None) -> uuid.UUID | None:
-    """A filter's request id; one that names no request matches nothing (a fresh UUID)."""
-    if value is None:
-        return None
-    return database_key(value, REQUEST) or uuid.uuid4()
-
-
 @strawberry.type
 class Query:
     @strawberry.field(extensions=REQUESTS, description="Access requests, newest first (operators).")
@@ -506,7 +499,11 @@ class Query:
     ) -> graph.Connection[InviteNode]:
         f = filter or SignupInviteFilter()
         status = f.status.value if f.status else None
-        request_id = _request_key(f.signup_request_id)
+        request_id = None
+        if f.signup_request_id is not None:
+            request_id = database_key(f.signup_request_id, REQUEST)
+            if request_id is None:  # names no request: no invite was issued for it
+                return graph.connection_of([])
         return await graph.paginate(
             lambda offset, limit: r.list_invites(info.context, status, f.invited_email, request_id, limit, offset),
             InviteNode.from_row,

@@ -95,6 +95,9 @@ async def test_requests_decisions_and_their_invites(tmp_path):
         assert done["signupRequest"]["status"] == "APPROVED" and done["signupRequest"]["decidedAt"]
         assert done["signupRequest"]["invite"]["id"] == done["invite"]["id"]
         assert done["invite"]["signupRequest"] == {"id": one["id"], "email": "asker0@example.com"}
+        issued_for = "query($f: SignupInviteFilter) { signupInvites(filter: $f) { nodes { id } } }"
+        out = (await gql(op, issued_for, f={"signupRequestId": one["id"]}))["data"]["signupInvites"]
+        assert out["nodes"] == [{"id": done["invite"]["id"]}]
         for variables, field, code in (
             ({"id": one["id"]}, None, "CONFLICT"),
             ({"id": str(GlobalID("SignupRequest", str(uuid.uuid4())))}, ["input", "id"], "NOT_FOUND"),
