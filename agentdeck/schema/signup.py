@@ -554,9 +554,9 @@ class Mutation:
 
     @strawberry.mutation(extensions=INVITES, description="Issue an invite (its token is returned once).")
     async def issue_signup_invite(
-        self, info: strawberry.Info, input: IssueSignupInviteInput | None = None
+        self, info: strawberry.Info, input: IssueSignupInviteInput
     ) -> IssueSignupInvitePayload:
-        i = input or IssueSignupInviteInput()
+        i = input
 
         async def issue() -> dict[str, Any]:
             request_id = None

@@ -191,7 +191,7 @@ def test_unknown_signup_requests_are_404(server):
 def test_invites_over_graphql(server):
     op = operator(server)
     out = server.gql(
-        "mutation($i: IssueSignupInviteInput) { issueSignupInvite(input: $i) "
+        "mutation($i: IssueSignupInviteInput!) { issueSignupInvite(input: $i) "
         "{ invite { id status maxRedemptions } inviteToken userErrors { field } } }",
         {"i": {"maxRedemptions": 2}},
         token=op,

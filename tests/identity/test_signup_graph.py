@@ -32,7 +32,7 @@ REQUESTS = """query($first: Int, $after: String, $f: SignupRequestFilter) {
 }"""
 INVITE = "invite { id status tokenHint invitedEmail maxRedemptions redeemedCount expiresAt note signupRequest { id } }"
 ISSUE = (
-    "mutation($i: IssueSignupInviteInput) { issueSignupInvite(input: $i) "
+    "mutation($i: IssueSignupInviteInput!) { issueSignupInvite(input: $i) "
     f"{{ {INVITE} inviteToken userErrors {{ field message code }} }} }}"
 )
 
@@ -155,7 +155,7 @@ async def test_invites(tmp_path):
             0,
         )
         assert invite["expiresAt"] and invite["signupRequest"] is None
-        plain = (await gql(op, ISSUE))["data"]["issueSignupInvite"]  # every field has a default
+        plain = (await gql(op, ISSUE, i={}))["data"]["issueSignupInvite"]  # every field has a default
         assert plain["invite"]["maxRedemptions"] == 1
 
         for fields, path, code in (
@@ -197,7 +197,7 @@ async def test_invites(tmp_path):
         assert (await gql(op, node, id=invite["id"]))["data"]["node"] == {"status": "REVOKED"}
         out = await gql(member, node, id=invite["id"])
         assert out["data"]["node"] is None and out["errors"][0]["code"] == "FORBIDDEN"
-        out = await gql(member, ISSUE)
+        out = await gql(member, ISSUE, i={})
         assert out["data"] is None and out["errors"][0]["code"] == "FORBIDDEN"
 
 
