@@ -1,6 +1,40 @@
 from enum import Enum
 
 
+class ChunkingStrategyType(str, Enum):
+    AUTO = "AUTO"
+    STATIC = "STATIC"
+
+
+class ContainerExpiryAnchor(str, Enum):
+    LAST_ACTIVE_AT = "LAST_ACTIVE_AT"
+
+
+class ContainerMemoryLimit(str, Enum):
+    GB_1 = "GB_1"
+    GB_4 = "GB_4"
+    GB_16 = "GB_16"
+    GB_64 = "GB_64"
+
+
+class ContainerStatus(str, Enum):
+    RUNNING = "RUNNING"
+    EXPIRED = "EXPIRED"
+    DELETED = "DELETED"
+    UNKNOWN = "UNKNOWN"
+
+
+class FileAttributeOperator(str, Enum):
+    EQ = "EQ"
+    NE = "NE"
+    GT = "GT"
+    GTE = "GTE"
+    LT = "LT"
+    LTE = "LTE"
+    IN = "IN"
+    NIN = "NIN"
+
+
 class IncidentSeverity(str, Enum):
     major = "major"
     minor = "minor"
@@ -21,9 +55,9 @@ class NoticeLevel(str, Enum):
 
 
 class ServiceAccountTokenStatus(str, Enum):
-    active = "active"
-    revoked = "revoked"
-    all = "all"
+    ACTIVE = "ACTIVE"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
 
 
 class SeverityFilter(str, Enum):
@@ -33,16 +67,21 @@ class SeverityFilter(str, Enum):
 
 
 class SignupInviteStatus(str, Enum):
-    active = "active"
-    revoked = "revoked"
-    expired = "expired"
-    exhausted = "exhausted"
+    ACTIVE = "ACTIVE"
+    REVOKED = "REVOKED"
+    EXPIRED = "EXPIRED"
+    EXHAUSTED = "EXHAUSTED"
 
 
 class SignupRequestStatus(str, Enum):
-    pending = "pending"
-    approved = "approved"
-    rejected = "rejected"
+    PENDING = "PENDING"
+    APPROVED = "APPROVED"
+    REJECTED = "REJECTED"
+
+
+class StorageObjectStatus(str, Enum):
+    PENDING_UPLOAD = "PENDING_UPLOAD"
+    AVAILABLE = "AVAILABLE"
 
 
 class StripeEventStatus(str, Enum):
@@ -62,6 +101,23 @@ class UserErrorCode(str, Enum):
     CONFLICT = "CONFLICT"
     GONE = "GONE"
     TOO_LARGE = "TOO_LARGE"
+
+
+class VectorStoreExpiryAnchor(str, Enum):
+    LAST_ACTIVE_AT = "LAST_ACTIVE_AT"
+
+
+class VectorStoreFileStatus(str, Enum):
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
+class VectorStoreStatus(str, Enum):
+    EXPIRED = "EXPIRED"
+    IN_PROGRESS = "IN_PROGRESS"
+    COMPLETED = "COMPLETED"
 
 
 class WorkflowInputMapper(str, Enum):

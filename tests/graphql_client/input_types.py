@@ -4,13 +4,46 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
+    ContainerExpiryAnchor,
+    ContainerMemoryLimit,
+    FileAttributeOperator,
     IncidentSeverity,
     IncidentState,
     NoticeLevel,
+    ServiceAccountTokenStatus,
     SeverityFilter,
+    SignupInviteStatus,
+    SignupRequestStatus,
     SubscriptionChannel,
+    VectorStoreFileStatus,
     WorkflowRunStatus,
 )
+
+
+class ApproveSignupRequestInput(BaseModel):
+    """The request to approve, and its invite's terms."""
+
+    id: str
+    "The request's global id."
+    note: Optional[str] = None
+    "Up to 512 characters."
+    invite_expires_in_hours: int = Field(alias="inviteExpiresInHours", default=72)
+    "1 to 336."
+
+
+class AttachVectorStoreFileInput(BaseModel):
+    """A file to attach by its file id, and how to ingest it."""
+
+    vector_store_id: str = Field(alias="vectorStoreId")
+    "The store's global id."
+    file_id: str = Field(alias="fileId")
+    "The file id (`file-<hex>`) or the stored object's UUID."
+    attributes: Optional[Any] = None
+    "Up to 16 attributes (strings up to 512 characters, numbers, booleans)."
+    chunking: Optional["StaticChunkingInput"] = None
+    "Automatic when null."
+    wait: bool = True
+    "Return once ingestion has finished."
 
 
 class BillingContactInput(BaseModel):
@@ -21,14 +54,13 @@ class BillingContactInput(BaseModel):
     notify_billing: bool = Field(alias="notifyBilling", default=True)
 
 
-class BrowserServiceAccountIssueInput(BaseModel):
-    account: str
-    scopes: list[str]
-    reason: str
-    tenant_id: Optional[str] = Field(alias="tenantId", default=None)
-    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
-    fingerprint: Optional[str] = None
-    force: bool = False
+class BindAgentContainerInput(BaseModel):
+    """An agent and the container its code interpreter is to run in."""
+
+    agent_key: str = Field(alias="agentKey")
+    "The agent's key in the catalog."
+    container_id: str = Field(alias="containerId")
+    "The container's global id."
 
 
 class CancelSubscriptionInput(BaseModel):
@@ -61,35 +93,168 @@ class ChatInput(BaseModel):
     )
 
 
-class ContactInput(BaseModel):
-    email: str
-    message: str
-    name: Optional[str] = None
-    company: Optional[str] = None
-    topic: Optional[str] = None
-    honeypot: Optional[str] = None
+class ContainerExpiryInput(BaseModel):
+    """A container expiry: minutes of idleness after the anchor."""
+
+    minutes: int
+    "1 to 20."
+    anchor: ContainerExpiryAnchor = ContainerExpiryAnchor.LAST_ACTIVE_AT
+    "What the minutes count from."
 
 
-class ContainerBindInput(BaseModel):
-    container_id: Any = Field(alias="containerId")
+class CreateContainerInput(BaseModel):
+    """A new container."""
 
-
-class ContainerCreateInput(BaseModel):
     name: str
-    memory_limit: Optional[str] = Field(alias="memoryLimit", default=None)
-    "1g, 4g, 16g, or 64g"
-    expires_after: Optional[Any] = Field(alias="expiresAfter", default=None)
+    "1 to 128 characters (trimmed)."
+    memory_limit: Optional[ContainerMemoryLimit] = Field(
+        alias="memoryLimit", default=None
+    )
+    "1 GB by default."
+    expires_after: Optional["ContainerExpiryInput"] = Field(
+        alias="expiresAfter", default=None
+    )
+    "When it expires when idle; the provider's default if null."
     file_ids: Optional[list[str]] = Field(alias="fileIds", default=None)
+    "Provider file ids to copy into the container (at most 100)."
     metadata: Optional[Any] = None
+    "Key/value annotations (an object)."
+
+
+class CreateStorageUploadInput(BaseModel):
+    """The object to create; its bytes are PUT to the upload request after."""
+
+    filename: str
+    "1-256 characters, no control characters."
+    mime_type: str = Field(alias="mimeType")
+    "The media type the bytes will be sent with (an allowed one)."
+    size_bytes: int = Field(alias="sizeBytes")
+    "The size of the bytes, at most the tenant's limit."
+    agent_key: Optional[str] = Field(alias="agentKey", default=None)
+    "The agent it is for, if any."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "The conversation it belongs to (its global id), if any."
+    metadata: Optional[Any] = None
+    "An object kept with it."
+
+
+class CreateVectorStoreInput(BaseModel):
+    """The store to create."""
+
+    name: str
+    "1-128 characters, unique within the tenant."
+    description: Optional[str] = None
+    "At most 2048 characters."
+    expires_after_days: Optional[int] = Field(alias="expiresAfterDays", default=None)
+    "Expire 1-365 days after it was last active; never when null."
+    metadata: Optional[Any] = None
+    "An object kept with it."
+
+
+class DeleteContainerInput(BaseModel):
+    """The container to delete."""
+
+    id: str
+    "The container's global id."
+
+
+class DeleteStorageObjectInput(BaseModel):
+    """The stored object to delete."""
+
+    id: str
+    "The object's global id."
+
+
+class DeleteVectorStoreFileInput(BaseModel):
+    """The file to detach from its store (its chunks go; the stored object stays)."""
+
+    id: str
+    "The vector store file's global id."
+
+
+class DeleteVectorStoreInput(BaseModel):
+    """The store to delete, with its files and chunks."""
+
+    id: str
+    "The store's global id."
 
 
 class EmailVerificationConfirmInput(BaseModel):
     token: str
 
 
+class FileAttributeComparison(BaseModel):
+    """One comparison of a file attribute."""
+
+    key: str
+    "The attribute's name."
+    operator: FileAttributeOperator
+    "How the attribute is compared."
+    value: Any
+    "A string, number or boolean; a list of them for `IN`/`NIN`."
+
+
+class FileAttributeFilter(BaseModel):
+    """A filter on file attributes: a comparison, or all/any of filters."""
+
+    comparison: Optional["FileAttributeComparison"] = None
+    "One comparison."
+    all: Optional[list["FileAttributeFilter"]] = None
+    "Every one of these filters (1-50)."
+    any: Optional[list["FileAttributeFilter"]] = None
+    "At least one of these filters (1-50)."
+
+
 class InputAttachment(BaseModel):
     object_id: Any = Field(alias="objectId")
     kind: Optional[str] = None
+
+
+class IssueServiceAccountTokenFromBrowserInput(BaseModel):
+    """The token to mint, and why (the reason is kept for the audit)."""
+
+    account: str
+    "The service account (a catalog name)."
+    scopes: list[str]
+    "Scopes the token carries: some of the account's."
+    tenant: Optional[str] = None
+    "The tenant (its global id) a tenant-scoped account's token is for; a tenant admin's own tenant when omitted. Null for a global account."
+    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
+    "Shorter than the account's lifetime (its default and ceiling)."
+    fingerprint: Optional[str] = None
+    "A label to find the token by."
+    reason: str
+    "Why the token is minted (10 to 512 characters)."
+
+
+class IssueServiceAccountTokenInput(BaseModel):
+    """The token to mint."""
+
+    account: str
+    "The service account (a catalog name)."
+    scopes: list[str]
+    "Scopes the token carries: some of the account's."
+    tenant: Optional[str] = None
+    "The tenant (its global id) a tenant-scoped account's token is for; a tenant admin's own tenant when omitted. Null for a global account."
+    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
+    "Shorter than the account's lifetime (its default and ceiling)."
+    fingerprint: Optional[str] = None
+    "A label to find the token by."
+
+
+class IssueSignupInviteInput(BaseModel):
+    """The invite to issue."""
+
+    invited_email: Optional[str] = Field(alias="invitedEmail", default=None)
+    "The only address that may redeem it."
+    max_redemptions: int = Field(alias="maxRedemptions", default=1)
+    "1 to 10."
+    expires_in_hours: int = Field(alias="expiresInHours", default=72)
+    "1 to 336."
+    note: Optional[str] = None
+    "Up to 512 characters."
+    signup_request_id: Optional[str] = Field(alias="signupRequestId", default=None)
+    "The access request it answers (its global id)."
 
 
 class LoginInput(BaseModel):
@@ -139,6 +304,48 @@ class RegisterInput(BaseModel):
     invite_token: Optional[str] = Field(alias="inviteToken", default=None)
 
 
+class RejectSignupRequestInput(BaseModel):
+    """The request to reject."""
+
+    id: str
+    "The request's global id."
+    reason: Optional[str] = None
+    "Up to 512 characters."
+
+
+class RequestAccessInput(BaseModel):
+    """A request for access."""
+
+    email: str
+    "Where the invite is to be sent."
+    organization: str
+    "2 to 128 characters."
+    full_name: str = Field(alias="fullName")
+    "2 to 128 characters."
+    accept_terms: bool = Field(alias="acceptTerms")
+    "Must be true: the terms of service are accepted."
+    message: Optional[str] = None
+    "Up to 1000 characters."
+    honeypot: Optional[str] = None
+    "Leave empty (a field for bots to fill)."
+
+
+class RevokeServiceAccountTokenInput(BaseModel):
+    """The token to revoke."""
+
+    id: str
+    "The token's global id."
+    reason: Optional[str] = None
+    "Up to 256 characters."
+
+
+class RevokeSignupInviteInput(BaseModel):
+    """The invite to revoke."""
+
+    id: str
+    "The invite's global id."
+
+
 class RunWorkflowInput(BaseModel):
     """What to run: a workflow and the request it runs on."""
 
@@ -152,46 +359,35 @@ class RunWorkflowInput(BaseModel):
     "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's run."
 
 
-class ServiceAccountIssueInput(BaseModel):
-    account: str
-    scopes: list[str]
-    tenant_id: Optional[str] = Field(alias="tenantId", default=None)
-    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
+class ServiceAccountTokenFilter(BaseModel):
+    """Which service-account tokens to list."""
+
+    account: Optional[str] = None
+    "Accounts whose name contains this."
     fingerprint: Optional[str] = None
-    force: bool = False
+    "Tokens minted with this fingerprint."
+    status: Optional[ServiceAccountTokenStatus] = None
+    "Tokens in this status (any if null)."
+    include_global: bool = Field(alias="includeGlobal", default=False)
+    "Include the tokens of global accounts (operators only)."
 
 
-class ServiceAccountTokenRevokeInput(BaseModel):
-    reason: Optional[str] = None
+class SignupInviteFilter(BaseModel):
+    """Which invites to list."""
 
-
-class SignupApprovalInput(BaseModel):
-    note: Optional[str] = None
-    invite_expires_in_hours: Optional[int] = Field(
-        alias="inviteExpiresInHours", default=72
-    )
-
-
-class SignupInviteInput(BaseModel):
+    status: Optional[SignupInviteStatus] = None
+    "Invites in this status (any if null)."
     invited_email: Optional[str] = Field(alias="invitedEmail", default=None)
-    max_redemptions: int = Field(alias="maxRedemptions", default=1)
-    expires_in_hours: Optional[int] = Field(alias="expiresInHours", default=72)
-    note: Optional[str] = None
-    signup_request_id: Optional[Any] = Field(alias="signupRequestId", default=None)
+    "Invites for this address."
+    signup_request_id: Optional[str] = Field(alias="signupRequestId", default=None)
+    "Invites issued for this access request (its global id)."
 
 
-class SignupRejectionInput(BaseModel):
-    reason: Optional[str] = None
+class SignupRequestFilter(BaseModel):
+    """Which access requests to list."""
 
-
-class SignupRequestInput(BaseModel):
-    email: str
-    organization: str
-    full_name: str = Field(alias="fullName")
-    accept_terms: bool = Field(alias="acceptTerms")
-    "Must be true: the terms of service are accepted."
-    message: Optional[str] = None
-    honeypot: Optional[str] = None
+    status: Optional[SignupRequestStatus] = None
+    "Requests in this status (any if null)."
 
 
 class StartSubscriptionInput(BaseModel):
@@ -212,6 +408,15 @@ class StartWorkflowRunInput(BaseModel):
     "Continue this conversation (its global id); null: a new conversation."
     idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
     "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's run."
+
+
+class StaticChunkingInput(BaseModel):
+    """A static chunking: chunks of `maxChunkSizeTokens`, overlapping by `chunkOverlapTokens`."""
+
+    max_chunk_size_tokens: int = Field(alias="maxChunkSizeTokens")
+    "100-4096."
+    chunk_overlap_tokens: int = Field(alias="chunkOverlapTokens", default=0)
+    "At most half the chunk size."
 
 
 class StatusIncidentInput(BaseModel):
@@ -245,13 +450,30 @@ class StatusTokenInput(BaseModel):
     token: str
 
 
-class StoragePresignUploadInput(BaseModel):
-    filename: str
-    mime_type: str = Field(alias="mimeType")
-    size_bytes: int = Field(alias="sizeBytes")
-    agent_key: Optional[str] = Field(alias="agentKey", default=None)
-    conversation_id: Optional[Any] = Field(alias="conversationId", default=None)
-    metadata: Optional[Any] = None
+class StorageObjectFilter(BaseModel):
+    """Which stored objects to list."""
+
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "Only those uploaded in this conversation (its global id)."
+
+
+class SubmitContactInput(BaseModel):
+    """A message for the team."""
+
+    email: str
+    "Where to answer."
+    message: str
+    "10 to 2000 characters."
+    name: Optional[str] = None
+    "The sender's name (up to 120 characters)."
+    company: Optional[str] = None
+    "Their company (up to 120 characters)."
+    topic: Optional[str] = None
+    "What it is about (up to 80 characters)."
+    honeypot: Optional[str] = None
+    "Leave empty (a field for bots to fill)."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per sender. A retry with the same key and input gets the first submission's receipt and sends nothing twice; another input with the key is refused. The key of a REST submission (`Idempotency-Key`) names the same submission here."
 
 
 class TenantSettingsInput(BaseModel):
@@ -261,12 +483,36 @@ class TenantSettingsInput(BaseModel):
     billing_webhook_url: Optional[str] = Field(alias="billingWebhookUrl", default=None)
 
 
+class UnbindAgentContainerInput(BaseModel):
+    """The agent to unbind from its container."""
+
+    agent_key: str = Field(alias="agentKey")
+    "The agent's key in the catalog."
+
+
 class UpdateSubscriptionInput(BaseModel):
     auto_renew: Optional[bool] = Field(alias="autoRenew", default=None)
     billing_email: Optional[str] = Field(alias="billingEmail", default=None)
     seat_count: Optional[int] = Field(alias="seatCount", default=None)
     plan_code: Optional[str] = Field(alias="planCode", default=None)
     "Change plan (agentdeck extension)."
+
+
+class UploadVectorStoreFileInput(BaseModel):
+    """A stored object to attach, and how to ingest it."""
+
+    vector_store_id: str = Field(alias="vectorStoreId")
+    "The store's global id."
+    storage_object_id: str = Field(alias="storageObjectId")
+    "The uploaded stored object's global id."
+    agent_key: Optional[str] = Field(alias="agentKey", default=None)
+    "The agent it is for (one that uses file search), if any."
+    attributes: Optional[Any] = None
+    "Up to 16 attributes (strings up to 512 characters, numbers, booleans)."
+    chunking: Optional["StaticChunkingInput"] = None
+    "Automatic when null."
+    wait: bool = True
+    "Return once ingestion has finished."
 
 
 class UsageRecordInput(BaseModel):
@@ -278,34 +524,20 @@ class UsageRecordInput(BaseModel):
     period_end: Optional[Any] = Field(alias="periodEnd", default=None)
 
 
-class VectorStoreCreateInput(BaseModel):
-    name: str
-    description: Optional[str] = None
-    expires_after: Optional[Any] = Field(alias="expiresAfter", default=None)
-    metadata: Optional[Any] = None
+class VectorStoreFileFilter(BaseModel):
+    """Which files of a store to list."""
+
+    status: Optional[VectorStoreFileStatus] = None
+    "Only files in this status."
 
 
-class VectorStoreFileCreateInput(BaseModel):
-    file_id: str = Field(alias="fileId")
-    attributes: Optional[Any] = None
-    chunking_strategy: Optional[Any] = Field(alias="chunkingStrategy", default=None)
-    poll: bool = True
+class VectorStoreSearchFilter(BaseModel):
+    """Which chunks a search may return."""
 
-
-class VectorStoreFileUploadInput(BaseModel):
-    object_id: Any = Field(alias="objectId")
-    agent_key: Optional[str] = Field(alias="agentKey", default=None)
-    attributes: Optional[Any] = None
-    chunking_strategy: Optional[Any] = Field(alias="chunkingStrategy", default=None)
-    poll: bool = True
-
-
-class VectorStoreSearchInput(BaseModel):
-    query: Any
-    "A string or a list of strings."
-    filters: Optional[Any] = None
-    max_num_results: Optional[int] = Field(alias="maxNumResults", default=None)
-    ranking_options: Optional[Any] = Field(alias="rankingOptions", default=None)
+    attributes: Optional["FileAttributeFilter"] = None
+    "Only files whose attributes match."
+    min_score: Optional[float] = Field(alias="minScore", default=None)
+    "Only chunks scoring at least this (0 to 1)."
 
 
 class WorkflowFilter(BaseModel):
@@ -330,5 +562,10 @@ class WorkflowRunFilter(BaseModel):
     "Runs in the conversation with this global id."
 
 
+AttachVectorStoreFileInput.model_rebuild()
 ChatInput.model_rebuild()
+CreateContainerInput.model_rebuild()
+FileAttributeFilter.model_rebuild()
 TenantSettingsInput.model_rebuild()
+UploadVectorStoreFileInput.model_rebuild()
+VectorStoreSearchFilter.model_rebuild()

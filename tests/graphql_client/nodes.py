@@ -10,7 +10,18 @@ class Nodes(BaseModel):
 
 
 class NodesNodes(BaseModel):
-    typename__: Literal["Node", "Workflow", "WorkflowRun"] = Field(alias="__typename")
+    typename__: Literal[
+        "Container",
+        "Node",
+        "ServiceAccountToken",
+        "SignupInvite",
+        "SignupRequest",
+        "StorageObject",
+        "VectorStore",
+        "VectorStoreFile",
+        "Workflow",
+        "WorkflowRun",
+    ] = Field(alias="__typename")
     id: str
 
 

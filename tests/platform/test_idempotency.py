@@ -476,6 +476,12 @@ def test_contact_retry_is_one_submission(server, owner):
     assert_documented("POST", CONTACT, first)
     again = server.rest("POST", CONTACT, json=body, headers=keyed(key))
     assert again.status_code == 202 and again.json() == first.json()
+    # The native mutation with the same key and input is the same submission.
+    native = server.gql(
+        "mutation($i: SubmitContactInput!) { submitContact(input: $i) { receipt { referenceId } } }",
+        {"i": {**body, "idempotencyKey": key}},
+    )
+    assert native["data"]["submitContact"]["receipt"]["referenceId"] == first.json()["data"]["reference_id"]
     assert (
         stored() == 1
         and count(
@@ -496,15 +502,10 @@ def test_contact_retry_is_one_submission(server, owner):
     assert signed_in.status_code == 202 and signed_in.json() != first.json()
     assert stored() == 2
 
-    mutation = (
-        "mutation($i: ContactInput!, $k: String) { submitContact(input: $i, idempotencyKey: $k) "
-        "{ data { referenceId } } }"
-    )
+    mutation = "mutation($i: SubmitContactInput!) { submitContact(input: $i) { receipt { referenceId } } }"
     gkey = new_key()
-    twin = {**body, "email": f"gql-{email}"}
-    refs = [
-        server.gql(mutation, {"i": twin, "k": gkey})["data"]["submitContact"]["data"]["referenceId"] for _ in range(2)
-    ]
+    twin = {**body, "email": f"gql-{email}", "idempotencyKey": gkey}
+    refs = [server.gql(mutation, {"i": twin})["data"]["submitContact"]["receipt"]["referenceId"] for _ in range(2)]
     assert refs[0] == refs[1]
     assert count(server, "SELECT count(*) FROM contact_submissions WHERE email = :e", e=twin["email"]) == 1
 
