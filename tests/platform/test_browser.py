@@ -157,8 +157,8 @@ def test_graphiql_runs_an_authenticated_query_and_a_subscription(server, browser
         expect(page.get_by_role("button", name="Show GraphiQL Explorer")).to_be_visible(timeout=LOAD_MS)
         fill_editor(page, HEADER_EDITOR, json.dumps({"Authorization": f"Bearer {account.access_token}"}))
 
-        run_operation(page, "Me", "query Me { me { id } }")
-        expect(page.locator(".graphiql-response")).to_contain_text(f'"id": "{account.user_id}"')
+        run_operation(page, "Me", "query Me { me { databaseId } }")
+        expect(page.locator(".graphiql-response")).to_contain_text(f'"databaseId": "{account.user_id}"')
 
         run_operation(
             page,
