@@ -357,3 +357,26 @@ async def test_account_mutations_answer_payloads(tmp_path):
         data, errors = await run(support, reset, {"i": {"userId": mine, "newPassword": PASSWORD + "3"}})
         assert not errors and data["resetUserPassword"]["userErrors"] == []
         assert data["resetUserPassword"]["user"]["email"].endswith("@example.com")
+
+
+async def test_a_members_page_costs_the_same_statements_for_one_member_or_many(tmp_path):
+    from sqlalchemy import event
+
+    async with platform(tmp_path) as services:
+        statements: list[str] = []
+        event.listen(services.db.engine.sync_engine, "before_cursor_execute", lambda *a: statements.append(a[2]))
+        query = """{ tenant { members(first: 50) { totalCount nodes { role user { email tenant { name } } } } } }"""
+
+        async def cost(ctx) -> int:
+            statements.clear()
+            data, errors = await run(ctx, query)
+            assert not errors, errors
+            return len(statements)
+
+        small = await tenant_member(services, "owner", "Small")
+        large = await tenant_member(services, "owner", "Large")
+        for i in range(6):
+            await add_member(services, large.principal.tenant_id, "member", f"n{i}-{uuid.uuid4().hex[:6]}@example.com")
+        await cost(small)  # warm: the tenant context is decided once per request context
+        await cost(large)
+        assert 1 < await cost(small) == await cost(large)

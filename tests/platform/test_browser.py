@@ -203,6 +203,19 @@ def test_swagger_ui_lists_operations_and_runs_an_authorized_call(server, browser
         expect(me.locator(".live-responses-table")).to_contain_text(account.user_id)
 
 
+def test_graphiql_default_document_runs_against_the_schema():
+    """The operations GraphiQL opens with (Login, Me) validate against the served graph."""
+    from graphql import parse, validate
+
+    from agentdeck.schema import build_schema
+
+    script = (browser_tools.STATIC_DIR / "graphiql.js").read_text()
+    document = re.search(r"DEFAULT_QUERY = `(.*?)`;", script, re.S).group(1)
+    operations = re.findall(r"^(?:query|mutation) (\w+)", document, re.M)
+    assert operations == ["Login", "Me"]
+    assert validate(build_schema()._schema, parse(document)) == []
+
+
 def test_tool_pages_hold_the_browser_to_this_origin(server):
     for path in ("/graphql", "/docs"):
         r = server.http.get(path, headers={"accept": "text/html"})
