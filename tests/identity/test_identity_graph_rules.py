@@ -380,3 +380,35 @@ async def test_a_members_page_costs_the_same_statements_for_one_member_or_many(t
         await cost(small)  # warm: the tenant context is decided once per request context
         await cost(large)
         assert 1 < await cost(small) == await cost(large)
+
+
+async def test_refresh_logout_and_logout_all_payloads(tmp_path):
+    async with platform(tmp_path) as services:
+        anon = client(services, "10.0.7.1")
+        reg = (await register(anon, "ola@example.com", PASSWORD, "Ola's", None, None)).signed_in
+        refresh = """mutation($t: String!) { refreshSession(input: {refreshToken: $t}) {
+            tokens { refreshToken accessToken } session { databaseId } user { email } userErrors { code } } }"""
+        data, errors = await run(anon, refresh, {"t": reg.refresh.token})
+        assert not errors, errors
+        fresh = data["refreshSession"]
+        assert fresh["session"]["databaseId"] == str(reg.session.id) and fresh["user"]["email"] == "ola@example.com"
+        # The used token again: UNAUTHENTICATED at the top (and the family ends), not a user error.
+        data, errors = await run(anon, refresh, {"t": reg.refresh.token})
+        assert data is None and errors[0]["code"] == "UNAUTHENTICATED"
+
+        second = (await register(anon, "pia@example.com", PASSWORD, "Pia's", None, None)).signed_in
+        ctx = await bearer(services, second.access.token)
+        logout = "mutation($t: String!) { logout(input: {refreshToken: $t}) { revoked userErrors { code } } }"
+        data, errors = await run(ctx, logout, {"t": second.refresh.token})
+        assert not errors and data["logout"] == {"revoked": True, "userErrors": []}
+        data, errors = await run(ctx, logout, {"t": second.refresh.token})
+        assert data["logout"] == {"revoked": False, "userErrors": []}  # already ended
+
+        third = (await register(anon, "quin@example.com", PASSWORD, "Quin's", None, None)).signed_in
+        login = 'mutation { login(input: {email: "quin@example.com", password: "%s"}) { userErrors { code } } }'
+        await run(anon, login % PASSWORD)
+        ctx = await bearer(services, third.access.token)
+        data, errors = await run(ctx, "mutation { logoutAll { revokedCount userErrors { code } } }")
+        assert not errors and data["logoutAll"] == {"revokedCount": 2, "userErrors": []}
+        data, errors = await run(client(services), "mutation { logoutAll { revokedCount } }")
+        assert data is None and errors[0]["code"] == "UNAUTHENTICATED"
