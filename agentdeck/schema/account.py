@@ -47,7 +47,7 @@ class SendEmailVerificationPayload:
 
 @strawberry.input(description="The token of a mailed verification link.")
 class VerifyEmailInput:
-    token: str
+    token: str = strawberry.field(description="The `token` of the mailed link.")
 
 
 @strawberry.type(description="The result of `verifyEmail`.")
@@ -62,7 +62,7 @@ class VerifyEmailPayload:
 
 @strawberry.input(description="The address of the account whose password is forgotten.")
 class ForgotPasswordInput:
-    email: str
+    email: str = strawberry.field(description="The account's address.")
 
 
 @strawberry.type(description="The result of `forgotPassword`.")
@@ -77,8 +77,8 @@ class ForgotPasswordPayload:
 
 @strawberry.input(description="A mailed reset token and the new password.")
 class ConfirmPasswordResetInput:
-    token: str
-    new_password: str
+    token: str = strawberry.field(description="The `token` of the mailed link.")
+    new_password: str = strawberry.field(description="A passphrase the password rules accept.")
 
 
 @strawberry.type(description="The result of `confirmPasswordReset`.")
@@ -91,8 +91,8 @@ class ConfirmPasswordResetPayload:
 
 @strawberry.input(description="The caller's current password and the new one.")
 class ChangePasswordInput:
-    current_password: str
-    new_password: str
+    current_password: str = strawberry.field(description="The password in use now.")
+    new_password: str = strawberry.field(description="A passphrase the password rules accept, not the current one.")
 
 
 @strawberry.type(description="The result of `changePassword`.")
@@ -104,7 +104,7 @@ class ChangePasswordPayload:
 @strawberry.input(description="A member of the caller's tenant and their new password.")
 class ResetUserPasswordInput:
     user_id: strawberry.ID = strawberry.field(description="The member (their global id).")
-    new_password: str
+    new_password: str = strawberry.field(description="A passphrase the password rules accept.")
 
 
 @strawberry.type(description="The result of `resetUserPassword`.")

@@ -186,9 +186,9 @@ class DeviceType(Enum):
 class Tenant(graph.Node):
     key: relay.NodeID[str]
     database_id: uuid.UUID = strawberry.field(description="The tenant's UUID (the REST API's `tenant_id`).")
-    name: str
+    name: str = strawberry.field(description="The name given at registration.")
     slug: str = strawberry.field(description="A unique, URL-safe handle made from the name at creation.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the tenant was created.")
 
     @classmethod
     def from_row(cls, row: TenantRow) -> Tenant:
@@ -234,15 +234,15 @@ class Tenant(graph.Node):
 class User(graph.Node):
     key: relay.NodeID[str]
     database_id: uuid.UUID = strawberry.field(description="The user's UUID (the REST API's `user_id`).")
-    email: str
-    display_name: str | None
+    email: str = strawberry.field(description="The sign-in address, lower-case.")
+    display_name: str | None = strawberry.field(description="The name the user goes by, if they gave one.")
     role: MemberRole = strawberry.field(description="The user's role in `tenant`.")
     email_verified: bool = strawberry.field(
         description="Whether the address is verified now. A token issued before verifying still says "
         "`email_verified: false` and is refused on tenant operations: refresh it (`refreshSession`)."
     )
     platform_role: PlatformRole | None = strawberry.field(description="A platform role (operators), else null.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When the account was created.")
     tenant_id: strawberry.Private[uuid.UUID]
 
     @classmethod
@@ -316,9 +316,9 @@ class User(graph.Node):
 
 @strawberry.type(description="A user's membership of a tenant.")
 class TenantMember:
-    user: User
-    role: MemberRole
-    joined_at: datetime
+    user: User = strawberry.field(description="The member.")
+    role: MemberRole = strawberry.field(description="Their role in the tenant.")
+    joined_at: datetime = strawberry.field(description="When they joined it.")
 
     @classmethod
     def from_member(cls, member: tenancy.Member) -> TenantMember:
@@ -334,8 +334,8 @@ class UserSessionFilter:
 class SessionClient:
     platform: str | None = strawberry.field(description='The operating system, e.g. "iOS", "Windows".')
     browser: str | None = strawberry.field(description='The browser or HTTP client, e.g. "Safari", "curl".')
-    device: DeviceType | None
-    user_agent: str | None
+    device: DeviceType | None = strawberry.field(description="Null when the user agent does not say.")
+    user_agent: str | None = strawberry.field(description="The user agent as sent (at most 512 characters).")
 
     @classmethod
     def from_user_agent(cls, user_agent: str | None) -> SessionClient:
@@ -350,20 +350,20 @@ class SessionClient:
 
 @strawberry.type(description="The approximate place of a session (GeoIP).")
 class SessionLocation:
-    city: str | None
-    region: str | None
-    country: str | None
+    city: str | None = strawberry.field(description="The city, when known.")
+    region: str | None = strawberry.field(description="The region or state, when known.")
+    country: str | None = strawberry.field(description="The country, when known.")
 
 
 @strawberry.type(name="UserSession", description="One sign-in of a user: its refresh tokens form one family.")
 class UserSession(graph.Node):
     key: relay.NodeID[str]
     database_id: uuid.UUID = strawberry.field(description="The session's UUID (the REST API's `session_id`).")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it signed in.")
     last_seen_at: datetime | None = strawberry.field(description="When its tokens were last refreshed.")
     revoked_at: datetime | None = strawberry.field(description="When it ended; null while it is live.")
     current: bool = strawberry.field(description="Whether this is the session of the token making this request.")
-    client: SessionClient
+    client: SessionClient = strawberry.field(description="What it signed in with.")
     ip_address_masked: str | None = strawberry.field(description="The address it signed in from, masked (a.b.c.*).")
     fingerprint: str | None = strawberry.field(description="A short hash of address and user agent.")
     location: SessionLocation | None = strawberry.field(description="Unknown (null) unless GeoIP is configured.")
@@ -412,9 +412,9 @@ class UserSession(graph.Node):
 
 @strawberry.type(description="The tokens of a signed-in session. Present the access token as a bearer token.")
 class AuthTokens:
-    access_token: str
+    access_token: str = strawberry.field(description="A short-lived JWT: `Authorization: Bearer <accessToken>`.")
     refresh_token: str = strawberry.field(description="Single use: `refreshSession` exchanges it for a new pair.")
-    token_type: TokenType
+    token_type: TokenType = strawberry.field(description="How to present the access token.")
     expires_at: datetime = strawberry.field(description="When the access token expires.")
     refresh_expires_at: datetime = strawberry.field(description="When the refresh token expires.")
     scopes: list[str] = strawberry.field(description="What the access token grants.")
@@ -484,7 +484,7 @@ class LogoutAllPayload:
 
 @strawberry.type(description="Who may sign up, and how.")
 class SignupRules:
-    policy: SignupPolicyKind
+    policy: SignupPolicyKind = strawberry.field(description="The policy in force.")
     invite_required: bool = strawberry.field(description="Whether registering needs an invite token.")
     request_access_enabled: bool = strawberry.field(description="Whether people may request access.")
 
@@ -502,7 +502,7 @@ class SignupRules:
 
 @strawberry.input(description="Sign in with email and password.")
 class LoginInput:
-    email: str
+    email: str = strawberry.field(description="The account's address (any case).")
     password: str
     tenant_id: strawberry.ID | None = strawberry.field(
         default=None, description="The tenant to sign in to (its global id): needed by members of several tenants."
@@ -514,22 +514,22 @@ TERMS_DESCRIPTION = "Must be true: the terms of service are accepted."
 
 @strawberry.input(description="A new tenant and its owner.")
 class RegisterInput:
-    email: str
-    password: str
-    tenant_name: str
+    email: str = strawberry.field(description="The new account's address.")
+    password: str = strawberry.field(description="A passphrase the password rules accept (long enough, not the email).")
+    tenant_name: str = strawberry.field(description="The new tenant's name: 2-128 characters.")
     accept_terms: bool = strawberry.field(description=TERMS_DESCRIPTION)
-    display_name: str | None = None
+    display_name: str | None = strawberry.field(default=None, description="The name the user goes by.")
     invite_token: str | None = strawberry.field(default=None, description="Needed unless sign-up is public.")
 
 
 @strawberry.input(description="A refresh token to exchange.")
 class RefreshSessionInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(description="The latest refresh token of the session.")
 
 
 @strawberry.input(description="The refresh token of the session to end.")
 class LogoutInput:
-    refresh_token: str
+    refresh_token: str = strawberry.field(description="A refresh token of the caller's session to end.")
 
 
 # -- native roots ------------------------------------------------------------------------------

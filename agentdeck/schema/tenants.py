@@ -40,24 +40,24 @@ class BillingContact:
 
 @strawberry.type(description="A plan metadata entry: a string value under a key.")
 class PlanMetadataEntry:
-    key: str
-    value: str
+    key: str = strawberry.field(description="The entry's name.")
+    value: str = strawberry.field(description="Its value.")
 
 
 @strawberry.type(description="A feature flag of the tenant.")
 class TenantFlag:
-    key: str
-    enabled: bool
+    key: str = strawberry.field(description='The flag\'s name, e.g. "feature.billing".')
+    enabled: bool = strawberry.field(description="Whether it is on.")
 
 
 @strawberry.type(description="A tenant's settings. `version` counts the writes: a write names the version it read.")
 class TenantSettings:
-    billing_contacts: list[BillingContact]
+    billing_contacts: list[BillingContact] = strawberry.field(description="Who hears about billing.")
     billing_webhook_url: str | None = strawberry.field(description="Where billing events are posted (https).")
-    plan_metadata: list[PlanMetadataEntry]
-    flags: list[TenantFlag]
+    plan_metadata: list[PlanMetadataEntry] = strawberry.field(description="Free-form entries about the plan.")
+    flags: list[TenantFlag] = strawberry.field(description="The tenant's feature flags.")
     version: int = strawberry.field(description="0 while never written; each write adds one.")
-    updated_at: datetime | None
+    updated_at: datetime | None = strawberry.field(description="When last written; null while never written.")
 
     @classmethod
     def from_settings(cls, settings: r.Settings) -> TenantSettings:
@@ -132,14 +132,14 @@ class TenantSettingsInput:
 
 @strawberry.input(description="A plan metadata entry.")
 class PlanMetadataEntryInput:
-    key: str
-    value: str
+    key: str = strawberry.field(description="The entry's name (once per write).")
+    value: str = strawberry.field(description="Its value.")
 
 
 @strawberry.input(description="A feature flag.")
 class TenantFlagInput:
-    key: str
-    enabled: bool
+    key: str = strawberry.field(description="The flag's name (once per write).")
+    enabled: bool = strawberry.field(description="Whether it is on.")
 
 
 @strawberry.input(description="The tenant's settings, replaced as a whole.")
