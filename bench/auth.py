@@ -34,12 +34,12 @@ async def run(n: int = 1000, logins: int = 20) -> None:
         login_body = orjson.dumps({"email": "bench@example.com", "password": PASSWORD})
         login_gql = orjson.dumps(
             {
-                "query": "mutation($i: LoginInput!) { login(input: $i) { accessToken refreshToken expiresAt "
-                "refreshExpiresAt kid refreshKid scopes tenantId userId emailVerified sessionId tokenType } }",
+                "query": "mutation($i: LoginInput!) { login(input: $i) { tokens { accessToken refreshToken "
+                "expiresAt refreshExpiresAt scopes tokenType } session { id } user { id } } }",
                 "variables": {"i": {"email": "bench@example.com", "password": PASSWORD}},
             }
         )
-        me_gql = orjson.dumps({"query": "{ me { message data { userId tokenPayload } } }"})
+        me_gql = orjson.dumps({"query": "{ me { id email role emailVerified scopes tenant { name slug } } }"})
         for s, r in [
             await call(app, "POST", "/api/v1/auth/token", login_body, JSON),
             await call(app, "POST", "/graphql", login_gql, JSON),

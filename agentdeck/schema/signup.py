@@ -22,7 +22,7 @@ from agentdeck.domain.identity import signup as r
 from agentdeck.domain.identity.auth import ACCEPT_TERMS
 from agentdeck.schema import graph
 from agentdeck.schema.access_native import batched, bounded, check_input, database_key, input_key, payload
-from agentdeck.schema.auth import TERMS_DESCRIPTION, SignupPolicy
+from agentdeck.schema.auth import TERMS_DESCRIPTION, SignupPolicy, SignupRules
 from agentdeck.schema.limits import Offset, limited
 from agentdeck.schema.permissions import Scope, allow
 
@@ -405,7 +405,7 @@ class RequestAccessInput:
 
 @strawberry.type(description="The result of requestAccess.")
 class RequestAccessPayload:
-    policy: SignupPolicy | None = strawberry.field(
+    policy: SignupRules | None = strawberry.field(
         default=None, description="The signup policy: what happens next. The request itself is not shown."
     )
     user_errors: list[graph.UserError]
@@ -521,7 +521,7 @@ class Mutation:
             policy = await r.request_access(
                 info.context, input.email, input.organization, input.full_name, input.message, input.honeypot
             )
-            return {"policy": SignupPolicy.from_policy(policy)}
+            return {"policy": SignupRules.from_policy(policy)}
 
         return await payload(RequestAccessPayload, ask())
 

@@ -13,7 +13,7 @@
 #
 # 1. Sign in: run Login below (or REST
 #    POST /api/v1/auth/token).
-# 2. Put its accessToken in the Headers tab:
+# 2. Put its tokens.accessToken in the Headers tab:
 #      {"Authorization": "Bearer <accessToken>"}
 #    It goes with queries and mutations, and with
 #    subscriptions when their WebSocket opens.
@@ -25,14 +25,22 @@ mutation Login {
     email: "you@example.com"
     password: "your password"
   }) {
-    accessToken
+    tokens {
+      accessToken
+    }
+    userErrors {
+      field
+      message
+    }
   }
 }
 
 query Me {
   me {
-    data {
-      userId
+    email
+    role
+    tenant {
+      name
     }
   }
 }

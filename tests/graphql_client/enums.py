@@ -24,6 +24,13 @@ class ContainerStatus(str, Enum):
     UNKNOWN = "UNKNOWN"
 
 
+class DeviceType(str, Enum):
+    DESKTOP = "DESKTOP"
+    MOBILE = "MOBILE"
+    TABLET = "TABLET"
+    BOT = "BOT"
+
+
 class FileAttributeOperator(str, Enum):
     EQ = "EQ"
     NE = "NE"
@@ -54,6 +61,10 @@ class NoticeLevel(str, Enum):
     critical = "critical"
 
 
+class PlatformRole(str, Enum):
+    PLATFORM_OPERATOR = "PLATFORM_OPERATOR"
+
+
 class ServiceAccountTokenStatus(str, Enum):
     ACTIVE = "ACTIVE"
     REVOKED = "REVOKED"
@@ -71,6 +82,12 @@ class SignupInviteStatus(str, Enum):
     REVOKED = "REVOKED"
     EXPIRED = "EXPIRED"
     EXHAUSTED = "EXHAUSTED"
+
+
+class SignupPolicyKind(str, Enum):
+    PUBLIC = "PUBLIC"
+    INVITE_ONLY = "INVITE_ONLY"
+    APPROVAL = "APPROVAL"
 
 
 class SignupRequestStatus(str, Enum):
@@ -93,6 +110,17 @@ class StripeEventStatus(str, Enum):
 class SubscriptionChannel(str, Enum):
     email = "email"
     webhook = "webhook"
+
+
+class TenantRole(str, Enum):
+    VIEWER = "VIEWER"
+    MEMBER = "MEMBER"
+    ADMIN = "ADMIN"
+    OWNER = "OWNER"
+
+
+class TokenType(str, Enum):
+    BEARER = "BEARER"
 
 
 class UserErrorCode(str, Enum):

@@ -74,6 +74,15 @@ class CancelWorkflowRunInput(BaseModel):
     "The run's global id."
 
 
+class ChangePasswordInput(BaseModel):
+    """The caller's current password and the new one."""
+
+    current_password: str = Field(alias="currentPassword")
+    "The password in use now."
+    new_password: str = Field(alias="newPassword")
+    "A passphrase the password rules accept, not the current one."
+
+
 class ChatInput(BaseModel):
     """A chat message. Fields after `context` are accepted for legacy clients."""
 
@@ -91,6 +100,15 @@ class ChatInput(BaseModel):
     vector_store_overrides: Optional[Any] = Field(
         alias="vectorStoreOverrides", default=None
     )
+
+
+class ConfirmPasswordResetInput(BaseModel):
+    """A mailed reset token and the new password."""
+
+    token: str
+    "The `token` of the mailed link."
+    new_password: str = Field(alias="newPassword")
+    "A passphrase the password rules accept."
 
 
 class ContainerExpiryInput(BaseModel):
@@ -179,10 +197,6 @@ class DeleteVectorStoreInput(BaseModel):
     "The store's global id."
 
 
-class EmailVerificationConfirmInput(BaseModel):
-    token: str
-
-
 class FileAttributeComparison(BaseModel):
     """One comparison of a file attribute."""
 
@@ -203,6 +217,13 @@ class FileAttributeFilter(BaseModel):
     "Every one of these filters (1-50)."
     any: Optional[list["FileAttributeFilter"]] = None
     "At least one of these filters (1-50)."
+
+
+class ForgotPasswordInput(BaseModel):
+    """The address of the account whose password is forgotten."""
+
+    email: str
+    "The account's address."
 
 
 class InputAttachment(BaseModel):
@@ -258,9 +279,20 @@ class IssueSignupInviteInput(BaseModel):
 
 
 class LoginInput(BaseModel):
+    """Sign in with email and password."""
+
     email: str
+    "The account's address (any case)."
     password: str
-    tenant_id: Optional[Any] = Field(alias="tenantId", default=None)
+    tenant_id: Optional[str] = Field(alias="tenantId", default=None)
+    "The tenant to sign in to (its global id): needed by members of several tenants."
+
+
+class LogoutInput(BaseModel):
+    """The refresh token of the session to end."""
+
+    refresh_token: str = Field(alias="refreshToken")
+    "A refresh token of the caller's session to end."
 
 
 class NoticeInput(BaseModel):
@@ -269,39 +301,37 @@ class NoticeInput(BaseModel):
     level: NoticeLevel = NoticeLevel.info
 
 
-class PasswordChangeInput(BaseModel):
-    current_password: str = Field(alias="currentPassword")
-    new_password: str = Field(alias="newPassword")
+class PlanMetadataEntryInput(BaseModel):
+    """A plan metadata entry."""
+
+    key: str
+    "The entry's name (once per write)."
+    value: str
+    "Its value."
 
 
-class PasswordForgotInput(BaseModel):
-    email: str
+class RefreshSessionInput(BaseModel):
+    """A refresh token to exchange."""
 
-
-class PasswordResetConfirmInput(BaseModel):
-    token: str
-    new_password: str = Field(alias="newPassword")
-
-
-class PasswordResetInput(BaseModel):
-    user_id: Any = Field(alias="userId")
-    new_password: str = Field(alias="newPassword")
-
-
-class RefreshTokenInput(BaseModel):
     refresh_token: str = Field(alias="refreshToken")
+    "The latest refresh token of the session."
 
 
 class RegisterInput(BaseModel):
+    """A new tenant and its owner."""
+
     email: str
+    "The new account's address."
     password: str
+    "A passphrase the password rules accept (long enough, not the email)."
     tenant_name: str = Field(alias="tenantName")
+    "The new tenant's name: 2-128 characters."
     accept_terms: bool = Field(alias="acceptTerms")
     "Must be true: the terms of service are accepted."
     display_name: Optional[str] = Field(alias="displayName", default=None)
-    plan_code: Optional[str] = Field(alias="planCode", default=None)
-    trial_days: Optional[int] = Field(alias="trialDays", default=None)
+    "The name the user goes by."
     invite_token: Optional[str] = Field(alias="inviteToken", default=None)
+    "Needed unless sign-up is public."
 
 
 class RejectSignupRequestInput(BaseModel):
@@ -330,6 +360,15 @@ class RequestAccessInput(BaseModel):
     "Leave empty (a field for bots to fill)."
 
 
+class ResetUserPasswordInput(BaseModel):
+    """A member of the caller's tenant and their new password."""
+
+    user_id: str = Field(alias="userId")
+    "The member (their global id)."
+    new_password: str = Field(alias="newPassword")
+    "A passphrase the password rules accept."
+
+
 class RevokeServiceAccountTokenInput(BaseModel):
     """The token to revoke."""
 
@@ -337,6 +376,13 @@ class RevokeServiceAccountTokenInput(BaseModel):
     "The token's global id."
     reason: Optional[str] = None
     "Up to 256 characters."
+
+
+class RevokeSessionInput(BaseModel):
+    """The session to end."""
+
+    session_id: str = Field(alias="sessionId")
+    "One of the caller's sessions (its global id)."
 
 
 class RevokeSignupInviteInput(BaseModel):
@@ -476,11 +522,13 @@ class SubmitContactInput(BaseModel):
     "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per sender. A retry with the same key and input gets the first submission's receipt and sends nothing twice; another input with the key is refused. The key of a REST submission (`Idempotency-Key`) names the same submission here."
 
 
-class TenantSettingsInput(BaseModel):
-    billing_contacts: list["BillingContactInput"] = Field(alias="billingContacts")
-    plan_metadata: Any = Field(alias="planMetadata")
-    flags: Any
-    billing_webhook_url: Optional[str] = Field(alias="billingWebhookUrl", default=None)
+class TenantFlagInput(BaseModel):
+    """A feature flag."""
+
+    key: str
+    "The flag's name (once per write)."
+    enabled: bool
+    "Whether it is on."
 
 
 class UnbindAgentContainerInput(BaseModel):
@@ -496,6 +544,21 @@ class UpdateSubscriptionInput(BaseModel):
     seat_count: Optional[int] = Field(alias="seatCount", default=None)
     plan_code: Optional[str] = Field(alias="planCode", default=None)
     "Change plan (agentdeck extension)."
+
+
+class UpdateTenantSettingsInput(BaseModel):
+    """The tenant's settings, replaced as a whole."""
+
+    expected_version: int = Field(alias="expectedVersion")
+    "The `version` read: the write is refused (a CONFLICT user error) if someone wrote since."
+    billing_contacts: list["BillingContactInput"] = Field(alias="billingContacts")
+    "At most 20."
+    billing_webhook_url: Optional[str] = Field(alias="billingWebhookUrl", default=None)
+    "An https URL that resolves to public addresses only."
+    plan_metadata: list["PlanMetadataEntryInput"] = Field(alias="planMetadata")
+    "At most 100 distinct keys."
+    flags: list["TenantFlagInput"]
+    "At most 100 distinct keys."
 
 
 class UploadVectorStoreFileInput(BaseModel):
@@ -524,6 +587,13 @@ class UsageRecordInput(BaseModel):
     period_end: Optional[Any] = Field(alias="periodEnd", default=None)
 
 
+class UserSessionFilter(BaseModel):
+    """Which sessions a session list shows."""
+
+    include_revoked: bool = Field(alias="includeRevoked", default=False)
+    "Ended sessions too."
+
+
 class VectorStoreFileFilter(BaseModel):
     """Which files of a store to list."""
 
@@ -538,6 +608,13 @@ class VectorStoreSearchFilter(BaseModel):
     "Only files whose attributes match."
     min_score: Optional[float] = Field(alias="minScore", default=None)
     "Only chunks scoring at least this (0 to 1)."
+
+
+class VerifyEmailInput(BaseModel):
+    """The token of a mailed verification link."""
+
+    token: str
+    "The `token` of the mailed link."
 
 
 class WorkflowFilter(BaseModel):
@@ -566,6 +643,6 @@ AttachVectorStoreFileInput.model_rebuild()
 ChatInput.model_rebuild()
 CreateContainerInput.model_rebuild()
 FileAttributeFilter.model_rebuild()
-TenantSettingsInput.model_rebuild()
+UpdateTenantSettingsInput.model_rebuild()
 UploadVectorStoreFileInput.model_rebuild()
 VectorStoreSearchFilter.model_rebuild()

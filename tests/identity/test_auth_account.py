@@ -155,7 +155,7 @@ def test_list_sessions_rejects_bad_paging_and_needs_a_token(server):
     r = server.rest("GET", "/api/v1/auth/sessions")
     assert r.status_code == 401
     assert_documented("GET", "/api/v1/auth/sessions", r)
-    out = server.gql("{ userSessions { total } }")
+    out = server.gql("{ me { sessions { totalCount } } }")
     assert out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
 
@@ -208,17 +208,27 @@ def test_another_users_session_is_not_found(server):
 
 def test_sessions_over_graphql(server):
     acct = register(server)
-    other = _login(server, acct.email)
+    other = _login(server, acct.email, headers={"user-agent": IPHONE})
     out = server.gql(
-        "{ userSessions(limit: 5) { total sessions { id current client { device } } } }", token=acct.access_token
+        "{ me { sessions(first: 5) { totalCount nodes { id databaseId current client { device } } } } }",
+        token=acct.access_token,
     )
     assert "errors" not in out, out
-    assert out["data"]["userSessions"]["total"] == 2
-    mutation = "mutation($s: UUID!) { revokeSession(sessionId: $s) { message data { revoked } } }"
-    out = server.gql(mutation, {"s": other["session_id"]}, token=acct.access_token)
-    assert out["data"]["revokeSession"]["data"] == {"revoked": True}
-    out = server.gql(mutation, {"s": other["session_id"]}, token=acct.access_token)
-    assert out["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    sessions = out["data"]["me"]["sessions"]
+    assert sessions["totalCount"] == 2
+    listed = {s["databaseId"]: s for s in sessions["nodes"]}
+    assert listed[acct.session_id]["current"] is True and listed[other["session_id"]]["client"]["device"] == "MOBILE"
+    mutation = """mutation($s: ID!) { revokeSession(input: {sessionId: $s}) {
+        session { databaseId revokedAt } userErrors { field code } } }"""
+    out = server.gql(mutation, {"s": listed[other["session_id"]]["id"]}, token=acct.access_token)
+    assert out["data"]["revokeSession"]["userErrors"] == []
+    assert out["data"]["revokeSession"]["session"]["revokedAt"] is not None
+    assert _me(server, other["access_token"]) == 401
+    out = server.gql(mutation, {"s": listed[other["session_id"]]["id"]}, token=acct.access_token)
+    assert out["data"]["revokeSession"] == {
+        "session": None,
+        "userErrors": [{"field": ["sessionId"], "code": "NOT_FOUND"}],
+    }
 
 
 # Email verification ----------------------------------------------------------------------------
@@ -271,14 +281,21 @@ def test_verification_send_needs_a_token_and_is_rate_limited(mail):
 
 def test_email_verification_over_graphql(mail):
     acct = register(mail)
-    out = mail.gql("mutation { sendEmailVerification { message data { emailVerified } } }", token=acct.access_token)
-    assert out["data"]["sendEmailVerification"]["data"] == {"emailVerified": False}
+    out = mail.gql(
+        "mutation { sendEmailVerification { sent user { emailVerified } userErrors { code } } }",
+        token=acct.access_token,
+    )
+    assert out["data"]["sendEmailVerification"] == {"sent": True, "user": {"emailVerified": False}, "userErrors": []}
     token = _mailed_token(mail, acct.email, "Verify your email address")
-    verify = "mutation($i: EmailVerificationConfirmInput!) { verifyEmail(input: $i) { message data } }"
+    verify = "mutation($i: VerifyEmailInput!) { verifyEmail(input: $i) { emailVerified userErrors { field code } } }"
     out = mail.gql(verify, {"i": {"token": token}})
-    assert out["data"]["verifyEmail"] == {"message": "Email verified successfully.", "data": None}
+    assert out["data"]["verifyEmail"] == {"emailVerified": True, "userErrors": []}
+    assert mail.gql("{ me { emailVerified } }", token=acct.access_token)["data"]["me"]["emailVerified"] is True
     out = mail.gql(verify, {"i": {"token": token}})
-    assert out["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert out["data"]["verifyEmail"] == {
+        "emailVerified": None,
+        "userErrors": [{"field": ["token"], "code": "INVALID"}],
+    }
 
 
 # The mailed link, followed in a browser ---------------------------------------------------------
@@ -445,17 +462,20 @@ def test_forgot_password_validates_and_rate_limits(mail):
 def test_password_reset_over_graphql(mail):
     acct = register(mail)
     out = mail.gql(
-        "mutation($i: PasswordForgotInput!) { forgotPassword(input: $i) { message data } }",
+        "mutation($i: ForgotPasswordInput!) { forgotPassword(input: $i) { requested userErrors { field } } }",
         {"i": {"email": acct.email}},
     )
-    assert out["data"]["forgotPassword"]["data"] is None
+    assert out["data"]["forgotPassword"] == {"requested": True, "userErrors": []}
     token = _mailed_token(mail, acct.email, "Reset your password")
-    confirm = "mutation($i: PasswordResetConfirmInput!) { confirmPasswordReset(input: $i) { message } }"
+    confirm = """mutation($i: ConfirmPasswordResetInput!) { confirmPasswordReset(input: $i) {
+        passwordReset userErrors { field message code } } }"""
     out = mail.gql(confirm, {"i": {"token": token, "newPassword": "weak"}})
-    assert out["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
-    assert out["errors"][0]["extensions"]["details"][0]["field"] == "input.new_password"
+    errors = out["data"]["confirmPasswordReset"]["userErrors"]
+    assert errors and all(e["field"] == ["newPassword"] and e["code"] == "INVALID" for e in errors)
     out = mail.gql(confirm, {"i": {"token": token, "newPassword": NEW_PASSWORD}})
-    assert "errors" not in out, out
+    assert out["data"]["confirmPasswordReset"] == {"passwordReset": True, "userErrors": []}
+    out = mail.gql(confirm, {"i": {"token": token, "newPassword": NEW_PASSWORD}})
+    assert out["data"]["confirmPasswordReset"]["userErrors"][0]["field"] == ["token"]
 
 
 # Changing a password ---------------------------------------------------------------------------
@@ -523,13 +543,16 @@ def test_wrong_current_passwords_are_throttled(server):
 
 def test_change_password_over_graphql(server):
     acct = register(server)
-    change = "mutation($i: PasswordChangeInput!) { changePassword(input: $i) { message data } }"
+    change = "mutation($i: ChangePasswordInput!) { changePassword(input: $i) { user { email } userErrors { field message } } }"
     out = server.gql(
         change, {"i": {"currentPassword": "Wrong-Password-123", "newPassword": NEW_PASSWORD}}, token=acct.access_token
     )
-    assert out["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert out["data"]["changePassword"] == {
+        "user": None,
+        "userErrors": [{"field": ["currentPassword"], "message": "Current password is incorrect."}],
+    }
     out = server.gql(change, {"i": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}}, token=acct.access_token)
-    assert out["data"]["changePassword"] == {"message": "Password changed successfully.", "data": None}
+    assert out["data"]["changePassword"] == {"user": {"email": acct.email}, "userErrors": []}
 
 
 # Support resets a member's password ------------------------------------------------------------
@@ -566,11 +589,15 @@ def test_admin_reset(mail):
     assert _me(mail, session["access_token"]) == 401  # the target's sessions ended
     after = _login(mail, owner.email, NEW_PASSWORD)
 
+    stranger_id = mail.gql("{ me { id } }", token=stranger.access_token)["data"]["me"]["id"]
     out = mail.gql(
-        "mutation($i: PasswordResetInput!) { resetUserPassword(input: $i) { message } }",
-        {"i": {"userId": stranger.user_id, "newPassword": NEW_PASSWORD}},
+        "mutation($i: ResetUserPasswordInput!) { resetUserPassword(input: $i) { user { id } userErrors { field code } } }",
+        {"i": {"userId": stranger_id, "newPassword": NEW_PASSWORD}},
         token=after["access_token"],
     )
-    assert out["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert out["data"]["resetUserPassword"] == {
+        "user": None,
+        "userErrors": [{"field": ["userId"], "code": "NOT_FOUND"}],
+    }
     r = mail.rest("POST", reset, json={"user_id": owner.user_id, "new_password": NEW_PASSWORD})
     assert r.status_code == 401

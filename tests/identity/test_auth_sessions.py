@@ -13,7 +13,10 @@ import pytest
 from tests.harness import assert_documented, start_server
 from tests.users import PASSWORD, register
 
-SESSION_FIELDS = "accessToken refreshToken tokenType expiresAt refreshExpiresAt kid refreshKid scopes tenantId userId emailVerified sessionId"
+PAYLOAD_FIELDS = (
+    "tokens { accessToken refreshToken tokenType expiresAt refreshExpiresAt scopes } "
+    "session { id databaseId } user { databaseId email role } userErrors { field message code }"
+)
 
 
 def test_signup_policy(server):
@@ -21,7 +24,7 @@ def test_signup_policy(server):
     assert r.status_code == 200
     assert_documented("GET", "/api/v1/auth/signup-policy", r)
     assert r.json() == {"policy": "public", "invite_required": False, "request_access_enabled": False}
-    assert server.gql("{ signupPolicy { policy inviteRequired } }")["data"]["signupPolicy"]["policy"] == "public"
+    assert server.gql("{ signupPolicy { policy inviteRequired } }")["data"]["signupPolicy"]["policy"] == "PUBLIC"
 
 
 def test_register_creates_a_tenant_and_signs_the_owner_in(server):
@@ -63,20 +66,24 @@ def test_register_creates_a_tenant_and_signs_the_owner_in(server):
 
 def test_me_is_the_user_over_graphql_and_the_legacy_envelope_over_rest(server):
     acct = register(server, tenant_name="Profile Co")
-    fields = "{ id email displayName tenant { id name slug } role scopes emailVerified platformRole }"
+    fields = (
+        "{ id databaseId email displayName tenant { databaseId name slug } role scopes emailVerified platformRole }"
+    )
     me = server.gql("{ me %s }" % fields, token=acct.access_token)
     assert "errors" not in me, me
     user = me["data"]["me"]
-    assert user["id"] == acct.user_id and user["email"] == acct.email and user["displayName"] is None
-    assert user["tenant"]["id"] == acct.tenant_id and user["tenant"]["name"] == "Profile Co"
+    assert user["databaseId"] == acct.user_id and user["email"] == acct.email and user["displayName"] is None
+    assert user["tenant"]["databaseId"] == acct.tenant_id and user["tenant"]["name"] == "Profile Co"
     assert user["tenant"]["slug"].startswith("profile-co-")
-    assert user["role"] == "owner" and "conversations:write" in user["scopes"]
+    assert user["role"] == "OWNER" and "conversations:write" in user["scopes"]
     assert user["emailVerified"] is False and user["platformRole"] is None
-    # The legacy form stays reachable (deprecated) as the field the REST route runs.
-    legacy = server.gql("{ meLegacy { message data { userId tokenPayload } } }", token=acct.access_token)
-    assert legacy["data"]["meLegacy"]["data"]["userId"] == acct.user_id
+    node = server.gql('{ node(id: "%s") { ... on User { email } } }' % user["id"], token=acct.access_token)
+    assert node["data"]["node"] == {"email": acct.email}
+    # The legacy envelope is REST only: its field is not in the graph.
+    legacy = server.gql("{ meLegacy { message } }", token=acct.access_token)
+    assert "Cannot query field 'meLegacy'" in legacy["errors"][0]["message"]
     rest = server.rest("GET", "/api/v1/auth/me", token=acct.access_token).json()
-    assert rest["data"]["token_payload"] == legacy["data"]["meLegacy"]["data"]["tokenPayload"]
+    assert rest["data"]["user_id"] == acct.user_id
     assert set(rest) == {"success", "message", "data"} and set(rest["data"]) == {"user_id", "token_payload"}
     # Anonymous callers and service principals are not users.
     for token in (None, "garbage"):
@@ -86,7 +93,8 @@ def test_me_is_the_user_over_graphql_and_the_legacy_envelope_over_rest(server):
 
 def test_register_over_graphql(server):
     out = server.gql(
-        "mutation($i: RegisterInput!) { register(input: $i) { tenantSlug userId accessToken } }",
+        "mutation($i: RegisterInput!) { register(input: $i) { tokens { accessToken } user { id } "
+        "tenant { slug } userErrors { field } } }",
         {
             "i": {
                 "email": f"g-{uuid.uuid4().hex[:8]}@example.com",
@@ -96,11 +104,11 @@ def test_register_over_graphql(server):
             }
         },
     )
-    assert "errors" not in out, out
-    token = out["data"]["register"]["accessToken"]
+    assert "errors" not in out and out["data"]["register"]["userErrors"] == [], out
+    token = out["data"]["register"]["tokens"]["accessToken"]
     me = server.gql("{ me { id emailVerified tenant { slug } } }", token=token)
-    assert me["data"]["me"]["id"] == out["data"]["register"]["userId"]
-    assert me["data"]["me"]["tenant"]["slug"] == out["data"]["register"]["tenantSlug"]
+    assert me["data"]["me"]["id"] == out["data"]["register"]["user"]["id"]
+    assert me["data"]["me"]["tenant"]["slug"] == out["data"]["register"]["tenant"]["slug"]
 
 
 def test_register_rejects_bad_input_and_changes_nothing(server):
@@ -148,10 +156,21 @@ def test_login(server):
     assert_documented("POST", "/api/v1/auth/token", r)
     assert r.json()["session_id"] != acct.session_id  # every sign-in is its own session
     out = server.gql(
-        f"mutation($i: LoginInput!) {{ login(input: $i) {{ {SESSION_FIELDS} }} }}",
+        f"mutation($i: LoginInput!) {{ login(input: $i) {{ {PAYLOAD_FIELDS} }} }}",
         {"i": {"email": acct.email, "password": PASSWORD}},
     )
-    assert out["data"]["login"]["userId"] == acct.user_id
+    signed_in = out["data"]["login"]
+    assert signed_in["user"] == {"databaseId": acct.user_id, "email": acct.email, "role": "OWNER"}
+    assert signed_in["tokens"]["tokenType"] == "BEARER" and signed_in["userErrors"] == []
+    token = signed_in["tokens"]["accessToken"]
+    assert server.rest("GET", "/api/v1/auth/me", token=token).json()["data"]["user_id"] == acct.user_id
+    # Wrong credentials are not a user error: the same top-level UNAUTHENTICATED as REST's 401.
+    out = server.gql(
+        f"mutation($i: LoginInput!) {{ login(input: $i) {{ {PAYLOAD_FIELDS} }} }}",
+        {"i": {"email": acct.email, "password": "Wrong-Password-123"}},
+    )
+    assert out["data"] is None and out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+    assert out["errors"][0]["message"] == "Incorrect email or password."
 
 
 def test_wrong_password_and_unknown_email_are_401(server):

@@ -117,7 +117,7 @@ def test_one_address_failing_across_accounts_is_throttled(srv):
 
     # GraphQL states the same numbers in the error's extensions.
     out = srv.gql(
-        "mutation($i: LoginInput!) { login(input: $i) { accessToken } }",
+        "mutation($i: LoginInput!) { login(input: $i) { tokens { accessToken } } }",
         {"i": {"email": owner.email, "password": PASSWORD}},
         headers={"X-Forwarded-For": sprayer},
     )

@@ -381,7 +381,7 @@ def test_decisions_over_graphql(approval_server):
             "mutation($i: RequestAccessInput!) { requestAccess(input: $i) { policy { policy } userErrors { field } } }",
             {"i": {"email": email, "organization": "Graph Org", "fullName": "Gee Graph", "acceptTerms": True}},
         )
-        assert out["data"]["requestAccess"] == {"policy": {"policy": "approval"}, "userErrors": []}
+        assert out["data"]["requestAccess"] == {"policy": {"policy": "APPROVAL"}, "userErrors": []}
     listed = srv.gql(
         "{ signupRequests(first: 100, filter: {status: PENDING}) { totalCount nodes { id email } } }", token=op
     )

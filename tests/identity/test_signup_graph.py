@@ -65,7 +65,7 @@ async def test_requests_decisions_and_their_invites(tmp_path):
         for i in range(3):
             out = await gql(anyone, ASK, i=ask(f"asker{i}@example.com", message=f"hello {i}"))
             assert out["data"]["requestAccess"] == {
-                "policy": {"policy": "approval", "inviteRequired": True},
+                "policy": {"policy": "APPROVAL", "inviteRequired": True},
                 "userErrors": [],
             }
         bad = (await gql(anyone, ASK, i=ask("not-an-email", fullName="A", acceptTerms=False, message="x" * 1001)))[

@@ -116,25 +116,28 @@ def test_an_overlong_webhook_url_is_refused(server, owner):
     assert r.status_code == 422 and r.json()["details"][0]["loc"] == ["body", "billing_webhook_url"]
 
 
-def test_an_unsafe_webhook_url_is_a_graphql_error_naming_the_field(server, owner):
-    m = "mutation($i: TenantSettingsInput!, $v: String) { updateTenantSettings(input: $i, ifMatch: $v) { version } }"
+def test_an_unsafe_webhook_url_is_a_graphql_user_error_naming_the_field(server, owner):
+    m = """mutation($i: UpdateTenantSettingsInput!) { updateTenantSettings(input: $i) {
+        settings { version } userErrors { field message code } } }"""
     out = server.gql(
         m,
         {
             "i": {
+                "expectedVersion": 0,
                 "billingContacts": [],
-                "planMetadata": {},
-                "flags": {},
+                "planMetadata": [],
+                "flags": [],
                 "billingWebhookUrl": "https://169.254.169.254/latest",
-            },
-            "v": '"0"',
+            }
         },
         token=owner.access_token,
     )
-    error = out["errors"][0]
-    assert error["extensions"]["code"] == "INVALID_INPUT"
-    assert error["extensions"]["details"][0]["field"] == "input.billing_webhook_url"
-    assert error["message"].startswith("billing_webhook_url: ")
+    payload = out["data"]["updateTenantSettings"]
+    assert payload["settings"] is None
+    error = payload["userErrors"][0]
+    assert error["field"] == ["billingWebhookUrl"] and error["code"] == "INVALID"
+    assert error["message"].startswith("Webhook target")
+    assert server.rest("GET", PATH, token=owner.access_token).json()["version"] == 0  # nothing written
 
 
 def test_tenants_do_not_see_each_other(server, owner):
@@ -168,14 +171,29 @@ def test_unverified_email_and_anonymous_callers_are_refused(server):
 
 
 def test_graphql_twin(server, owner):
-    q = "{ tenantSettings { tenantId version flags billingContacts { email } } }"
-    assert server.gql(q, token=owner.access_token)["data"]["tenantSettings"]["version"] == 0
-    m = """mutation($i: TenantSettingsInput!, $v: String) {
-        updateTenantSettings(input: $i, ifMatch: $v) { version planMetadata } }"""
-    variables = {"i": {"billingContacts": [], "planMetadata": {"a": "b"}, "flags": {}}, "v": '"0"'}
+    q = "{ tenant { databaseId settings { version flags { key enabled } billingContacts { email } } } }"
+    out = server.gql(q, token=owner.access_token)
+    assert out["data"]["tenant"]["databaseId"] == owner.tenant_id
+    assert out["data"]["tenant"]["settings"]["version"] == 0
+    m = """mutation($i: UpdateTenantSettingsInput!) { updateTenantSettings(input: $i) {
+        settings { version planMetadata { key value } } userErrors { field code } } }"""
+    variables = {
+        "i": {"expectedVersion": 0, "billingContacts": [], "planMetadata": [{"key": "a", "value": "b"}], "flags": []}
+    }
     out = server.gql(m, variables, token=owner.access_token)
-    assert out["data"]["updateTenantSettings"] == {"version": 1, "planMetadata": {"a": "b"}}
+    assert out["data"]["updateTenantSettings"] == {
+        "settings": {"version": 1, "planMetadata": [{"key": "a", "value": "b"}]},
+        "userErrors": [],
+    }
+    # The REST view of the same write: the map and the ETag.
+    r = server.rest("GET", PATH, token=owner.access_token)
+    assert r.json()["plan_metadata"] == {"a": "b"} and r.headers["etag"] == '"1"'
     out = server.gql(m, variables, token=owner.access_token)
-    assert out["errors"][0]["extensions"]["code"] == "CONFLICT"
-    out = server.gql(m, {**variables, "v": None}, token=owner.access_token)
-    assert out["errors"][0]["extensions"]["code"] == "PRECONDITION_REQUIRED"
+    assert out["data"]["updateTenantSettings"] == {
+        "settings": None,
+        "userErrors": [{"field": ["expectedVersion"], "code": "CONFLICT"}],
+    }
+    # An unverified token is refused before anything: a top-level FORBIDDEN.
+    unverified = register(server)
+    out = server.gql(m, {"i": {**variables["i"], "expectedVersion": 1}}, token=unverified.access_token)
+    assert out["data"] is None and out["errors"][0]["extensions"]["code"] == "FORBIDDEN"

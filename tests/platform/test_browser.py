@@ -157,8 +157,8 @@ def test_graphiql_runs_an_authenticated_query_and_a_subscription(server, browser
         expect(page.get_by_role("button", name="Show GraphiQL Explorer")).to_be_visible(timeout=LOAD_MS)
         fill_editor(page, HEADER_EDITOR, json.dumps({"Authorization": f"Bearer {account.access_token}"}))
 
-        run_operation(page, "Me", "query Me { me { id } }")
-        expect(page.locator(".graphiql-response")).to_contain_text(f'"id": "{account.user_id}"')
+        run_operation(page, "Me", "query Me { me { databaseId } }")
+        expect(page.locator(".graphiql-response")).to_contain_text(f'"databaseId": "{account.user_id}"')
 
         run_operation(
             page,
@@ -201,6 +201,19 @@ def test_swagger_ui_lists_operations_and_runs_an_authorized_call(server, browser
         me.get_by_role("button", name="Execute").click()
         expect(me.locator(".live-responses-table tr.response .response-col_status")).to_have_text("200")
         expect(me.locator(".live-responses-table")).to_contain_text(account.user_id)
+
+
+def test_graphiql_default_document_runs_against_the_schema():
+    """The operations GraphiQL opens with (Login, Me) validate against the served graph."""
+    from graphql import parse, validate
+
+    from agentdeck.schema import build_schema
+
+    script = (browser_tools.STATIC_DIR / "graphiql.js").read_text()
+    document = re.search(r"DEFAULT_QUERY = `(.*?)`;", script, re.S).group(1)
+    operations = re.findall(r"^(?:query|mutation) (\w+)", document, re.M)
+    assert operations == ["Login", "Me"]
+    assert validate(build_schema()._schema, parse(document)) == []
 
 
 def test_tool_pages_hold_the_browser_to_this_origin(server):

@@ -138,9 +138,9 @@ def test_every_route_whose_answer_can_hold_a_credential_is_no_store():
     """A guard for routes added later: a result type with a token, secret or signed URL in it
     must be marked `no_store=True` in the route table."""
     from agentdeck.rest_compat.routes import ROUTES
-    from agentdeck.schema import build_schema
+    from agentdeck.schema import REST, build_schema
 
-    schema = build_schema()._schema
+    schema = build_schema(face=REST)._schema  # the face the routes run on
     roots = {**schema.query_type.fields, **schema.mutation_type.fields, **schema.subscription_type.fields}
     missing = [
         f"{op.method} {op.path}" for op in ROUTES if _holds_credential(roots[op.field].type, set()) and not op.no_store

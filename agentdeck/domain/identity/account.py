@@ -88,6 +88,24 @@ async def list_sessions(
     return SessionPage(list(rows), total, _current_sid(ctx))
 
 
+def is_current(ctx: Context, session: AuthSession) -> bool:
+    """Whether `session` is the one of the token making this request."""
+    return str(session.id) == _current_sid(ctx)
+
+
+async def sessions_by_ids(ctx: Context, session_ids: list[uuid.UUID]) -> list[AuthSession | None]:
+    """The caller's own sessions with these ids, in order; None for another user's or a missing one."""
+    user_id = _user_id(ctx)
+    async with ctx.platform_session() as s:
+        rows = (
+            await s.scalars(
+                select(AuthSession).where(AuthSession.id.in_(set(session_ids)), AuthSession.user_id == user_id)
+            )
+        ).all()
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in session_ids]
+
+
 async def revoke_session(ctx: Context, session_id: uuid.UUID) -> Outcome[bool]:
     user_id = _user_id(ctx)
     async with ctx.platform_session() as s:

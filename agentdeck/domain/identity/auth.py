@@ -53,6 +53,12 @@ TENANT_SCOPES["admin"] = TENANT_SCOPES["owner"]
 OPERATOR_SCOPES = ["platform:operator", "auth:invites", "auth:signup_requests", "support:read", "activity:read"]
 
 BAD_CREDENTIALS = "Incorrect email or password."
+
+
+class TenantRequired(BadRequest):
+    """A user of several tenants signed in without naming one (the answer says the password was right)."""
+
+
 # Declared on `accept_terms` of registration and access requests; the schema enforces it.
 ACCEPT_TERMS = Limit(const=True, message="Terms of service must be accepted: send accept_terms: true.")
 
@@ -66,6 +72,8 @@ class SignedIn:
     refresh: IssuedToken
     scopes: list[str]
     email_verified: bool  # what the tokens say
+    user: User
+    role: str  # the user's role in the session's tenant
 
 
 @dataclass(frozen=True)
@@ -126,7 +134,7 @@ async def issue_session(ctx: Context, user: User, membership: Membership, sessio
         account=f"user:{user.id}",
     )
     session.refresh_jti = refresh.jti
-    return SignedIn(session, access, refresh, scopes, verified)
+    return SignedIn(session, access, refresh, scopes, verified, user, membership.role)
 
 
 async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SignedIn:
@@ -151,7 +159,7 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
                 raise Unauthenticated(BAD_CREDENTIALS)  # a failure: the same answer as a wrong password
         elif len(memberships) > 1:
             await throttle.succeeded()
-            raise BadRequest("User belongs to several tenants: tenant_id is required.")
+            raise TenantRequired("User belongs to several tenants: tenant_id is required.")
         if not memberships:
             await throttle.succeeded()
             raise Forbidden("User has no tenant membership.")
@@ -277,6 +285,15 @@ async def me(ctx: Context) -> Profile:
     if user is None:
         raise Unauthenticated("Could not validate credentials")
     return Profile(user, tenant, role, sorted(principal.scopes))
+
+
+async def viewer(ctx: Context) -> Profile:
+    """The caller as `me`, with the tenant of their token and their role there, which a user
+    token always has: a membership removed since the token was issued is refused here."""
+    profile = await me(ctx)
+    if profile.tenant is None or profile.role is None:
+        raise Forbidden("User has no membership in the tenant of this token.")
+    return profile
 
 
 def role_rank(role: str) -> int:

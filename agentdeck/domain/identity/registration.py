@@ -23,6 +23,10 @@ from agentdeck.errors import Conflict, InvalidInput, UpstreamFailed
 log = logging.getLogger("agentdeck.auth")
 
 
+class EmailTaken(Conflict):
+    """The address has an account already."""
+
+
 @dataclass(frozen=True)
 class Registration:
     """A new user signed in, and the tenant they own."""
@@ -59,7 +63,7 @@ async def register(
         try:
             await s.flush()
         except IntegrityError:
-            raise Conflict("Email already registered.") from None
+            raise EmailTaken("Email already registered.") from None
         tenant, membership = await add_tenant(s, tenant_name, user)
         session = AuthSession(
             tenant_id=tenant.id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip

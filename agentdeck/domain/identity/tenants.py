@@ -1,4 +1,5 @@
-"""Tenant settings: billing contacts, webhook URL, plan metadata and flags, versioned.
+"""Tenants: the caller's tenant, its members, and its settings (billing contacts, webhook URL,
+plan metadata and flags, versioned).
 
 Writes are optimistic: the caller sends the version it read (`If-Match: "<version>"`); a write
 against any other version is refused with 409, so two admins cannot silently overwrite each
@@ -8,19 +9,23 @@ other. Missing precondition → 428.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlparse
 
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 
 from agentdeck.context import Context
-from agentdeck.db.models import TenantSettings
+from agentdeck.db.models import Tenant, TenantSettings
+from agentdeck.db.models.identity import Membership, User
 from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import EMAIL
-from agentdeck.errors import BadRequest, Conflict, InvalidInput, PreconditionRequired
+from agentdeck.domain.common.results import Page
+from agentdeck.errors import BadRequest, Conflict, InvalidInput, NotFound, PreconditionRequired, Unauthenticated
 from agentdeck.providers import webhooks
 
 MAX_CONTACTS, MAX_KEYS = 20, 100
@@ -41,6 +46,99 @@ class Settings:
 
     tenant_id: uuid.UUID
     row: TenantSettings | None
+
+
+@dataclass(frozen=True)
+class Member:
+    """A user's membership of a tenant: the user, and their role there since `joined_at`."""
+
+    user: User
+    tenant_id: uuid.UUID
+    role: str
+    joined_at: datetime
+
+
+# The tenant and its members ------------------------------------------------------------------
+
+
+def _token_tenant(ctx: Context) -> uuid.UUID:
+    tenant_id = ctx.require_principal().tenant_id
+    if tenant_id is None:
+        raise Unauthenticated("Authenticated token is missing tenant context.")
+    return tenant_id
+
+
+async def current_tenant(ctx: Context) -> Tenant:
+    """The tenant the caller's token acts in. Its name and slug are for any holder of the token
+    (an unverified owner too); members and settings are tenant operations with their own gates."""
+    tenant_id = _token_tenant(ctx)
+    async with ctx.platform_session() as s:
+        tenant = await s.get(Tenant, tenant_id)
+    if tenant is None:
+        raise NotFound("Tenant not found.")
+    return tenant
+
+
+async def visible_tenants(ctx: Context, tenant_ids: Sequence[uuid.UUID | None]) -> list[Tenant | None]:
+    """Lookups by id: the caller's own tenant only; None for any other or a missing one."""
+    own = _token_tenant(ctx)
+    return await tenants_by_ids(ctx, [i if i == own else None for i in tenant_ids])
+
+
+async def tenants_by_ids(ctx: Context, tenant_ids: Sequence[uuid.UUID | None]) -> list[Tenant | None]:
+    """Tenants by id, in order, for objects the caller already sees (a user's or a session's
+    tenant): no check of its own."""
+    wanted = {i for i in tenant_ids if i is not None}
+    rows: Sequence[Tenant] = []
+    if wanted:
+        async with ctx.platform_session() as s:
+            rows = (await s.scalars(select(Tenant).where(Tenant.id.in_(wanted)))).all()
+    found = {row.id: row for row in rows}
+    return [found.get(i) if i is not None else None for i in tenant_ids]
+
+
+async def list_members(ctx: Context, offset: int, limit: int) -> Page[Member]:
+    """The members of the caller's tenant, earliest first (a tenant operation: a verified member)."""
+    tc = await require_role(ctx, "viewer")
+    where = Membership.tenant_id == tc.tenant_id
+    async with ctx.platform_session() as s:
+        total = await s.scalar(select(func.count()).select_from(Membership).where(where)) or 0
+        rows = (
+            await s.execute(
+                select(Membership, User)
+                .join(User, User.id == Membership.user_id)
+                .where(where)
+                .order_by(Membership.created_at, Membership.id)
+                .limit(limit)
+                .offset(offset)
+            )
+        ).all()
+    return Page([Member(user, m.tenant_id, m.role, m.created_at) for m, user in rows], total)
+
+
+async def members_by_user_ids(ctx: Context, user_ids: Sequence[uuid.UUID]) -> list[Member | None]:
+    """Users by id as members of the caller's tenant, in order; None for anyone else. The caller
+    is always visible to themself; seeing the others is a tenant operation, as listing them is."""
+    principal = ctx.require_principal()
+    own = principal.subject.removeprefix("user:") if principal.subject.startswith("user:") else None
+    tenant_id = principal.tenant_id
+    if any(str(i) != own for i in user_ids):
+        tenant_id = (await require_role(ctx, "viewer")).tenant_id
+    if tenant_id is None or not user_ids:
+        return [None for _ in user_ids]
+    async with ctx.platform_session() as s:
+        rows = (
+            await s.execute(
+                select(Membership, User)
+                .join(User, User.id == Membership.user_id)
+                .where(Membership.tenant_id == tenant_id, Membership.user_id.in_(set(user_ids)))
+            )
+        ).all()
+    found = {user.id: Member(user, m.tenant_id, m.role, m.created_at) for m, user in rows}
+    return [found.get(i) for i in user_ids]
+
+
+# Settings ------------------------------------------------------------------------------------
 
 
 async def get_settings(ctx: Context) -> Settings:
@@ -116,7 +214,38 @@ async def update_settings(
     flags: Any,
 ) -> Settings:
     tc = await require_role(ctx, "admin")
-    expected = parse_if_match(if_match)
+    return await _write(
+        ctx, tc.tenant_id, parse_if_match(if_match), contacts, billing_webhook_url, plan_metadata, flags
+    )
+
+
+async def update_settings_at(
+    ctx: Context,
+    expected: int,
+    contacts: list[BillingContact],
+    billing_webhook_url: str | None,
+    plan_metadata: Any,
+    flags: Any,
+) -> Settings:
+    """`update_settings` with the version read given as a number (the GraphQL form of If-Match)."""
+    tc = await require_role(ctx, "admin")
+    if expected < 0:
+        raise InvalidInput(
+            "expected_version must be a version read (0 or more).",
+            details=[{"field": "input.expected_version", "message": "must be 0 or more"}],
+        )
+    return await _write(ctx, tc.tenant_id, expected, contacts, billing_webhook_url, plan_metadata, flags)
+
+
+async def _write(
+    ctx: Context,
+    tenant_id: uuid.UUID,
+    expected: int,
+    contacts: list[BillingContact],
+    billing_webhook_url: str | None,
+    plan_metadata: Any,
+    flags: Any,
+) -> Settings:
     _validate(contacts, billing_webhook_url, plan_metadata, flags)
     if billing_webhook_url is not None:
         await _check_outbound(billing_webhook_url, "input.billing_webhook_url")
@@ -137,7 +266,7 @@ async def update_settings(
             # Compare-and-set in one statement, so concurrent writers cannot both succeed.
             result = await s.execute(
                 update(TenantSettings)
-                .where(TenantSettings.tenant_id == tc.tenant_id, TenantSettings.version == expected)
+                .where(TenantSettings.tenant_id == tenant_id, TenantSettings.version == expected)
                 .values(version=TenantSettings.version + 1, **values)
                 .execution_options(synchronize_session=False)
             )
@@ -145,4 +274,4 @@ async def update_settings(
                 raise Conflict("Tenant settings were changed by someone else; reload and retry.")
             await s.commit()
         row = await s.scalar(select(TenantSettings).execution_options(populate_existing=True))
-    return Settings(tc.tenant_id, row)
+    return Settings(tenant_id, row)
