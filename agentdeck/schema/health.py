@@ -11,7 +11,7 @@ from agentdeck import __version__
 from agentdeck.domain.status import health as r
 from agentdeck.schema import graph
 from agentdeck.schema.permissions import Scope, allow
-from agentdeck.schema.status import user_errors_of
+from agentdeck.schema.status import USER_ERRORS, user_errors_of
 
 
 @strawberry.type(description="Health check response payload.")
@@ -210,7 +210,7 @@ class PublishNoticeInput:
 @strawberry.type(description="The result of `publishNotice`.")
 class PublishNoticePayload:
     notice: PlatformNotice | None = strawberry.field(default=None, description="The notice as subscribers got it.")
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type

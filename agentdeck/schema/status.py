@@ -23,7 +23,7 @@ from agentdeck.db.models.status import StatusSubscription as SubscriptionRow
 from agentdeck.domain.common.results import CursorPage
 from agentdeck.domain.status import page as r
 from agentdeck.domain.status import subscriptions as subs
-from agentdeck.errors import DomainError, NotFound
+from agentdeck.errors import DomainError, Forbidden, NotFound, Unauthenticated
 from agentdeck.schema import graph
 from agentdeck.schema.permissions import Authenticated, OptionalBearer, allow
 
@@ -371,6 +371,8 @@ class RestSubscription:
 
 # -- the native graph ---------------------------------------------------------------------------
 
+USER_ERRORS = "The mistakes that kept the mutation from taking effect; empty when it did."
+
 
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
@@ -512,11 +514,11 @@ class Incident(graph.Node):
     database_id: uuid.UUID = strawberry.field(description="The incident's id in the REST API and the RSS feed.")
     service: str = strawberry.field(description="The service it affects, as the operator named it.")
     impact: str = strawberry.field(description="What users notice.")
-    severity: IncidentSeverity
-    state: IncidentState
+    severity: IncidentSeverity = strawberry.field(description="How serious it is.")
+    state: IncidentState = strawberry.field(description="Where it is in its life.")
     occurred_at: datetime = strawberry.field(description="When it began.")
     resolved_at: datetime | None = strawberry.field(description="When it was resolved; null while open.")
-    created_at: datetime
+    created_at: datetime = strawberry.field(description="When it was recorded.")
     updated_at: datetime = strawberry.field(description="When it was last updated (state, severity or impact).")
 
     @classmethod
@@ -546,13 +548,13 @@ class Incident(graph.Node):
 class StatusSubscriptionNode(graph.Node):
     key: relay.NodeID[str]
     database_id: uuid.UUID = strawberry.field(description="The subscription's id in the REST API.")
-    channel: StatusSubscriptionChannel
+    channel: StatusSubscriptionChannel = strawberry.field(description="How alerts are delivered.")
     severity_filter: StatusAlertSeverity = strawberry.field(description="Which incidents it receives.")
-    status: StatusSubscriptionStatus
+    status: StatusSubscriptionStatus = strawberry.field(description="Pending until verified; revoked when ended.")
     target_masked: str = strawberry.field(description="The address or URL, enough to recognise it, not to read it.")
     created_by: str = strawberry.field(description="The user id (or `public`) that subscribed.")
-    created_at: datetime
-    updated_at: datetime
+    created_at: datetime = strawberry.field(description="When it was requested.")
+    updated_at: datetime = strawberry.field(description="When its status last changed.")
 
     @classmethod
     def from_row(cls, row: SubscriptionRow) -> StatusSubscriptionNode:
@@ -572,17 +574,21 @@ class StatusSubscriptionNode(graph.Node):
     async def resolve_nodes(  # type: ignore[override]  # strawberry declares overloads by `required`
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[StatusSubscriptionNode | None]:
-        rows = await _by_ids(lambda ids: subs.subscriptions_by_ids(info.context, ids), _uuids(node_ids))
+        ids = _uuids(node_ids)
+        try:
+            rows = await _by_ids(lambda keys: subs.subscriptions_by_ids(info.context, keys), ids)
+        except (Unauthenticated, Forbidden):  # only status managers see subscriptions: none is found
+            return [None for _ in ids]
         return [cls.from_row(row) if row is not None else None for row in rows]
 
 
 @strawberry.type(description="A service on the status page and how it is doing.")
 class StatusPageService:
     key: str = strawberry.field(description="The service's stable key (`api`, `database`, …).")
-    name: str
-    description: str
+    name: str = strawberry.field(description="Its display name.")
+    description: str = strawberry.field(description="What it is.")
     owner: str = strawberry.field(description="The team that runs it.")
-    condition: ServiceCondition
+    condition: ServiceCondition = strawberry.field(description="How it is doing.")
     last_incident_at: datetime | None = strawberry.field(
         description="When the newest of the page's recent incidents naming it began."
     )
@@ -621,13 +627,13 @@ class UptimeWindow:
 
 @strawberry.input(description="Which incidents to list.")
 class IncidentFilter:
-    state: IncidentState | None = None
-    severity: IncidentSeverity | None = None
+    state: IncidentState | None = strawberry.field(default=None, description="Only incidents in this state.")
+    severity: IncidentSeverity | None = strawberry.field(default=None, description="Only incidents of this severity.")
 
 
 @strawberry.type(description="The live status page: probes, incidents and uptime from the probe history.")
 class StatusPage:
-    generated_at: datetime
+    generated_at: datetime = strawberry.field(description="When this answer was computed.")
     condition: PlatformCondition = strawberry.field(description="How the platform is doing overall.")
     headline: str = strawberry.field(description="The overall condition in words.")
     description: str = strawberry.field(description="Which services are affected, in words.")
@@ -672,8 +678,8 @@ class StatusPage:
 
 @strawberry.input(description="Which alert subscriptions to list.")
 class StatusSubscriptionFilter:
-    channel: StatusSubscriptionChannel | None = None
-    status: StatusSubscriptionStatus | None = None
+    channel: StatusSubscriptionChannel | None = strawberry.field(default=None, description="Only this channel's.")
+    status: StatusSubscriptionStatus | None = strawberry.field(default=None, description="Only those in this status.")
 
 
 @strawberry.type(description="A service changed condition (its probe started failing or passing again).")
@@ -681,16 +687,16 @@ class ServiceConditionChanged:
     service_key: str = strawberry.field(description="The service's key (`api`, `database`, …).")
     condition: ServiceCondition = strawberry.field(description="OPERATIONAL or MAJOR_OUTAGE, from the probe.")
     error: str | None = strawberry.field(description="Why the probe failed; null when it passed.")
-    at: datetime
+    at: datetime = strawberry.field(description="When the probe ran.")
 
 
 @strawberry.type(description="An incident was opened, updated or resolved.")
 class IncidentChanged:
     incident_key: strawberry.Private[str]
-    service: str
-    state: IncidentState
-    impact: str
-    at: datetime
+    service: str = strawberry.field(description="The service it affects.")
+    state: IncidentState = strawberry.field(description="Its state after the change.")
+    impact: str = strawberry.field(description="Its impact after the change.")
+    at: datetime = strawberry.field(description="When it changed.")
 
     @strawberry.field(description="The incident as it is now; null if it no longer exists.")
     async def incident(self, info: strawberry.Info) -> Incident | None:
@@ -748,29 +754,33 @@ class CreateStatusSubscriptionPayload:
     webhook_secret: str | None = strawberry.field(
         default=None, description="The secret that signs a webhook's deliveries: shown in this answer only."
     )
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.input(description="The token mailed to the subscribed address.")
 class VerifyStatusSubscriptionInput:
-    token: str
+    token: str = strawberry.field(description="The `token` of the link in the confirmation mail.")
 
 
 @strawberry.type(description="The result of `verifyStatusSubscription`.")
 class VerifyStatusSubscriptionPayload:
-    status_subscription: StatusSubscriptionNode | None = None
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    status_subscription: StatusSubscriptionNode | None = strawberry.field(
+        default=None, description="The subscription now."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.input(description="The challenge POSTed to the webhook.")
 class ConfirmStatusSubscriptionChallengeInput:
-    challenge: str
+    challenge: str = strawberry.field(description="The `challenge` of the signed POST the webhook received.")
 
 
 @strawberry.type(description="The result of `confirmStatusSubscriptionChallenge`.")
 class ConfirmStatusSubscriptionChallengePayload:
-    status_subscription: StatusSubscriptionNode | None = None
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    status_subscription: StatusSubscriptionNode | None = strawberry.field(
+        default=None, description="The subscription now."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.input(description="The subscription to end.")
@@ -784,8 +794,10 @@ class RevokeStatusSubscriptionInput:
 
 @strawberry.type(description="The result of `revokeStatusSubscription`.")
 class RevokeStatusSubscriptionPayload:
-    status_subscription: StatusSubscriptionNode | None = None
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    status_subscription: StatusSubscriptionNode | None = strawberry.field(
+        default=None, description="The subscription now."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.input(description="The incident to send again, and to whom.")
@@ -799,25 +811,29 @@ class ResendStatusIncidentInput:
 
 @strawberry.type(description="The result of `resendStatusIncident`.")
 class ResendStatusIncidentPayload:
-    incident: Incident | None = None
+    incident: Incident | None = strawberry.field(default=None, description="The incident sent.")
     dispatched_count: int | None = strawberry.field(default=None, description="How many subscriptions it went to.")
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.input(description="A new incident.")
 class OpenStatusIncidentInput:
     service: str = strawberry.field(description="The affected service (1-64 characters), e.g. a service's name.")
     impact: str = strawberry.field(description="What users notice (1-500 characters).")
-    severity: IncidentSeverity = IncidentSeverity.MAJOR
-    state: IncidentState = IncidentState.INVESTIGATING
+    severity: IncidentSeverity = strawberry.field(default=IncidentSeverity.MAJOR, description="MAJOR by default.")
+    state: IncidentState = strawberry.field(
+        default=IncidentState.INVESTIGATING, description="INVESTIGATING by default."
+    )
 
 
 @strawberry.input(description="What changes in an incident; omitted fields stay.")
 class UpdateStatusIncidentInput:
     id: strawberry.ID = strawberry.field(description="The incident's global id.")
-    impact: str | None = None
-    state: IncidentState | None = None
-    severity: IncidentSeverity | None = None
+    impact: str | None = strawberry.field(default=None, description="What users notice now (1-500 characters).")
+    state: IncidentState | None = strawberry.field(
+        default=None, description="RESOLVED sets `resolvedAt`; any other clears it."
+    )
+    severity: IncidentSeverity | None = strawberry.field(default=None, description="The new severity.")
 
 
 @strawberry.input(description="The incident to resolve.")
@@ -828,20 +844,20 @@ class ResolveStatusIncidentInput:
 
 @strawberry.type(description="The result of `openStatusIncident`.")
 class OpenStatusIncidentPayload:
-    incident: Incident | None = None
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    incident: Incident | None = strawberry.field(default=None, description="The incident now.")
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type(description="The result of `updateStatusIncident`.")
 class UpdateStatusIncidentPayload:
-    incident: Incident | None = None
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    incident: Incident | None = strawberry.field(default=None, description="The incident now.")
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 @strawberry.type(description="The result of `resolveStatusIncident`.")
 class ResolveStatusIncidentPayload:
-    incident: Incident | None = None
-    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+    incident: Incident | None = strawberry.field(default=None, description="The incident now.")
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list, description=USER_ERRORS)
 
 
 INCIDENT, SUBSCRIPTION = "Incident", "StatusSubscription"
@@ -950,7 +966,7 @@ class Mutation:
     ) -> RevokeStatusSubscriptionPayload:
         async def action() -> dict[str, Any]:
             key = database_id(input.id, SUBSCRIPTION)
-            row = await subs.revoke(info.context, key, input.unsubscribe_token)
+            row = await subs.revoke(info.context, key, input.unsubscribe_token, tenant_scoped=True)
             return {"status_subscription": StatusSubscriptionNode.from_row(row)}
 
         return await user_errors_of(RevokeStatusSubscriptionPayload, action(), missing="id")

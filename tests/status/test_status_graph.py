@@ -9,7 +9,7 @@ id is null with NOT_FOUND at its path while the rest of `data` stands; incident 
 payloads with user errors (blank impact, unknown id) and keep authentication and permission
 top-level; the domain refuses an incident state or severity outside its sets (the CLI passes
 plain strings); subscriptions list the caller's tenant's only, every tenant's with `allTenants`
-for platform operators alone; subscribe/verify/revoke through payloads (conflict, bad token,
+for platform operators alone (and a status manager revokes its tenant's only, by id); subscribe/verify/revoke through payloads (conflict, bad token,
 wrong unsubscribe token as user errors); `statusChanges` events are typed.
 """
 
@@ -268,6 +268,17 @@ async def test_subscriptions_are_scoped_to_the_tenant_and_operators_see_all(tmp_
         assert (await ok(ops, NODE, {"id": theirs_id}))["node"]["channel"] == "EMAIL"
         lookup = await run(mine_manager, "query($id: ID!) { statusSubscription(id: $id) { id } }", {"id": theirs_id})
         assert lookup.data == {"statusSubscription": None} and codes(lookup) == ["NOT_FOUND"]
+        for outsider in (owner, Context(services=services)):  # not status managers: nothing to see
+            assert (await ok(outsider, NODE, {"id": mine_id}))["node"] is None
+
+        revoke = """mutation($id: ID!) { revokeStatusSubscription(input: {id: $id}) {
+          statusSubscription { status } userErrors { field code } } }"""
+        refused = (await ok(mine_manager, revoke, {"id": theirs_id}))["revokeStatusSubscription"]
+        assert refused == {"statusSubscription": None, "userErrors": [{"field": ["id"], "code": "NOT_FOUND"}]}
+        revoked = (await ok(ops, revoke, {"id": theirs_id}))["revokeStatusSubscription"]  # operators: any tenant's
+        assert revoked == {"statusSubscription": {"status": "REVOKED"}, "userErrors": []}
+        own = (await ok(mine_manager, revoke, {"id": mine_id}))["revokeStatusSubscription"]
+        assert own["statusSubscription"] == {"status": "REVOKED"}
 
 
 async def test_subscribe_verify_revoke_through_payloads(tmp_path):

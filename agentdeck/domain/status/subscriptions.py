@@ -215,12 +215,18 @@ async def confirm_challenge(ctx: Context, token: str) -> StatusSubscription:
     return await _confirm(ctx, token, "webhook", "Challenge invalid.")
 
 
-async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) -> StatusSubscription:
-    if token is None:
-        require_status_manager(ctx)  # 401 without a bearer, 403 without the scope
+async def revoke(
+    ctx: Context, subscription_id: uuid.UUID, token: str | None, *, tenant_scoped: bool = False
+) -> StatusSubscription:
+    """With the unsubscribe token, or as a status manager. `tenant_scoped` (the GraphQL field):
+    a manager who is not a platform operator revokes only its tenant's subscriptions, another
+    tenant's is not found; the legacy REST route lets any status manager revoke any one."""
+    manager = require_status_manager(ctx) if token is None else None  # 401 without a bearer, 403 without the scope
     async with ctx.platform_session() as s:
         row = await s.get(StatusSubscription, subscription_id)
-        if row is None:
+        if row is None or (
+            tenant_scoped and manager is not None and not is_operator(manager) and row.tenant_id != manager.tenant_id
+        ):
             raise NotFound("Subscription not found.")
         if token is not None and (
             row.unsubscribe_token_hash is None or not secrets.compare_digest(_digest(token), row.unsubscribe_token_hash)
