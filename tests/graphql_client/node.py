@@ -1,0 +1,19 @@
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from .base_model import BaseModel
+
+
+class Node(BaseModel):
+    node: Optional["NodeNode"]
+
+
+class NodeNode(BaseModel):
+    typename__: Literal[
+        "Incident", "Node", "StatusSubscription", "Workflow", "WorkflowRun"
+    ] = Field(alias="__typename")
+    id: str
+
+
+Node.model_rebuild()
