@@ -25,7 +25,7 @@ async def run(n: int = 2000) -> None:
         return Response(orjson.dumps(payload), media_type="application/json")
 
     raw = Starlette(routes=[Route("/health", raw_health)])
-    query = orjson.dumps({"query": "{ health { status timestamp version uptime } }"})
+    query = orjson.dumps({"query": "{ health { status checkedAt version uptimeSeconds } }"})
     gql_headers = {"content-type": "application/json"}
 
     for status, _ in [

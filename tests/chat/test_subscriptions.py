@@ -27,7 +27,7 @@ def test_notice_reaches_websocket_subscribers(server, protocol):
         _publish(server, f"over {protocol}", "critical")
         payload = sub.next()
         assert payload["data"]["notices"]["message"] == f"over {protocol}"
-        assert payload["data"]["notices"]["level"] == "critical"
+        assert payload["data"]["notices"]["level"] == "CRITICAL"
 
 
 def test_websocket_with_a_bad_token_is_rejected(server):

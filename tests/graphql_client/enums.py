@@ -42,23 +42,35 @@ class FileAttributeOperator(str, Enum):
     NIN = "NIN"
 
 
+class HealthStatus(str, Enum):
+    HEALTHY = "HEALTHY"
+    READY = "READY"
+
+
 class IncidentSeverity(str, Enum):
-    major = "major"
-    minor = "minor"
-    maintenance = "maintenance"
+    MAJOR = "MAJOR"
+    MINOR = "MINOR"
+    MAINTENANCE = "MAINTENANCE"
 
 
 class IncidentState(str, Enum):
-    investigating = "investigating"
-    identified = "identified"
-    monitoring = "monitoring"
-    resolved = "resolved"
+    INVESTIGATING = "INVESTIGATING"
+    IDENTIFIED = "IDENTIFIED"
+    MONITORING = "MONITORING"
+    RESOLVED = "RESOLVED"
 
 
-class NoticeLevel(str, Enum):
-    info = "info"
-    warning = "warning"
-    critical = "critical"
+class PlatformCondition(str, Enum):
+    OPERATIONAL = "OPERATIONAL"
+    DEGRADED = "DEGRADED"
+    PARTIAL_OUTAGE = "PARTIAL_OUTAGE"
+    MAJOR_OUTAGE = "MAJOR_OUTAGE"
+
+
+class PlatformNoticeLevel(str, Enum):
+    INFO = "INFO"
+    WARNING = "WARNING"
+    CRITICAL = "CRITICAL"
 
 
 class PlatformRole(str, Enum):
@@ -71,10 +83,11 @@ class ServiceAccountTokenStatus(str, Enum):
     EXPIRED = "EXPIRED"
 
 
-class SeverityFilter(str, Enum):
-    all = "all"
-    major = "major"
-    maintenance = "maintenance"
+class ServiceCondition(str, Enum):
+    OPERATIONAL = "OPERATIONAL"
+    DEGRADED = "DEGRADED"
+    MAJOR_OUTAGE = "MAJOR_OUTAGE"
+    UNKNOWN = "UNKNOWN"
 
 
 class SignupInviteStatus(str, Enum):
@@ -96,6 +109,23 @@ class SignupRequestStatus(str, Enum):
     REJECTED = "REJECTED"
 
 
+class StatusAlertSeverity(str, Enum):
+    ALL = "ALL"
+    MAJOR = "MAJOR"
+    MAINTENANCE = "MAINTENANCE"
+
+
+class StatusSubscriptionChannel(str, Enum):
+    EMAIL = "EMAIL"
+    WEBHOOK = "WEBHOOK"
+
+
+class StatusSubscriptionStatus(str, Enum):
+    PENDING_VERIFICATION = "PENDING_VERIFICATION"
+    ACTIVE = "ACTIVE"
+    REVOKED = "REVOKED"
+
+
 class StorageObjectStatus(str, Enum):
     PENDING_UPLOAD = "PENDING_UPLOAD"
     AVAILABLE = "AVAILABLE"
@@ -107,11 +137,6 @@ class StripeEventStatus(str, Enum):
     failed = "failed"
 
 
-class SubscriptionChannel(str, Enum):
-    email = "email"
-    webhook = "webhook"
-
-
 class TenantRole(str, Enum):
     VIEWER = "VIEWER"
     MEMBER = "MEMBER"
@@ -121,6 +146,12 @@ class TenantRole(str, Enum):
 
 class TokenType(str, Enum):
     BEARER = "BEARER"
+
+
+class UptimeTrend(str, Enum):
+    POSITIVE = "POSITIVE"
+    NEGATIVE = "NEGATIVE"
+    NEUTRAL = "NEUTRAL"
 
 
 class UserErrorCode(str, Enum):

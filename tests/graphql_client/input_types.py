@@ -9,12 +9,13 @@ from .enums import (
     FileAttributeOperator,
     IncidentSeverity,
     IncidentState,
-    NoticeLevel,
+    PlatformNoticeLevel,
     ServiceAccountTokenStatus,
-    SeverityFilter,
     SignupInviteStatus,
     SignupRequestStatus,
-    SubscriptionChannel,
+    StatusAlertSeverity,
+    StatusSubscriptionChannel,
+    StatusSubscriptionStatus,
     VectorStoreFileStatus,
     WorkflowRunStatus,
 )
@@ -111,6 +112,13 @@ class ConfirmPasswordResetInput(BaseModel):
     "A passphrase the password rules accept."
 
 
+class ConfirmStatusSubscriptionChallengeInput(BaseModel):
+    """The challenge POSTed to the webhook."""
+
+    challenge: str
+    "The `challenge` of the signed POST the webhook received."
+
+
 class ContainerExpiryInput(BaseModel):
     """A container expiry: minutes of idleness after the anchor."""
 
@@ -137,6 +145,21 @@ class CreateContainerInput(BaseModel):
     "Provider file ids to copy into the container (at most 100)."
     metadata: Optional[Any] = None
     "Key/value annotations (an object)."
+
+
+class CreateStatusSubscriptionInput(BaseModel):
+    """A new alert subscription."""
+
+    channel: StatusSubscriptionChannel
+    "WEBHOOK needs status:manage."
+    target: str
+    "An email address, or an https URL for a webhook."
+    severity_filter: StatusAlertSeverity = Field(
+        alias="severityFilter", default=StatusAlertSeverity.MAJOR
+    )
+    "Which incidents to receive; MAJOR by default."
+    metadata: Optional[Any] = None
+    "Labels of yours: an object of at most 4 KiB."
 
 
 class CreateStorageUploadInput(BaseModel):
@@ -226,6 +249,15 @@ class ForgotPasswordInput(BaseModel):
     "The account's address."
 
 
+class IncidentFilter(BaseModel):
+    """Which incidents to list."""
+
+    state: Optional[IncidentState] = None
+    "Only incidents in this state."
+    severity: Optional[IncidentSeverity] = None
+    "Only incidents of this severity."
+
+
 class InputAttachment(BaseModel):
     object_id: Any = Field(alias="objectId")
     kind: Optional[str] = None
@@ -295,10 +327,17 @@ class LogoutInput(BaseModel):
     "A refresh token of the caller's session to end."
 
 
-class NoticeInput(BaseModel):
-    message: str
-    "1-500 characters."
-    level: NoticeLevel = NoticeLevel.info
+class OpenStatusIncidentInput(BaseModel):
+    """A new incident."""
+
+    service: str
+    "The affected service (1-64 characters), e.g. a service's name."
+    impact: str
+    "What users notice (1-500 characters)."
+    severity: IncidentSeverity = IncidentSeverity.MAJOR
+    "MAJOR by default."
+    state: IncidentState = IncidentState.INVESTIGATING
+    "INVESTIGATING by default."
 
 
 class PlanMetadataEntryInput(BaseModel):
@@ -308,6 +347,15 @@ class PlanMetadataEntryInput(BaseModel):
     "The entry's name (once per write)."
     value: str
     "Its value."
+
+
+class PublishNoticeInput(BaseModel):
+    """The notice to broadcast."""
+
+    message: str
+    "1-500 characters; surrounding blanks are trimmed."
+    level: PlatformNoticeLevel = PlatformNoticeLevel.INFO
+    "INFO by default."
 
 
 class RefreshSessionInput(BaseModel):
@@ -360,6 +408,15 @@ class RequestAccessInput(BaseModel):
     "Leave empty (a field for bots to fill)."
 
 
+class ResendStatusIncidentInput(BaseModel):
+    """The incident to send again, and to whom."""
+
+    id: str
+    "The incident's global id."
+    severity: StatusAlertSeverity = StatusAlertSeverity.MAJOR
+    "Send to the subscriptions whose filter matches this (ALL: every active subscription)."
+
+
 class ResetUserPasswordInput(BaseModel):
     """A member of the caller's tenant and their new password."""
 
@@ -367,6 +424,15 @@ class ResetUserPasswordInput(BaseModel):
     "The member (their global id)."
     new_password: str = Field(alias="newPassword")
     "A passphrase the password rules accept."
+
+
+class ResolveStatusIncidentInput(BaseModel):
+    """The incident to resolve."""
+
+    id: str
+    "The incident's global id."
+    impact: Optional[str] = None
+    "A closing impact text, if it changed."
 
 
 class RevokeServiceAccountTokenInput(BaseModel):
@@ -390,6 +456,15 @@ class RevokeSignupInviteInput(BaseModel):
 
     id: str
     "The invite's global id."
+
+
+class RevokeStatusSubscriptionInput(BaseModel):
+    """The subscription to end."""
+
+    id: str
+    "The subscription's global id."
+    unsubscribe_token: Optional[str] = Field(alias="unsubscribeToken", default=None)
+    "The token from the confirmation mail; without it the caller must be a status manager."
 
 
 class RunWorkflowInput(BaseModel):
@@ -465,35 +540,13 @@ class StaticChunkingInput(BaseModel):
     "At most half the chunk size."
 
 
-class StatusIncidentInput(BaseModel):
-    service: str
-    impact: str
-    severity: IncidentSeverity = IncidentSeverity.major
-    state: IncidentState = IncidentState.investigating
+class StatusSubscriptionFilter(BaseModel):
+    """Which alert subscriptions to list."""
 
-
-class StatusIncidentResendInput(BaseModel):
-    severity: SeverityFilter = SeverityFilter.major
-    tenant_id: Optional[Any] = Field(alias="tenantId", default=None)
-
-
-class StatusIncidentUpdateInput(BaseModel):
-    impact: Optional[str] = None
-    state: Optional[IncidentState] = None
-    severity: Optional[IncidentSeverity] = None
-
-
-class StatusSubscriptionInput(BaseModel):
-    channel: SubscriptionChannel
-    target: str
-    severity_filter: Optional[SeverityFilter] = Field(
-        alias="severityFilter", default=SeverityFilter.major
-    )
-    metadata: Optional[Any] = None
-
-
-class StatusTokenInput(BaseModel):
-    token: str
+    channel: Optional[StatusSubscriptionChannel] = None
+    "Only this channel's."
+    status: Optional[StatusSubscriptionStatus] = None
+    "Only those in this status."
 
 
 class StorageObjectFilter(BaseModel):
@@ -536,6 +589,19 @@ class UnbindAgentContainerInput(BaseModel):
 
     agent_key: str = Field(alias="agentKey")
     "The agent's key in the catalog."
+
+
+class UpdateStatusIncidentInput(BaseModel):
+    """What changes in an incident; omitted fields stay."""
+
+    id: str
+    "The incident's global id."
+    impact: Optional[str] = None
+    "What users notice now (1-500 characters)."
+    state: Optional[IncidentState] = None
+    "RESOLVED sets `resolvedAt`; any other clears it."
+    severity: Optional[IncidentSeverity] = None
+    "The new severity."
 
 
 class UpdateSubscriptionInput(BaseModel):
@@ -615,6 +681,13 @@ class VerifyEmailInput(BaseModel):
 
     token: str
     "The `token` of the mailed link."
+
+
+class VerifyStatusSubscriptionInput(BaseModel):
+    """The token mailed to the subscribed address."""
+
+    token: str
+    "The `token` of the link in the confirmation mail."
 
 
 class WorkflowFilter(BaseModel):

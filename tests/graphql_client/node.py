@@ -12,10 +12,12 @@ class Node(BaseModel):
 class NodeNode(BaseModel):
     typename__: Literal[
         "Container",
+        "Incident",
         "Node",
         "ServiceAccountToken",
         "SignupInvite",
         "SignupRequest",
+        "StatusSubscription",
         "StorageObject",
         "Tenant",
         "User",

@@ -12,10 +12,12 @@ class Nodes(BaseModel):
 class NodesNodes(BaseModel):
     typename__: Literal[
         "Container",
+        "Incident",
         "Node",
         "ServiceAccountToken",
         "SignupInvite",
         "SignupRequest",
+        "StatusSubscription",
         "StorageObject",
         "Tenant",
         "User",

@@ -237,7 +237,7 @@ def test_graphiql_can_be_switched_off(tmp_path):
     srv = start_server(tmp_path, env={"AGENTDECK_GRAPHIQL": "false"})
     try:
         assert srv.http.get("/graphql", headers={"accept": "text/html"}).status_code == 404
-        assert srv.gql("{ health { status } }")["data"]["health"]["status"] == "healthy"
+        assert srv.gql("{ health { status } }")["data"]["health"]["status"] == "HEALTHY"
         assert srv.http.get("/docs").status_code == 200
     finally:
         srv.stop()

@@ -9,8 +9,8 @@ from tests.harness import BOOTSTRAP_SECRET
 
 def test_query_over_get_and_post(server):
     r = server.http.get("/graphql", params={"query": "{ health { status } }"})
-    assert r.status_code == 200 and r.json()["data"]["health"]["status"] == "healthy"
-    assert server.gql("{ health { status } }")["data"]["health"]["status"] == "healthy"
+    assert r.status_code == 200 and r.json()["data"]["health"]["status"] == "HEALTHY"
+    assert server.gql("{ health { status } }")["data"]["health"]["status"] == "HEALTHY"
 
 
 def test_graphiql_is_served(server):
@@ -19,7 +19,7 @@ def test_graphiql_is_served(server):
 
 
 def test_mutations_never_run_over_get(server):
-    q = 'mutation { publishNotice(input: {message: "x"}) { message } }'
+    q = 'mutation { publishNotice(input: {message: "x"}) { notice { message } } }'
     r = server.http.get("/graphql", params={"query": q}, headers={"authorization": f"Bearer {BOOTSTRAP_SECRET}"})
     assert 400 <= r.status_code < 500
 
@@ -54,9 +54,14 @@ def test_depth_alias_and_token_limits(server):
 
 
 def test_domain_errors_carry_codes(server):
-    out = server.gql('mutation { publishNotice(input: {message: "x"}) { message } }')
+    notice = 'mutation { publishNotice(input: {message: "%s"}) { notice { message } userErrors { field code } } }'
+    out = server.gql(notice % "x")
     assert out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
-    out = server.gql('mutation { publishNotice(input: {message: " "}) { message } }', token=BOOTSTRAP_SECRET)
+    out = server.gql("{ platformStatus { incidents(first: 0) { totalCount } } }")
     err = out["errors"][0]
     assert err["extensions"]["code"] == "INVALID_INPUT"
-    assert err["extensions"]["details"][0]["field"] == "input.message"
+    assert err["extensions"]["details"][0]["loc"] == ["first"]
+    # A mutation's correctable mistake is a user error in its payload, not a top-level error.
+    out = server.gql(notice % " ", token=BOOTSTRAP_SECRET)
+    assert "errors" not in out
+    assert out["data"]["publishNotice"] == {"notice": None, "userErrors": [{"field": ["message"], "code": "INVALID"}]}

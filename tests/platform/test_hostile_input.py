@@ -132,11 +132,14 @@ def test_graphql_client_errors_carry_their_code_and_real_message(server):
 
 
 def test_bad_values_inside_an_input_object_are_reported(server):
-    query = "mutation($i: StatusSubscriptionInput!) { createStatusSubscription(input: $i) { id } }"
+    query = (
+        "mutation($i: CreateStatusSubscriptionInput!) { createStatusSubscription(input: $i) "
+        "{ statusSubscription { id } } }"
+    )
     for value, message in [
-        ({"channel": "pigeon", "target": "a@example.com"}, "'pigeon' does not exist in 'SubscriptionChannel'"),
-        ({"channel": "email", "target": "a@example.com", "color": 1}, "not to include unknown field 'color'"),
-        ({"channel": "email"}, "to include required field 'target'"),
+        ({"channel": "PIGEON", "target": "a@example.com"}, "'PIGEON' does not exist in 'StatusSubscriptionChannel'"),
+        ({"channel": "EMAIL", "target": "a@example.com", "color": 1}, "not to include unknown field 'color'"),
+        ({"channel": "EMAIL"}, "to include required field 'target'"),
     ]:
         code, got = _code(_post(server, query, {"i": value}))
         assert code == "BAD_USER_INPUT" and "$i" in got and message in got, got

@@ -23,9 +23,9 @@ EXTRA_FIELD = (
     ("FIELD_REMOVED", "Query.legacyBanner"),
 )
 REMOVED_ENUM_VALUE = (
-    "enum IncidentSeverity {\n  major\n",
-    "enum IncidentSeverity {\n  critical\n  major\n",
-    ("VALUE_REMOVED_FROM_ENUM", "IncidentSeverity.critical"),
+    "enum IncidentSeverity {\n  MAJOR\n",
+    "enum IncidentSeverity {\n  CRITICAL\n  MAJOR\n",
+    ("VALUE_REMOVED_FROM_ENUM", "IncidentSeverity.CRITICAL"),
 )
 CHANGED_ARGUMENT_TYPE = (
     "agents(first: Int! = 24,",
@@ -87,17 +87,17 @@ def test_each_breaking_change_alone_fails(tmp_path, edit):
 
 
 def test_a_new_enum_value_is_dangerous_and_passes(tmp_path):
-    old = edited(COMMITTED, "  minor\n  maintenance\n}", "  minor\n}")
+    old = edited(COMMITTED, "  MINOR\n  MAINTENANCE\n}", "  MINOR\n}")
     result = diff(write(tmp_path, "old.graphql", old), str(ROOT / "schema.graphql"))
     assert result.exit_code == 0, result.output
     [reported] = changes(result)
-    assert one_of(reported, "DANGEROUS", ("VALUE_ADDED_TO_ENUM", "IncidentSeverity.maintenance")), reported
+    assert one_of(reported, "DANGEROUS", ("VALUE_ADDED_TO_ENUM", "IncidentSeverity.MAINTENANCE")), reported
     assert result.stdout.splitlines()[-1].startswith("0 breaking, 1 dangerous: ")
 
 
 def test_json_lists_the_same_changes(tmp_path):
     old = write(
-        tmp_path, "old.graphql", edited(edited(COMMITTED, *EXTRA_FIELD[:2]), "  minor\n  maintenance\n}", "  minor\n}")
+        tmp_path, "old.graphql", edited(edited(COMMITTED, *EXTRA_FIELD[:2]), "  MINOR\n  MAINTENANCE\n}", "  MINOR\n}")
     )
     new = str(ROOT / "schema.graphql")
     as_json, as_lines = diff(old, new, "--json"), diff(old, new)

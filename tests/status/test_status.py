@@ -1,4 +1,5 @@
-"""Status page, RSS, incidents and alert subscriptions — REST (checked against the contract) and GraphQL."""
+"""Status page, RSS, incidents and alert subscriptions — REST (checked against the contract) and
+the native GraphQL fields through a real server (their rules: test_status_graph.py)."""
 
 from __future__ import annotations
 
@@ -30,9 +31,10 @@ from tests.webhook_receiver import Receiver
 STATUS, SUBS = "/api/v1/status", "/api/v1/status/subscriptions"
 SUB = "/api/v1/status/subscriptions/{subscription_id}"
 RESEND = "/api/v1/status/incidents/{incident_id}/resend"
-OPEN = """mutation($input: StatusIncidentInput!) { openStatusIncident(input: $input) {
-  incidentId service state severity impact } }"""
-RESOLVE = "mutation($id: UUID!) { resolveStatusIncident(incidentId: $id) { incidentId state resolvedAt } }"
+OPEN = """mutation($input: OpenStatusIncidentInput!) { openStatusIncident(input: $input) {
+  incident { id databaseId service state severity impact } userErrors { field code } } }"""
+RESOLVE = """mutation($id: ID!) { resolveStatusIncident(input: {id: $id}) {
+  incident { id state resolvedAt } userErrors { field code } } }"""
 TOKEN = re.compile(r"[?&]token=([A-Za-z0-9_-]+)")
 UNSUB = re.compile(r"unsubscribe_token=([A-Za-z0-9_-]+)")
 FAST = {"AGENTDECK_STATUS_PROBE_INTERVAL_SECONDS": "0.2"}
@@ -78,14 +80,14 @@ def open_incident(srv, service: str = "Database", severity: str = "major", **ext
             "input": {
                 "service": service,
                 "impact": f"Slow queries {uuid.uuid4().hex[:6]}",
-                "severity": severity,
+                "severity": severity.upper(),
                 **extra,
             }
         },
         token=BOOTSTRAP_SECRET,
     )
-    assert "errors" not in body, body
-    return body["data"]["openStatusIncident"]
+    assert "errors" not in body and not body["data"]["openStatusIncident"]["userErrors"], body
+    return body["data"]["openStatusIncident"]["incident"]
 
 
 def wait_status(srv, predicate, timeout: float = 15) -> dict:
@@ -115,16 +117,18 @@ def test_status_page_is_live(status_srv):
     uptime = {m["label"]: m["value"] for m in page["uptime_metrics"]}
     assert uptime["Uptime (24 hours)"] == "100.00%"
     gql = status_srv.gql(
-        "{ platformStatus { overview { state } services { name status } uptimeMetrics { label value } } }"
-    )
-    assert gql["data"]["platformStatus"]["overview"]["state"] == "All systems operational"
+        "{ platformStatus { condition headline services { nodes { name condition } } uptime { nodes { days percent } } } }"
+    )["data"]["platformStatus"]
+    assert gql["condition"] == "OPERATIONAL" and gql["headline"] == "All systems operational"
+    assert {s["condition"] for s in gql["services"]["nodes"]} == {"OPERATIONAL"}
+    assert {u["days"]: u["percent"] for u in gql["uptime"]["nodes"]}[1] == 100.0
 
 
 def test_incidents_show_on_the_page_and_in_both_feeds(status_srv):
     incident = open_incident(status_srv, "Storage", severity="minor")
     page = wait_status(status_srv, lambda p: by_name(p)["Storage"] == "degraded")
     listed = {i["incident_id"]: i for i in page["incidents"]}
-    assert listed[incident["incidentId"]]["state"] == "investigating"
+    assert listed[incident["databaseId"]]["state"] == "investigating"
     for path in ("/api/v1/status/rss", "/api/v1/status.rss"):
         r = status_srv.rest("GET", path)
         assert r.status_code == 200
@@ -133,12 +137,12 @@ def test_incidents_show_on_the_page_and_in_both_feeds(status_srv):
         feed = feedparser.parse(r.content)
         assert not feed.bozo, feed.bozo_exception
         assert feed.version == "rss20"
-        entry = next(e for e in feed.entries if e.id == incident["incidentId"])
+        entry = next(e for e in feed.entries if e.id == incident["databaseId"])
         assert entry.title == f"Storage: {incident['impact']}"
     rss = status_srv.gql("{ platformStatusRss }")["data"]["platformStatusRss"]
     assert not feedparser.parse(rss).bozo
-    resolved = status_srv.gql(RESOLVE, {"id": incident["incidentId"]}, token=BOOTSTRAP_SECRET)
-    assert resolved["data"]["resolveStatusIncident"]["state"] == "resolved"
+    resolved = status_srv.gql(RESOLVE, {"id": incident["id"]}, token=BOOTSTRAP_SECRET)
+    assert resolved["data"]["resolveStatusIncident"]["incident"]["state"] == "RESOLVED"
     wait_status(status_srv, lambda p: by_name(p)["Storage"] == "operational")
 
 
@@ -149,22 +153,28 @@ def test_only_status_managers_manage_incidents(status_srv):
     member = status_srv.gql(OPEN, {"input": {"service": "API", "impact": "x"}}, token=user.access_token)
     assert member["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     empty = status_srv.gql(OPEN, {"input": {"service": "API", "impact": " "}}, token=BOOTSTRAP_SECRET)
-    assert empty["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert empty["data"]["openStatusIncident"] == {
+        "incident": None,
+        "userErrors": [{"field": ["impact"], "code": "INVALID"}],
+    }
 
 
 def test_status_changes_stream_over_websocket(status_srv):
-    with status_srv.subscription("subscription { statusChanges { kind service status incidentId } }") as sub:
+    query = """subscription { statusChanges { __typename
+      ... on IncidentChanged { service state incident { id severity } }
+      ... on ServiceConditionChanged { serviceKey condition } } }"""
+    with status_srv.subscription(query) as sub:
         time.sleep(0.3)
         incident = open_incident(status_srv, "Payments")
         while True:
             change = sub.next(timeout=10)["data"]["statusChanges"]
-            if change["incidentId"] == incident["incidentId"]:
+            if change["__typename"] == "IncidentChanged" and change["incident"]["id"] == incident["id"]:
                 break
         assert change == {
-            "kind": "incident",
+            "__typename": "IncidentChanged",
             "service": "Payments",
-            "status": "investigating",
-            "incidentId": incident["incidentId"],
+            "state": "INVESTIGATING",
+            "incident": {"id": incident["id"], "severity": "MAJOR"},
         }
 
 
@@ -221,7 +231,7 @@ def test_email_subscription_verify_alert_resend_unsubscribe(status_srv):
         "POST",
         RESEND,
         BOOTSTRAP_SECRET,
-        ids={"incident_id": incident["incidentId"]},
+        ids={"incident_id": incident["databaseId"]},
         json={"severity": "all"},
     )
     assert r.status_code == 202 and r.json()["dispatched"] >= 1
@@ -236,37 +246,40 @@ def test_email_subscription_verify_alert_resend_unsubscribe(status_srv):
         "POST",
         RESEND,
         BOOTSTRAP_SECRET,
-        ids={"incident_id": incident["incidentId"]},
+        ids={"incident_id": incident["databaseId"]},
         json={"severity": "all"},
     )
     assert again.json()["dispatched"] == before - 1
     gql = status_srv.gql(
-        "mutation($id: UUID!) { resendStatusIncident(incidentId: $id, input: {severity: all}) { dispatched } }",
-        {"id": incident["incidentId"]},
+        "mutation($id: ID!) { resendStatusIncident(input: {id: $id, severity: ALL}) { dispatchedCount } }",
+        {"id": incident["id"]},
         token=BOOTSTRAP_SECRET,
     )
-    assert gql["data"]["resendStatusIncident"]["dispatched"] == before - 1
+    assert gql["data"]["resendStatusIncident"]["dispatchedCount"] == before - 1
 
 
 def test_email_subscription_over_graphql(status_srv):
     email = f"gql-{uuid.uuid4().hex[:8]}@example.com"
     created = status_srv.gql(
-        "mutation($t: String!) { createStatusSubscription(input: {channel: email, target: $t}) "
-        "{ id status severityFilter } }",
+        "mutation($t: String!) { createStatusSubscription(input: {channel: EMAIL, target: $t}) "
+        "{ statusSubscription { id status severityFilter } webhookSecret userErrors { code } } }",
         {"t": email},
     )["data"]["createStatusSubscription"]
-    assert created["severityFilter"] == "major" and created["status"] == "pending_verification"
+    assert created["userErrors"] == [] and created["webhookSecret"] is None
+    sub = created["statusSubscription"]
+    assert sub["severityFilter"] == "MAJOR" and sub["status"] == "PENDING_VERIFICATION"
     token = TOKEN.search(_mailed(status_srv, email, "Confirm")).group(1)
     verified = status_srv.gql(
-        "mutation($t: String!) { verifyStatusSubscription(input: {token: $t}) { status } }", {"t": token}
+        "mutation($t: String!) { verifyStatusSubscription(input: {token: $t}) { statusSubscription { status } } }",
+        {"t": token},
     )
-    assert verified["data"]["verifyStatusSubscription"]["status"] == "active"
+    assert verified["data"]["verifyStatusSubscription"]["statusSubscription"]["status"] == "ACTIVE"
     revoked = status_srv.gql(
-        "mutation($id: UUID!) { revokeStatusSubscription(subscriptionId: $id) { status } }",
-        {"id": created["id"]},
+        "mutation($id: ID!) { revokeStatusSubscription(input: {id: $id}) { statusSubscription { status } } }",
+        {"id": sub["id"]},
         token=BOOTSTRAP_SECRET,
     )
-    assert revoked["data"]["revokeStatusSubscription"]["status"] == "revoked"
+    assert revoked["data"]["revokeStatusSubscription"]["statusSubscription"]["status"] == "REVOKED"
 
 
 # Webhook subscriptions -------------------------------------------------------------------------
@@ -303,7 +316,7 @@ def test_webhook_challenge_signed_alerts_and_retries(status_srv):
 
     receiver.responses[path] = [503, 200]  # the first alert fails, the retry succeeds
     incident = open_incident(status_srv, "API", severity="major")
-    _, headers, body = receiver.wait_for(lambda p, b: p == path and b.get("incident_id") == incident["incidentId"])
+    _, headers, body = receiver.wait_for(lambda p, b: p == path and b.get("incident_id") == incident["databaseId"])
     alert = json.loads(body)
     assert _signed(headers, body, sub["webhook_secret"])
     assert set(alert) == {
@@ -321,7 +334,7 @@ def test_webhook_challenge_signed_alerts_and_retries(status_srv):
     assert receiver.count(path) == 3
     minor = open_incident(status_srv, "API", severity="minor")  # filtered out by "major"
     time.sleep(1)
-    assert not [b for p, _, b in receiver.received if p == path and minor["incidentId"].encode() in b]
+    assert not [b for p, _, b in receiver.received if p == path and minor["databaseId"].encode() in b]
 
 
 def test_webhook_subscriptions_need_a_status_manager(status_srv):
@@ -384,9 +397,10 @@ def test_listing_subscriptions(status_srv):
     assert call(status_srv, "GET", SUBS, BOOTSTRAP_SECRET, params={"cursor": "-1"}).status_code == 422
     assert call(status_srv, "GET", SUBS).status_code == 401
     gql = status_srv.gql(
-        "{ statusSubscriptions(all: true, limit: 1) { items { id } nextCursor } }", token=BOOTSTRAP_SECRET
-    )
-    assert gql["data"]["statusSubscriptions"]["nextCursor"] == "1"
+        "{ statusSubscriptions(allTenants: true, first: 1) { nodes { databaseId } pageInfo { hasNextPage } } }",
+        token=BOOTSTRAP_SECRET,
+    )["data"]["statusSubscriptions"]
+    assert gql["pageInfo"]["hasNextPage"] and len(gql["nodes"]) == 1
 
 
 def test_invalid_input_is_422(status_srv):

@@ -416,7 +416,9 @@ async def test_nested_fields_cost_a_constant_number_of_statements(tmp_path):
             big = await gql(ctx, query)
         assert "errors" not in big, big
         assert len(big["data"]["workflowRuns"]["nodes"]) == 5
-        assert len(many) == len(few), (few, many)
+        # Constant, not equal: the two root fields share the steps loader, and whether their loads
+        # meet in one batch depends on when each branch's reads return (5 or 6 statements).
+        assert len(few) <= 6 and len(many) <= 6, (few, many)
 
 
 def over_websocket(ctx):

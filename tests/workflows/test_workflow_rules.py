@@ -166,7 +166,9 @@ async def test_cancel_ends_a_running_run_cancelled_once(tmp_path):
 
 
 async def test_runs_are_listed_newest_first_with_filters_and_kept_to_their_tenant(tmp_path):
-    async with platform(tmp_path, offline_model_delay_ms=0) as services:
+    # The model writes slowly enough that the second run is still running when it is cancelled
+    # (with no delay it could finish first, and the cancel was a Conflict).
+    async with platform(tmp_path, offline_model_delay_ms=20) as services:
         a = await tenant_member(services, tenant_name="Tenant A")
         b = await tenant_member(services, tenant_name="Tenant B")
         done = await runs.start_workflow_run(a, "analysis_code", WorkflowRequest("one"))

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from agentdeck.context import Context
 from agentdeck.db.models.status import StatusIncident, StatusProbe
+from agentdeck.domain.common.results import Page
 from agentdeck.domain.status import subscriptions as subs
 from agentdeck.domain.status.probes import CHANGES_CHANNEL, SERVICES, ServiceSpec, publish_change
 from agentdeck.domain.status.subscriptions import require_status_manager
@@ -189,12 +190,72 @@ async def status_changes(ctx: Context) -> AsyncIterator[dict[str, Any]]:
 # Incidents -----------------------------------------------------------------------------------
 
 
-def _validate(service: str | None, impact: str | None) -> None:
+def _incident_filter(state: str | None, severity: str | None) -> list[Any]:
+    where = []
+    if state is not None:
+        where.append(StatusIncident.state == state)
+    if severity is not None:
+        where.append(StatusIncident.severity == severity)
+    return where
+
+
+async def incidents_page(
+    ctx: Context, offset: int, limit: int, state: str | None = None, severity: str | None = None
+) -> Page[StatusIncident]:
+    """Incidents newest first (public, like the page), optionally of one state and severity."""
+    _validate(None, None, state, severity, prefix="filter")
+    where = _incident_filter(state, severity)
+    async with ctx.platform_session() as s:
+        total = await s.scalar(select(func.count()).select_from(StatusIncident).where(*where)) or 0
+        rows = (
+            await s.scalars(
+                select(StatusIncident)
+                .where(*where)
+                .order_by(StatusIncident.occurred_at.desc(), StatusIncident.id)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+    return Page(list(rows), total)
+
+
+async def incidents_by_ids(ctx: Context, ids: list[uuid.UUID]) -> list[StatusIncident | None]:
+    """The incidents with these ids, in order; None for each one that does not exist."""
+    if not ids:
+        return []
+    async with ctx.platform_session() as s:
+        rows = (await s.scalars(select(StatusIncident).where(StatusIncident.id.in_(set(ids))))).all()
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
+
+
+async def get_incident(ctx: Context, incident_id: uuid.UUID) -> StatusIncident:
+    row = (await incidents_by_ids(ctx, [incident_id]))[0]
+    if row is None:
+        raise NotFound("Incident not found.")
+    return row
+
+
+def _validate(
+    service: str | None,
+    impact: str | None,
+    state: str | None = None,
+    severity: str | None = None,
+    prefix: str = "input",
+) -> None:
+    """Service and impact lengths; state and severity must be among STATES and SEVERITIES (the
+    GraphQL enums check this too, but the CLI and any other caller pass plain strings)."""
     problems = []
     if service is not None and not 1 <= len(service.strip()) <= 64:
         problems.append({"field": "input.service", "message": "Service must be 1-64 characters."})
     if impact is not None and not 1 <= len(impact.strip()) <= 500:
         problems.append({"field": "input.impact", "message": "Impact must be 1-500 characters."})
+    if state is not None and state not in STATES:
+        problems.append({"field": f"{prefix}.state", "message": f"State must be one of: {', '.join(STATES)}."})
+    if severity is not None and severity not in SEVERITIES:
+        problems.append(
+            {"field": f"{prefix}.severity", "message": f"Severity must be one of: {', '.join(SEVERITIES)}."}
+        )
     if problems:
         raise InvalidInput(problems[0]["message"], details=problems)
 
@@ -218,7 +279,7 @@ async def open_incident(
     ctx: Context, service: str, impact: str, severity: str, state: str, occurred_at: datetime | None = None
 ) -> StatusIncident:
     require_status_manager(ctx)
-    _validate(service, impact)
+    _validate(service, impact, state, severity)
     now = datetime.now(UTC)
     row = StatusIncident(
         service=service.strip(),
@@ -241,7 +302,7 @@ async def update_incident(
     ctx: Context, incident_id: uuid.UUID, impact: str | None, state: str | None, severity: str | None
 ) -> StatusIncident:
     require_status_manager(ctx)
-    _validate(None, impact)
+    _validate(None, impact, state, severity)
     async with ctx.platform_session() as s:
         row = await s.get(StatusIncident, incident_id)
         if row is None:

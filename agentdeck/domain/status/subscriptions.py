@@ -17,13 +17,13 @@ from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from agentdeck.context import Context, Principal, Services
 from agentdeck.db.models.status import StatusIncident, StatusSubscription
 from agentdeck.domain.common.access import client_info, require_principal, scope_granted
 from agentdeck.domain.common.limits import EMAIL
-from agentdeck.domain.common.results import CursorPage
+from agentdeck.domain.common.results import CursorPage, Page
 from agentdeck.errors import (
     BadRequest,
     Conflict,
@@ -40,6 +40,9 @@ from agentdeck.providers.mail import Mail
 
 log = logging.getLogger("agentdeck.status")
 
+CHANNELS = ("email", "webhook")
+STATUSES = ("pending_verification", "active", "revoked")
+SEVERITY_FILTERS = ("all", "major", "maintenance")
 TOKEN_TTL = timedelta(minutes=60)
 HOUR = 3600
 IP_LIMITS = {"email": 5, "webhook": 20}  # per IP per hour (NOTES §10)
@@ -212,12 +215,18 @@ async def confirm_challenge(ctx: Context, token: str) -> StatusSubscription:
     return await _confirm(ctx, token, "webhook", "Challenge invalid.")
 
 
-async def revoke(ctx: Context, subscription_id: uuid.UUID, token: str | None) -> StatusSubscription:
-    if token is None:
-        require_status_manager(ctx)  # 401 without a bearer, 403 without the scope
+async def revoke(
+    ctx: Context, subscription_id: uuid.UUID, token: str | None, *, tenant_scoped: bool = False
+) -> StatusSubscription:
+    """With the unsubscribe token, or as a status manager. `tenant_scoped` (the GraphQL field):
+    a manager who is not a platform operator revokes only its tenant's subscriptions, another
+    tenant's is not found; the legacy REST route lets any status manager revoke any one."""
+    manager = require_status_manager(ctx) if token is None else None  # 401 without a bearer, 403 without the scope
     async with ctx.platform_session() as s:
         row = await s.get(StatusSubscription, subscription_id)
-        if row is None:
+        if row is None or (
+            tenant_scoped and manager is not None and not is_operator(manager) and row.tenant_id != manager.tenant_id
+        ):
             raise NotFound("Subscription not found.")
         if token is not None and (
             row.unsubscribe_token_hash is None or not secrets.compare_digest(_digest(token), row.unsubscribe_token_hash)
@@ -254,6 +263,71 @@ async def list_subscriptions(
         ).all()
     more = len(rows) > limit
     return CursorPage(list(rows[:limit]), str(offset + limit) if more else None)
+
+
+def is_operator(principal: Principal) -> bool:
+    return scope_granted(principal.scopes, "platform:operator")
+
+
+def _visible_to(principal: Principal, all_tenants: bool) -> list[Any]:
+    """The subscriptions a status manager sees: its tenant's (those made without a tenant, for a
+    caller without one), or every tenant's for a platform operator asking for them."""
+    if all_tenants:
+        if not is_operator(principal):
+            raise Forbidden("Only platform operators list every tenant's subscriptions.")
+        return []
+    tenant_id = principal.tenant_id
+    return [StatusSubscription.tenant_id.is_(None) if tenant_id is None else StatusSubscription.tenant_id == tenant_id]
+
+
+async def subscriptions_page(
+    ctx: Context,
+    offset: int,
+    limit: int,
+    channel: str | None = None,
+    status: str | None = None,
+    all_tenants: bool = False,
+) -> Page[StatusSubscription]:
+    """Status managers' view of the subscriptions, newest first, optionally of one channel and
+    status; `all_tenants` (platform operators only) lifts the tenant scope."""
+    principal = require_status_manager(ctx)
+    problems = []
+    if channel is not None and channel not in CHANNELS:
+        problems.append({"field": "filter.channel", "message": f"Channel must be one of: {', '.join(CHANNELS)}."})
+    if status is not None and status not in STATUSES:
+        problems.append({"field": "filter.status", "message": f"Status must be one of: {', '.join(STATUSES)}."})
+    if problems:
+        raise InvalidInput(problems[0]["message"], details=problems)
+    where = _visible_to(principal, all_tenants)
+    if channel is not None:
+        where.append(StatusSubscription.channel == channel)
+    if status is not None:
+        where.append(StatusSubscription.status == status)
+    async with ctx.platform_session() as s:
+        total = await s.scalar(select(func.count()).select_from(StatusSubscription).where(*where)) or 0
+        rows = (
+            await s.scalars(
+                select(StatusSubscription)
+                .where(*where)
+                .order_by(StatusSubscription.created_at.desc(), StatusSubscription.id)
+                .offset(offset)
+                .limit(limit)
+            )
+        ).all()
+    return Page(list(rows), total)
+
+
+async def subscriptions_by_ids(ctx: Context, ids: list[uuid.UUID]) -> list[StatusSubscription | None]:
+    """The subscriptions with these ids that the caller (a status manager) may see, in order;
+    None for each missing one and for another tenant's (platform operators see every one)."""
+    principal = require_status_manager(ctx)
+    if not ids:
+        return []
+    where = [] if is_operator(principal) else _visible_to(principal, False)
+    async with ctx.platform_session() as s:
+        rows = (await s.scalars(select(StatusSubscription).where(StatusSubscription.id.in_(set(ids)), *where))).all()
+    found = {row.id: row for row in rows}
+    return [found.get(i) for i in ids]
 
 
 # Alerts --------------------------------------------------------------------------------------
