@@ -82,10 +82,13 @@ def _answer(row: TenantSubscription) -> dict[str, Any]:
     }
 
 
-def _replayed(answer: dict[str, Any]) -> TenantSubscription:
-    """The first request's answer as a row of its own (never added to a session)."""
+def _replayed(answer: dict[str, Any], resource: dict[str, Any] | None) -> TenantSubscription:
+    """The first request's answer as a row of its own (never added to a session), with the id
+    of the subscription it created."""
     times = {name: _time(answer[name]) for name in ANSWER_TIMES}
+    created = (resource or {}).get("subscription_id")
     return TenantSubscription(
+        id=uuid.UUID(created) if created else None,
         tenant_id=uuid.UUID(answer["tenant_id"]),
         metadata_=answer["metadata"],
         **{name: answer[name] for name in ANSWER_VALUES},
@@ -216,7 +219,7 @@ async def start_subscription(
     plan = await get_plan(ctx, plan_code)
     async with idempotency.claim(ctx, "start_subscription", idem) as claim:
         if claim.response is not None:
-            return _replayed(claim.replay(dict))
+            return _replayed(claim.replay(dict), claim.resource)
         return await _start(ctx, tc.tenant_id, plan, billing_email, auto_renew, seat_count, claim)
 
 
