@@ -332,3 +332,51 @@ async def test_permissions_are_top_level_errors(tmp_path):
         off = await member("{ billingPlans { totalCount } billingSubscription { id } }")
         assert code_of(off) == "FORBIDDEN" and off.errors[0].path == ["billingSubscription"]
         assert off.data == {"billingPlans": {"totalCount": 3}, "billingSubscription": None}
+
+
+async def test_an_operator_reaches_another_tenants_billing_by_acting_in_it(tmp_path):
+    """No billing field takes a tenant id: an operator names the tenant with `X-Tenant-Id` (which
+    takes `platform:operator`), and every billing field, mutations included, acts there."""
+    from starlette.requests import Request
+
+    from agentdeck.auth.tenancy import Principal
+    from agentdeck.context import Context
+
+    async with platform(tmp_path) as services:
+        await sync_plans(services.db)
+        schema = build_schema(services.settings)
+        customer = Caller(schema, await tenant_member(services, "owner", "Customer Co"))
+        plans = await plan_ids(customer)
+        await customer.start(plans["starter"])
+        own = await tenant_member(services, "owner", "Operations")
+        target = customer.ctx.principal.tenant_id
+
+        def acting(scopes: set[str]) -> Caller:
+            headers = [(b"x-tenant-id", str(target).encode())]
+            request = Request({"type": "http", "method": "POST", "path": "/graphql", "headers": headers})
+            principal = Principal(
+                subject=own.principal.subject,
+                scopes=frozenset(scopes),
+                tenant_id=own.principal.tenant_id,
+                roles=("owner",),
+                claims={"email_verified": True},
+            )
+            return Caller(schema, Context(services=services, principal=principal, request=request))
+
+        operator = acting({"platform:operator", "billing:manage"})
+        read = await operator.data("{ billingSubscription { id plan { code } } }")
+        mine = await customer.data("{ billingSubscription { id } }")
+        assert read["billingSubscription"]["id"] == mine["billingSubscription"]["id"]
+        changed = await operator.data(
+            "mutation { updateSubscription(input: {seatCount: 2}) { subscription { seatCount } userErrors { code } } }"
+        )
+        assert changed["updateSubscription"] == {"subscription": {"seatCount": 2}, "userErrors": []}
+
+        class Info:
+            context = operator.ctx
+
+        assert (await BillingSubscription.for_tenant(Info, target)) is not None
+
+        not_operator = acting({"billing:manage"})
+        refused = await not_operator("{ billingSubscription { id } }")
+        assert code_of(refused) == "FORBIDDEN"
