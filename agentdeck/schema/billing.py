@@ -463,8 +463,8 @@ class BillingCollectionMethod(enum.Enum):
 @strawberry.type(description="A feature of a plan and its limits per billing period.")
 class PlanFeature:
     key: str = strawberry.field(description="The feature's key, as usage is recorded under it.")
-    display_name: str
-    description: str | None
+    display_name: str = strawberry.field(description="The feature's name for people.")
+    description: str | None = strawberry.field(description="What the feature is, for people.")
     hard_limit: int | None = strawberry.field(description="Units per period beyond which use is refused; null: none.")
     soft_limit: int | None = strawberry.field(description="Units per period from which the tenant is warned.")
     is_metered: bool = strawberry.field(description="Whether use is reported to the payment provider.")
@@ -484,8 +484,8 @@ class PlanFeature:
 @strawberry.type(description="A billing plan. Prices are integer cents of `currency`.")
 class BillingPlan(graph.Node):
     key: relay.NodeID[str]
-    name: str
-    interval: BillingInterval
+    name: str = strawberry.field(description="The plan's name for people.")
+    interval: BillingInterval = strawberry.field(description="The unit of a billing period.")
     interval_count: int = strawberry.field(description="How many intervals one billing period lasts.")
     price_cents: int = strawberry.field(description="The price of one period, in cents.")
     currency: str = strawberry.field(description="ISO 4217 code, lower case.")
@@ -533,12 +533,12 @@ class BillingPlan(graph.Node):
 
 @strawberry.type(description="Usage of one feature in the current billing period, against the plan's limits.")
 class UsageTotal:
-    feature_key: str
+    feature_key: str = strawberry.field(description="The feature the usage is recorded under.")
     quantity: int = strawberry.field(description="Units used in the period.")
-    hard_limit: int | None
-    soft_limit: int | None
-    period_start: datetime
-    period_end: datetime
+    hard_limit: int | None = strawberry.field(description="The plan's hard limit on the feature; null: none.")
+    soft_limit: int | None = strawberry.field(description="The plan's soft limit on the feature; null: none.")
+    period_start: datetime = strawberry.field(description="The start of the current billing period.")
+    period_end: datetime = strawberry.field(description="The end of the current billing period (exclusive).")
 
     @classmethod
     def from_period(cls, usage: r.PeriodUsage) -> list[UsageTotal]:
@@ -567,12 +567,12 @@ async def _usage(info: strawberry.Info, tenant_id: uuid.UUID | None) -> graph.Co
 class BillingEventSubscription:
     plan_code: strawberry.Private[str]
     status: BillingSubscriptionStatus | None = strawberry.field(description="Null for a state this API does not know.")
-    seat_count: int | None
-    auto_renew: bool
-    current_period_start: datetime | None
-    current_period_end: datetime | None
-    trial_ends_at: datetime | None
-    cancel_at: datetime | None
+    seat_count: int | None = strawberry.field(description="Seats subscribed.")
+    auto_renew: bool = strawberry.field(description="False once cancelled at the end of the period.")
+    current_period_start: datetime | None = strawberry.field(description="The start of the billing period.")
+    current_period_end: datetime | None = strawberry.field(description="The end of the billing period.")
+    trial_ends_at: datetime | None = strawberry.field(description="When the free trial ends.")
+    cancel_at: datetime | None = strawberry.field(description="When it ends, once cancelled.")
 
     @strawberry.field(description="The plan the event names; null for a plan not configured here.")
     async def plan(self, info: strawberry.Info) -> BillingPlan | None:
@@ -596,13 +596,15 @@ class BillingEventSubscription:
 class BillingInvoice:
     invoice_id: str = strawberry.field(description="The payment provider's id of the invoice.")
     status: BillingInvoiceStatus | None = strawberry.field(description="Null for a state this API does not know.")
-    amount_due_cents: int
-    currency: str
+    amount_due_cents: int = strawberry.field(description="What is due, in cents.")
+    currency: str = strawberry.field(description="ISO 4217 code, lower case.")
     billing_reason: str | None = strawberry.field(description="Why the invoice was made, as the provider says.")
     hosted_invoice_url: str | None = strawberry.field(description="Where the customer can see and pay it.")
-    collection_method: BillingCollectionMethod | None
-    period_start: datetime | None
-    period_end: datetime | None
+    collection_method: BillingCollectionMethod | None = strawberry.field(
+        description="How it is collected; null for a method this API does not know."
+    )
+    period_start: datetime | None = strawberry.field(description="The start of the period it bills.")
+    period_end: datetime | None = strawberry.field(description="The end of the period it bills.")
 
     @classmethod
     def from_part(cls, part: dict[str, Any]) -> BillingInvoice:
@@ -621,11 +623,11 @@ class BillingInvoice:
 
 @strawberry.type(description="Metered usage a payment event reports.")
 class BillingEventUsage:
-    feature_key: str
-    quantity: int
-    period_start: datetime | None
-    period_end: datetime | None
-    amount_cents: int | None
+    feature_key: str = strawberry.field(description="The feature the usage is of.")
+    quantity: int = strawberry.field(description="Units used.")
+    period_start: datetime | None = strawberry.field(description="The start of the period the usage belongs to.")
+    period_end: datetime | None = strawberry.field(description="The end of the period the usage belongs to.")
+    amount_cents: int | None = strawberry.field(description="What the usage costs, in cents, when the provider says.")
 
     @classmethod
     def from_part(cls, part: dict[str, Any]) -> BillingEventUsage:
@@ -647,8 +649,10 @@ class BillingEvent(graph.Node):
     stripe_event_id: str = strawberry.field(description="The payment provider's id of the event.")
     type: str = strawberry.field(description="The provider's event type, e.g. `invoice.paid`.")
     occurred_at: datetime = strawberry.field(description="When the provider says it happened.")
-    received_at: datetime
-    processing_status: BillingEventProcessingStatus
+    received_at: datetime = strawberry.field(description="When it reached this service.")
+    processing_status: BillingEventProcessingStatus = strawberry.field(
+        description="Whether it was handled (a failed one is retried)."
+    )
     summary: str | None = strawberry.field(description="A line for people; for an event that failed, why.")
     subscription: BillingEventSubscription | None = strawberry.field(description="For a subscription event.")
     invoice: BillingInvoice | None = strawberry.field(description="For an invoice event.")
@@ -687,28 +691,30 @@ class BillingEvent(graph.Node):
 @strawberry.input(description="Which payment events to list.")
 class BillingEventFilter:
     type: str | None = strawberry.field(default=None, description="Only events of this provider type.")
-    processing_status: BillingEventProcessingStatus | None = None
+    processing_status: BillingEventProcessingStatus | None = strawberry.field(
+        default=None, description="Only events handled so."
+    )
 
 
 @strawberry.type(description="The tenant's subscription to a plan, through the payment provider.")
 class BillingSubscription(graph.Node):
     key: relay.NodeID[str]
-    database_id: uuid.UUID
+    database_id: uuid.UUID = strawberry.field(description="The subscription's id here.")
     tenant_id: strawberry.Private[uuid.UUID]
     plan_code: strawberry.Private[str]
     pending_plan_code: strawberry.Private[str | None]
-    status: BillingSubscriptionStatus
+    status: BillingSubscriptionStatus = strawberry.field(description="Its state at the payment provider.")
     auto_renew: bool = strawberry.field(description="False once cancelled at the end of the period.")
     billing_email: str | None = strawberry.field(description="Where invoices go.")
-    seat_count: int | None
-    starts_at: datetime
-    current_period_start: datetime | None
-    current_period_end: datetime | None
-    trial_ends_at: datetime | None
+    seat_count: int | None = strawberry.field(description="Seats subscribed.")
+    starts_at: datetime = strawberry.field(description="When it started.")
+    current_period_start: datetime | None = strawberry.field(description="The start of the current billing period.")
+    current_period_end: datetime | None = strawberry.field(description="The end of the current billing period.")
+    trial_ends_at: datetime | None = strawberry.field(description="When the free trial ends.")
     cancel_at: datetime | None = strawberry.field(description="When it ends, once cancelled.")
     pending_seat_count: int | None = strawberry.field(description="Seats from the next period, when changed so.")
-    pending_plan_effective_at: datetime | None
-    metadata: JSON
+    pending_plan_effective_at: datetime | None = strawberry.field(description="When `pendingPlan` takes effect.")
+    metadata: JSON = strawberry.field(description="Free-form annotations kept with the subscription.")
 
     @strawberry.field(description="The plan subscribed to.")
     async def plan(self, info: strawberry.Info) -> BillingPlan | None:
@@ -840,15 +846,15 @@ async def _payload(make: Callable[..., P], action: Awaitable[dict[str, Any]]) ->
 class StartSubscriptionInput:
     plan_id: strawberry.ID = strawberry.field(description="The plan's global id.")
     billing_email: str | None = strawberry.field(default=None, description="Where invoices go.")
-    auto_renew: bool = True
+    auto_renew: bool = strawberry.field(default=True, description="Renew at the end of each period.")
     seat_count: int | None = strawberry.field(default=None, description="Seats; the plan's included seats if omitted.")
 
 
 @strawberry.input(description="Change the subscription: only the fields given change.")
 class UpdateSubscriptionInput:
-    auto_renew: bool | None = None
-    billing_email: str | None = None
-    seat_count: int | None = None
+    auto_renew: bool | None = strawberry.field(default=None, description="Renew at the end of each period.")
+    billing_email: str | None = strawberry.field(default=None, description="Where invoices go.")
+    seat_count: int | None = strawberry.field(default=None, description="Seats.")
     plan_id: strawberry.ID | None = strawberry.field(default=None, description="Move to this plan (global id).")
 
 
@@ -861,30 +867,36 @@ class CancelSubscriptionInput:
 
 @strawberry.input(description="Record metered usage of a feature.")
 class RecordUsageInput:
-    feature_key: str
+    feature_key: str = strawberry.field(description="The plan feature's key, e.g. `messages` (1-64 characters).")
     quantity: int = strawberry.field(description="Units used, at least 1.")
     period_start: datetime | None = strawberry.field(
         default=None, description="The period the usage belongs to (with `periodEnd`); the current one if omitted."
     )
-    period_end: datetime | None = None
+    period_end: datetime | None = strawberry.field(default=None, description="The end of that period, after its start.")
 
 
 @strawberry.type(description="The subscription started, or why not.")
 class StartSubscriptionPayload:
-    subscription: BillingSubscription | None = None
-    user_errors: list[graph.UserError]
+    subscription: BillingSubscription | None = strawberry.field(
+        default=None, description="The subscription started; null when there are user errors."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(description="The mistakes in the input; empty on success.")
 
 
 @strawberry.type(description="The subscription changed, or why not.")
 class UpdateSubscriptionPayload:
-    subscription: BillingSubscription | None = None
-    user_errors: list[graph.UserError]
+    subscription: BillingSubscription | None = strawberry.field(
+        default=None, description="The subscription changed; null when there are user errors."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(description="The mistakes in the input; empty on success.")
 
 
 @strawberry.type(description="The subscription cancelled, or why not.")
 class CancelSubscriptionPayload:
-    subscription: BillingSubscription | None = None
-    user_errors: list[graph.UserError]
+    subscription: BillingSubscription | None = strawberry.field(
+        default=None, description="The subscription cancelled; null when there are user errors."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(description="The mistakes in the input; empty on success.")
 
 
 @strawberry.type(description="The usage recorded, or why not.")
@@ -894,7 +906,7 @@ class RecordUsagePayload:
         description="The feature's usage in the current billing period, this record included when it falls in it "
         "(null when it does not and the plan has no such feature).",
     )
-    user_errors: list[graph.UserError]
+    user_errors: list[graph.UserError] = strawberry.field(description="The mistakes in the input; empty on success.")
 
 
 # -- roots ----------------------------------------------------------------------------------------
