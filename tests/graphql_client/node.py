@@ -10,7 +10,14 @@ class Node(BaseModel):
 
 
 class NodeNode(BaseModel):
-    typename__: Literal["Node", "Workflow", "WorkflowRun"] = Field(alias="__typename")
+    typename__: Literal[
+        "BillingEvent",
+        "BillingPlan",
+        "BillingSubscription",
+        "Node",
+        "Workflow",
+        "WorkflowRun",
+    ] = Field(alias="__typename")
     id: str
 
 
