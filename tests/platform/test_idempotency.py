@@ -425,7 +425,7 @@ def test_subscription_retry_answers_the_first_start_not_409(server):
     variables = {"i": {"planId": starter}, "k": new_key()}
     answers = [server.gql(mutation, variables, token=other.access_token) for _ in range(2)]
     assert answers[0]["data"]["startSubscription"]["subscription"] is not None, answers[0]
-    assert answers[0] == answers[1]
+    assert answers[0]["data"] == answers[1]["data"]  # extensions.cost differs: the budget spent
     assert count(server, created, t=db_id(server, other.tenant_id)) == 1
 
 
