@@ -15,7 +15,7 @@ from agentdeck.db.models import BillingPlan as PlanRow
 from agentdeck.db.models import StripeEvent as EventRow
 from agentdeck.db.models import TenantSubscription as SubscriptionRow
 from agentdeck.domain import billing as r
-from agentdeck.domain.common.idempotency import KEY
+from agentdeck.domain.common.idempotency import KEY, Idempotency
 from agentdeck.domain.common.results import CursorPage, Outcome, Page
 from agentdeck.errors import DomainError, InvalidInput, NotFound
 from agentdeck.schema import graph
@@ -820,7 +820,7 @@ async def _known_plan(info: strawberry.Info, plan_id: strawberry.ID, field: str)
 
 async def _user_errors_named(action: Awaitable[dict[str, Any]]) -> dict[str, Any]:
     """The domain names a field at fault `input.<python_name>` (REST reads it so): here it is the
-    `loc` the payload's user errors read, within the input object."""
+    `loc` the payload's user errors read (`["input", "<graphqlName>"]`)."""
     try:
         return await action
     except DomainError as error:
@@ -832,10 +832,12 @@ async def _user_errors_named(action: Awaitable[dict[str, Any]]) -> dict[str, Any
 def _loc(detail: Any) -> Any:
     if not isinstance(detail, dict) or "loc" in detail or "field" not in detail:
         return detail
-    path = str(detail["field"]).split(".")
-    if path[0] == "input" and len(path) > 1:
-        path = path[1:]
-    return {**detail, "loc": path, "msg": detail.get("message")}
+    return {**detail, "loc": str(detail["field"]).split("."), "msg": detail.get("message")}
+
+
+def _idempotency(input: StartSubscriptionInput | RecordUsageInput) -> Idempotency:
+    """The input's idempotency key, guarding the rest of the input."""
+    return Idempotency(input.idempotency_key, replace(input, idempotency_key=None), field="input.idempotencyKey")
 
 
 async def _payload(make: Callable[..., P], action: Awaitable[dict[str, Any]]) -> P:
@@ -848,6 +850,12 @@ class StartSubscriptionInput:
     billing_email: str | None = strawberry.field(default=None, description="Where invoices go.")
     auto_renew: bool = strawberry.field(default=True, description="Renew at the end of each period.")
     seat_count: int | None = strawberry.field(default=None, description="Seats; the plan's included seats if omitted.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, "
+        "per caller and operation; a retry with the same key and input gets the first request's answer and starts nothing.",
+        metadata=limited(KEY),
+    )
 
 
 @strawberry.input(description="Change the subscription: only the fields given change.")
@@ -873,6 +881,12 @@ class RecordUsageInput:
         default=None, description="The period the usage belongs to (with `periodEnd`); the current one if omitted."
     )
     period_end: datetime | None = strawberry.field(default=None, description="The end of that period, after its start.")
+    idempotency_key: str | None = strawberry.field(
+        default=None,
+        description="Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, "
+        "per caller and operation; a retry with the same key and input gets the first request's answer and records nothing.",
+        metadata=limited(KEY),
+    )
 
 
 @strawberry.type(description="The subscription started, or why not.")
@@ -944,7 +958,7 @@ class Query:
 class Mutation:
     @strawberry.mutation(extensions=ADMIN, description="Start the tenant's subscription on a plan.")
     async def start_subscription(
-        self, info: strawberry.Info, input: StartSubscriptionInput, idempotency_key: IdempotencyKey = None
+        self, info: strawberry.Info, input: StartSubscriptionInput
     ) -> StartSubscriptionPayload:
         async def action() -> dict[str, Any]:
             code = await _known_plan(info, input.plan_id, "plan_id")
@@ -955,7 +969,7 @@ class Mutation:
                 input.billing_email,
                 input.auto_renew,
                 input.seat_count,
-                keyed(idempotency_key, input=input),
+                _idempotency(input),
             )
             return {"subscription": BillingSubscription.from_row(row)}
 
@@ -985,9 +999,7 @@ class Mutation:
         return await _payload(CancelSubscriptionPayload, action())
 
     @strawberry.mutation(extensions=ADMIN, description="Record metered usage (once per idempotency key).")
-    async def record_usage(
-        self, info: strawberry.Info, input: RecordUsageInput, idempotency_key: IdempotencyKey = None
-    ) -> RecordUsagePayload:
+    async def record_usage(self, info: strawberry.Info, input: RecordUsageInput) -> RecordUsagePayload:
         async def action() -> dict[str, Any]:
             await r.record_usage(
                 info.context,
@@ -997,7 +1009,7 @@ class Mutation:
                 None,
                 input.period_start,
                 input.period_end,
-                keyed(idempotency_key, input=input),
+                _idempotency(input),
             )
             totals = UsageTotal.from_period(await r.usage_totals(info.context, None))
             return {"usage": next((t for t in totals if t.feature_key == input.feature_key), None)}

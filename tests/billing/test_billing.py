@@ -384,7 +384,7 @@ def test_usage_idempotency_totals_and_limits(local):
     again = local.rest("POST", u, token=t, json={"feature_key": "messages", "quantity": 60, "idempotency_key": "k-1"})
     assert again.status_code == 202
     gql = local.gql(
-        'mutation { recordUsage(input: {featureKey: "messages", quantity: 30}, idempotencyKey: "k-2") '
+        'mutation { recordUsage(input: {featureKey: "messages", quantity: 30, idempotencyKey: "k-2"}) '
         "{ usage { featureKey quantity hardLimit } userErrors { message } } }",
         token=t,
     )

@@ -265,13 +265,13 @@ async def test_mutations_answer_payloads_with_user_errors_in_graphql_names(tmp_p
         bad = await owner.start(plans["starter"], billingEmail="nope", seatCount=0)
         assert bad["subscription"] is None
         assert [(e["field"], e["code"]) for e in bad["userErrors"]] == [
-            (["billingEmail"], "INVALID"),
-            (["seatCount"], "INVALID"),
+            (["input", "billingEmail"], "INVALID"),
+            (["input", "seatCount"], "INVALID"),
         ]
         not_a_plan = await owner.start(str(graph.GlobalID("BillingSubscription", str(uuid.uuid4()))))
-        assert [(e["field"], e["code"]) for e in not_a_plan["userErrors"]] == [(["planId"], "INVALID")]
+        assert [(e["field"], e["code"]) for e in not_a_plan["userErrors"]] == [(["input", "planId"], "INVALID")]
         unknown = await owner.start(str(graph.GlobalID("BillingPlan", "platinum")))
-        assert [(e["field"], e["code"]) for e in unknown["userErrors"]] == [(["planId"], "NOT_FOUND")]
+        assert [(e["field"], e["code"]) for e in unknown["userErrors"]] == [(["input", "planId"], "NOT_FOUND")]
 
         started = await owner.start(plans["starter"])
         assert started["userErrors"] == [] and started["subscription"]["status"] == "ACTIVE"
@@ -295,11 +295,11 @@ async def test_mutations_answer_payloads_with_user_errors_in_graphql_names(tmp_p
 
         record = f"mutation($i: RecordUsageInput!) {{ recordUsage(input: $i) {{ usage {{ featureKey quantity }} {PAYLOAD} }} }}"
         zero = (await owner.data(record, i={"featureKey": "messages", "quantity": 0}))["recordUsage"]
-        assert [(e["field"], e["code"]) for e in zero["userErrors"]] == [(["quantity"], "INVALID")]
+        assert [(e["field"], e["code"]) for e in zero["userErrors"]] == [(["input", "quantity"], "INVALID")]
         half = (
             await owner.data(record, i={"featureKey": "messages", "quantity": 1, "periodStart": "2026-01-01T00:00:00Z"})
         )["recordUsage"]
-        assert [e["field"] for e in half["userErrors"]] == [["periodEnd"]]
+        assert [e["field"] for e in half["userErrors"]] == [["input", "periodEnd"]]
         recorded = (await owner.data(record, i={"featureKey": "messages", "quantity": 7}))["recordUsage"]
         assert recorded == {"usage": {"featureKey": "messages", "quantity": 7}, "userErrors": []}
         usage = await owner.data("{ billingUsage { totalCount nodes { featureKey quantity } } }")
@@ -380,3 +380,18 @@ async def test_an_operator_reaches_another_tenants_billing_by_acting_in_it(tmp_p
         not_operator = acting({"billing:manage"})
         refused = await not_operator("{ billingSubscription { id } }")
         assert code_of(refused) == "FORBIDDEN"
+
+
+async def test_the_input_carries_the_idempotency_key(tmp_path):
+    async with platform(tmp_path) as services:
+        await sync_plans(services.db)
+        owner = Caller(build_schema(services.settings), await tenant_member(services))
+        plans = await plan_ids(owner)
+        first = await owner.start(plans["starter"], idempotencyKey="start-1")
+        retry = await owner.start(plans["starter"], idempotencyKey="start-1")
+        assert first["userErrors"] == [] and retry == first  # the first answer, the same subscription
+        other = await owner.start(plans["pro"], idempotencyKey="start-1")
+        assert [(e["field"], e["code"]) for e in other["userErrors"]] == [(["input", "idempotencyKey"], "INVALID")]
+        query = "mutation($i: StartSubscriptionInput!) { startSubscription(input: $i) { userErrors { code } } }"
+        malformed = await owner(query, i={"planId": plans["pro"], "idempotencyKey": "has space"})
+        assert code_of(malformed) == "INVALID_INPUT"  # the key's own limits: checked before anything runs

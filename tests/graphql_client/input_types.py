@@ -149,6 +149,8 @@ class RecordUsageInput(BaseModel):
     "The period the usage belongs to (with `periodEnd`); the current one if omitted."
     period_end: Optional[Any] = Field(alias="periodEnd", default=None)
     "The end of that period, after its start."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's answer and records nothing."
 
 
 class RefreshTokenInput(BaseModel):
@@ -233,6 +235,8 @@ class StartSubscriptionInput(BaseModel):
     "Renew at the end of each period."
     seat_count: Optional[int] = Field(alias="seatCount", default=None)
     "Seats; the plan's included seats if omitted."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's answer and starts nothing."
 
 
 class StartWorkflowRunInput(BaseModel):

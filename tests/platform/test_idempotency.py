@@ -1,7 +1,7 @@
 """Idempotency keys on every operation that creates something: a retry with the same key gets the
 first result and stores nothing twice; other inputs are refused; keys are per caller and
-operation, and expire. REST (`Idempotency-Key`) and the GraphQL twins (`idempotencyKey`; the native workflow mutations
-take it in their `input`).
+operation, and expire. REST (`Idempotency-Key`) and the GraphQL twins (`idempotencyKey`; the native workflow and
+billing mutations take it in their `input`).
 
 Rows are counted in the server's own database (`run_sql`), so "nothing twice" is what is stored,
 not what is answered.
@@ -377,18 +377,17 @@ def test_usage_records_once_per_key_however_the_key_is_sent(server):
     assert records() == 1
 
     mutation = (
-        "mutation($i: RecordUsageInput!, $k: String) { recordUsage(input: $i, idempotencyKey: $k) "
-        "{ usage { featureKey } userErrors { field code } } }"
+        "mutation($i: RecordUsageInput!) { recordUsage(input: $i) { usage { featureKey } userErrors { field code } } }"
     )
     gkey = new_key()
     for _ in range(2):
-        r = server.gql(mutation, {"i": {"featureKey": feature, "quantity": 1}, "k": gkey}, token=t)
+        r = server.gql(mutation, {"i": {"featureKey": feature, "quantity": 1, "idempotencyKey": gkey}}, token=t)
         assert r["data"]["recordUsage"]["userErrors"] == [], r
     assert records() == 2
-    r = server.gql(mutation, {"i": {"featureKey": feature, "quantity": 2}, "k": gkey}, token=t)
+    r = server.gql(mutation, {"i": {"featureKey": feature, "quantity": 2, "idempotencyKey": gkey}}, token=t)
     assert r["data"]["recordUsage"] == {
         "usage": None,
-        "userErrors": [{"field": ["idempotencyKey"], "code": "INVALID"}],
+        "userErrors": [{"field": ["input", "idempotencyKey"], "code": "INVALID"}],
     }, r
 
 
@@ -419,10 +418,10 @@ def test_subscription_retry_answers_the_first_start_not_409(server):
     plans = server.gql("{ billingPlans { nodes { id code } } }")["data"]["billingPlans"]["nodes"]
     starter = next(p["id"] for p in plans if p["code"] == "starter")
     mutation = (
-        "mutation($i: StartSubscriptionInput!, $k: String) { startSubscription(input: $i, idempotencyKey: $k) "
+        "mutation($i: StartSubscriptionInput!) { startSubscription(input: $i) "
         "{ subscription { id plan { code } status startsAt currentPeriodEnd } userErrors { message } } }"
     )
-    variables = {"i": {"planId": starter}, "k": new_key()}
+    variables = {"i": {"planId": starter, "idempotencyKey": new_key()}}
     answers = [server.gql(mutation, variables, token=other.access_token) for _ in range(2)]
     assert answers[0]["data"]["startSubscription"]["subscription"] is not None, answers[0]
     assert answers[0]["data"] == answers[1]["data"]  # extensions.cost differs: the budget spent
