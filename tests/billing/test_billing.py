@@ -22,8 +22,11 @@ B = "/api/v1/billing"
 SUB = B + "/tenants/{tenant_id}/subscription"
 EVENTS = B + "/tenants/{tenant_id}/events"
 USAGE = B + "/tenants/{tenant_id}/usage"
-GQL_SUB = "tenantId planCode status autoRenew seatCount billingEmail cancelAt currentPeriodEnd trialEndsAt"
-EVENT_FIELDS = "tenantId eventType stripeEventId occurredAt summary status subscription { planCode status seatCount }"
+GQL_SUB = "id status autoRenew seatCount billingEmail cancelAt currentPeriodEnd trialEndsAt plan { code }"
+EVENT_FIELDS = (
+    "id stripeEventId type occurredAt summary processingStatus subscription { status seatCount plan { code } }"
+)
+PAYLOAD = "userErrors { field message code }"
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +208,13 @@ def test_plans_are_public_and_documented(local):
         "soft_limit": 80,
         "is_metered": True,
     }
-    gql = local.gql("{ billingPlans { code priceCents interval features { key hardLimit } } }")
-    assert [p["code"] for p in gql["data"]["billingPlans"]] == [p["code"] for p in r.json()]
+    gql = local.gql(
+        "{ billingPlans { totalCount nodes { code priceCents interval features { nodes { key hardLimit } } } } }"
+    )
+    assert [p["code"] for p in gql["data"]["billingPlans"]["nodes"]] == [p["code"] for p in r.json()]
+    assert gql["data"]["billingPlans"]["totalCount"] == len(r.json())
+    pro = next(p for p in gql["data"]["billingPlans"]["nodes"] if p["code"] == "pro")
+    assert pro["interval"] == "MONTH" and pro["features"]["nodes"][0] == {"key": "messages", "hardLimit": 10000}
 
 
 # Subscriptions with the local provider ----------------------------------------------------------
@@ -259,42 +267,44 @@ def test_local_subscription_lifecycle_rest(local):
     assert r.json()["items"][0]["subscription"]["status"] == "canceled"
 
 
+def plan_ids(server: Server) -> dict[str, str]:
+    nodes = server.gql("{ billingPlans { nodes { id code } } }")["data"]["billingPlans"]["nodes"]
+    return {p["code"]: p["id"] for p in nodes}
+
+
 def test_local_subscription_lifecycle_graphql(local):
     acct = owner(local)
     t = acct.access_token
+    plans = plan_ids(local)
     start = local.gql(
-        f"""mutation($t: String!) {{ startSubscription(tenantId: $t, input: {{planCode: "starter"}})
-                         {{ {GQL_SUB} }} }}""",
-        {"t": acct.tenant_id},
+        f"""mutation($p: ID!) {{ startSubscription(input: {{planId: $p}})
+                         {{ subscription {{ {GQL_SUB} }} {PAYLOAD} }} }}""",
+        {"p": plans["starter"]},
         token=t,
-    )
-    assert start["data"]["startSubscription"]["status"] == "active", start
+    )["data"]["startSubscription"]
+    assert start["userErrors"] == [] and start["subscription"]["status"] == "ACTIVE", start
     upd = local.gql(
-        f"""mutation($t: String!) {{ updateSubscription(tenantId: $t, input: {{planCode: "pro",
-                       seatCount: 4}}) {{ {GQL_SUB} }} }}""",
-        {"t": acct.tenant_id},
+        f"""mutation($p: ID!) {{ updateSubscription(input: {{planId: $p, seatCount: 4}})
+                       {{ subscription {{ {GQL_SUB} }} {PAYLOAD} }} }}""",
+        {"p": plans["pro"]},
         token=t,
-    )
-    assert upd["data"]["updateSubscription"]["planCode"] == "pro"
+    )["data"]["updateSubscription"]
+    assert upd["subscription"]["plan"] == {"code": "pro"} and upd["subscription"]["id"] == start["subscription"]["id"]
     cancel = local.gql(
-        f"""mutation($t: String!) {{ cancelSubscription(tenantId: $t, input: {{}}) {{ {GQL_SUB} }} }}""",
-        {"t": acct.tenant_id},
-        token=t,
-    )
-    sub = cancel["data"]["cancelSubscription"]
-    assert sub["status"] == "active" and sub["autoRenew"] is False and sub["cancelAt"] == sub["currentPeriodEnd"]
+        f"mutation {{ cancelSubscription(input: {{}}) {{ subscription {{ {GQL_SUB} }} {PAYLOAD} }} }}", token=t
+    )["data"]["cancelSubscription"]
+    sub = cancel["subscription"]
+    assert sub["status"] == "ACTIVE" and sub["autoRenew"] is False and sub["cancelAt"] == sub["currentPeriodEnd"]
     read = local.gql(
-        f"query($t: String!) {{ tenantSubscription(tenantId: $t) {{ {GQL_SUB} }} }}", {"t": acct.tenant_id}, token=t
-    )
-    assert read["data"]["tenantSubscription"]["seatCount"] == 4
-    hist = local.gql(
-        f"""query($t: String!) {{ billingEventHistory(tenantId: $t, limit: 2) {{ nextCursor
-                        items {{ {EVENT_FIELDS} }} }} }}""",
-        {"t": acct.tenant_id},
+        f"""{{ billingSubscription {{ {GQL_SUB}
+               events(first: 2) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {EVENT_FIELDS} }} }} }} }}""",
         token=t,
-    )
-    page = hist["data"]["billingEventHistory"]
-    assert len(page["items"]) == 2 and page["nextCursor"]
+    )["data"]["billingSubscription"]
+    assert read["seatCount"] == 4
+    page = read["events"]
+    assert len(page["nodes"]) == 2 and page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"]
+    assert [e["type"] for e in page["nodes"]] == ["customer.subscription.updated"] * 2
+    assert all(e["processingStatus"] == "PROCESSED" for e in page["nodes"])
 
 
 def test_roles_tenant_paths_and_invalid_bodies(local):
@@ -374,17 +384,17 @@ def test_usage_idempotency_totals_and_limits(local):
     again = local.rest("POST", u, token=t, json={"feature_key": "messages", "quantity": 60, "idempotency_key": "k-1"})
     assert again.status_code == 202
     gql = local.gql(
-        'mutation($t: String!) { recordUsage(tenantId: $t, input: {featureKey: "messages", '
-        'quantity: 30, idempotencyKey: "k-2"}) { message } }',
-        {"t": acct.tenant_id},
+        'mutation { recordUsage(input: {featureKey: "messages", quantity: 30, idempotencyKey: "k-2"}) '
+        "{ usage { featureKey quantity hardLimit } userErrors { message } } }",
         token=t,
     )
-    assert gql["data"]["recordUsage"]["message"] == "Usage recorded."
-    totals = local.gql(
-        "query($t: String!) { usageTotals(tenantId: $t) { featureKey quantity hardLimit } }",
-        {"t": acct.tenant_id},
-        token=t,
-    )["data"]["usageTotals"]
+    assert gql["data"]["recordUsage"] == {
+        "usage": {"featureKey": "messages", "quantity": 90, "hardLimit": 100},
+        "userErrors": [],
+    }, gql
+    totals = local.gql("{ billingSubscription { usage { nodes { featureKey quantity hardLimit } } } }", token=t)[
+        "data"
+    ]["billingSubscription"]["usage"]["nodes"]
     assert {"featureKey": "messages", "quantity": 90, "hardLimit": 100} in totals
 
 
@@ -644,6 +654,8 @@ def test_webhook_reaches_sse_and_websocket(local):
         assert post_webhook(local, payload).status_code == 202
         got = ws.next()["data"]["billingEvents"]
         assert got["stripeEventId"] == payload["id"] and got["subscription"]["seatCount"] == 4
+        assert got["type"] == "customer.subscription.created" and got["processingStatus"] == "PROCESSED"
+        assert got["subscription"]["plan"] == {"code": "pro"} and got["id"]
     frames = reader.wait(1)
     assert len(frames) == 1, reader.raw
     frame = frames[0]

@@ -404,10 +404,8 @@ def test_turns_are_metered_and_a_tenant_over_its_hard_limit_gets_429(server):
         == 201
     )
     assert server.rest("POST", CHAT, token=acct.access_token, json={"message": "counted"}).status_code == 200
-    totals = server.gql(
-        f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}', token=acct.access_token
-    )
-    assert {"featureKey": "messages", "quantity": 1} in totals["data"]["usageTotals"], totals
+    totals = server.gql("{ billingUsage { nodes { featureKey quantity } } }", token=acct.access_token)
+    assert {"featureKey": "messages", "quantity": 1} in totals["data"]["billingUsage"]["nodes"], totals
     # Use up the starter plan's 100 messages, then one more turn is refused before it starts.
     r = server.rest("POST", f"{base}/usage", token=acct.access_token, json={"feature_key": "messages", "quantity": 99})
     assert r.status_code == 202, r.text

@@ -1,6 +1,43 @@
 from enum import Enum
 
 
+class BillingCollectionMethod(str, Enum):
+    CHARGE_AUTOMATICALLY = "CHARGE_AUTOMATICALLY"
+    SEND_INVOICE = "SEND_INVOICE"
+
+
+class BillingEventProcessingStatus(str, Enum):
+    RECEIVED = "RECEIVED"
+    PROCESSED = "PROCESSED"
+    FAILED = "FAILED"
+
+
+class BillingInterval(str, Enum):
+    DAY = "DAY"
+    WEEK = "WEEK"
+    MONTH = "MONTH"
+    YEAR = "YEAR"
+
+
+class BillingInvoiceStatus(str, Enum):
+    DRAFT = "DRAFT"
+    OPEN = "OPEN"
+    PAID = "PAID"
+    UNCOLLECTIBLE = "UNCOLLECTIBLE"
+    VOID = "VOID"
+
+
+class BillingSubscriptionStatus(str, Enum):
+    INCOMPLETE = "INCOMPLETE"
+    INCOMPLETE_EXPIRED = "INCOMPLETE_EXPIRED"
+    TRIALING = "TRIALING"
+    ACTIVE = "ACTIVE"
+    PAST_DUE = "PAST_DUE"
+    CANCELED = "CANCELED"
+    UNPAID = "UNPAID"
+    PAUSED = "PAUSED"
+
+
 class ChunkingStrategyType(str, Enum):
     AUTO = "AUTO"
     STATIC = "STATIC"
@@ -129,12 +166,6 @@ class StatusSubscriptionStatus(str, Enum):
 class StorageObjectStatus(str, Enum):
     PENDING_UPLOAD = "PENDING_UPLOAD"
     AVAILABLE = "AVAILABLE"
-
-
-class StripeEventStatus(str, Enum):
-    received = "received"
-    processed = "processed"
-    failed = "failed"
 
 
 class TenantRole(str, Enum):

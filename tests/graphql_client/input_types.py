@@ -4,6 +4,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
+    BillingEventProcessingStatus,
     ContainerExpiryAnchor,
     ContainerMemoryLimit,
     FileAttributeOperator,
@@ -55,6 +56,17 @@ class BillingContactInput(BaseModel):
     notify_billing: bool = Field(alias="notifyBilling", default=True)
 
 
+class BillingEventFilter(BaseModel):
+    """Which payment events to list."""
+
+    type_: Optional[str] = Field(alias="type", default=None)
+    "Only events of this provider type."
+    processing_status: Optional[BillingEventProcessingStatus] = Field(
+        alias="processingStatus", default=None
+    )
+    "Only events handled so."
+
+
 class BindAgentContainerInput(BaseModel):
     """An agent and the container its code interpreter is to run in."""
 
@@ -65,7 +77,10 @@ class BindAgentContainerInput(BaseModel):
 
 
 class CancelSubscriptionInput(BaseModel):
-    cancel_at_period_end: bool = Field(alias="cancelAtPeriodEnd", default=True)
+    """Cancel the subscription."""
+
+    at_period_end: bool = Field(alias="atPeriodEnd", default=True)
+    "Keep it until the end of the current period (true), or end it now."
 
 
 class CancelWorkflowRunInput(BaseModel):
@@ -358,6 +373,21 @@ class PublishNoticeInput(BaseModel):
     "INFO by default."
 
 
+class RecordUsageInput(BaseModel):
+    """Record metered usage of a feature."""
+
+    feature_key: str = Field(alias="featureKey")
+    "The plan feature's key, e.g. `messages` (1-64 characters)."
+    quantity: int
+    "Units used, at least 1."
+    period_start: Optional[Any] = Field(alias="periodStart", default=None)
+    "The period the usage belongs to (with `periodEnd`); the current one if omitted."
+    period_end: Optional[Any] = Field(alias="periodEnd", default=None)
+    "The end of that period, after its start."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's answer and records nothing."
+
+
 class RefreshSessionInput(BaseModel):
     """A refresh token to exchange."""
 
@@ -512,10 +542,18 @@ class SignupRequestFilter(BaseModel):
 
 
 class StartSubscriptionInput(BaseModel):
-    plan_code: str = Field(alias="planCode")
+    """Start the tenant's subscription on a plan."""
+
+    plan_id: str = Field(alias="planId")
+    "The plan's global id."
     billing_email: Optional[str] = Field(alias="billingEmail", default=None)
+    "Where invoices go."
     auto_renew: bool = Field(alias="autoRenew", default=True)
+    "Renew at the end of each period."
     seat_count: Optional[int] = Field(alias="seatCount", default=None)
+    "Seats; the plan's included seats if omitted."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's answer and starts nothing."
 
 
 class StartWorkflowRunInput(BaseModel):
@@ -605,11 +643,16 @@ class UpdateStatusIncidentInput(BaseModel):
 
 
 class UpdateSubscriptionInput(BaseModel):
+    """Change the subscription: only the fields given change."""
+
     auto_renew: Optional[bool] = Field(alias="autoRenew", default=None)
+    "Renew at the end of each period."
     billing_email: Optional[str] = Field(alias="billingEmail", default=None)
+    "Where invoices go."
     seat_count: Optional[int] = Field(alias="seatCount", default=None)
-    plan_code: Optional[str] = Field(alias="planCode", default=None)
-    "Change plan (agentdeck extension)."
+    "Seats."
+    plan_id: Optional[str] = Field(alias="planId", default=None)
+    "Move to this plan (global id)."
 
 
 class UpdateTenantSettingsInput(BaseModel):
@@ -642,15 +685,6 @@ class UploadVectorStoreFileInput(BaseModel):
     "Automatic when null."
     wait: bool = True
     "Return once ingestion has finished."
-
-
-class UsageRecordInput(BaseModel):
-    feature_key: str = Field(alias="featureKey")
-    quantity: int
-    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
-    "The request's idempotency key (legacy field): the same as `idempotencyKey` (REST `Idempotency-Key`); send either, or both with one value."
-    period_start: Optional[Any] = Field(alias="periodStart", default=None)
-    period_end: Optional[Any] = Field(alias="periodEnd", default=None)
 
 
 class UserSessionFilter(BaseModel):

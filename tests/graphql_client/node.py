@@ -11,6 +11,9 @@ class Node(BaseModel):
 
 class NodeNode(BaseModel):
     typename__: Literal[
+        "BillingEvent",
+        "BillingPlan",
+        "BillingSubscription",
         "Container",
         "Incident",
         "Node",

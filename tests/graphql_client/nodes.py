@@ -11,6 +11,9 @@ class Nodes(BaseModel):
 
 class NodesNodes(BaseModel):
     typename__: Literal[
+        "BillingEvent",
+        "BillingPlan",
+        "BillingSubscription",
         "Container",
         "Incident",
         "Node",

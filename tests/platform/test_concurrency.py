@@ -104,8 +104,8 @@ def test_a_usage_hard_limit_admits_exactly_what_is_left(server):
     codes = sorted(r.status_code for r in replies)
     assert codes == [200] * 3 + [429] * 5, codes
     assert all(r.json()["error"] == "usage_limit_exceeded" for r in replies if r.status_code == 429)
-    totals = server.gql(f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}', token=t)
-    assert {"featureKey": "messages", "quantity": 100} in totals["data"]["usageTotals"], totals
+    totals = server.gql("{ billingUsage { nodes { featureKey quantity } } }", token=t)
+    assert {"featureKey": "messages", "quantity": 100} in totals["data"]["billingUsage"]["nodes"], totals
 
 
 def test_quotas_admit_no_more_than_they_allow(backend, tmp_path):

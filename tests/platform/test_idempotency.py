@@ -1,7 +1,7 @@
 """Idempotency keys on every operation that creates something: a retry with the same key gets the
 first result and stores nothing twice; other inputs are refused; keys are per caller and
-operation, and expire. REST (`Idempotency-Key`) and the GraphQL twins (`idempotencyKey`; the native workflow mutations
-take it in their `input`).
+operation, and expire. REST (`Idempotency-Key`) and the GraphQL twins (`idempotencyKey`; the native workflow and
+billing mutations take it in their `input`).
 
 Rows are counted in the server's own database (`run_sql`), so "nothing twice" is what is stored,
 not what is answered.
@@ -377,16 +377,18 @@ def test_usage_records_once_per_key_however_the_key_is_sent(server):
     assert records() == 1
 
     mutation = (
-        "mutation($t: String!, $i: UsageRecordInput!, $k: String) { recordUsage(tenantId: $t, input: $i, "
-        "idempotencyKey: $k) { message } }"
+        "mutation($i: RecordUsageInput!) { recordUsage(input: $i) { usage { featureKey } userErrors { field code } } }"
     )
     gkey = new_key()
     for _ in range(2):
-        r = server.gql(mutation, {"t": acct.tenant_id, "i": {"featureKey": feature, "quantity": 1}, "k": gkey}, token=t)
-        assert r["data"]["recordUsage"]["message"] == "Usage recorded."
+        r = server.gql(mutation, {"i": {"featureKey": feature, "quantity": 1, "idempotencyKey": gkey}}, token=t)
+        assert r["data"]["recordUsage"]["userErrors"] == [], r
     assert records() == 2
-    r = server.gql(mutation, {"t": acct.tenant_id, "i": {"featureKey": feature, "quantity": 2}, "k": gkey}, token=t)
-    assert gql_code(r) == "INVALID_INPUT"
+    r = server.gql(mutation, {"i": {"featureKey": feature, "quantity": 2, "idempotencyKey": gkey}}, token=t)
+    assert r["data"]["recordUsage"] == {
+        "usage": None,
+        "userErrors": [{"field": ["input", "idempotencyKey"], "code": "INVALID"}],
+    }, r
 
 
 def test_subscription_retry_answers_the_first_start_not_409(server):
@@ -413,13 +415,16 @@ def test_subscription_retry_answers_the_first_start_not_409(server):
     assert server.rest("POST", url, token=t, json=body, headers=keyed(key)).status_code == 409
 
     other = register(server, verified=True)
+    plans = server.gql("{ billingPlans { nodes { id code } } }")["data"]["billingPlans"]["nodes"]
+    starter = next(p["id"] for p in plans if p["code"] == "starter")
     mutation = (
-        "mutation($t: String!, $i: StartSubscriptionInput!, $k: String) { startSubscription(tenantId: $t, "
-        "input: $i, idempotencyKey: $k) { planCode status startsAt currentPeriodEnd } }"
+        "mutation($i: StartSubscriptionInput!) { startSubscription(input: $i) "
+        "{ subscription { id plan { code } status startsAt currentPeriodEnd } userErrors { message } } }"
     )
-    variables = {"t": other.tenant_id, "i": {"planCode": "starter"}, "k": new_key()}
+    variables = {"i": {"planId": starter, "idempotencyKey": new_key()}}
     answers = [server.gql(mutation, variables, token=other.access_token) for _ in range(2)]
-    assert answers[0]["data"] is not None and answers[0] == answers[1]
+    assert answers[0]["data"]["startSubscription"]["subscription"] is not None, answers[0]
+    assert answers[0]["data"] == answers[1]["data"]  # extensions.cost differs: the budget spent
     assert count(server, created, t=db_id(server, other.tenant_id)) == 1
 
 

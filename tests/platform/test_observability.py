@@ -148,7 +148,7 @@ def test_a_fault_logs_its_traceback_with_the_clients_correlation_id(tmp_path):
     try:
         rest = srv.rest("GET", "/api/v1/billing/plans")
         assert rest.status_code == 500 and rest.json()["error"] == "InternalServerError"
-        gql = srv.http.post("/graphql", json={"query": "{ billingPlans { code } }"})
+        gql = srv.http.post("/graphql", json={"query": "{ billingPlans { nodes { code } } }"})
         assert gql.json()["errors"][0]["message"] != ""
         for response in (rest, gql):
             cid = response.headers["x-correlation-id"]

@@ -416,10 +416,8 @@ def test_subscription_joins_a_run_and_resumes_after_a_sequence(server, owner):
 def test_workflow_steps_are_metered(server):
     acct = register(server, verified=True)
     assert _run(server, acct.access_token, "analysis_parallel", {"message": "metered"}).status_code == 200
-    totals = server.gql(
-        f'{{ usageTotals(tenantId: "{acct.tenant_id}") {{ featureKey quantity }} }}', token=acct.access_token
-    )
-    assert {"featureKey": "messages", "quantity": 3} in totals["data"]["usageTotals"], totals
+    totals = server.gql("{ billingUsage { nodes { featureKey quantity } } }", token=acct.access_token)
+    assert {"featureKey": "messages", "quantity": 3} in totals["data"]["billingUsage"]["nodes"], totals
 
 
 def test_cancel_stops_the_step_in_flight(tmp_path):

@@ -6,15 +6,21 @@ Split by concern: `plans`, `subscriptions`, `usage`, `events` (webhook, history,
 
 from agentdeck.domain.billing.events import (
     billing_stream,
+    document,
+    event_by_provider_id,
     event_history,
+    event_page,
+    events_by_ids,
     handle_stripe_webhook,
     retry_due,
 )
-from agentdeck.domain.billing.plans import list_plans, sync_plans
+from agentdeck.domain.billing.plans import list_plans, plan_page, plans_by_codes, sync_plans
 from agentdeck.domain.billing.subscriptions import (
     cancel_subscription,
+    find_subscription,
     get_subscription,
     start_subscription,
+    subscriptions_by_ids,
     update_subscription,
 )
 from agentdeck.domain.billing.usage import (
@@ -31,13 +37,21 @@ __all__ = [
     "billing_stream",
     "cancel_subscription",
     "check_usage_limit",
+    "document",
+    "event_by_provider_id",
     "event_history",
+    "event_page",
+    "events_by_ids",
+    "find_subscription",
     "get_subscription",
     "handle_stripe_webhook",
     "list_plans",
+    "plan_page",
+    "plans_by_codes",
     "record_usage",
     "retry_due",
     "start_subscription",
+    "subscriptions_by_ids",
     "sync_plans",
     "update_subscription",
     "usage_totals",

@@ -12,13 +12,13 @@ import binascii
 import json
 import logging
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import Select, and_, func, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -28,7 +28,7 @@ from agentdeck.db.session import rowcount
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import price_map
 from agentdeck.domain.billing.stripe_objects import from_ts, normalize, subscription_fields
-from agentdeck.domain.common.results import CursorPage
+from agentdeck.domain.common.results import CursorPage, Page
 from agentdeck.errors import BadRequest, DomainError, RateLimited
 from agentdeck.providers.ratelimit import held_slot
 
@@ -300,27 +300,88 @@ def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
         raise BadRequest("Invalid pagination cursor") from None
 
 
+def _history(tenant_id: uuid.UUID, event_type: str | None, processing_status: str | None) -> Select[StripeEvent]:
+    query = select(StripeEvent).where(StripeEvent.tenant_id == tenant_id)
+    if event_type:
+        query = query.where(StripeEvent.event_type == event_type)
+    if processing_status:
+        query = query.where(StripeEvent.processing_outcome == processing_status)
+    return query
+
+
+NEWEST_FIRST = (StripeEvent.received_at.desc(), StripeEvent.id.desc())
+
+
 async def event_history(
     ctx: Context, tenant_id: str, limit: int, cursor: str | None, event_type: str | None, processing_status: str | None
 ) -> CursorPage[dict[str, Any]]:
     """The tenant's events, newest first, in the documented shape (`stripe_objects.normalize`);
     an event that could not be normalised is shown bare, with its processing error."""
     tc = await billing_tenant(ctx, tenant_id)
-    query = select(StripeEvent).where(StripeEvent.tenant_id == tc.tenant_id)
-    if event_type:
-        query = query.where(StripeEvent.event_type == event_type)
-    if processing_status:
-        query = query.where(StripeEvent.processing_outcome == processing_status)
+    query = _history(tc.tenant_id, event_type, processing_status)
     if cursor:
         at, pk = _decode_cursor(cursor)
         query = query.where(or_(StripeEvent.received_at < at, and_(StripeEvent.received_at == at, StripeEvent.id < pk)))
-    query = query.order_by(StripeEvent.received_at.desc(), StripeEvent.id.desc()).limit(limit + 1)
+    query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
     async with ctx.platform_session() as s:
         rows = list(await s.scalars(query))
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [r.normalized or _bare(r) for r in rows]
+    items = [document(r) for r in rows]
     return CursorPage(items, _encode_cursor(rows[-1].received_at, rows[-1].id) if more else None)
+
+
+async def event_page(
+    ctx: Context,
+    tenant_id: str | None,
+    offset: int,
+    limit: int,
+    event_type: str | None = None,
+    processing_status: str | None = None,
+) -> Page[StripeEvent]:
+    """The tenant's stored events, newest first, one page by offset (`tenant_id`, when given,
+    must be the tenant the request acts in)."""
+    tc = await billing_tenant(ctx, tenant_id)
+    query = _history(tc.tenant_id, event_type, processing_status)
+    async with ctx.platform_session() as s:
+        total = await s.scalar(select(func.count()).select_from(query.subquery()))
+        rows = await s.scalars(query.order_by(*NEWEST_FIRST).offset(offset).limit(limit))
+        return Page(list(rows), int(total or 0))
+
+
+async def events_by_ids(ctx: Context, ids: Sequence[str]) -> list[StripeEvent | None]:
+    """The tenant's events with these ids (of the stored row), in order; None for another
+    tenant's or a missing one."""
+    tc = await billing_tenant(ctx, None)
+    wanted = {i: pk for i in ids if (pk := _as_uuid(i)) is not None}
+    if not wanted:
+        return [None for _ in ids]
+    query = select(StripeEvent).where(StripeEvent.tenant_id == tc.tenant_id, StripeEvent.id.in_(set(wanted.values())))
+    async with ctx.platform_session() as s:
+        rows = {row.id: row for row in await s.scalars(query)}
+    return [rows.get(wanted[i]) if i in wanted else None for i in ids]
+
+
+async def event_by_provider_id(ctx: Context, stripe_event_id: str) -> StripeEvent | None:
+    """The tenant's stored event with this provider id (what the live stream carries)."""
+    tc = await billing_tenant(ctx, None, feature="billing_stream")
+    query = select(StripeEvent).where(
+        StripeEvent.tenant_id == tc.tenant_id, StripeEvent.stripe_event_id == stripe_event_id
+    )
+    async with ctx.platform_session() as s:
+        return await s.scalar(query)
+
+
+def _as_uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
+def document(row: StripeEvent) -> dict[str, Any]:
+    """A stored event in the documented shape: normalised, or bare with its processing error."""
+    return row.normalized or _bare(row)
 
 
 def _bare(row: StripeEvent) -> dict[str, Any]:

@@ -4,15 +4,17 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Sequence
 from importlib import resources
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 
 from agentdeck.context import Context
 from agentdeck.db.models import BillingPlan
 from agentdeck.db.session import Database
+from agentdeck.domain.common.results import Page
 from agentdeck.errors import NotFound
 from agentdeck.providers.payments import PlanRef
 
@@ -65,6 +67,23 @@ async def list_plans(ctx: Context) -> list[BillingPlan]:
     async with ctx.platform_session() as s:
         rows = await s.scalars(select(BillingPlan).where(BillingPlan.is_active).order_by(BillingPlan.position))
         return list(rows)
+
+
+async def plan_page(ctx: Context, offset: int, limit: int) -> Page[BillingPlan]:
+    """The active plans in their configured order, one page of them."""
+    active = select(BillingPlan).where(BillingPlan.is_active)
+    async with ctx.platform_session() as s:
+        total = await s.scalar(select(func.count()).select_from(active.subquery()))
+        rows = await s.scalars(active.order_by(BillingPlan.position).offset(offset).limit(limit))
+        return Page(list(rows), int(total or 0))
+
+
+async def plans_by_codes(ctx: Context, codes: Sequence[str]) -> list[BillingPlan | None]:
+    """The plans with these codes, in order (None for an unknown code). Retired plans too: a
+    subscription or an old event may still name one."""
+    async with ctx.platform_session() as s:
+        rows = {row.code: row for row in await s.scalars(select(BillingPlan).where(BillingPlan.code.in_(set(codes))))}
+    return [rows.get(code) for code in codes]
 
 
 async def get_plan(ctx: Context, code: str, *, active_only: bool = True) -> BillingPlan:

@@ -10,6 +10,7 @@ left it, not stored again).
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -81,10 +82,13 @@ def _answer(row: TenantSubscription) -> dict[str, Any]:
     }
 
 
-def _replayed(answer: dict[str, Any]) -> TenantSubscription:
-    """The first request's answer as a row of its own (never added to a session)."""
+def _replayed(answer: dict[str, Any], resource: dict[str, Any] | None) -> TenantSubscription:
+    """The first request's answer as a row of its own (never added to a session), with the id
+    of the subscription it created."""
     times = {name: _time(answer[name]) for name in ANSWER_TIMES}
+    created = (resource or {}).get("subscription_id")
     return TenantSubscription(
+        id=uuid.UUID(created) if created else None,
         tenant_id=uuid.UUID(answer["tenant_id"]),
         metadata_=answer["metadata"],
         **{name: answer[name] for name in ANSWER_VALUES},
@@ -171,6 +175,31 @@ async def _existing(ctx: Context) -> TenantSubscription:
     return row
 
 
+async def find_subscription(ctx: Context, tenant_id: uuid.UUID | None = None) -> TenantSubscription | None:
+    """The subscription of the tenant the request acts in (for an operator, the one named by
+    `X-Tenant-Id`), None when it has none. Given `tenant_id`, None too for any other tenant: a
+    caller reads the billing of the tenant it acts in only."""
+    tc = await billing_tenant(ctx, None)
+    if tenant_id is not None and tenant_id != tc.tenant_id:
+        return None
+    async with ctx.session() as s:
+        return await s.scalar(select(TenantSubscription))
+
+
+async def subscriptions_by_ids(ctx: Context, ids: Sequence[str]) -> list[TenantSubscription | None]:
+    """The subscriptions with these ids, in order; None for an id that is not the caller's
+    tenant's subscription (a tenant has one)."""
+    row = await find_subscription(ctx)
+    return [row if row is not None and _uuid(i) == row.id else None for i in ids]
+
+
+def _uuid(raw: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        return None
+
+
 async def get_subscription(ctx: Context, tenant_id: str) -> TenantSubscription:
     await billing_tenant(ctx, tenant_id)
     return await _existing(ctx)
@@ -178,7 +207,7 @@ async def get_subscription(ctx: Context, tenant_id: str) -> TenantSubscription:
 
 async def start_subscription(
     ctx: Context,
-    tenant_id: str,
+    tenant_id: str | None,
     plan_code: str,
     billing_email: str | None,
     auto_renew: bool,
@@ -190,7 +219,7 @@ async def start_subscription(
     plan = await get_plan(ctx, plan_code)
     async with idempotency.claim(ctx, "start_subscription", idem) as claim:
         if claim.response is not None:
-            return _replayed(claim.replay(dict))
+            return _replayed(claim.replay(dict), claim.resource)
         return await _start(ctx, tc.tenant_id, plan, billing_email, auto_renew, seat_count, claim)
 
 
@@ -226,7 +255,7 @@ async def _start(
 
 async def update_subscription(
     ctx: Context,
-    tenant_id: str,
+    tenant_id: str | None,
     auto_renew: bool | None,
     billing_email: str | None,
     seat_count: int | None,
@@ -258,7 +287,7 @@ async def update_subscription(
     return await _apply(ctx, tc.tenant_id, obj, "customer.subscription.updated", extra)
 
 
-async def cancel_subscription(ctx: Context, tenant_id: str, cancel_at_period_end: bool) -> TenantSubscription:
+async def cancel_subscription(ctx: Context, tenant_id: str | None, cancel_at_period_end: bool) -> TenantSubscription:
     tc = await billing_tenant(ctx, tenant_id, "admin")
     row = await _existing(ctx)
     if row.status in ENDED:

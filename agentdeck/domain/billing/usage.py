@@ -96,7 +96,7 @@ def one_key(body_key: str | None, idem: idempotency.Idempotency) -> idempotency.
 
 async def record_usage(
     ctx: Context,
-    tenant_id: str,
+    tenant_id: str | None,
     feature_key: str,
     quantity: int,
     idempotency_key: str | None,
@@ -192,7 +192,9 @@ async def _features(ctx: Context, sub: TenantSubscription | None) -> dict[str, d
     return {f["key"]: f for f in plan.features}
 
 
-async def usage_totals(ctx: Context, tenant_id: str) -> PeriodUsage:
+async def usage_totals(ctx: Context, tenant_id: str | None) -> PeriodUsage:
+    """What the tenant used in the current billing period (its subscription's, else the calendar
+    month), per feature; `tenant_id`, when given, must be the tenant the request acts in."""
     await billing_tenant(ctx, tenant_id)
     sub = await _subscription(ctx)
     start, end = _window(sub, datetime.now(UTC))
