@@ -6,15 +6,16 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import aliased
 
 from agentdeck.context import Context
 from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
-from agentdeck.domain.agents.search import SearchHit, search_messages
+from agentdeck.domain.agents.search import SearchHit, count_matching, search_messages
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
-from agentdeck.domain.common.results import CursorPage
+from agentdeck.domain.common.results import CursorPage, Page
 from agentdeck.errors import NotFound
 
 SEARCH_PAGE_SIZE = Limit(ge=1, le=50)  # ranking is the costly part: smaller pages than lists
@@ -117,3 +118,123 @@ async def delete_conversation(ctx: Context, conversation_id: str) -> bool:
         await s.delete(conversation)
         await s.commit()
     return True
+
+
+# -- reads of the native graph: offset pages with totals, and batched reads for DataLoaders ----
+
+
+def conversation_ids(raw: list[str]) -> list[uuid.UUID]:
+    """The UUIDs among `raw` (the rest name no conversation)."""
+    out = []
+    for value in raw:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return out
+
+
+async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | None = None) -> Page[Conversation]:
+    """The tenant's conversations, most recently active first."""
+    await require_role(ctx, "viewer")
+    where = [Conversation.agent_entrypoint == agent] if agent else []
+    query = (
+        select(Conversation)
+        .where(*where)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    async with ctx.session() as s:
+        rows = list((await s.scalars(query)).all())
+        total = await s.scalar(select(func.count(Conversation.id)).where(*where)) or 0
+    return Page(rows, total)
+
+
+async def find_conversations(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
+    """The tenant's conversations among `ids` (another tenant's, or missing ones, are absent)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(Conversation).where(Conversation.id.in_(ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def get_conversation(ctx: Context, conversation_id: uuid.UUID) -> Conversation:
+    found = (await find_conversations(ctx, [conversation_id])).get(conversation_id)
+    if found is None:
+        raise NotFound("Conversation not found.")
+    return found
+
+
+async def message_page(ctx: Context, conversation_id: uuid.UUID, offset: int, limit: int) -> Page[ConversationMessage]:
+    """A conversation's messages, oldest first."""
+    await require_role(ctx, "viewer")
+    where = ConversationMessage.conversation_id == conversation_id
+    query = (
+        select(ConversationMessage)
+        .where(where)
+        .order_by(ConversationMessage.created_at, ConversationMessage.id)
+        .offset(offset)
+        .limit(limit)
+    )
+    async with ctx.session() as s:
+        rows = list((await s.scalars(query)).all())
+        total = await s.scalar(select(func.count(ConversationMessage.id)).where(where)) or 0
+    return Page(rows, total)
+
+
+async def find_messages(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, ConversationMessage]:
+    """The tenant's messages among `ids` (another tenant's, or missing ones, are absent)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(ConversationMessage).where(ConversationMessage.id.in_(ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def last_messages(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, ConversationMessage]:
+    """The newest message of each conversation among `ids`, in one statement (ties on the time
+    broken by id, as `get_history` orders them)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    newer = aliased(ConversationMessage)
+    latest = (
+        select(func.max(newer.created_at))
+        .where(newer.conversation_id == ConversationMessage.conversation_id)
+        .scalar_subquery()
+    )
+    query = select(ConversationMessage).where(
+        ConversationMessage.conversation_id.in_(ids), ConversationMessage.created_at == latest
+    )
+    out: dict[uuid.UUID, ConversationMessage] = {}
+    async with ctx.session() as s:
+        for row in (await s.scalars(query)).all():
+            kept = out.get(row.conversation_id)
+            if kept is None or row.id > kept.id:
+                out[row.conversation_id] = row
+    return out
+
+
+async def event_page(
+    ctx: Context, conversation_id: uuid.UUID, workflow_run_id: str | None, offset: int, limit: int
+) -> Page[ConversationEvent]:
+    """A conversation's ledger events in sequence order (those of one workflow run, if named)."""
+    await require_role(ctx, "viewer")
+    where = [ConversationEvent.conversation_id == conversation_id]
+    if workflow_run_id:
+        where.append(ConversationEvent.workflow_run_id == workflow_run_id)
+    query = select(ConversationEvent).where(*where).order_by(ConversationEvent.sequence_no).offset(offset).limit(limit)
+    async with ctx.session() as s:
+        rows = list((await s.scalars(query)).all())
+        total = await s.scalar(select(func.count(ConversationEvent.id)).where(*where)) or 0
+    return Page(rows, total)
+
+
+async def search_page(ctx: Context, q: str, offset: int, limit: int) -> Page[SearchHit]:
+    """Conversations matching `q`, best first, with how many match in all."""
+    hits = await search_messages(ctx, q, limit=limit, offset=offset)
+    return Page(hits, await count_matching(ctx, q))
