@@ -150,7 +150,9 @@ def _missing(required: bool, what: str) -> None:
 # -- agents and tools ---------------------------------------------------------------------------
 
 
-@strawberry.type(description="Which kinds of hosted tools an agent uses.")
+# Shared with the legacy REST shapes (`agentStatus`, `agents`): a description would show in
+# openapi.json, which the REST face documents unchanged.
+@strawberry.type
 class AgentToolingFlags:
     supports_code_interpreter: bool
     supports_file_search: bool
