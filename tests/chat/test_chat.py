@@ -477,7 +477,8 @@ def test_the_native_graph_serves_what_the_rest_operations_do(server):
 def test_the_native_chat_stream_ends_with_the_final_event_and_resumes_by_event_id(server):
     t = register(server, verified=True).access_token
     query = """subscription($i: SendMessageInput!) { chatStream(input: $i) { __typename
-        ... on StreamEventBase { eventId streamId } ... on MessageDeltaEvent { delta }
+        ... on StreamEventBase { eventId streamId serverTime conversation { id } agentNode { key } }
+        ... on MessageDeltaEvent { delta }
         ... on FinalEvent { final { status responseText usage { requests } } } } }"""
     events = []
     with server.subscription(query, {"i": {"message": "stream natively", "agent": "researcher"}}, token=t) as sub:
@@ -488,6 +489,12 @@ def test_the_native_chat_stream_ends_with_the_final_event_and_resumes_by_event_i
     final = events[-1]["final"]
     assert final["status"] == "completed" and final["responseText"] == "[offline model] You said: stream natively"
     assert "".join(e.get("delta") or "" for e in events) == final["responseText"]
+    # The envelope's ids as nodes, and its timestamp as a DateTime (GraphQL only: SSE bodies are unchanged).
+    conversation = events[0]["conversation"]["id"]
+    assert all(e["conversation"] == {"id": conversation} for e in events)
+    assert events[-1]["agentNode"] == {"key": "researcher"} and events[0]["serverTime"].startswith("20")
+    listed = server.gql("{ conversations { nodes { id } } }", token=t)["data"]["conversations"]["nodes"]
+    assert listed == [{"id": conversation}]
     resumed = []
     after = events[-3]["eventId"]
     resume = """subscription($s: String!, $a: Int!) { chatEvents(streamId: $s, afterEventId: $a) {
