@@ -28,6 +28,7 @@ from agentdeck.domain.agents.search import SearchHit
 from agentdeck.domain.catalog import SPECS, AgentSpec
 from agentdeck.domain.chat import conversations as rv
 from agentdeck.domain.common import access
+from agentdeck.domain.common.results import Page
 from agentdeck.errors import NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.limits import limited
@@ -119,6 +120,24 @@ def _last_message_loader(info: strawberry.Info) -> Any:
         return [found.get(i) for i in ids]
 
     return graph.loader(info, "chat.last_message", batch)
+
+
+def _message_page_loader(info: strawberry.Info) -> Any:
+    """Pages of messages keyed (conversation, offset, limit): the conversations of one page that
+    ask for the same window share two statements."""
+
+    async def batch(keys: list[tuple[uuid.UUID, int, int]]) -> list[Page[MessageRow]]:
+        windows: dict[tuple[int, int], list[uuid.UUID]] = {}
+        for cid, offset, limit in keys:
+            windows.setdefault((offset, limit), []).append(cid)
+        found = {
+            (cid, offset, limit): page
+            for (offset, limit), ids in windows.items()
+            for cid, page in (await rv.message_pages(info.context, list(dict.fromkeys(ids)), offset, limit)).items()
+        }
+        return [found[k] for k in keys]
+
+    return graph.loader(info, "chat.message_page", batch)
 
 
 async def load_agent(info: strawberry.Info, key: str | None) -> Agent | None:
@@ -496,9 +515,9 @@ class Conversation(graph.Node):
         last: graph.Last = None,
         before: graph.Before = None,
     ) -> graph.Connection[Message]:
-        cid = self.row.id
+        cid, pages = self.row.id, _message_page_loader(info)
         return await graph.paginate(
-            lambda offset, limit: rv.message_page(info.context, cid, offset, limit),
+            lambda offset, limit: pages.load((cid, offset, limit)),
             Message.from_row,
             first=first,
             after=after,

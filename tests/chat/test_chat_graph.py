@@ -115,6 +115,31 @@ async def test_a_page_of_conversations_costs_the_same_statements_for_5_as_for_50
         assert len(fifty) == 3, fifty  # the page, its count, the last messages: no agent query, no N+1
 
 
+NESTED = """query($n: Int!) { conversations(first: $n) { nodes {
+    messages(first: 2) { totalCount nodes { content } pageInfo { hasNextPage } }
+    newest: messages(last: 1) { nodes { content } } } } }"""
+
+
+async def test_nested_message_pages_are_batched_across_the_page(tmp_path):
+    async with platform(tmp_path, offline_model_delay_ms=0) as services:
+        small = await tenant_member(services, tenant_name="Small")
+        large = await tenant_member(services, tenant_name="Large")
+        await seed(small, 5, messages=3)
+        await seed(large, 50, messages=3)
+        await ok(small, NESTED, {"n": 5})
+        with statements(services) as five:
+            await ok(small, NESTED, {"n": 5})
+        with statements(services) as fifty:
+            data = await ok(large, NESTED, {"n": 50})
+        nodes = data["conversations"]["nodes"]
+        assert all(n["messages"]["totalCount"] == 3 and n["messages"]["pageInfo"]["hasNextPage"] for n in nodes)
+        assert nodes[0]["messages"]["nodes"] == [{"content": "question 49.0"}, {"content": "question 49.1"}]
+        assert nodes[0]["newest"]["nodes"] == [{"content": "answer 49"}]
+        # The page and its count, then a window and its counts per distinct window asked for
+        # (`last: 1` asks the total first): 8 statements for 5 conversations or 50.
+        assert len(fifty) == len(five) == 8, (five, fifty)
+
+
 async def test_agent_usage_of_a_whole_page_is_one_statement(tmp_path):
     query = "{ conversations(first: 40) { nodes { agent { totalConversations lastUsedAt } } } }"
     async with platform(tmp_path, offline_model_delay_ms=0) as services:

@@ -168,21 +168,40 @@ async def get_conversation(ctx: Context, conversation_id: uuid.UUID) -> Conversa
     return found
 
 
-async def message_page(ctx: Context, conversation_id: uuid.UUID, offset: int, limit: int) -> Page[ConversationMessage]:
-    """A conversation's messages, oldest first."""
+async def message_pages(
+    ctx: Context, ids: list[uuid.UUID], offset: int, limit: int
+) -> dict[uuid.UUID, Page[ConversationMessage]]:
+    """The same window (oldest first) of the messages of each conversation among `ids`: two
+    statements for any number of conversations (the windows, the counts)."""
     await require_role(ctx, "viewer")
-    where = ConversationMessage.conversation_id == conversation_id
-    query = (
-        select(ConversationMessage)
-        .where(where)
-        .order_by(ConversationMessage.created_at, ConversationMessage.id)
-        .offset(offset)
-        .limit(limit)
+    if not ids:
+        return {}
+    position = (
+        func.row_number()
+        .over(
+            partition_by=ConversationMessage.conversation_id,
+            order_by=(ConversationMessage.created_at, ConversationMessage.id),
+        )
+        .label("position")
     )
+    ranked = select(ConversationMessage, position).where(ConversationMessage.conversation_id.in_(ids)).subquery()
+    message = aliased(ConversationMessage, ranked)
+    window = (
+        select(message)
+        .where(ranked.c.position > offset, ranked.c.position <= offset + limit)
+        .order_by(ranked.c.conversation_id, ranked.c.position)
+    )
+    counts = (
+        select(ConversationMessage.conversation_id, func.count(ConversationMessage.id))
+        .where(ConversationMessage.conversation_id.in_(ids))
+        .group_by(ConversationMessage.conversation_id)
+    )
+    items: dict[uuid.UUID, list[ConversationMessage]] = {i: [] for i in ids}
     async with ctx.session() as s:
-        rows = list((await s.scalars(query)).all())
-        total = await s.scalar(select(func.count(ConversationMessage.id)).where(where)) or 0
-    return Page(rows, total)
+        for row in (await s.scalars(window)).all():
+            items[row.conversation_id].append(row)
+        totals = dict((await s.execute(counts)).tuples().all())
+    return {i: Page(items[i], totals.get(i, 0)) for i in ids}
 
 
 async def find_messages(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, ConversationMessage]:
