@@ -122,22 +122,32 @@ def _last_message_loader(info: strawberry.Info) -> Any:
     return graph.loader(info, "chat.last_message", batch)
 
 
-def _message_page_loader(info: strawberry.Info) -> Any:
-    """Pages of messages keyed (conversation, offset, limit): the conversations of one page that
-    ask for the same window share two statements."""
+def _windowed(info: strawberry.Info, name: str, read: Any) -> Any:
+    """A loader of child pages keyed (conversation, filter, offset, limit): the conversations of
+    one page that ask for the same window share `read`'s two statements."""
 
-    async def batch(keys: list[tuple[uuid.UUID, int, int]]) -> list[Page[MessageRow]]:
-        windows: dict[tuple[int, int], list[uuid.UUID]] = {}
-        for cid, offset, limit in keys:
-            windows.setdefault((offset, limit), []).append(cid)
-        found = {
-            (cid, offset, limit): page
-            for (offset, limit), ids in windows.items()
-            for cid, page in (await rv.message_pages(info.context, list(dict.fromkeys(ids)), offset, limit)).items()
-        }
+    async def batch(keys: list[tuple[uuid.UUID, Any, int, int]]) -> list[Page[Any]]:
+        windows: dict[tuple[Any, int, int], list[uuid.UUID]] = {}
+        for cid, narrow, offset, limit in keys:
+            windows.setdefault((narrow, offset, limit), []).append(cid)
+        found = {}
+        for (narrow, offset, limit), ids in windows.items():
+            pages = await read(info.context, list(dict.fromkeys(ids)), narrow, offset, limit)
+            found.update({(cid, narrow, offset, limit): page for cid, page in pages.items()})
         return [found[k] for k in keys]
 
-    return graph.loader(info, "chat.message_page", batch)
+    return graph.loader(info, name, batch)
+
+
+def _message_pages(info: strawberry.Info) -> Any:
+    async def read(ctx: Any, ids: list[uuid.UUID], _narrow: None, offset: int, limit: int) -> Any:
+        return await rv.message_pages(ctx, ids, offset, limit)
+
+    return _windowed(info, "chat.message_pages", read)
+
+
+def _event_pages(info: strawberry.Info) -> Any:
+    return _windowed(info, "chat.event_pages", rv.event_pages)
 
 
 async def load_agent(info: strawberry.Info, key: str | None) -> Agent | None:
@@ -515,9 +525,9 @@ class Conversation(graph.Node):
         last: graph.Last = None,
         before: graph.Before = None,
     ) -> graph.Connection[Message]:
-        cid, pages = self.row.id, _message_page_loader(info)
+        cid, pages = self.row.id, _message_pages(info)
         return await graph.paginate(
-            lambda offset, limit: pages.load((cid, offset, limit)),
+            lambda offset, limit: pages.load((cid, None, offset, limit)),
             Message.from_row,
             first=first,
             after=after,
@@ -533,9 +543,9 @@ class Conversation(graph.Node):
         first: graph.First = None,
         after: graph.After = None,
     ) -> graph.Connection[ConversationEvent]:
-        cid, run = self.row.id, filter.workflow_run_id if filter else None
+        cid, run, pages = self.row.id, filter.workflow_run_id if filter else None, _event_pages(info)
         return await graph.paginate(
-            lambda offset, limit: rv.event_page(info.context, cid, run, offset, limit),
+            lambda offset, limit: pages.load((cid, run, offset, limit)),
             lambda row: ConversationEvent(row=row),
             first=first,
             after=after,

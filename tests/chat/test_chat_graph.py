@@ -117,10 +117,11 @@ async def test_a_page_of_conversations_costs_the_same_statements_for_5_as_for_50
 
 NESTED = """query($n: Int!) { conversations(first: $n) { nodes {
     messages(first: 2) { totalCount nodes { content } pageInfo { hasNextPage } }
+    events(first: 5) { totalCount }
     newest: messages(last: 1) { nodes { content } } } } }"""
 
 
-async def test_nested_message_pages_are_batched_across_the_page(tmp_path):
+async def test_nested_messages_and_events_are_batched_across_the_page(tmp_path):
     async with platform(tmp_path, offline_model_delay_ms=0) as services:
         small = await tenant_member(services, tenant_name="Small")
         large = await tenant_member(services, tenant_name="Large")
@@ -135,9 +136,10 @@ async def test_nested_message_pages_are_batched_across_the_page(tmp_path):
         assert all(n["messages"]["totalCount"] == 3 and n["messages"]["pageInfo"]["hasNextPage"] for n in nodes)
         assert nodes[0]["messages"]["nodes"] == [{"content": "question 49.0"}, {"content": "question 49.1"}]
         assert nodes[0]["newest"]["nodes"] == [{"content": "answer 49"}]
+        assert all(n["events"]["totalCount"] == 0 for n in nodes)  # seeded rows have no ledger
         # The page and its count, then a window and its counts per distinct window asked for
-        # (`last: 1` asks the total first): 8 statements for 5 conversations or 50.
-        assert len(fifty) == len(five) == 8, (five, fifty)
+        # (`last: 1` asks the total first): 10 statements for 5 conversations or 50.
+        assert len(fifty) == len(five) == 10, (five, fifty)
 
 
 async def test_agent_usage_of_a_whole_page_is_one_statement(tmp_path):

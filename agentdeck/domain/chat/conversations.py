@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select
 from sqlalchemy.orm import aliased
@@ -168,40 +169,47 @@ async def get_conversation(ctx: Context, conversation_id: uuid.UUID) -> Conversa
     return found
 
 
-async def message_pages(
-    ctx: Context, ids: list[uuid.UUID], offset: int, limit: int
-) -> dict[uuid.UUID, Page[ConversationMessage]]:
-    """The same window (oldest first) of the messages of each conversation among `ids`: two
-    statements for any number of conversations (the windows, the counts)."""
+async def _pages(
+    ctx: Context, model: Any, ids: list[uuid.UUID], order: tuple[Any, ...], where: list[Any], offset: int, limit: int
+) -> dict[uuid.UUID, Page[Any]]:
+    """The same window of a child list (ordered by `order`) of each conversation among `ids`:
+    two statements for any number of conversations (the windows, the counts)."""
     await require_role(ctx, "viewer")
     if not ids:
         return {}
-    position = (
-        func.row_number()
-        .over(
-            partition_by=ConversationMessage.conversation_id,
-            order_by=(ConversationMessage.created_at, ConversationMessage.id),
-        )
-        .label("position")
-    )
-    ranked = select(ConversationMessage, position).where(ConversationMessage.conversation_id.in_(ids)).subquery()
-    message = aliased(ConversationMessage, ranked)
+    conditions = [model.conversation_id.in_(ids), *where]
+    position = func.row_number().over(partition_by=model.conversation_id, order_by=order).label("position")
+    ranked = select(model, position).where(*conditions).subquery()
+    child = aliased(model, ranked)
     window = (
-        select(message)
+        select(child)
         .where(ranked.c.position > offset, ranked.c.position <= offset + limit)
         .order_by(ranked.c.conversation_id, ranked.c.position)
     )
-    counts = (
-        select(ConversationMessage.conversation_id, func.count(ConversationMessage.id))
-        .where(ConversationMessage.conversation_id.in_(ids))
-        .group_by(ConversationMessage.conversation_id)
-    )
-    items: dict[uuid.UUID, list[ConversationMessage]] = {i: [] for i in ids}
+    counts = select(model.conversation_id, func.count(model.id)).where(*conditions).group_by(model.conversation_id)
+    items: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
     async with ctx.session() as s:
         for row in (await s.scalars(window)).all():
             items[row.conversation_id].append(row)
-        totals = dict((await s.execute(counts)).tuples().all())
+        totals: dict[uuid.UUID, int] = dict((await s.execute(counts)).tuples().all())
     return {i: Page(items[i], totals.get(i, 0)) for i in ids}
+
+
+async def message_pages(
+    ctx: Context, ids: list[uuid.UUID], offset: int, limit: int
+) -> dict[uuid.UUID, Page[ConversationMessage]]:
+    """The same window of the messages (oldest first) of each conversation among `ids`."""
+    order = (ConversationMessage.created_at, ConversationMessage.id)
+    return await _pages(ctx, ConversationMessage, ids, order, [], offset, limit)
+
+
+async def event_pages(
+    ctx: Context, ids: list[uuid.UUID], workflow_run_id: str | None, offset: int, limit: int
+) -> dict[uuid.UUID, Page[ConversationEvent]]:
+    """The same window of the ledger events (in sequence order; those of one workflow run, if
+    named) of each conversation among `ids`."""
+    where = [ConversationEvent.workflow_run_id == workflow_run_id] if workflow_run_id else []
+    return await _pages(ctx, ConversationEvent, ids, (ConversationEvent.sequence_no,), where, offset, limit)
 
 
 async def find_messages(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, ConversationMessage]:
@@ -236,21 +244,6 @@ async def last_messages(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, C
             if kept is None or row.id > kept.id:
                 out[row.conversation_id] = row
     return out
-
-
-async def event_page(
-    ctx: Context, conversation_id: uuid.UUID, workflow_run_id: str | None, offset: int, limit: int
-) -> Page[ConversationEvent]:
-    """A conversation's ledger events in sequence order (those of one workflow run, if named)."""
-    await require_role(ctx, "viewer")
-    where = [ConversationEvent.conversation_id == conversation_id]
-    if workflow_run_id:
-        where.append(ConversationEvent.workflow_run_id == workflow_run_id)
-    query = select(ConversationEvent).where(*where).order_by(ConversationEvent.sequence_no).offset(offset).limit(limit)
-    async with ctx.session() as s:
-        rows = list((await s.scalars(query)).all())
-        total = await s.scalar(select(func.count(ConversationEvent.id)).where(*where)) or 0
-    return Page(rows, total)
 
 
 async def search_page(ctx: Context, q: str, offset: int, limit: int) -> Page[SearchHit]:
