@@ -481,7 +481,7 @@ class StartChatInput(SendMessageInput):
     pass
 
 
-@strawberry.input
+@strawberry.input(description="The conversation to delete.")
 class DeleteConversationInput:
     id: strawberry.ID = strawberry.field(description="The conversation to delete.")
 
@@ -493,7 +493,7 @@ class SendMessagePayload:
     response: str | None = strawberry.field(default=None, description="The agent's answer.")
     handoff_occurred: bool | None = strawberry.field(default=None, description="Whether another agent took over.")
     stream_id: str | None = strawberry.field(default=None, description="The turn's stream (`chatEvents` replays it).")
-    status: TurnStatus | None = None
+    status: TurnStatus | None = strawberry.field(default=None, description="How the turn ended.")
     usage: StreamUsage | None = strawberry.field(default=None, description="The tokens and requests the turn took.")
     user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
 
@@ -524,7 +524,7 @@ class StartChatPayload:
         return await load_agent(info, self.agent_key)
 
 
-@strawberry.type
+@strawberry.type(description="The answer of `deleteConversation`.")
 class DeleteConversationPayload:
     deleted_conversation_id: strawberry.ID | None = strawberry.field(
         default=None, description="The global id of the deleted conversation."

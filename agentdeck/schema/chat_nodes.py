@@ -257,11 +257,11 @@ class Agent(graph.Node):
     def key(self) -> str:
         return self.spec.key
 
-    @strawberry.field
+    @strawberry.field(description="Its name for people.")
     def display_name(self) -> str:
         return self.spec.display_name
 
-    @strawberry.field
+    @strawberry.field(description="What it does.")
     def description(self) -> str:
         return self.spec.description
 
@@ -269,7 +269,7 @@ class Agent(graph.Node):
     def model(self) -> str | None:
         return self.spec.model
 
-    @strawberry.field
+    @strawberry.field(description="Whether it takes conversations.")
     def status(self) -> AgentAvailability:
         return AgentAvailability.ACTIVE
 
@@ -277,7 +277,7 @@ class Agent(graph.Node):
     def output_schema(self) -> JSON | None:
         return JSON(self.spec.output_schema) if self.spec.output_schema is not None else None
 
-    @strawberry.field
+    @strawberry.field(description="Which kinds of hosted tools it uses.")
     def tooling(self) -> AgentToolingFlags:
         return AgentToolingFlags.from_spec(self.spec)
 
@@ -331,7 +331,7 @@ class Agent(graph.Node):
 @strawberry.type(description="A file attached to a message.")
 class MessageAttachment:
     object_id: uuid.UUID | None = strawberry.field(description="The stored object's id.")
-    kind: str | None
+    kind: str | None = strawberry.field(description="What the file is to the message (as its sender said).")
 
     @classmethod
     def from_json(cls, value: Any) -> MessageAttachment:
