@@ -211,7 +211,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         if settings.should_auto_migrate:
             await asyncio.to_thread(migrate.upgrade, settings.effective_database_url)
         # Objects alive after start-up live for the process: keep them out of the cyclic GC's
-        # generations, which otherwise set the tail latency (see PERFORMANCE.md).
+        # generations, which otherwise set the tail latency (see docs/performance.md).
         await services.start()
         gc.collect()
         gc.freeze()

@@ -114,7 +114,7 @@ def run(settings: Settings, host: str, port: int, workers: int = 1) -> bool:
         log_level=settings.log_level,
         log_config=None,  # `logs.configure_logging` set one format for uvicorn's lines and ours
         access_log=False,  # RequestMiddleware writes the access line (with correlation id, tenant)
-        loop="asyncio",  # uvloop starved connections under saturation (PERFORMANCE.md)
+        loop="asyncio",  # uvloop starved connections under saturation (docs/performance.md)
         ws="websockets-sansio",
         # Client address and scheme from X-Forwarded-* only when sent by a trusted proxy.
         proxy_headers=settings.forwarded_allow_ips is not None,

@@ -97,8 +97,14 @@ class Settings(BaseSettings):
     max_body_bytes: int = 1_048_576
     graphql_max_depth: int = 12
     graphql_max_aliases: int = 30
+    # A parse-time backstop on a document's size; the cost below is the guard on what it asks.
     graphql_max_tokens: int = 2_000
     graphql_max_fields: int = 300  # selections per document, counted before validation
+    # Query cost (schema/cost.py): the most one operation may cost, checked before it executes,
+    # and the cost each tenant (anonymous callers: each client address) may spend per minute,
+    # shared through Redis when configured (0 = no budget per minute).
+    graphql_max_cost: int = Field(default=2_000, ge=1)
+    graphql_tenant_cost_per_minute: int = Field(default=60_000, ge=0)
     # Automatic persisted queries (schema/persisted.py): documents each process keeps (an LRU),
     # the largest document that may be persisted (so a process keeps at most size x bytes), and
     # how long Redis keeps one for every process.

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import itertools
 import json
 import os
 import statistics
@@ -112,6 +113,25 @@ class Stream:
             pass
 
 
+async def _until_every_stream_receives(app: Any, tenant_id: str, streams: list[Stream], seconds: float = 60) -> None:
+    """Readiness, not a fixed sleep: probe events until one reached every subscriber (a stream
+    subscribes once its request runs, which a loaded machine may take a while to get to). Each
+    stream receives events in order, so once all have the last probe no earlier one is in flight."""
+    deadline = time.monotonic() + seconds
+    for seats in itertools.count(1000):  # a change each time: an unchanged subscription publishes nothing
+        for s in streams:
+            s.got.clear()
+        assert (await _webhook(app, _event(tenant_id, seats)))[0] == 202
+        try:
+            await asyncio.wait_for(asyncio.gather(*(s.got.wait() for s in streams)), 1)
+            break
+        except TimeoutError:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"subscribers not ready after {seconds:.0f} s") from None
+    for s in streams:
+        s.frames = 0
+
+
 async def run(n: int = 300, subscribers: int = 100, rounds: int = 20) -> None:
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-billing-")
     os.environ.update(
@@ -122,6 +142,7 @@ async def run(n: int = 300, subscribers: int = 100, rounds: int = 20) -> None:
             "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
             "AGENTDECK_BILLING_STREAM_CONCURRENCY": str(subscribers * 2),
             "AGENTDECK_BILLING_STREAM_PER_MINUTE": str(subscribers * 10),
+            "AGENTDECK_MAX_STREAMS": str(subscribers * 2),  # the back-pressure bound admits them all
         }
     )
     from agentdeck.app import create_app
@@ -155,7 +176,7 @@ async def run(n: int = 300, subscribers: int = 100, rounds: int = 20) -> None:
 
         # Fan-out (email verification is off above: the token comes straight from registration).
         streams = [Stream(app, token) for _ in range(subscribers)]
-        await asyncio.sleep(0.5)
+        await _until_every_stream_receives(app, tenant_id, streams)
         latencies = []
         for i in range(rounds):
             for s in streams:

@@ -177,6 +177,19 @@ class Server:
         assert r.status_code in (200, 400), r.text
         return r.json()
 
+    def client(self, token: str | None = None) -> Any:
+        """The typed client generated from schema.graphql and tests/operations (`make client`):
+        the suite calling the API as client code would. An async context manager."""
+        from tests.graphql_client import Client
+
+        auth = {"Authorization": f"Bearer {token}"} if token else {}
+        return Client(
+            url=f"{self.base_url}/graphql",
+            headers=auth,
+            ws_url=self.ws_url,
+            ws_connection_init_payload=auth,
+        )
+
     # GraphQL subscriptions over WebSocket ---------------------------------------------------
     @contextlib.contextmanager
     def subscription(

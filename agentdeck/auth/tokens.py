@@ -8,7 +8,9 @@ key-confusion forgery). Ed25519 is cheap, so everything here is synchronous.
 from __future__ import annotations
 
 import json
+import time
 import uuid
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -28,6 +30,10 @@ INVALID = "Could not validate credentials"
 # only said of a token whose signature verified (claims are checked after the signature).
 EXPIRED = "Token has expired."
 LEEWAY_SECONDS = 30  # clock skew between hosts, applied to exp/nbf/iat
+# Verified tokens remembered until they expire: a client sends the same access token with every
+# request, and its EdDSA verification was ~37% of `GET /api/v1/auth/me`. Revocation is not a
+# property of the token (callers check the session on every request), so caching cannot outlive it.
+VERIFIED_CACHE_SIZE = 10_000
 
 # Claims `extra` may not overwrite: they are what verification and the callers rely on.
 _RESERVED = frozenset("sub iss aud exp nbf iat jti token_use scope tenant_id account sid email_verified".split())
@@ -82,6 +88,8 @@ class TokenService:
         self.audience = list(audience)
         self.access_ttl = access_ttl
         self.refresh_ttl = refresh_ttl
+        # (token, token_use) -> (claims, kid, exp): tokens whose signature and claims verified.
+        self._verified: OrderedDict[tuple[str, str], tuple[dict[str, Any], str, int]] = OrderedDict()
 
     # -- issuing -----------------------------------------------------------------------------
 
@@ -156,7 +164,26 @@ class TokenService:
     # -- verification ------------------------------------------------------------------------
 
     def verify(self, token: str, *, token_use: str = "access") -> dict[str, Any]:
-        """Claims of a valid token of kind `token_use`, else `TokenInvalid`."""
+        """Claims of a valid token of kind `token_use`, else `TokenInvalid`.
+
+        A token verified before is answered from memory until its `exp` (plus the leeway) passes
+        or its key is retired; a token that failed is verified again each time (nothing to save,
+        and an attacker's garbage must not fill the cache)."""
+        cache_key = (token, token_use)
+        cached = self._verified.get(cache_key)
+        if cached is not None:
+            claims, kid, exp = cached
+            if time.time() <= exp + LEEWAY_SECONDS and self.keys.verification_key(kid) is not None:
+                self._verified.move_to_end(cache_key)
+                return dict(claims)
+            del self._verified[cache_key]
+        claims, kid = self._verify(token, token_use)
+        self._verified[cache_key] = (claims, kid, int(claims["exp"]))
+        if len(self._verified) > VERIFIED_CACHE_SIZE:
+            self._verified.popitem(last=False)
+        return dict(claims)
+
+    def _verify(self, token: str, token_use: str) -> tuple[dict[str, Any], str]:
         header = _unverified_header(token)
         # Algorithm first, key second: a header we did not write never reaches a key.
         if header.get("alg") != "EdDSA":
@@ -190,7 +217,7 @@ class TokenService:
             auds = [aud] if isinstance(aud, str) else aud
             if not isinstance(auds, list) or not set(self.audience) & {a for a in auds if isinstance(a, str)}:
                 raise TokenInvalid()
-        return claims
+        return claims, kid
 
 
 def _unverified_header(token: str) -> dict[str, Any]:

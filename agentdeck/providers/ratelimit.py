@@ -1,7 +1,8 @@
 """Fixed-window rate limits and temporary locks: in-process by default, Redis when REDIS_URL is set.
 
 A window of `window_seconds` starts at a multiple of `window_seconds` since the Unix epoch, so
-every process sharing a Redis agrees on it. `hit` counts one event and says whether it is within
+every process sharing a Redis agrees on it. `hit` counts one event (or `amount` units of a
+budget, e.g. a GraphQL operation's cost) and says whether the window's total is within
 `limit`; refused events are counted too (hammering does not shorten anything, the window just
 ends). Use one window length per key: `reset(key)` clears the key's current window.
 
@@ -68,7 +69,7 @@ def _decide(count: int, limit: int, left: int, *, next_hit: bool = False) -> Dec
 
 
 class RateLimiter(Protocol):
-    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision: ...
+    async def hit(self, key: str, limit: int, window_seconds: int, amount: int = 1) -> Decision: ...
 
     async def peek(self, key: str, limit: int, window_seconds: int) -> Decision: ...
 
@@ -119,15 +120,15 @@ class InProcessLimiter:
             return start, 0, left
         return start, entry[2], left
 
-    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
+    async def hit(self, key: str, limit: int, window_seconds: int, amount: int = 1) -> Decision:
         now = time.time()
         start, count, left = self._current(key, window_seconds, now)
         if count == 0:
             # Re-insert so that dict order stays roughly oldest-window-first for pruning.
             self._counters.pop(key, None)
             self._prune(self._counters, now)
-        self._counters[key] = (start, start + window_seconds, count + 1)
-        return _decide(count + 1, limit, left)
+        self._counters[key] = (start, start + window_seconds, count + amount)
+        return _decide(count + amount, limit, left)
 
     async def peek(self, key: str, limit: int, window_seconds: int) -> Decision:
         _, count, left = self._current(key, window_seconds, time.time())
@@ -193,7 +194,7 @@ class RedisLimiter:
             self.link.failed(f"rate limiter {what}", exc)
             return FAILED
 
-    async def hit(self, key: str, limit: int, window_seconds: int) -> Decision:
+    async def hit(self, key: str, limit: int, window_seconds: int, amount: int = 1) -> Decision:
         start, left = _window(window_seconds, time.time())
         counter = self._counter_key(key, window_seconds, start)
         # Relative TTL (not EXPIREAT) so that a clock difference between us and Redis cannot
@@ -202,7 +203,7 @@ class RedisLimiter:
 
         async def call() -> int:
             async with self.redis.pipeline(transaction=True) as pipe:
-                pipe.incr(counter)
+                pipe.incrby(counter, amount)
                 pipe.expire(counter, ttl)
                 pipe.set(f"{self._prefix}rlw:{key}", counter, ex=ttl)
                 count, _, _ = await pipe.execute()
@@ -210,7 +211,7 @@ class RedisLimiter:
 
         count = await self._redis("hit", call)
         if isinstance(count, _Failed):
-            return await self.local.hit(key, limit, window_seconds)
+            return await self.local.hit(key, limit, window_seconds, amount)
         return _decide(count, limit, left)
 
     async def peek(self, key: str, limit: int, window_seconds: int) -> Decision:

@@ -39,6 +39,7 @@ from agentdeck.schema import (
     workflows,
 )
 from agentdeck.schema.base import Schema
+from agentdeck.schema.cost import query_cost
 from agentdeck.schema.error_reporting import (
     BoundedValidation,
     CachedParser,
@@ -111,6 +112,8 @@ def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schem
         AddValidationRules([SafeStringLiterals]),
         BoundedValidation(max_fields=settings.graphql_max_fields),
         RequestChecks,
+        # After the checks above: costs the validated document, before anything executes.
+        query_cost(settings.graphql_max_cost, settings.graphql_tenant_cost_per_minute),
         ErrorReporting(),
         OperationMetrics,
     ]

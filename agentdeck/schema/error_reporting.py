@@ -36,6 +36,7 @@ PARSE_FAILED = "GRAPHQL_PARSE_FAILED"
 VALIDATION_FAILED = "GRAPHQL_VALIDATION_FAILED"
 BAD_USER_INPUT = "BAD_USER_INPUT"
 INTERNAL = "INTERNAL_SERVER_ERROR"
+QUERY_TOO_COSTLY = "QUERY_TOO_COSTLY"  # over the cost budget per operation (schema/cost.py)
 
 
 def _extensions(error: GraphQLError) -> dict[str, Any]:

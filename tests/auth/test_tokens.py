@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from joserfc import jwt
 from joserfc.jwk import OKPKey
 
+from agentdeck.auth import tokens
 from agentdeck.auth.keys import ACTIVE_FILE, KeyStore
 from agentdeck.auth.tokens import IssuedToken, TokenInvalid, TokenService, _EdDSAOnlyRegistry
 
@@ -404,3 +405,30 @@ def test_refresh_presented_as_access_rejected(svc: TokenService) -> None:
 def test_malformed_rejected(svc: TokenService, token: str) -> None:
     with pytest.raises(TokenInvalid, match="Could not validate credentials"):
         svc.verify(token)
+
+
+def test_a_verified_token_is_remembered_until_it_expires(svc: TokenService, monkeypatch) -> None:
+    token = access(svc)
+    decodes = []
+    real_decode = tokens.jwt.decode
+    monkeypatch.setattr(tokens.jwt, "decode", lambda *a, **kw: decodes.append(1) or real_decode(*a, **kw))
+    first = svc.verify(token.token)
+    first["sub"] = "tampered"  # callers get a copy: the cache keeps the verified claims
+    assert svc.verify(token.token)["sub"].startswith("user:")
+    assert len(decodes) == 1
+    # A refresh-token check of the same string is its own verification (and fails).
+    with pytest.raises(TokenInvalid):
+        svc.verify(token.token, token_use="refresh")
+    # Past exp and the leeway, the remembered token is verified again, and refused as expired.
+    later = token.expires_at.timestamp() + tokens.LEEWAY_SECONDS + 1
+    monkeypatch.setattr(tokens.time, "time", lambda: later)
+    with pytest.raises(TokenInvalid):
+        svc.verify(token.token)
+
+
+def test_tokens_that_fail_are_not_remembered(svc: TokenService) -> None:
+    forged = access(svc).token[:-4] + "AAAA"
+    for _ in range(3):
+        with pytest.raises(TokenInvalid):
+            svc.verify(forged)
+    assert not svc._verified

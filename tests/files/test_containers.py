@@ -40,8 +40,10 @@ def call(server, token, method, template, expect, headers=None, **kw):
 
 
 def agent_container(server, token, agent_key):
-    q = "query($k: String!) { agentContainer(agentKey: $k) { id openaiId } }"
-    return server.gql(q, {"k": agent_key}, token=token)["data"]["agentContainer"]
+    """The agent's container as REST names it ({id, openaiId}), through the native lookup."""
+    q = "query($k: String!) { agentContainer(agentKey: $k) { databaseId providerId } }"
+    found = server.gql(q, {"k": agent_key}, token=token)["data"]["agentContainer"]
+    return found and {"id": found["databaseId"], "openaiId": found["providerId"]}
 
 
 def test_lifecycle_and_binding(server, owner):
@@ -157,35 +159,41 @@ def test_other_tenants_get_404_and_viewers_cannot_write(server, owner):
     call(server, None, "GET", CONTAINERS, 401)
 
 
-def test_graphql_twins(server, owner):
+def test_native_graph_flow(server, owner):
+    """The native graph over a real server: create, look up, list, bind, unbind, delete."""
     t = owner.access_token
     created = server.gql(
-        'mutation { createContainer(input: {name: "g", memoryLimit: "16g"}) { id memoryLimit } }', token=t
+        'mutation { createContainer(input: {name: "g", memoryLimit: GB_16}) '
+        "{ container { id databaseId memoryLimit status } userErrors { field } } }",
+        token=t,
     )["data"]["createContainer"]
-    assert created["memoryLimit"] == "16g"
-    cid = created["id"]
-    assert (
-        server.gql("query($id: UUID!) { container(containerId: $id) { name } }", {"id": cid}, token=t)["data"][
-            "container"
-        ]["name"]
-        == "g"
-    )
-    assert server.gql("{ containers { total } }", token=t)["data"]["containers"]["total"] >= 1
+    assert created["userErrors"] == [] and created["container"]["memoryLimit"] == "GB_16"
+    assert created["container"]["status"] == "RUNNING"
+    cid, key = created["container"]["id"], created["container"]["databaseId"]
+    lookup = server.gql("query($id: ID!) { container(id: $id) { name } }", {"id": cid}, token=t)
+    assert lookup["data"]["container"]["name"] == "g"
+    listed = server.gql("{ containers(first: 100) { totalCount nodes { id } } }", token=t)["data"]["containers"]
+    assert listed["totalCount"] >= 1 and cid in [n["id"] for n in listed["nodes"]]
     bound = server.gql(
-        'mutation($id: UUID!) { bindAgentContainer(agentKey: "image_studio", input: {containerId: $id}) }',
+        'mutation($id: ID!) { bindAgentContainer(input: {agentKey: "image_studio", containerId: $id}) '
+        "{ container { agentKeys } userErrors { field } } }",
         {"id": cid},
         token=t,
-    )
-    assert bound["data"]["bindAgentContainer"] is True and agent_container(server, t, "image_studio")["id"] == cid
-    assert server.gql('mutation { unbindAgentContainer(agentKey: "image_studio") }', token=t)["data"][
-        "unbindAgentContainer"
-    ]
-    assert (
-        server.gql("mutation($id: UUID!) { deleteContainer(containerId: $id) }", {"id": cid}, token=t)["data"][
-            "deleteContainer"
-        ]
-        is True
-    )
+    )["data"]["bindAgentContainer"]
+    assert bound == {"container": {"agentKeys": ["image_studio"]}, "userErrors": []}
+    assert agent_container(server, t, "image_studio")["id"] == key
+    unbound = server.gql(
+        'mutation { unbindAgentContainer(input: {agentKey: "image_studio"}) { agentKey userErrors { field } } }',
+        token=t,
+    )["data"]["unbindAgentContainer"]
+    assert unbound == {"agentKey": "image_studio", "userErrors": []}
+    deleted = server.gql(
+        "mutation($id: ID!) { deleteContainer(input: {id: $id}) { deletedId userErrors { field } } }",
+        {"id": cid},
+        token=t,
+    )["data"]["deleteContainer"]
+    assert deleted == {"deletedId": cid, "userErrors": []}
+    call(server, t, "GET", CONTAINER, 404, container_id=key)  # gone for REST too
 
 
 def test_container_quota(tmp_path):

@@ -197,15 +197,17 @@ def test_invalid_input_is_422(server, owner, body, loc):
     assert server.rest("GET", LIST, token=owner.access_token).json()["items"] == []  # nothing stored
 
 
-def test_header_values_with_control_characters_are_a_graphql_error_with_a_code(server, owner):
+def test_header_values_with_control_characters_are_a_graphql_user_error(server, owner):
     out = server.gql(
-        "mutation($i: StoragePresignUploadInput!) { createStorageUpload(input: $i) { objectId } }",
+        "mutation($i: CreateStorageUploadInput!) { createStorageUpload(input: $i) "
+        "{ storageObject { id } userErrors { field message code } } }",
         {"i": {"filename": "a.txt", "mimeType": "text/plain\r\nX-Injected: 1", "sizeBytes": 1}},
         token=owner.access_token,
     )
-    error = out["errors"][0]
-    assert error["extensions"]["code"] == "INVALID_INPUT"
-    assert error["extensions"]["details"][0]["field"] == "input.mime_type"
+    payload = out["data"]["createStorageUpload"]
+    assert payload["storageObject"] is None
+    (error,) = payload["userErrors"]
+    assert (error["field"], error["code"]) == (["input", "mimeType"], "INVALID")
     assert "control characters" in error["message"]
 
 
@@ -309,31 +311,43 @@ def test_other_tenants_objects_are_not_found_and_viewers_cannot_write(server, ow
     assert server.rest("GET", LIST, token=None).status_code == 401
 
 
-def test_graphql_twins(server, owner):
+def test_graphql_upload_list_download_and_delete(server, owner):
     created = server.gql(
-        """mutation($i: StoragePresignUploadInput!) { createStorageUpload(input: $i) {
-             objectId uploadUrl method headers } }""",
+        """mutation($i: CreateStorageUploadInput!) { createStorageUpload(input: $i) {
+             storageObject { id databaseId status } upload { url method headers { name value } expiresAt }
+             userErrors { message } } }""",
         {"i": {"filename": "g.md", "mimeType": "text/markdown", "sizeBytes": len(DATA)}},
         token=owner.access_token,
     )["data"]["createStorageUpload"]
-    assert put({"upload_url": created["uploadUrl"], "headers": created["headers"]}).status_code == 200
-    oid = created["objectId"]
-    listed = server.gql("{ storageObjects(limit: 5) { items { id status } nextOffset } }", token=owner.access_token)[
-        "data"
-    ]["storageObjects"]
-    assert {"id": oid, "status": "available"} in listed["items"]
-    url = server.gql(
-        "query($id: UUID!) { storageDownloadUrl(objectId: $id) { downloadUrl } }", {"id": oid}, token=owner.access_token
-    )["data"]["storageDownloadUrl"]["downloadUrl"]
-    assert httpx.get(url).content == DATA
+    assert created["userErrors"] == [] and created["storageObject"]["status"] == "PENDING_UPLOAD"
+    upload = created["upload"]
+    headers = {h["name"]: h["value"] for h in upload["headers"]}
+    assert upload["method"] == "PUT"
+    assert put({"upload_url": upload["url"], "headers": headers}).status_code == 200
+    oid = created["storageObject"]["id"]
+    listed = server.gql(
+        "{ storageObjects(first: 5) { totalCount nodes { id status downloadUrl { url method } } } }",
+        token=owner.access_token,
+    )["data"]["storageObjects"]
+    (mine,) = [n for n in listed["nodes"] if n["id"] == oid]
+    assert mine["status"] == "AVAILABLE" and mine["downloadUrl"]["method"] == "GET"
+    assert httpx.get(mine["downloadUrl"]["url"]).content == DATA
+    # The REST layer names the object by its databaseId.
+    rest = download(server, owner.access_token, created["storageObject"]["databaseId"])
+    assert rest.status_code == 200
     gone = server.gql(
-        "mutation($id: UUID!) { deleteStorageObject(objectId: $id) }", {"id": oid}, token=owner.access_token
+        "mutation($id: ID!) { deleteStorageObject(input: {id: $id}) { deletedId userErrors { code } } }",
+        {"id": oid},
+        token=owner.access_token,
     )
-    assert gone["data"]["deleteStorageObject"] is True
+    assert gone["data"]["deleteStorageObject"] == {"deletedId": oid, "userErrors": []}
     missing = server.gql(
-        "query($id: UUID!) { storageDownloadUrl(objectId: $id) { downloadUrl } }", {"id": oid}, token=owner.access_token
+        "query($id: ID!) { storageObject(id: $id) { downloadUrl { url } } }", {"id": oid}, token=owner.access_token
     )
-    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert missing["data"]["storageObject"] is None
+    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND" and missing["errors"][0]["path"] == [
+        "storageObject"
+    ]
 
 
 def test_storage_health_reports_the_local_provider(server):

@@ -1,8 +1,9 @@
 """Vector stores: create/list/get/delete, attaching stored objects, ingestion status, BM25 search
-measured on a small retrieval set (tests/data/retrieval), filters, tenancy, and GraphQL twins."""
+measured on a small retrieval set (tests/data/retrieval), filters, tenancy, and the native GraphQL graph."""
 
 from __future__ import annotations
 
+import base64
 import json
 import mimetypes
 import time
@@ -331,55 +332,96 @@ def test_quota(tmp_path):
         srv.stop()
 
 
-def test_graphql_twins(server, kb):
+def gid(type_name: str, key: str) -> str:
+    return base64.b64encode(f"{type_name}:{key}".encode()).decode()
+
+
+def test_graphql_stores_files_search_and_mutations(server, kb):
     owner, store, files = kb
     token = owner.access_token
-    q = """query($id: UUID!) { vectorStore(vectorStoreId: $id) { id name usageBytes metadata }
-             vectorStores(limit: 5) { total items { id } }
-             vectorStoreFiles(vectorStoreId: $id, status: "completed") { total items { openaiFileId status } } }"""
-    data = server.gql(q, {"id": store["id"]}, token=token)["data"]
-    assert data["vectorStore"]["name"] == "retrieval-set" and data["vectorStoreFiles"]["total"] == len(files)
-    s = """mutation($id: UUID!, $i: VectorStoreSearchInput!) { searchVectorStore(vectorStoreId: $id, input: $i) {
-             searchQuery data { filename score content { type text } } } }"""
-    res = server.gql(s, {"id": store["id"], "i": {"query": "borrow checker", "maxNumResults": 2}}, token=token)
-    assert res["data"]["searchVectorStore"]["data"][0]["filename"] == "rust.md"
-    created = server.gql("""mutation { createVectorStore(input: {name: "gql-store"}) { id status } }""", token=token)
-    sid = created["data"]["createVectorStore"]["id"]
+    store_id = gid("VectorStore", store["id"])
+    q = """query($id: ID!) {
+             vectorStore(id: $id) { id databaseId name usageBytes status metadata
+               fileCounts { completed total }
+               files(first: 2, filter: {status: COMPLETED}) { totalCount nodes { fileId status vectorStore { name } } } }
+             vectorStores(first: 5) { totalCount nodes { id } } }"""
+    data = server.gql(q, {"id": store_id}, token=token)["data"]
+    got = data["vectorStore"]
+    assert (got["id"], got["databaseId"], got["name"], got["status"]) == (
+        store_id,
+        store["id"],
+        "retrieval-set",
+        "COMPLETED",
+    )
+    assert got["fileCounts"] == {"completed": len(files), "total": len(files)}
+    assert got["files"]["totalCount"] == len(files) and len(got["files"]["nodes"]) == 2
+    assert {n["vectorStore"]["name"] for n in got["files"]["nodes"]} == {"retrieval-set"}
+    assert data["vectorStores"]["totalCount"] == 1 and data["vectorStores"]["nodes"] == [{"id": store_id}]
+
+    s = """query($id: ID!, $q: String!, $f: VectorStoreSearchFilter) { searchVectorStore(id: $id, query: $q,
+             first: 2, filter: $f) { totalCount nodes { score text file { filename attributes } } } }"""
+    res = server.gql(s, {"id": store_id, "q": "borrow checker"}, token=token)["data"]["searchVectorStore"]
+    assert res["nodes"][0]["file"]["filename"] == "rust.md" and res["totalCount"] <= 2
+    only_food = {"attributes": {"comparison": {"key": "topic", "operator": "EQ", "value": "food"}}}
+    res = server.gql(s, {"id": store_id, "q": "borrow checker", "f": only_food}, token=token)["data"]
+    assert all(n["file"]["attributes"]["topic"] == "food" for n in res["searchVectorStore"]["nodes"])
+
+    created = server.gql(
+        """mutation { createVectorStore(input: {name: "gql-store", expiresAfterDays: 7}) {
+             vectorStore { id status expiresAfter { anchor days } } userErrors { field code } } }""",
+        token=token,
+    )["data"]["createVectorStore"]
+    assert created["userErrors"] == [] and created["vectorStore"]["expiresAfter"] == {
+        "anchor": "LAST_ACTIVE_AT",
+        "days": 7,
+    }
+    sid = created["vectorStore"]["id"]
+    taken = server.gql(
+        """mutation { createVectorStore(input: {name: "gql-store"}) { vectorStore { id } userErrors { code } } }""",
+        token=token,
+    )["data"]["createVectorStore"]
+    assert taken == {"vectorStore": None, "userErrors": [{"code": "CONFLICT"}]}
+
     obj = upload(server, token, b"graphql twin text about zebras", "z.txt", "text/plain")
     up = server.gql(
-        """mutation($id: UUID!, $o: UUID!) { uploadVectorStoreFile(vectorStoreId: $id,
-                         input: {objectId: $o, attributes: {k: "v"}}) { openaiFileId status attributes } }""",
-        {"id": sid, "o": obj["object_id"]},
+        """mutation($s: ID!, $o: ID!) { uploadVectorStoreFile(input: {vectorStoreId: $s, storageObjectId: $o,
+                         attributes: {k: "v"}}) { vectorStoreFile { id fileId status attributes
+                         storageObject { filename } } userErrors { message } } }""",
+        {"s": sid, "o": gid("StorageObject", obj["object_id"])},
         token=token,
     )["data"]["uploadVectorStoreFile"]
-    assert up["status"] == "completed" and up["attributes"] == {"k": "v"}
-    got = server.gql(
-        """query($id: UUID!, $f: String!) { vectorStoreFile(vectorStoreId: $id, fileId: $f) { status } }""",
-        {"id": sid, "f": up["openaiFileId"]},
+    file = up["vectorStoreFile"]
+    assert up["userErrors"] == [] and file["status"] == "COMPLETED" and file["attributes"] == {"k": "v"}
+    assert file["storageObject"] == {"filename": "z.txt"}
+    node = server.gql(
+        "query($id: ID!) { node(id: $id) { ... on VectorStoreFile { fileId vectorStore { id } } } }",
+        {"id": file["id"]},
         token=token,
-    )
-    assert got["data"]["vectorStoreFile"]["status"] == "completed"
-    assert (
-        server.gql(
-            """mutation($id: UUID!, $f: String!) { deleteVectorStoreFile(vectorStoreId: $id, fileId: $f) }""",
-            {"id": sid, "f": up["openaiFileId"]},
-            token=token,
-        )["data"]["deleteVectorStoreFile"]
-        is True
-    )
+    )["data"]["node"]
+    assert node == {"fileId": file["fileId"], "vectorStore": {"id": sid}}
+    delete_file = """mutation($id: ID!) { deleteVectorStoreFile(input: {id: $id}) { deletedId userErrors { code } } }"""
+    assert server.gql(delete_file, {"id": file["id"]}, token=token)["data"]["deleteVectorStoreFile"] == {
+        "deletedId": file["id"],
+        "userErrors": [],
+    }
     again = server.gql(
-        """mutation($id: UUID!, $f: String!) { attachVectorStoreFile(vectorStoreId: $id,
-                            input: {fileId: $f}) { status } }""",
-        {"id": sid, "f": up["openaiFileId"]},
+        """mutation($s: ID!, $f: String!) { attachVectorStoreFile(input: {vectorStoreId: $s, fileId: $f,
+             chunking: {maxChunkSizeTokens: 200, chunkOverlapTokens: 20}}) {
+             vectorStoreFile { status chunkingStrategy { type maxChunkSizeTokens chunkOverlapTokens } } } }""",
+        {"s": sid, "f": file["fileId"]},
         token=token,
-    )
-    assert again["data"]["attachVectorStoreFile"]["status"] == "completed"
-    assert (
-        server.gql("mutation($id: UUID!) { deleteVectorStore(vectorStoreId: $id) }", {"id": sid}, token=token)["data"][
-            "deleteVectorStore"
-        ]
-        is True
-    )
+    )["data"]["attachVectorStoreFile"]["vectorStoreFile"]
+    assert again == {
+        "status": "COMPLETED",
+        "chunkingStrategy": {"type": "STATIC", "maxChunkSizeTokens": 200, "chunkOverlapTokens": 20},
+    }
+    delete_store = """mutation($id: ID!) { deleteVectorStore(input: {id: $id}) { deletedId userErrors { code } } }"""
+    assert server.gql(delete_store, {"id": sid}, token=token)["data"]["deleteVectorStore"] == {
+        "deletedId": sid,
+        "userErrors": [],
+    }
+    gone = server.gql("query($id: ID!) { vectorStore(id: $id) { id } }", {"id": sid}, token=token)
+    assert gone["data"]["vectorStore"] is None and gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
 
 def test_mime_guess_table_is_complete():

@@ -100,15 +100,24 @@ def test_issue_refusals(server):
         assert any(d["loc"] == loc for d in r.json()["details"]), r.json()
 
 
-def test_graphql_twin_of_issue(server):
-    mutation = "mutation($i: ServiceAccountIssueInput!) { issueServiceAccountToken(input: $i) { account scopes tokenUse refreshToken } }"
+def test_native_issue(server):
+    mutation = (
+        "mutation($i: IssueServiceAccountTokenInput!) { issueServiceAccountToken(input: $i) "
+        "{ token { account scopes status } refreshToken userErrors { field code } } }"
+    )
     out = server.gql(
         mutation, {"i": {"account": "demo-bot", "scopes": ["conversations:read", "chat:write"]}}, token=BOOTSTRAP_SECRET
     )
     assert "errors" not in out, out
-    assert out["data"]["issueServiceAccountToken"]["scopes"] == ["chat:write", "conversations:read"]
+    issued = out["data"]["issueServiceAccountToken"]
+    assert issued["token"] == {
+        "account": "demo-bot",
+        "scopes": ["chat:write", "conversations:read"],
+        "status": "ACTIVE",
+    }
+    assert claims(issued["refreshToken"])["account"] == "demo-bot"
     out = server.gql(mutation, {"i": {"account": "nope", "scopes": []}}, token=BOOTSTRAP_SECRET)
-    assert out["errors"][0]["extensions"]["code"] == "BAD_REQUEST"
+    assert out["data"]["issueServiceAccountToken"]["userErrors"] == [{"field": None, "code": "INVALID"}]
     out = server.gql(mutation, {"i": {"account": "demo-bot", "scopes": ["chat:write"]}})
     assert out["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
 
@@ -137,7 +146,8 @@ def test_browser_issue_by_tenant_admins_and_operators(server):
         assert_documented("POST", BROWSER, r)
 
     out = server.gql(
-        "mutation($i: BrowserServiceAccountIssueInput!) { issueServiceAccountTokenFromBrowser(input: $i) { tenantId } }",
+        "mutation($i: IssueServiceAccountTokenFromBrowserInput!) { issueServiceAccountTokenFromBrowser(input: $i) "
+        "{ token { id } } }",
         {"i": {"account": "analytics-batch", "scopes": ["conversations:read"], "reason": REASON}},
         token=owner.access_token,
         headers={"X-Tenant-Role": "member"},
@@ -185,10 +195,10 @@ def test_listing_is_scoped_to_the_callers_tenant(server):
         assert any(d["loc"] == loc for d in r.json()["details"]), r.json()
 
     out = server.gql(
-        "{ serviceAccountTokens(limit: 5) { total limit items { jti tenantId signingKid } } }", token=a.access_token
+        "{ serviceAccountTokens(first: 5) { totalCount nodes { jti fingerprint signingKid } } }", token=a.access_token
     )
-    assert out["data"]["serviceAccountTokens"]["limit"] == 5
-    assert {i["tenantId"] for i in out["data"]["serviceAccountTokens"]["items"]} == {a.tenant_id}
+    native = out["data"]["serviceAccountTokens"]
+    assert native["totalCount"] == page["total"] and {i["fingerprint"] for i in native["nodes"]} == {a.user_id}
 
 
 def test_revoke(server):
@@ -223,12 +233,22 @@ def test_revoke(server):
     assert [(i["jti"], i["revoked_reason"]) for i in item if i["jti"] == jti] == [(jti, "leaked in a log")]
     assert all(i["jti"] != jti for i in listing(server, a.access_token).json()["items"])
 
+    listed = server.gql(
+        "{ serviceAccountTokens(first: 100, filter: {status: REVOKED}) { nodes { id jti status revokedReason } } }",
+        token=a.access_token,
+    )["data"]["serviceAccountTokens"]["nodes"]
+    mine = [n for n in listed if n["jti"] == jti]
+    assert [(n["status"], n["revokedReason"]) for n in mine] == [("REVOKED", "leaked in a log")]
     out = server.gql(
-        "mutation($j: String!) { revokeServiceAccountToken(jti: $j, input: {}) { message data { jti } } }",
-        {"j": jti},
+        "mutation($i: RevokeServiceAccountTokenInput!) { revokeServiceAccountToken(input: $i) "
+        "{ token { id } userErrors { field code } } }",
+        {"i": {"id": mine[0]["id"]}},
         token=b.access_token,
     )
-    assert out["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert out["data"]["revokeServiceAccountToken"] == {
+        "token": None,
+        "userErrors": [{"field": ["input", "id"], "code": "NOT_FOUND"}],
+    }
 
 
 def test_service_account_tokens_work_on_the_api_with_exactly_their_scopes(server):

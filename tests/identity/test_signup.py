@@ -129,7 +129,7 @@ def test_operator_operations_need_a_token_and_the_operator_scopes(server):
         assert call(server, method, template, ids=params, json=body).status_code == 401
         r = call(server, method, template, owner, ids=params, json=body)
         assert r.status_code == 403 and r.json()["message"] == "Insufficient scopes for this operation.", template
-    out = server.gql("{ signupInvites { total } }", token=owner)
+    out = server.gql("{ signupInvites { totalCount } }", token=owner)
     assert out["errors"][0]["extensions"]["code"] == "FORBIDDEN"
 
 
@@ -191,19 +191,22 @@ def test_unknown_signup_requests_are_404(server):
 def test_invites_over_graphql(server):
     op = operator(server)
     out = server.gql(
-        "mutation($i: SignupInviteInput) { issueSignupInvite(input: $i) { id inviteToken status } }",
+        "mutation($i: IssueSignupInviteInput!) { issueSignupInvite(input: $i) "
+        "{ invite { id status maxRedemptions } inviteToken userErrors { field } } }",
         {"i": {"maxRedemptions": 2}},
         token=op,
     )
     assert "errors" not in out, out
     made = out["data"]["issueSignupInvite"]
-    assert made["status"] == "active"
+    assert made["invite"]["status"] == "ACTIVE" and made["invite"]["maxRedemptions"] == 2 and made["inviteToken"]
     out = server.gql(
-        "mutation($id: UUID!) { revokeSignupInvite(inviteId: $id) { status } }", {"id": made["id"]}, token=op
+        "mutation($id: ID!) { revokeSignupInvite(input: {id: $id}) { invite { status } userErrors { field } } }",
+        {"id": made["invite"]["id"]},
+        token=op,
     )
-    assert out["data"]["revokeSignupInvite"]["status"] == "revoked"
-    out = server.gql("{ signupInvites(status: revoked, limit: 200) { total invites { id } } }", token=op)
-    assert made["id"] in [i["id"] for i in out["data"]["signupInvites"]["invites"]]
+    assert out["data"]["revokeSignupInvite"] == {"invite": {"status": "REVOKED"}, "userErrors": []}
+    out = server.gql("{ signupInvites(first: 100, filter: {status: REVOKED}) { totalCount nodes { id } } }", token=op)
+    assert made["invite"]["id"] in [i["id"] for i in out["data"]["signupInvites"]["nodes"]]
 
 
 def test_public_registration_ignores_invites(server):
@@ -375,28 +378,42 @@ def test_decisions_over_graphql(approval_server):
     emails = [_email("g1"), _email("g2")]
     for email in emails:
         out = srv.gql(
-            "mutation($i: SignupRequestInput!) { requestAccess(input: $i) { policy } }",
+            "mutation($i: RequestAccessInput!) { requestAccess(input: $i) { policy { policy } userErrors { field } } }",
             {"i": {"email": email, "organization": "Graph Org", "fullName": "Gee Graph", "acceptTerms": True}},
         )
-        assert out["data"]["requestAccess"]["policy"] == "approval"
-    listed = srv.gql("{ signupRequests(status: pending, limit: 200) { total requests { id email } } }", token=op)
-    mine = {x["email"]: x for x in listed["data"]["signupRequests"]["requests"]}
+        assert out["data"]["requestAccess"] == {"policy": {"policy": "approval"}, "userErrors": []}
+    listed = srv.gql(
+        "{ signupRequests(first: 100, filter: {status: PENDING}) { totalCount nodes { id email } } }", token=op
+    )
+    mine = {x["email"]: x for x in listed["data"]["signupRequests"]["nodes"]}
     first, second = mine[emails[0]], mine[emails[1]]
     out = srv.gql(
-        "mutation($id: UUID!) { approveSignupRequest(requestId: $id) { request { status } invite { inviteToken } } }",
+        "mutation($id: ID!) { approveSignupRequest(input: {id: $id}) "
+        "{ signupRequest { status invite { id } } invite { id signupRequest { id } } inviteToken } }",
         {"id": first["id"]},
         token=op,
     )
-    assert out["data"]["approveSignupRequest"]["invite"]["inviteToken"]
+    approved = out["data"]["approveSignupRequest"]
+    assert approved["inviteToken"] and approved["signupRequest"]["status"] == "APPROVED"
+    assert approved["signupRequest"]["invite"]["id"] == approved["invite"]["id"]
+    assert approved["invite"]["signupRequest"] == {"id": first["id"]}
     out = srv.gql(
-        'mutation($id: UUID!) { rejectSignupRequest(requestId: $id, input: {reason: "dup"}) { request { status } invite { id } } }',
+        'mutation($id: ID!) { rejectSignupRequest(input: {id: $id, reason: "dup"}) '
+        "{ signupRequest { status decisionReason invite { id } } userErrors { field } } }",
         {"id": second["id"]},
         token=op,
     )
-    assert out["data"]["rejectSignupRequest"] == {"request": {"status": "rejected"}, "invite": None}
+    assert out["data"]["rejectSignupRequest"] == {
+        "signupRequest": {"status": "REJECTED", "decisionReason": "dup", "invite": None},
+        "userErrors": [],
+    }
     out = srv.gql(
-        "mutation($id: UUID!) { rejectSignupRequest(requestId: $id) { request { status } } }",
+        "mutation($id: ID!) { rejectSignupRequest(input: {id: $id}) { signupRequest { status } "
+        "userErrors { field message code } } }",
         {"id": second["id"]},
         token=op,
     )
-    assert out["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert out["data"]["rejectSignupRequest"] == {
+        "signupRequest": None,
+        "userErrors": [{"field": None, "message": "Signup request is already rejected.", "code": "CONFLICT"}],
+    }

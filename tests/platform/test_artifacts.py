@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import tomllib
+from pathlib import Path
 
 from agentdeck.rest_compat.openapi import openapi_document
 from agentdeck.schema import build_schema
@@ -36,3 +39,22 @@ def test_served_openapi_is_the_committed_one(server):
     served = server.rest("GET", "/openapi.json").json()
     assert served == json.loads((ROOT / "openapi.json").read_text())
     assert "swagger-ui" in server.rest("GET", "/docs").text
+
+
+def test_the_typed_client_is_current(tmp_path):
+    """tests/graphql_client is what ariadne-codegen makes of schema.graphql and tests/operations."""
+    generator = ROOT / ".venv" / "codegen" / "bin" / "ariadne-codegen"
+    assert generator.exists(), "`make install` installs the generator (.venv/codegen)"
+    settings = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["ariadne-codegen"]
+    settings = {**settings, "target_package_path": str(tmp_path)}
+    for key in ("schema_path", "queries_path"):
+        settings[key] = str(ROOT / settings[key])
+    config = tmp_path / "codegen.toml"
+    config.write_text("[tool.ariadne-codegen]\n" + "".join(f"{k} = {json.dumps(v)}\n" for k, v in settings.items()))
+    subprocess.run([generator, "--config", config, "client"], check=True, capture_output=True, cwd=tmp_path)
+
+    def files(root: Path) -> dict[str, str]:
+        return {p.name: p.read_text() for p in sorted(root.glob("*.py"))}
+
+    package = settings["target_package_name"]
+    assert files(ROOT / "tests" / package) == files(tmp_path / package), "run `make client`"

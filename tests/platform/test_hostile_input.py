@@ -117,7 +117,7 @@ def test_graphql_client_errors_carry_their_code_and_real_message(server):
             "must not contain NUL",
         ),
         (
-            "query($s: SignupRequestStatus) { signupRequests(status: $s) { total } }",
+            "query($s: SignupRequestStatus) { signupRequests(filter: {status: $s}) { totalCount } }",
             {"s": "nope"},
             "BAD_USER_INPUT",
             "Value 'nope' does not exist in 'SignupRequestStatus' enum",

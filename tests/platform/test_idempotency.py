@@ -1,6 +1,7 @@
 """Idempotency keys on every operation that creates something: a retry with the same key gets the
 first result and stores nothing twice; other inputs are refused; keys are per caller and
-operation, and expire. REST (`Idempotency-Key`) and the GraphQL twins (`idempotencyKey`).
+operation, and expire. REST (`Idempotency-Key`) and the GraphQL twins (`idempotencyKey`; the native workflow mutations
+take it in their `input`).
 
 Rows are counted in the server's own database (`run_sql`), so "nothing twice" is what is stored,
 not what is answered.
@@ -19,6 +20,7 @@ import httpx
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from strawberry.relay import to_base64
 
 from agentdeck.db.base import Base
 from agentdeck.db.migrate import upgrade
@@ -77,6 +79,11 @@ def workflow_runs(server, conversation_id: str) -> int:
     return count(
         server, "SELECT count(*) FROM workflow_runs WHERE conversation_id = :c", c=db_id(server, conversation_id)
     )
+
+
+def run_conversation(server, account, run_id: str) -> str:
+    """The conversation of a workflow run (the native graph's run has no conversation edge yet)."""
+    return server.rest("GET", f"{WF}/runs/{run_id}", token=account.access_token).json()["conversation_id"]
 
 
 def expire(server, key: str) -> None:
@@ -294,14 +301,12 @@ def test_workflow_run_retry_returns_the_first_result_and_stores_one_run(server, 
     )
     assert_reused(other, key, ["header", "Idempotency-Key"])
 
-    twin = (
-        'mutation($i: WorkflowRunInput!, $k: String) { runWorkflow(workflowKey: "analysis_code", input: $i, '
-        "idempotencyKey: $k) { workflowRunId conversationId } }"
-    )
-    gkey = new_key()
-    a = server.gql(twin, {"i": body, "k": gkey}, token=owner.access_token)["data"]["runWorkflow"]
-    b = server.gql(twin, {"i": body, "k": gkey}, token=owner.access_token)["data"]["runWorkflow"]
-    assert a == b and workflow_runs(server, a["conversationId"]) == 1
+    twin = "mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) { run { databaseId } userErrors { code } } }"
+    native = {"workflowId": to_base64("Workflow", "analysis_code"), **body, "idempotencyKey": new_key()}
+    a = server.gql(twin, {"i": native}, token=owner.access_token)["data"]["runWorkflow"]
+    b = server.gql(twin, {"i": native}, token=owner.access_token)["data"]["runWorkflow"]
+    assert a == b and a["userErrors"] == []
+    assert workflow_runs(server, run_conversation(server, owner, a["run"]["databaseId"])) == 1
 
 
 def test_workflow_stream_and_start_retries(server, owner):
@@ -314,26 +319,24 @@ def test_workflow_stream_and_start_retries(server, owner):
     assert workflow_runs(server, events[0]["conversation_id"]) == 1
 
     sub = (
-        'subscription($i: WorkflowRunInput!, $k: String) { workflowRunStream(workflowKey: "analysis_code", '
-        "input: $i, idempotencyKey: $k) { ... on StreamEventBase { eventId streamId } __typename } }"
+        "subscription($i: RunWorkflowInput!) { workflowRunStream(input: $i) { "
+        "... on StreamEventBase { eventId streamId } __typename } }"
     )
-    gkey, seen = new_key(), []
+    native = {"workflowId": to_base64("Workflow", "analysis_code"), **body, "idempotencyKey": new_key()}
+    seen = []
     for _ in range(2):
-        with server.subscription(sub, {"i": body, "k": gkey}, token=owner.access_token) as ws:
+        with server.subscription(sub, {"i": native}, token=owner.access_token) as ws:
             got = []
             while not got or got[-1]["__typename"] not in ("FinalEvent", "ErrorEvent"):
                 got.append(ws.next(timeout=20)["data"]["workflowRunStream"])
             seen.append(got)
     assert seen[0] == seen[1]
 
-    start = (
-        'mutation($i: WorkflowRunInput!, $k: String) { startWorkflowRun(workflowKey: "analysis_code", '
-        "input: $i, idempotencyKey: $k) { workflowRunId streamId conversationId } }"
-    )
-    skey = new_key()
-    a = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startWorkflowRun"]
-    b = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startWorkflowRun"]
-    assert a == b and workflow_runs(server, a["conversationId"]) == 1
+    start = "mutation($i: StartWorkflowRunInput!) { startWorkflowRun(input: $i) { run { databaseId } } }"
+    native = {"workflowId": to_base64("Workflow", "analysis_code"), **body, "idempotencyKey": new_key()}
+    a = server.gql(start, {"i": native}, token=owner.access_token)["data"]["startWorkflowRun"]
+    b = server.gql(start, {"i": native}, token=owner.access_token)["data"]["startWorkflowRun"]
+    assert a == b and workflow_runs(server, run_conversation(server, owner, a["run"]["databaseId"])) == 1
 
 
 # -- billing -----------------------------------------------------------------------------------------
@@ -455,8 +458,8 @@ def test_upload_url_retry_is_the_same_object_with_a_fresh_url(server, owner):
     )
 
     mutation = (
-        "mutation($i: StoragePresignUploadInput!, $k: String) { createStorageUpload(input: $i, "
-        "idempotencyKey: $k) { objectId objectKey } }"
+        "mutation($i: CreateStorageUploadInput!, $k: String) { createStorageUpload(input: $i, "
+        "idempotencyKey: $k) { storageObject { id objectKey } } }"
     )
     gkey, gname = new_key(), f"{uuid.uuid4().hex[:8]}.txt"
     answers = [
@@ -483,6 +486,12 @@ def test_contact_retry_is_one_submission(server, owner):
     assert_documented("POST", CONTACT, first)
     again = server.rest("POST", CONTACT, json=body, headers=keyed(key))
     assert again.status_code == 202 and again.json() == first.json()
+    # The native mutation with the same key and input is the same submission.
+    native = server.gql(
+        "mutation($i: SubmitContactInput!) { submitContact(input: $i) { receipt { referenceId } } }",
+        {"i": {**body, "idempotencyKey": key}},
+    )
+    assert native["data"]["submitContact"]["receipt"]["referenceId"] == first.json()["data"]["reference_id"]
     assert (
         stored() == 1
         and count(
@@ -503,15 +512,10 @@ def test_contact_retry_is_one_submission(server, owner):
     assert signed_in.status_code == 202 and signed_in.json() != first.json()
     assert stored() == 2
 
-    mutation = (
-        "mutation($i: ContactInput!, $k: String) { submitContact(input: $i, idempotencyKey: $k) "
-        "{ data { referenceId } } }"
-    )
+    mutation = "mutation($i: SubmitContactInput!) { submitContact(input: $i) { receipt { referenceId } } }"
     gkey = new_key()
-    twin = {**body, "email": f"gql-{email}"}
-    refs = [
-        server.gql(mutation, {"i": twin, "k": gkey})["data"]["submitContact"]["data"]["referenceId"] for _ in range(2)
-    ]
+    twin = {**body, "email": f"gql-{email}", "idempotencyKey": gkey}
+    refs = [server.gql(mutation, {"i": twin})["data"]["submitContact"]["receipt"]["referenceId"] for _ in range(2)]
     assert refs[0] == refs[1]
     assert count(server, "SELECT count(*) FROM contact_submissions WHERE email = :e", e=twin["email"]) == 1
 

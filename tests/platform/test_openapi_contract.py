@@ -134,12 +134,12 @@ def test_declared_body_bounds_hold_at_the_boundary(server):
     )
     assert r.status_code == 422
     assert {tuple(d["loc"]) for d in r.json()["details"]} == {("body", "filename"), ("body", "size_bytes")}
-    # GraphQL reports the same bound, with a code.
+    # GraphQL reports the same bound, as a user error at its input field.
     gql = server.gql(
-        "mutation($i: ContactInput!) { submitContact(input: $i) { message } }",
+        "mutation($i: SubmitContactInput!) { submitContact(input: $i) { userErrors { field code } } }",
         {"i": {**body, "message": "m" * (longest + 1)}},
     )
-    assert gql["errors"][0]["extensions"]["code"] == "INVALID_INPUT"
+    assert gql["data"]["submitContact"]["userErrors"] == [{"field": ["input", "message"], "code": "INVALID"}]
 
 
 def test_accept_terms_is_declared_required_and_true_where_it_is_enforced(server):

@@ -51,6 +51,15 @@ async def test_allows_limit_hits_then_refuses(limiter):
     assert 1 <= peeked.retry_after <= 60
 
 
+async def test_a_hit_may_spend_an_amount_of_a_budget(limiter):
+    # What the GraphQL cost budget does: one operation spends its cost at once.
+    assert await limiter.hit("k", 100, 60, amount=60) == Decision(True, 60, 0)
+    assert await limiter.hit("k", 100, 60, amount=40) == Decision(True, 100, 0)
+    refused = await limiter.hit("k", 100, 60, amount=1)
+    assert (refused.allowed, refused.count) == (False, 101) and 1 <= refused.retry_after <= 60
+    assert (await limiter.peek("k", 100, 60)).count == 101
+
+
 async def test_peek_says_whether_the_next_hit_passes(limiter):
     assert await limiter.peek("k", 2, 60) == Decision(True, 0, 0)
     await limiter.hit("k", 2, 60)

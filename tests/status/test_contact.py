@@ -1,4 +1,4 @@
-"""The contact form — REST (checked against the contract) and GraphQL."""
+"""The contact form — REST (checked against the contract) and the native GraphQL mutation."""
 
 from __future__ import annotations
 
@@ -74,12 +74,23 @@ def test_invalid_submissions_are_422(contact_srv):
 
 
 def test_over_graphql(contact_srv):
-    out = contact_srv.gql(
-        'mutation($e: String!) { submitContact(input: {email: $e, message: "Hello there, team!"}) '
-        "{ message data { referenceId delivered suppressed } } }",
-        {"e": _email()},
+    mutation = (
+        "mutation($i: SubmitContactInput!) { submitContact(input: $i) "
+        "{ message receipt { referenceId delivered } userErrors { field message code } } }"
     )
-    assert out["data"]["submitContact"]["data"]["delivered"] is True
+    email = _email()
+    out = contact_srv.gql(mutation, {"i": {"email": email, "message": "Hello there, team!"}})
+    sent = out["data"]["submitContact"]
+    assert sent["userErrors"] == [] and sent["receipt"]["delivered"] is True and sent["message"]
+    contact_srv.sink.wait_for(lambda m: sent["receipt"]["referenceId"] in m.text)
+    out = contact_srv.gql(mutation, {"i": {"email": "nope", "message": "short", "name": "n" * 121}})
+    refused = out["data"]["submitContact"]
+    assert refused["receipt"] is None
+    assert [(e["field"], e["code"]) for e in refused["userErrors"]] == [
+        (["input", "email"], "INVALID"),
+        (["input", "message"], "INVALID"),
+        (["input", "name"], "INVALID"),
+    ]
 
 
 def test_rate_limits_per_email_and_per_ip(contact_srv):

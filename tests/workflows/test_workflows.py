@@ -1,4 +1,5 @@
-"""Workflows: the catalog, synchronous and streamed runs, run history, cancel; REST and GraphQL.
+"""Workflows: the catalog, synchronous and streamed runs, run history, cancel; REST and the native
+GraphQL graph.
 
 The shared server runs the offline model, so every step answers deterministically.
 """
@@ -14,6 +15,7 @@ import uuid
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from strawberry.relay import to_base64
 
 from agentdeck.db.base import Base
 from agentdeck.db.migrate import upgrade
@@ -269,48 +271,81 @@ def test_cancel_a_finished_run_is_409(server, owner):
     assert_documented("POST", f"{WF}/runs/{{run_id}}/cancel", r)
 
 
-def test_graphql_twins(server):
+def wf_id(key: str) -> str:
+    return to_base64("Workflow", key)
+
+
+def run_gid(run_id: str) -> str:
+    return to_base64("WorkflowRun", run_id)
+
+
+def test_graphql_native_flow(server):
     acct = register(server, verified=True)
     t = acct.access_token
     ran = server.gql(
-        """mutation { runWorkflow(workflowKey: "analysis_code", input: {message: "graph run"}) {
-        workflowRunId conversationId finalOutput steps { name agentKey responseText } } }""",
+        """mutation($i: RunWorkflowInput!) { runWorkflow(input: $i) {
+        run { id databaseId status finalOutputText steps { nodes { name agentKey responseText } } }
+        userErrors { field code } } }""",
+        {"i": {"workflowId": wf_id("analysis_code"), "message": "graph run"}},
         token=t,
     )
     assert "errors" not in ran, ran
-    run = ran["data"]["runWorkflow"]
-    assert [s["name"] for s in run["steps"]] == ["analysis", "code"]
+    payload = ran["data"]["runWorkflow"]
+    assert payload["userErrors"] == []
+    run = payload["run"]
+    assert run["status"] == "SUCCEEDED" and [s["name"] for s in run["steps"]["nodes"]] == ["analysis", "code"]
+    # REST and GraphQL read the same run.
+    rest = server.rest("GET", f"{WF}/runs/{run['databaseId']}", token=t).json()
+    assert rest["final_output_text"] == run["finalOutputText"] and rest["status"] == "succeeded"
     data = server.gql(
-        """query($r: String!) {
-        workflows(first: 5) { total items { key default stepCount } }
-        workflow(workflowKey: "analysis_parallel") { stepCount stages { name mode steps { name agentKey } } }
-        workflowRuns(first: 5) { items { workflowRunId status stepCount } }
-        workflowRun(runId: $r) { status finalOutputText steps { name } }
+        """query($r: ID!) {
+        workflows(first: 5) { totalCount nodes { id databaseId isDefault stepCount } }
+        workflow(key: "analysis_parallel") { stepCount stages { nodes { name mode steps { nodes { name agentKey } } } } }
+        workflowRuns(first: 5) { totalCount nodes { id status workflow { databaseId } steps { totalCount } } }
+        workflowRun(id: $r) { status finalOutputText steps { nodes { name } } }
+        node(id: $r) { ... on WorkflowRun { databaseId } }
     }""",
-        {"r": run["workflowRunId"]},
+        {"r": run["id"]},
         token=t,
     )
     assert "errors" not in data, data
     d = data["data"]
-    assert d["workflows"]["total"] == 3 and d["workflow"]["stages"][0]["mode"] == "parallel"
-    assert d["workflowRuns"]["items"] == [
-        {"workflowRunId": run["workflowRunId"], "status": "succeeded", "stepCount": 2}
-    ]
-    assert d["workflowRun"]["finalOutputText"] == run["finalOutput"]
-    missing = server.gql('query { workflow(workflowKey: "nope") { key } }', token=t)
-    assert missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert d["workflows"]["totalCount"] == 3 and d["workflows"]["nodes"][0]["id"] == wf_id("analysis_code")
+    assert d["workflow"]["stages"]["nodes"][0]["mode"] == "PARALLEL"
+    assert d["workflowRuns"] == {
+        "totalCount": 1,
+        "nodes": [
+            {
+                "id": run["id"],
+                "status": "SUCCEEDED",
+                "workflow": {"databaseId": "analysis_code"},
+                "steps": {"totalCount": 2},
+            }
+        ],
+    }
+    assert d["workflowRun"]["finalOutputText"] == run["finalOutputText"]
+    assert d["node"] == {"databaseId": run["databaseId"]}
+    missing = server.gql('query { workflow(key: "nope") { databaseId } workflows { totalCount } }', token=t)
+    assert missing["data"] == {"workflow": None, "workflows": {"totalCount": 3}}
+    assert missing["errors"][0]["path"] == ["workflow"] and missing["errors"][0]["extensions"]["code"] == "NOT_FOUND"
     cancel = server.gql(
-        "mutation($r: String!) { cancelWorkflowRun(runId: $r) { success } }", {"r": run["workflowRunId"]}, token=t
+        "mutation($r: ID!) { cancelWorkflowRun(input: {id: $r}) { run { id } userErrors { field code } } }",
+        {"r": run["id"]},
+        token=t,
     )
-    assert cancel["errors"][0]["extensions"]["code"] == "CONFLICT"
+    assert cancel["data"]["cancelWorkflowRun"] == {"run": None, "userErrors": [{"field": None, "code": "CONFLICT"}]}
+    other = register(server, verified=True)
+    foreign = server.gql("query($r: ID!) { node(id: $r) { id } }", {"r": run["id"]}, token=other.access_token)
+    assert foreign == {"data": {"node": None}}
 
 
 def test_graphql_subscription_streams_the_run(server, owner):
-    query = """subscription { workflowRunStream(workflowKey: "analysis_code", input: {message: "sub run"}) {
+    query = """subscription($i: RunWorkflowInput!) { workflowRunStream(input: $i) {
         ... on StreamEventBase { eventId workflow { stepName } } ... on LifecycleEvent { kind status }
         ... on FinalEvent { kind final { status } } } }"""
     events = []
-    with server.subscription(query, token=owner.access_token) as sub:
+    variables = {"i": {"workflowId": wf_id("analysis_code"), "message": "sub run"}}
+    with server.subscription(query, variables, token=owner.access_token) as sub:
         while True:
             payload = sub.next(timeout=20)
             assert "errors" not in payload, payload
@@ -335,17 +370,18 @@ def _running(server, token: str) -> list[dict]:
 
 
 def _start(server, token: str, key: str, message: str) -> str:
+    """Starts a run; its database id (the REST paths take it)."""
     started = server.gql(
-        """mutation($k: String!, $m: String!) {
-        startWorkflowRun(workflowKey: $k, input: {message: $m}) { workflowRunId streamId } }""",
-        {"k": key, "m": message},
+        """mutation($i: StartWorkflowRunInput!) {
+        startWorkflowRun(input: $i) { run { databaseId status } userErrors { code } } }""",
+        {"i": {"workflowId": wf_id(key), "message": message}},
         token=token,
     )
-    assert "errors" not in started, started
-    return started["data"]["startWorkflowRun"]["workflowRunId"]
+    assert "errors" not in started and started["data"]["startWorkflowRun"]["userErrors"] == [], started
+    return started["data"]["startWorkflowRun"]["run"]["databaseId"]
 
 
-EVENTS = """subscription($r: String!, $after: Int!) { workflowRunEvents(runId: $r, afterSeq: $after) {
+EVENTS = """subscription($r: ID!, $after: Int!) { workflowRunEvents(workflowRunId: $r, afterEventId: $after) {
     ... on StreamEventBase { eventId workflow { stepName branchIndex } }
     ... on LifecycleEvent { kind status } ... on FinalEvent { kind final { status responseText } }
     ... on ErrorEvent { kind error { code message } } ... on MessageDeltaEvent { kind } } }"""
@@ -353,7 +389,7 @@ EVENTS = """subscription($r: String!, $after: Int!) { workflowRunEvents(runId: $
 
 def _run_events(server, token: str, run_id: str, after: int = 0) -> list[dict]:
     events = []
-    with server.subscription(EVENTS, {"r": run_id, "after": after}, token=token) as sub:
+    with server.subscription(EVENTS, {"r": run_gid(run_id), "after": after}, token=token) as sub:
         while not events or events[-1].get("kind") not in ("final", "error"):
             payload = sub.next(timeout=20)
             assert "errors" not in payload, payload
@@ -369,11 +405,10 @@ def test_subscription_joins_a_run_and_resumes_after_a_sequence(server, owner):
     assert events[-1]["final"]["status"] == "completed"
     tail = _run_events(server, t, run_id, after=len(events) - 2)
     assert [e["eventId"] for e in tail] == [len(events) - 1, len(events)]
-    detail = server.gql("query($r: String!) { workflowRun(runId: $r) { streamId error } }", {"r": run_id}, token=t)
-    assert detail["data"]["workflowRun"]["streamId"].startswith("workflow_")
-    assert detail["data"]["workflowRun"]["error"] is None
+    detail = server.gql("query($r: ID!) { workflowRun(id: $r) { status error } }", {"r": run_gid(run_id)}, token=t)
+    assert detail["data"]["workflowRun"] == {"status": "SUCCEEDED", "error": None}
     other = register(server, verified=True)
-    with server.subscription(EVENTS, {"r": run_id, "after": 0}, token=other.access_token) as sub:
+    with server.subscription(EVENTS, {"r": run_gid(run_id), "after": 0}, token=other.access_token) as sub:
         payload = sub.next(timeout=10)
     assert payload["errors"][0]["extensions"]["code"] == "NOT_FOUND"
 
@@ -450,7 +485,7 @@ def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
             timeout=10,
         )
         assert detail["status"] == "failed" and detail["ended_at"]
-        error = second.gql("query($r: String!) { workflowRun(runId: $r) { error } }", {"r": run_id}, token=t)
+        error = second.gql("query($r: ID!) { workflowRun(id: $r) { error } }", {"r": run_gid(run_id)}, token=t)
         assert "server running this workflow stopped" in error["data"]["workflowRun"]["error"]
         failed = second.rest("GET", f"{WF}/runs", token=t, params={"run_status": "failed"}).json()["items"]
         assert [i["workflow_run_id"] for i in failed] == [run_id]
@@ -480,7 +515,7 @@ def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
             long = " ".join(f"word{i}" for i in range(100))
             # Started on A, followed and cancelled through B.
             run_id = _start(a, t, "analysis_code", long)
-            with b.subscription(EVENTS, {"r": run_id, "after": 0}, token=t) as sub:
+            with b.subscription(EVENTS, {"r": run_gid(run_id), "after": 0}, token=t) as sub:
                 first = sub.next(timeout=10)["data"]["workflowRunEvents"]
                 assert first["kind"] == "lifecycle" and first["workflow"]["stepName"] == "analysis"
                 assert b.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 202
@@ -490,7 +525,7 @@ def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
             assert seen[-1]["final"]["status"] == "cancelled" and seen[-2]["status"] == "cancelled"
             # Started on A, followed on B; A dies: B fails the run and ends the stream.
             run_id = _start(a, t, "analysis_code", long)
-            with b.subscription(EVENTS, {"r": run_id, "after": 0}, token=t) as sub:
+            with b.subscription(EVENTS, {"r": run_gid(run_id), "after": 0}, token=t) as sub:
                 assert sub.next(timeout=10)["data"]["workflowRunEvents"]["kind"] == "lifecycle"
                 a.process.kill()
                 last = None
@@ -575,7 +610,7 @@ def test_openai_failing_step_fails_the_run(openai_server):
     run_id = events[0]["workflow"]["workflow_run_id"]
     detail = openai_server.rest("GET", f"{WF}/runs/{run_id}", token=t).json()
     assert detail["status"] == "failed" and [s["name"] for s in detail["steps"]] == ["analysis"]
-    reason = openai_server.gql("query($r: String!) { workflowRun(runId: $r) { error } }", {"r": run_id}, token=t)
+    reason = openai_server.gql("query($r: ID!) { workflowRun(id: $r) { error } }", {"r": run_gid(run_id)}, token=t)
     assert "step 'code'" in reason["data"]["workflowRun"]["error"]
     stub.script(error_mid_stream("breaks at once", after=0))
     sync = _run(openai_server, t, "analysis_code", {"message": "break again"})

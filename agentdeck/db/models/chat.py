@@ -6,7 +6,7 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from agentdeck.db.base import Base, TenantOwned, utcnow
@@ -14,6 +14,8 @@ from agentdeck.db.base import Base, TenantOwned, utcnow
 
 class Conversation(TenantOwned, Base):
     __tablename__ = "conversations"
+    # The list's order within a tenant: a page reads the index instead of sorting every row.
+    __table_args__ = (Index("ix_conversations_tenant_recent", "tenant_id", "updated_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
@@ -29,6 +31,8 @@ class Conversation(TenantOwned, Base):
 
 class ConversationMessage(TenantOwned, Base):
     __tablename__ = "conversation_messages"
+    # A conversation's messages in order, and its latest one, from the index alone.
+    __table_args__ = (Index("ix_conversation_messages_order", "conversation_id", "created_at", "id"),)
 
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     conversation_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)

@@ -41,6 +41,7 @@ def has_input(value: StepInput) -> bool:
 MAPPERS: dict[str, Callable[[StepInput], str]] = {"passthrough": passthrough, "to_pdf_prompt": to_pdf_prompt}
 GUARDS: dict[str, Callable[[StepInput], bool]] = {"has_input": has_input}
 REDUCERS: dict[str, Callable[[list[str]], str]] = {"concat_outputs": concat_outputs}
+DEFAULT_REDUCER = "concat_outputs"  # a parallel stage's, when it names none
 
 
 @dataclass(frozen=True)
@@ -62,7 +63,12 @@ class WorkflowStage:
     name: str
     steps: tuple[WorkflowStep, ...]
     mode: str = "sequential"  # sequential | parallel
-    reducer: str | None = None  # parallel stages: merges the branch outputs (default concat_outputs)
+    reducer: str | None = None  # parallel stages: merges the branch outputs (default DEFAULT_REDUCER)
+
+    @property
+    def merged_by(self) -> str | None:
+        """The reducer that merges the stage's outputs: a parallel stage's, None for a sequential one."""
+        return (self.reducer or DEFAULT_REDUCER) if self.mode == "parallel" else None
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,9 @@ from agentdeck.domain.files.storage import caller_user_id
 from agentdeck.errors import Forbidden, InvalidInput, NotFound, UpstreamFailed
 
 MEMORY_LIMITS = ("1g", "4g", "16g", "64g")
+# The statuses a container is known to report (OpenAI's, and "running" for a local record).
+STATUSES = ("running", "expired", "deleted")
+UNKNOWN_STATUS = "unknown"
 AGENT_KEY = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 MAX_FILE_IDS = 100
 
@@ -126,6 +129,41 @@ async def delete_container(ctx: Context, container_id: uuid.UUID) -> bool:
             await s.delete(fresh)  # bindings go by ON DELETE CASCADE
             await s.commit()
     return True
+
+
+async def containers_by_ids(ctx: Context, container_ids: list[uuid.UUID]) -> dict[uuid.UUID, Container]:
+    """The caller's tenant's containers among `container_ids` (another tenant's are absent)."""
+    await require_role(ctx, "viewer")
+    if not container_ids:
+        return {}
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(Container).where(Container.id.in_(container_ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def agent_keys_by_container(ctx: Context, container_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[str]]:
+    """The agents bound to each of `container_ids` (sorted keys), in one query."""
+    await require_role(ctx, "viewer")
+    found: dict[uuid.UUID, list[str]] = {cid: [] for cid in container_ids}
+    if not container_ids:
+        return found
+    async with ctx.session() as s:
+        rows = (
+            await s.execute(
+                select(AgentContainer.container_id, AgentContainer.agent_key)
+                .where(AgentContainer.container_id.in_(container_ids))
+                .order_by(AgentContainer.agent_key)
+            )
+        ).all()
+    for container_id, agent_key in rows:
+        found[container_id].append(agent_key)
+    return found
+
+
+def status_of(row: Container) -> str:
+    """The container's status as one of `STATUSES`, or `UNKNOWN_STATUS` for any other a
+    provider reported."""
+    return row.status if row.status in STATUSES else UNKNOWN_STATUS
 
 
 def _check_agent_key(agent_key: str) -> None:

@@ -14,22 +14,28 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, func, select
 
 from agentdeck.context import Context, Services
+from agentdeck.db.base import utcnow
 from agentdeck.db.models import StorageObject
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit, check
+from agentdeck.domain.common.results import Page
 from agentdeck.errors import BadRequest, Conflict, DomainError, Forbidden, NotFound
 from agentdeck.providers.storage import LocalDiskStorage, Presigned
 
 MIB = 1024 * 1024
+# What a stored object's `status` may be. `rejected` (bytes that broke the declared size or type)
+# is never shown: such an object reads as deleted.
+STATUSES = ("pending_upload", "available")
 # The legacy allow-list (NOTES §8.1); `text/*` code types are matched by prefix.
 ALLOWED_MIME = frozenset(
     {
@@ -76,6 +82,16 @@ class PayloadTooLarge(DomainError):
     code = "PAYLOAD_TOO_LARGE"
 
 
+class Refused(BadRequest):
+    """A refusal that is about one input field (`field`, a dotted path of the REST names). It
+    answers as any BadRequest does, without details (the legacy REST body); the native graph
+    names the field in its user error."""
+
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.field = field
+
+
 @dataclass
 class UploadRequest:
     filename: str
@@ -94,6 +110,11 @@ class SignedRequest:
     row: StorageObject
     presigned: Presigned
     expires_in_seconds: int
+    signed_at: datetime = field(default_factory=utcnow)
+
+    @property
+    def expires_at(self) -> datetime:
+        return self.signed_at + timedelta(seconds=self.expires_in_seconds)
 
 
 @dataclass
@@ -160,9 +181,9 @@ async def create_upload(
     tc = await require_role(ctx, "admin")
     _validate_upload(req)
     if req.size_bytes > ctx.settings.storage_max_file_mb * MIB:
-        raise BadRequest("File size exceeds allowed limit")
+        raise Refused("File size exceeds allowed limit", "input.size_bytes")
     if not mime_allowed(req.mime_type):
-        raise BadRequest("MIME type is not allowed")
+        raise Refused("MIME type is not allowed", "input.mime_type")
     async with idempotency.claim(ctx, "create_upload", idem) as claim:
         if claim.resource is not None:
             return await _upload_url_again(ctx, uuid.UUID(claim.resource["object_id"]))
@@ -220,9 +241,9 @@ async def store_bytes(ctx: Context, filename: str, mime_type: str, data: bytes) 
     req = UploadRequest(filename, mime_type, len(data))
     _validate_upload(req)
     if len(data) > ctx.settings.storage_max_file_mb * MIB:
-        raise BadRequest("File size exceeds allowed limit")
+        raise Refused("File size exceeds allowed limit", "input.size_bytes")
     if not mime_allowed(mime_type):
-        raise BadRequest("MIME type is not allowed")
+        raise Refused("MIME type is not allowed", "input.mime_type")
     storage = ctx.services.storage
     object_id = uuid.uuid4()
     bucket = storage.bucket_for(tc.tenant_id)
@@ -285,11 +306,16 @@ async def get_object(ctx: Context, object_id: uuid.UUID, *, available: bool = Fa
     return row
 
 
-async def list_objects(ctx: Context, limit: int, offset: int, conversation_id: uuid.UUID | None) -> ObjectList:
-    await require_role(ctx, "viewer")
+def _visible(conversation_id: uuid.UUID | None) -> Select[StorageObject]:
     query = select(StorageObject).where(StorageObject.status != "rejected")
     if conversation_id is not None:
         query = query.where(StorageObject.conversation_id == conversation_id)
+    return query
+
+
+async def list_objects(ctx: Context, limit: int, offset: int, conversation_id: uuid.UUID | None) -> ObjectList:
+    await require_role(ctx, "viewer")
+    query = _visible(conversation_id)
     async with ctx.session() as s:
         rows = list(
             (
@@ -304,8 +330,50 @@ async def list_objects(ctx: Context, limit: int, offset: int, conversation_id: u
     return ObjectList(items, offset + limit if len(rows) == limit else None)
 
 
+async def page_objects(
+    ctx: Context, offset: int, limit: int, conversation_id: uuid.UUID | None = None
+) -> Page[StorageObject]:
+    """One page of the tenant's objects, newest first, and how many there are (the GraphQL
+    connection's read; `list_objects` is the legacy one, which counts nothing)."""
+    await require_role(ctx, "viewer")
+    query = _visible(conversation_id)
+    async with ctx.session() as s:
+        total = await s.scalar(select(func.count()).select_from(query.subquery()))
+        rows = list(
+            (
+                await s.scalars(
+                    query.order_by(StorageObject.created_at.desc(), StorageObject.id).limit(limit).offset(offset)
+                )
+            ).all()
+        )
+        for row in rows:
+            await _refresh(ctx.services, s, row)
+    return Page([r for r in rows if r.status != "rejected"], total or 0)
+
+
+async def objects_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[StorageObject | None]:
+    """The tenant's objects with these ids, in order, in one read; None where there is none (a
+    missing, rejected or other tenant's id)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return []
+    async with ctx.session() as s:
+        rows = (await s.scalars(_visible(None).where(StorageObject.id.in_(set(ids))))).all()
+        for row in rows:
+            await _refresh(ctx.services, s, row)
+    found = {r.id: r for r in rows if r.status != "rejected"}
+    return [found.get(i) for i in ids]
+
+
 async def download_url(ctx: Context, object_id: uuid.UUID) -> SignedRequest:
-    row = await get_object(ctx, object_id, available=True)
+    return await sign_download(ctx, await get_object(ctx, object_id, available=True))
+
+
+async def sign_download(ctx: Context, row: StorageObject) -> SignedRequest:
+    """A presigned download of an available object the caller has read (`get_object`,
+    `objects_by_ids`): signing reads nothing more."""
+    if row.status != "available":
+        raise Conflict("Object has not been uploaded yet.")
     ttl = ctx.settings.storage_signed_url_ttl_seconds
     signed = await ctx.services.storage.presign_download(
         row.bucket, row.object_key, ttl, ctx.settings.public_url, row.id

@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -29,12 +30,14 @@ from agentdeck.domain.common.filters import matches, validate_filters
 from agentdeck.domain.common.limits import Limit, check
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import ingest, ranking
-from agentdeck.domain.files.storage import caller_user_id, get_object
-from agentdeck.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
+from agentdeck.domain.files.storage import Refused, caller_user_id, get_object
+from agentdeck.errors import Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
 from agentdeck.providers.embeddings import OpenAIEmbeddings, unpack
 
 log = logging.getLogger("agentdeck.vector_stores")
 FILE_STATUSES = ("in_progress", "completed", "failed", "cancelled")
+# A store's status, as OpenAI's vector stores have it; stores here are `completed` (ready) at once.
+STORE_STATUSES = ("expired", "in_progress", "completed")
 MAX_ATTRIBUTES = 16
 DEFAULT_RESULTS = 10
 MAX_NUM_RESULTS = Limit(ge=1, le=50)  # declared on VectorStoreSearchInput.max_num_results
@@ -146,6 +149,17 @@ async def get_store(ctx: Context, store_id: uuid.UUID, minimum: str = "viewer") 
     return row
 
 
+async def stores_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[VectorStore | None]:
+    """The tenant's stores with these ids, in order, in one read; None where there is none."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return []
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(VectorStore).where(VectorStore.id.in_(set(ids))))).all()
+    found = {r.id: r for r in rows}
+    return [found.get(i) for i in ids]
+
+
 async def store_named(ctx: Context, name: str) -> VectorStore | None:
     await require_role(ctx, "viewer")
     async with ctx.session() as s:
@@ -236,7 +250,7 @@ async def attach_object(
     await get_store(ctx, store_id, "admin")
     _validate_attach(attributes, chunking_strategy)
     if obj.status != "available":
-        raise BadRequest("Object has not been uploaded yet.")
+        raise Refused("Object has not been uploaded yet.", "input.object_id")
     async with ctx.session() as s:
         await lock_row(s, VectorStore, store_id)  # concurrent attachers count one after the other
         count = await s.scalar(
@@ -374,6 +388,15 @@ async def list_files(
     ctx: Context, store_id: uuid.UUID, status: str | None, limit: int, offset: int
 ) -> Page[VectorStoreFile]:
     await get_store(ctx, store_id)
+    return await file_page(ctx, store_id, status, offset, limit)
+
+
+async def file_page(
+    ctx: Context, store_id: uuid.UUID, status: str | None, offset: int, limit: int
+) -> Page[VectorStoreFile]:
+    """One page of a store's files, newest first, for a store the caller has read already (the
+    files of each store in a list cost no second read of the store)."""
+    await require_role(ctx, "viewer")
     if status is not None and status not in FILE_STATUSES:
         raise _invalid("status", f"Status must be one of {', '.join(FILE_STATUSES)}.")
     query = select(VectorStoreFile).where(VectorStoreFile.vector_store_id == store_id)
@@ -387,6 +410,38 @@ async def list_files(
             )
         ).all()
     return Page(list(rows), total or 0)
+
+
+async def files_by_ids(ctx: Context, ids: Sequence[uuid.UUID]) -> list[VectorStoreFile | None]:
+    """The tenant's store files with these row ids, in order, in one read; None where there is none."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return []
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(VectorStoreFile).where(VectorStoreFile.id.in_(set(ids))))).all()
+    found = {r.id: r for r in rows}
+    return [found.get(i) for i in ids]
+
+
+async def file_counts(ctx: Context, store_ids: Sequence[uuid.UUID]) -> list[dict[str, int]]:
+    """How many files each store has in each status (every status of FILE_STATUSES, 0 when
+    none), in order, in one read."""
+    await require_role(ctx, "viewer")
+    counts: dict[uuid.UUID, dict[str, int]] = {i: dict.fromkeys(FILE_STATUSES, 0) for i in store_ids}
+    if not store_ids:
+        return []
+    async with ctx.session() as s:
+        rows = (
+            await s.execute(
+                select(VectorStoreFile.vector_store_id, VectorStoreFile.status, func.count())
+                .where(VectorStoreFile.vector_store_id.in_(set(store_ids)))
+                .group_by(VectorStoreFile.vector_store_id, VectorStoreFile.status)
+            )
+        ).all()
+    for store_id, status, n in rows:
+        if status in counts[store_id]:
+            counts[store_id][status] = n
+    return [counts[i] for i in store_ids]
 
 
 async def get_file(ctx: Context, store_id: uuid.UUID, file_id: str, minimum: str = "viewer") -> VectorStoreFile:

@@ -204,8 +204,14 @@ async def list_tokens(
     include_global: bool,
     limit: int,
     offset: int,
+    operators_only_tenant: bool = False,
 ) -> Page[ServiceAccountToken]:
+    """`status`: "active" (usable now), "revoked", "expired" (not revoked) or "all".
+    `operators_only_tenant`: choosing `tenant_id` is refused to anyone but an operator (the
+    native graph's rule; REST lets a tenant admin name their own tenant)."""
     actor = await _actor(ctx)
+    if operators_only_tenant and tenant_id and not actor.operator:
+        raise Forbidden("Only operators may choose the tenant of the tokens listed.")
     where = [_visible(actor, tenant_id, include_global)]
     if account:
         where.append(ServiceAccountToken.account.contains(account, autoescape=True))
@@ -215,6 +221,8 @@ async def list_tokens(
         where += [ServiceAccountToken.revoked_at.is_(None), ServiceAccountToken.expires_at > datetime.now(UTC)]
     elif status == "revoked":
         where.append(ServiceAccountToken.revoked_at.is_not(None))
+    elif status == "expired":
+        where += [ServiceAccountToken.revoked_at.is_(None), ServiceAccountToken.expires_at <= datetime.now(UTC)]
     # Explicit tenant scoping (see the model): `ctx.session()`'s filter covers TenantOwned only.
     async with ctx.platform_session() as s:
         total = await s.scalar(select(func.count()).select_from(ServiceAccountToken).where(*where))
@@ -247,16 +255,53 @@ def _visible(actor: Actor, tenant_id: str | None, include_global: bool) -> Colum
     return true() if include_global else col.is_not(None)
 
 
-async def revoke(ctx: Context, jti: str, reason: str | None) -> Outcome[str]:
-    """Revoke a token at once; the outcome's data is its jti."""
+def status_of(row: ServiceAccountToken, now: datetime | None = None) -> str:
+    """ "revoked", "expired" (not revoked) or "active" (usable now)."""
+    if row.revoked_at is not None:
+        return "revoked"
+    if _aware(row.expires_at) <= (now or datetime.now(UTC)):
+        return "expired"
+    return "active"
+
+
+def _aware(moment: datetime) -> datetime:
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)  # SQLite reads back naive UTC
+
+
+async def tokens_by_ids(ctx: Context, token_ids: list[uuid.UUID]) -> dict[uuid.UUID, ServiceAccountToken]:
+    """The tokens among `token_ids` the caller may see (operators: all; tenant admins: their
+    tenant's); the others are absent, like unknown ones."""
+    actor = await _actor(ctx)
+    if not token_ids:
+        return {}
+    where: list[ColumnElement[bool]] = [ServiceAccountToken.id.in_(token_ids)]
+    if not actor.operator:
+        where.append(ServiceAccountToken.tenant_id == actor.tenant_id)
+    async with ctx.platform_session() as s:
+        rows = (await s.scalars(select(ServiceAccountToken).where(*where))).all()
+    return {row.id: row for row in rows}
+
+
+async def _revoke(ctx: Context, where: ColumnElement[bool], reason: str | None) -> ServiceAccountToken:
     actor = await _actor(ctx)
     async with ctx.platform_session() as s:
-        row = await s.scalar(select(ServiceAccountToken).where(ServiceAccountToken.jti == jti))
+        row = await s.scalar(select(ServiceAccountToken).where(where))
         # Another tenant's token is reported exactly like an unknown one.
         if row is None or (not actor.operator and row.tenant_id != actor.tenant_id):
             raise NotFound("Service-account token not found.")
         if row.revoked_at is None:
             row.revoked_at, row.revoke_reason = datetime.now(UTC), reason
             await s.commit()
-    await ctx.services.revocations.token_revoked(jti)
+    await ctx.services.revocations.token_revoked(row.jti)
+    return row
+
+
+async def revoke(ctx: Context, jti: str, reason: str | None) -> Outcome[str]:
+    """Revoke a token at once; the outcome's data is its jti."""
+    await _revoke(ctx, ServiceAccountToken.jti == jti, reason)
     return Outcome("Service-account token revoked.", jti)
+
+
+async def revoke_token(ctx: Context, token_id: uuid.UUID, reason: str | None) -> ServiceAccountToken:
+    """Revoke the token with this row id at once (idempotent: the first revocation stands)."""
+    return await _revoke(ctx, ServiceAccountToken.id == token_id, reason)

@@ -19,13 +19,15 @@ from agentdeck.context import Context
 from agentdeck.db.base import utcnow
 from agentdeck.db.models.signup import SignupInvite, SignupRequest
 from agentdeck.db.session import rowcount
-from agentdeck.domain.common.access import client_info
+from agentdeck.domain.common.access import client_info, require_scope
 from agentdeck.domain.common.limits import EMAIL, Limit
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.identity import invites
 from agentdeck.domain.identity.auth import SignupPolicy, signup_policy
 from agentdeck.errors import Conflict, Forbidden, InvalidInput, NotFound, RateLimited
 
+REQUESTS_SCOPE = "auth:signup_requests"
+INVITES_SCOPE = "auth:invites"
 DEFAULT_INVITE_HOURS = 72
 MAX_INVITE_HOURS = 336
 MAX_PAGE = 200
@@ -310,3 +312,42 @@ async def revoke(ctx: Context, invite_id: uuid.UUID) -> SignupInvite:
             row.revoked_at = utcnow()
             await s.commit()
     return row
+
+
+# -- reads by id, for the graph's nodes and edges ---------------------------------------------
+
+
+async def requests_by_ids(ctx: Context, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, SignupRequest]:
+    """The access requests among `request_ids` (operators holding `auth:signup_requests`)."""
+    require_scope(ctx, REQUESTS_SCOPE)
+    if not request_ids:
+        return {}
+    async with ctx.platform_session() as s:
+        rows = (await s.scalars(select(SignupRequest).where(SignupRequest.id.in_(request_ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def invites_by_ids(ctx: Context, invite_ids: list[uuid.UUID]) -> dict[uuid.UUID, SignupInvite]:
+    """The invites among `invite_ids` (operators holding `auth:invites`)."""
+    require_scope(ctx, INVITES_SCOPE)
+    if not invite_ids:
+        return {}
+    async with ctx.platform_session() as s:
+        rows = (await s.scalars(select(SignupInvite).where(SignupInvite.id.in_(invite_ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def newest_invites(ctx: Context, request_ids: list[uuid.UUID]) -> dict[uuid.UUID, SignupInvite]:
+    """The newest invite issued for each of `request_ids` (absent where there is none), in one query."""
+    require_scope(ctx, INVITES_SCOPE)
+    if not request_ids:
+        return {}
+    async with ctx.platform_session() as s:
+        rows = (
+            await s.scalars(
+                select(SignupInvite)
+                .where(SignupInvite.signup_request_id.in_(request_ids))
+                .order_by(SignupInvite.created_at, SignupInvite.id)
+            )
+        ).all()
+    return {row.signup_request_id: row for row in rows if row.signup_request_id is not None}

@@ -32,7 +32,7 @@ from agentdeck.domain.agents.runtime import (
 from agentdeck.domain.agents.streams import StreamWriter, workflow_context
 from agentdeck.domain.billing.usage import METERED_FEATURE, meter
 from agentdeck.domain.catalog import SPECS, WorkflowSpec, WorkflowStage, WorkflowStep
-from agentdeck.domain.catalog.workflows import GUARDS, MAPPERS, REDUCERS, StepInput
+from agentdeck.domain.catalog.workflows import DEFAULT_REDUCER, GUARDS, MAPPERS, REDUCERS, StepInput
 from agentdeck.providers.llm import Message, ModelError, Usage
 
 log = logging.getLogger("agentdeck.workflows")
@@ -141,7 +141,7 @@ class Runner:
             if stage.mode == "parallel":
                 value = StepInput(self.message, previous)
                 outputs = await self._steps(stage, [(step, value, branch) for branch, step in enumerate(stage.steps)])
-                previous = REDUCERS[stage.reducer or "concat_outputs"]([o for o in outputs if o is not None])
+                previous = REDUCERS[stage.reducer or DEFAULT_REDUCER]([o for o in outputs if o is not None])
             else:
                 for step in stage.steps:
                     [out] = await self._steps(stage, [(step, StepInput(self.message, previous), None)])

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select, update
+from sqlalchemy import and_, func, or_, select, update
 
 from agentdeck.context import Context
 from agentdeck.db.models import WorkflowRun, WorkflowRunStep
@@ -32,10 +32,12 @@ from agentdeck.domain.chat.turns import (
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.common.results import Page
 from agentdeck.domain.workflows.runner import Runner
 from agentdeck.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
 
 RUN_STATUSES = ("running", "succeeded", "failed", "cancelled")
+STEP_STATUSES = ("completed", "failed", "incomplete", "skipped")
 
 
 # -- catalog --------------------------------------------------------------------------------------
@@ -48,19 +50,26 @@ class WorkflowPage:
     total: int
 
 
-def list_workflows(first: int, after: str | None, search: str | None) -> WorkflowPage:
+def _matching(search: str | None, field: str = "search") -> list[WorkflowSpec]:
+    """The catalog by key; with `search`, the workflows whose key, name or description has it
+    (trimmed, case-insensitive)."""
     specs = sorted(WORKFLOWS.values(), key=lambda s: s.key)
     if search is not None:
         needle = search.strip().lower()
         if not needle or len(search) > 256:
             raise InvalidInput(
-                "search must be 1-256 characters.", details=[{"field": "search", "message": "1-256 characters"}]
+                "search must be 1-256 characters.", details=[{"field": field, "message": "1-256 characters"}]
             )
         specs = [
             s
             for s in specs
             if needle in s.key.lower() or needle in s.display_name.lower() or needle in s.description.lower()
         ]
+    return specs
+
+
+def list_workflows(first: int, after: str | None, search: str | None) -> WorkflowPage:
+    specs = _matching(search)
     total = len(specs)
     cursor = decode_cursor(after, ("workflow",))
     if cursor is not None:
@@ -75,6 +84,18 @@ def get_workflow(key: str) -> WorkflowSpec:
     if spec is None:
         raise NotFound(f"Workflow '{key}' not found")
     return spec
+
+
+def workflow_page(offset: int, limit: int, search: str | None = None, field: str = "search") -> Page[WorkflowSpec]:
+    """The catalog (by key, optionally searched) read by offset and limit; `field` names the
+    search argument in an error."""
+    specs = _matching(search, field)
+    return Page(specs[offset : offset + limit], len(specs))
+
+
+def workflows_by_keys(keys: list[str]) -> list[WorkflowSpec | None]:
+    """The workflows with these keys, in order; None for a key the catalog does not have."""
+    return [WORKFLOWS.get(key) for key in keys]
 
 
 # -- results --------------------------------------------------------------------------------------
@@ -346,6 +367,118 @@ async def get_run(ctx: Context, run_id: str) -> RunRecord:
             )
         ).all()
     return RunRecord(run, [_step_result(r) for r in steps], WORKFLOWS.get(run.workflow_key))
+
+
+@dataclass(frozen=True)
+class RunFilter:
+    """Which runs a listing keeps; every condition given must hold."""
+
+    workflow_key: str | None = None
+    status: str | None = None
+    started_before: datetime | None = None  # inclusive
+    started_after: datetime | None = None  # inclusive
+    conversation_id: uuid.UUID | None = None
+
+
+_NEWEST_FIRST = (WorkflowRun.started_at.desc(), WorkflowRun.id.desc())
+
+
+def _aware(value: datetime) -> datetime:
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _conditions(wanted: RunFilter) -> list[Any]:
+    if wanted.status is not None and wanted.status not in RUN_STATUSES:
+        raise InvalidInput(
+            "status must be one of running, succeeded, failed, cancelled.",
+            details=[{"field": "status", "message": "Input should be a workflow run status"}],
+        )
+    out: list[Any] = []
+    if wanted.workflow_key is not None:
+        out.append(WorkflowRun.workflow_key == wanted.workflow_key)
+    if wanted.status is not None:
+        out.append(WorkflowRun.status == wanted.status)
+    if wanted.started_before is not None:
+        out.append(WorkflowRun.started_at <= _aware(wanted.started_before))
+    if wanted.started_after is not None:
+        out.append(WorkflowRun.started_at >= _aware(wanted.started_after))
+    if wanted.conversation_id is not None:
+        out.append(WorkflowRun.conversation_id == wanted.conversation_id)
+    return out
+
+
+async def run_page(ctx: Context, wanted: RunFilter, offset: int, limit: int) -> Page[WorkflowRun]:
+    """This tenant's runs that `wanted` keeps, newest first, read by offset and limit."""
+    await require_role(ctx, "viewer")
+    where = _conditions(wanted)
+    async with ctx.session() as s:
+        total = await s.scalar(select(func.count()).select_from(WorkflowRun).where(*where)) or 0
+        rows = (
+            await s.scalars(select(WorkflowRun).where(*where).order_by(*_NEWEST_FIRST).offset(offset).limit(limit))
+        ).all()
+    return Page(list(rows), total)
+
+
+async def run_pages_by_workflow(
+    ctx: Context, keys: list[str], wanted: RunFilter, offset: int, limit: int
+) -> dict[str, Page[WorkflowRun]]:
+    """The same page (newest first) of each workflow's runs that `wanted` keeps, for several
+    workflows in two statements, however many there are."""
+    await require_role(ctx, "viewer")
+    where = [WorkflowRun.workflow_key.in_(keys), *_conditions(wanted)]
+    place = func.row_number().over(partition_by=WorkflowRun.workflow_key, order_by=_NEWEST_FIRST).label("place")
+    ranked = select(WorkflowRun.id, place).where(*where).subquery()
+    async with ctx.session() as s:
+        totals = dict(
+            (
+                await s.execute(
+                    select(WorkflowRun.workflow_key, func.count()).where(*where).group_by(WorkflowRun.workflow_key)
+                )
+            )
+            .tuples()
+            .all()
+        )
+        rows = (
+            await s.scalars(
+                select(WorkflowRun)
+                .join(ranked, ranked.c.id == WorkflowRun.id)
+                .where(ranked.c.place > offset, ranked.c.place <= offset + limit)
+                .order_by(WorkflowRun.workflow_key, ranked.c.place)
+            )
+        ).all()
+    found: dict[str, list[WorkflowRun]] = {key: [] for key in keys}
+    for row in rows:
+        found[row.workflow_key].append(row)
+    return {key: Page(found[key], totals.get(key, 0)) for key in keys}
+
+
+async def runs_by_ids(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, WorkflowRun]:
+    """This tenant's runs among `ids` (another tenant's or a missing id is absent)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(WorkflowRun).where(WorkflowRun.id.in_(ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def steps_by_run(ctx: Context, run_ids: list[uuid.UUID]) -> dict[uuid.UUID, list[WorkflowRunStep]]:
+    """The recorded steps of each run, in the order they were run, in one statement."""
+    await require_role(ctx, "viewer")
+    found: dict[uuid.UUID, list[WorkflowRunStep]] = {rid: [] for rid in run_ids}
+    if not run_ids:
+        return found
+    async with ctx.session() as s:
+        rows = (
+            await s.scalars(
+                select(WorkflowRunStep)
+                .where(WorkflowRunStep.run_id.in_(run_ids))
+                .order_by(WorkflowRunStep.run_id, WorkflowRunStep.sequence_no)
+            )
+        ).all()
+    for row in rows:
+        found[row.run_id].append(row)
+    return found
 
 
 async def run_events(ctx: Context, run_id: str, after: int = 0) -> AsyncIterator[dict[str, Any]]:

@@ -1,0 +1,609 @@
+from typing import Any, Optional
+
+from pydantic import Field
+
+from .base_model import BaseModel
+from .enums import (
+    ContainerExpiryAnchor,
+    ContainerMemoryLimit,
+    FileAttributeOperator,
+    HandoffContextPolicy,
+    IncidentSeverity,
+    IncidentState,
+    NoticeLevel,
+    ServiceAccountTokenStatus,
+    SeverityFilter,
+    SignupInviteStatus,
+    SignupRequestStatus,
+    SubscriptionChannel,
+    VectorStoreFileStatus,
+    WorkflowRunStatus,
+)
+
+
+class AgentFilter(BaseModel):
+    """Which agents to list."""
+
+    search: Optional[str] = None
+    "Only those with this text in their key, name or description."
+
+
+class ApproveSignupRequestInput(BaseModel):
+    """The request to approve, and its invite's terms."""
+
+    id: str
+    "The request's global id."
+    note: Optional[str] = None
+    "Up to 512 characters."
+    invite_expires_in_hours: int = Field(alias="inviteExpiresInHours", default=72)
+    "1 to 336."
+
+
+class AttachVectorStoreFileInput(BaseModel):
+    """A file to attach by its file id, and how to ingest it."""
+
+    vector_store_id: str = Field(alias="vectorStoreId")
+    "The store's global id."
+    file_id: str = Field(alias="fileId")
+    "The file id (`file-<hex>`) or the stored object's UUID."
+    attributes: Optional[Any] = None
+    "Up to 16 attributes (strings up to 512 characters, numbers, booleans)."
+    chunking: Optional["StaticChunkingInput"] = None
+    "Automatic when null."
+    wait: bool = True
+    "Return once ingestion has finished."
+
+
+class BillingContactInput(BaseModel):
+    name: str
+    email: str
+    role: Optional[str] = None
+    phone: Optional[str] = None
+    notify_billing: bool = Field(alias="notifyBilling", default=True)
+
+
+class BindAgentContainerInput(BaseModel):
+    """An agent and the container its code interpreter is to run in."""
+
+    agent_key: str = Field(alias="agentKey")
+    "The agent's key in the catalog."
+    container_id: str = Field(alias="containerId")
+    "The container's global id."
+
+
+class CancelSubscriptionInput(BaseModel):
+    cancel_at_period_end: bool = Field(alias="cancelAtPeriodEnd", default=True)
+
+
+class CancelWorkflowRunInput(BaseModel):
+    """The run to cancel."""
+
+    id: str
+    "The run's global id."
+
+
+class ContainerExpiryInput(BaseModel):
+    """A container expiry: minutes of idleness after the anchor."""
+
+    minutes: int
+    "1 to 20."
+    anchor: ContainerExpiryAnchor = ContainerExpiryAnchor.LAST_ACTIVE_AT
+    "What the minutes count from."
+
+
+class ConversationEventFilter(BaseModel):
+    """Which ledger events to list."""
+
+    workflow_run_id: Optional[str] = Field(alias="workflowRunId", default=None)
+    "Only those of this workflow run (its database id)."
+
+
+class ConversationFilter(BaseModel):
+    """Which conversations to list."""
+
+    agent: Optional[str] = None
+    "Only those started with this agent (its key)."
+
+
+class CreateContainerInput(BaseModel):
+    """A new container."""
+
+    name: str
+    "1 to 128 characters (trimmed)."
+    memory_limit: Optional[ContainerMemoryLimit] = Field(
+        alias="memoryLimit", default=None
+    )
+    "1 GB by default."
+    expires_after: Optional["ContainerExpiryInput"] = Field(
+        alias="expiresAfter", default=None
+    )
+    "When it expires when idle; the provider's default if null."
+    file_ids: Optional[list[str]] = Field(alias="fileIds", default=None)
+    "Provider file ids to copy into the container (at most 100)."
+    metadata: Optional[Any] = None
+    "Key/value annotations (an object)."
+
+
+class CreateStorageUploadInput(BaseModel):
+    """The object to create; its bytes are PUT to the upload request after."""
+
+    filename: str
+    "1-256 characters, no control characters."
+    mime_type: str = Field(alias="mimeType")
+    "The media type the bytes will be sent with (an allowed one)."
+    size_bytes: int = Field(alias="sizeBytes")
+    "The size of the bytes, at most the tenant's limit."
+    agent_key: Optional[str] = Field(alias="agentKey", default=None)
+    "The agent it is for, if any."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "The conversation it belongs to (its global id), if any."
+    metadata: Optional[Any] = None
+    "An object kept with it."
+
+
+class CreateVectorStoreInput(BaseModel):
+    """The store to create."""
+
+    name: str
+    "1-128 characters, unique within the tenant."
+    description: Optional[str] = None
+    "At most 2048 characters."
+    expires_after_days: Optional[int] = Field(alias="expiresAfterDays", default=None)
+    "Expire 1-365 days after it was last active; never when null."
+    metadata: Optional[Any] = None
+    "An object kept with it."
+
+
+class DeleteContainerInput(BaseModel):
+    """The container to delete."""
+
+    id: str
+    "The container's global id."
+
+
+class DeleteConversationInput(BaseModel):
+    """The conversation to delete."""
+
+    id: str
+    "The conversation to delete."
+
+
+class DeleteStorageObjectInput(BaseModel):
+    """The stored object to delete."""
+
+    id: str
+    "The object's global id."
+
+
+class DeleteVectorStoreFileInput(BaseModel):
+    """The file to detach from its store (its chunks go; the stored object stays)."""
+
+    id: str
+    "The vector store file's global id."
+
+
+class DeleteVectorStoreInput(BaseModel):
+    """The store to delete, with its files and chunks."""
+
+    id: str
+    "The store's global id."
+
+
+class EmailVerificationConfirmInput(BaseModel):
+    token: str
+
+
+class FileAttributeComparison(BaseModel):
+    """One comparison of a file attribute."""
+
+    key: str
+    "The attribute's name."
+    operator: FileAttributeOperator
+    "How the attribute is compared."
+    value: Any
+    "A string, number or boolean; a list of them for `IN`/`NIN`."
+
+
+class FileAttributeFilter(BaseModel):
+    """A filter on file attributes: a comparison, or all/any of filters."""
+
+    comparison: Optional["FileAttributeComparison"] = None
+    "One comparison."
+    all: Optional[list["FileAttributeFilter"]] = None
+    "Every one of these filters (1-50)."
+    any: Optional[list["FileAttributeFilter"]] = None
+    "At least one of these filters (1-50)."
+
+
+class IssueServiceAccountTokenFromBrowserInput(BaseModel):
+    """The token to mint, and why (the reason is kept for the audit)."""
+
+    account: str
+    "The service account (a catalog name)."
+    scopes: list[str]
+    "Scopes the token carries: some of the account's."
+    tenant: Optional[str] = None
+    "The tenant (its global id) a tenant-scoped account's token is for; a tenant admin's own tenant when omitted. Null for a global account."
+    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
+    "Shorter than the account's lifetime (its default and ceiling)."
+    fingerprint: Optional[str] = None
+    "A label to find the token by."
+    reason: str
+    "Why the token is minted (10 to 512 characters)."
+
+
+class IssueServiceAccountTokenInput(BaseModel):
+    """The token to mint."""
+
+    account: str
+    "The service account (a catalog name)."
+    scopes: list[str]
+    "Scopes the token carries: some of the account's."
+    tenant: Optional[str] = None
+    "The tenant (its global id) a tenant-scoped account's token is for; a tenant admin's own tenant when omitted. Null for a global account."
+    lifetime_minutes: Optional[int] = Field(alias="lifetimeMinutes", default=None)
+    "Shorter than the account's lifetime (its default and ceiling)."
+    fingerprint: Optional[str] = None
+    "A label to find the token by."
+
+
+class IssueSignupInviteInput(BaseModel):
+    """The invite to issue."""
+
+    invited_email: Optional[str] = Field(alias="invitedEmail", default=None)
+    "The only address that may redeem it."
+    max_redemptions: int = Field(alias="maxRedemptions", default=1)
+    "1 to 10."
+    expires_in_hours: int = Field(alias="expiresInHours", default=72)
+    "1 to 336."
+    note: Optional[str] = None
+    "Up to 512 characters."
+    signup_request_id: Optional[str] = Field(alias="signupRequestId", default=None)
+    "The access request it answers (its global id)."
+
+
+class LoginInput(BaseModel):
+    email: str
+    password: str
+    tenant_id: Optional[Any] = Field(alias="tenantId", default=None)
+
+
+class NoticeInput(BaseModel):
+    message: str
+    "1-500 characters."
+    level: NoticeLevel = NoticeLevel.info
+
+
+class PasswordChangeInput(BaseModel):
+    current_password: str = Field(alias="currentPassword")
+    new_password: str = Field(alias="newPassword")
+
+
+class PasswordForgotInput(BaseModel):
+    email: str
+
+
+class PasswordResetConfirmInput(BaseModel):
+    token: str
+    new_password: str = Field(alias="newPassword")
+
+
+class PasswordResetInput(BaseModel):
+    user_id: Any = Field(alias="userId")
+    new_password: str = Field(alias="newPassword")
+
+
+class RefreshTokenInput(BaseModel):
+    refresh_token: str = Field(alias="refreshToken")
+
+
+class RegisterInput(BaseModel):
+    email: str
+    password: str
+    tenant_name: str = Field(alias="tenantName")
+    accept_terms: bool = Field(alias="acceptTerms")
+    "Must be true: the terms of service are accepted."
+    display_name: Optional[str] = Field(alias="displayName", default=None)
+    plan_code: Optional[str] = Field(alias="planCode", default=None)
+    trial_days: Optional[int] = Field(alias="trialDays", default=None)
+    invite_token: Optional[str] = Field(alias="inviteToken", default=None)
+
+
+class RejectSignupRequestInput(BaseModel):
+    """The request to reject."""
+
+    id: str
+    "The request's global id."
+    reason: Optional[str] = None
+    "Up to 512 characters."
+
+
+class RequestAccessInput(BaseModel):
+    """A request for access."""
+
+    email: str
+    "Where the invite is to be sent."
+    organization: str
+    "2 to 128 characters."
+    full_name: str = Field(alias="fullName")
+    "2 to 128 characters."
+    accept_terms: bool = Field(alias="acceptTerms")
+    "Must be true: the terms of service are accepted."
+    message: Optional[str] = None
+    "Up to 1000 characters."
+    honeypot: Optional[str] = None
+    "Leave empty (a field for bots to fill)."
+
+
+class RevokeServiceAccountTokenInput(BaseModel):
+    """The token to revoke."""
+
+    id: str
+    "The token's global id."
+    reason: Optional[str] = None
+    "Up to 256 characters."
+
+
+class RevokeSignupInviteInput(BaseModel):
+    """The invite to revoke."""
+
+    id: str
+    "The invite's global id."
+
+
+class RunWorkflowInput(BaseModel):
+    """What to run: a workflow and the request it runs on."""
+
+    workflow_id: str = Field(alias="workflowId")
+    "The global id of the workflow to run."
+    message: str
+    "The request (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "Continue this conversation (its global id); null: a new conversation."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's run."
+
+
+class SendMessageInput(BaseModel):
+    """A message to an agent: the first of a new conversation, or the next of one."""
+
+    message: str
+    "The text (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "The conversation to continue; none starts a new one."
+    agent: Optional[str] = None
+    "The key of the agent to talk to (a new conversation); the default agent if none."
+    handoff_context_policy: Optional[HandoffContextPolicy] = Field(
+        alias="handoffContextPolicy", default=None
+    )
+    "How much of the conversation an agent taking over sees (the agent's own if none)."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation. A retry with the same key and input gets the first request's result and starts no second turn; another input with the key is refused."
+
+
+class ServiceAccountTokenFilter(BaseModel):
+    """Which service-account tokens to list."""
+
+    account: Optional[str] = None
+    "Accounts whose name contains this."
+    fingerprint: Optional[str] = None
+    "Tokens minted with this fingerprint."
+    status: Optional[ServiceAccountTokenStatus] = None
+    "Tokens in this status (any if null)."
+    include_global: bool = Field(alias="includeGlobal", default=False)
+    "Include the tokens of global accounts (operators only)."
+
+
+class SignupInviteFilter(BaseModel):
+    """Which invites to list."""
+
+    status: Optional[SignupInviteStatus] = None
+    "Invites in this status (any if null)."
+    invited_email: Optional[str] = Field(alias="invitedEmail", default=None)
+    "Invites for this address."
+    signup_request_id: Optional[str] = Field(alias="signupRequestId", default=None)
+    "Invites issued for this access request (its global id)."
+
+
+class SignupRequestFilter(BaseModel):
+    """Which access requests to list."""
+
+    status: Optional[SignupRequestStatus] = None
+    "Requests in this status (any if null)."
+
+
+class StartChatInput(BaseModel):
+    """A message to an agent whose answer is read from the `chatEvents` subscription."""
+
+    message: str
+    "The text (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "The conversation to continue; none starts a new one."
+    agent: Optional[str] = None
+    "The key of the agent to talk to (a new conversation); the default agent if none."
+    handoff_context_policy: Optional[HandoffContextPolicy] = Field(
+        alias="handoffContextPolicy", default=None
+    )
+    "How much of the conversation an agent taking over sees (the agent's own if none)."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation. A retry with the same key and input gets the first request's result and starts no second turn; another input with the key is refused."
+
+
+class StartSubscriptionInput(BaseModel):
+    plan_code: str = Field(alias="planCode")
+    billing_email: Optional[str] = Field(alias="billingEmail", default=None)
+    auto_renew: bool = Field(alias="autoRenew", default=True)
+    seat_count: Optional[int] = Field(alias="seatCount", default=None)
+
+
+class StartWorkflowRunInput(BaseModel):
+    """What to start: a workflow and the request it runs on."""
+
+    workflow_id: str = Field(alias="workflowId")
+    "The global id of the workflow to run."
+    message: str
+    "The request (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "Continue this conversation (its global id); null: a new conversation."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's run."
+
+
+class StaticChunkingInput(BaseModel):
+    """A static chunking: chunks of `maxChunkSizeTokens`, overlapping by `chunkOverlapTokens`."""
+
+    max_chunk_size_tokens: int = Field(alias="maxChunkSizeTokens")
+    "100-4096."
+    chunk_overlap_tokens: int = Field(alias="chunkOverlapTokens", default=0)
+    "At most half the chunk size."
+
+
+class StatusIncidentInput(BaseModel):
+    service: str
+    impact: str
+    severity: IncidentSeverity = IncidentSeverity.major
+    state: IncidentState = IncidentState.investigating
+
+
+class StatusIncidentResendInput(BaseModel):
+    severity: SeverityFilter = SeverityFilter.major
+    tenant_id: Optional[Any] = Field(alias="tenantId", default=None)
+
+
+class StatusIncidentUpdateInput(BaseModel):
+    impact: Optional[str] = None
+    state: Optional[IncidentState] = None
+    severity: Optional[IncidentSeverity] = None
+
+
+class StatusSubscriptionInput(BaseModel):
+    channel: SubscriptionChannel
+    target: str
+    severity_filter: Optional[SeverityFilter] = Field(
+        alias="severityFilter", default=SeverityFilter.major
+    )
+    metadata: Optional[Any] = None
+
+
+class StatusTokenInput(BaseModel):
+    token: str
+
+
+class StorageObjectFilter(BaseModel):
+    """Which stored objects to list."""
+
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "Only those uploaded in this conversation (its global id)."
+
+
+class SubmitContactInput(BaseModel):
+    """A message for the team."""
+
+    email: str
+    "Where to answer."
+    message: str
+    "10 to 2000 characters."
+    name: Optional[str] = None
+    "The sender's name (up to 120 characters)."
+    company: Optional[str] = None
+    "Their company (up to 120 characters)."
+    topic: Optional[str] = None
+    "What it is about (up to 80 characters)."
+    honeypot: Optional[str] = None
+    "Leave empty (a field for bots to fill)."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per sender. A retry with the same key and input gets the first submission's receipt and sends nothing twice; another input with the key is refused. The key of a REST submission (`Idempotency-Key`) names the same submission here."
+
+
+class TenantSettingsInput(BaseModel):
+    billing_contacts: list["BillingContactInput"] = Field(alias="billingContacts")
+    plan_metadata: Any = Field(alias="planMetadata")
+    flags: Any
+    billing_webhook_url: Optional[str] = Field(alias="billingWebhookUrl", default=None)
+
+
+class UnbindAgentContainerInput(BaseModel):
+    """The agent to unbind from its container."""
+
+    agent_key: str = Field(alias="agentKey")
+    "The agent's key in the catalog."
+
+
+class UpdateSubscriptionInput(BaseModel):
+    auto_renew: Optional[bool] = Field(alias="autoRenew", default=None)
+    billing_email: Optional[str] = Field(alias="billingEmail", default=None)
+    seat_count: Optional[int] = Field(alias="seatCount", default=None)
+    plan_code: Optional[str] = Field(alias="planCode", default=None)
+    "Change plan (agentdeck extension)."
+
+
+class UploadVectorStoreFileInput(BaseModel):
+    """A stored object to attach, and how to ingest it."""
+
+    vector_store_id: str = Field(alias="vectorStoreId")
+    "The store's global id."
+    storage_object_id: str = Field(alias="storageObjectId")
+    "The uploaded stored object's global id."
+    agent_key: Optional[str] = Field(alias="agentKey", default=None)
+    "The agent it is for (one that uses file search), if any."
+    attributes: Optional[Any] = None
+    "Up to 16 attributes (strings up to 512 characters, numbers, booleans)."
+    chunking: Optional["StaticChunkingInput"] = None
+    "Automatic when null."
+    wait: bool = True
+    "Return once ingestion has finished."
+
+
+class UsageRecordInput(BaseModel):
+    feature_key: str = Field(alias="featureKey")
+    quantity: int
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "The request's idempotency key (legacy field): the same as `idempotencyKey` (REST `Idempotency-Key`); send either, or both with one value."
+    period_start: Optional[Any] = Field(alias="periodStart", default=None)
+    period_end: Optional[Any] = Field(alias="periodEnd", default=None)
+
+
+class VectorStoreFileFilter(BaseModel):
+    """Which files of a store to list."""
+
+    status: Optional[VectorStoreFileStatus] = None
+    "Only files in this status."
+
+
+class VectorStoreSearchFilter(BaseModel):
+    """Which chunks a search may return."""
+
+    attributes: Optional["FileAttributeFilter"] = None
+    "Only files whose attributes match."
+    min_score: Optional[float] = Field(alias="minScore", default=None)
+    "Only chunks scoring at least this (0 to 1)."
+
+
+class WorkflowFilter(BaseModel):
+    """Which workflows a listing keeps."""
+
+    search: Optional[str] = None
+    "Keeps the workflows whose key, name or description contain it (1-256 characters, any case)."
+
+
+class WorkflowRunFilter(BaseModel):
+    """Which workflow runs a listing keeps; every condition given must hold."""
+
+    workflow_key: Optional[str] = Field(alias="workflowKey", default=None)
+    "Runs of the workflow with this key."
+    status: Optional[WorkflowRunStatus] = None
+    "Runs in this status."
+    started_before: Optional[Any] = Field(alias="startedBefore", default=None)
+    "Runs started at or before it."
+    started_after: Optional[Any] = Field(alias="startedAfter", default=None)
+    "Runs started at or after it."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "Runs in the conversation with this global id."
+
+
+AttachVectorStoreFileInput.model_rebuild()
+CreateContainerInput.model_rebuild()
+FileAttributeFilter.model_rebuild()
+TenantSettingsInput.model_rebuild()
+UploadVectorStoreFileInput.model_rebuild()
+VectorStoreSearchFilter.model_rebuild()

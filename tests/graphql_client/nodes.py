@@ -1,0 +1,32 @@
+from typing import Literal, Optional
+
+from pydantic import Field
+
+from .base_model import BaseModel
+
+
+class Nodes(BaseModel):
+    nodes: list[Optional["NodesNodes"]]
+
+
+class NodesNodes(BaseModel):
+    typename__: Literal[
+        "Agent",
+        "Container",
+        "Conversation",
+        "Message",
+        "Node",
+        "ServiceAccountToken",
+        "SignupInvite",
+        "SignupRequest",
+        "StorageObject",
+        "Tool",
+        "VectorStore",
+        "VectorStoreFile",
+        "Workflow",
+        "WorkflowRun",
+    ] = Field(alias="__typename")
+    id: str
+
+
+Nodes.model_rebuild()
