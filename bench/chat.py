@@ -75,9 +75,9 @@ async def in_process(turns: int = 100, lists: int = 300) -> None:
             await call(app, "POST", "/api/v1/chat", chat, auth)
         gql = orjson.dumps(
             {
-                "query": "{ conversations(first: 50) { items { conversationId displayName agentEntrypoint "
-                "activeAgent topicHint status messageCount lastMessagePreview createdAt updatedAt } "
-                "nextCursor } }"
+                "query": "{ conversations(first: 50) { nodes { id databaseId displayName status messageCount "
+                "createdAt updatedAt agent { key } activeAgent { key } lastMessage { content } } "
+                "pageInfo { endCursor hasNextPage } } }"
             }
         )
         rows = [
@@ -115,7 +115,7 @@ async def streams(words: int = 1000) -> None:
             sse_rate = count / (time.perf_counter() - start)
 
             query = (
-                "subscription($i: ChatInput!) { chatStream(input: $i) { ... on StreamEventBase { eventId } "
+                "subscription($i: SendMessageInput!) { chatStream(input: $i) { ... on StreamEventBase { eventId } "
                 "... on MessageDeltaEvent { delta } ... on FinalEvent { kind } } }"
             )
             async with websockets.connect(

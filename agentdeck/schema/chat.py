@@ -1,9 +1,17 @@
+"""Chat, agents, tools and conversations.
+
+The native roots (`Query`, `Mutation`, `Subscription`) serve the graph of `schema/chat_nodes.py`
+on `/graphql`. The `Rest*` roots keep the legacy fields the REST route table runs (their shapes
+are the REST contract's: envelopes, cursor pages, snake_case strings); they are not in
+`schema.graphql`. Both call the same domain functions.
+"""
+
 from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncGenerator
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
@@ -11,11 +19,31 @@ from strawberry.scalars import JSON
 from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
 from agentdeck.domain.agents import directory as ra
 from agentdeck.domain.agents.search import SearchHit
-from agentdeck.domain.catalog import AgentSpec
+from agentdeck.domain.catalog import SPECS, AgentSpec
 from agentdeck.domain.chat import conversations as rv
 from agentdeck.domain.chat import turns as rc
-from agentdeck.domain.common.results import CursorPage
-from agentdeck.schema.chat_events import StreamEvent, to_event
+from agentdeck.domain.common import idempotency as ri
+from agentdeck.domain.common.results import CursorPage, Page
+from agentdeck.errors import DomainError, NotFound
+from agentdeck.schema import graph
+from agentdeck.schema.chat_events import StreamEvent, StreamUsage, to_event
+from agentdeck.schema.chat_nodes import (
+    Agent,
+    AgentFilter,
+    AgentToolingFlags,
+    ConversationFilter,
+    ConversationSearchHit,
+    HandoffContextPolicy,
+    SearchFirst,
+    Tool,
+    TurnStatus,
+    conversation_uuid,
+    load_agent,
+    load_conversation,
+)
+from agentdeck.schema.chat_nodes import (
+    Conversation as ConversationNode,
+)
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import Scope, TenantRole, allow
@@ -24,18 +52,6 @@ SearchPageSize = Annotated[int, strawberry.argument(metadata=limited(rv.SEARCH_P
 READ = allow(Scope("conversations:read"), TenantRole("viewer"))
 WRITE = allow(Scope("conversations:write"), TenantRole("viewer"))
 TOOLS = allow(Scope("tools:read"))
-
-
-@strawberry.type
-class AgentToolingFlags:
-    supports_code_interpreter: bool
-    supports_file_search: bool
-    supports_image_generation: bool
-    supports_web_search: bool
-
-    @classmethod
-    def from_spec(cls, spec: AgentSpec) -> AgentToolingFlags:
-        return cls(**spec.tooling)
 
 
 @strawberry.type
@@ -350,8 +366,8 @@ def _request(input: ChatInput) -> rc.ChatRequest:
     return rc.ChatRequest(input.message, input.conversation_id, input.agent_type, options)
 
 
-@strawberry.type
-class Query:
+@strawberry.type(name="Query")
+class RestQuery:
     @strawberry.field(extensions=TOOLS, description="The agent catalog.")
     def agents(self, first: PageSize = 24, after: str | None = None, search: str | None = None) -> AgentPage:
         return AgentPage.from_page(ra.list_agents(first, after, search))
@@ -394,8 +410,8 @@ class Query:
         )
 
 
-@strawberry.type
-class Mutation:
+@strawberry.type(name="Mutation")
+class RestMutation:
     @strawberry.mutation(extensions=WRITE, description="Send a message and wait for the whole answer.")
     async def chat(
         self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None
@@ -415,8 +431,8 @@ class Mutation:
         return await rv.delete_conversation(info.context, conversation_id)
 
 
-@strawberry.type
-class Subscription:
+@strawberry.type(name="Subscription")
+class RestSubscription:
     @strawberry.subscription(extensions=WRITE, description="Send a message and stream the turn's events.")
     async def chat_stream(
         self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None
@@ -429,4 +445,297 @@ class Subscription:
         self, info: strawberry.Info, stream_id: str, after_seq: int = 0
     ) -> AsyncGenerator[StreamEvent, None]:
         async for event in rc.turn_events(info.context, stream_id, after_seq):
+            yield to_event(event)
+
+
+# -- the native roots ----------------------------------------------------------------------------
+
+
+def _idempotency_key() -> Any:
+    return strawberry.field(
+        default=None,
+        description="Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by "
+        "default, per caller and operation. A retry with the same key and input gets the first request's "
+        "result and starts no second turn; another input with the key is refused.",
+        metadata=limited(ri.KEY),
+    )
+
+
+@strawberry.input(description="A message to an agent: the first of a new conversation, or the next of one.")
+class SendMessageInput:
+    message: str = strawberry.field(description=f"The text (1-{rc.MAX_MESSAGE_CHARS} characters).")
+    conversation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The conversation to continue; none starts a new one."
+    )
+    agent: str | None = strawberry.field(
+        default=None, description="The key of the agent to talk to (a new conversation); the default agent if none."
+    )
+    handoff_context_policy: HandoffContextPolicy | None = strawberry.field(
+        default=None, description="How much of the conversation an agent taking over sees (the agent's own if none)."
+    )
+    idempotency_key: str | None = _idempotency_key()
+
+
+@strawberry.input(description="A message to an agent whose answer is read from the `chatEvents` subscription.")
+class StartChatInput(SendMessageInput):
+    pass
+
+
+@strawberry.input(description="The conversation to delete.")
+class DeleteConversationInput:
+    id: strawberry.ID = strawberry.field(description="The conversation to delete.")
+
+
+@strawberry.type(description="The answer of `sendMessage`.")
+class SendMessagePayload:
+    conversation_id: strawberry.Private[uuid.UUID | None] = None
+    agent_key: strawberry.Private[str | None] = None
+    response: str | None = strawberry.field(default=None, description="The agent's answer.")
+    handoff_occurred: bool | None = strawberry.field(default=None, description="Whether another agent took over.")
+    stream_id: str | None = strawberry.field(default=None, description="The turn's stream (`chatEvents` replays it).")
+    status: TurnStatus | None = strawberry.field(default=None, description="How the turn ended.")
+    usage: StreamUsage | None = strawberry.field(default=None, description="The tokens and requests the turn took.")
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The conversation the message went to.")
+    async def conversation(self, info: strawberry.Info) -> ConversationNode | None:
+        return await load_conversation(info, self.conversation_id)
+
+    @strawberry.field(description="The agent that answered (the last one, after handoffs).")
+    async def agent(self, info: strawberry.Info) -> Agent | None:
+        return await load_agent(info, self.agent_key)
+
+
+@strawberry.type(description="The started turn of `startChat`.")
+class StartChatPayload:
+    conversation_id: strawberry.Private[uuid.UUID | None] = None
+    agent_key: strawberry.Private[str | None] = None
+    stream_id: str | None = strawberry.field(
+        default=None, description="The turn's stream: subscribe to `chatEvents(streamId:)`."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The conversation the message went to.")
+    async def conversation(self, info: strawberry.Info) -> ConversationNode | None:
+        return await load_conversation(info, self.conversation_id)
+
+    @strawberry.field(description="The agent answering.")
+    async def agent(self, info: strawberry.Info) -> Agent | None:
+        return await load_agent(info, self.agent_key)
+
+
+@strawberry.type(description="The answer of `deleteConversation`.")
+class DeleteConversationPayload:
+    deleted_conversation_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The global id of the deleted conversation."
+    )
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+
+
+def _located(error: DomainError) -> DomainError:
+    """The domain names fields as dotted paths (`input.message`); user errors take `loc` lists."""
+    if isinstance(error.details, list):
+        error.details = [
+            {"loc": d["field"].split("."), "msg": d.get("message") or error.message}
+            if isinstance(d, dict) and isinstance(d.get("field"), str) and "loc" not in d
+            else d
+            for d in error.details
+        ]
+    return error
+
+
+async def _chat_request(info: strawberry.Info, input: SendMessageInput) -> rc.ChatRequest:
+    """The domain's request for a native input: the conversation's global id unwrapped (a foreign
+    or missing one, and an unknown agent key, are the user's to correct)."""
+    conversation_id = None
+    if input.conversation_id is not None:
+        cid = conversation_uuid(info, input.conversation_id)
+        known = await rv.find_conversations(info.context, [cid]) if cid is not None else {}
+        if cid is None or cid not in known:
+            raise NotFound(
+                "Conversation not found.",
+                details=[{"loc": ["input", "conversationId"], "msg": "no conversation of yours has this id"}],
+            )
+        conversation_id = str(cid)
+    if input.agent is not None and input.agent not in SPECS:
+        raise NotFound(
+            f"Agent '{input.agent}' not found",
+            details=[{"loc": ["input", "agent"], "msg": f"no agent has the key '{input.agent}'"}],
+        )
+    policy = input.handoff_context_policy
+    options = {"handoff_context_policy": policy.value} if policy is not None else None
+    return rc.ChatRequest(input.message, conversation_id, input.agent, options)
+
+
+def _native_key(input: SendMessageInput, request: rc.ChatRequest) -> ri.Idempotency:
+    """The input's key, guarding what the request asks (fingerprinted as the REST body's
+    `ChatInput` is, so a key sent over REST and here names one operation)."""
+    legacy = ChatInput(
+        message=request.message,
+        conversation_id=request.conversation_id,
+        agent_type=request.agent_type,
+        run_options=JSON(request.run_options) if request.run_options is not None else None,
+    )
+    return ri.Idempotency(input.idempotency_key, {"input": legacy}, field="input.idempotencyKey")
+
+
+async def _located_action(action: Any) -> dict[str, Any]:
+    try:
+        return await action
+    except DomainError as error:
+        raise _located(error) from None
+
+
+@strawberry.type
+class Query:
+    @strawberry.field(extensions=TOOLS, description="The agents of the catalog, by display name.")
+    async def agents(
+        self,
+        filter: AgentFilter | None = None,
+        first: graph.First = None,
+        after: graph.After = None,
+        last: graph.Last = None,
+        before: graph.Before = None,
+    ) -> graph.Connection[Agent]:
+        search = filter.search if filter else None
+
+        async def fetch(offset: int, limit: int) -> Page[AgentSpec]:
+            return ra.agent_page(offset, limit, search)
+
+        return await graph.paginate(fetch, Agent.from_spec, first=first, after=after, last=last, before=before)
+
+    @strawberry.field(extensions=TOOLS, description="The agent with this key, or null (NOT_FOUND).")
+    def agent(self, key: str) -> Agent | None:
+        return Agent.from_spec(ra.find_agent(key))
+
+    @strawberry.field(extensions=TOOLS, description="The tools the agents use, by name.")
+    async def tools(self, first: graph.First = None, after: graph.After = None) -> graph.Connection[Tool]:
+        async def fetch(offset: int, limit: int) -> Page[ra.ToolEntry]:
+            return ra.tool_page(offset, limit)
+
+        return await graph.paginate(fetch, Tool.from_entry, first=first, after=after)
+
+    @strawberry.field(extensions=READ, description="This tenant's conversations, most recently active first.")
+    async def conversations(
+        self,
+        info: strawberry.Info,
+        filter: ConversationFilter | None = None,
+        first: graph.First = None,
+        after: graph.After = None,
+        last: graph.Last = None,
+        before: graph.Before = None,
+    ) -> graph.Connection[ConversationNode]:
+        agent = filter.agent if filter else None
+        return await graph.paginate(
+            lambda offset, limit: rv.conversation_page(info.context, offset, limit, agent),
+            ConversationNode.from_row,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(extensions=READ, description="The conversation with this id, or null (NOT_FOUND).")
+    async def conversation(self, info: strawberry.Info, id: strawberry.ID) -> ConversationNode | None:
+        cid = conversation_uuid(info, id)
+        if cid is None:
+            raise NotFound("Conversation not found.")
+        return ConversationNode.from_row(await rv.get_conversation(info.context, cid))
+
+    @strawberry.field(
+        extensions=READ,
+        description="Full-text search of this tenant's messages: the matching conversations, best first "
+        "(BM25 on SQLite, ts_rank on PostgreSQL).",
+    )
+    async def search_conversations(
+        self, info: strawberry.Info, query: str, first: SearchFirst = None, after: graph.After = None
+    ) -> graph.Connection[ConversationSearchHit]:
+        return await graph.paginate(
+            lambda offset, limit: rv.search_page(info.context, query, offset, limit),
+            lambda hit: ConversationSearchHit(hit=hit),
+            first=first,
+            after=after,
+        )
+
+
+@strawberry.type
+class Mutation:
+    @strawberry.mutation(
+        extensions=WRITE,
+        description="Send a message and wait for the agent's whole answer (the turn streams to `chatEvents` "
+        "readers meanwhile). Rate limits and the plan's usage limit are top-level errors (RATE_LIMITED).",
+    )
+    async def send_message(self, info: strawberry.Info, input: SendMessageInput) -> SendMessagePayload:
+        async def action() -> dict[str, Any]:
+            request = await _chat_request(info, input)
+            answer = await rc.chat(info.context, request, _native_key(input, request))
+            meta = answer.metadata or {}
+            usage = meta.get("usage")
+            return {
+                "conversation_id": uuid.UUID(answer.conversation_id),
+                "agent_key": answer.agent_used,
+                "response": answer.response,
+                "handoff_occurred": answer.handoff_occurred,
+                "stream_id": meta.get("stream_id"),
+                "status": TurnStatus(meta["status"]) if meta.get("status") else None,
+                "usage": StreamUsage(**usage) if isinstance(usage, dict) else None,
+            }
+
+        return await graph.payload(SendMessagePayload, _located_action(action()))
+
+    @strawberry.mutation(
+        extensions=WRITE, description="Send a message and return at once; read the answer from `chatEvents`."
+    )
+    async def start_chat(self, info: strawberry.Info, input: StartChatInput) -> StartChatPayload:
+        async def action() -> dict[str, Any]:
+            request = await _chat_request(info, input)
+            turn = await rc.start_chat(info.context, request, _native_key(input, request))
+            return {"conversation_id": turn.conversation_id, "agent_key": turn.agent.key, "stream_id": turn.stream_id}
+
+        return await graph.payload(StartChatPayload, _located_action(action()))
+
+    @strawberry.mutation(
+        extensions=allow(Scope("conversations:delete"), TenantRole("admin")),
+        description="Delete a conversation with its messages and ledger.",
+    )
+    async def delete_conversation(
+        self, info: strawberry.Info, input: DeleteConversationInput
+    ) -> DeleteConversationPayload:
+        async def action() -> dict[str, Any]:
+            cid = conversation_uuid(info, input.id)
+            if cid is None:
+                raise NotFound("Conversation not found.")
+            await rv.delete_conversation(info.context, str(cid))
+            return {"deleted_conversation_id": input.id}
+
+        async def located() -> dict[str, Any]:
+            try:
+                return await action()
+            except NotFound as error:
+                error.details = [{"loc": ["input", "id"], "msg": error.message}]
+                raise
+
+        return await graph.payload(DeleteConversationPayload, located())
+
+
+@strawberry.type
+class Subscription:
+    @strawberry.subscription(
+        extensions=WRITE,
+        description="Send a message and stream the turn's events, to the `final` (or `error`) event.",
+    )
+    async def chat_stream(self, info: strawberry.Info, input: SendMessageInput) -> AsyncGenerator[StreamEvent, None]:
+        request = await _chat_request(info, input)
+        async for event in rc.chat_stream(info.context, request, _native_key(input, request)):
+            yield to_event(event)
+
+    @strawberry.subscription(
+        extensions=READ,
+        description="A turn's events (of `startChat` or `chatStream`) after `afterEventId`: 0 for all, "
+        "the last `eventId` seen to resume.",
+    )
+    async def chat_events(
+        self, info: strawberry.Info, stream_id: str, after_event_id: int = 0
+    ) -> AsyncGenerator[StreamEvent, None]:
+        async for event in rc.turn_events(info.context, stream_id, after_event_id):
             yield to_event(event)

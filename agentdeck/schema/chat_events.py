@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
-from typing import Annotated, Any
+from datetime import datetime
+from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
+
+if TYPE_CHECKING:
+    from agentdeck.schema.chat_nodes import Agent, Conversation
 
 
 @strawberry.type
@@ -18,6 +23,11 @@ class WorkflowContext:
     step_agent: str | None
     parallel_group: str | None
     branch_index: int | None
+
+
+# Fields of the native graph only: the REST face's SSE bodies (which select every other field)
+# leave them out, so they stay byte for byte what they were.
+GRAPHQL_ONLY = {"rest": {"skip": True}}
 
 
 @strawberry.interface(description="The envelope every stream event carries.")
@@ -33,6 +43,35 @@ class StreamEventBase:
     scope: JSON | None
     provider_sequence_number: int | None
     notices: JSON | None
+
+    @strawberry.field(metadata=GRAPHQL_ONLY, description="`serverTimestamp` as a DateTime.")
+    def server_time(self) -> datetime | None:
+        try:
+            return datetime.fromisoformat(self.server_timestamp)
+        except ValueError:
+            return None
+
+    @strawberry.field(
+        metadata=GRAPHQL_ONLY, description="The conversation the event belongs to (`conversationId` as a node)."
+    )
+    async def conversation(
+        self, info: strawberry.Info
+    ) -> Annotated[Conversation, strawberry.lazy("agentdeck.schema.chat_nodes")] | None:
+        from agentdeck.schema.chat_nodes import load_conversation
+
+        try:
+            conversation_id = uuid.UUID(self.conversation_id)
+        except ValueError:
+            return None
+        return await load_conversation(info, conversation_id)
+
+    @strawberry.field(metadata=GRAPHQL_ONLY, description="The agent that produced the event (`agent` as a node).")
+    async def agent_node(
+        self, info: strawberry.Info
+    ) -> Annotated[Agent, strawberry.lazy("agentdeck.schema.chat_nodes")] | None:
+        from agentdeck.schema.chat_nodes import load_agent
+
+        return await load_agent(info, self.agent)
 
 
 @strawberry.interface(description="Events about one item of the provider's output.")

@@ -147,7 +147,7 @@ def test_resume_after_a_dropped_connection_loses_and_repeats_nothing(server, own
 
 def test_graphql_subscription_and_sse_see_the_same_turn(server, owner):
     started = server.gql(
-        'mutation { startChat(input: {message: "same events both ways"}) { streamId conversationId } }',
+        'mutation { startChat(input: {message: "same events both ways"}) { streamId conversation { id } } }',
         token=owner.access_token,
     )
     stream_id = started["data"]["startChat"]["streamId"]
@@ -415,39 +415,92 @@ def test_turns_are_metered_and_a_tenant_over_its_hard_limit_gets_429(server):
     assert_documented("POST", CHAT, r)
 
 
-def test_graphql_twins_of_the_rest_operations(server):
+def test_the_native_graph_serves_what_the_rest_operations_do(server):
     acct = register(server, verified=True)
     t = acct.access_token
     answer = server.gql(
-        'mutation { chat(input: {message: "graph quokka"}) { conversationId response agentUsed } }', token=t
-    )["data"]["chat"]
-    cid = answer["conversationId"]
-    assert answer["response"] == "[offline model] You said: graph quokka" and answer["agentUsed"] == "triage"
+        'mutation { sendMessage(input: {message: "graph quokka"}) { conversation { id databaseId } response agent { key } userErrors { message } } }',
+        token=t,
+    )["data"]["sendMessage"]
+    cid, uid = answer["conversation"]["id"], answer["conversation"]["databaseId"]
+    assert answer["userErrors"] == [] and answer["agent"] == {"key": "triage"}
+    assert answer["response"] == "[offline model] You said: graph quokka"
     data = server.gql(
-        """query($c: String!) {
-            agents(first: 2) { total items { name tooling { supportsWebSearch } } nextCursor }
-            agentStatus(agentName: "researcher") { name status tooling { supportsWebSearch } }
-            tools { totalTools toolNames }
-            conversations(first: 5) { items { conversationId messageCount } }
-            searchConversations(q: "quokka") { items { conversationId score } }
-            conversation(conversationId: $c) { messages { role content } }
-            conversationEvents(conversationId: $c) { items { sequenceNo runItemType } }
+        """query($c: ID!) {
+            agents(first: 2) { totalCount nodes { key tooling { supportsWebSearch } } pageInfo { hasNextPage } }
+            agent(key: "researcher") { key status tooling { supportsWebSearch } totalConversations }
+            tools { nodes { name } }
+            conversations(first: 5) { nodes { id messageCount agent { key } lastMessage { role } } }
+            searchConversations(query: "quokka") { nodes { conversation { id } score snippet } }
+            conversation(id: $c) { messages { nodes { role content } } events { nodes { sequenceNumber type } } }
         }""",
         {"c": cid},
         token=t,
     )
     assert "errors" not in data, data
     d = data["data"]
-    assert d["agents"]["total"] == 9 and d["agentStatus"]["tooling"]["supportsWebSearch"] is True
-    assert "get_current_time" in d["tools"]["toolNames"]
-    assert d["conversations"]["items"][0] == {"conversationId": cid, "messageCount": 2}
-    assert d["searchConversations"]["items"][0]["conversationId"] == cid
-    assert [m["role"] for m in d["conversation"]["messages"]] == ["user", "assistant"]
-    assert [i["sequenceNo"] for i in d["conversationEvents"]["items"]] == [1, 2]
-    deleted = server.gql("mutation($c: String!) { deleteConversation(conversationId: $c) }", {"c": cid}, token=t)
-    assert deleted["data"]["deleteConversation"] is True
-    gone = server.gql("query($c: String!) { conversation(conversationId: $c) { displayName } }", {"c": cid}, token=t)
-    assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND"
+    assert d["agents"]["totalCount"] == 9 and d["agents"]["pageInfo"]["hasNextPage"] is True
+    assert d["agent"] == {
+        "key": "researcher",
+        "status": "ACTIVE",
+        "tooling": {"supportsWebSearch": True},
+        "totalConversations": 0,
+    }
+    assert "get_current_time" in [n["name"] for n in d["tools"]["nodes"]]
+    assert d["conversations"]["nodes"][0] == {
+        "id": cid,
+        "messageCount": 2,
+        "agent": {"key": "triage"},
+        "lastMessage": {"role": "ASSISTANT"},
+    }
+    assert d["searchConversations"]["nodes"][0]["conversation"]["id"] == cid
+    assert [m["role"] for m in d["conversation"]["messages"]["nodes"]] == ["USER", "ASSISTANT"]
+    assert [(i["sequenceNumber"], i["type"]) for i in d["conversation"]["events"]["nodes"]] == [
+        (1, "MESSAGE"),
+        (2, "MESSAGE"),
+    ]
+    # The REST face answers for the same conversation by its database id.
+    assert server.rest("GET", f"/api/v1/conversations/{uid}", token=t).json()["conversation_id"] == uid
+    deleted = server.gql(
+        "mutation($c: ID!) { deleteConversation(input: {id: $c}) { deletedConversationId userErrors { code } } }",
+        {"c": cid},
+        token=t,
+    )
+    assert deleted["data"]["deleteConversation"] == {"deletedConversationId": cid, "userErrors": []}
+    gone = server.gql("query($c: ID!) { conversation(id: $c) { displayName } }", {"c": cid}, token=t)
+    assert gone["data"] == {"conversation": None}
+    assert gone["errors"][0]["extensions"]["code"] == "NOT_FOUND" and gone["errors"][0]["path"] == ["conversation"]
+
+
+def test_the_native_chat_stream_ends_with_the_final_event_and_resumes_by_event_id(server):
+    t = register(server, verified=True).access_token
+    query = """subscription($i: SendMessageInput!) { chatStream(input: $i) { __typename
+        ... on StreamEventBase { eventId streamId serverTime conversation { id } agentNode { key } }
+        ... on MessageDeltaEvent { delta }
+        ... on FinalEvent { final { status responseText usage { requests } } } } }"""
+    events = []
+    with server.subscription(query, {"i": {"message": "stream natively", "agent": "researcher"}}, token=t) as sub:
+        while not events or events[-1]["__typename"] != "FinalEvent":
+            payload = sub.next(timeout=10)
+            assert "errors" not in payload, payload
+            events.append(payload["data"]["chatStream"])
+    final = events[-1]["final"]
+    assert final["status"] == "completed" and final["responseText"] == "[offline model] You said: stream natively"
+    assert "".join(e.get("delta") or "" for e in events) == final["responseText"]
+    # The envelope's ids as nodes, and its timestamp as a DateTime (GraphQL only: SSE bodies are unchanged).
+    conversation = events[0]["conversation"]["id"]
+    assert all(e["conversation"] == {"id": conversation} for e in events)
+    assert events[-1]["agentNode"] == {"key": "researcher"} and events[0]["serverTime"].startswith("20")
+    listed = server.gql("{ conversations { nodes { id } } }", token=t)["data"]["conversations"]["nodes"]
+    assert listed == [{"id": conversation}]
+    resumed = []
+    after = events[-3]["eventId"]
+    resume = """subscription($s: String!, $a: Int!) { chatEvents(streamId: $s, afterEventId: $a) {
+        ... on StreamEventBase { eventId } } }"""
+    with server.subscription(resume, {"s": events[0]["streamId"], "a": after}, token=t) as sub:
+        while len(resumed) < 2:
+            resumed.append(sub.next(timeout=10)["data"]["chatEvents"]["eventId"])
+    assert resumed == [after + 1, after + 2]
 
 
 def test_hosted_tools_are_passed_through_when_the_provider_runs_them(openai_server):

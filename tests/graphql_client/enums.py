@@ -1,6 +1,10 @@
 from enum import Enum
 
 
+class AgentAvailability(str, Enum):
+    ACTIVE = "ACTIVE"
+
+
 class BillingCollectionMethod(str, Enum):
     CHARGE_AUTOMATICALLY = "CHARGE_AUTOMATICALLY"
     SEND_INVOICE = "SEND_INVOICE"
@@ -61,6 +65,10 @@ class ContainerStatus(str, Enum):
     UNKNOWN = "UNKNOWN"
 
 
+class ConversationStatus(str, Enum):
+    ACTIVE = "ACTIVE"
+
+
 class DeviceType(str, Enum):
     DESKTOP = "DESKTOP"
     MOBILE = "MOBILE"
@@ -77,6 +85,12 @@ class FileAttributeOperator(str, Enum):
     LTE = "LTE"
     IN = "IN"
     NIN = "NIN"
+
+
+class HandoffContextPolicy(str, Enum):
+    FULL = "FULL"
+    FRESH = "FRESH"
+    LAST_TURN = "LAST_TURN"
 
 
 class HealthStatus(str, Enum):
@@ -97,6 +111,13 @@ class IncidentState(str, Enum):
     RESOLVED = "RESOLVED"
 
 
+class MessageRole(str, Enum):
+    USER = "USER"
+    ASSISTANT = "ASSISTANT"
+    TOOL = "TOOL"
+    SYSTEM = "SYSTEM"
+
+
 class PlatformCondition(str, Enum):
     OPERATIONAL = "OPERATIONAL"
     DEGRADED = "DEGRADED"
@@ -112,6 +133,13 @@ class PlatformNoticeLevel(str, Enum):
 
 class PlatformRole(str, Enum):
     PLATFORM_OPERATOR = "PLATFORM_OPERATOR"
+
+
+class RunItemType(str, Enum):
+    MESSAGE = "MESSAGE"
+    TOOL_CALL = "TOOL_CALL"
+    TOOL_OUTPUT = "TOOL_OUTPUT"
+    HANDOFF = "HANDOFF"
 
 
 class ServiceAccountTokenStatus(str, Enum):
@@ -177,6 +205,18 @@ class TenantRole(str, Enum):
 
 class TokenType(str, Enum):
     BEARER = "BEARER"
+
+
+class ToolKind(str, Enum):
+    FUNCTION = "FUNCTION"
+    HOSTED = "HOSTED"
+
+
+class TurnStatus(str, Enum):
+    RUNNING = "RUNNING"
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    INCOMPLETE = "INCOMPLETE"
 
 
 class UptimeTrend(str, Enum):

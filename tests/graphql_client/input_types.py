@@ -8,6 +8,7 @@ from .enums import (
     ContainerExpiryAnchor,
     ContainerMemoryLimit,
     FileAttributeOperator,
+    HandoffContextPolicy,
     IncidentSeverity,
     IncidentState,
     PlatformNoticeLevel,
@@ -20,6 +21,13 @@ from .enums import (
     VectorStoreFileStatus,
     WorkflowRunStatus,
 )
+
+
+class AgentFilter(BaseModel):
+    """Which agents to list."""
+
+    search: Optional[str] = None
+    "Only those with this text in their key, name or description."
 
 
 class ApproveSignupRequestInput(BaseModel):
@@ -99,25 +107,6 @@ class ChangePasswordInput(BaseModel):
     "A passphrase the password rules accept, not the current one."
 
 
-class ChatInput(BaseModel):
-    """A chat message. Fields after `context` are accepted for legacy clients."""
-
-    message: str
-    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
-    agent_type: Optional[str] = Field(alias="agentType", default=None)
-    attachments: Optional[list["InputAttachment"]] = None
-    share_location: Optional[bool] = Field(alias="shareLocation", default=None)
-    location: Optional[Any] = None
-    context: Optional[Any] = None
-    run_options: Optional[Any] = Field(alias="runOptions", default=None)
-    memory_strategy: Optional[Any] = Field(alias="memoryStrategy", default=None)
-    memory_injection: Optional[bool] = Field(alias="memoryInjection", default=None)
-    container_overrides: Optional[Any] = Field(alias="containerOverrides", default=None)
-    vector_store_overrides: Optional[Any] = Field(
-        alias="vectorStoreOverrides", default=None
-    )
-
-
 class ConfirmPasswordResetInput(BaseModel):
     """A mailed reset token and the new password."""
 
@@ -141,6 +130,20 @@ class ContainerExpiryInput(BaseModel):
     "1 to 20."
     anchor: ContainerExpiryAnchor = ContainerExpiryAnchor.LAST_ACTIVE_AT
     "What the minutes count from."
+
+
+class ConversationEventFilter(BaseModel):
+    """Which ledger events to list."""
+
+    workflow_run_id: Optional[str] = Field(alias="workflowRunId", default=None)
+    "Only those of this workflow run (its database id)."
+
+
+class ConversationFilter(BaseModel):
+    """Which conversations to list."""
+
+    agent: Optional[str] = None
+    "Only those started with this agent (its key)."
 
 
 class CreateContainerInput(BaseModel):
@@ -214,6 +217,13 @@ class DeleteContainerInput(BaseModel):
     "The container's global id."
 
 
+class DeleteConversationInput(BaseModel):
+    """The conversation to delete."""
+
+    id: str
+    "The conversation to delete."
+
+
 class DeleteStorageObjectInput(BaseModel):
     """The stored object to delete."""
 
@@ -271,11 +281,6 @@ class IncidentFilter(BaseModel):
     "Only incidents in this state."
     severity: Optional[IncidentSeverity] = None
     "Only incidents of this severity."
-
-
-class InputAttachment(BaseModel):
-    object_id: Any = Field(alias="objectId")
-    kind: Optional[str] = None
 
 
 class IssueServiceAccountTokenFromBrowserInput(BaseModel):
@@ -510,6 +515,23 @@ class RunWorkflowInput(BaseModel):
     "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation; a retry with the same key and input gets the first request's run."
 
 
+class SendMessageInput(BaseModel):
+    """A message to an agent: the first of a new conversation, or the next of one."""
+
+    message: str
+    "The text (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "The conversation to continue; none starts a new one."
+    agent: Optional[str] = None
+    "The key of the agent to talk to (a new conversation); the default agent if none."
+    handoff_context_policy: Optional[HandoffContextPolicy] = Field(
+        alias="handoffContextPolicy", default=None
+    )
+    "How much of the conversation an agent taking over sees (the agent's own if none)."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation. A retry with the same key and input gets the first request's result and starts no second turn; another input with the key is refused."
+
+
 class ServiceAccountTokenFilter(BaseModel):
     """Which service-account tokens to list."""
 
@@ -539,6 +561,23 @@ class SignupRequestFilter(BaseModel):
 
     status: Optional[SignupRequestStatus] = None
     "Requests in this status (any if null)."
+
+
+class StartChatInput(BaseModel):
+    """A message to an agent whose answer is read from the `chatEvents` subscription."""
+
+    message: str
+    "The text (1-32000 characters)."
+    conversation_id: Optional[str] = Field(alias="conversationId", default=None)
+    "The conversation to continue; none starts a new one."
+    agent: Optional[str] = None
+    "The key of the agent to talk to (a new conversation); the default agent if none."
+    handoff_context_policy: Optional[HandoffContextPolicy] = Field(
+        alias="handoffContextPolicy", default=None
+    )
+    "How much of the conversation an agent taking over sees (the agent's own if none)."
+    idempotency_key: Optional[str] = Field(alias="idempotencyKey", default=None)
+    "Makes the request safe to retry: 1-255 visible ASCII characters, kept 24 hours by default, per caller and operation. A retry with the same key and input gets the first request's result and starts no second turn; another input with the key is refused."
 
 
 class StartSubscriptionInput(BaseModel):
@@ -747,7 +786,6 @@ class WorkflowRunFilter(BaseModel):
 
 
 AttachVectorStoreFileInput.model_rebuild()
-ChatInput.model_rebuild()
 CreateContainerInput.model_rebuild()
 FileAttributeFilter.model_rebuild()
 UpdateTenantSettingsInput.model_rebuild()

@@ -11,11 +11,14 @@ class Node(BaseModel):
 
 class NodeNode(BaseModel):
     typename__: Literal[
+        "Agent",
         "BillingEvent",
         "BillingPlan",
         "BillingSubscription",
         "Container",
+        "Conversation",
         "Incident",
+        "Message",
         "Node",
         "ServiceAccountToken",
         "SignupInvite",
@@ -23,6 +26,7 @@ class NodeNode(BaseModel):
         "StatusSubscription",
         "StorageObject",
         "Tenant",
+        "Tool",
         "User",
         "UserSession",
         "VectorStore",

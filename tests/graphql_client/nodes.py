@@ -11,11 +11,14 @@ class Nodes(BaseModel):
 
 class NodesNodes(BaseModel):
     typename__: Literal[
+        "Agent",
         "BillingEvent",
         "BillingPlan",
         "BillingSubscription",
         "Container",
+        "Conversation",
         "Incident",
+        "Message",
         "Node",
         "ServiceAccountToken",
         "SignupInvite",
@@ -23,6 +26,7 @@ class NodesNodes(BaseModel):
         "StatusSubscription",
         "StorageObject",
         "Tenant",
+        "Tool",
         "User",
         "UserSession",
         "VectorStore",

@@ -383,7 +383,7 @@ def test_the_refusal_of_an_unverified_token_says_to_verify_then_refresh(mail):
     message = r.json()["message"]
     assert message.startswith("Email verification required. Your address is verified, but this token")
     assert "POST /api/v1/auth/refresh" in message and "Open the link" not in message
-    out = mail.gql("{ conversations(first: 1) { nextCursor } }", token=acct.access_token)
+    out = mail.gql("{ conversations(first: 1) { totalCount } }", token=acct.access_token)
     assert out["errors"][0]["message"] == message and out["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     assert mail.gql("{ me { emailVerified } }", token=acct.access_token)["data"]["me"]["emailVerified"] is True
     # Refreshing gives a token that says so, and it works.

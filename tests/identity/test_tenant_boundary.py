@@ -137,13 +137,13 @@ def test_a_role_header_only_lowers_the_role_in_the_named_tenant(world):
 
 def test_graphql_decides_the_tenant_the_same_way(world):
     srv, a, b, conversations, tokens = world
-    query = "{ conversations(first: 10) { items { conversationId } } }"
+    query = "{ conversations(first: 10) { nodes { databaseId } } }"
     out = srv.gql(query, token=tokens["tenant-less service account"], headers={"X-Tenant-Id": b})
     assert out["data"] is None and out["errors"][0]["extensions"]["code"] == "FORBIDDEN"
     out = srv.gql(query, token=tokens["support service account"], headers={"X-Tenant-Id": b})
-    assert {c["conversationId"] for c in out["data"]["conversations"]["items"]} == conversations[b]
+    assert {c["databaseId"] for c in out["data"]["conversations"]["nodes"]} == conversations[b]
     out = srv.gql(query, token=tokens["user"], headers={"X-Tenant-Id": a.upper()})
-    assert {c["conversationId"] for c in out["data"]["conversations"]["items"]} == conversations[a]
+    assert {c["databaseId"] for c in out["data"]["conversations"]["nodes"]} == conversations[a]
 
 
 def test_a_turn_started_in_a_named_tenant_stays_there(world):

@@ -139,7 +139,7 @@ def test_a_pool_wait_that_ends_is_503_not_a_masked_fault(tmp_path):
                 threads, out = _in_threads([lambda: srv.rest("GET", "/api/v1/conversations", token=t, timeout=30)])
                 time.sleep(0.3)  # ...and that request holds the only connection, waiting on it
                 _busy(srv.rest("GET", "/api/v1/conversations", token=t))
-                answer = srv.gql("{ conversations { items { conversationId } } }", token=t)
+                answer = srv.gql("{ conversations { nodes { id } } }", token=t)
                 [error] = answer["errors"]
                 assert error["extensions"]["code"] == "UNAVAILABLE", error
                 assert error["extensions"]["retryAfter"] == 1

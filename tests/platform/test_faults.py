@@ -259,7 +259,7 @@ def _the_turn_is_failed(srv: Server, token: str, stream_id: str, last: int) -> N
     assert [e["kind"] for e in events][-1:] == ["error"] and sum(e["kind"] in TERMINAL for e in events) == 1
     assert events[-1]["error"]["code"] == "interrupted" and events[-1]["event_id"] > last
     # And over GraphQL: the subscription delivers it and completes, no "Unexpected error.".
-    query = "subscription($s: String!, $a: Int!) { chatEvents(streamId: $s, afterSeq: $a) { __typename ... on StreamEventBase { eventId } ... on ErrorEvent { error { code } } } }"
+    query = "subscription($s: String!, $a: Int!) { chatEvents(streamId: $s, afterEventId: $a) { __typename ... on StreamEventBase { eventId } ... on ErrorEvent { error { code } } } }"
     with srv.subscription(query, {"s": stream_id, "a": last}, token=token) as sub:
         payload = sub.next(timeout=10)
         assert "errors" not in payload, payload

@@ -91,7 +91,7 @@ def _code(out: dict) -> tuple[str, str]:
 
 def test_graphql_client_errors_carry_their_code_and_real_message(server):
     owner = register(server, verified=True)
-    agents = "query($n: Int!) { agents(first: $n) { items { name } } }"
+    agents = "query($n: Int!) { agents(first: $n) { nodes { key } } }"
     cases = [
         ("{ health { status ", None, "GRAPHQL_PARSE_FAILED", "Syntax Error"),
         ("{ health { statuz } }", None, "GRAPHQL_VALIDATION_FAILED", "Cannot query field 'statuz'"),
@@ -99,19 +99,19 @@ def test_graphql_client_errors_carry_their_code_and_real_message(server):
         (agents, {"n": None}, "BAD_USER_INPUT", "non-null type 'Int!'"),
         (agents, {}, "BAD_USER_INPUT", "to be provided"),
         (
-            "query($s: String) { agents(first: 1, search: $s) { items { name } } }",
+            "query($s: String) { agents(first: 1, filter: {search: $s}) { nodes { key } } }",
             {"s": "a\x00"},
             "BAD_USER_INPUT",
             "must not contain NUL",
         ),
         (
-            "query($s: String) { agents(first: 1, search: $s) { items { name } } }",
+            "query($s: String) { agents(first: 1, filter: {search: $s}) { nodes { key } } }",
             {"s": "\ud800"},
             "BAD_USER_INPUT",
             "lone surrogate",
         ),
         (
-            '{ agents(first: 1, search: "a\\u0000") { items { name } } }',
+            '{ agents(first: 1, filter: {search: "a\\u0000"}) { nodes { key } } }',
             None,
             "GRAPHQL_VALIDATION_FAILED",
             "must not contain NUL",

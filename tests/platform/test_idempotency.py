@@ -105,6 +105,11 @@ def assert_reused(response: httpx.Response, key: str, loc: list) -> None:
     assert f"'{key}'" in detail["msg"] and "different inputs" in detail["msg"]
 
 
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p.title() for p in rest)
+
+
 def gql_code(result: dict) -> str:
     assert result.get("data") is None or not any(result["data"].values()), result
     return result["errors"][0]["extensions"]["code"]
@@ -125,14 +130,17 @@ def test_chat_retry_returns_the_first_answer_and_stores_one_turn(server, owner):
 
     # The GraphQL twin is the same operation: the REST key's answer, nothing new.
     twin = server.gql(
-        "mutation($i: ChatInput!, $k: String) { chat(input: $i, idempotencyKey: $k) "
-        "{ conversationId response metadata } }",
-        {"i": body, "k": key},
+        "mutation($i: SendMessageInput!) { sendMessage(input: $i) "
+        "{ conversation { databaseId } response streamId status usage { inputTokens outputTokens totalTokens "
+        "cachedInputTokens reasoningOutputTokens requests } userErrors { message } } }",
+        {"i": {**body, "idempotencyKey": key}},
         token=owner.access_token,
-    )
-    assert twin["data"]["chat"]["conversationId"] == cid
-    assert twin["data"]["chat"]["response"] == first.json()["response"]
-    assert twin["data"]["chat"]["metadata"] == first.json()["metadata"]
+    )["data"]["sendMessage"]
+    meta = first.json()["metadata"]
+    assert twin["userErrors"] == [] and twin["conversation"]["databaseId"] == cid
+    assert twin["response"] == first.json()["response"]
+    assert (twin["streamId"], twin["status"].lower()) == (meta["stream_id"], meta["status"])
+    assert twin["usage"] == {_camel(k): v for k, v in meta["usage"].items()}
     assert turns(server, cid) == (1, 2)
 
     # Without a key every request is a new turn, as before.
@@ -148,11 +156,13 @@ def test_chat_with_other_inputs_is_refused_and_stores_nothing(server, owner):
     assert_reused(other, key, ["header", "Idempotency-Key"])
     assert_documented("POST", CHAT, other)
     gql = server.gql(
-        'mutation($k: String) { chat(input: {message: "another body"}, idempotencyKey: $k) { response } }',
+        'mutation($k: String) { sendMessage(input: {message: "another body", idempotencyKey: $k}) '
+        "{ response userErrors { field message code } } }",
         {"k": key},
         token=owner.access_token,
-    )
-    assert gql_code(gql) == "INVALID_INPUT" and key in gql["errors"][0]["message"]
+    )["data"]["sendMessage"]
+    [error] = gql["userErrors"]
+    assert gql["response"] is None and error["field"] == ["input", "idempotencyKey"] and key in error["message"]
     assert turns(server, cid) == (1, 2)
     assert count(server, "SELECT count(*) FROM conversations WHERE display_name = 'another body'") == 0
 
@@ -171,7 +181,7 @@ def test_malformed_keys_are_422_before_anything_runs(server, owner, bad):
     assert_documented("POST", CHAT, r)
     assert r.json()["details"][0]["loc"] == ["header", "Idempotency-Key"]
     gql = server.gql(
-        'mutation($k: String) { chat(input: {message: "never runs"}, idempotencyKey: $k) { response } }',
+        'mutation($k: String) { sendMessage(input: {message: "never runs", idempotencyKey: $k}) { response } }',
         {"k": bad},
         token=owner.access_token,
     )
@@ -236,12 +246,12 @@ def test_chat_stream_retry_replays_the_same_stream(server, owner):
 def test_graphql_chat_stream_and_start_chat_retries(server, owner):
     key, body = new_key(), {"message": "over the socket"}
     query = (
-        "subscription($i: ChatInput!, $k: String) { chatStream(input: $i, idempotencyKey: $k) "
+        "subscription($i: SendMessageInput!) { chatStream(input: $i) "
         "{ ... on StreamEventBase { eventId streamId conversationId } __typename } }"
     )
     runs = []
     for _ in range(2):
-        with server.subscription(query, {"i": body, "k": key}, token=owner.access_token) as sub:
+        with server.subscription(query, {"i": {**body, "idempotencyKey": key}}, token=owner.access_token) as sub:
             events = []
             while not events or events[-1]["__typename"] not in ("FinalEvent", "ErrorEvent"):
                 events.append(sub.next(timeout=10)["data"]["chatStream"])
@@ -250,21 +260,21 @@ def test_graphql_chat_stream_and_start_chat_retries(server, owner):
     assert turns(server, runs[0][0]["conversationId"]) == (1, 2)
 
     start = (
-        "mutation($i: ChatInput!, $k: String) { startChat(input: $i, idempotencyKey: $k) "
-        "{ streamId conversationId agent } }"
+        "mutation($i: StartChatInput!) { startChat(input: $i) "
+        "{ streamId conversation { databaseId } agent { key } userErrors { field } } }"
     )
     skey = new_key()
-    first = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startChat"]
-    again = server.gql(start, {"i": body, "k": skey}, token=owner.access_token)["data"]["startChat"]
-    assert again == first
-    other = server.gql(start, {"i": {"message": "else"}, "k": skey}, token=owner.access_token)
-    assert gql_code(other) == "INVALID_INPUT"
+    first = server.gql(start, {"i": {**body, "idempotencyKey": skey}}, token=owner.access_token)["data"]["startChat"]
+    again = server.gql(start, {"i": {**body, "idempotencyKey": skey}}, token=owner.access_token)["data"]["startChat"]
+    assert again == first and first["userErrors"] == []
+    other = server.gql(start, {"i": {"message": "else", "idempotencyKey": skey}}, token=owner.access_token)
+    assert other["data"]["startChat"]["userErrors"] == [{"field": ["input", "idempotencyKey"]}]
     time.sleep(0.5)  # the turn finishes
     assert (
         count(
             server,
             "SELECT count(*) FROM chat_runs WHERE conversation_id = :c",
-            c=db_id(server, first["conversationId"]),
+            c=db_id(server, first["conversation"]["databaseId"]),
         )
         == 1
     )

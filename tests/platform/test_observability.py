@@ -31,7 +31,7 @@ def test_invented_operation_names_and_methods_add_no_series(server):
         server.gql(f"query Bogus{i} {{ noSuchField{i} }}")
         server.gql(f"mutation M{i} {{ nope }}")
         server.http.post("/graphql", json={"query": f"query Q{i} {{"})  # syntax error
-        server.http.post("/graphql", json={"query": "{ health { status } tools { totalTools } }"})
+        server.http.post("/graphql", json={"query": "{ health { status } tools { totalCount } }"})
         server.http.request(f"INVENTED{i}", "/health")
 
     burst(0)
@@ -98,7 +98,7 @@ def test_client_errors_are_one_line_without_traceback(observed):
         (
             "variables",
             observed.http.post(
-                gql, json={"query": "query($n: Int!) { agents(first: $n) { total } }", "variables": {"n": "many"}}
+                gql, json={"query": "query($n: Int!) { agents(first: $n) { totalCount } }", "variables": {"n": "many"}}
             ),
             "BAD_USER_INPUT",
         ),

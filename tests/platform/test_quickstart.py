@@ -96,6 +96,7 @@ def test_the_quickstart_runs_verbatim(tmp_path):
     assert '"kind":"message.delta"' in out and '"kind":"final"' in out  # SSE
     assert '"me":{"email":"ada@example.com","tenant":{"name":"Ada Labs"' in out and '"emailVerified":true' in out
     assert '"response":"[offline model] You said: Hello over GraphQL"' in out  # GraphQL mutation
+    assert '"messageCount":2},"userErrors":[]' in out  # ...its payload: the conversation, no user errors
     assert "[offline model] You said: Stream me a reply over a WebSocket" in out  # subscription
     assert "[FinalEvent]" in out
     assert '"workflow_key":"analysis_code"' in out and '"final_output":' in out  # workflow

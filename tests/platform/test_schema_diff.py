@@ -28,9 +28,9 @@ REMOVED_ENUM_VALUE = (
     ("VALUE_REMOVED_FROM_ENUM", "IncidentSeverity.CRITICAL"),
 )
 CHANGED_ARGUMENT_TYPE = (
-    "agents(first: Int! = 24,",
-    'agents(first: String! = "24",',
-    ("ARG_CHANGED_KIND", "Query.agents(first:) has changed type from String! to Int!"),
+    "agent(key: String!): Agent",
+    "agent(key: Int!): Agent",
+    ("ARG_CHANGED_KIND", "Query.agent(key:) has changed type from Int! to String!"),
 )
 
 

@@ -5,16 +5,18 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import and_, delete, or_, select
+from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy.orm import aliased
 
 from agentdeck.context import Context
 from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
-from agentdeck.domain.agents.search import SearchHit, search_messages
+from agentdeck.domain.agents.search import SearchHit, count_matching, search_messages
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
-from agentdeck.domain.common.results import CursorPage
+from agentdeck.domain.common.results import CursorPage, Page
 from agentdeck.errors import NotFound
 
 SEARCH_PAGE_SIZE = Limit(ge=1, le=50)  # ranking is the costly part: smaller pages than lists
@@ -117,3 +119,134 @@ async def delete_conversation(ctx: Context, conversation_id: str) -> bool:
         await s.delete(conversation)
         await s.commit()
     return True
+
+
+# -- reads of the native graph: offset pages with totals, and batched reads for DataLoaders ----
+
+
+def conversation_ids(raw: list[str]) -> list[uuid.UUID]:
+    """The UUIDs among `raw` (the rest name no conversation)."""
+    out = []
+    for value in raw:
+        try:
+            out.append(uuid.UUID(value))
+        except ValueError:
+            continue
+    return out
+
+
+async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | None = None) -> Page[Conversation]:
+    """The tenant's conversations, most recently active first."""
+    await require_role(ctx, "viewer")
+    where = [Conversation.agent_entrypoint == agent] if agent else []
+    query = (
+        select(Conversation)
+        .where(*where)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .offset(offset)
+        .limit(limit)
+    )
+    async with ctx.session() as s:
+        rows = list((await s.scalars(query)).all())
+        total = await s.scalar(select(func.count(Conversation.id)).where(*where)) or 0
+    return Page(rows, total)
+
+
+async def find_conversations(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
+    """The tenant's conversations among `ids` (another tenant's, or missing ones, are absent)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(Conversation).where(Conversation.id.in_(ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def get_conversation(ctx: Context, conversation_id: uuid.UUID) -> Conversation:
+    found = (await find_conversations(ctx, [conversation_id])).get(conversation_id)
+    if found is None:
+        raise NotFound("Conversation not found.")
+    return found
+
+
+async def _pages(
+    ctx: Context, model: Any, ids: list[uuid.UUID], order: tuple[Any, ...], where: list[Any], offset: int, limit: int
+) -> dict[uuid.UUID, Page[Any]]:
+    """The same window of a child list (ordered by `order`) of each conversation among `ids`:
+    two statements for any number of conversations (the windows, the counts)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    conditions = [model.conversation_id.in_(ids), *where]
+    position = func.row_number().over(partition_by=model.conversation_id, order_by=order).label("position")
+    ranked = select(model, position).where(*conditions).subquery()
+    child = aliased(model, ranked)
+    window = (
+        select(child)
+        .where(ranked.c.position > offset, ranked.c.position <= offset + limit)
+        .order_by(ranked.c.conversation_id, ranked.c.position)
+    )
+    counts = select(model.conversation_id, func.count(model.id)).where(*conditions).group_by(model.conversation_id)
+    items: dict[uuid.UUID, list[Any]] = {i: [] for i in ids}
+    async with ctx.session() as s:
+        for row in (await s.scalars(window)).all():
+            items[row.conversation_id].append(row)
+        totals: dict[uuid.UUID, int] = dict((await s.execute(counts)).tuples().all())
+    return {i: Page(items[i], totals.get(i, 0)) for i in ids}
+
+
+async def message_pages(
+    ctx: Context, ids: list[uuid.UUID], offset: int, limit: int
+) -> dict[uuid.UUID, Page[ConversationMessage]]:
+    """The same window of the messages (oldest first) of each conversation among `ids`."""
+    order = (ConversationMessage.created_at, ConversationMessage.id)
+    return await _pages(ctx, ConversationMessage, ids, order, [], offset, limit)
+
+
+async def event_pages(
+    ctx: Context, ids: list[uuid.UUID], workflow_run_id: str | None, offset: int, limit: int
+) -> dict[uuid.UUID, Page[ConversationEvent]]:
+    """The same window of the ledger events (in sequence order; those of one workflow run, if
+    named) of each conversation among `ids`."""
+    where = [ConversationEvent.workflow_run_id == workflow_run_id] if workflow_run_id else []
+    return await _pages(ctx, ConversationEvent, ids, (ConversationEvent.sequence_no,), where, offset, limit)
+
+
+async def find_messages(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, ConversationMessage]:
+    """The tenant's messages among `ids` (another tenant's, or missing ones, are absent)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    async with ctx.session() as s:
+        rows = (await s.scalars(select(ConversationMessage).where(ConversationMessage.id.in_(ids)))).all()
+    return {row.id: row for row in rows}
+
+
+async def last_messages(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, ConversationMessage]:
+    """The newest message of each conversation among `ids`, in one statement (ties on the time
+    broken by id, as `get_history` orders them)."""
+    await require_role(ctx, "viewer")
+    if not ids:
+        return {}
+    newer = aliased(ConversationMessage)
+    latest = (
+        select(func.max(newer.created_at))
+        .where(newer.conversation_id == ConversationMessage.conversation_id)
+        .scalar_subquery()
+    )
+    query = select(ConversationMessage).where(
+        ConversationMessage.conversation_id.in_(ids), ConversationMessage.created_at == latest
+    )
+    out: dict[uuid.UUID, ConversationMessage] = {}
+    async with ctx.session() as s:
+        for row in (await s.scalars(query)).all():
+            kept = out.get(row.conversation_id)
+            if kept is None or row.id > kept.id:
+                out[row.conversation_id] = row
+    return out
+
+
+async def search_page(ctx: Context, q: str, offset: int, limit: int) -> Page[SearchHit]:
+    """Conversations matching `q`, best first, with how many match in all."""
+    hits = await search_messages(ctx, q, limit=limit, offset=offset)
+    return Page(hits, await count_matching(ctx, q))

@@ -1,0 +1,612 @@
+"""The chat domain's native graph: agents, tools, conversations, their messages and ledger events
+as Nodes and connections (docs/graphql.md). The roots that serve them are in `schema/chat.py`.
+
+Agents and tools are catalog data (in memory): their global ids wrap their keys, and `databaseId`
+is that key. Conversations and messages are the tenant's rows: their ids wrap UUIDs, and every
+read goes through `domain/chat/conversations.py`, so another tenant's id resolves to null.
+Nested reads batch through per-request DataLoaders: a page of conversations with each one's agent
+(and its usage) and last message costs one statement per relation, whatever the page size.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable
+from datetime import datetime
+from enum import Enum
+from typing import Annotated, Any
+
+import strawberry
+from strawberry import relay
+from strawberry.scalars import JSON
+
+from agentdeck.db.models import Conversation as ConversationRow
+from agentdeck.db.models import ConversationEvent as ConversationEventRow
+from agentdeck.db.models import ConversationMessage as MessageRow
+from agentdeck.domain.agents import directory as ra
+from agentdeck.domain.agents.search import SearchHit
+from agentdeck.domain.catalog import SPECS, AgentSpec
+from agentdeck.domain.chat import conversations as rv
+from agentdeck.domain.common import access
+from agentdeck.domain.common.results import Page
+from agentdeck.errors import NotFound
+from agentdeck.schema import graph
+from agentdeck.schema.limits import limited
+from agentdeck.schema.permissions import Scope, TenantRole, allow
+
+READ = allow(Scope("conversations:read"), TenantRole("viewer"))
+READ_SCOPE = "conversations:read"
+
+
+# -- enums --------------------------------------------------------------------------------------
+
+
+@strawberry.enum(description="Whether an agent takes conversations.")
+class AgentAvailability(Enum):
+    ACTIVE = "active"
+
+
+@strawberry.enum(description="Who runs a tool: the platform itself, or the model's provider.")
+class ToolKind(Enum):
+    FUNCTION = "function"
+    HOSTED = "hosted"
+
+
+@strawberry.enum(description="A conversation's state.")
+class ConversationStatus(Enum):
+    ACTIVE = "active"
+
+
+@strawberry.enum(description="Who wrote a message or a ledger item.")
+class MessageRole(Enum):
+    USER = "user"
+    ASSISTANT = "assistant"
+    TOOL = "tool"
+    SYSTEM = "system"
+
+
+@strawberry.enum(description="What a ledger item of a conversation records.")
+class RunItemType(Enum):
+    MESSAGE = "message"
+    TOOL_CALL = "tool_call"
+    TOOL_OUTPUT = "tool_output"
+    HANDOFF = "handoff"
+
+
+@strawberry.enum(description="How a chat turn ended (RUNNING while it has not).")
+class TurnStatus(Enum):
+    RUNNING = "running"
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+
+
+@strawberry.enum(description="How much of the conversation an agent taking over (a handoff) sees.")
+class HandoffContextPolicy(Enum):
+    FULL = "full"
+    FRESH = "fresh"
+    LAST_TURN = "last_turn"
+
+
+# -- loaders: one statement per relation for a whole page -------------------------------------
+
+
+def _usage_loader(info: strawberry.Info) -> Any:
+    async def batch(keys: list[str]) -> list[ra.AgentUsage | None]:
+        found = await ra.agent_usages(info.context, keys)
+        return [found.get(k) for k in keys]
+
+    return graph.loader(info, "chat.agent_usage", batch)
+
+
+def _agent_loader(info: strawberry.Info) -> Any:
+    async def batch(keys: list[str]) -> list[Agent | None]:  # the catalog is in memory: no SQL
+        return [Agent.from_spec(SPECS[k]) if k in SPECS else None for k in keys]
+
+    return graph.loader(info, "chat.agent", batch)
+
+
+def _conversation_loader(info: strawberry.Info) -> Any:
+    async def batch(ids: list[uuid.UUID]) -> list[ConversationRow | None]:
+        found = await rv.find_conversations(info.context, list(dict.fromkeys(ids)))
+        return [found.get(i) for i in ids]
+
+    return graph.loader(info, "chat.conversation", batch)
+
+
+def _last_message_loader(info: strawberry.Info) -> Any:
+    async def batch(ids: list[uuid.UUID]) -> list[MessageRow | None]:
+        found = await rv.last_messages(info.context, list(dict.fromkeys(ids)))
+        return [found.get(i) for i in ids]
+
+    return graph.loader(info, "chat.last_message", batch)
+
+
+def _windowed(info: strawberry.Info, name: str, read: Any) -> Any:
+    """A loader of child pages keyed (conversation, filter, offset, limit): the conversations of
+    one page that ask for the same window share `read`'s two statements."""
+
+    async def batch(keys: list[tuple[uuid.UUID, Any, int, int]]) -> list[Page[Any]]:
+        windows: dict[tuple[Any, int, int], list[uuid.UUID]] = {}
+        for cid, narrow, offset, limit in keys:
+            windows.setdefault((narrow, offset, limit), []).append(cid)
+        found = {}
+        for (narrow, offset, limit), ids in windows.items():
+            pages = await read(info.context, list(dict.fromkeys(ids)), narrow, offset, limit)
+            found.update({(cid, narrow, offset, limit): page for cid, page in pages.items()})
+        return [found[k] for k in keys]
+
+    return graph.loader(info, name, batch)
+
+
+def _message_pages(info: strawberry.Info) -> Any:
+    async def read(ctx: Any, ids: list[uuid.UUID], _narrow: None, offset: int, limit: int) -> Any:
+        return await rv.message_pages(ctx, ids, offset, limit)
+
+    return _windowed(info, "chat.message_pages", read)
+
+
+def _event_pages(info: strawberry.Info) -> Any:
+    return _windowed(info, "chat.event_pages", rv.event_pages)
+
+
+async def load_agent(info: strawberry.Info, key: str | None) -> Agent | None:
+    return await _agent_loader(info).load(key) if key else None
+
+
+async def load_conversation(info: strawberry.Info, conversation_id: uuid.UUID | None) -> Conversation | None:
+    if conversation_id is None:
+        return None
+    row = await _conversation_loader(info).load(conversation_id)
+    return Conversation.from_row(row) if row is not None else None
+
+
+def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
+    out: list[uuid.UUID | None] = []
+    for raw in node_ids:
+        try:
+            out.append(uuid.UUID(raw))
+        except ValueError:
+            out.append(None)
+    return out
+
+
+def _missing(required: bool, what: str) -> None:
+    if required:
+        raise NotFound(f"{what} not found.")
+
+
+# -- agents and tools ---------------------------------------------------------------------------
+
+
+# Shared with the legacy REST shapes (`agentStatus`, `agents`): a description would show in
+# openapi.json, which the REST face documents unchanged.
+@strawberry.type
+class AgentToolingFlags:
+    supports_code_interpreter: bool
+    supports_file_search: bool
+    supports_image_generation: bool
+    supports_web_search: bool
+
+    @classmethod
+    def from_spec(cls, spec: AgentSpec) -> AgentToolingFlags:
+        return cls(**spec.tooling)
+
+
+@strawberry.type(description="A tool an agent may call.")
+class Tool(graph.Node):
+    name_key: relay.NodeID[str]
+    entry: strawberry.Private[ra.ToolEntry]
+
+    @classmethod
+    def from_entry(cls, entry: ra.ToolEntry) -> Tool:
+        return cls(name_key=entry.name, entry=entry)
+
+    @strawberry.field(description="The tool's name (its key in the catalog).")
+    def database_id(self) -> str:
+        return self.entry.name
+
+    @strawberry.field(description="The tool's name, as models call it.")
+    def name(self) -> str:
+        return self.entry.name
+
+    @strawberry.field(description="Who runs the tool.")
+    def kind(self) -> ToolKind:
+        return ToolKind(self.entry.kind)
+
+    @strawberry.field(description="The tool's category: utility, knowledge, web, code, media, other.")
+    def category(self) -> str:
+        return self.entry.category
+
+    @strawberry.field(description="What the tool does, as the model is told (function tools only).")
+    def description(self) -> str | None:
+        return self.entry.description
+
+    @strawberry.field(description="The agents that use this tool.")
+    def agents(self) -> graph.Connection[Agent]:
+        return graph.connection_of([Agent.from_spec(SPECS[k]) for k in self.entry.agents])
+
+    @classmethod
+    def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Tool | None]:
+        access.require_scope(info.context, "tools:read")
+        out: list[Tool | None] = []
+        for name in node_ids:
+            entry = ra.find_tool(name)
+            if entry is None:
+                _missing(required, "Tool")
+            out.append(cls.from_entry(entry) if entry else None)
+        return out
+
+
+@strawberry.type(description="An agent of the catalog: what it does, its tools, and its use in this tenant.")
+class Agent(graph.Node):
+    agent_key: relay.NodeID[str]
+    spec: strawberry.Private[AgentSpec]
+
+    @classmethod
+    def from_spec(cls, spec: AgentSpec) -> Agent:
+        return cls(agent_key=spec.key, spec=spec)
+
+    @strawberry.field(description="The agent's key (as `key`).")
+    def database_id(self) -> str:
+        return self.spec.key
+
+    @strawberry.field(description="The agent's key, which chat inputs and filters take.")
+    def key(self) -> str:
+        return self.spec.key
+
+    @strawberry.field(description="Its name for people.")
+    def display_name(self) -> str:
+        return self.spec.display_name
+
+    @strawberry.field(description="What it does.")
+    def description(self) -> str:
+        return self.spec.description
+
+    @strawberry.field(description="The model it runs on; null: the platform's default model.")
+    def model(self) -> str | None:
+        return self.spec.model
+
+    @strawberry.field(description="Whether it takes conversations.")
+    def status(self) -> AgentAvailability:
+        return AgentAvailability.ACTIVE
+
+    @strawberry.field(description="The JSON Schema of its structured answers, if it gives such.")
+    def output_schema(self) -> JSON | None:
+        return JSON(self.spec.output_schema) if self.spec.output_schema is not None else None
+
+    @strawberry.field(description="Which kinds of hosted tools it uses.")
+    def tooling(self) -> AgentToolingFlags:
+        return AgentToolingFlags.from_spec(self.spec)
+
+    @strawberry.field(description="The tools it may call.")
+    def tools(self) -> graph.Connection[Tool]:
+        entries = {t.name: t for t in ra.tool_entries()}
+        return graph.connection_of([Tool.from_entry(entries[n]) for n in sorted(set(self.spec.tools))])
+
+    @strawberry.field(description="The agents it may hand a conversation to.")
+    def handoffs(self) -> graph.Connection[Agent]:
+        return graph.connection_of([Agent.from_spec(SPECS[h.agent]) for h in self.spec.handoffs])
+
+    @strawberry.field(description="When this tenant's latest conversation with it was active.")
+    async def last_used_at(self, info: strawberry.Info) -> datetime | None:
+        usage = await _usage_loader(info).load(self.spec.key)
+        return usage.last_used if usage else None
+
+    @strawberry.field(description="How many conversations this tenant started with it.")
+    async def total_conversations(self, info: strawberry.Info) -> int:
+        usage = await _usage_loader(info).load(self.spec.key)
+        return usage.conversations if usage else 0
+
+    @strawberry.field(extensions=READ, description="This tenant's conversations started with it, newest first.")
+    async def conversations(
+        self, info: strawberry.Info, first: graph.First = None, after: graph.After = None
+    ) -> graph.Connection[Conversation]:
+        key = self.spec.key
+        return await graph.paginate(
+            lambda offset, limit: rv.conversation_page(info.context, offset, limit, key),
+            Conversation.from_row,
+            first=first,
+            after=after,
+        )
+
+    @classmethod
+    def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Agent | None]:
+        access.require_scope(info.context, "tools:read")
+        out: list[Agent | None] = []
+        for key in node_ids:
+            if key not in SPECS:
+                _missing(required, "Agent")
+            out.append(cls.from_spec(SPECS[key]) if key in SPECS else None)
+        return out
+
+
+# -- conversations, messages, ledger events -----------------------------------------------------
+
+
+@strawberry.type(description="A file attached to a message.")
+class MessageAttachment:
+    object_id: uuid.UUID | None = strawberry.field(description="The stored object's id.")
+    kind: str | None = strawberry.field(description="What the file is to the message (as its sender said).")
+
+    @classmethod
+    def from_json(cls, value: Any) -> MessageAttachment:
+        value = value if isinstance(value, dict) else {}
+        raw = value.get("object_id")
+        try:
+            object_id = uuid.UUID(str(raw)) if raw is not None else None
+        except ValueError:
+            object_id = None
+        return cls(object_id=object_id, kind=value.get("kind"))
+
+
+@strawberry.type(description="One message of a conversation.")
+class Message(graph.Node):
+    uid: relay.NodeID[str]
+    row: strawberry.Private[MessageRow]
+
+    @classmethod
+    def from_row(cls, row: MessageRow) -> Message:
+        return cls(uid=str(row.id), row=row)
+
+    @strawberry.field
+    def database_id(self) -> uuid.UUID:
+        return self.row.id
+
+    @strawberry.field
+    def role(self) -> MessageRole:
+        return MessageRole(self.row.role)
+
+    @strawberry.field
+    def content(self) -> str:
+        return self.row.content
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def attachments(self) -> list[MessageAttachment]:
+        return [MessageAttachment.from_json(a) for a in self.row.attachments or []]
+
+    @strawberry.field(description="The agent that wrote it (assistant messages).")
+    async def agent(self, info: strawberry.Info) -> Agent | None:
+        return await load_agent(info, self.row.agent)
+
+    @strawberry.field
+    async def conversation(self, info: strawberry.Info) -> Conversation | None:
+        return await load_conversation(info, self.row.conversation_id)
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Message | None]:
+        access.require_scope(info.context, READ_SCOPE)
+        ids = _uuids(node_ids)
+        found = await rv.find_messages(info.context, [i for i in ids if i is not None])
+        out = [cls.from_row(found[i]) if i in found else None for i in ids]
+        if required and None in out:
+            raise NotFound("Message not found.")
+        return out
+
+
+@strawberry.type(description="One item of a conversation's durable ledger: a message, tool call, output or handoff.")
+class ConversationEvent:
+    row: strawberry.Private[ConversationEventRow]
+
+    @strawberry.field(description="Its position in the conversation (1, 2, ...).")
+    def sequence_number(self) -> int:
+        return self.row.sequence_no
+
+    @strawberry.field
+    def type(self) -> RunItemType:
+        return RunItemType(self.row.run_item_type)
+
+    @strawberry.field(description="The item's name within its type (e.g. `user_input`).")
+    def name(self) -> str | None:
+        return self.row.run_item_name
+
+    @strawberry.field
+    def role(self) -> MessageRole | None:
+        return MessageRole(self.row.role) if self.row.role else None
+
+    @strawberry.field
+    async def agent(self, info: strawberry.Info) -> Agent | None:
+        return await load_agent(info, self.row.agent)
+
+    @strawberry.field
+    def tool_call_id(self) -> str | None:
+        return self.row.tool_call_id
+
+    @strawberry.field
+    def tool_name(self) -> str | None:
+        return self.row.tool_name
+
+    @strawberry.field
+    def model(self) -> str | None:
+        return self.row.model
+
+    @strawberry.field
+    def content_text(self) -> str | None:
+        return self.row.content_text
+
+    @strawberry.field
+    def reasoning_text(self) -> str | None:
+        return self.row.reasoning_text
+
+    @strawberry.field(description="A tool call's arguments (free-form: each tool has its own).")
+    def call_arguments(self) -> JSON | None:
+        return JSON(self.row.call_arguments) if self.row.call_arguments is not None else None
+
+    @strawberry.field(description="A tool's output (free-form: each tool has its own).")
+    def call_output(self) -> JSON | None:
+        return JSON(self.row.call_output) if self.row.call_output is not None else None
+
+    @strawberry.field
+    def attachments(self) -> list[MessageAttachment]:
+        return [MessageAttachment.from_json(a) for a in self.row.attachments or []]
+
+    @strawberry.field(description="The provider's response id.")
+    def response_id(self) -> str | None:
+        return self.row.response_id
+
+    @strawberry.field(description="The workflow run that wrote it, if one did (its database id).")
+    def workflow_run_id(self) -> str | None:
+        return self.row.workflow_run_id
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+
+@strawberry.input(description="Which ledger events to list.")
+class ConversationEventFilter:
+    workflow_run_id: str | None = strawberry.field(
+        default=None, description="Only those of this workflow run (its database id)."
+    )
+
+
+@strawberry.type(description="A conversation of this tenant with an agent.")
+class Conversation(graph.Node):
+    uid: relay.NodeID[str]
+    row: strawberry.Private[ConversationRow]
+
+    @classmethod
+    def from_row(cls, row: ConversationRow) -> Conversation:
+        return cls(uid=str(row.id), row=row)
+
+    @strawberry.field
+    def database_id(self) -> uuid.UUID:
+        return self.row.id
+
+    @strawberry.field(description="Its title (the start of its first message).")
+    def display_name(self) -> str | None:
+        return self.row.display_name
+
+    @strawberry.field
+    def status(self) -> ConversationStatus:
+        return ConversationStatus(self.row.status)
+
+    @strawberry.field
+    def message_count(self) -> int:
+        return self.row.message_count
+
+    @strawberry.field
+    def created_at(self) -> datetime:
+        return self.row.created_at
+
+    @strawberry.field
+    def updated_at(self) -> datetime:
+        return self.row.updated_at
+
+    @strawberry.field(description="The agent it was started with.")
+    async def agent(self, info: strawberry.Info) -> Agent | None:
+        return await load_agent(info, self.row.agent_entrypoint)
+
+    @strawberry.field(description="The agent answering now (another one after a handoff).")
+    async def active_agent(self, info: strawberry.Info) -> Agent | None:
+        return await load_agent(info, self.row.active_agent)
+
+    @strawberry.field(description="Its newest message.")
+    async def last_message(self, info: strawberry.Info) -> Message | None:
+        row = await _last_message_loader(info).load(self.row.id)
+        return Message.from_row(row) if row is not None else None
+
+    @strawberry.field(description="Its messages, oldest first (`last: n` for the newest n).")
+    async def messages(
+        self,
+        info: strawberry.Info,
+        first: graph.First = None,
+        after: graph.After = None,
+        last: graph.Last = None,
+        before: graph.Before = None,
+    ) -> graph.Connection[Message]:
+        cid, pages = self.row.id, _message_pages(info)
+        return await graph.paginate(
+            lambda offset, limit: pages.load((cid, None, offset, limit)),
+            Message.from_row,
+            first=first,
+            after=after,
+            last=last,
+            before=before,
+        )
+
+    @strawberry.field(description="Its durable ledger of run items, in sequence order.")
+    async def events(
+        self,
+        info: strawberry.Info,
+        filter: ConversationEventFilter | None = None,
+        first: graph.First = None,
+        after: graph.After = None,
+    ) -> graph.Connection[ConversationEvent]:
+        cid, run, pages = self.row.id, filter.workflow_run_id if filter else None, _event_pages(info)
+        return await graph.paginate(
+            lambda offset, limit: pages.load((cid, run, offset, limit)),
+            lambda row: ConversationEvent(row=row),
+            first=first,
+            after=after,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[Conversation | None]:
+        access.require_scope(info.context, READ_SCOPE)
+        ids = _uuids(node_ids)
+        found = await rv.find_conversations(info.context, [i for i in ids if i is not None])
+        out = [cls.from_row(found[i]) if i in found else None for i in ids]
+        if required and None in out:
+            raise NotFound("Conversation not found.")
+        return out
+
+
+@strawberry.type(description="A conversation matching a search, with its best-matching message.")
+class ConversationSearchHit:
+    hit: strawberry.Private[SearchHit]
+
+    @strawberry.field
+    def conversation(self) -> Conversation:
+        return Conversation.from_row(self.hit.conversation)
+
+    @strawberry.field(description="The start of its best-matching message.")
+    def snippet(self) -> str:
+        return self.hit.preview
+
+    @strawberry.field(description="How well it matches (higher is better: BM25 on SQLite, ts_rank on PostgreSQL).")
+    def score(self) -> float:
+        return self.hit.score
+
+
+@strawberry.input(description="Which agents to list.")
+class AgentFilter:
+    search: str | None = strawberry.field(
+        default=None, description="Only those with this text in their key, name or description."
+    )
+
+
+@strawberry.input(description="Which conversations to list.")
+class ConversationFilter:
+    agent: str | None = strawberry.field(default=None, description="Only those started with this agent (its key).")
+
+
+def conversation_uuid(info: strawberry.Info, global_id: str) -> uuid.UUID | None:
+    """The UUID a `Conversation` global id wraps (None: not a conversation's id)."""
+    try:
+        decoded = graph.GlobalID.from_id(global_id)
+    except Exception:  # noqa: BLE001 - any undecodable id names no conversation
+        return None
+    if decoded.type_name != "Conversation":
+        return None
+    return _uuids([decoded.node_id])[0]
+
+
+SearchFirst = Annotated[
+    int | None,
+    strawberry.argument(
+        description="Returns the first n hits (1 to 50; 20 by default).", metadata=limited(rv.SEARCH_PAGE_SIZE)
+    ),
+]
