@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from collections.abc import AsyncGenerator, Awaitable, Callable, Iterable
+from collections.abc import AsyncGenerator, Iterable
 from dataclasses import replace
 from datetime import datetime
 from typing import Any, TypeVar
@@ -17,14 +17,13 @@ from agentdeck.db.models import TenantSubscription as SubscriptionRow
 from agentdeck.domain import billing as r
 from agentdeck.domain.common.idempotency import KEY, Idempotency
 from agentdeck.domain.common.results import CursorPage, Outcome, Page
-from agentdeck.errors import DomainError, InvalidInput, NotFound
+from agentdeck.errors import InvalidInput, NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
 E = TypeVar("E", bound=enum.Enum)
-P = TypeVar("P")
 
 
 # == The legacy shapes (the REST face) ===========================================================
@@ -818,30 +817,9 @@ async def _known_plan(info: strawberry.Info, plan_id: strawberry.ID, field: str)
     return code
 
 
-async def _user_errors_named(action: Awaitable[dict[str, Any]]) -> dict[str, Any]:
-    """The domain names a field at fault `input.<python_name>` (REST reads it so): here it is the
-    `loc` the payload's user errors read (`["input", "<graphqlName>"]`)."""
-    try:
-        return await action
-    except DomainError as error:
-        if isinstance(error.details, list):
-            error.details = [_loc(d) for d in error.details]
-        raise
-
-
-def _loc(detail: Any) -> Any:
-    if not isinstance(detail, dict) or "loc" in detail or "field" not in detail:
-        return detail
-    return {**detail, "loc": str(detail["field"]).split("."), "msg": detail.get("message")}
-
-
 def _idempotency(input: StartSubscriptionInput | RecordUsageInput) -> Idempotency:
     """The input's idempotency key, guarding the rest of the input."""
     return Idempotency(input.idempotency_key, replace(input, idempotency_key=None), field="input.idempotencyKey")
-
-
-async def _payload(make: Callable[..., P], action: Awaitable[dict[str, Any]]) -> P:
-    return await graph.payload(make, _user_errors_named(action))
 
 
 @strawberry.input(description="Start the tenant's subscription on a plan.")
@@ -973,7 +951,7 @@ class Mutation:
             )
             return {"subscription": BillingSubscription.from_row(row)}
 
-        return await _payload(StartSubscriptionPayload, action())
+        return await graph.payload(StartSubscriptionPayload, action())
 
     @strawberry.mutation(extensions=ADMIN, description="Change seats, auto-renewal, billing email or plan.")
     async def update_subscription(
@@ -986,7 +964,7 @@ class Mutation:
             )
             return {"subscription": BillingSubscription.from_row(row)}
 
-        return await _payload(UpdateSubscriptionPayload, action())
+        return await graph.payload(UpdateSubscriptionPayload, action())
 
     @strawberry.mutation(extensions=ADMIN, description="Cancel now or at the end of the current period.")
     async def cancel_subscription(
@@ -996,7 +974,7 @@ class Mutation:
             row = await r.cancel_subscription(info.context, None, input.at_period_end)
             return {"subscription": BillingSubscription.from_row(row)}
 
-        return await _payload(CancelSubscriptionPayload, action())
+        return await graph.payload(CancelSubscriptionPayload, action())
 
     @strawberry.mutation(extensions=ADMIN, description="Record metered usage (once per idempotency key).")
     async def record_usage(self, info: strawberry.Info, input: RecordUsageInput) -> RecordUsagePayload:
@@ -1014,7 +992,7 @@ class Mutation:
             totals = UsageTotal.from_period(await r.usage_totals(info.context, None))
             return {"usage": next((t for t in totals if t.feature_key == input.feature_key), None)}
 
-        return await _payload(RecordUsagePayload, action())
+        return await graph.payload(RecordUsagePayload, action())
 
 
 @strawberry.type

@@ -24,7 +24,7 @@ from agentdeck.domain.chat import conversations as rv
 from agentdeck.domain.chat import turns as rc
 from agentdeck.domain.common import idempotency as ri
 from agentdeck.domain.common.results import CursorPage, Page
-from agentdeck.errors import DomainError, NotFound
+from agentdeck.errors import NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.chat_events import StreamEvent, StreamUsage, to_event
 from agentdeck.schema.chat_nodes import (
@@ -532,18 +532,6 @@ class DeleteConversationPayload:
     user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
 
 
-def _located(error: DomainError) -> DomainError:
-    """The domain names fields as dotted paths (`input.message`); user errors take `loc` lists."""
-    if isinstance(error.details, list):
-        error.details = [
-            {"loc": d["field"].split("."), "msg": d.get("message") or error.message}
-            if isinstance(d, dict) and isinstance(d.get("field"), str) and "loc" not in d
-            else d
-            for d in error.details
-        ]
-    return error
-
-
 async def _chat_request(info: strawberry.Info, input: SendMessageInput) -> rc.ChatRequest:
     """The domain's request for a native input: the conversation's global id unwrapped (a foreign
     or missing one, and an unknown agent key, are the user's to correct)."""
@@ -577,13 +565,6 @@ def _native_key(input: SendMessageInput, request: rc.ChatRequest) -> ri.Idempote
         run_options=JSON(request.run_options) if request.run_options is not None else None,
     )
     return ri.Idempotency(input.idempotency_key, {"input": legacy}, field="input.idempotencyKey")
-
-
-async def _located_action(action: Any) -> dict[str, Any]:
-    try:
-        return await action
-    except DomainError as error:
-        raise _located(error) from None
 
 
 @strawberry.type
@@ -681,7 +662,7 @@ class Mutation:
                 "usage": StreamUsage(**usage) if isinstance(usage, dict) else None,
             }
 
-        return await graph.payload(SendMessagePayload, _located_action(action()))
+        return await graph.payload(SendMessagePayload, action())
 
     @strawberry.mutation(
         extensions=WRITE, description="Send a message and return at once; read the answer from `chatEvents`."
@@ -692,7 +673,7 @@ class Mutation:
             turn = await rc.start_chat(info.context, request, _native_key(input, request))
             return {"conversation_id": turn.conversation_id, "agent_key": turn.agent.key, "stream_id": turn.stream_id}
 
-        return await graph.payload(StartChatPayload, _located_action(action()))
+        return await graph.payload(StartChatPayload, action())
 
     @strawberry.mutation(
         extensions=allow(Scope("conversations:delete"), TenantRole("admin")),

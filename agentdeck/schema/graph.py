@@ -212,13 +212,20 @@ class UserError:
 
     @classmethod
     def from_domain(cls, error: DomainError, code: UserErrorCode) -> list[UserError]:
+        """One user error per detail that names a field: `{"loc": [...], "msg"}` (the REST layer's
+        422 form) or `{"field": "input.x_y", "message"}` (the domain's form), as a path of GraphQL
+        names (`["input", "xY"]`); a single one without a field otherwise."""
         details = error.details if isinstance(error.details, list) else []
         out = []
         for detail in details:
-            loc = detail.get("loc") if isinstance(detail, dict) else None
-            if isinstance(loc, list | tuple) and loc:
-                path = [_camel(str(p)) for p in loc if p not in ("body", "query", "path")]
-                out.append(cls(field=path or None, message=str(detail.get("msg") or error.message), code=code))
+            if not isinstance(detail, dict):
+                continue
+            loc, field = detail.get("loc"), detail.get("field")
+            parts = list(loc) if isinstance(loc, list | tuple) else field.split(".") if isinstance(field, str) else []
+            path = [_camel(str(p)) for p in parts if p not in ("body", "query", "path")]
+            if path:
+                message = detail.get("msg") or detail.get("message") or error.message
+                out.append(cls(field=path, message=str(message), code=code))
         return out or [cls(field=None, message=error.message, code=code)]
 
 

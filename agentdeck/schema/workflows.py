@@ -22,7 +22,7 @@ from agentdeck.domain.common import access
 from agentdeck.domain.common import idempotency as ri
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.workflows import runs as rw
-from agentdeck.errors import DomainError, InvalidInput, NotFound
+from agentdeck.errors import InvalidInput, NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
 from agentdeck.schema.chat_events import StreamEvent, to_event
@@ -814,26 +814,6 @@ def _run_uuid(value: strawberry.ID, field: list[str]) -> uuid.UUID:
 # -- mutations ------------------------------------------------------------------------------------
 
 
-def _located(error: DomainError) -> DomainError:
-    """The domain's details name fields as dotted REST paths ({"field": "input.message"}); the
-    payload's user errors want a `loc` (GraphQL names: `graph.UserError.from_domain`)."""
-    if isinstance(error.details, list):
-        error.details = [
-            {"loc": d["field"].split("."), "msg": d.get("message") or error.message}
-            if isinstance(d, dict) and isinstance(d.get("field"), str) and "loc" not in d
-            else d
-            for d in error.details
-        ]
-    return error
-
-
-async def _action(make: Callable[[], Awaitable[dict[str, Any]]]) -> dict[str, Any]:
-    try:
-        return await make()
-    except DomainError as error:
-        raise _located(error) from None
-
-
 @strawberry.input(description="What to run: a workflow and the request it runs on.")
 class RunWorkflowInput:
     workflow_id: strawberry.ID = strawberry.field(description="The global id of the workflow to run.")
@@ -943,7 +923,7 @@ class Mutation:
             result = await rw.run_workflow(info.context, key, request, idem)
             return {"run": await _run(info, uuid.UUID(result.workflow_run_id))}
 
-        return await graph.payload(RunWorkflowPayload, _action(act))
+        return await graph.payload(RunWorkflowPayload, act())
 
     @strawberry.mutation(
         extensions=WRITE, description="Start a workflow run; follow it with `workflowRunEvents`, or cancel it."
@@ -954,7 +934,7 @@ class Mutation:
             started = await rw.start_workflow_run(info.context, key, request, idem)
             return {"run": await _run(info, started.run_id)}
 
-        return await graph.payload(StartWorkflowRunPayload, _action(act))
+        return await graph.payload(StartWorkflowRunPayload, act())
 
     @strawberry.mutation(extensions=WRITE, description="Cancel a running run: its in-flight model call is stopped.")
     async def cancel_workflow_run(
@@ -965,7 +945,7 @@ class Mutation:
             await rw.cancel_run(info.context, str(run_id))
             return {"run": await _run(info, run_id)}
 
-        return await graph.payload(CancelWorkflowRunPayload, _action(act))
+        return await graph.payload(CancelWorkflowRunPayload, act())
 
 
 @strawberry.type
