@@ -125,7 +125,7 @@ class Mutation:
             row = (await r.sessions_by_ids(ctx, [session_id]))[0]
             return {"session": UserSession.from_row(row, r.is_current(ctx, row)) if row else None}
 
-        return await payload(RevokeSessionPayload, action(), {NotFound: ["sessionId"]})
+        return await payload(RevokeSessionPayload, action(), {NotFound: ["input", "sessionId"]})
 
     @strawberry.mutation(
         description="Mail the caller a link that verifies their email address (a few per hour: then RATE_LIMITED).",
@@ -144,7 +144,7 @@ class Mutation:
             await r.verify_email(info.context, input.token)
             return {"email_verified": True}
 
-        return await payload(VerifyEmailPayload, action(), {BadRequest: ["token"]})
+        return await payload(VerifyEmailPayload, action(), {BadRequest: ["input", "token"]})
 
     @strawberry.mutation(description="Mail a password reset link, if the account exists (rate limited).")
     async def forgot_password(self, info: strawberry.Info, input: ForgotPasswordInput) -> ForgotPasswordPayload:
@@ -162,7 +162,7 @@ class Mutation:
             await r.confirm_password_reset(info.context, input.token, input.new_password)
             return {"password_reset": True}
 
-        return await payload(ConfirmPasswordResetPayload, action(), {BadRequest: ["token"]})
+        return await payload(ConfirmPasswordResetPayload, action(), {BadRequest: ["input", "token"]})
 
     @strawberry.mutation(
         description="Change the caller's password; ends their other sessions. A wrong current password is a "
@@ -174,7 +174,7 @@ class Mutation:
             await r.change_password(info.context, input.current_password, input.new_password)
             return {"user": User.from_profile(await auth_domain.viewer(info.context))}
 
-        return await payload(ChangePasswordPayload, action(), {BadRequest: ["currentPassword"]})
+        return await payload(ChangePasswordPayload, action(), {BadRequest: ["input", "currentPassword"]})
 
     @strawberry.mutation(
         description="Support: set a tenant member's password; ends their sessions.",
@@ -191,7 +191,7 @@ class Mutation:
             member = (await tenancy.members_by_user_ids(ctx, [user_id]))[0]
             return {"user": User.from_member(member) if member else None}
 
-        return await payload(ResetUserPasswordPayload, action(), {NotFound: ["userId"]})
+        return await payload(ResetUserPasswordPayload, action(), {NotFound: ["input", "userId"]})
 
 
 # -- the legacy REST shapes (the routes run these) ---------------------------------------------

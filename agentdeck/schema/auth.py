@@ -39,38 +39,17 @@ from agentdeck.schema.tenant_settings import TenantSettings
 # -- helpers shared by the identity modules ----------------------------------------------------
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
-def _field_path(field: str) -> list[str] | None:
-    """A domain detail's `field` ("input.billing_contacts.0.email") as a GraphQL-named path
-    within the mutation's input (["billingContacts", "0", "email"])."""
-    parts = [p for p in field.split(".") if p]
-    if parts and parts[0] == "input":
-        parts = parts[1:]
-    return [_camel(p) for p in parts] or None
-
-
 def user_errors(
     error: DomainError, code: graph.UserErrorCode, fields: Mapping[type[DomainError], list[str]]
 ) -> list[graph.UserError]:
-    """The user errors of a domain error. The identity domain states its problems as
-    `{"field": "input.x", "message": ...}` (the REST layer's form), which `graph.UserError`
-    does not read; an error without details takes the path `fields` gives its class, if any."""
-    details = error.details if isinstance(error.details, list) else []
-    out = [
-        graph.UserError(field=_field_path(str(d["field"])), message=str(d.get("message") or error.message), code=code)
-        for d in details
-        if isinstance(d, dict) and d.get("field")
-    ]
-    if out:
-        return out
-    if any(isinstance(d, dict) and d.get("loc") for d in details):
-        return graph.UserError.from_domain(error, code)
-    path = next((p for kind, p in fields.items() if isinstance(error, kind)), None)
-    return [graph.UserError(field=path, message=error.message, code=code)]
+    """The user errors of a domain error; one whose details name no field takes the path `fields`
+    gives its class, if any (a `TenantRequired` is about `input.tenantId`)."""
+    found = graph.UserError.from_domain(error, code)
+    if found[0].field is None:
+        path = next((p for kind, p in fields.items() if isinstance(error, kind)), None)
+        if path is not None:
+            return [graph.UserError(field=path, message=error.message, code=code)]
+    return found
 
 
 P = TypeVar("P")
@@ -552,7 +531,7 @@ class Mutation:
             tenant = decode_id(input.tenant_id, "Tenant", "tenant_id") if input.tenant_id is not None else None
             return _signed_in(await r.login(info.context, input.email, input.password, tenant))
 
-        return await payload(LoginPayload, action(), {r.TenantRequired: ["tenantId"]})
+        return await payload(LoginPayload, action(), {r.TenantRequired: ["input", "tenantId"]})
 
     @strawberry.mutation(description="Create a tenant and its owner, and sign in. A verification link is mailed.")
     async def register(self, info: strawberry.Info, input: RegisterInput) -> RegisterPayload:
@@ -565,7 +544,7 @@ class Mutation:
             )
             return {**_signed_in(registered.signed_in), "tenant": Tenant.from_row(registered.tenant)}
 
-        return await payload(RegisterPayload, action(), {registration.EmailTaken: ["email"]})
+        return await payload(RegisterPayload, action(), {registration.EmailTaken: ["input", "email"]})
 
     @strawberry.mutation(
         description="Exchange a refresh token for a new pair (single use: a used one ends the session). A "

@@ -374,27 +374,6 @@ class RestSubscription:
 USER_ERRORS = "The mistakes that kept the mutation from taking effect; empty when it did."
 
 
-def _camel(name: str) -> str:
-    head, *rest = name.split("_")
-    return head + "".join(p[:1].upper() + p[1:] for p in rest)
-
-
-def user_errors(error: DomainError, code: graph.UserErrorCode) -> list[graph.UserError]:
-    """User errors of a domain error whose details name fields as `{"field": "input.x", "message"}`
-    (this context's shape, which the REST answers show as is); other shapes go to the toolkit."""
-    details = error.details if isinstance(error.details, list) else []
-    out = []
-    for detail in details:
-        if isinstance(detail, dict) and isinstance(detail.get("field"), str):
-            path = [_camel(p) for p in detail["field"].split(".")]
-            if path[:1] == ["input"]:
-                path = path[1:]
-            out.append(
-                graph.UserError(field=path or None, message=str(detail.get("message") or error.message), code=code)
-            )
-    return out or graph.UserError.from_domain(error, code)
-
-
 P = TypeVar("P")
 R = TypeVar("R")
 
@@ -410,8 +389,8 @@ async def user_errors_of(make: Callable[..., P], action: Awaitable[dict[str, Any
         if code is None:
             raise
         if isinstance(error, NotFound) and missing and not error.details:
-            return make(user_errors=[graph.UserError(field=[missing], message=error.message, code=code)])
-        return make(user_errors=user_errors(error, code))
+            return make(user_errors=[graph.UserError(field=["input", missing], message=error.message, code=code)])
+        return make(user_errors=graph.UserError.from_domain(error, code))
     return make(user_errors=[], **fields)
 
 

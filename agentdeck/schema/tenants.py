@@ -141,7 +141,7 @@ class Mutation:
             )
             return {"settings": TenantSettings.from_settings(written)}
 
-        return await payload(UpdateTenantSettingsPayload, action(), {Conflict: ["expectedVersion"]})
+        return await payload(UpdateTenantSettingsPayload, action(), {Conflict: ["input", "expectedVersion"]})
 
 
 # -- the legacy REST shapes (the routes run these) ---------------------------------------------

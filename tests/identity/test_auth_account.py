@@ -227,7 +227,7 @@ def test_sessions_over_graphql(server):
     out = server.gql(mutation, {"s": listed[other["session_id"]]["id"]}, token=acct.access_token)
     assert out["data"]["revokeSession"] == {
         "session": None,
-        "userErrors": [{"field": ["sessionId"], "code": "NOT_FOUND"}],
+        "userErrors": [{"field": ["input", "sessionId"], "code": "NOT_FOUND"}],
     }
 
 
@@ -294,7 +294,7 @@ def test_email_verification_over_graphql(mail):
     out = mail.gql(verify, {"i": {"token": token}})
     assert out["data"]["verifyEmail"] == {
         "emailVerified": None,
-        "userErrors": [{"field": ["token"], "code": "INVALID"}],
+        "userErrors": [{"field": ["input", "token"], "code": "INVALID"}],
     }
 
 
@@ -471,11 +471,11 @@ def test_password_reset_over_graphql(mail):
         passwordReset userErrors { field message code } } }"""
     out = mail.gql(confirm, {"i": {"token": token, "newPassword": "weak"}})
     errors = out["data"]["confirmPasswordReset"]["userErrors"]
-    assert errors and all(e["field"] == ["newPassword"] and e["code"] == "INVALID" for e in errors)
+    assert errors and all(e["field"] == ["input", "newPassword"] and e["code"] == "INVALID" for e in errors)
     out = mail.gql(confirm, {"i": {"token": token, "newPassword": NEW_PASSWORD}})
     assert out["data"]["confirmPasswordReset"] == {"passwordReset": True, "userErrors": []}
     out = mail.gql(confirm, {"i": {"token": token, "newPassword": NEW_PASSWORD}})
-    assert out["data"]["confirmPasswordReset"]["userErrors"][0]["field"] == ["token"]
+    assert out["data"]["confirmPasswordReset"]["userErrors"][0]["field"] == ["input", "token"]
 
 
 # Changing a password ---------------------------------------------------------------------------
@@ -549,7 +549,7 @@ def test_change_password_over_graphql(server):
     )
     assert out["data"]["changePassword"] == {
         "user": None,
-        "userErrors": [{"field": ["currentPassword"], "message": "Current password is incorrect."}],
+        "userErrors": [{"field": ["input", "currentPassword"], "message": "Current password is incorrect."}],
     }
     out = server.gql(change, {"i": {"currentPassword": PASSWORD, "newPassword": NEW_PASSWORD}}, token=acct.access_token)
     assert out["data"]["changePassword"] == {"user": {"email": acct.email}, "userErrors": []}
@@ -597,7 +597,7 @@ def test_admin_reset(mail):
     )
     assert out["data"]["resetUserPassword"] == {
         "user": None,
-        "userErrors": [{"field": ["userId"], "code": "NOT_FOUND"}],
+        "userErrors": [{"field": ["input", "userId"], "code": "NOT_FOUND"}],
     }
     r = mail.rest("POST", reset, json={"user_id": owner.user_id, "new_password": NEW_PASSWORD})
     assert r.status_code == 401

@@ -174,7 +174,7 @@ async def test_sessions_page_revoke_and_stay_private(tmp_path):
             data, errors = await run(ctx, REVOKE, {"id": missing})
             assert not errors
             assert data["revokeSession"]["session"] is None
-            assert data["revokeSession"]["userErrors"][0]["field"] == ["sessionId"]
+            assert data["revokeSession"]["userErrors"][0]["field"] == ["input", "sessionId"]
             assert data["revokeSession"]["userErrors"][0]["code"] == "NOT_FOUND"
         data, _ = await run(ctx, SESSIONS, {"revoked": False})
         assert data["me"]["sessions"]["totalCount"] == 1
@@ -212,7 +212,7 @@ async def test_login_errors_and_the_tenant_choice(tmp_path):
         # A member of two tenants names one.
         data, errors = await run(anon, login, {"i": {"email": "kai@example.com", "password": PASSWORD}})
         assert not errors and data["login"]["tokens"] is None
-        assert data["login"]["userErrors"][0]["field"] == ["tenantId"]
+        assert data["login"]["userErrors"][0]["field"] == ["input", "tenantId"]
         assert data["login"]["userErrors"][0]["code"] == "INVALID"
         shared_id = global_id("Tenant", shared.principal.tenant_id)
         data, errors = await run(
@@ -224,7 +224,7 @@ async def test_login_errors_and_the_tenant_choice(tmp_path):
         )
         assert data["login"]["userErrors"][0] == {
             **data["login"]["userErrors"][0],
-            "field": ["tenantId"],
+            "field": ["input", "tenantId"],
             "code": "NOT_FOUND",
         }
         # A tenant of someone else's answers like a wrong password.
@@ -245,10 +245,10 @@ async def test_register_user_errors_name_the_field(tmp_path):
         anon = client(services, "10.0.5.1")
         good = {"email": "max@example.com", "password": PASSWORD, "tenantName": "Max Co", "acceptTerms": True}
         for change, field in (
-            ({"email": "nope"}, ["email"]),
-            ({"password": "short"}, ["password"]),
-            ({"tenantName": "x"}, ["tenantName"]),
-            ({"acceptTerms": False}, ["acceptTerms"]),
+            ({"email": "nope"}, ["input", "email"]),
+            ({"password": "short"}, ["input", "password"]),
+            ({"tenantName": "x"}, ["input", "tenantName"]),
+            ({"acceptTerms": False}, ["input", "acceptTerms"]),
         ):
             data, errors = await run(anon, REGISTER, {"i": {**good, **change}})
             assert not errors, errors
@@ -261,7 +261,7 @@ async def test_register_user_errors_name_the_field(tmp_path):
         assert data["register"]["tenant"] == {"name": "Max Co"}
         data, errors = await run(anon, REGISTER, {"i": {**good, "email": "MAX@example.com"}})
         assert data["register"]["userErrors"] == [
-            {"field": ["email"], "message": "Email already registered.", "code": "CONFLICT"}
+            {"field": ["input", "email"], "message": "Email already registered.", "code": "CONFLICT"}
         ]
         data, _ = await run(anon, "{ signupPolicy { policy inviteRequired requestAccessEnabled } }")
         assert data["signupPolicy"] == {"policy": "PUBLIC", "inviteRequired": False, "requestAccessEnabled": False}
@@ -294,15 +294,19 @@ async def test_tenant_settings_write_with_versions_and_user_errors(tmp_path):
             "billingContacts": [{"email": "ada@example.com", "notifyBilling": True}],
         }
         for change, field, code in (
-            ({}, ["expectedVersion"], "CONFLICT"),  # version 0 is stale now
-            ({"expectedVersion": -1}, ["expectedVersion"], "INVALID"),
+            ({}, ["input", "expectedVersion"], "CONFLICT"),  # version 0 is stale now
+            ({"expectedVersion": -1}, ["input", "expectedVersion"], "INVALID"),
             (
                 {"expectedVersion": 1, "billingContacts": [{"name": "A", "email": "x"}]},
-                ["billingContacts", "0", "email"],
+                ["input", "billingContacts", "0", "email"],
                 "INVALID",
             ),
-            ({"expectedVersion": 1, "flags": [{"key": "a", "enabled": True}] * 2}, ["flags", "1", "key"], "INVALID"),
-            ({"expectedVersion": 1, "billingWebhookUrl": "ftp://x"}, ["billingWebhookUrl"], "INVALID"),
+            (
+                {"expectedVersion": 1, "flags": [{"key": "a", "enabled": True}] * 2},
+                ["input", "flags", "1", "key"],
+                "INVALID",
+            ),
+            ({"expectedVersion": 1, "billingWebhookUrl": "ftp://x"}, ["input", "billingWebhookUrl"], "INVALID"),
         ):
             data, errors = await run(admin, SETTINGS, {"i": {**body, **change}})
             assert not errors, errors
@@ -324,16 +328,19 @@ async def test_account_mutations_answer_payloads(tmp_path):
         )
         assert not errors and data["changePassword"] == {
             "user": None,
-            "userErrors": [{"field": ["currentPassword"], "code": "INVALID"}],
+            "userErrors": [{"field": ["input", "currentPassword"], "code": "INVALID"}],
         }
         data, errors = await run(ctx, change, {"i": {"currentPassword": PASSWORD, "newPassword": "weak"}})
-        assert data["changePassword"]["userErrors"][0]["field"] == ["newPassword"]
+        assert data["changePassword"]["userErrors"][0]["field"] == ["input", "newPassword"]
         data, errors = await run(ctx, change, {"i": {"currentPassword": PASSWORD, "newPassword": PASSWORD + "2"}})
         assert not errors and data["changePassword"] == {"user": {"email": "ned@example.com"}, "userErrors": []}
 
         verify = "mutation($t: String!) { verifyEmail(input: {token: $t}) { emailVerified userErrors { field code } } }"
         data, errors = await run(anon, verify, {"t": "not-a-token"})
-        assert data["verifyEmail"] == {"emailVerified": None, "userErrors": [{"field": ["token"], "code": "INVALID"}]}
+        assert data["verifyEmail"] == {
+            "emailVerified": None,
+            "userErrors": [{"field": ["input", "token"], "code": "INVALID"}],
+        }
         send = "mutation { sendEmailVerification { sent user { emailVerified } userErrors { code } } }"
         data, errors = await run(ctx, send)
         assert not errors and data["sendEmailVerification"] == {
@@ -345,14 +352,16 @@ async def test_account_mutations_answer_payloads(tmp_path):
         data, _ = await run(anon, forgot, {"e": "nobody@example.com"})
         assert data["forgotPassword"] == {"requested": True, "userErrors": []}
         data, _ = await run(anon, forgot, {"e": "not an email"})
-        assert data["forgotPassword"] == {"requested": None, "userErrors": [{"field": ["email"]}]}
+        assert data["forgotPassword"] == {"requested": None, "userErrors": [{"field": ["input", "email"]}]}
 
         support = await tenant_member(services, "owner", "Support Co")
         reset = """mutation($i: ResetUserPasswordInput!) { resetUserPassword(input: $i) {
             user { email } userErrors { field code } } }"""
         foreign = global_id("User", reg.user.id)
         data, errors = await run(support, reset, {"i": {"userId": foreign, "newPassword": PASSWORD + "3"}})
-        assert not errors and data["resetUserPassword"]["userErrors"] == [{"field": ["userId"], "code": "NOT_FOUND"}]
+        assert not errors and data["resetUserPassword"]["userErrors"] == [
+            {"field": ["input", "userId"], "code": "NOT_FOUND"}
+        ]
         mine = global_id("User", support.principal.subject.removeprefix("user:"))
         data, errors = await run(support, reset, {"i": {"userId": mine, "newPassword": PASSWORD + "3"}})
         assert not errors and data["resetUserPassword"]["userErrors"] == []

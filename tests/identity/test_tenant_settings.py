@@ -135,7 +135,7 @@ def test_an_unsafe_webhook_url_is_a_graphql_user_error_naming_the_field(server, 
     payload = out["data"]["updateTenantSettings"]
     assert payload["settings"] is None
     error = payload["userErrors"][0]
-    assert error["field"] == ["billingWebhookUrl"] and error["code"] == "INVALID"
+    assert error["field"] == ["input", "billingWebhookUrl"] and error["code"] == "INVALID"
     assert error["message"].startswith("Webhook target")
     assert server.rest("GET", PATH, token=owner.access_token).json()["version"] == 0  # nothing written
 
@@ -191,7 +191,7 @@ def test_graphql_twin(server, owner):
     out = server.gql(m, variables, token=owner.access_token)
     assert out["data"]["updateTenantSettings"] == {
         "settings": None,
-        "userErrors": [{"field": ["expectedVersion"], "code": "CONFLICT"}],
+        "userErrors": [{"field": ["input", "expectedVersion"], "code": "CONFLICT"}],
     }
     # An unverified token is refused before anything: a top-level FORBIDDEN.
     unverified = register(server)

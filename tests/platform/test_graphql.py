@@ -64,4 +64,7 @@ def test_domain_errors_carry_codes(server):
     # A mutation's correctable mistake is a user error in its payload, not a top-level error.
     out = server.gql(notice % " ", token=BOOTSTRAP_SECRET)
     assert "errors" not in out
-    assert out["data"]["publishNotice"] == {"notice": None, "userErrors": [{"field": ["message"], "code": "INVALID"}]}
+    assert out["data"]["publishNotice"] == {
+        "notice": None,
+        "userErrors": [{"field": ["input", "message"], "code": "INVALID"}],
+    }

@@ -160,7 +160,10 @@ def test_accept_terms_is_declared_required_and_true_where_it_is_enforced(server)
         "mutation($i: RegisterInput!) { register(input: $i) { user { id } userErrors { field code } } }",
         {"i": {"email": email, "password": PASSWORD, "tenantName": "Terms Co", "acceptTerms": False}},
     )
-    assert out["data"]["register"] == {"user": None, "userErrors": [{"field": ["acceptTerms"], "code": "INVALID"}]}
+    assert out["data"]["register"] == {
+        "user": None,
+        "userErrors": [{"field": ["input", "acceptTerms"], "code": "INVALID"}],
+    }
     assert server.rest("POST", "/api/v1/auth/token", json={"email": email, "password": PASSWORD}).status_code == 401
     r = server.rest("POST", "/api/v1/auth/register", json={**body, "accept_terms": True})
     assert r.status_code == 201, r.text

@@ -155,7 +155,7 @@ def test_only_status_managers_manage_incidents(status_srv):
     empty = status_srv.gql(OPEN, {"input": {"service": "API", "impact": " "}}, token=BOOTSTRAP_SECRET)
     assert empty["data"]["openStatusIncident"] == {
         "incident": None,
-        "userErrors": [{"field": ["impact"], "code": "INVALID"}],
+        "userErrors": [{"field": ["input", "impact"], "code": "INVALID"}],
     }
 
 

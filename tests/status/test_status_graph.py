@@ -116,7 +116,7 @@ async def test_publish_notice_answers_a_payload(tmp_path):
         blank = (await ok(operator(services), query, {"m": "  "}))["publishNotice"]
         assert blank["notice"] is None
         assert blank["userErrors"] == [
-            {"field": ["message"], "message": "Notice message must be 1-500 characters.", "code": "INVALID"}
+            {"field": ["input", "message"], "message": "Notice message must be 1-500 characters.", "code": "INVALID"}
         ]
         owner = await tenant_member(services)
         assert codes(await run(owner, query, {"m": "hi"})) == ["FORBIDDEN"]
@@ -183,7 +183,9 @@ async def test_incident_mutations_answer_payloads(tmp_path):
         blank = await ok(ops, OPEN, {"input": {"service": "API", "impact": " "}})
         assert blank["openStatusIncident"] == {
             "incident": None,
-            "userErrors": [{"field": ["impact"], "message": "Impact must be 1-500 characters.", "code": "INVALID"}],
+            "userErrors": [
+                {"field": ["input", "impact"], "message": "Impact must be 1-500 characters.", "code": "INVALID"}
+            ],
         }
         updated = (
             await ok(ops, UPDATE, {"input": {"id": incident["id"], "state": "IDENTIFIED", "severity": "MINOR"}})
@@ -196,7 +198,7 @@ async def test_incident_mutations_answer_payloads(tmp_path):
 
         for unknown in (str(GlobalID("Incident", str(uuid.uuid4()))), "garbage"):
             missing = (await ok(ops, RESOLVE, {"input": {"id": unknown}}))["resolveStatusIncident"]
-            assert missing == {"incident": None, "userErrors": [{"field": ["id"], "code": "NOT_FOUND"}]}
+            assert missing == {"incident": None, "userErrors": [{"field": ["input", "id"], "code": "NOT_FOUND"}]}
 
         input_ = {"input": {"service": "API", "impact": "x"}}
         assert codes(await run(Context(services=services), OPEN, input_)) == ["UNAUTHENTICATED"]
@@ -274,7 +276,7 @@ async def test_subscriptions_are_scoped_to_the_tenant_and_operators_see_all(tmp_
         revoke = """mutation($id: ID!) { revokeStatusSubscription(input: {id: $id}) {
           statusSubscription { status } userErrors { field code } } }"""
         refused = (await ok(mine_manager, revoke, {"id": theirs_id}))["revokeStatusSubscription"]
-        assert refused == {"statusSubscription": None, "userErrors": [{"field": ["id"], "code": "NOT_FOUND"}]}
+        assert refused == {"statusSubscription": None, "userErrors": [{"field": ["input", "id"], "code": "NOT_FOUND"}]}
         revoked = (await ok(ops, revoke, {"id": theirs_id}))["revokeStatusSubscription"]  # operators: any tenant's
         assert revoked == {"statusSubscription": {"status": "REVOKED"}, "userErrors": []}
         own = (await ok(mine_manager, revoke, {"id": mine_id}))["revokeStatusSubscription"]
@@ -291,7 +293,7 @@ async def test_subscribe_verify_revoke_through_payloads(tmp_path):
         assert created["statusSubscription"]["severityFilter"] == "MAJOR" and created["webhookSecret"] is None
         invalid = (await ok(public, create, {"t": "not-an-email"}))["createStatusSubscription"]
         assert invalid["userErrors"] == [
-            {"field": ["target"], "message": "value is not a valid email address", "code": "INVALID"}
+            {"field": ["input", "target"], "message": "value is not a valid email address", "code": "INVALID"}
         ]
         token, unsubscribe = await mailed_tokens(services, "bob@example.com")
 
