@@ -1,6 +1,19 @@
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import Client
+from .conversation_messages import (
+    ConversationMessages,
+    ConversationMessagesConversation,
+    ConversationMessagesConversationAgent,
+    ConversationMessagesConversationMessages,
+    ConversationMessagesConversationMessagesNodes,
+    ConversationMessagesConversationMessagesPageInfo,
+)
+from .delete_conversation import (
+    DeleteConversation,
+    DeleteConversationDeleteConversation,
+    DeleteConversationDeleteConversationUserErrors,
+)
 from .enums import (
     AgentAvailability,
     BillingCollectionMethod,
@@ -130,8 +143,16 @@ from .input_types import (
     WorkflowFilter,
     WorkflowRunFilter,
 )
+from .login import Login, LoginLogin, LoginLoginTokens, LoginLoginUserErrors
+from .me import Me, MeMe, MeMeTenant
 from .node import Node, NodeNode
 from .nodes import Nodes, NodesNodes
+from .send_message import (
+    SendMessage,
+    SendMessageSendMessage,
+    SendMessageSendMessageConversation,
+    SendMessageSendMessageUserErrors,
+)
 
 __all__ = [
     "AgentAvailability",
@@ -161,12 +182,21 @@ __all__ = [
     "ContainerStatus",
     "ConversationEventFilter",
     "ConversationFilter",
+    "ConversationMessages",
+    "ConversationMessagesConversation",
+    "ConversationMessagesConversationAgent",
+    "ConversationMessagesConversationMessages",
+    "ConversationMessagesConversationMessagesNodes",
+    "ConversationMessagesConversationMessagesPageInfo",
     "ConversationStatus",
     "CreateContainerInput",
     "CreateStatusSubscriptionInput",
     "CreateStorageUploadInput",
     "CreateVectorStoreInput",
     "DeleteContainerInput",
+    "DeleteConversation",
+    "DeleteConversationDeleteConversation",
+    "DeleteConversationDeleteConversationUserErrors",
     "DeleteConversationInput",
     "DeleteStorageObjectInput",
     "DeleteVectorStoreFileInput",
@@ -189,8 +219,15 @@ __all__ = [
     "IssueServiceAccountTokenFromBrowserInput",
     "IssueServiceAccountTokenInput",
     "IssueSignupInviteInput",
+    "Login",
     "LoginInput",
+    "LoginLogin",
+    "LoginLoginTokens",
+    "LoginLoginUserErrors",
     "LogoutInput",
+    "Me",
+    "MeMe",
+    "MeMeTenant",
     "MessageRole",
     "Node",
     "NodeNode",
@@ -216,7 +253,11 @@ __all__ = [
     "RevokeStatusSubscriptionInput",
     "RunItemType",
     "RunWorkflowInput",
+    "SendMessage",
     "SendMessageInput",
+    "SendMessageSendMessage",
+    "SendMessageSendMessageConversation",
+    "SendMessageSendMessageUserErrors",
     "ServiceAccountTokenFilter",
     "ServiceAccountTokenStatus",
     "ServiceCondition",
