@@ -30,13 +30,7 @@ BOUND = "native_limit"  # not `schema.limits.KEY`: enforce_limits must not see t
 
 def database_key(value: str, type_name: str) -> uuid.UUID | None:
     """The UUID a global id of `type_name` carries, or None when it is not one."""
-    try:
-        global_id = graph.GlobalID.from_id(value)
-        if global_id.type_name != type_name:
-            return None
-        return uuid.UUID(global_id.node_id)
-    except (graph.relay.GlobalIDValueError, ValueError):
-        return None
+    return graph.node_uuid(value, type_name)
 
 
 def lookup_key(value: str, type_name: str, message: str) -> uuid.UUID:

@@ -73,16 +73,13 @@ async def payload(
 
 def decode_id(global_id: str, type_name: str, field: str) -> uuid.UUID:
     """The UUID inside a global id of `type_name`; anything else is not found (ids are opaque)."""
-    try:
-        decoded = graph.GlobalID.from_id(global_id)
-        if decoded.type_name != type_name:
-            raise ValueError(decoded.type_name)
-        return uuid.UUID(decoded.node_id)
-    except ValueError:  # GlobalIDValueError is a ValueError
+    key = graph.node_uuid(global_id, type_name)
+    if key is None:
         raise NotFound(
             f"No {type_name} has this id.",
             details=[{"field": f"input.{field}", "message": f"no {type_name} with this id"}],
-        ) from None
+        )
+    return key
 
 
 def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:

@@ -797,15 +797,12 @@ class BillingSubscription(graph.Node):
 
 def _plan_code(plan_id: strawberry.ID, field: str) -> str:
     """The plan a global id names (a mistake in it is the user's: the field says where)."""
-    try:
-        gid = graph.GlobalID.from_id(plan_id)
-    except relay.GlobalIDValueError:
-        gid = None
-    if gid is None or gid.type_name != "BillingPlan":
+    code = graph.node_key(plan_id, "BillingPlan")
+    if code is None:
         raise InvalidInput(
             "Not the id of a billing plan.", details=[{"field": f"input.{field}", "message": "not a billing plan's id"}]
         )
-    return gid.node_id
+    return code
 
 
 async def _known_plan(info: strawberry.Info, plan_id: strawberry.ID, field: str) -> str:

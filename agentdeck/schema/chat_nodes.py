@@ -595,13 +595,7 @@ class ConversationFilter:
 
 def conversation_uuid(info: strawberry.Info, global_id: str) -> uuid.UUID | None:
     """The UUID a `Conversation` global id wraps (None: not a conversation's id)."""
-    try:
-        decoded = graph.GlobalID.from_id(global_id)
-    except Exception:  # noqa: BLE001 - any undecodable id names no conversation
-        return None
-    if decoded.type_name != "Conversation":
-        return None
-    return _uuids([decoded.node_id])[0]
+    return graph.node_uuid(global_id, "Conversation")
 
 
 SearchFirst = Annotated[

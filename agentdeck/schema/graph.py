@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import uuid
 from collections.abc import Awaitable, Callable, Hashable, Sequence
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
@@ -158,6 +159,28 @@ def connection_of(items: Sequence[T]) -> Connection[T]:
         ),
         total_count=len(edges),
     )
+
+
+# -- global ids -------------------------------------------------------------------------------
+
+
+def node_key(value: str, type_name: str) -> str | None:
+    """The key inside a global id of `type_name`; None for any other string (a malformed id, or
+    another type's: ids are opaque, so neither is the client's business to tell apart)."""
+    try:
+        decoded = GlobalID.from_id(value)
+    except relay.GlobalIDValueError:
+        return None
+    return decoded.node_id if decoded.type_name == type_name else None
+
+
+def node_uuid(value: str, type_name: str) -> uuid.UUID | None:
+    """`node_key` for the types keyed by a database UUID."""
+    key = node_key(value, type_name)
+    try:
+        return uuid.UUID(key) if key is not None else None
+    except ValueError:
+        return None
 
 
 # -- per-request DataLoaders ------------------------------------------------------------------

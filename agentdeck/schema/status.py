@@ -396,14 +396,11 @@ async def user_errors_of(make: Callable[..., P], action: Awaitable[dict[str, Any
 
 def database_id(global_id: str, type_name: str, field: str = "input.id") -> uuid.UUID:
     """The UUID behind a global id of `type_name`; NotFound for anything else (ids are opaque)."""
-    try:
-        decoded = graph.GlobalID.from_id(global_id)
-        if decoded.type_name != type_name:
-            raise ValueError(decoded.type_name)
-        return uuid.UUID(decoded.node_id)
-    except (relay.GlobalIDValueError, ValueError):
+    key = graph.node_uuid(global_id, type_name)
+    if key is None:
         message = f"No {type_name} has this id."
-        raise NotFound(message, details=[{"field": field, "message": message}]) from None
+        raise NotFound(message, details=[{"field": field, "message": message}])
+    return key
 
 
 def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:

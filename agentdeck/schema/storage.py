@@ -160,12 +160,9 @@ CONVERSATION = "Conversation"  # the chat domain's node type: a stored object's 
 def decode_id(value: str, type_name: str, field: str | None = None) -> uuid.UUID:
     """The UUID inside a global id of `type_name`. An id that is not one (malformed, or of
     another type) names nothing: NotFound, at `field` (a dotted input path) when given."""
-    try:
-        global_id = relay.GlobalID.from_id(value)
-        if global_id.type_name == type_name:
-            return uuid.UUID(global_id.node_id)
-    except (relay.GlobalIDValueError, ValueError):
-        pass
+    key = graph.node_uuid(value, type_name)
+    if key is not None:
+        return key
     details = [{"field": field, "type": "not_found", "message": f"No {type_name} has this id."}] if field else None
     raise NotFound(f"No {type_name} has this id.", details=details)
 

@@ -552,16 +552,13 @@ def _conversation_uuid(value: strawberry.ID | None, field: list[str]) -> uuid.UU
     """The conversation a global id names (its type is the chat domain's `Conversation`)."""
     if value is None:
         return None
-    try:
-        global_id = graph.GlobalID.from_id(value)
-        if global_id.type_name != CONVERSATION_TYPE:
-            raise ValueError(global_id.type_name)
-        return uuid.UUID(global_id.node_id)
-    except (relay.GlobalIDValueError, ValueError):
+    key = graph.node_uuid(value, CONVERSATION_TYPE)
+    if key is None:
         raise InvalidInput(
             "conversationId is not a conversation's id.",
             details=[{"loc": field, "msg": "not a conversation's id", "type": "invalid_id"}],
-        ) from None
+        )
+    return key
 
 
 def _run_filter(wanted: WorkflowRunFilter | None, path: str) -> rw.RunFilter:
@@ -574,15 +571,6 @@ def _run_filter(wanted: WorkflowRunFilter | None, path: str) -> rw.RunFilter:
         started_after=wanted.started_after,
         conversation_id=_conversation_uuid(wanted.conversation_id, [path, "conversationId"]),
     )
-
-
-def _node_key(value: str, type_name: str) -> str | None:
-    """The node id inside a global id of `type_name`; None for any other string."""
-    try:
-        global_id = graph.GlobalID.from_id(value)
-    except relay.GlobalIDValueError:
-        return None
-    return global_id.node_id if global_id.type_name == type_name else None
 
 
 def _uuid(value: str | None) -> uuid.UUID | None:
@@ -805,7 +793,7 @@ async def _run(info: strawberry.Info, run_id: uuid.UUID) -> WorkflowRun:
 
 def _run_uuid(value: strawberry.ID, field: list[str]) -> uuid.UUID:
     """The run a global id names; NOT_FOUND (at `field`) for any other id."""
-    found = _uuid(_node_key(value, "WorkflowRun"))
+    found = _uuid(graph.node_key(value, "WorkflowRun"))
     if found is None:
         raise NotFound("Workflow run not found", details=[{"loc": field, "msg": "no such workflow run"}])
     return found
@@ -841,7 +829,7 @@ class CancelWorkflowRunInput:
 
 def _start_request(input: RunWorkflowInput) -> tuple[str, rw.WorkflowRequest, ri.Idempotency]:
     """The workflow key, the domain's request and the idempotency key of a run's input."""
-    key = _node_key(input.workflow_id, "Workflow")
+    key = graph.node_key(input.workflow_id, "Workflow")
     if key is None or rw.workflows_by_keys([key])[0] is None:
         raise NotFound("Workflow not found", details=[{"loc": ["input", "workflowId"], "msg": "no such workflow"}])
     conversation = _conversation_uuid(input.conversation_id, ["input", "conversationId"])
