@@ -36,7 +36,6 @@ K = TypeVar("K", bound=Hashable)
 
 Node = relay.Node
 GlobalID = relay.GlobalID
-NodeID = relay.NodeID
 PageInfo = relay.PageInfo
 MAX_PAGE = 100
 DEFAULT_PAGE = 20

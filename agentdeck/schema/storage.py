@@ -253,7 +253,7 @@ class PresignedRequest:
 
 @strawberry.type(name="StorageObject", description="A file the tenant stored: its bytes live in the storage provider.")
 class StorageObjectNode(graph.Node):
-    key: relay.NodeID[uuid.UUID]  # graph.NodeID, which mypy cannot subscript
+    key: relay.NodeID[uuid.UUID]
     row: strawberry.Private[db.StorageObject]
     database_id: uuid.UUID = strawberry.field(description="The object's UUID (REST's `object_id`).")
     filename: str = strawberry.field(description="The name it was uploaded with, as given.")

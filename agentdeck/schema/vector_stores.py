@@ -357,7 +357,7 @@ class VectorStoreFileFilter:
 
 @strawberry.type(name="VectorStore", description="A tenant's searchable collection of files (their text, chunked).")
 class VectorStoreNode(graph.Node):
-    key: relay.NodeID[uuid.UUID]  # graph.NodeID, which mypy cannot subscript
+    key: relay.NodeID[uuid.UUID]
     database_id: uuid.UUID = strawberry.field(description="The store's UUID (REST's `id`).")
     openai_id: str = strawberry.field(description="Its OpenAI-style id (`vs_...`).")
     name: str = strawberry.field(description="Unique within the tenant.")
@@ -431,7 +431,7 @@ class VectorStoreNode(graph.Node):
 
 @strawberry.type(name="VectorStoreFile", description="A stored object attached to a vector store, and its ingestion.")
 class VectorStoreFileNode(graph.Node):
-    key: relay.NodeID[uuid.UUID]  # graph.NodeID, which mypy cannot subscript
+    key: relay.NodeID[uuid.UUID]
     store_id: strawberry.Private[uuid.UUID]
     object_id: strawberry.Private[uuid.UUID | None]
     database_id: uuid.UUID = strawberry.field(description="The attachment's UUID.")

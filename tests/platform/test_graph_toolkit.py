@@ -22,7 +22,7 @@ OWNED = {"1": "mine", "2": "mine too"}  # what the caller may see; "3" exists fo
 
 @strawberry.type
 class Thing(graph.Node):
-    key: graph.NodeID[str]
+    key: relay.NodeID[str]
     label: str
 
     @classmethod
