@@ -82,16 +82,6 @@ def decode_id(global_id: str, type_name: str, field: str) -> uuid.UUID:
     return key
 
 
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    out: list[uuid.UUID | None] = []
-    for raw in node_ids:
-        try:
-            out.append(uuid.UUID(raw))
-        except ValueError:
-            out.append(None)
-    return out
-
-
 def _viewer_id(principal: Principal | None) -> str | None:
     if principal is None or not principal.subject.startswith("user:"):
         return None
@@ -171,7 +161,7 @@ class Tenant(graph.Node):
     async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Tenant | None]:
-        rows = await tenancy.visible_tenants(info.context, _uuids(node_ids))
+        rows = await tenancy.visible_tenants(info.context, graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 
     @strawberry.field(description="The tenant's settings (tenant admins; the tenant of the request only).")
@@ -241,7 +231,7 @@ class User(graph.Node):
     async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
-        ids = _uuids(node_ids)
+        ids = graph.uuids(node_ids)
         wanted = [i for i in ids if i is not None]
         members = dict(zip(wanted, await tenancy.members_by_user_ids(info.context, wanted), strict=True))
         return [cls.from_member(m) if i is not None and (m := members.get(i)) else None for i in ids]
@@ -360,7 +350,7 @@ class UserSession(graph.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UserSession | None]:
         ctx = info.context
-        ids = _uuids(node_ids)
+        ids = graph.uuids(node_ids)
         wanted = [i for i in ids if i is not None]
         rows = dict(zip(wanted, await accounts.sessions_by_ids(ctx, wanted), strict=True))
         return [

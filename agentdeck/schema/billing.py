@@ -541,20 +541,7 @@ class UsageTotal:
 
     @classmethod
     def from_period(cls, usage: r.PeriodUsage) -> list[UsageTotal]:
-        totals = []
-        for key, used in usage.used.items():
-            feature = usage.features.get(key, {})
-            totals.append(
-                cls(
-                    feature_key=key,
-                    quantity=used,
-                    hard_limit=feature.get("hard_limit"),
-                    soft_limit=feature.get("soft_limit"),
-                    period_start=usage.start,
-                    period_end=usage.end,
-                )
-            )
-        return totals
+        return [cls(**vars(total)) for total in RestUsageTotal.from_period(usage)]
 
 
 async def _usage(info: strawberry.Info, tenant_id: uuid.UUID | None) -> graph.Connection[UsageTotal]:

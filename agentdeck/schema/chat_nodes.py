@@ -161,16 +161,6 @@ async def load_conversation(info: strawberry.Info, conversation_id: uuid.UUID | 
     return Conversation.from_row(row) if row is not None else None
 
 
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    out: list[uuid.UUID | None] = []
-    for raw in node_ids:
-        try:
-            out.append(uuid.UUID(raw))
-        except ValueError:
-            out.append(None)
-    return out
-
-
 def _missing(required: bool, what: str) -> None:
     if required:
         raise NotFound(f"{what} not found.")
@@ -386,7 +376,7 @@ class Message(graph.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Message | None]:
         access.require_scope(info.context, READ_SCOPE)
-        ids = _uuids(node_ids)
+        ids = graph.uuids(node_ids)
         found = await rv.find_messages(info.context, [i for i in ids if i is not None])
         out = [cls.from_row(found[i]) if i in found else None for i in ids]
         if required and None in out:
@@ -556,7 +546,7 @@ class Conversation(graph.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Conversation | None]:
         access.require_scope(info.context, READ_SCOPE)
-        ids = _uuids(node_ids)
+        ids = graph.uuids(node_ids)
         found = await rv.find_conversations(info.context, [i for i in ids if i is not None])
         out = [cls.from_row(found[i]) if i in found else None for i in ids]
         if required and None in out:

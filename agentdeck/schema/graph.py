@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import uuid
-from collections.abc import Awaitable, Callable, Hashable, Sequence
+from collections.abc import Awaitable, Callable, Hashable, Iterable, Sequence
 from enum import Enum
 from typing import Annotated, Any, Generic, TypeVar
 
@@ -180,6 +180,17 @@ def node_uuid(value: str, type_name: str) -> uuid.UUID | None:
         return uuid.UUID(key) if key is not None else None
     except ValueError:
         return None
+
+
+def uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
+    """The keys `resolve_nodes` is given, as UUIDs (None for one that is not: it names nothing)."""
+    out: list[uuid.UUID | None] = []
+    for node_id in node_ids:
+        try:
+            out.append(uuid.UUID(str(node_id)))
+        except ValueError:
+            out.append(None)
+    return out
 
 
 # -- per-request DataLoaders ------------------------------------------------------------------

@@ -403,16 +403,6 @@ def database_id(global_id: str, type_name: str, field: str = "input.id") -> uuid
     return key
 
 
-def _uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    out: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            out.append(uuid.UUID(str(node_id)))
-        except ValueError:
-            out.append(None)
-    return out
-
-
 async def _by_ids(
     read: Callable[[list[uuid.UUID]], Awaitable[list[R | None]]], ids: list[uuid.UUID | None]
 ) -> list[R | None]:
@@ -516,7 +506,7 @@ class Incident(graph.Node):
     async def resolve_nodes(  # type: ignore[override]  # strawberry declares overloads by `required`
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Incident | None]:
-        rows = await _by_ids(lambda ids: r.incidents_by_ids(info.context, ids), _uuids(node_ids))
+        rows = await _by_ids(lambda ids: r.incidents_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 
 
@@ -550,7 +540,7 @@ class StatusSubscriptionNode(graph.Node):
     async def resolve_nodes(  # type: ignore[override]  # strawberry declares overloads by `required`
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[StatusSubscriptionNode | None]:
-        ids = _uuids(node_ids)
+        ids = graph.uuids(node_ids)
         try:
             rows = await _by_ids(lambda keys: subs.subscriptions_by_ids(info.context, keys), ids)
         except (Unauthenticated, Forbidden):  # only status managers see subscriptions: none is found
@@ -676,7 +666,7 @@ class IncidentChanged:
 
     @strawberry.field(description="The incident as it is now; null if it no longer exists.")
     async def incident(self, info: strawberry.Info) -> Incident | None:
-        ids = _uuids([self.incident_key])
+        ids = graph.uuids([self.incident_key])
         if ids[0] is None:
             return None
 

@@ -171,17 +171,6 @@ def global_id(type_name: str, key: uuid.UUID) -> strawberry.ID:
     return strawberry.ID(str(relay.GlobalID(type_name, str(key))))
 
 
-def uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    """The node ids `resolve_nodes` is given as UUIDs (None for one that is not)."""
-    out: list[uuid.UUID | None] = []
-    for node_id in node_ids:
-        try:
-            out.append(uuid.UUID(node_id))
-        except ValueError:
-            out.append(None)
-    return out
-
-
 async def by_ids(
     fetch: Callable[[list[uuid.UUID]], Awaitable[Sequence[Any]]], keys: list[uuid.UUID | None]
 ) -> list[Any]:
@@ -291,7 +280,7 @@ class StorageObjectNode(graph.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> Any:
-        rows = await by_ids(lambda ids: r.objects_by_ids(info.context, ids), uuids(node_ids))
+        rows = await by_ids(lambda ids: r.objects_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 
     @strawberry.field(

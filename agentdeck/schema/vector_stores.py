@@ -23,7 +23,7 @@ from agentdeck.errors import NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
-from agentdeck.schema.storage import StorageObjectNode, acted, by_ids, decode_id, uuids
+from agentdeck.schema.storage import StorageObjectNode, acted, by_ids, decode_id
 
 
 @strawberry.type(description="A tenant's vector store (searchable text from attached files).")
@@ -396,7 +396,7 @@ class VectorStoreNode(graph.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> Any:
-        rows = await by_ids(lambda ids: r.stores_by_ids(info.context, ids), uuids(node_ids))
+        rows = await by_ids(lambda ids: r.stores_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 
     @strawberry.field(description="How many of its files are in each status.")
@@ -469,7 +469,7 @@ class VectorStoreFileNode(graph.Node):
 
     @classmethod
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> Any:
-        rows = await by_ids(lambda ids: r.files_by_ids(info.context, ids), uuids(node_ids))
+        rows = await by_ids(lambda ids: r.files_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 
     @strawberry.field(description="The store it is attached to.")
