@@ -84,7 +84,7 @@ class SchemaWriter:
         if isinstance(t, GraphQLScalarType):
             return dict(SCALARS.get(t.name, {"type": "string"}))
         if isinstance(t, GraphQLEnumType):
-            return {"type": "string", "enum": list(t.values)}
+            return {"type": "string", "enum": [v.value for v in t.values.values()]}
         if t.name not in self.components:
             self.components[t.name] = {}  # placeholder breaks cycles
             self.components[t.name] = self._component(t)

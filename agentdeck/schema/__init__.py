@@ -10,8 +10,11 @@ they differ only in which root fields they expose.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from enum import Enum
 from typing import Any
 
+from graphql import GraphQLEnumType
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -121,10 +124,28 @@ def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schem
         from agentdeck.tracing import OperationSpans
 
         extensions.append(OperationSpans)
-    return Schema(
+    schema = Schema(
         query=roots[0],
         mutation=roots[1],
         subscription=roots[2],
         execution_context_class=FastExecutor,
         extensions=extensions,
     )
+    if face == REST:
+        for named in schema._schema.type_map.values():
+            if isinstance(named, GraphQLEnumType):
+                named.serialize = named.coerce_output_value = _by_value(named)  # type: ignore[method-assign,assignment]
+    return schema
+
+
+def _by_value(enum: GraphQLEnumType) -> Callable[[Any], Any]:
+    """The REST face writes an enum as its value, the legacy wire string (`message.delta`, not
+    `MESSAGE_DELTA`); anything else fails as graphql-core's own coercion does."""
+    values = {v.value for v in enum.values.values()}
+    coerce = enum.coerce_output_value
+
+    def by_value(value: Any) -> Any:
+        raw = value.value if isinstance(value, Enum) else value
+        return raw if raw in values else coerce(value)
+
+    return by_value

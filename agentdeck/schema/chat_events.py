@@ -5,13 +5,81 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime
+from enum import Enum
 from typing import TYPE_CHECKING, Annotated, Any
 
 import strawberry
 from strawberry.scalars import JSON
 
 if TYPE_CHECKING:
-    from agentdeck.schema.chat_nodes import Agent, Conversation
+    from agentdeck.schema.chat_nodes import Agent, Conversation, MessageRole
+
+Role = Annotated["MessageRole", strawberry.lazy("agentdeck.schema.chat_nodes")]
+
+# The closed sets of the stream, as enums whose values are the wire strings: the REST face
+# serialises every enum by its value (schema/__init__.py), so the SSE bodies stay byte for byte
+# the legacy ones while GraphQL clients get `MESSAGE_DELTA`, `IN_PROGRESS`, ...
+
+
+@strawberry.enum(description="What a stream event reports; each kind has its own event type.")
+class StreamEventKind(Enum):
+    LIFECYCLE = "lifecycle"
+    AGENT_UPDATED = "agent.updated"
+    OUTPUT_ITEM_ADDED = "output_item.added"
+    OUTPUT_ITEM_DONE = "output_item.done"
+    MESSAGE_DELTA = "message.delta"
+    TOOL_STATUS = "tool.status"
+    TOOL_ARGUMENTS_DELTA = "tool.arguments.delta"
+    TOOL_ARGUMENTS_DONE = "tool.arguments.done"
+    TOOL_OUTPUT = "tool.output"
+    ERROR = "error"
+    FINAL = "final"
+
+
+@strawberry.enum(
+    description="Where a turn, a run, an output item or a tool call is (one set: a stream's events are "
+    "selected together, so their `status` fields share one type)."
+)
+class StreamStatus(Enum):
+    QUEUED = "queued"
+    IN_PROGRESS = "in_progress"
+    SEARCHING = "searching"
+    COMPLETED = "completed"
+    INCOMPLETE = "incomplete"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+@strawberry.enum(description="How a turn or run ended, as its final event reports it.")
+class FinalStatus(Enum):
+    COMPLETED = "completed"
+    FAILED = "failed"
+    INCOMPLETE = "incomplete"
+    REFUSED = "refused"
+    CANCELLED = "cancelled"
+
+
+@strawberry.enum(description="What an output item of the model is.")
+class OutputItemType(Enum):
+    MESSAGE = "message"
+    FUNCTION_CALL = "function_call"
+
+
+@strawberry.enum(description="What kind of tool a tool event is about.")
+class ToolType(Enum):
+    FUNCTION = "function"
+    FILE_SEARCH = "file_search"
+    WEB_SEARCH = "web_search"
+    CODE_INTERPRETER = "code_interpreter"
+    IMAGE_GENERATION = "image_generation"
+    MCP = "mcp"
+    AGENT = "agent"
+
+
+@strawberry.enum(description="Where a stream's error came from.")
+class ErrorSource(Enum):
+    PROVIDER = "provider"
+    SERVER = "server"
 
 
 @strawberry.type
@@ -82,14 +150,14 @@ class ItemEventBase(StreamEventBase):
 
 @strawberry.type
 class LifecycleEvent(StreamEventBase):
-    kind: str
-    status: str
+    kind: StreamEventKind
+    status: StreamStatus
     reason: str | None
 
 
 @strawberry.type
 class AgentUpdatedEvent(StreamEventBase):
-    kind: str
+    kind: StreamEventKind
     from_agent: str | None
     to_agent: str
     handoff_index: int | None
@@ -97,32 +165,32 @@ class AgentUpdatedEvent(StreamEventBase):
 
 @strawberry.type
 class OutputItemAddedEvent(ItemEventBase):
-    kind: str
-    item_type: str
-    role: str
-    status: str
+    kind: StreamEventKind
+    item_type: OutputItemType
+    role: Role
+    status: StreamStatus
 
 
 @strawberry.type
 class OutputItemDoneEvent(ItemEventBase):
-    kind: str
-    item_type: str
-    role: str
-    status: str
+    kind: StreamEventKind
+    item_type: OutputItemType
+    role: Role
+    status: StreamStatus
 
 
 @strawberry.type
 class MessageDeltaEvent(ItemEventBase):
-    kind: str
+    kind: StreamEventKind
     content_index: int
     delta: str
 
 
 @strawberry.type
 class FunctionToolState:
-    tool_type: str
+    tool_type: ToolType
     tool_call_id: str
-    status: str
+    status: StreamStatus
     name: str
     arguments_text: str | None
     arguments_json: JSON | None
@@ -131,24 +199,24 @@ class FunctionToolState:
 
 @strawberry.type
 class ToolStatusEvent(ItemEventBase):
-    kind: str
+    kind: StreamEventKind
     tool: FunctionToolState
 
 
 @strawberry.type
 class ToolArgumentsDeltaEvent(ItemEventBase):
-    kind: str
+    kind: StreamEventKind
     tool_call_id: str
-    tool_type: str
+    tool_type: ToolType
     tool_name: str
     delta: str
 
 
 @strawberry.type
 class ToolArgumentsDoneEvent(ItemEventBase):
-    kind: str
+    kind: StreamEventKind
     tool_call_id: str
-    tool_type: str
+    tool_type: ToolType
     tool_name: str
     arguments_text: str
     arguments_json: JSON | None
@@ -156,9 +224,9 @@ class ToolArgumentsDoneEvent(ItemEventBase):
 
 @strawberry.type
 class ToolOutputEvent(ItemEventBase):
-    kind: str
+    kind: StreamEventKind
     tool_call_id: str
-    tool_type: str
+    tool_type: ToolType
     output: JSON | None
 
 
@@ -166,13 +234,13 @@ class ToolOutputEvent(ItemEventBase):
 class ErrorPayload:
     code: str | None
     message: str
-    source: str
+    source: ErrorSource
     is_retryable: bool
 
 
 @strawberry.type
 class ErrorEvent(StreamEventBase):
-    kind: str
+    kind: StreamEventKind
     error: ErrorPayload
 
 
@@ -188,7 +256,7 @@ class StreamUsage:
 
 @strawberry.type
 class FinalPayload:
-    status: str
+    status: FinalStatus
     response_text: str | None
     structured_output: JSON | None
     reasoning_summary_text: str | None
@@ -199,7 +267,7 @@ class FinalPayload:
 
 @strawberry.type
 class FinalEvent(StreamEventBase):
-    kind: str
+    kind: StreamEventKind
     final: FinalPayload
 
 

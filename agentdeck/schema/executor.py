@@ -12,6 +12,7 @@ goes through graphql-core's own path, so results and errors are the same. One ex
 from __future__ import annotations
 
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLEnumType,
@@ -30,7 +31,8 @@ BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberr
 
 # A plain field: (response name, attribute, coerce, non-null); a resolved one: (response name, None, None, False).
 Step = tuple[str, str | None, Any, bool]
-_PLANS: dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None] = {}
+Plans = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None]
+_PLANS: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()  # per schema: the faces coerce apart
 _MAX_PLANS = 4096
 
 
@@ -38,8 +40,11 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
     """How to produce each response key of `parent`'s selection; None when no field is plain."""
     names = tuple((response, details[0].node.name.value) for response, details in grouped.items())
     key = (parent.name, names)
+    plans = _PLANS.get(schema)
+    if plans is None:
+        plans = _PLANS[schema] = {}
     try:
-        return _PLANS[key]
+        return plans[key]
     except KeyError:
         pass
     steps: list[Step] = []
@@ -58,9 +63,9 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
                 )
         steps.append(step)
     plan = tuple(steps) if any(s[1] is not None for s in steps) else None
-    if len(_PLANS) >= _MAX_PLANS:
-        _PLANS.clear()
-    _PLANS[key] = plan
+    if len(plans) >= _MAX_PLANS:
+        plans.clear()
+    plans[key] = plan
     return plan
 
 

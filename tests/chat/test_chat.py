@@ -166,10 +166,11 @@ def test_graphql_subscription_and_sse_see_the_same_turn(server, owner):
             payload = sub.next(timeout=10)
             assert "errors" not in payload, payload
             ws_events.append(payload["data"]["chatEvents"])
-            if ws_events[-1].get("kind") == "final":
+            if ws_events[-1].get("kind") == "FINAL":
                 break
+    # The same events; GraphQL names the kind by its enum (MESSAGE_DELTA), SSE by its value.
     assert [(e["eventId"], e["kind"], e.get("delta")) for e in ws_events] == [
-        (e["event_id"], e["kind"], e.get("delta")) for e in sse
+        (e["event_id"], e["kind"].upper().replace(".", "_"), e.get("delta")) for e in sse
     ]
 
 
@@ -485,7 +486,7 @@ def test_the_native_chat_stream_ends_with_the_final_event_and_resumes_by_event_i
             assert "errors" not in payload, payload
             events.append(payload["data"]["chatStream"])
     final = events[-1]["final"]
-    assert final["status"] == "completed" and final["responseText"] == "[offline model] You said: stream natively"
+    assert final["status"] == "COMPLETED" and final["responseText"] == "[offline model] You said: stream natively"
     assert "".join(e.get("delta") or "" for e in events) == final["responseText"]
     # The envelope's ids as nodes, and its timestamp as a DateTime (GraphQL only: SSE bodies are unchanged).
     conversation = events[0]["conversation"]["id"]

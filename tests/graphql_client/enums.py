@@ -76,6 +76,11 @@ class DeviceType(str, Enum):
     BOT = "BOT"
 
 
+class ErrorSource(str, Enum):
+    PROVIDER = "PROVIDER"
+    SERVER = "SERVER"
+
+
 class FileAttributeOperator(str, Enum):
     EQ = "EQ"
     NE = "NE"
@@ -85,6 +90,14 @@ class FileAttributeOperator(str, Enum):
     LTE = "LTE"
     IN = "IN"
     NIN = "NIN"
+
+
+class FinalStatus(str, Enum):
+    COMPLETED = "COMPLETED"
+    FAILED = "FAILED"
+    INCOMPLETE = "INCOMPLETE"
+    REFUSED = "REFUSED"
+    CANCELLED = "CANCELLED"
 
 
 class HandoffContextPolicy(str, Enum):
@@ -116,6 +129,11 @@ class MessageRole(str, Enum):
     ASSISTANT = "ASSISTANT"
     TOOL = "TOOL"
     SYSTEM = "SYSTEM"
+
+
+class OutputItemType(str, Enum):
+    MESSAGE = "MESSAGE"
+    FUNCTION_CALL = "FUNCTION_CALL"
 
 
 class PlatformCondition(str, Enum):
@@ -196,6 +214,30 @@ class StorageObjectStatus(str, Enum):
     AVAILABLE = "AVAILABLE"
 
 
+class StreamEventKind(str, Enum):
+    LIFECYCLE = "LIFECYCLE"
+    AGENT_UPDATED = "AGENT_UPDATED"
+    OUTPUT_ITEM_ADDED = "OUTPUT_ITEM_ADDED"
+    OUTPUT_ITEM_DONE = "OUTPUT_ITEM_DONE"
+    MESSAGE_DELTA = "MESSAGE_DELTA"
+    TOOL_STATUS = "TOOL_STATUS"
+    TOOL_ARGUMENTS_DELTA = "TOOL_ARGUMENTS_DELTA"
+    TOOL_ARGUMENTS_DONE = "TOOL_ARGUMENTS_DONE"
+    TOOL_OUTPUT = "TOOL_OUTPUT"
+    ERROR = "ERROR"
+    FINAL = "FINAL"
+
+
+class StreamStatus(str, Enum):
+    QUEUED = "QUEUED"
+    IN_PROGRESS = "IN_PROGRESS"
+    SEARCHING = "SEARCHING"
+    COMPLETED = "COMPLETED"
+    INCOMPLETE = "INCOMPLETE"
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
 class TenantRole(str, Enum):
     VIEWER = "VIEWER"
     MEMBER = "MEMBER"
@@ -210,6 +252,16 @@ class TokenType(str, Enum):
 class ToolKind(str, Enum):
     FUNCTION = "FUNCTION"
     HOSTED = "HOSTED"
+
+
+class ToolType(str, Enum):
+    FUNCTION = "FUNCTION"
+    FILE_SEARCH = "FILE_SEARCH"
+    WEB_SEARCH = "WEB_SEARCH"
+    CODE_INTERPRETER = "CODE_INTERPRETER"
+    IMAGE_GENERATION = "IMAGE_GENERATION"
+    MCP = "MCP"
+    AGENT = "AGENT"
 
 
 class TurnStatus(str, Enum):

@@ -449,7 +449,7 @@ async def test_the_run_subscriptions_stream_typed_events(tmp_path):
             assert not result.errors, result.errors
             events.append(result.data["workflowRunStream"])
         assert [e["eventId"] for e in events] == list(range(1, len(events) + 1))
-        assert events[-1]["__typename"] == "FinalEvent" and events[-1]["final"]["status"] == "completed"
+        assert events[-1]["__typename"] == "FinalEvent" and events[-1]["final"]["status"] == "COMPLETED"
         run_id = events[0]["workflow"]["workflowRunId"]
 
         tail = await SCHEMA.subscribe(

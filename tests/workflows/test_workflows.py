@@ -350,10 +350,10 @@ def test_graphql_subscription_streams_the_run(server, owner):
             payload = sub.next(timeout=20)
             assert "errors" not in payload, payload
             events.append(payload["data"]["workflowRunStream"])
-            if events[-1].get("kind") == "final":
+            if events[-1].get("kind") == "FINAL":
                 break
     assert [e["eventId"] for e in events] == list(range(1, len(events) + 1))
-    assert events[-1]["final"]["status"] == "completed"
+    assert events[-1]["final"]["status"] == "COMPLETED"
 
 
 def _wait_for(predicate, timeout: float = 10, every: float = 0.05):
@@ -390,7 +390,7 @@ EVENTS = """subscription($r: ID!, $after: Int!) { workflowRunEvents(workflowRunI
 def _run_events(server, token: str, run_id: str, after: int = 0) -> list[dict]:
     events = []
     with server.subscription(EVENTS, {"r": run_gid(run_id), "after": after}, token=token) as sub:
-        while not events or events[-1].get("kind") not in ("final", "error"):
+        while not events or events[-1].get("kind") not in ("FINAL", "ERROR"):
             payload = sub.next(timeout=20)
             assert "errors" not in payload, payload
             events.append(payload["data"]["workflowRunEvents"])
@@ -402,7 +402,7 @@ def test_subscription_joins_a_run_and_resumes_after_a_sequence(server, owner):
     run_id = _run(server, t, "analysis_code", {"message": "resume me"}).json()["workflow_run_id"]
     events = _run_events(server, t, run_id)
     assert [e["eventId"] for e in events] == list(range(1, len(events) + 1))
-    assert events[-1]["final"]["status"] == "completed"
+    assert events[-1]["final"]["status"] == "COMPLETED"
     tail = _run_events(server, t, run_id, after=len(events) - 2)
     assert [e["eventId"] for e in tail] == [len(events) - 1, len(events)]
     detail = server.gql("query($r: ID!) { workflowRun(id: $r) { status error } }", {"r": run_gid(run_id)}, token=t)
@@ -515,21 +515,21 @@ def test_runs_are_followed_cancelled_and_recovered_across_processes(tmp_path):
             run_id = _start(a, t, "analysis_code", long)
             with b.subscription(EVENTS, {"r": run_gid(run_id), "after": 0}, token=t) as sub:
                 first = sub.next(timeout=10)["data"]["workflowRunEvents"]
-                assert first["kind"] == "lifecycle" and first["workflow"]["stepName"] == "analysis"
+                assert first["kind"] == "LIFECYCLE" and first["workflow"]["stepName"] == "analysis"
                 assert b.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 202
                 seen = [first]
-                while seen[-1].get("kind") not in ("final", "error"):
+                while seen[-1].get("kind") not in ("FINAL", "ERROR"):
                     seen.append(sub.next(timeout=5)["data"]["workflowRunEvents"])
-            assert seen[-1]["final"]["status"] == "cancelled" and seen[-2]["status"] == "cancelled"
+            assert seen[-1]["final"]["status"] == "CANCELLED" and seen[-2]["status"] == "CANCELLED"
             # Started on A, followed on B; A dies: B fails the run and ends the stream.
             run_id = _start(a, t, "analysis_code", long)
             with b.subscription(EVENTS, {"r": run_gid(run_id), "after": 0}, token=t) as sub:
-                assert sub.next(timeout=10)["data"]["workflowRunEvents"]["kind"] == "lifecycle"
+                assert sub.next(timeout=10)["data"]["workflowRunEvents"]["kind"] == "LIFECYCLE"
                 a.process.kill()
                 last = None
-                while last is None or last.get("kind") not in ("final", "error"):
+                while last is None or last.get("kind") not in ("FINAL", "ERROR"):
                     last = sub.next(timeout=10)["data"]["workflowRunEvents"]
-            assert last["kind"] == "error" and last["error"]["code"] == "interrupted"
+            assert last["kind"] == "ERROR" and last["error"]["code"] == "interrupted"
             assert b.rest("GET", f"{WF}/runs/{run_id}", token=t).json()["status"] == "failed"
         finally:
             a.stop()
@@ -628,7 +628,7 @@ def test_openai_cancel_closes_the_model_stream_within_a_second(openai_server):
     assert stub.disconnected.wait(1.0), "the model stream was not closed"
     assert stub.disconnected_at - cancelled_at < 1.0
     events = _run_events(openai_server, t, run_id)
-    assert [e["kind"] for e in events[-2:]] == ["lifecycle", "final"]
-    assert events[-2]["status"] == "cancelled" and events[-1]["final"]["status"] == "cancelled"
+    assert [e["kind"] for e in events[-2:]] == ["LIFECYCLE", "FINAL"]
+    assert events[-2]["status"] == "CANCELLED" and events[-1]["final"]["status"] == "CANCELLED"
     assert len(stub.requests) == 1  # the second step never started
     assert openai_server.rest("GET", f"{WF}/runs/{run_id}", token=t).json()["status"] == "cancelled"
