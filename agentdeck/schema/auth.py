@@ -32,6 +32,7 @@ from agentdeck.domain.identity import registration
 from agentdeck.domain.identity import tenants as tenancy
 from agentdeck.errors import DomainError, Forbidden, InvalidInput, NotFound
 from agentdeck.schema import graph
+from agentdeck.schema.billing import BillingSubscription
 from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Authenticated, allow
 from agentdeck.schema.tenant_settings import TenantSettings
@@ -169,6 +170,13 @@ class Tenant(graph.Node):
         await access.require_role(info.context, "admin")
         await _own_tenant(info, self.database_id, "settings")
         return TenantSettings.from_settings(await tenancy.get_settings(info.context))
+
+    @strawberry.field(
+        description="The tenant's billing subscription, with its plan; null when it has none (billing "
+        "viewers; the tenant of the request only)."
+    )
+    async def billing_subscription(self, info: strawberry.Info) -> BillingSubscription | None:
+        return await BillingSubscription.for_tenant(info, self.database_id)
 
     @strawberry.field(
         description="The tenant's members with their roles, earliest first (verified members; the tenant of "

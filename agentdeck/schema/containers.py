@@ -22,6 +22,7 @@ from agentdeck.domain.files import containers as r
 from agentdeck.errors import NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.access_native import bounded, check_input, input_key, lookup_key, payload
+from agentdeck.schema.chat_nodes import Agent, load_agent
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
@@ -191,6 +192,11 @@ class ContainerNode(graph.Node):
     @strawberry.field(description="The keys of the agents whose code interpreter runs in this container.")
     async def agent_keys(self, info: strawberry.Info) -> list[str]:
         return await graph.loader(info, "container.agent_keys", partial(_agent_keys, info)).load(self.database_id)
+
+    @strawberry.field(description="The agents whose code interpreter runs in this container.")
+    async def agents(self, info: strawberry.Info) -> graph.Connection[Agent]:
+        keys = await graph.loader(info, "container.agent_keys", partial(_agent_keys, info)).load(self.database_id)
+        return graph.connection_of([a for a in [await load_agent(info, k) for k in keys] if a is not None])
 
     @classmethod
     def from_row(cls, row: db.Container) -> ContainerNode:

@@ -26,6 +26,7 @@ from agentdeck.errors import InvalidInput, NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
 from agentdeck.schema.chat_events import StreamEvent, to_event
+from agentdeck.schema.chat_nodes import Conversation, load_conversation
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
 
@@ -730,6 +731,11 @@ class WorkflowRun(graph.Node):
     output_tokens: int = strawberry.field(description="Model output tokens the run's steps used.")
     started_at: datetime = strawberry.field(description="When the run was started.")
     ended_at: datetime | None = strawberry.field(description="When the run ended; null while it runs.")
+    conversation_id: strawberry.Private[uuid.UUID | None] = None
+
+    @strawberry.field(description="The conversation the run records its turns in; null once that is deleted.")
+    async def conversation(self, info: strawberry.Info) -> Conversation | None:
+        return await load_conversation(info, self.conversation_id)
 
     @strawberry.field(description="The workflow it runs; null if that workflow has left the catalog.")
     async def workflow(self, info: strawberry.Info) -> Workflow | None:
@@ -767,6 +773,7 @@ class WorkflowRun(graph.Node):
             output_tokens=run.output_tokens,
             started_at=run.started_at,
             ended_at=run.ended_at,
+            conversation_id=run.conversation_id,
         )
 
     @classmethod
