@@ -33,6 +33,7 @@ from agentdeck.schema import (
     containers,
     health,
     nodes,
+    operator,
     service_accounts,
     signup,
     status,
@@ -72,6 +73,7 @@ DOMAINS = (
     status,
     contact,
     workflows,
+    operator,
 )
 GRAPHQL = "graphql"
 REST = "rest"

@@ -8,16 +8,17 @@ import uuid
 from collections.abc import Iterable
 from datetime import datetime
 from enum import Enum
-from typing import Annotated, Any
+from typing import Any
 
 import strawberry
 from strawberry import relay
 
 from agentdeck.db.models.service_accounts import ServiceAccountToken as TokenRow
+from agentdeck.domain.common.access import require_principal
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.results import Outcome, Page
 from agentdeck.domain.identity import service_accounts as r
-from agentdeck.errors import InvalidInput
+from agentdeck.errors import Forbidden, InvalidInput
 from agentdeck.schema import graph
 from agentdeck.schema.access_native import bounded, check_input, database_key, input_key, payload
 from agentdeck.schema.limits import Offset, PageSize, limited
@@ -281,15 +282,6 @@ class ServiceAccountTokenFilter:
     )
 
 
-OperatorTenant = Annotated[
-    strawberry.ID | None,
-    strawberry.argument(
-        description="Operators only: list only this tenant's tokens (the tenant's global id). Without it an "
-        "operator lists every tenant's tokens, and a tenant admin their own tenant's."
-    ),
-]
-
-
 def _tenant(value: strawberry.ID | None) -> str | None:
     """The tenant UUID (as the domain takes it) of a Tenant global id in `input.tenant`."""
     if value is None:
@@ -360,11 +352,55 @@ def _minted(minted: r.Minted) -> dict[str, Any]:
     return {"token": TokenNode.from_row(minted.row), "refresh_token": minted.token}
 
 
+async def token_page(
+    info: strawberry.Info,
+    first: int | None,
+    after: str | None,
+    filter: ServiceAccountTokenFilter | None,
+    tenant_id: str | None,
+    *,
+    operators_only_tenant: bool,
+) -> graph.Connection[TokenNode]:
+    """A page of the tokens `list_tokens` lets the caller see, of one tenant or (operators, with
+    `tenant_id` None) every tenant's; `operators_only_tenant`: naming the tenant is an operator's
+    privilege (not when it is the request's own)."""
+    f = filter or ServiceAccountTokenFilter()
+
+    def fetch(offset: int, limit: int) -> Any:
+        return r.list_tokens(
+            info.context,
+            account=f.account,
+            fingerprint=f.fingerprint,
+            status=f.status.value if f.status else "all",
+            tenant_id=tenant_id,
+            include_global=f.include_global,
+            limit=limit,
+            offset=offset,
+            operators_only_tenant=operators_only_tenant,
+        )
+
+    return await graph.paginate(fetch, TokenNode.from_row, first=first, after=after)
+
+
+def tenant_key(tenant: strawberry.ID | None, argument: str) -> str | None:
+    """The tenant a global id names, for a filter; a mistake in it is the caller's."""
+    if tenant is None:
+        return None
+    key = database_key(tenant, TENANT)
+    if key is None:
+        raise InvalidInput(
+            f"`{argument}` is not a tenant's id.",
+            details=[{"loc": [argument], "msg": "not a tenant's id", "type": "invalid_id"}],
+        )
+    return str(key)
+
+
 @strawberry.type
 class Query:
     @strawberry.field(
         extensions=AUTHENTICATED,
-        description="Service-account tokens, newest first: a tenant admin's tenant's, or (operators) every tenant's.",
+        description="Service-account tokens of the tenant the request acts in, newest first (tenant admins and "
+        "operators; `operator.serviceAccountTokens` lists every tenant's).",
     )
     async def service_account_tokens(
         self,
@@ -372,33 +408,11 @@ class Query:
         first: graph.First = None,
         after: graph.After = None,
         filter: ServiceAccountTokenFilter | None = None,
-        operator_tenant: OperatorTenant = None,
     ) -> graph.Connection[TokenNode]:
-        f = filter or ServiceAccountTokenFilter()
-        tenant_id = None
-        if operator_tenant is not None:
-            key = database_key(operator_tenant, TENANT)
-            if key is None:
-                raise InvalidInput(
-                    "`operatorTenant` is not a tenant's id.",
-                    details=[{"loc": ["operatorTenant"], "msg": "not a tenant's id", "type": "invalid_id"}],
-                )
-            tenant_id = str(key)
-
-        def fetch(offset: int, limit: int) -> Any:
-            return r.list_tokens(
-                info.context,
-                account=f.account,
-                fingerprint=f.fingerprint,
-                status=f.status.value if f.status else "all",
-                tenant_id=tenant_id,
-                include_global=f.include_global,
-                limit=limit,
-                offset=offset,
-                operators_only_tenant=True,
-            )
-
-        return await graph.paginate(fetch, TokenNode.from_row, first=first, after=after)
+        tenant = require_principal(info.context).tenant_id
+        if tenant is None:
+            raise Forbidden("This token acts in no tenant: operators list tokens through `operator`.")
+        return await token_page(info, first, after, filter, str(tenant), operators_only_tenant=False)
 
 
 @strawberry.type

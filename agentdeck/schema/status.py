@@ -829,6 +829,29 @@ class ResolveStatusIncidentPayload:
 INCIDENT, SUBSCRIPTION = "Incident", "StatusSubscription"
 
 
+async def subscription_page(
+    info: strawberry.Info,
+    first: int | None,
+    after: str | None,
+    last: int | None,
+    before: str | None,
+    filter: StatusSubscriptionFilter | None,
+    *,
+    all_tenants: bool,
+) -> graph.Connection[StatusSubscriptionNode]:
+    f = filter or StatusSubscriptionFilter()
+    return await graph.paginate(
+        lambda offset, limit: subs.subscriptions_page(
+            info.context, offset, limit, _opt(f.channel), _opt(f.status), all_tenants
+        ),
+        StatusSubscriptionNode.from_row,
+        first=first,
+        after=after,
+        last=last,
+        before=before,
+    )
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The live platform status page (public).")
@@ -845,8 +868,8 @@ class Query:
 
     @strawberry.field(
         extensions=allow(Authenticated()),
-        description="Alert subscriptions, newest first (status managers): the caller's tenant's, or with "
-        "`allTenants` (platform operators only) every tenant's.",
+        description="The alert subscriptions of the tenant the request acts in, newest first (status managers; "
+        "`operator.statusSubscriptions` lists every tenant's).",
     )
     async def status_subscriptions(
         self,
@@ -856,21 +879,8 @@ class Query:
         last: graph.Last = None,
         before: graph.Before = None,
         filter: StatusSubscriptionFilter | None = None,
-        all_tenants: Annotated[
-            bool, strawberry.argument(description="Every tenant's subscriptions: platform operators only.")
-        ] = False,
     ) -> graph.Connection[StatusSubscriptionNode]:
-        f = filter or StatusSubscriptionFilter()
-        return await graph.paginate(
-            lambda offset, limit: subs.subscriptions_page(
-                info.context, offset, limit, _opt(f.channel), _opt(f.status), all_tenants
-            ),
-            StatusSubscriptionNode.from_row,
-            first=first,
-            after=after,
-            last=last,
-            before=before,
-        )
+        return await subscription_page(info, first, after, last, before, filter, all_tenants=False)
 
     @strawberry.field(
         extensions=allow(Authenticated()),

@@ -1,7 +1,8 @@
 """The native graph of service-account tokens, in-process (tests/inprocess.py): minting through
 the payloads (the token shown once, user errors at their input paths, permissions top level),
 the `ServiceAccountToken` node and `node(id:)` across tenants, the `serviceAccountTokens`
-connection (filter, status enum, pages; `operatorTenant` for operators only) and revocation."""
+connection (filter, status enum, pages; every tenant's through `operator`, for operators only) and
+revocation."""
 
 from __future__ import annotations
 
@@ -25,11 +26,13 @@ BROWSER = (
     "mutation($i: IssueServiceAccountTokenFromBrowserInput!) { issueServiceAccountTokenFromBrowser(input: $i) "
     f"{{ {TOKEN} refreshToken userErrors {{ field message code }} }} }}"
 )
-LIST = """query($first: Int, $after: String, $f: ServiceAccountTokenFilter, $t: ID) {
-  serviceAccountTokens(first: $first, after: $after, filter: $f, operatorTenant: $t) {
-    totalCount nodes { id account fingerprint status isGlobal } pageInfo { hasNextPage endCursor }
-  }
-}"""
+PAGE = "totalCount nodes { id account fingerprint status isGlobal } pageInfo { hasNextPage endCursor }"
+LIST = f"""query($first: Int, $after: String, $f: ServiceAccountTokenFilter) {{
+  serviceAccountTokens(first: $first, after: $after, filter: $f) {{ {PAGE} }}
+}}"""
+OPERATOR_LIST = f"""query($first: Int, $f: ServiceAccountTokenFilter, $t: ID) {{
+  operator {{ serviceAccountTokens(first: $first, filter: $f, tenant: $t) {{ {PAGE} }} }}
+}}"""
 REVOKE = """mutation($i: RevokeServiceAccountTokenInput!) {
   revokeServiceAccountToken(input: $i) { token { id status revokedAt revokedReason } userErrors { field code } }
 }"""
@@ -140,18 +143,31 @@ async def test_node_listing_and_revocation(tmp_path):
         assert not rest["pageInfo"]["hasNextPage"]
         assert (await gql(a, LIST, f={"fingerprint": "b1"}))["data"]["serviceAccountTokens"]["totalCount"] == 0
 
-        # Operators: every tenant's; global tokens on request; one tenant through operatorTenant.
-        everyone = (await gql(boot, LIST, first=100))["data"]["serviceAccountTokens"]
+        # Operators, through `operator`: every tenant's; global tokens on request; one tenant's.
+        def operated(out: dict[str, Any]) -> dict[str, Any]:
+            assert "errors" not in out, out
+            return out["data"]["operator"]["serviceAccountTokens"]
+
+        everyone = operated(await gql(boot, OPERATOR_LIST, first=100))
         assert {n["fingerprint"] for n in everyone["nodes"]} == {"a1", "a2", "a3", "b1"}
-        both = (await gql(boot, LIST, first=100, f={"includeGlobal": True}))["data"]["serviceAccountTokens"]
+        both = operated(await gql(boot, OPERATOR_LIST, first=100, f={"includeGlobal": True}))
         assert [n["isGlobal"] for n in both["nodes"]].count(True) == 1
-        only_b = (await gql(boot, LIST, t=tenant_gid(b)))["data"]["serviceAccountTokens"]
+        only_b = operated(await gql(boot, OPERATOR_LIST, t=tenant_gid(b)))
         assert [n["fingerprint"] for n in only_b["nodes"]] == ["b1"]
-        for caller, variables in ((a, {"t": tenant_gid(a)}), (a, {"f": {"includeGlobal": True}}), (member, {})):
-            out = await gql(caller, LIST, **variables)
+        # The root field is the request's tenant's only: a token acting in none has nothing there.
+        for caller, query, variables in (
+            (a, OPERATOR_LIST, {"t": tenant_gid(a)}),  # a tenant admin is no operator
+            (a, LIST, {"f": {"includeGlobal": True}}),
+            (member, LIST, {}),
+            (boot, LIST, {}),
+        ):
+            out = await gql(caller, query, **variables)
             assert out["data"] is None and out["errors"][0]["code"] == "FORBIDDEN", variables
-        bad = await gql(boot, LIST, t="nope")
-        assert bad["errors"][0]["code"] == "INVALID_INPUT"
+        bad = await gql(boot, OPERATOR_LIST, t="nope")
+        assert bad["errors"][0]["code"] == "INVALID_INPUT" and bad["errors"][0]["path"] == [
+            "operator",
+            "serviceAccountTokens",
+        ]
 
         out = (await gql(b, REVOKE, i={"id": ids["a1"]}))["data"]["revokeServiceAccountToken"]
         assert out == {"token": None, "userErrors": [{"field": ["input", "id"], "code": "NOT_FOUND"}]}

@@ -397,9 +397,9 @@ def test_listing_subscriptions(status_srv):
     assert call(status_srv, "GET", SUBS, BOOTSTRAP_SECRET, params={"cursor": "-1"}).status_code == 422
     assert call(status_srv, "GET", SUBS).status_code == 401
     gql = status_srv.gql(
-        "{ statusSubscriptions(allTenants: true, first: 1) { nodes { databaseId } pageInfo { hasNextPage } } }",
+        "{ operator { statusSubscriptions(first: 1) { nodes { databaseId } pageInfo { hasNextPage } } } }",
         token=BOOTSTRAP_SECRET,
-    )["data"]["statusSubscriptions"]
+    )["data"]["operator"]["statusSubscriptions"]
     assert gql["pageInfo"]["hasNextPage"] and len(gql["nodes"]) == 1
 
 

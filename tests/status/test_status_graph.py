@@ -8,7 +8,7 @@ missing id, an id of another type and another tenant's subscription; `incident(i
 id is null with NOT_FOUND at its path while the rest of `data` stands; incident mutations answer
 payloads with user errors (blank impact, unknown id) and keep authentication and permission
 top-level; the domain refuses an incident state or severity outside its sets (the CLI passes
-plain strings); subscriptions list the caller's tenant's only, every tenant's with `allTenants`
+plain strings); subscriptions list the caller's tenant's only, every tenant's through `operator`
 for platform operators alone (and a status manager revokes its tenant's only, by id); subscribe/verify/revoke through payloads (conflict, bad token,
 wrong unsubscribe token as user errors); `statusChanges` events are typed.
 """
@@ -76,10 +76,13 @@ INCIDENTS = """query($first: Int, $after: String, $filter: IncidentFilter) { pla
   incidents(first: $first, after: $after, filter: $filter) {
     totalCount pageInfo { hasNextPage hasPreviousPage endCursor }
     edges { cursor node { id service state severity } } } } }"""
-SUBSCRIPTIONS = """query($all: Boolean!, $filter: StatusSubscriptionFilter, $first: Int, $after: String) {
-  statusSubscriptions(allTenants: $all, filter: $filter, first: $first, after: $after) {
+SUBSCRIPTION_PAGE = """(filter: $filter, first: $first, after: $after) {
     totalCount pageInfo { hasNextPage endCursor } nodes { id databaseId channel status severityFilter targetMasked }
-  } }"""
+  }"""
+SUBSCRIPTIONS = f"""query($filter: StatusSubscriptionFilter, $first: Int, $after: String) {{
+  statusSubscriptions{SUBSCRIPTION_PAGE} }}"""
+ALL_SUBSCRIPTIONS = f"""query($filter: StatusSubscriptionFilter, $first: Int, $after: String) {{
+  operator {{ statusSubscriptions{SUBSCRIPTION_PAGE} }} }}"""
 NODE = "query($id: ID!) { node(id: $id) { __typename id ... on Incident { service state } "
 NODE += "... on StatusSubscription { status channel } } }"
 
@@ -239,27 +242,27 @@ async def test_subscriptions_are_scoped_to_the_tenant_and_operators_see_all(tmp_
         await subs.verify(Context(services=services), token)
 
         mine_manager = manager(services, owner.principal.tenant_id)
-        listed = (await ok(mine_manager, SUBSCRIPTIONS, {"all": False}))["statusSubscriptions"]
+        listed = (await ok(mine_manager, SUBSCRIPTIONS, {}))["statusSubscriptions"]
         assert listed["totalCount"] == 1
         assert listed["nodes"][0]["databaseId"] == str(mine.id)
         assert listed["nodes"][0]["channel"] == "EMAIL" and listed["nodes"][0]["status"] == "ACTIVE"
         assert (
             listed["nodes"][0]["severityFilter"] == "ALL" and listed["nodes"][0]["targetMasked"] == "m***@example.com"
         )
-        assert codes(await run(mine_manager, SUBSCRIPTIONS, {"all": True})) == ["FORBIDDEN"]
-        assert codes(await run(owner, SUBSCRIPTIONS, {"all": False})) == ["FORBIDDEN"]  # not a status manager
-        assert codes(await run(Context(services=services), SUBSCRIPTIONS, {"all": False})) == ["UNAUTHENTICATED"]
+        assert codes(await run(mine_manager, ALL_SUBSCRIPTIONS, {})) == ["FORBIDDEN"]
+        assert codes(await run(owner, SUBSCRIPTIONS, {})) == ["FORBIDDEN"]  # not a status manager
+        assert codes(await run(Context(services=services), SUBSCRIPTIONS, {})) == ["UNAUTHENTICATED"]
 
         ops = operator(services)
-        everything = (await ok(ops, SUBSCRIPTIONS, {"all": True, "first": 2}))["statusSubscriptions"]
+        everything = (await ok(ops, ALL_SUBSCRIPTIONS, {"first": 2}))["operator"]["statusSubscriptions"]
         assert everything["totalCount"] == 3 and everything["pageInfo"]["hasNextPage"]
-        more = await ok(ops, SUBSCRIPTIONS, {"all": True, "after": everything["pageInfo"]["endCursor"]})
+        more = (await ok(ops, ALL_SUBSCRIPTIONS, {"after": everything["pageInfo"]["endCursor"]}))["operator"]
         ids = {n["databaseId"] for n in everything["nodes"] + more["statusSubscriptions"]["nodes"]}
         assert ids == {str(mine.id), str(theirs.id), str(public.id)}
-        untenanted = (await ok(ops, SUBSCRIPTIONS, {"all": False}))["statusSubscriptions"]["nodes"]
+        untenanted = (await ok(ops, SUBSCRIPTIONS, {}))["statusSubscriptions"]["nodes"]
         assert [n["databaseId"] for n in untenanted] == [str(public.id)]  # the operator's own scope: no tenant
-        pending = {"all": True, "filter": {"status": "PENDING_VERIFICATION", "channel": "EMAIL"}}
-        assert (await ok(ops, SUBSCRIPTIONS, pending))["statusSubscriptions"]["totalCount"] == 2
+        pending = {"filter": {"status": "PENDING_VERIFICATION", "channel": "EMAIL"}}
+        assert (await ok(ops, ALL_SUBSCRIPTIONS, pending))["operator"]["statusSubscriptions"]["totalCount"] == 2
 
         mine_id, theirs_id = (
             str(GlobalID("StatusSubscription", str(mine.id))),
