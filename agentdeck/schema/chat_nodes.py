@@ -65,6 +65,16 @@ class MessageRole(Enum):
     SYSTEM = "system"
 
 
+@strawberry.enum(description="What a tool is for.")
+class ToolCategory(Enum):
+    UTILITY = "utility"
+    KNOWLEDGE = "knowledge"
+    WEB = "web"
+    CODE = "code"
+    MEDIA = "media"
+    OTHER = "other"
+
+
 @strawberry.enum(description="What a ledger item of a conversation records.")
 class RunItemType(Enum):
     MESSAGE = "message"
@@ -204,9 +214,9 @@ class Tool(graph.Node):
     def kind(self) -> ToolKind:
         return ToolKind(self.entry.kind)
 
-    @strawberry.field(description="The tool's category: utility, knowledge, web, code, media, other.")
-    def category(self) -> str:
-        return self.entry.category
+    @strawberry.field(description="What the tool is for.")
+    def category(self) -> ToolCategory:
+        return ToolCategory(self.entry.category)
 
     @strawberry.field(description="What the tool does, as the model is told (function tools only).")
     def description(self) -> str | None:

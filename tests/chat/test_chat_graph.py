@@ -265,6 +265,7 @@ async def test_agents_and_tools_are_typed_with_their_edges(tmp_path):
         assert triage["status"] == "ACTIVE" and triage["totalConversations"] == 0 and triage["lastUsedAt"] is None
         assert [t["name"] for t in triage["tools"]["nodes"]] == ["get_current_time", "search_conversations"]
         assert triage["tools"]["nodes"][0]["kind"] == "FUNCTION" and triage["tools"]["nodes"][0]["description"]
+        assert [t["category"] for t in triage["tools"]["nodes"]] == ["UTILITY", "KNOWLEDGE"]
         assert [h["key"] for h in triage["handoffs"]["nodes"]] == ["code_assistant", "researcher"]
         tools = {t["name"]: t for t in data["tools"]["nodes"]}
         assert data["tools"]["totalCount"] == len(tools)

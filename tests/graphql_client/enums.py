@@ -249,6 +249,15 @@ class TokenType(str, Enum):
     BEARER = "BEARER"
 
 
+class ToolCategory(str, Enum):
+    UTILITY = "UTILITY"
+    KNOWLEDGE = "KNOWLEDGE"
+    WEB = "WEB"
+    CODE = "CODE"
+    MEDIA = "MEDIA"
+    OTHER = "OTHER"
+
+
 class ToolKind(str, Enum):
     FUNCTION = "FUNCTION"
     HOSTED = "HOSTED"

@@ -180,3 +180,39 @@ async def test_node_resolves_global_ids_and_is_null_for_anything_else():
         "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", variable_values={"ids": [mine] * 101}
     )
     assert too_many.errors[0].message == "`ids` takes at most 100 ids."
+
+
+# Names that stand for a closed set or a point in time: on the native graph such a field is an
+# enum or a DateTime, never a String. The exceptions are open sets, each with its reason.
+CLOSED_SET_NAMES = {"status", "state", "kind", "role", "type", "severity", "channel", "source", "category", "stage"}
+OPEN_SETS = {
+    ("BillingEvent", "type"): "the payment provider's event type (Stripe has hundreds, and adds more)",
+    ("BillingEventFilter", "type"): "filters that open set",
+    ("BillingContact", "role"): "a contact's job title, free text",
+    ("BillingContactInput", "role"): "the same free text",
+    ("MessageAttachment", "kind"): "what a file is to its message, as the sender said",
+}
+
+
+def test_no_string_stands_for_a_closed_set_or_a_timestamp():
+    from graphql import GraphQLInputObjectType, GraphQLInterfaceType, GraphQLObjectType, get_named_type
+
+    from agentdeck.schema import build_schema
+
+    schema = build_schema()._schema
+    found = []
+    for named in schema.type_map.values():
+        if named.name.startswith("__") or not isinstance(
+            named, GraphQLObjectType | GraphQLInterfaceType | GraphQLInputObjectType
+        ):
+            continue
+        for field_name, field in named.fields.items():
+            if get_named_type(field.type).name != "String" or (named.name, field_name) in OPEN_SETS:
+                continue
+            if field_name in ("mimeType", "serverTimestamp"):
+                # A media type is an open set; `serverTimestamp` is the stream envelope's wire
+                # string (the SSE bodies carry it), with `serverTime: DateTime` beside it.
+                continue
+            if field_name in CLOSED_SET_NAMES or field_name.endswith(("At", "Status", "Kind", "Type", "Timestamp")):
+                found.append(f"{named.name}.{field_name}")
+    assert found == [], found
