@@ -184,7 +184,7 @@ async def test_client_logs_are_one_neutralised_line_each_marked_as_the_clients(t
                 scope="checkout",
                 fields={"level": "critical", "message": "override", "attempt\n": 3, "nested": {"a": ["x\ty"]}},
             ),
-            ClientLogEntry(event="ui.click", level="WARN"),
+            ClientLogEntry(event="ui.click", level="WARN", message='x" user="forged'),
         ]
         with caplog.at_level(logging.DEBUG, logger="agentdeck.client"):
             assert await client_logs.submit(ada, entries) == 2
@@ -192,10 +192,11 @@ async def test_client_logs_are_one_neutralised_line_each_marked_as_the_clients(t
         assert (first.levelno, second.levelno) == (logging.ERROR, logging.WARNING)
         line = first.getMessage()
         assert "\n" not in line and "\u2028" not in line and "\x7f" not in line and "\t" not in line
-        assert line.startswith("client_log ") and f'user="{user_id}"' in line and "\\\\u000a2026" in line
+        assert line.startswith("client_log ") and f'user="{user_id}"' in line and "boom\\u000a2026" in line
         assert first.client_log is True and first.user_id == user_id and first.client_event == "ui.crash"
         assert first.client_fields == {"attempt\\u000a": 3, "nested": {"a": ["x\\u0009y"]}}  # reserved keys dropped
         assert "override" not in line
+        assert second.getMessage().count('user="') == 1  # a quote in a value cannot end it
 
         caplog.clear()
         with pytest.raises(InvalidInput) as refused:

@@ -152,6 +152,14 @@ async def submit(ctx: Context, entries: Sequence[ClientLogEntry], field: str = "
     return len(entries)
 
 
+def _quoted(value: Any) -> str:
+    if isinstance(value, str):
+        # A quote inside cannot end the value: it is written as \u0022, like the neutralised
+        # characters (the text formatter escapes every backslash of the line).
+        return '"' + value.replace('"', "\\u0022") + '"'
+    return json.dumps(value, ensure_ascii=False, default=str)
+
+
 def _write(entry: ClientLogEntry, user_id: str) -> None:
     fields = {k: v for k, v in entry.fields.items() if k not in RESERVED_FIELDS}
     event, scope = neutralise(entry.event), neutralise(entry.scope) if entry.scope else None
@@ -159,10 +167,10 @@ def _write(entry: ClientLogEntry, user_id: str) -> None:
     timestamp = neutralise(entry.timestamp) if entry.timestamp else None
     cleaned = _clean(fields)
     level = LEVELS[entry.level.strip().lower()]
-    # The text format shows only the message: it carries every fact, each value quoted (JSON), so
-    # that no value can pose as another key.
+    # The text format shows only the message: it carries every fact, each value quoted (`fields`
+    # as JSON), so that no value can pose as another key.
     text = " ".join(
-        f"{key}={json.dumps(value, ensure_ascii=False, default=str)}"
+        f"{key}={_quoted(value)}"
         for key, value in (
             ("user", user_id),
             ("event", event),
