@@ -174,6 +174,10 @@ class Settings(BaseSettings):
     status_webhook_allow_loopback: bool = False
     # Contact form (domain/status/contact.py): where submissions are mailed.
     contact_recipient: str = "support@agentdeck.local"
+    # Client log ingestion (domain/identity/client_logs.py): the largest submission (its entries
+    # as JSON) and the entries one user may submit per minute.
+    client_log_max_bytes: int = Field(default=16_384, ge=256)
+    client_logs_per_minute: int = Field(default=60, ge=1)
 
     # Language model (providers/llm.py). With `openai_api_key` set: "responses" = the Responses
     # API, "chat" = Chat Completions (most OpenAI-compatible servers); the SDK retries 429/5xx

@@ -151,6 +151,42 @@ ROUTES: tuple[Op, ...] = (
         tags=("auth",),
         summary="Admin Reset Password",
     ),
+    # -- the caller's consents and notification preferences; client logs --
+    Op("GET", "/api/v1/users/consents", "userConsents", tags=("users",), summary="List Consents"),
+    Op(
+        "POST",
+        "/api/v1/users/consents",
+        "recordConsent",
+        body="input",
+        status=201,
+        envelope=True,
+        tags=("users",),
+        summary="Record Consent",
+    ),
+    Op(
+        "GET",
+        "/api/v1/users/notification-preferences",
+        "userNotificationPreferences",
+        tags=("users",),
+        summary="List Notification Preferences",
+    ),
+    Op(
+        "PUT",
+        "/api/v1/users/notification-preferences",
+        "upsertNotificationPreference",
+        body="input",
+        tags=("users",),
+        summary="Upsert Notification Preference",
+    ),
+    Op(
+        "POST",
+        "/api/v1/logs",
+        "submitClientLog",
+        body="input",
+        status=202,
+        tags=("logs",),
+        summary="Ingest Frontend Log",
+    ),
     # -- service accounts --
     Op(
         "POST",

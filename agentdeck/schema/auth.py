@@ -31,10 +31,11 @@ from agentdeck.domain.identity import auth as r
 from agentdeck.domain.identity import registration
 from agentdeck.domain.identity import tenants as tenancy
 from agentdeck.errors import DomainError, Forbidden, InvalidInput, NotFound
-from agentdeck.schema import graph
+from agentdeck.schema import graph, preferences
 from agentdeck.schema.billing import BillingSubscription
 from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Authenticated, allow
+from agentdeck.schema.preferences import Consent, NotificationPreference
 from agentdeck.schema.tenant_settings import TenantSettings
 
 # -- helpers shared by the identity modules ----------------------------------------------------
@@ -257,6 +258,26 @@ class User(graph.Node):
     @strawberry.field(description="What the access token of this request grants: on the caller only, null on others.")
     def scopes(self, info: strawberry.Info) -> list[str] | None:
         return sorted(info.context.principal.scopes) if self._is_viewer(info) else None
+
+    @strawberry.field(
+        description="The policy versions the user accepted, newest first: the caller's own only (null and "
+        "FORBIDDEN on anyone else)."
+    )
+    async def consents(
+        self, info: strawberry.Info, first: graph.First = None, after: graph.After = None
+    ) -> graph.Connection[Consent] | None:
+        if not self._is_viewer(info):
+            raise Forbidden("Only a user's own consents are visible.")
+        return await preferences.consents_of(info, first, after)
+
+    @strawberry.field(
+        description="Which optional notices the user wants, in the tenant of the request (a category without "
+        "a preference is sent): the caller's own only (null and FORBIDDEN on anyone else)."
+    )
+    async def notification_preferences(self, info: strawberry.Info) -> graph.Connection[NotificationPreference] | None:
+        if not self._is_viewer(info):
+            raise Forbidden("Only a user's own notification preferences are visible.")
+        return await preferences.preferences_of(info)
 
     @strawberry.field(
         description="The user's sign-in sessions across their tenants, most recently active first: the "

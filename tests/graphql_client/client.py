@@ -4,12 +4,22 @@ from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
-from .input_types import LoginInput, SendMessageInput
+from .input_types import (
+    LoginInput,
+    RecordConsentInput,
+    SendMessageInput,
+    SubmitClientLogsInput,
+    UpdateNotificationPreferencesInput,
+)
 from .login import Login
 from .me import Me
+from .my_consents_and_preferences import MyConsentsAndPreferences
 from .node import Node
 from .nodes import Nodes
+from .record_consent import RecordConsent
 from .send_message import SendMessage
+from .submit_client_logs import SubmitClientLogs
+from .update_notification_preferences import UpdateNotificationPreferences
 
 
 def gql(q: str) -> str:
@@ -176,3 +186,127 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return Nodes.model_validate(data)
+
+    async def my_consents_and_preferences(
+        self, first: Union[Optional[int], UnsetType] = UNSET, **kwargs: Any
+    ) -> MyConsentsAndPreferences:
+        query = gql("""
+            query MyConsentsAndPreferences($first: Int) {
+              me {
+                id
+                consents(first: $first) {
+                  totalCount
+                  nodes {
+                    id
+                    databaseId
+                    policyKey
+                    version
+                    acceptedAt
+                  }
+                }
+                notificationPreferences {
+                  totalCount
+                  nodes {
+                    id
+                    databaseId
+                    channel
+                    category
+                    enabled
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"first": first}
+        response = await self.execute(
+            query=query,
+            operation_name="MyConsentsAndPreferences",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return MyConsentsAndPreferences.model_validate(data)
+
+    async def record_consent(
+        self, input: RecordConsentInput, **kwargs: Any
+    ) -> RecordConsent:
+        query = gql("""
+            mutation RecordConsent($input: RecordConsentInput!) {
+              recordConsent(input: $input) {
+                consent {
+                  id
+                  databaseId
+                  policyKey
+                  version
+                  acceptedAt
+                }
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="RecordConsent", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return RecordConsent.model_validate(data)
+
+    async def update_notification_preferences(
+        self, input: UpdateNotificationPreferencesInput, **kwargs: Any
+    ) -> UpdateNotificationPreferences:
+        query = gql("""
+            mutation UpdateNotificationPreferences($input: UpdateNotificationPreferencesInput!) {
+              updateNotificationPreferences(input: $input) {
+                notificationPreferences {
+                  id
+                  databaseId
+                  channel
+                  category
+                  enabled
+                }
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="UpdateNotificationPreferences",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return UpdateNotificationPreferences.model_validate(data)
+
+    async def submit_client_logs(
+        self, input: SubmitClientLogsInput, **kwargs: Any
+    ) -> SubmitClientLogs:
+        query = gql("""
+            mutation SubmitClientLogs($input: SubmitClientLogsInput!) {
+              submitClientLogs(input: $input) {
+                acceptedCount
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="SubmitClientLogs",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return SubmitClientLogs.model_validate(data)

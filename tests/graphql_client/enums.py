@@ -47,6 +47,13 @@ class ChunkingStrategyType(str, Enum):
     STATIC = "STATIC"
 
 
+class ClientLogLevel(str, Enum):
+    DEBUG = "DEBUG"
+    INFO = "INFO"
+    WARNING = "WARNING"
+    ERROR = "ERROR"
+
+
 class ContainerExpiryAnchor(str, Enum):
     LAST_ACTIVE_AT = "LAST_ACTIVE_AT"
 
@@ -129,6 +136,21 @@ class MessageRole(str, Enum):
     ASSISTANT = "ASSISTANT"
     TOOL = "TOOL"
     SYSTEM = "SYSTEM"
+
+
+class NotificationCategory(str, Enum):
+    SECURITY = "SECURITY"
+    ACCOUNT = "ACCOUNT"
+    STATUS_ALERTS = "STATUS_ALERTS"
+    BILLING = "BILLING"
+    PRODUCT_UPDATES = "PRODUCT_UPDATES"
+    MARKETING = "MARKETING"
+
+
+class NotificationChannel(str, Enum):
+    EMAIL = "EMAIL"
+    SMS = "SMS"
+    IN_APP = "IN_APP"
 
 
 class OutputItemType(str, Enum):

@@ -5,12 +5,15 @@ from pydantic import Field
 from .base_model import BaseModel
 from .enums import (
     BillingEventProcessingStatus,
+    ClientLogLevel,
     ContainerExpiryAnchor,
     ContainerMemoryLimit,
     FileAttributeOperator,
     HandoffContextPolicy,
     IncidentSeverity,
     IncidentState,
+    NotificationCategory,
+    NotificationChannel,
     PlatformNoticeLevel,
     ServiceAccountTokenStatus,
     SignupInviteStatus,
@@ -105,6 +108,21 @@ class ChangePasswordInput(BaseModel):
     "The password in use now."
     new_password: str = Field(alias="newPassword")
     "A passphrase the password rules accept, not the current one."
+
+
+class ClientLogEntryInput(BaseModel):
+    """One line of the client's log."""
+
+    event: str
+    'What happened, e.g. "ui.click".'
+    level: ClientLogLevel = ClientLogLevel.INFO
+    message: Optional[str] = None
+    scope: Optional[str] = None
+    "Where in the client, e.g. a page."
+    timestamp: Optional[str] = None
+    "The client's time, as it gives it."
+    fields: Optional[Any] = None
+    "More facts: an object of at most 32 keys (`level` and `message` are dropped), nested at most 8 levels."
 
 
 class ConfirmPasswordResetInput(BaseModel):
@@ -347,6 +365,15 @@ class LogoutInput(BaseModel):
     "A refresh token of the caller's session to end."
 
 
+class NotificationPreferenceInput(BaseModel):
+    """Whether to send one category of notice on one channel."""
+
+    channel: NotificationChannel
+    category: NotificationCategory
+    enabled: bool = True
+    "False turns the notices off (not SECURITY, ACCOUNT)."
+
+
 class OpenStatusIncidentInput(BaseModel):
     """A new incident."""
 
@@ -376,6 +403,19 @@ class PublishNoticeInput(BaseModel):
     "1-500 characters; surrounding blanks are trimmed."
     level: PlatformNoticeLevel = PlatformNoticeLevel.INFO
     "INFO by default."
+
+
+class RecordConsentInput(BaseModel):
+    """A policy version the caller accepts."""
+
+    policy_key: str = Field(alias="policyKey")
+    'The policy, e.g. "terms_of_service".'
+    version: str
+    "The version accepted."
+    ip_hash: Optional[str] = Field(alias="ipHash", default=None)
+    "A hash of the client's address, if the client keeps one."
+    user_agent_hash: Optional[str] = Field(alias="userAgentHash", default=None)
+    "A hash of the client's user agent."
 
 
 class RecordUsageInput(BaseModel):
@@ -633,6 +673,13 @@ class StorageObjectFilter(BaseModel):
     "Only those uploaded in this conversation (its global id)."
 
 
+class SubmitClientLogsInput(BaseModel):
+    """Client log entries for the server's log (never shown back)."""
+
+    entries: list["ClientLogEntryInput"]
+    "1 to 50 entries, together at most `AGENTDECK_CLIENT_LOG_MAX_BYTES` as JSON (else a TOO_LARGE user error)."
+
+
 class SubmitContactInput(BaseModel):
     """A message for the team."""
 
@@ -666,6 +713,13 @@ class UnbindAgentContainerInput(BaseModel):
 
     agent_key: str = Field(alias="agentKey")
     "The agent's key in the catalog."
+
+
+class UpdateNotificationPreferencesInput(BaseModel):
+    """Preferences to set, in the tenant of the request; the others stay as they are."""
+
+    preferences: list["NotificationPreferenceInput"]
+    "1 to 18, each channel and category once."
 
 
 class UpdateStatusIncidentInput(BaseModel):
@@ -788,6 +842,8 @@ class WorkflowRunFilter(BaseModel):
 AttachVectorStoreFileInput.model_rebuild()
 CreateContainerInput.model_rebuild()
 FileAttributeFilter.model_rebuild()
+SubmitClientLogsInput.model_rebuild()
+UpdateNotificationPreferencesInput.model_rebuild()
 UpdateTenantSettingsInput.model_rebuild()
 UploadVectorStoreFileInput.model_rebuild()
 VectorStoreSearchFilter.model_rebuild()

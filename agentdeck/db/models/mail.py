@@ -20,7 +20,7 @@ class OutboxMessage(Base):
     subject: Mapped[str] = mapped_column(String(255))
     body_text: Mapped[str] = mapped_column(Text)
     kind: Mapped[str] = mapped_column(String(64))  # e.g. "email_verification"
-    status: Mapped[str] = mapped_column(String(16))  # "logged" | "sent" | "failed"
+    status: Mapped[str] = mapped_column(String(16))  # "logged" | "sent" | "failed" | "suppressed"
     error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[datetime | None]

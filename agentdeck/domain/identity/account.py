@@ -21,6 +21,7 @@ from agentdeck.context import Context
 from agentdeck.db.models.account import AccountToken
 from agentdeck.db.models.identity import AuthSession, Membership, User
 from agentdeck.db.session import rowcount
+from agentdeck.domain.common import notifications
 from agentdeck.domain.common.access import client_info
 from agentdeck.domain.common.limits import EMAIL
 from agentdeck.domain.common.results import Outcome, Page
@@ -196,14 +197,16 @@ def _link(ctx: Context, page: str, token: str) -> str:
 async def mail_verification(ctx: Context, user: User) -> None:
     """Mail `user` a single-use verification link (registration and `send_verification`)."""
     token = await _issue_token(ctx, user.id, VERIFY_EMAIL)
-    await ctx.services.mailer.send(
+    await notifications.send_notice(
+        ctx.services,
         Mail(
             to=user.email,
             subject="Verify your email address",
             kind="email_verification",
             text=f"Confirm this address for your agentdeck account:\n\n{_link(ctx, 'verify-email', token)}\n\n"
             "The link works once and expires in 24 hours. If you did not sign up, ignore this mail.",
-        )
+        ),
+        notifications.SECURITY,
     )
 
 
@@ -268,14 +271,16 @@ async def forgot_password(ctx: Context, email: str) -> Outcome[None]:
     # Same answer either way: the response must not tell who has an account.
     if user is not None and user.status == "active":
         token = await _issue_token(ctx, user.id, RESET_PASSWORD)
-        await ctx.services.mailer.send(
+        await notifications.send_notice(
+            ctx.services,
             Mail(
                 to=user.email,
                 subject="Reset your password",
                 kind="password_reset",
                 text=f"Choose a new agentdeck password:\n\n{_link(ctx, 'reset-password', token)}\n\n"
                 "The link works once and expires in 1 hour. If you did not ask for it, ignore this mail.",
-            )
+            ),
+            notifications.SECURITY,
         )
     return Outcome(FORGOT_MESSAGE, None)
 

@@ -21,6 +21,7 @@ from sqlalchemy import func, or_, select
 
 from agentdeck.context import Context, Principal, Services
 from agentdeck.db.models.status import StatusIncident, StatusSubscription
+from agentdeck.domain.common import notifications
 from agentdeck.domain.common.access import client_info, require_principal, scope_granted
 from agentdeck.domain.common.limits import EMAIL
 from agentdeck.domain.common.results import CursorPage, Page
@@ -165,7 +166,8 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str, 
         await s.commit()
     if channel == "email":
         base = f"{ctx.settings.public_url.rstrip('/')}/status?subscription_id={row.id}"
-        await ctx.services.mailer.send(
+        await notifications.send_notice(
+            ctx.services,
             Mail(
                 to=target,
                 subject="Confirm your status updates subscription",
@@ -173,7 +175,8 @@ async def create(ctx: Context, channel: str, target: str, severity_filter: str, 
                 text=f"Confirm that you want incident updates from {ctx.settings.status_page_title}:\n\n"
                 f"{base}&token={token}\n\nThe link works once and expires in 60 minutes.\n\n"
                 f"To unsubscribe at any time:\n{base}&unsubscribe_token={unsubscribe}\n",
-            )
+            ),
+            notifications.ACCOUNT,  # the answer to what was just asked: always sent
         )
     else:
         assert secret is not None
@@ -353,7 +356,10 @@ async def _deliver(services: Services, row: StatusSubscription, incident: Status
     try:
         if row.channel == "email":
             link = f"{services.settings.public_url.rstrip('/')}/status"
-            await services.mailer.send(
+            # An optional notice: a recipient with an account who turned status alerts off
+            # (for the subscription's tenant) is not mailed.
+            await notifications.send_notice(
+                services,
                 Mail(
                     to=row.target,
                     subject=f"[{incident.state}] {incident.service}: {incident.impact}"[:200],
@@ -361,7 +367,9 @@ async def _deliver(services: Services, row: StatusSubscription, incident: Status
                     text=f"{incident.service}: {incident.impact}\nState: {incident.state}\n"
                     f"Since: {incident.occurred_at.isoformat()}\n\nDetails: {link}\n\n"
                     "To stop these mails, use the unsubscribe link from your confirmation mail.\n",
-                )
+                ),
+                notifications.STATUS_ALERTS,
+                row.tenant_id,
             )
         else:
             payload = {
