@@ -1,6 +1,12 @@
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import Client
+from .complete_mfa_sign_in import (
+    CompleteMfaSignIn,
+    CompleteMfaSignInCompleteMfaSignIn,
+    CompleteMfaSignInCompleteMfaSignInTokens,
+    CompleteMfaSignInCompleteMfaSignInUserErrors,
+)
 from .conversation_messages import (
     ConversationMessages,
     ConversationMessagesConversation,
@@ -13,6 +19,12 @@ from .delete_conversation import (
     DeleteConversation,
     DeleteConversationDeleteConversation,
     DeleteConversationDeleteConversationUserErrors,
+)
+from .enroll_totp import (
+    EnrollTotp,
+    EnrollTotpEnrollTotp,
+    EnrollTotpEnrollTotpMethod,
+    EnrollTotpEnrollTotpUserErrors,
 )
 from .enums import (
     AgentAvailability,
@@ -33,6 +45,7 @@ from .enums import (
     IncidentSeverity,
     IncidentState,
     MessageRole,
+    MfaMethodType,
     PlatformCondition,
     PlatformNoticeLevel,
     PlatformRole,
@@ -79,6 +92,7 @@ from .input_types import (
     CancelSubscriptionInput,
     CancelWorkflowRunInput,
     ChangePasswordInput,
+    CompleteMfaSignInInput,
     ConfirmPasswordResetInput,
     ConfirmStatusSubscriptionChallengeInput,
     ContainerExpiryInput,
@@ -90,9 +104,11 @@ from .input_types import (
     CreateVectorStoreInput,
     DeleteContainerInput,
     DeleteConversationInput,
+    DeleteMfaMethodInput,
     DeleteStorageObjectInput,
     DeleteVectorStoreFileInput,
     DeleteVectorStoreInput,
+    EnrollTotpInput,
     FileAttributeComparison,
     FileAttributeFilter,
     ForgotPasswordInput,
@@ -102,6 +118,7 @@ from .input_types import (
     IssueSignupInviteInput,
     LoginInput,
     LogoutInput,
+    MfaMethodFilter,
     OpenStatusIncidentInput,
     PlanMetadataEntryInput,
     PublishNoticeInput,
@@ -140,11 +157,20 @@ from .input_types import (
     VectorStoreSearchFilter,
     VerifyEmailInput,
     VerifyStatusSubscriptionInput,
+    VerifyTotpInput,
     WorkflowFilter,
     WorkflowRunFilter,
 )
 from .login import Login, LoginLogin, LoginLoginTokens, LoginLoginUserErrors
 from .me import Me, MeMe, MeMeTenant
+from .mfa_login import (
+    MfaLogin,
+    MfaLoginLogin,
+    MfaLoginLoginMfaChallenge,
+    MfaLoginLoginMfaChallengeMethods,
+    MfaLoginLoginTokens,
+    MfaLoginLoginUserErrors,
+)
 from .node import Node, NodeNode
 from .nodes import Nodes, NodesNodes
 from .send_message import (
@@ -152,6 +178,12 @@ from .send_message import (
     SendMessageSendMessage,
     SendMessageSendMessageConversation,
     SendMessageSendMessageUserErrors,
+)
+from .verify_totp import (
+    VerifyTotp,
+    VerifyTotpVerifyTotp,
+    VerifyTotpVerifyTotpMethod,
+    VerifyTotpVerifyTotpUserErrors,
 )
 
 __all__ = [
@@ -174,6 +206,11 @@ __all__ = [
     "ChangePasswordInput",
     "ChunkingStrategyType",
     "Client",
+    "CompleteMfaSignIn",
+    "CompleteMfaSignInCompleteMfaSignIn",
+    "CompleteMfaSignInCompleteMfaSignInTokens",
+    "CompleteMfaSignInCompleteMfaSignInUserErrors",
+    "CompleteMfaSignInInput",
     "ConfirmPasswordResetInput",
     "ConfirmStatusSubscriptionChallengeInput",
     "ContainerExpiryAnchor",
@@ -198,10 +235,16 @@ __all__ = [
     "DeleteConversationDeleteConversation",
     "DeleteConversationDeleteConversationUserErrors",
     "DeleteConversationInput",
+    "DeleteMfaMethodInput",
     "DeleteStorageObjectInput",
     "DeleteVectorStoreFileInput",
     "DeleteVectorStoreInput",
     "DeviceType",
+    "EnrollTotp",
+    "EnrollTotpEnrollTotp",
+    "EnrollTotpEnrollTotpMethod",
+    "EnrollTotpEnrollTotpUserErrors",
+    "EnrollTotpInput",
     "FileAttributeComparison",
     "FileAttributeFilter",
     "FileAttributeOperator",
@@ -229,6 +272,14 @@ __all__ = [
     "MeMe",
     "MeMeTenant",
     "MessageRole",
+    "MfaLogin",
+    "MfaLoginLogin",
+    "MfaLoginLoginMfaChallenge",
+    "MfaLoginLoginMfaChallengeMethods",
+    "MfaLoginLoginTokens",
+    "MfaLoginLoginUserErrors",
+    "MfaMethodFilter",
+    "MfaMethodType",
     "Node",
     "NodeNode",
     "Nodes",
@@ -298,6 +349,11 @@ __all__ = [
     "VectorStoreStatus",
     "VerifyEmailInput",
     "VerifyStatusSubscriptionInput",
+    "VerifyTotp",
+    "VerifyTotpInput",
+    "VerifyTotpVerifyTotp",
+    "VerifyTotpVerifyTotpMethod",
+    "VerifyTotpVerifyTotpUserErrors",
     "WorkflowFilter",
     "WorkflowInputMapper",
     "WorkflowRunFilter",

@@ -118,6 +118,10 @@ class MessageRole(str, Enum):
     SYSTEM = "SYSTEM"
 
 
+class MfaMethodType(str, Enum):
+    TOTP = "TOTP"
+
+
 class PlatformCondition(str, Enum):
     OPERATIONAL = "OPERATIONAL"
     DEGRADED = "DEGRADED"

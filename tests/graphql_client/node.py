@@ -19,6 +19,7 @@ class NodeNode(BaseModel):
         "Conversation",
         "Incident",
         "Message",
+        "MfaMethod",
         "Node",
         "ServiceAccountToken",
         "SignupInvite",

@@ -19,6 +19,7 @@ class NodesNodes(BaseModel):
         "Conversation",
         "Incident",
         "Message",
+        "MfaMethod",
         "Node",
         "ServiceAccountToken",
         "SignupInvite",

@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pyotp
+import pytest
 
 from tests.harness import assert_documented, assert_schema
 from tests.users import PASSWORD, Account, register
@@ -297,3 +298,60 @@ def test_graphql_another_users_method_is_not_found(server):
     assert out["data"]["deleteMfaMethod"]["userErrors"][0]["code"] == "NOT_FOUND"
     anonymous = server.gql("mutation { enrollTotp { secret } }")
     assert anonymous["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_typed_client_signs_an_mfa_user_in_with_a_code(server):
+    import asyncio
+
+    from tests.graphql_client import (
+        CompleteMfaSignInInput,
+        EnrollTotpInput,
+        GraphQLClientGraphQLMultiError,
+        LoginInput,
+        VerifyTotpInput,
+    )
+
+    owner = await asyncio.to_thread(register, server, verified=True)  # it runs a loop of its own
+    async with server.client(owner.access_token) as client:
+        enrolled = (await client.enroll_totp(EnrollTotpInput(label="typed"))).enroll_totp
+        assert enrolled.method is not None and enrolled.secret is not None
+        verified = await client.verify_totp(
+            VerifyTotpInput(method_id=enrolled.method.id, code=code_at(enrolled.secret))
+        )
+        assert verified.verify_totp.method is not None and verified.verify_totp.method.active
+    async with server.client() as anonymous:
+        login = (await anonymous.mfa_login(LoginInput(email=owner.email, password=owner.password))).login
+        assert login.tokens is None and login.mfa_challenge is not None
+        challenge = login.mfa_challenge.challenge_token
+        with pytest.raises(GraphQLClientGraphQLMultiError) as refused:
+            await anonymous.complete_mfa_sign_in(
+                CompleteMfaSignInInput(challenge_token=challenge, code=wrong(enrolled.secret))
+            )
+        assert refused.value.errors[0].extensions["code"] == "UNAUTHENTICATED"
+        done = await anonymous.complete_mfa_sign_in(
+            CompleteMfaSignInInput(challenge_token=challenge, code=code_at(enrolled.secret, 1))
+        )
+        assert done.complete_mfa_sign_in.tokens is not None
+
+
+def test_the_migration_matches_the_models(backend, tmp_path):
+    import asyncio
+
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from agentdeck.db.base import Base
+    from agentdeck.db.session import Database
+    from tests.harness import fresh_database
+
+    async def diff(url: str) -> list:
+        db = Database(url)
+        try:
+            async with db.engine.connect() as conn:
+                return await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+        finally:
+            await db.dispose()
+
+    with fresh_database(backend, tmp_path) as url:
+        found = asyncio.run(diff(url))
+    assert [d for d in found if "mfa_" in repr(d)] == []
