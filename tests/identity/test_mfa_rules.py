@@ -184,3 +184,19 @@ async def test_wrong_codes_are_throttled_like_wrong_passwords(tmp_path):
         # Another client is not slowed by this one's failures.
         elsewhere = client(services, "10.1.0.9")
         assert isinstance(await complete_mfa_sign_in(elsewhere, challenge.token.token, right, None), SignedIn)
+
+
+async def test_a_users_codes_may_fail_only_a_few_times_an_hour_across_clients(tmp_path):
+    async with platform(tmp_path) as services:
+        email, anon, _, enrolled = await with_totp(services)
+        challenge = await login(anon, email, PASSWORD, None)
+        assert isinstance(challenge, MfaChallenge)
+        right = code_at(enrolled.secret, 1)
+        wrong = "123456" if right != "123456" else "654321"
+        failures, window = mfa.ACCOUNT_FAILURES
+        for i in range(failures):  # a distributed guesser: one guess per address
+            with pytest.raises(Unauthenticated):
+                await complete_mfa_sign_in(client(services, f"10.2.0.{i}"), challenge.token.token, wrong, None)
+        with pytest.raises(RateLimited) as refused:
+            await complete_mfa_sign_in(client(services, "10.2.1.1"), challenge.token.token, right, None)
+        assert 1 <= refused.value.retry_after <= window

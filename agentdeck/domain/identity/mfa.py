@@ -12,7 +12,7 @@
   code, once.
 - **Throttling**: wrong codes are failures of the sign-in throttle (`login_throttle.py`) for the
   user's MFA (its own streak, the client address's limit shared with passwords), so a guesser
-  is slowed exactly as a password guesser is.
+  is slowed as a password guesser is; across clients a user's codes may fail 10 times an hour.
 - Methods and codes belong to a user, not a tenant: every read names the caller's user id, and
   another user's method id is not found.
 """
@@ -50,6 +50,8 @@ RECOVERY_LENGTH = 8
 # No 0/o, 1/l/i: read off a screen or paper and typed back.
 RECOVERY_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 MAX_LIVE_METHODS = 5  # pending and active together, per user
+# Wrong codes per user per hour, from all clients together (the legacy MFA quota, 10 an hour).
+ACCOUNT_FAILURES = (10, 3600)
 LIST_MAX = 100
 
 # Declared on the inputs (the schema enforces them; openapi.json publishes them).
@@ -77,8 +79,10 @@ def caller_id(ctx: Context) -> uuid.UUID:
 
 
 def throttle(ctx: Context, user_id: uuid.UUID) -> LoginThrottle:
-    """The sign-in throttle for this user's second factor, from this client."""
-    return LoginThrottle(ctx, f"mfa:{user_id}", client_info(ctx)[1])
+    """The sign-in throttle for this user's second factor, from this client: the password's
+    backoff per client and limit per address, and a lower ceiling per user across clients
+    (`ACCOUNT_FAILURES`), since three codes in a million are valid at any time."""
+    return LoginThrottle(ctx, f"mfa:{user_id}", client_info(ctx)[1], account_limit=ACCOUNT_FAILURES)
 
 
 def is_active(method: MfaMethod) -> bool:
