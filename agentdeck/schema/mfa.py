@@ -17,6 +17,7 @@ from agentdeck.domain.identity import auth as r
 from agentdeck.domain.identity import mfa
 from agentdeck.errors import NotFound
 from agentdeck.schema import graph
+from agentdeck.schema.access_native import bounded, check_input
 from agentdeck.schema.account import AccountActionResult
 from agentdeck.schema.auth import (
     SESSION,
@@ -43,7 +44,7 @@ CODE_DESCRIPTION = "A six-digit code of the authenticator app (or, to complete a
 @strawberry.input(description="A new TOTP authenticator.")
 class EnrollTotpInput:
     label: str | None = strawberry.field(
-        default=None, metadata=limited(mfa.LABEL), description="A name to tell it apart (1-64 characters)."
+        default=None, metadata=bounded(mfa.LABEL), description="A name to tell it apart (1-64 characters)."
     )
 
 
@@ -60,7 +61,7 @@ class EnrollTotpPayload:
 @strawberry.input(description="A code of a method, which turns it on.")
 class VerifyTotpInput:
     method_id: strawberry.ID = strawberry.field(description="The method (its global id).")
-    code: str = strawberry.field(metadata=limited(mfa.CODE), description="The app's current six-digit code.")
+    code: str = strawberry.field(metadata=bounded(mfa.CODE), description="The app's current six-digit code.")
 
 
 @strawberry.type(description="The result of `verifyTotp`.")
@@ -91,9 +92,9 @@ class RegenerateRecoveryCodesPayload:
 @strawberry.input(description="A challenge from `login` and a second factor.")
 class CompleteMfaSignInInput:
     challenge_token: str = strawberry.field(
-        metadata=limited(mfa.CHALLENGE_TOKEN), description="`login`'s `mfaChallenge.challengeToken`."
+        metadata=bounded(mfa.CHALLENGE_TOKEN), description="`login`'s `mfaChallenge.challengeToken`."
     )
-    code: str = strawberry.field(metadata=limited(mfa.CODE), description=CODE_DESCRIPTION)
+    code: str = strawberry.field(metadata=bounded(mfa.CODE), description=CODE_DESCRIPTION)
     method_id: strawberry.ID | None = strawberry.field(
         default=None, description="The method the code is from (its global id); any active one when omitted."
     )
@@ -123,6 +124,8 @@ class Mutation:
     )
     async def enroll_totp(self, info: strawberry.Info, input: EnrollTotpInput | None = None) -> EnrollTotpPayload:
         async def action() -> dict[str, Any]:
+            if input is not None:
+                check_input(input)
             enrolled = await mfa.enroll_totp(info.context, input.label if input is not None else None)
             return {
                 "method": MfaMethod.from_row(enrolled.method),
@@ -139,6 +142,7 @@ class Mutation:
     )
     async def verify_totp(self, info: strawberry.Info, input: VerifyTotpInput) -> VerifyTotpPayload:
         async def action() -> dict[str, Any]:
+            check_input(input)
             method = await mfa.verify_totp(info.context, _method_id(input.method_id), input.code)
             return {"method": MfaMethod.from_row(method)}
 
@@ -175,6 +179,7 @@ class Mutation:
         self, info: strawberry.Info, input: CompleteMfaSignInInput
     ) -> CompleteMfaSignInPayload:
         async def action() -> dict[str, Any]:
+            check_input(input)
             method_id = mfa_method_or_none(input.method_id)
             return _signed_in(await r.complete_mfa_sign_in(info.context, input.challenge_token, input.code, method_id))
 

@@ -233,6 +233,9 @@ def test_graphql_an_mfa_user_cannot_sign_in_without_a_code(server):
         "method": None,
         "userErrors": [{"field": ["input", "code"], "code": "INVALID"}],
     }
+    for bad in ("9" * 5000, "12"):  # bounded like the REST body: a user error, nothing checked
+        out = server.gql(verify, {"i": {"methodId": method["id"], "code": bad}}, token=token)
+        assert out["data"]["verifyTotp"]["userErrors"] == [{"field": ["input", "code"], "code": "INVALID"}]
     out = server.gql(verify, {"i": {"methodId": method["id"], "code": code_at(secret)}}, token=token)
     assert out["data"]["verifyTotp"] == {"method": {"active": True}, "userErrors": []}
     me = server.gql("{ me { mfaMethods { totalCount nodes { id active } } recoveryCodesLeft } }", token=token)
