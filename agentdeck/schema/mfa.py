@@ -15,7 +15,7 @@ import strawberry
 
 from agentdeck.domain.identity import auth as r
 from agentdeck.domain.identity import mfa
-from agentdeck.errors import NotFound
+from agentdeck.errors import NotFound, Unauthenticated
 from agentdeck.schema import graph
 from agentdeck.schema.access_native import bounded, check_input
 from agentdeck.schema.account import AccountActionResult
@@ -191,7 +191,10 @@ def mfa_method_or_none(global_id: str | None) -> uuid.UUID | None:
     UNAUTHENTICATED error, as a wrong code), not a lookup to report."""
     if global_id is None:
         return None
-    return graph.node_uuid(global_id, "MfaMethod") or uuid.UUID(int=0)
+    key = graph.node_uuid(global_id, "MfaMethod")
+    if key is None:
+        raise Unauthenticated(mfa.INVALID_CODE)
+    return key
 
 
 # -- the legacy REST shapes --------------------------------------------------------------------
