@@ -151,6 +151,13 @@ class Settings(BaseSettings):
     # guessing, answered 429 until the window ends.
     login_account_max_failures: int = 100
     login_account_window_seconds: int = 900
+    # Multi-factor authentication (domain/identity/mfa.py). TOTP secrets are encrypted at rest
+    # (AES-256-GCM) and recovery codes hashed with a pepper, both under a key derived from
+    # `mfa_encryption_key`; unset, a random key is made once under <var_dir>/keys/mfa.key (every
+    # process sharing the var_dir agrees on it; servers on several hosts must set this one).
+    # A sign-in of a user with MFA on answers a challenge valid `mfa_challenge_ttl_minutes`.
+    mfa_encryption_key: SecretStr | None = None
+    mfa_challenge_ttl_minutes: int = Field(default=5, ge=1, le=60)
 
     # Object storage, vector stores, containers (NOTES §8). Legacy limits: 512 MB, 900 s URLs.
     storage_max_file_mb: int = 512

@@ -143,6 +143,12 @@ class TokenService:
         claims |= extra or {}
         return self._sign(claims, self.refresh_ttl if ttl is None else ttl)
 
+    def issue_mfa_challenge(self, *, user_id: UUID, tenant_id: UUID, ttl: timedelta) -> IssuedToken:
+        """A sign-in waiting for its second factor (NOTES §2.1: `token_use="mfa_challenge"`). It
+        grants nothing: only the MFA completion accepts it, with a code."""
+        claims = {"sub": f"user:{user_id}", "tenant_id": str(tenant_id), "token_use": "mfa_challenge"}
+        return self._sign(claims | {"aud": list(self.audience)}, ttl)
+
     def _sign(self, claims: dict[str, Any], ttl: timedelta) -> IssuedToken:
         now = datetime.now(UTC).replace(microsecond=0)  # NumericDate is whole seconds
         exp = now + ttl

@@ -58,6 +58,8 @@ from agentdeck.rest_compat.spec import Op
 from agentdeck.schema.error_reporting import log_graphql_error
 
 PATH_PARAM = re.compile(r"{(\w+)}")
+# The result's type name, selected (and removed from the body) on rows with `status_by_type`.
+TYPE_KEY = "restResultType"
 MAX_SELECTION_DEPTH = 8
 ContextFactory = Callable[[Request], Awaitable[Any]]
 # Answers that carry a credential (`Op.no_store`) are kept by no cache, HTTP/1.0 ones included.
@@ -147,13 +149,18 @@ def compile_op(schema: GraphQLSchema, op: Op) -> Compiled:
         raise RouteTableError(f"{op.method} {op.path}: required arguments not bound: {missing}")
 
     name = "Rest_" + re.sub(r"\W+", "_", f"{op.method} {op.path}").strip("_")
+    selected = selection(schema, field.type)
+    if op.status_by_type:
+        if not isinstance(get_named_type(field.type), GraphQLUnionType | GraphQLInterfaceType):
+            raise RouteTableError(f"{op.method} {op.path}: status_by_type needs a union or interface result")
+        selected = "{ %s %s" % (TYPE_KEY + ": __typename", selected[1:])
     text = "%s %s%s { %s%s %s }" % (
         kind,
         name,
         f"({', '.join(var_defs)})" if var_defs else "",
         op.field,
         f"({', '.join(call_args)})" if call_args else "",
-        selection(schema, field.type),
+        selected,
     )
     document = parse(text)
     problems = validate(schema, document)
@@ -275,14 +282,17 @@ class RestOperation:
         if result.errors:
             return self.error_response(c, result.errors[0])
         data = result.data[c.result_field] if result.data else None
-        if c.op.status == 204:
+        status = c.op.status
+        if c.op.status_by_type and isinstance(data, dict):
+            status = c.op.status_by_type.get(data.pop(TYPE_KEY, ""), status)
+        if status == 204:
             return Response(status_code=204)
         if c.op.media_type:
-            return Response(data, c.op.status, media_type=c.op.media_type)
+            return Response(data, status, media_type=c.op.media_type)
         headers = {"ETag": f'"{data[c.op.etag]}"'} if c.op.etag and isinstance(data, dict) else None
         if c.op.envelope and isinstance(data, dict):
             data = {"success": True, **data}
-        return Response(orjson.dumps(data), c.op.status, headers=headers, media_type="application/json")
+        return Response(orjson.dumps(data), status, headers=headers, media_type="application/json")
 
     def error_response(self, c: Compiled, error: GraphQLError) -> Response:
         original = as_unavailable(error.original_error) or error.original_error

@@ -175,6 +175,18 @@ def _error_responses() -> dict[str, Any]:
     return out
 
 
+def _other_successes(c: Compiled, writer: SchemaWriter) -> dict[str, Any]:
+    """The statuses a union result's members answer other than the row's own (`status_by_type`)."""
+    out: dict[str, Any] = {}
+    for type_name, status in c.op.status_by_type.items():
+        member = writer.schema.get_type(type_name)
+        if member is None:
+            raise RouteTableError(f"{c.op.method} {c.op.path}: status_by_type names no type {type_name!r}")
+        schema = writer._inner(member)
+        out[str(status)] = {"description": type_name, "content": {"application/json": {"schema": schema}}}
+    return out
+
+
 def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[RawOp, ...] = ()) -> dict[str, Any]:
     writer = SchemaWriter(schema)
     paths: dict[str, Any] = {}
@@ -216,7 +228,7 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
             "operationId": c.name,
             "description": f"Executes GraphQL {c.kind} field `{c.op.field}`."
             + ("" if c.op.documented else " (agentdeck extension, not in the legacy contract)"),
-            "responses": {str(c.op.status): ok, **_error_responses()},
+            "responses": {str(c.op.status): ok, **_other_successes(c, writer), **_error_responses()},
         }
         security = _security(field)
         if security is not None:

@@ -41,6 +41,9 @@ class Op:
     path: str
     field: str
     status: int = 200
+    # A field answering a union: the status of the members that answer other than `status`, by
+    # GraphQL type name (sign-in answers 202 with an MFA challenge instead of 200 with tokens).
+    status_by_type: dict[str, int] = dataclass_field(default_factory=dict)
     path_args: dict[str, str] = dataclass_field(default_factory=dict)
     query: dict[str, str] = dataclass_field(default_factory=dict)
     header: dict[str, str] = dataclass_field(default_factory=dict)

@@ -13,7 +13,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Iterable, Mapping
 from datetime import datetime
 from enum import Enum
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -24,11 +24,12 @@ from agentdeck.auth.tenancy import Principal
 from agentdeck.db.models import Tenant as TenantRow
 from agentdeck.db.models.identity import AuthSession
 from agentdeck.db.models.identity import User as UserRow
+from agentdeck.db.models.mfa import MfaMethod as MfaMethodRow
 from agentdeck.domain.common import access
 from agentdeck.domain.common.results import Outcome
 from agentdeck.domain.identity import account as accounts
 from agentdeck.domain.identity import auth as r
-from agentdeck.domain.identity import registration
+from agentdeck.domain.identity import mfa, registration
 from agentdeck.domain.identity import tenants as tenancy
 from agentdeck.errors import DomainError, Forbidden, InvalidInput, NotFound
 from agentdeck.schema import graph, preferences
@@ -301,6 +302,37 @@ class User(graph.Node):
             after=after,
         )
 
+    @strawberry.field(
+        description="The user's second factors (MFA), oldest first: the caller's own only (null and FORBIDDEN on "
+        "anyone else). MFA is on while one of them is active."
+    )
+    async def mfa_methods(
+        self,
+        info: strawberry.Info,
+        first: graph.First = None,
+        after: graph.After = None,
+        filter: MfaMethodFilter | None = None,
+    ) -> graph.Connection[MfaMethod] | None:
+        if not self._is_viewer(info):
+            raise Forbidden("Only a user's own MFA methods are visible.")
+        ctx = info.context
+        include_revoked = filter.include_revoked if filter is not None else False
+        return await graph.paginate(
+            lambda offset, limit: mfa.list_methods(ctx, offset, limit, include_revoked),
+            MfaMethod.from_row,
+            first=first,
+            after=after,
+        )
+
+    @strawberry.field(
+        description="How many unused recovery codes the user has (`regenerateRecoveryCodes` makes new ones): the "
+        "caller's own only (null and FORBIDDEN on anyone else)."
+    )
+    async def recovery_codes_left(self, info: strawberry.Info) -> int | None:
+        if not self._is_viewer(info):
+            raise Forbidden("Only a user's own recovery codes are visible.")
+        return await mfa.recovery_codes_left(info.context)
+
 
 @strawberry.type(description="A user's membership of a tenant.")
 class TenantMember:
@@ -395,6 +427,71 @@ class UserSession(graph.Node):
         return Tenant.from_row(row)
 
 
+@strawberry.enum(description="A kind of second factor.")
+class MfaMethodType(Enum):
+    TOTP = strawberry.enum_value("totp", description="An authenticator app's time-based codes (RFC 6238).")
+
+
+@strawberry.input(description="Which MFA methods a list shows.")
+class MfaMethodFilter:
+    include_revoked: bool = strawberry.field(default=False, description="Deleted (revoked) methods too.")
+
+
+@strawberry.type(
+    name="MfaMethod",
+    description="A second factor of the caller's: pending until a code verifies it, then active until deleted.",
+)
+class MfaMethod(graph.Node):
+    key: relay.NodeID[str]
+    database_id: uuid.UUID = strawberry.field(description="The method's UUID (the REST API's `method_id`).")
+    type: MfaMethodType = strawberry.field(description="What kind of factor it is.")
+    label: str | None = strawberry.field(description="The name given at enrolment, if any.")
+    active: bool = strawberry.field(description="Verified and not deleted: sign-ins need a code of it.")
+    created_at: datetime = strawberry.field(description="When it was enrolled.")
+    verified_at: datetime | None = strawberry.field(description="When a code first verified it; null while pending.")
+    last_used_at: datetime | None = strawberry.field(description="When a code of it was last accepted.")
+    revoked_at: datetime | None = strawberry.field(description="When it was deleted; null while it is not.")
+
+    @classmethod
+    def from_row(cls, row: MfaMethodRow) -> MfaMethod:
+        return cls(
+            key=str(row.id),
+            database_id=row.id,
+            type=MfaMethodType(row.method_type),
+            label=row.label,
+            active=mfa.is_active(row),
+            created_at=row.created_at,
+            verified_at=row.verified_at,
+            last_used_at=row.last_used_at,
+            revoked_at=row.revoked_at,
+        )
+
+    @classmethod
+    async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[MfaMethod | None]:
+        rows = await mfa.methods_by_ids(info.context, graph.uuids(node_ids))
+        return [cls.from_row(row) if row is not None else None for row in rows]
+
+
+@strawberry.type(
+    description="A sign-in whose password was right, waiting for a second factor: complete it with "
+    "`completeMfaSignIn` and a code of one of `methods` (or a recovery code) before `expiresAt`."
+)
+class MfaChallenge:
+    challenge_token: str = strawberry.field(description="Pass it to `completeMfaSignIn`; it grants nothing else.")
+    expires_at: datetime = strawberry.field(description="When the challenge lapses (sign in again after that).")
+    methods: list[MfaMethod] = strawberry.field(description="The user's active methods, any of which completes it.")
+
+    @classmethod
+    def from_domain(cls, challenge: r.MfaChallenge) -> MfaChallenge:
+        return cls(
+            challenge_token=challenge.token.token,
+            expires_at=challenge.token.expires_at,
+            methods=[MfaMethod.from_row(m) for m in challenge.methods],
+        )
+
+
 # -- sign-in results ---------------------------------------------------------------------------
 
 
@@ -433,11 +530,19 @@ SESSION = "The session signed in (not the `current` one: that is the session of 
 SIGNED_IN_USER = "The user signed in, in the session's tenant."
 
 
-@strawberry.type(description="The result of `login`.")
+@strawberry.type(
+    description="The result of `login`: a session (`tokens`, `session`, `user`), or, for a user with MFA on, "
+    "`mfaChallenge` alone."
+)
 class LoginPayload:
     tokens: AuthTokens | None = strawberry.field(default=None, description=TOKENS)
     session: UserSession | None = strawberry.field(default=None, description=SESSION)
     user: User | None = strawberry.field(default=None, description=SIGNED_IN_USER)
+    mfa_challenge: MfaChallenge | None = strawberry.field(
+        default=None,
+        description="Set instead of the session when the user has MFA on: the password was right, and "
+        "`completeMfaSignIn` with a code opens the session.",
+    )
     user_errors: list[graph.UserError]
 
 
@@ -540,12 +645,16 @@ class Query:
 class Mutation:
     @strawberry.mutation(
         description="Sign in with email and password. Wrong credentials are an UNAUTHENTICATED error, and "
-        "repeated failures a RATE_LIMITED one (not user errors): they are not mistakes to correct field by field."
+        "repeated failures a RATE_LIMITED one (not user errors): they are not mistakes to correct field by field. "
+        "A user with MFA on gets `mfaChallenge` instead of a session."
     )
     async def login(self, info: strawberry.Info, input: LoginInput) -> LoginPayload:
         async def action() -> dict[str, Any]:
             tenant = decode_id(input.tenant_id, "Tenant", "tenant_id") if input.tenant_id is not None else None
-            return _signed_in(await r.login(info.context, input.email, input.password, tenant))
+            result = await r.login(info.context, input.email, input.password, tenant)
+            if isinstance(result, r.MfaChallenge):
+                return {"mfa_challenge": MfaChallenge.from_domain(result)}
+            return _signed_in(result)
 
         return await payload(LoginPayload, action(), {r.TenantRequired: ["input", "tenantId"]})
 
@@ -622,6 +731,51 @@ class RestUserSession:
             email_verified=signed_in.email_verified,
             session_id=session.id,
         )
+
+
+@strawberry.type(name="MfaMethodView", description="A second factor, in the legacy REST shape.")
+class RestMfaMethodView:
+    id: uuid.UUID
+    method_type: str
+    label: str | None
+    verified_at: str | None
+    last_used_at: str | None
+    revoked_at: str | None
+
+    @classmethod
+    def from_row(cls, row: MfaMethodRow) -> RestMfaMethodView:
+        def iso(value: datetime | None) -> str | None:
+            return value.isoformat() if value is not None else None  # the legacy `.isoformat()` strings
+
+        return cls(
+            id=row.id,
+            method_type=row.method_type,
+            label=row.label,
+            verified_at=iso(row.verified_at),
+            last_used_at=iso(row.last_used_at),
+            revoked_at=iso(row.revoked_at),
+        )
+
+
+@strawberry.type(
+    name="MfaChallengeResponse",
+    description="The password was right and the user has MFA on: complete with POST /api/v1/auth/mfa/complete.",
+)
+class RestMfaChallenge:
+    mfa_required: bool
+    challenge_token: str
+    methods: list[RestMfaMethodView]
+
+    @classmethod
+    def from_domain(cls, challenge: r.MfaChallenge) -> RestMfaChallenge:
+        return cls(
+            mfa_required=True,
+            challenge_token=challenge.token.token,
+            methods=[RestMfaMethodView.from_row(m) for m in challenge.methods],
+        )
+
+
+RestLoginResult = Annotated[RestUserSession | RestMfaChallenge, strawberry.union("LoginResult")]
 
 
 @strawberry.type(description="A new tenant's owner, signed in.")
@@ -742,9 +896,12 @@ class RestQuery:
 
 @strawberry.type
 class RestMutation:
-    @strawberry.mutation(description="Sign in with email and password.")
-    async def login(self, info: strawberry.Info, input: RestLoginInput) -> RestUserSession:
-        return RestUserSession.from_signed_in(await r.login(info.context, input.email, input.password, input.tenant_id))
+    @strawberry.mutation(description="Sign in with email and password (a challenge when the user has MFA on).")
+    async def login(self, info: strawberry.Info, input: RestLoginInput) -> RestLoginResult:
+        result = await r.login(info.context, input.email, input.password, input.tenant_id)
+        if isinstance(result, r.MfaChallenge):
+            return RestMfaChallenge.from_domain(result)
+        return RestUserSession.from_signed_in(result)
 
     @strawberry.mutation(description="Create a tenant and its owner, and sign in.")
     async def register(self, info: strawberry.Info, input: RestRegisterInput) -> UserRegistration:

@@ -1,6 +1,12 @@
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import Client
+from .complete_mfa_sign_in import (
+    CompleteMfaSignIn,
+    CompleteMfaSignInCompleteMfaSignIn,
+    CompleteMfaSignInCompleteMfaSignInTokens,
+    CompleteMfaSignInCompleteMfaSignInUserErrors,
+)
 from .conversation_messages import (
     ConversationMessages,
     ConversationMessagesConversation,
@@ -13,6 +19,12 @@ from .delete_conversation import (
     DeleteConversation,
     DeleteConversationDeleteConversation,
     DeleteConversationDeleteConversationUserErrors,
+)
+from .enroll_totp import (
+    EnrollTotp,
+    EnrollTotpEnrollTotp,
+    EnrollTotpEnrollTotpMethod,
+    EnrollTotpEnrollTotpUserErrors,
 )
 from .enums import (
     AgentAvailability,
@@ -36,6 +48,7 @@ from .enums import (
     IncidentSeverity,
     IncidentState,
     MessageRole,
+    MfaMethodType,
     NotificationCategory,
     NotificationChannel,
     OutputItemType,
@@ -90,6 +103,7 @@ from .input_types import (
     CancelWorkflowRunInput,
     ChangePasswordInput,
     ClientLogEntryInput,
+    CompleteMfaSignInInput,
     ConfirmPasswordResetInput,
     ConfirmStatusSubscriptionChallengeInput,
     ContainerExpiryInput,
@@ -101,9 +115,11 @@ from .input_types import (
     CreateVectorStoreInput,
     DeleteContainerInput,
     DeleteConversationInput,
+    DeleteMfaMethodInput,
     DeleteStorageObjectInput,
     DeleteVectorStoreFileInput,
     DeleteVectorStoreInput,
+    EnrollTotpInput,
     FileAttributeComparison,
     FileAttributeFilter,
     ForgotPasswordInput,
@@ -113,6 +129,7 @@ from .input_types import (
     IssueSignupInviteInput,
     LoginInput,
     LogoutInput,
+    MfaMethodFilter,
     NotificationPreferenceInput,
     OpenStatusIncidentInput,
     PlanMetadataEntryInput,
@@ -155,11 +172,20 @@ from .input_types import (
     VectorStoreSearchFilter,
     VerifyEmailInput,
     VerifyStatusSubscriptionInput,
+    VerifyTotpInput,
     WorkflowFilter,
     WorkflowRunFilter,
 )
 from .login import Login, LoginLogin, LoginLoginTokens, LoginLoginUserErrors
 from .me import Me, MeMe, MeMeTenant
+from .mfa_login import (
+    MfaLogin,
+    MfaLoginLogin,
+    MfaLoginLoginMfaChallenge,
+    MfaLoginLoginMfaChallengeMethods,
+    MfaLoginLoginTokens,
+    MfaLoginLoginUserErrors,
+)
 from .my_consents_and_preferences import (
     MyConsentsAndPreferences,
     MyConsentsAndPreferencesMe,
@@ -193,6 +219,12 @@ from .update_notification_preferences import (
     UpdateNotificationPreferencesUpdateNotificationPreferencesNotificationPreferences,
     UpdateNotificationPreferencesUpdateNotificationPreferencesUserErrors,
 )
+from .verify_totp import (
+    VerifyTotp,
+    VerifyTotpVerifyTotp,
+    VerifyTotpVerifyTotpMethod,
+    VerifyTotpVerifyTotpUserErrors,
+)
 
 __all__ = [
     "AgentAvailability",
@@ -216,6 +248,11 @@ __all__ = [
     "Client",
     "ClientLogEntryInput",
     "ClientLogLevel",
+    "CompleteMfaSignIn",
+    "CompleteMfaSignInCompleteMfaSignIn",
+    "CompleteMfaSignInCompleteMfaSignInTokens",
+    "CompleteMfaSignInCompleteMfaSignInUserErrors",
+    "CompleteMfaSignInInput",
     "ConfirmPasswordResetInput",
     "ConfirmStatusSubscriptionChallengeInput",
     "ContainerExpiryAnchor",
@@ -240,10 +277,16 @@ __all__ = [
     "DeleteConversationDeleteConversation",
     "DeleteConversationDeleteConversationUserErrors",
     "DeleteConversationInput",
+    "DeleteMfaMethodInput",
     "DeleteStorageObjectInput",
     "DeleteVectorStoreFileInput",
     "DeleteVectorStoreInput",
     "DeviceType",
+    "EnrollTotp",
+    "EnrollTotpEnrollTotp",
+    "EnrollTotpEnrollTotpMethod",
+    "EnrollTotpEnrollTotpUserErrors",
+    "EnrollTotpInput",
     "ErrorSource",
     "FileAttributeComparison",
     "FileAttributeFilter",
@@ -273,6 +316,14 @@ __all__ = [
     "MeMe",
     "MeMeTenant",
     "MessageRole",
+    "MfaLogin",
+    "MfaLoginLogin",
+    "MfaLoginLoginMfaChallenge",
+    "MfaLoginLoginMfaChallengeMethods",
+    "MfaLoginLoginTokens",
+    "MfaLoginLoginUserErrors",
+    "MfaMethodFilter",
+    "MfaMethodType",
     "MyConsentsAndPreferences",
     "MyConsentsAndPreferencesMe",
     "MyConsentsAndPreferencesMeConsents",
@@ -370,6 +421,11 @@ __all__ = [
     "VectorStoreStatus",
     "VerifyEmailInput",
     "VerifyStatusSubscriptionInput",
+    "VerifyTotp",
+    "VerifyTotpInput",
+    "VerifyTotpVerifyTotp",
+    "VerifyTotpVerifyTotpMethod",
+    "VerifyTotpVerifyTotpUserErrors",
     "WorkflowFilter",
     "WorkflowInputMapper",
     "WorkflowRunFilter",

@@ -2,17 +2,23 @@ from typing import Any, Optional, Union
 
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
+from .complete_mfa_sign_in import CompleteMfaSignIn
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
+from .enroll_totp import EnrollTotp
 from .input_types import (
+    CompleteMfaSignInInput,
+    EnrollTotpInput,
     LoginInput,
     RecordConsentInput,
     SendMessageInput,
     SubmitClientLogsInput,
     UpdateNotificationPreferencesInput,
+    VerifyTotpInput,
 )
 from .login import Login
 from .me import Me
+from .mfa_login import MfaLogin
 from .my_consents_and_preferences import MyConsentsAndPreferences
 from .node import Node
 from .nodes import Nodes
@@ -20,6 +26,7 @@ from .record_consent import RecordConsent
 from .send_message import SendMessage
 from .submit_client_logs import SubmitClientLogs
 from .update_notification_preferences import UpdateNotificationPreferences
+from .verify_totp import VerifyTotp
 
 
 def gql(q: str) -> str:
@@ -154,6 +161,108 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DeleteConversation.model_validate(data)
+
+    async def enroll_totp(
+        self, input: Union[Optional[EnrollTotpInput], UnsetType] = UNSET, **kwargs: Any
+    ) -> EnrollTotp:
+        query = gql("""
+            mutation EnrollTotp($input: EnrollTotpInput) {
+              enrollTotp(input: $input) {
+                method {
+                  id
+                  active
+                }
+                secret
+                otpauthUri
+                userErrors {
+                  field
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="EnrollTotp", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return EnrollTotp.model_validate(data)
+
+    async def verify_totp(self, input: VerifyTotpInput, **kwargs: Any) -> VerifyTotp:
+        query = gql("""
+            mutation VerifyTotp($input: VerifyTotpInput!) {
+              verifyTotp(input: $input) {
+                method {
+                  id
+                  active
+                }
+                userErrors {
+                  field
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="VerifyTotp", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return VerifyTotp.model_validate(data)
+
+    async def mfa_login(self, input: LoginInput, **kwargs: Any) -> MfaLogin:
+        query = gql("""
+            mutation MfaLogin($input: LoginInput!) {
+              login(input: $input) {
+                tokens {
+                  accessToken
+                }
+                mfaChallenge {
+                  challengeToken
+                  expiresAt
+                  methods {
+                    id
+                  }
+                }
+                userErrors {
+                  field
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="MfaLogin", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return MfaLogin.model_validate(data)
+
+    async def complete_mfa_sign_in(
+        self, input: CompleteMfaSignInInput, **kwargs: Any
+    ) -> CompleteMfaSignIn:
+        query = gql("""
+            mutation CompleteMfaSignIn($input: CompleteMfaSignInInput!) {
+              completeMfaSignIn(input: $input) {
+                tokens {
+                  accessToken
+                }
+                userErrors {
+                  field
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="CompleteMfaSignIn",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return CompleteMfaSignIn.model_validate(data)
 
     async def node(self, id: str, **kwargs: Any) -> Node:
         query = gql("""

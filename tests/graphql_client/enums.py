@@ -138,6 +138,10 @@ class MessageRole(str, Enum):
     SYSTEM = "SYSTEM"
 
 
+class MfaMethodType(str, Enum):
+    TOTP = "TOTP"
+
+
 class NotificationCategory(str, Enum):
     SECURITY = "SECURITY"
     ACCOUNT = "ACCOUNT"

@@ -125,6 +125,17 @@ class ClientLogEntryInput(BaseModel):
     "More facts: an object of at most 32 keys (`level` and `message` are dropped), nested at most 8 levels."
 
 
+class CompleteMfaSignInInput(BaseModel):
+    """A challenge from `login` and a second factor."""
+
+    challenge_token: str = Field(alias="challengeToken")
+    "`login`'s `mfaChallenge.challengeToken`."
+    code: str
+    "A six-digit code of the authenticator app (or, to complete a sign-in, a recovery code)."
+    method_id: Optional[str] = Field(alias="methodId", default=None)
+    "The method the code is from (its global id); any active one when omitted."
+
+
 class ConfirmPasswordResetInput(BaseModel):
     """A mailed reset token and the new password."""
 
@@ -242,6 +253,13 @@ class DeleteConversationInput(BaseModel):
     "The conversation to delete."
 
 
+class DeleteMfaMethodInput(BaseModel):
+    """The method to delete."""
+
+    method_id: str = Field(alias="methodId")
+    "One of the caller's methods (its global id)."
+
+
 class DeleteStorageObjectInput(BaseModel):
     """The stored object to delete."""
 
@@ -261,6 +279,13 @@ class DeleteVectorStoreInput(BaseModel):
 
     id: str
     "The store's global id."
+
+
+class EnrollTotpInput(BaseModel):
+    """A new TOTP authenticator."""
+
+    label: Optional[str] = None
+    "A name to tell it apart (1-64 characters)."
 
 
 class FileAttributeComparison(BaseModel):
@@ -363,6 +388,13 @@ class LogoutInput(BaseModel):
 
     refresh_token: str = Field(alias="refreshToken")
     "A refresh token of the caller's session to end."
+
+
+class MfaMethodFilter(BaseModel):
+    """Which MFA methods a list shows."""
+
+    include_revoked: bool = Field(alias="includeRevoked", default=False)
+    "Deleted (revoked) methods too."
 
 
 class NotificationPreferenceInput(BaseModel):
@@ -815,6 +847,15 @@ class VerifyStatusSubscriptionInput(BaseModel):
 
     token: str
     "The `token` of the link in the confirmation mail."
+
+
+class VerifyTotpInput(BaseModel):
+    """A code of a method, which turns it on."""
+
+    method_id: str = Field(alias="methodId")
+    "The method (its global id)."
+    code: str
+    "The app's current six-digit code."
 
 
 class WorkflowFilter(BaseModel):

@@ -20,6 +20,7 @@ class NodeNode(BaseModel):
         "Conversation",
         "Incident",
         "Message",
+        "MfaMethod",
         "Node",
         "NotificationPreference",
         "ServiceAccountToken",

@@ -20,6 +20,7 @@ class NodesNodes(BaseModel):
         "Conversation",
         "Incident",
         "Message",
+        "MfaMethod",
         "Node",
         "NotificationPreference",
         "ServiceAccountToken",

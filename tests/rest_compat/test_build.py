@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from enum import Enum
+from typing import Annotated
 
 import pytest
 import strawberry
@@ -305,3 +306,36 @@ def test_a_literal_path_is_not_taken_by_its_parameterised_sibling():
     assert r.status_code == 405 and r.headers["allow"] == "POST"
     assert more_specific("/a/{x}/b", "/a/{y}/{z}") and not more_specific("/a/{y}/{z}", "/a/{x}/b")
     assert not more_specific("/a/b", "/a/c") and not more_specific("/a/{x}", "/a/{y}")
+
+
+@strawberry.type
+class Done:
+    result: str
+
+
+@strawberry.type
+class Pending:
+    ticket: str
+
+
+@strawberry.type
+class UnionMutation:
+    @strawberry.mutation
+    def attempt(self, wait: bool) -> Annotated[Done | Pending, strawberry.union("Attempt")]:
+        return Pending(ticket="t-1") if wait else Done(result="ok")
+
+
+def test_a_union_result_answers_the_status_of_its_member():
+    """`status_by_type`: sign-in answers 200 with tokens or 202 with an MFA challenge."""
+    schema = strawberry.Schema(query=Query, mutation=UnionMutation)
+    row = Op("POST", "/attempt", "attempt", query={"wait": "wait"}, status_by_type={"Pending": 202})
+    routes, compiled = build_routes(schema, (row,), _context)
+    with TestClient(Starlette(routes=routes)) as c:
+        done, pending = c.post("/attempt?wait=false"), c.post("/attempt?wait=true")
+    assert (done.status_code, done.json()) == (200, {"result": "ok"})
+    assert (pending.status_code, pending.json()) == (202, {"ticket": "t-1"})
+    responses = build_openapi(schema._schema, compiled)["paths"]["/attempt"]["post"]["responses"]
+    assert responses["202"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Pending"}
+    assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Attempt"}
+    with pytest.raises(RouteTableError, match="needs a union"):
+        build_routes(SCHEMA, (Op("POST", "/hello", "hello", status_by_type={"Message": 202}),), _context)

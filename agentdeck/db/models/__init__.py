@@ -14,6 +14,7 @@ from agentdeck.db.models.files import (
 from agentdeck.db.models.idempotency import IdempotencyKey
 from agentdeck.db.models.identity import AuthSession, Membership, User
 from agentdeck.db.models.mail import OutboxMessage
+from agentdeck.db.models.mfa import MfaMethod, MfaRecoveryCode
 from agentdeck.db.models.preferences import NotificationPreference, UserConsent
 from agentdeck.db.models.service_accounts import ServiceAccountToken
 from agentdeck.db.models.signup import SignupInvite, SignupRequest
@@ -47,6 +48,8 @@ __all__ = [
     "IdempotencyKey",
     "Membership",
     "User",
+    "MfaMethod",
+    "MfaRecoveryCode",
     "OutboxMessage",
     "NotificationPreference",
     "UserConsent",

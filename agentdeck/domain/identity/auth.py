@@ -8,23 +8,27 @@ revokes the whole session (a stolen token cannot outlive its theft for long).
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.auth.passwords import burn_time, hash_password, needs_rehash, verify_password
 from agentdeck.auth.tenancy import Principal
-from agentdeck.auth.tokens import IssuedToken, TokenInvalid
+from agentdeck.auth.tokens import LEEWAY_SECONDS, IssuedToken, TokenInvalid
 from agentdeck.context import Context
 from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
+from agentdeck.db.models.mfa import MfaMethod
 from agentdeck.db.session import lock_row, rowcount
 from agentdeck.domain.common.access import client_info, require_principal
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.results import Outcome
+from agentdeck.domain.identity import mfa
 from agentdeck.domain.identity.login_throttle import LoginThrottle
 from agentdeck.errors import (
     BadRequest,
@@ -74,6 +78,15 @@ class SignedIn:
     email_verified: bool  # what the tokens say
     user: User
     role: str  # the user's role in the session's tenant
+
+
+@dataclass(frozen=True)
+class MfaChallenge:
+    """A sign-in whose password was right, waiting for a second factor: the challenge token
+    (`token_use="mfa_challenge"`, short-lived) and the user's active methods."""
+
+    token: IssuedToken
+    methods: list[MfaMethod]
 
 
 @dataclass(frozen=True)
@@ -137,7 +150,9 @@ async def issue_session(ctx: Context, user: User, membership: Membership, sessio
     return SignedIn(session, access, refresh, scopes, verified, user, membership.role)
 
 
-async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SignedIn:
+async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | None) -> SignedIn | MfaChallenge:
+    """A session, or, for a user with MFA on, a challenge to complete with a code
+    (`complete_mfa_sign_in`): the password alone then opens nothing."""
     email = email.strip().lower()
     user_agent, ip = client_info(ctx)
     throttle = LoginThrottle(ctx, email, ip)
@@ -167,12 +182,61 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
         await throttle.succeeded()
         if needs_rehash(user.password_hash):  # the hashing cost changed since it was stored
             user.password_hash = await hash_password(password)
-        session = AuthSession(
-            tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip
+        methods = await mfa.active_methods(s, user.id)
+        if methods:
+            await s.commit()
+            token = ctx.services.tokens.issue_mfa_challenge(
+                user_id=user.id,
+                tenant_id=membership.tenant_id,
+                ttl=timedelta(minutes=ctx.settings.mfa_challenge_ttl_minutes),
+            )
+            return MfaChallenge(token, methods)
+        out = await _open_session(ctx, s, user, membership, user_agent, ip)
+        await s.commit()
+        return out
+
+
+async def _open_session(
+    ctx: Context, s: AsyncSession, user: User, membership: Membership, user_agent: str | None, ip: str | None
+) -> SignedIn:
+    session = AuthSession(
+        tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip
+    )
+    s.add(session)
+    await s.flush()
+    return await issue_session(ctx, user, membership, session)
+
+
+async def complete_mfa_sign_in(ctx: Context, challenge_token: str, code: str, method_id: uuid.UUID | None) -> SignedIn:
+    """The session a challenge was waiting for, once a TOTP code of one of the user's active
+    methods (or one recovery code) is given. Wrong codes are throttled like wrong passwords; a
+    challenge completes once."""
+    try:
+        claims = ctx.services.tokens.verify(challenge_token, token_use="mfa_challenge")
+        user_id = uuid.UUID(str(claims["sub"]).removeprefix("user:"))
+        tenant_id = uuid.UUID(str(claims["tenant_id"]))
+    except TokenInvalid as exc:
+        raise Unauthenticated(f"MFA challenge refused: {exc.message}") from None
+    except (KeyError, ValueError):
+        raise Unauthenticated("MFA challenge refused: Could not validate credentials") from None
+    user_agent, ip = client_info(ctx)
+    gate = mfa.throttle(ctx, user_id)
+    await gate.admit()
+    async with ctx.platform_session() as s:
+        await mfa.check_second_factor(ctx, s, user_id, code, method_id)
+        await gate.succeeded()  # the code was right, whatever follows
+        user = await s.get(User, user_id)
+        membership = await s.scalar(
+            select(Membership).where(Membership.user_id == user_id, Membership.tenant_id == tenant_id)
         )
-        s.add(session)
-        await s.flush()
-        out = await issue_session(ctx, user, membership, session)
+        if user is None or membership is None:
+            raise Unauthenticated("Could not validate credentials")
+        if user.status != "active":
+            raise Forbidden("User account is disabled.")
+        expires = int(claims["exp"]) - int(time.time()) + LEEWAY_SECONDS
+        if not await ctx.services.limiter.try_lock(f"mfa:challenge:{claims['jti']}", max(1, expires)):
+            raise Unauthenticated("MFA challenge has already been completed: sign in again.")
+        out = await _open_session(ctx, s, user, membership, user_agent, ip)
         await s.commit()
         return out
 

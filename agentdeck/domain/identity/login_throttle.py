@@ -45,9 +45,15 @@ def backoff_seconds(failures: int, settings: Settings) -> int:
 class LoginThrottle:
     """The gates for one sign-in attempt: `admit` before the password check, then `succeeded`."""
 
-    def __init__(self, ctx: Context, email: str, ip: str | None) -> None:
+    def __init__(self, ctx: Context, email: str, ip: str | None, account_limit: tuple[int, int] | None = None) -> None:
+        """`account_limit` = (failures, window seconds) replaces the settings' ceiling per account
+        (a second factor's is lower: only someone who knew the password reaches it)."""
         self.limiter: RateLimiter = ctx.services.limiter
         self.cfg = ctx.settings
+        account_max, account_window = account_limit or (
+            self.cfg.login_account_max_failures,
+            self.cfg.login_account_window_seconds,
+        )
         # Hashed: keys of bounded length that hold no address book.
         account = hashlib.sha256(email.encode()).hexdigest()[:32]
         client = ip or "-"
@@ -55,7 +61,7 @@ class LoginThrottle:
         self.wait = f"login:wait:{account}:{client}"
         self.gates = (
             (f"login:ip:{client}", self.cfg.login_ip_max_attempts, self.cfg.login_ip_window_seconds),
-            (f"login:account:{account}", self.cfg.login_account_max_failures, self.cfg.login_account_window_seconds),
+            (f"login:account:{account}", account_max, account_window),
         )
         self.opened_wait = False
 
