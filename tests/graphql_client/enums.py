@@ -69,6 +69,14 @@ class ConversationStatus(str, Enum):
     ACTIVE = "ACTIVE"
 
 
+class ConversationUpdateReason(str, Enum):
+    SNAPSHOT = "SNAPSHOT"
+    TURN_STARTED = "TURN_STARTED"
+    TURN_FINISHED = "TURN_FINISHED"
+    MEMORY_UPDATED = "MEMORY_UPDATED"
+    DELETED = "DELETED"
+
+
 class DeviceType(str, Enum):
     DESKTOP = "DESKTOP"
     MOBILE = "MOBILE"
@@ -109,6 +117,13 @@ class IncidentState(str, Enum):
     IDENTIFIED = "IDENTIFIED"
     MONITORING = "MONITORING"
     RESOLVED = "RESOLVED"
+
+
+class MemoryMode(str, Enum):
+    NONE = "NONE"
+    TRIM = "TRIM"
+    SUMMARIZE = "SUMMARIZE"
+    COMPACT = "COMPACT"
 
 
 class MessageRole(str, Enum):
