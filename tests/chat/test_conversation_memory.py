@@ -6,12 +6,14 @@ is read from the OpenAI stub's recorded requests."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterator
 
 import httpx
 import pytest
 
+from tests.graphql_client import GraphQLClientGraphQLMultiError, MemoryMode, UpdateConversationMemoryInput
 from tests.harness import assert_documented, server_with_openai_stub
 from tests.users import register
 
@@ -312,3 +314,32 @@ def test_the_model_is_sent_less_history_once_a_strategy_is_set(stubbed):
     sent = sent_last()
     assert sent[0] == ("user", "[summary] prior context") and sent[-1] == ("user", "turn 5")
     assert "user: turn 1" in sent[1][1] and len(sent) == 3
+
+
+# -- the typed client -------------------------------------------------------------------------------
+
+
+async def test_memory_and_usage_through_the_typed_client(server):
+    account = await asyncio.to_thread(register, server, verified=True)  # it runs a loop of its own
+    token = account.access_token
+    cid = (await asyncio.to_thread(_chat, server, token, "typed memory"))["conversation_id"]
+    gid = await asyncio.to_thread(_gid, server, token, cid)
+    async with server.client(token) as client:
+        first = UpdateConversationMemoryInput(id=gid, mode=MemoryMode.TRIM, max_user_turns=3)
+        set_ = (await client.update_conversation_memory(first)).update_conversation_memory
+        assert set_.user_errors == [] and set_.conversation is not None and set_.conversation.id == gid
+        assert set_.memory is not None and (set_.memory.mode, set_.memory.max_user_turns) == (MemoryMode.TRIM, 3)
+        # Fields left out keep their values (the client leaves unset fields out).
+        more = UpdateConversationMemoryInput(id=gid, keep_last_turns=2)
+        kept = (await client.update_conversation_memory(more)).update_conversation_memory.memory
+        assert kept is not None and (kept.mode, kept.max_user_turns, kept.keep_last_turns) == (MemoryMode.TRIM, 3, 2)
+        cleared = UpdateConversationMemoryInput(id=gid, mode=None)
+        after = (await client.update_conversation_memory(cleared)).update_conversation_memory.memory
+        assert after is not None and after.mode is None and after.keep_last_turns == 2
+        with pytest.raises(GraphQLClientGraphQLMultiError) as refused:
+            await client.update_conversation_memory(UpdateConversationMemoryInput(id=gid, compact_keep=0))
+        assert refused.value.errors[0].extensions["code"] == "INVALID_INPUT"
+
+        counters = (await client.usage_counters(first=10)).usage_counters
+        assert counters.total_count == 1 and counters.nodes[0].requests == 1
+        assert counters.nodes[0].input_tokens > 0

@@ -157,6 +157,18 @@ from .send_message import (
     SendMessageSendMessageConversation,
     SendMessageSendMessageUserErrors,
 )
+from .update_conversation_memory import (
+    UpdateConversationMemory,
+    UpdateConversationMemoryUpdateConversationMemory,
+    UpdateConversationMemoryUpdateConversationMemoryConversation,
+    UpdateConversationMemoryUpdateConversationMemoryMemory,
+    UpdateConversationMemoryUpdateConversationMemoryUserErrors,
+)
+from .usage_counters import (
+    UsageCounters,
+    UsageCountersUsageCounters,
+    UsageCountersUsageCountersNodes,
+)
 
 __all__ = [
     "AgentAvailability",
@@ -290,13 +302,21 @@ __all__ = [
     "ToolKind",
     "TurnStatus",
     "UnbindAgentContainerInput",
+    "UpdateConversationMemory",
     "UpdateConversationMemoryInput",
+    "UpdateConversationMemoryUpdateConversationMemory",
+    "UpdateConversationMemoryUpdateConversationMemoryConversation",
+    "UpdateConversationMemoryUpdateConversationMemoryMemory",
+    "UpdateConversationMemoryUpdateConversationMemoryUserErrors",
     "UpdateStatusIncidentInput",
     "UpdateSubscriptionInput",
     "UpdateTenantSettingsInput",
     "Upload",
     "UploadVectorStoreFileInput",
     "UptimeTrend",
+    "UsageCounters",
+    "UsageCountersUsageCounters",
+    "UsageCountersUsageCountersNodes",
     "UserErrorCode",
     "UserSessionFilter",
     "VectorStoreExpiryAnchor",

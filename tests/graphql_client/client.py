@@ -4,12 +4,14 @@ from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
-from .input_types import LoginInput, SendMessageInput
+from .input_types import LoginInput, SendMessageInput, UpdateConversationMemoryInput
 from .login import Login
 from .me import Me
 from .node import Node
 from .nodes import Nodes
 from .send_message import SendMessage
+from .update_conversation_memory import UpdateConversationMemory
+from .usage_counters import UsageCounters
 
 
 def gql(q: str) -> str:
@@ -144,6 +146,66 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DeleteConversation.model_validate(data)
+
+    async def update_conversation_memory(
+        self, input: UpdateConversationMemoryInput, **kwargs: Any
+    ) -> UpdateConversationMemory:
+        query = gql("""
+            mutation UpdateConversationMemory($input: UpdateConversationMemoryInput!) {
+              updateConversationMemory(input: $input) {
+                memory {
+                  mode
+                  maxUserTurns
+                  keepLastTurns
+                  compactTriggerTurns
+                  compactKeep
+                  clearToolInputs
+                  memoryInjection
+                }
+                conversation {
+                  id
+                }
+                userErrors {
+                  field
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="UpdateConversationMemory",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return UpdateConversationMemory.model_validate(data)
+
+    async def usage_counters(
+        self, first: Union[Optional[int], UnsetType] = UNSET, **kwargs: Any
+    ) -> UsageCounters:
+        query = gql("""
+            query UsageCounters($first: Int) {
+              usageCounters(first: $first) {
+                totalCount
+                nodes {
+                  day
+                  inputTokens
+                  outputTokens
+                  requests
+                  storageBytes
+                  updatedAt
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"first": first}
+        response = await self.execute(
+            query=query, operation_name="UsageCounters", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UsageCounters.model_validate(data)
 
     async def node(self, id: str, **kwargs: Any) -> Node:
         query = gql("""
