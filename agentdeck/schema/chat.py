@@ -9,9 +9,8 @@ are the REST contract's: envelopes, cursor pages, snake_case strings); they are 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
-from enum import Enum
 from typing import Annotated, Any
 
 import strawberry
@@ -690,22 +689,9 @@ class UpdateConversationMemoryPayload:
         return await load_conversation(info, self.conversation_id)
 
 
-@strawberry.enum(description="Why a conversation update was sent.")
-class ConversationUpdateReason(Enum):
-    SNAPSHOT = "snapshot"
-    TURN_STARTED = "turn_started"
-    TURN_FINISHED = "turn_finished"
-    MEMORY_UPDATED = "memory_updated"
-    DELETED = "deleted"
-
-
-@strawberry.type(description="A conversation after a change: its first update is its state when subscribed.")
+@strawberry.interface(description="What every update of a conversation carries: its metadata after the change.")
 class ConversationUpdate:
     conversation_uuid: strawberry.Private[uuid.UUID]
-    reason: ConversationUpdateReason = strawberry.field(description="What changed it.")
-    turn_status: TurnStatus | None = strawberry.field(
-        description="TURN_STARTED, TURN_FINISHED: the state of the turn (RUNNING, or how it ended)."
-    )
     display_name: str | None = strawberry.field(description="Its title.")
     message_count: int = strawberry.field(description="How many messages it has.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
@@ -716,21 +702,64 @@ class ConversationUpdate:
 
     @strawberry.field(description="The conversation as it is now; null once deleted.")
     async def conversation(self, info: strawberry.Info) -> ConversationNode | None:
-        if self.reason is ConversationUpdateReason.DELETED:
-            return None
         return await load_conversation(info, self.conversation_uuid)
 
-    @classmethod
-    def from_update(cls, update: dict[str, Any]) -> ConversationUpdate:
-        status = update.get("turn_status")
-        return cls(
-            conversation_uuid=uuid.UUID(update["conversation_id"]),
-            reason=ConversationUpdateReason(update["reason"]),
-            turn_status=TurnStatus(status) if status else None,
-            display_name=update.get("display_name"),
-            message_count=update["message_count"],
-            updated_at=datetime.fromisoformat(update["updated_at"]),
-        )
+
+@strawberry.type(description="The conversation as it was when the subscription started (always the first update).")
+class ConversationSnapshot(ConversationUpdate):
+    pass
+
+
+@strawberry.type(description="A turn started: the user's message is in the conversation.")
+class ConversationTurnStarted(ConversationUpdate):
+    pass
+
+
+@strawberry.type(description="A turn ended: its answer is in the conversation, or it failed.")
+class ConversationTurnFinished(ConversationUpdate):
+    turn_status: TurnStatus = strawberry.field(description="How the turn ended.")
+
+
+@strawberry.type(description="The conversation's memory strategy changed (`Conversation.memory`).")
+class ConversationMemoryUpdated(ConversationUpdate):
+    pass
+
+
+@strawberry.type(description="The conversation was deleted: the last update of its stream.")
+class ConversationDeleted(ConversationUpdate):
+    @strawberry.field(description="Null: the conversation is gone.")
+    async def conversation(self, info: strawberry.Info) -> ConversationNode | None:
+        return None
+
+
+ConversationUpdateEvent = Annotated[
+    ConversationSnapshot
+    | ConversationTurnStarted
+    | ConversationTurnFinished
+    | ConversationMemoryUpdated
+    | ConversationDeleted,
+    strawberry.union("ConversationUpdateEvent", description="One update of a conversation's metadata."),
+]
+_UPDATES: dict[str, Callable[..., ConversationUpdateEvent]] = {
+    "snapshot": ConversationSnapshot,
+    "turn_started": ConversationTurnStarted,
+    "turn_finished": ConversationTurnFinished,
+    "memory_updated": ConversationMemoryUpdated,
+    "deleted": ConversationDeleted,
+}
+
+
+def update_event(update: dict[str, Any]) -> ConversationUpdateEvent:
+    """An update as `domain/chat/conversations.conversation_updates` yields it."""
+    fields: dict[str, Any] = {
+        "conversation_uuid": uuid.UUID(update["conversation_id"]),
+        "display_name": update.get("display_name"),
+        "message_count": update["message_count"],
+        "updated_at": datetime.fromisoformat(update["updated_at"]),
+    }
+    if update["reason"] == "turn_finished":
+        return ConversationTurnFinished(turn_status=TurnStatus(update["turn_status"]), **fields)
+    return _UPDATES[update["reason"]](**fields)
 
 
 def _located(error: DomainError, field: list[str]) -> DomainError:
@@ -952,14 +981,15 @@ class Subscription:
 
     @strawberry.subscription(
         extensions=READ,
-        description="A conversation's title, message count and turn state: now (SNAPSHOT), then after every "
-        "change, until it is deleted (DELETED, the last update).",
+        description="A conversation's title and message count: now (`ConversationSnapshot`), then after every "
+        "change (a turn starting or ending, its memory strategy), until it is deleted (`ConversationDeleted`, "
+        "the last update).",
     )
     async def conversation_updates(
         self, info: strawberry.Info, id: strawberry.ID
-    ) -> AsyncGenerator[ConversationUpdate, None]:
+    ) -> AsyncGenerator[ConversationUpdateEvent, None]:
         cid = conversation_uuid(info, id)
         if cid is None:
             raise NotFound("Conversation not found.")
         async for update in rv.conversation_updates(info.context, str(cid)):
-            yield ConversationUpdate.from_update(update)
+            yield update_event(update)

@@ -256,22 +256,24 @@ def test_the_subscription_streams_typed_updates_until_deletion(server, owner, st
     cid = _chat(server, owner.access_token, "subscribe to me")["conversation_id"]
     gid = _gid(server, owner.access_token, cid)
     q = """subscription($id: ID!) { conversationUpdates(id: $id) {
-        reason turnStatus messageCount displayName conversationId conversation { id messageCount } } }"""
+        __typename
+        ... on ConversationUpdate { messageCount displayName conversationId conversation { id messageCount } }
+        ... on ConversationTurnFinished { turnStatus } } }"""
     with server.subscription(q, {"id": gid}, token=owner.access_token) as sub:
         first = sub.next()["data"]["conversationUpdates"]
-        assert (first["reason"], first["messageCount"], first["conversationId"]) == ("SNAPSHOT", 2, gid)
-        assert first["conversation"] == {"id": gid, "messageCount": 2}
+        assert (first["__typename"], first["messageCount"], first["conversationId"]) == ("ConversationSnapshot", 2, gid)
+        assert first["conversation"] == {"id": gid, "messageCount": 2} and first["displayName"] == "subscribe to me"
         _chat(server, owner.access_token, "again", cid)
         started, finished = (sub.next()["data"]["conversationUpdates"] for _ in range(2))
-        assert (started["reason"], started["turnStatus"]) == ("TURN_STARTED", "RUNNING")
-        assert (finished["reason"], finished["turnStatus"], finished["messageCount"]) == (
-            "TURN_FINISHED",
+        assert (started["__typename"], started["messageCount"]) == ("ConversationTurnStarted", 3)
+        assert (finished["__typename"], finished["turnStatus"], finished["messageCount"]) == (
+            "ConversationTurnFinished",
             "COMPLETED",
             4,
         )
         assert server.rest("DELETE", f"/api/v1/conversations/{cid}", token=owner.access_token).status_code == 204
         gone = sub.next()["data"]["conversationUpdates"]
-        assert (gone["reason"], gone["conversation"]) == ("DELETED", None)
+        assert (gone["__typename"], gone["conversation"]) == ("ConversationDeleted", None)
         assert sub.recv()["type"] == "complete"
     with server.subscription(q, {"id": gid}, token=stranger.access_token) as sub:
         refused = sub.next()

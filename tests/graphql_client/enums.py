@@ -69,14 +69,6 @@ class ConversationStatus(str, Enum):
     ACTIVE = "ACTIVE"
 
 
-class ConversationUpdateReason(str, Enum):
-    SNAPSHOT = "SNAPSHOT"
-    TURN_STARTED = "TURN_STARTED"
-    TURN_FINISHED = "TURN_FINISHED"
-    MEMORY_UPDATED = "MEMORY_UPDATED"
-    DELETED = "DELETED"
-
-
 class DeviceType(str, Enum):
     DESKTOP = "DESKTOP"
     MOBILE = "MOBILE"
