@@ -15,6 +15,9 @@ CHAT_SSE = SSE(headers=STREAM_HEADERS, first_event_seconds=30)
 CHAT_RESUME_SSE = SSE(id_field="event_id", resume_arg="afterSeq", headers=STREAM_HEADERS, first_event_seconds=30)
 # NOTES §4.2: `: ping` when idle, no `id:` lines, Python's spaced JSON separators.
 BILLING_SSE = SSE(heartbeat=": ping", compact=False)
+# A conversation's metadata updates: its snapshot at once, then one event per change; `: ping`
+# while it stays unchanged (a reader may watch an idle conversation for long).
+CONVERSATION_SSE = SSE(heartbeat=": ping", headers=STREAM_HEADERS)
 RSS = "application/rss+xml; charset=utf-8"
 # Every operation that creates something takes an idempotency key (domain/common/idempotency.py).
 IDEMPOTENT = {"Idempotency-Key": "idempotencyKey"}
@@ -416,6 +419,30 @@ ROUTES: tuple[Op, ...] = (
         tags=("conversations",),
         summary="Get Conversation Events",
     ),
+    Op(
+        "GET",
+        "/api/v1/conversations/{conversation_id}/messages",
+        "conversationMessages",
+        query={"limit": "limit", "cursor": "cursor", "direction": "direction"},
+        tags=("conversations",),
+        summary="Get Conversation Messages",
+    ),
+    Op(
+        "PATCH",
+        "/api/v1/conversations/{conversation_id}/memory",
+        "updateConversationMemory",
+        body="input",
+        tags=("conversations",),
+        summary="Update Conversation Memory",
+    ),
+    Op(
+        "GET",
+        "/api/v1/conversations/{conversation_id}/stream",
+        "conversationUpdates",
+        stream=CONVERSATION_SSE,
+        tags=("conversations",),
+        summary="Stream Conversation Metadata",
+    ),
     # -- workflows --
     Op(
         "GET",
@@ -450,6 +477,15 @@ ROUTES: tuple[Op, ...] = (
         tags=("workflows",),
         summary="Cancel Workflow Run",
     ),
+    Op(
+        "DELETE",
+        "/api/v1/workflows/runs/{run_id}",
+        "deleteWorkflowRun",
+        status=204,
+        query={"hard": "hard", "reason": "reason"},
+        tags=("workflows",),
+        summary="Delete Workflow Run",
+    ),
     Op("GET", "/api/v1/workflows/{workflow_key}", "workflow", tags=("workflows",), summary="Get Workflow Descriptor"),
     Op(
         "POST",
@@ -470,6 +506,7 @@ ROUTES: tuple[Op, ...] = (
         tags=("workflows",),
         summary="Run Workflow Stream",
     ),
+    Op("GET", "/api/v1/usage", "usageCounters", tags=("usage",), summary="List Usage"),
     # -- billing --
     Op("GET", "/api/v1/billing/plans", "billingPlans", tags=("billing",), summary="List Billing Plans"),
     Op(

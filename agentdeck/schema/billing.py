@@ -4,7 +4,7 @@ import enum
 import uuid
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import replace
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any, TypeVar
 
 import strawberry
@@ -291,6 +291,24 @@ VIEWER, ADMIN = allow(TenantRole("viewer")), allow(TenantRole("admin"))
 
 
 @strawberry.type
+class UsageCounterView:
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID | None
+    period_start: date
+    granularity: str
+    input_tokens: int
+    output_tokens: int
+    requests: int
+    storage_bytes: int
+    updated_at: datetime
+
+    @classmethod
+    def from_counter(cls, counter: r.UsageCounter) -> UsageCounterView:
+        return cls(**vars(counter))
+
+
+@strawberry.type
 class RestQuery:
     @strawberry.field(description="Active billing plans (public).")
     async def billing_plans(self, info: strawberry.Info) -> list[RestBillingPlan]:
@@ -318,6 +336,10 @@ class RestQuery:
     @strawberry.field(extensions=VIEWER, description="Usage per feature in the current billing period.")
     async def usage_totals(self, info: strawberry.Info, tenant_id: str) -> list[RestUsageTotal]:
         return RestUsageTotal.from_period(await r.usage_totals(info.context, tenant_id))
+
+    @strawberry.field(extensions=VIEWER, description="The tenant's daily usage counters, newest first.")
+    async def usage_counters(self, info: strawberry.Info) -> list[UsageCounterView]:
+        return [UsageCounterView.from_counter(c) for c in await r.usage_counters(info.context)]
 
 
 @strawberry.type
@@ -888,6 +910,34 @@ class RecordUsagePayload:
 # -- roots ----------------------------------------------------------------------------------------
 
 
+@strawberry.type(description="One UTC day of the tenant's usage.")
+class UsageCounter:
+    day: date = strawberry.field(description="The UTC day counted.")
+    input_tokens: int = strawberry.field(description="Tokens sent to the model by the turns and runs started that day.")
+    output_tokens: int = strawberry.field(description="Tokens the model answered with.")
+    requests: int = strawberry.field(description="Model requests made.")
+    storage_bytes: int = strawberry.field(description="Bytes of the objects stored that day.")
+    updated_at: datetime = strawberry.field(description="When the day's usage last grew.")
+
+    @classmethod
+    def from_counter(cls, counter: r.UsageCounter) -> UsageCounter:
+        return cls(
+            day=counter.period_start,
+            input_tokens=counter.input_tokens,
+            output_tokens=counter.output_tokens,
+            requests=counter.requests,
+            storage_bytes=counter.storage_bytes,
+            updated_at=counter.updated_at,
+        )
+
+
+def _in_memory(items: list[UsageCounter]) -> Any:
+    async def fetch(offset: int, limit: int) -> Page[UsageCounter]:
+        return Page(items[offset : offset + limit], len(items))
+
+    return fetch
+
+
 @strawberry.type
 class Query:
     @strawberry.field(description="The active billing plans, in the order they are offered (public).")
@@ -914,6 +964,17 @@ class Query:
     )
     async def billing_usage(self, info: strawberry.Info) -> graph.Connection[UsageTotal]:
         return await _usage(info, None)
+
+    @strawberry.field(
+        extensions=VIEWER,
+        description="What the tenant's agents used, one UTC day a counter, newest first (the last 100 days "
+        "with usage): the tokens and model requests of its chat turns and workflow runs, the bytes it stored.",
+    )
+    async def usage_counters(
+        self, info: strawberry.Info, first: graph.First = None, after: graph.After = None
+    ) -> graph.Connection[UsageCounter]:
+        counters = [UsageCounter.from_counter(c) for c in await r.usage_counters(info.context)]
+        return await graph.paginate(_in_memory(counters), lambda c: c, first=first, after=after)
 
 
 @strawberry.type

@@ -9,7 +9,7 @@ are the REST contract's: envelopes, cursor pages, snake_case strings); they are 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
@@ -18,13 +18,14 @@ from strawberry.scalars import JSON
 
 from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
 from agentdeck.domain.agents import directory as ra
+from agentdeck.domain.agents import memory as rm
 from agentdeck.domain.agents.search import SearchHit
 from agentdeck.domain.catalog import SPECS, AgentSpec
 from agentdeck.domain.chat import conversations as rv
 from agentdeck.domain.chat import turns as rc
 from agentdeck.domain.common import idempotency as ri
 from agentdeck.domain.common.results import CursorPage, Page
-from agentdeck.errors import NotFound
+from agentdeck.errors import DomainError, NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.chat_events import StreamEvent, StreamUsage, to_event
 from agentdeck.schema.chat_nodes import (
@@ -32,8 +33,10 @@ from agentdeck.schema.chat_nodes import (
     AgentFilter,
     AgentToolingFlags,
     ConversationFilter,
+    ConversationMemory,
     ConversationSearchHit,
     HandoffContextPolicy,
+    MemoryMode,
     SearchFirst,
     Tool,
     TurnStatus,
@@ -366,6 +369,101 @@ def _request(input: ChatInput) -> rc.ChatRequest:
     return rc.ChatRequest(input.message, input.conversation_id, input.agent_type, options)
 
 
+@strawberry.type
+class PaginatedMessages:
+    items: list[ChatMessage]
+    next_cursor: str | None
+    prev_cursor: str | None
+
+    @classmethod
+    def from_page(cls, page: CursorPage[ConversationMessage]) -> PaginatedMessages:
+        return cls(items=[ChatMessage.from_row(m) for m in page.items], next_cursor=page.next_cursor, prev_cursor=None)
+
+
+def _turns(description: str) -> Any:
+    return strawberry.field(default=strawberry.UNSET, description=description, metadata=limited(rm.TURNS))
+
+
+@strawberry.input(description="The memory settings to change; a field sent as null is cleared, one left out is kept.")
+class ConversationMemoryConfigInput:
+    mode: str | None = strawberry.field(default=strawberry.UNSET, description="none, trim, summarize or compact.")
+    max_user_turns: int | None = _turns("trim/summarize: act once the conversation has more turns than this.")
+    keep_last_turns: int | None = _turns("trim/summarize: the turns kept whole.")
+    compact_trigger_turns: int | None = _turns("compact: act once the conversation has more turns than this.")
+    compact_keep: int | None = _turns("compact: the last turns left uncompacted.")
+    clear_tool_inputs: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="compact: clear tool-call arguments too."
+    )
+    memory_injection: bool | None = strawberry.field(default=strawberry.UNSET, description="Stored and reported.")
+
+
+def _changes(input: Any, names: tuple[str, ...]) -> dict[str, Any]:
+    """The fields of `input` that were sent (UNSET: left out), by the domain's names."""
+    out = {}
+    for name in names:
+        value = getattr(input, name)
+        if value is not strawberry.UNSET:
+            out[name] = value.value if isinstance(value, MemoryMode) else value
+    return out
+
+
+@strawberry.type
+class ConversationMemoryConfig:
+    mode: str | None
+    max_user_turns: int | None
+    keep_last_turns: int | None
+    compact_trigger_turns: int | None
+    compact_keep: int | None
+    clear_tool_inputs: bool | None
+    memory_injection: bool | None
+
+    @classmethod
+    def from_config(cls, config: rm.MemoryConfig) -> ConversationMemoryConfig:
+        return cls(**{name: getattr(config, name) for name in MEMORY_FIELDS})
+
+
+@strawberry.type(description="A conversation's metadata after a change (REST: `GET /conversations/{id}/stream`).")
+class ConversationMetadataEvent:
+    conversation_id: uuid.UUID
+    reason: str
+    turn_status: str | None
+    display_name: str | None
+    status: str
+    message_count: int
+    agent_entrypoint: str | None
+    active_agent: str | None
+    last_message_preview: str
+    updated_at: datetime
+
+    @classmethod
+    def from_update(cls, update: dict[str, Any]) -> ConversationMetadataEvent:
+        return cls(
+            conversation_id=uuid.UUID(update["conversation_id"]),
+            reason=update["reason"],
+            turn_status=update.get("turn_status"),
+            display_name=update.get("display_name"),
+            status=update["status"],
+            message_count=update["message_count"],
+            agent_entrypoint=update.get("agent_entrypoint"),
+            active_agent=update.get("active_agent"),
+            last_message_preview=update.get("last_message_preview") or "",
+            updated_at=datetime.fromisoformat(update["updated_at"]),
+        )
+
+
+MEMORY_FIELDS = (
+    "mode",
+    "max_user_turns",
+    "keep_last_turns",
+    "compact_trigger_turns",
+    "compact_keep",
+    "clear_tool_inputs",
+    "memory_injection",
+)
+MessagePageSize = Annotated[int, strawberry.argument(metadata=limited(rv.MESSAGE_PAGE_SIZE))]
+MEMORY_WRITE = allow(Scope("conversations:write"), TenantRole("admin"))
+
+
 @strawberry.type(name="Query")
 class RestQuery:
     @strawberry.field(extensions=TOOLS, description="The agent catalog.")
@@ -409,6 +507,18 @@ class RestQuery:
             await rv.conversation_events(info.context, conversation_id, workflow_run_id)
         )
 
+    @strawberry.field(extensions=READ, description="A page of the conversation's messages (newest first by default).")
+    async def conversation_messages(
+        self,
+        info: strawberry.Info,
+        conversation_id: str,
+        limit: MessagePageSize = 50,
+        cursor: str | None = None,
+        direction: str = "desc",
+    ) -> PaginatedMessages:
+        page = await rv.message_page(info.context, conversation_id, limit, cursor, direction)
+        return PaginatedMessages.from_page(page)
+
 
 @strawberry.type(name="Mutation")
 class RestMutation:
@@ -430,6 +540,13 @@ class RestMutation:
     async def delete_conversation(self, info: strawberry.Info, conversation_id: str) -> bool:
         return await rv.delete_conversation(info.context, conversation_id)
 
+    @strawberry.mutation(extensions=MEMORY_WRITE, description="Set or clear the conversation's memory strategy.")
+    async def update_conversation_memory(
+        self, info: strawberry.Info, conversation_id: str, input: ConversationMemoryConfigInput
+    ) -> ConversationMemoryConfig:
+        config = await rv.update_memory(info.context, conversation_id, _changes(input, MEMORY_FIELDS))
+        return ConversationMemoryConfig.from_config(config)
+
 
 @strawberry.type(name="Subscription")
 class RestSubscription:
@@ -446,6 +563,13 @@ class RestSubscription:
     ) -> AsyncGenerator[StreamEvent, None]:
         async for event in rc.turn_events(info.context, stream_id, after_seq):
             yield to_event(event)
+
+    @strawberry.subscription(extensions=READ, description="The conversation's metadata now, then after each change.")
+    async def conversation_updates(
+        self, info: strawberry.Info, conversation_id: str
+    ) -> AsyncGenerator[ConversationMetadataEvent, None]:
+        async for update in rv.conversation_updates(info.context, conversation_id):
+            yield ConversationMetadataEvent.from_update(update)
 
 
 # -- the native roots ----------------------------------------------------------------------------
@@ -530,6 +654,119 @@ class DeleteConversationPayload:
         default=None, description="The global id of the deleted conversation."
     )
     user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+
+
+def _native_turns(description: str) -> Any:
+    return strawberry.field(
+        default=strawberry.UNSET,
+        description=f"{description} (1-{rm.TURNS.le}; null clears it).",
+        metadata=limited(rm.TURNS),
+    )
+
+
+@strawberry.input(description="The memory settings of a conversation to change: a field left out keeps its value.")
+class UpdateConversationMemoryInput:
+    id: strawberry.ID = strawberry.field(description="The conversation.")
+    mode: MemoryMode | None = strawberry.field(default=strawberry.UNSET, description="The strategy (null clears it).")
+    max_user_turns: int | None = _native_turns("TRIM, SUMMARIZE: act once the conversation has more turns than this")
+    keep_last_turns: int | None = _native_turns("TRIM, SUMMARIZE: the last turns kept whole")
+    compact_trigger_turns: int | None = _native_turns("COMPACT: act once the conversation has more turns than this")
+    compact_keep: int | None = _native_turns("COMPACT: the last turns whose tool items are left as they are")
+    clear_tool_inputs: bool | None = strawberry.field(
+        default=strawberry.UNSET, description="COMPACT: replace tool-call arguments too."
+    )
+    memory_injection: bool | None = strawberry.field(default=strawberry.UNSET, description="Stored and reported.")
+
+
+@strawberry.type(description="The answer of `updateConversationMemory`.")
+class UpdateConversationMemoryPayload:
+    conversation_id: strawberry.Private[uuid.UUID | None] = None
+    memory: ConversationMemory | None = strawberry.field(default=None, description="The strategy after the change.")
+    user_errors: list[graph.UserError] = strawberry.field(default_factory=list)
+
+    @strawberry.field(description="The conversation.")
+    async def conversation(self, info: strawberry.Info) -> ConversationNode | None:
+        return await load_conversation(info, self.conversation_id)
+
+
+@strawberry.interface(description="What every update of a conversation carries: its metadata after the change.")
+class ConversationUpdate:
+    conversation_uuid: strawberry.Private[uuid.UUID]
+    display_name: str | None = strawberry.field(description="Its title.")
+    message_count: int = strawberry.field(description="How many messages it has.")
+    updated_at: datetime = strawberry.field(description="When it last changed.")
+
+    @strawberry.field(description="The conversation's global id.")
+    def conversation_id(self) -> strawberry.ID:
+        return strawberry.ID(str(graph.GlobalID("Conversation", str(self.conversation_uuid))))
+
+    @strawberry.field(description="The conversation as it is now; null once deleted.")
+    async def conversation(self, info: strawberry.Info) -> ConversationNode | None:
+        return await load_conversation(info, self.conversation_uuid)
+
+
+@strawberry.type(description="The conversation as it was when the subscription started (always the first update).")
+class ConversationSnapshot(ConversationUpdate):
+    pass
+
+
+@strawberry.type(description="A turn started: the user's message is in the conversation.")
+class ConversationTurnStarted(ConversationUpdate):
+    pass
+
+
+@strawberry.type(description="A turn ended: its answer is in the conversation, or it failed.")
+class ConversationTurnFinished(ConversationUpdate):
+    turn_status: TurnStatus = strawberry.field(description="How the turn ended.")
+
+
+@strawberry.type(description="The conversation's memory strategy changed (`Conversation.memory`).")
+class ConversationMemoryUpdated(ConversationUpdate):
+    pass
+
+
+@strawberry.type(description="The conversation was deleted: the last update of its stream.")
+class ConversationDeleted(ConversationUpdate):
+    @strawberry.field(description="Null: the conversation is gone.")
+    async def conversation(self, info: strawberry.Info) -> ConversationNode | None:
+        return None
+
+
+ConversationUpdateEvent = Annotated[
+    ConversationSnapshot
+    | ConversationTurnStarted
+    | ConversationTurnFinished
+    | ConversationMemoryUpdated
+    | ConversationDeleted,
+    strawberry.union("ConversationUpdateEvent", description="One update of a conversation's metadata."),
+]
+_UPDATES: dict[str, Callable[..., ConversationUpdateEvent]] = {
+    "snapshot": ConversationSnapshot,
+    "turn_started": ConversationTurnStarted,
+    "turn_finished": ConversationTurnFinished,
+    "memory_updated": ConversationMemoryUpdated,
+    "deleted": ConversationDeleted,
+}
+
+
+def update_event(update: dict[str, Any]) -> ConversationUpdateEvent:
+    """An update as `domain/chat/conversations.conversation_updates` yields it."""
+    fields: dict[str, Any] = {
+        "conversation_uuid": uuid.UUID(update["conversation_id"]),
+        "display_name": update.get("display_name"),
+        "message_count": update["message_count"],
+        "updated_at": datetime.fromisoformat(update["updated_at"]),
+    }
+    if update["reason"] == "turn_finished":
+        return ConversationTurnFinished(turn_status=TurnStatus(update["turn_status"]), **fields)
+    return _UPDATES[update["reason"]](**fields)
+
+
+def _located(error: DomainError, field: list[str]) -> DomainError:
+    """`error` placed at `field` when it names none (a NOT_FOUND of the id looked up)."""
+    if not error.details:
+        error.details = [{"loc": field, "msg": error.message}]
+    return error
 
 
 async def _chat_request(info: strawberry.Info, input: SendMessageInput) -> rc.ChatRequest:
@@ -698,6 +935,27 @@ class Mutation:
 
         return await graph.payload(DeleteConversationPayload, located())
 
+    @strawberry.mutation(
+        extensions=MEMORY_WRITE,
+        description="Set the memory strategy of a conversation: what of its history the model is sent from its "
+        "next turn on. Fields left out keep their value; null clears one.",
+    )
+    async def update_conversation_memory(
+        self, info: strawberry.Info, input: UpdateConversationMemoryInput
+    ) -> UpdateConversationMemoryPayload:
+        async def action() -> dict[str, Any]:
+            cid = conversation_uuid(info, input.id)
+            try:
+                if cid is None:
+                    raise NotFound("Conversation not found.")
+                changes = _changes(input, MEMORY_FIELDS)
+                config = await rv.update_memory(info.context, str(cid), changes, prefix="input.")
+            except NotFound as error:
+                raise _located(error, ["input", "id"]) from None
+            return {"conversation_id": cid, "memory": ConversationMemory(config=config)}
+
+        return await graph.payload(UpdateConversationMemoryPayload, action())
+
 
 @strawberry.type
 class Subscription:
@@ -720,3 +978,18 @@ class Subscription:
     ) -> AsyncGenerator[StreamEvent, None]:
         async for event in rc.turn_events(info.context, stream_id, after_event_id):
             yield to_event(event)
+
+    @strawberry.subscription(
+        extensions=READ,
+        description="A conversation's title and message count: now (`ConversationSnapshot`), then after every "
+        "change (a turn starting or ending, its memory strategy), until it is deleted (`ConversationDeleted`, "
+        "the last update).",
+    )
+    async def conversation_updates(
+        self, info: strawberry.Info, id: strawberry.ID
+    ) -> AsyncGenerator[ConversationUpdateEvent, None]:
+        cid = conversation_uuid(info, id)
+        if cid is None:
+            raise NotFound("Conversation not found.")
+        async for update in rv.conversation_updates(info.context, str(cid)):
+            yield update_event(update)

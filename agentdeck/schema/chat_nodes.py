@@ -24,6 +24,7 @@ from agentdeck.db.models import Conversation as ConversationRow
 from agentdeck.db.models import ConversationEvent as ConversationEventRow
 from agentdeck.db.models import ConversationMessage as MessageRow
 from agentdeck.domain.agents import directory as ra
+from agentdeck.domain.agents.memory import MemoryConfig
 from agentdeck.domain.agents.search import SearchHit
 from agentdeck.domain.catalog import SPECS, AgentSpec
 from agentdeck.domain.chat import conversations as rv
@@ -96,6 +97,47 @@ class HandoffContextPolicy(Enum):
     FULL = "full"
     FRESH = "fresh"
     LAST_TURN = "last_turn"
+
+
+@strawberry.enum(description="How much of a conversation's history the model is sent (see `Conversation.memory`).")
+class MemoryMode(Enum):
+    NONE = "none"
+    TRIM = "trim"
+    SUMMARIZE = "summarize"
+    COMPACT = "compact"
+
+
+@strawberry.type(description="A conversation's memory strategy: what of its history the model is sent each turn.")
+class ConversationMemory:
+    config: strawberry.Private[MemoryConfig]
+
+    @strawberry.field(description="The strategy; null (unset) sends the history as NONE does.")
+    def mode(self) -> MemoryMode | None:
+        return MemoryMode(self.config.mode) if self.config.mode else None
+
+    @strawberry.field(description="TRIM, SUMMARIZE: act once the conversation has more turns than this.")
+    def max_user_turns(self) -> int | None:
+        return self.config.max_user_turns
+
+    @strawberry.field(description="TRIM, SUMMARIZE: the last turns kept whole (TRIM: `maxUserTurns` if unset).")
+    def keep_last_turns(self) -> int | None:
+        return self.config.keep_last_turns
+
+    @strawberry.field(description="COMPACT: act once the conversation has more turns than this.")
+    def compact_trigger_turns(self) -> int | None:
+        return self.config.compact_trigger_turns
+
+    @strawberry.field(description="COMPACT: the last turns whose tool items are left as they are (2 if unset).")
+    def compact_keep(self) -> int | None:
+        return self.config.compact_keep
+
+    @strawberry.field(description="COMPACT: replace tool-call arguments too, not only tool outputs.")
+    def clear_tool_inputs(self) -> bool | None:
+        return self.config.clear_tool_inputs
+
+    @strawberry.field(description="Stored and reported; it changes nothing yet.")
+    def memory_injection(self) -> bool | None:
+        return self.config.memory_injection
 
 
 # -- loaders: one statement per relation for a whole page -------------------------------------
@@ -502,6 +544,10 @@ class Conversation(graph.Node):
     @strawberry.field
     def updated_at(self) -> datetime:
         return self.row.updated_at
+
+    @strawberry.field(description="Its memory strategy (`updateConversationMemory` sets it).")
+    def memory(self) -> ConversationMemory:
+        return ConversationMemory(config=MemoryConfig.of(self.row))
 
     @strawberry.field(description="The agent it was started with.")
     async def agent(self, info: strawberry.Info) -> Agent | None:

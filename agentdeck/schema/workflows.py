@@ -22,13 +22,14 @@ from agentdeck.domain.common import access
 from agentdeck.domain.common import idempotency as ri
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.workflows import runs as rw
-from agentdeck.errors import InvalidInput, NotFound
+from agentdeck.errors import Conflict, InvalidInput, NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
 from agentdeck.schema.chat_events import StreamEvent, to_event
 from agentdeck.schema.chat_nodes import Conversation, load_conversation
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
+from agentdeck.schema.permissions import Scope, TenantRole, allow
 
 T = TypeVar("T")
 
@@ -324,6 +325,10 @@ def _request(input: WorkflowRunInput) -> rw.WorkflowRequest:
     return rw.WorkflowRequest(input.message, input.conversation_id)
 
 
+# Deleting a run takes what deleting a conversation does: an admin's `workflows:delete`.
+DELETE = allow(Scope("workflows:delete"), TenantRole("admin"))
+
+
 @strawberry.type
 class RestQuery:
     @strawberry.field(extensions=READ, description="The workflow catalog (sorted by key).")
@@ -378,6 +383,17 @@ class RestMutation:
     )
     async def cancel_workflow_run(self, info: strawberry.Info, run_id: str) -> WorkflowRunCancel:
         return WorkflowRunCancel.from_run_id(await rw.cancel_run(info.context, run_id))
+
+    @strawberry.mutation(extensions=DELETE, description="Delete a finished run with its steps (409 while it runs).")
+    async def delete_workflow_run(
+        self,
+        info: strawberry.Info,
+        run_id: str,
+        hard: bool = False,
+        reason: Annotated[str | None, strawberry.argument(metadata=limited(rw.DELETE_REASON))] = None,
+    ) -> bool:
+        await rw.delete_run(info.context, run_id, reason)
+        return True
 
 
 @strawberry.type
@@ -845,6 +861,22 @@ def _start_request(input: RunWorkflowInput) -> tuple[str, rw.WorkflowRequest, ri
     return key, request, ri.Idempotency(input.idempotency_key, inputs, field="input.idempotencyKey")
 
 
+@strawberry.input(description="The finished run to delete.")
+class DeleteWorkflowRunInput:
+    id: strawberry.ID = strawberry.field(description="The run's global id.")
+    reason: str | None = strawberry.field(
+        default=None, description="Why (logged with the deletion).", metadata=limited(rw.DELETE_REASON)
+    )
+
+
+@strawberry.type(description="The result of `deleteWorkflowRun`.")
+class DeleteWorkflowRunPayload:
+    deleted_workflow_run_id: strawberry.ID | None = strawberry.field(
+        default=None, description="The global id of the deleted run."
+    )
+    user_errors: list[graph.UserError]
+
+
 @strawberry.type(description="The result of `runWorkflow`.")
 class RunWorkflowPayload:
     run: WorkflowRun | None = strawberry.field(default=None, description="The run, finished.")
@@ -941,6 +973,25 @@ class Mutation:
             return {"run": await _run(info, run_id)}
 
         return await graph.payload(CancelWorkflowRunPayload, act())
+
+    @strawberry.mutation(
+        extensions=DELETE,
+        description="Delete a finished run with its steps and its items in the conversation's ledger (the "
+        "conversation stays). A running run is a CONFLICT user error: cancel it first.",
+    )
+    async def delete_workflow_run(
+        self, info: strawberry.Info, input: DeleteWorkflowRunInput
+    ) -> DeleteWorkflowRunPayload:
+        async def act() -> dict[str, Any]:
+            run_id = _run_uuid(input.id, ["input", "id"])
+            try:
+                await rw.delete_run(info.context, str(run_id), input.reason)
+            except (NotFound, Conflict) as error:
+                error.details = error.details or [{"loc": ["input", "id"], "msg": error.message}]
+                raise
+            return {"deleted_workflow_run_id": input.id}
+
+        return await graph.payload(DeleteWorkflowRunPayload, act())
 
 
 @strawberry.type

@@ -13,6 +13,7 @@ from .input_types import (
     RecordConsentInput,
     SendMessageInput,
     SubmitClientLogsInput,
+    UpdateConversationMemoryInput,
     UpdateNotificationPreferencesInput,
     VerifyTotpInput,
 )
@@ -25,7 +26,9 @@ from .nodes import Nodes
 from .record_consent import RecordConsent
 from .send_message import SendMessage
 from .submit_client_logs import SubmitClientLogs
+from .update_conversation_memory import UpdateConversationMemory
 from .update_notification_preferences import UpdateNotificationPreferences
+from .usage_counters import UsageCounters
 from .verify_totp import VerifyTotp
 
 
@@ -161,6 +164,66 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DeleteConversation.model_validate(data)
+
+    async def update_conversation_memory(
+        self, input: UpdateConversationMemoryInput, **kwargs: Any
+    ) -> UpdateConversationMemory:
+        query = gql("""
+            mutation UpdateConversationMemory($input: UpdateConversationMemoryInput!) {
+              updateConversationMemory(input: $input) {
+                memory {
+                  mode
+                  maxUserTurns
+                  keepLastTurns
+                  compactTriggerTurns
+                  compactKeep
+                  clearToolInputs
+                  memoryInjection
+                }
+                conversation {
+                  id
+                }
+                userErrors {
+                  field
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="UpdateConversationMemory",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return UpdateConversationMemory.model_validate(data)
+
+    async def usage_counters(
+        self, first: Union[Optional[int], UnsetType] = UNSET, **kwargs: Any
+    ) -> UsageCounters:
+        query = gql("""
+            query UsageCounters($first: Int) {
+              usageCounters(first: $first) {
+                totalCount
+                nodes {
+                  day
+                  inputTokens
+                  outputTokens
+                  requests
+                  storageBytes
+                  updatedAt
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"first": first}
+        response = await self.execute(
+            query=query, operation_name="UsageCounters", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return UsageCounters.model_validate(data)
 
     async def enroll_totp(
         self, input: Union[Optional[EnrollTotpInput], UnsetType] = UNSET, **kwargs: Any

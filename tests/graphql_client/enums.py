@@ -131,6 +131,13 @@ class IncidentState(str, Enum):
     RESOLVED = "RESOLVED"
 
 
+class MemoryMode(str, Enum):
+    NONE = "NONE"
+    TRIM = "TRIM"
+    SUMMARIZE = "SUMMARIZE"
+    COMPACT = "COMPACT"
+
+
 class MessageRole(str, Enum):
     USER = "USER"
     ASSISTANT = "ASSISTANT"

@@ -12,6 +12,7 @@ from .enums import (
     HandoffContextPolicy,
     IncidentSeverity,
     IncidentState,
+    MemoryMode,
     NotificationCategory,
     NotificationChannel,
     PlatformNoticeLevel,
@@ -279,6 +280,15 @@ class DeleteVectorStoreInput(BaseModel):
 
     id: str
     "The store's global id."
+
+
+class DeleteWorkflowRunInput(BaseModel):
+    """The finished run to delete."""
+
+    id: str
+    "The run's global id."
+    reason: Optional[str] = None
+    "Why (logged with the deletion)."
 
 
 class EnrollTotpInput(BaseModel):
@@ -745,6 +755,29 @@ class UnbindAgentContainerInput(BaseModel):
 
     agent_key: str = Field(alias="agentKey")
     "The agent's key in the catalog."
+
+
+class UpdateConversationMemoryInput(BaseModel):
+    """The memory settings of a conversation to change: a field left out keeps its value."""
+
+    id: str
+    "The conversation."
+    mode: Optional[MemoryMode] = None
+    "The strategy (null clears it)."
+    max_user_turns: Optional[int] = Field(alias="maxUserTurns", default=None)
+    "TRIM, SUMMARIZE: act once the conversation has more turns than this (1-1000; null clears it)."
+    keep_last_turns: Optional[int] = Field(alias="keepLastTurns", default=None)
+    "TRIM, SUMMARIZE: the last turns kept whole (1-1000; null clears it)."
+    compact_trigger_turns: Optional[int] = Field(
+        alias="compactTriggerTurns", default=None
+    )
+    "COMPACT: act once the conversation has more turns than this (1-1000; null clears it)."
+    compact_keep: Optional[int] = Field(alias="compactKeep", default=None)
+    "COMPACT: the last turns whose tool items are left as they are (1-1000; null clears it)."
+    clear_tool_inputs: Optional[bool] = Field(alias="clearToolInputs", default=None)
+    "COMPACT: replace tool-call arguments too."
+    memory_injection: Optional[bool] = Field(alias="memoryInjection", default=None)
+    "Stored and reported."
 
 
 class UpdateNotificationPreferencesInput(BaseModel):

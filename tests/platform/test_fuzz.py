@@ -35,7 +35,13 @@ from tests.harness import ROOT, fresh_database, start_server
 from tests.users import register
 
 # Operations whose success would end the fuzzer's own session, or streams that never end.
-REST_EXCLUDED = ("/api/v1/auth/logout", "/api/v1/auth/logout/all", "/api/v1/billing/stream", "/api/v1/notices/stream")
+REST_EXCLUDED = (
+    "/api/v1/auth/logout",
+    "/api/v1/auth/logout/all",
+    "/api/v1/billing/stream",
+    "/api/v1/notices/stream",
+    "/api/v1/conversations/{conversation_id}/stream",
+)
 GRAPHQL_EXCLUDED = {"logout", "logoutAll", "changePassword"}
 REST_EXAMPLES = 4
 GRAPHQL_EXAMPLES = 8

@@ -27,6 +27,14 @@ class Conversation(TenantOwned, Base):
     last_message_preview: Mapped[str] = mapped_column(String(280), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    # The memory strategy applied to what the model is sent (domain/agents/memory.py); null = unset.
+    memory_mode: Mapped[str | None] = mapped_column(String(16))
+    memory_max_user_turns: Mapped[int | None] = mapped_column(Integer)
+    memory_keep_last_turns: Mapped[int | None] = mapped_column(Integer)
+    memory_compact_trigger_turns: Mapped[int | None] = mapped_column(Integer)
+    memory_compact_keep: Mapped[int | None] = mapped_column(Integer)
+    memory_clear_tool_inputs: Mapped[bool | None] = mapped_column()
+    memory_injection: Mapped[bool | None] = mapped_column()
 
 
 class ConversationMessage(TenantOwned, Base):

@@ -23,8 +23,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationEvent, ConversationMessage
 from agentdeck.db.session import lock_row
+from agentdeck.domain.agents.memory import MemoryConfig, apply_memory
 from agentdeck.domain.agents.streams import StreamWriter
 from agentdeck.domain.agents.tools import TOOLS, handoff_tool
+from agentdeck.domain.agents.updates import publish_update
 from agentdeck.domain.catalog import SPECS, AgentSpec
 from agentdeck.domain.files.containers import code_interpreter_tool
 from agentdeck.providers.llm import (
@@ -101,7 +103,10 @@ async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any)
 
 
 async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:
+    """What the model is sent of the conversation: its last HISTORY_LIMIT messages, shaped by the
+    conversation's memory strategy (`memory.apply_memory`)."""
     async with ctx.session() as s:
+        conversation = await s.get(Conversation, conversation_id)
         rows = (
             await s.scalars(
                 select(ConversationMessage)
@@ -110,7 +115,8 @@ async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:
                 .limit(HISTORY_LIMIT)
             )
         ).all()
-    return [Message(m.role, m.content) for m in reversed(rows)]
+    messages = [Message(m.role, m.content) for m in reversed(rows)]
+    return apply_memory(messages, MemoryConfig.of(conversation)) if conversation is not None else messages
 
 
 async def run_turn(
@@ -452,6 +458,7 @@ async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, r
             )
         )
         await s.commit()
+    await publish_update(ctx, conversation_id, "turn_finished", result.status)
 
 
 async def add_assistant_message(

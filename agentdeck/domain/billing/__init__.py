@@ -25,14 +25,17 @@ from agentdeck.domain.billing.subscriptions import (
 )
 from agentdeck.domain.billing.usage import (
     PeriodUsage,
+    UsageCounter,
     UsageLimitExceeded,
     check_usage_limit,
     record_usage,
+    usage_counters,
     usage_totals,
 )
 
 __all__ = [
     "PeriodUsage",
+    "UsageCounter",
     "UsageLimitExceeded",
     "billing_stream",
     "cancel_subscription",
@@ -54,5 +57,6 @@ __all__ = [
     "subscriptions_by_ids",
     "sync_plans",
     "update_subscription",
+    "usage_counters",
     "usage_totals",
 ]

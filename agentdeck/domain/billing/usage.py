@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import func, select
@@ -19,13 +19,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
-from agentdeck.db.models import Tenant, TenantSubscription, UsageRecord, WorkflowRun
+from agentdeck.db.models import ChatRun, StorageObject, Tenant, TenantSubscription, UsageRecord, WorkflowRun
 from agentdeck.db.session import lock_row
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import get_plan
 from agentdeck.domain.catalog import WORKFLOWS
 from agentdeck.domain.common import idempotency
-from agentdeck.domain.common.access import tenant_context
+from agentdeck.domain.common.access import require_role, tenant_context
 from agentdeck.domain.common.results import Outcome
 from agentdeck.errors import DomainError, InvalidInput
 from agentdeck.providers.payments import Current, add_interval
@@ -310,7 +310,14 @@ async def reserve_usage(ctx: Context, s: AsyncSession, feature_key: str, quantit
         )
 
 
-__all__ = ["UsageLimitExceeded", "check_usage_limit", "record_usage", "reserve_usage", "usage_totals"]
+__all__ = [
+    "UsageLimitExceeded",
+    "check_usage_limit",
+    "record_usage",
+    "reserve_usage",
+    "usage_counters",
+    "usage_totals",
+]
 
 
 async def meter(ctx: Context, feature_key: str, quantity: int = 1) -> None:
@@ -329,3 +336,102 @@ async def meter(ctx: Context, feature_key: str, quantity: int = 1) -> None:
             )
         )
         await s.commit()
+
+
+# -- usage counters: what the tenant's agents used, day by day -------------------------------------
+
+COUNTER_DAYS = 100  # the newest days with usage a listing returns (the legacy dashboard's page)
+_COUNTER_IDS = uuid.UUID("5d6f3f1e-2f0b-4c55-9a7e-0c8c9b1e7a10")  # uuid5 namespace of counter ids
+
+
+@dataclass(frozen=True)
+class UsageCounter:
+    """One UTC day of the tenant's usage: the tokens and model requests of its chat turns and
+    workflow runs started that day, and the bytes of the objects it stored that day."""
+
+    id: uuid.UUID
+    tenant_id: uuid.UUID
+    user_id: uuid.UUID | None
+    period_start: date
+    granularity: str
+    input_tokens: int
+    output_tokens: int
+    requests: int
+    storage_bytes: int
+    updated_at: datetime
+
+
+def _day(column: Any, dialect: str) -> Any:
+    """The UTC date of a timestamp column, in SQL (PostgreSQL would use the session's zone)."""
+    return func.date(func.timezone("UTC", column)) if dialect == "postgresql" else func.date(column)
+
+
+def _as_date(value: Any) -> date:
+    return value if isinstance(value, date) else date.fromisoformat(str(value)[:10])
+
+
+async def usage_counters(ctx: Context) -> list[UsageCounter]:
+    """The tenant's daily usage counters, newest day first (at most COUNTER_DAYS days); days
+    without usage have none. Totals are read from the runs themselves, so they are what the
+    turns' `final` events reported."""
+    tc = await require_role(ctx, "viewer")
+    days: dict[date, dict[str, Any]] = {}
+
+    def bucket(day: Any) -> dict[str, Any]:
+        return days.setdefault(_as_date(day), {"input": 0, "output": 0, "requests": 0, "storage": 0, "updated": None})
+
+    def touch(entry: dict[str, Any], moment: datetime | None) -> None:
+        if moment is not None:
+            moment = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+            entry["updated"] = moment if entry["updated"] is None else max(entry["updated"], moment)
+
+    async with ctx.session() as s:
+        dialect = s.get_bind().dialect.name
+        for model in (ChatRun, WorkflowRun):
+            day = _day(model.started_at, dialect)
+            query = (
+                select(
+                    day,
+                    func.sum(model.input_tokens),
+                    func.sum(model.output_tokens),
+                    func.sum(model.requests),
+                    func.max(func.coalesce(model.ended_at, model.started_at)),
+                )
+                .group_by(day)
+                .order_by(day.desc())
+                .limit(COUNTER_DAYS)
+            )
+            for when, tokens_in, tokens_out, requests, last in (await s.execute(query)).tuples():
+                entry = bucket(when)
+                entry["input"] += int(tokens_in or 0)
+                entry["output"] += int(tokens_out or 0)
+                entry["requests"] += int(requests or 0)
+                touch(entry, last)
+        day = _day(StorageObject.created_at, dialect)
+        stored = (
+            select(day, func.sum(StorageObject.size_bytes), func.max(StorageObject.created_at))
+            .where(StorageObject.status == "available")
+            .group_by(day)
+            .order_by(day.desc())
+            .limit(COUNTER_DAYS)
+        )
+        for when, size, last in (await s.execute(stored)).tuples():
+            entry = bucket(when)
+            entry["storage"] += int(size or 0)
+            touch(entry, last)
+    newest = sorted(days, reverse=True)[:COUNTER_DAYS]
+    return [
+        UsageCounter(
+            id=uuid.uuid5(_COUNTER_IDS, f"{tc.tenant_id}:{day.isoformat()}:day"),
+            tenant_id=tc.tenant_id,
+            user_id=None,
+            period_start=day,
+            granularity="day",
+            input_tokens=days[day]["input"],
+            output_tokens=days[day]["output"],
+            requests=days[day]["requests"],
+            storage_bytes=days[day]["storage"],
+            updated_at=days[day]["updated"] or datetime.combine(day, datetime.min.time(), UTC),
+        )
+        for day in newest
+    ]

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, delete, func, or_, select
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from agentdeck.context import Context
 from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
+from agentdeck.domain.agents import updates
+from agentdeck.domain.agents.memory import MODES, TURNS, MemoryConfig
 from agentdeck.domain.agents.search import SearchHit, count_matching, search_messages
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
 from agentdeck.domain.common.results import CursorPage, Page
-from agentdeck.errors import NotFound
+from agentdeck.errors import BadRequest, InvalidInput, NotFound
 
 SEARCH_PAGE_SIZE = Limit(ge=1, le=50)  # ranking is the costly part: smaller pages than lists
+MESSAGE_PAGE_SIZE = Limit(ge=1, le=100)
 
 
 @dataclass
@@ -116,9 +120,136 @@ async def delete_conversation(ctx: Context, conversation_id: str) -> bool:
         # SQLite's full-text index triggers and any backend without cascades honest.
         await s.execute(delete(ConversationMessage).where(ConversationMessage.conversation_id == cid))
         await s.execute(delete(ConversationEvent).where(ConversationEvent.conversation_id == cid))
+        last = updates.snapshot(conversation, "deleted")
         await s.delete(conversation)
         await s.commit()
+    await updates.publish_deleted(ctx, conversation.tenant_id, last)
     return True
+
+
+# -- messages by keyset page, the memory strategy, live updates ---------------------------------
+
+MESSAGE_DIRECTIONS = ("asc", "desc")
+
+
+async def message_page(
+    ctx: Context, conversation_id: str, limit: int, cursor: str | None, direction: str = "desc"
+) -> CursorPage[ConversationMessage]:
+    """A page of the conversation's messages, newest first (`desc`) or oldest first (`asc`),
+    after `cursor` (the previous page's `next_cursor`: base64url JSON `{"ts", "id"}`)."""
+    await require_role(ctx, "viewer")
+    if direction not in MESSAGE_DIRECTIONS:
+        raise InvalidInput(
+            "direction must be asc or desc.",
+            details=[{"field": "direction", "message": "Input should be 'asc' or 'desc'"}],
+        )
+    cid = _id(conversation_id)
+    position = decode_cursor(cursor, ("ts", "id"))
+    newest_first = direction == "desc"
+    order = (
+        (ConversationMessage.created_at.desc(), ConversationMessage.id.desc())
+        if newest_first
+        else (ConversationMessage.created_at, ConversationMessage.id)
+    )
+    query = select(ConversationMessage).where(ConversationMessage.conversation_id == cid).order_by(*order)
+    if position is not None:
+        try:
+            ts, mid = datetime.fromisoformat(str(position["ts"])), uuid.UUID(str(position["id"]))
+        except ValueError:
+            raise BadRequest("Invalid pagination cursor") from None
+        if newest_first:
+            beyond = or_(
+                ConversationMessage.created_at < ts,
+                and_(ConversationMessage.created_at == ts, ConversationMessage.id < mid),
+            )
+        else:
+            beyond = or_(
+                ConversationMessage.created_at > ts,
+                and_(ConversationMessage.created_at == ts, ConversationMessage.id > mid),
+            )
+        query = query.where(beyond)
+    async with ctx.session() as s:
+        if await s.get(Conversation, cid) is None:
+            raise NotFound("Conversation not found.")
+        rows = list((await s.scalars(query.limit(limit + 1))).all())
+    more, rows = len(rows) > limit, rows[:limit]
+    last = rows[-1] if rows else None
+    next_cursor = encode_cursor({"ts": last.created_at.isoformat(), "id": str(last.id)}) if more and last else None
+    return CursorPage(rows, next_cursor)
+
+
+def _check_memory(config: MemoryConfig, prefix: str) -> None:
+    """Refuse an unknown mode or a turn count out of bounds, naming the field (`prefix.<name>`)."""
+    problems: list[dict[str, Any]] = []
+    if config.mode is not None and config.mode not in MODES:
+        problems.append(
+            {
+                "field": f"{prefix}mode",
+                "type": "enum",
+                "message": "Input should be 'none', 'trim', 'summarize' or 'compact'",
+            }
+        )
+    for name in ("max_user_turns", "keep_last_turns", "compact_trigger_turns", "compact_keep"):
+        problems += TURNS.problems(getattr(config, name), f"{prefix}{name}")
+    if problems:
+        raise InvalidInput(problems[0]["message"], details=problems)
+
+
+async def update_memory(
+    ctx: Context, conversation_id: str, changes: dict[str, Any], prefix: str = "input."
+) -> MemoryConfig:
+    """Set the fields of the conversation's memory strategy named in `changes` (a None value
+    clears that field; fields not named keep their value); the whole strategy after the change.
+    Bad values change nothing (InvalidInput naming `prefix` + the field)."""
+    await require_role(ctx, "admin")
+    known = {f for f in MemoryConfig.__dataclass_fields__}
+    unknown = sorted(set(changes) - known)
+    if unknown:
+        raise InvalidInput(
+            f"Unknown memory setting '{unknown[0]}'.",
+            details=[{"field": f"{prefix}{unknown[0]}", "message": "Extra inputs are not permitted"}],
+        )
+    cid = _id(conversation_id)
+    _check_memory(MemoryConfig(**changes), prefix)
+    async with ctx.session() as s:
+        row = await s.get(Conversation, cid)
+        if row is None:
+            raise NotFound("Conversation not found.")
+        config = replace(MemoryConfig.of(row), **changes)
+        if changes:
+            await s.execute(
+                update(Conversation)
+                .where(Conversation.id == cid)
+                .values({MemoryConfig.column(name): value for name, value in changes.items()})
+                .execution_options(synchronize_session=False)
+            )
+            await s.commit()
+    if changes:
+        await updates.publish_update(ctx, cid, "memory_updated")
+    return config
+
+
+async def memory_config(ctx: Context, conversation_id: uuid.UUID) -> MemoryConfig:
+    await require_role(ctx, "viewer")
+    return MemoryConfig.of(await get_conversation(ctx, conversation_id))
+
+
+async def conversation_updates(ctx: Context, conversation_id: str) -> AsyncIterator[dict[str, Any]]:
+    """The conversation's state now (`snapshot`), then after every change, until it is deleted
+    (its last update, reason `deleted`). Subscribed before the snapshot is read: nothing between
+    is missed."""
+    tc = await require_role(ctx, "viewer")
+    cid = _id(conversation_id)
+    async with ctx.bus.subscribe(updates.channel(tc.tenant_id, cid)) as messages:
+        async with ctx.session() as s:
+            row = await s.get(Conversation, cid)
+        if row is None:
+            raise NotFound("Conversation not found.")
+        yield updates.snapshot(row, "snapshot")
+        async for message in messages:
+            yield message
+            if message.get("reason") == "deleted":
+                return
 
 
 # -- reads of the native graph: offset pages with totals, and batched reads for DataLoaders ----

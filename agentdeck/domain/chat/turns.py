@@ -29,6 +29,7 @@ from agentdeck.domain.agents.runtime import (
     run_turn,
 )
 from agentdeck.domain.agents.streams import StreamWriter, new_stream_id
+from agentdeck.domain.agents.updates import publish_update
 from agentdeck.domain.billing.usage import METERED_FEATURE, reserve_usage
 from agentdeck.domain.catalog import AgentSpec, resolve_agent
 from agentdeck.domain.common import idempotency
@@ -201,6 +202,7 @@ async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | 
         agent=spec.key,
         content_text=text,
     )
+    await publish_update(ctx, conversation_id, "turn_started", "running")
     turn = Turn(conversation_id, run.stream_id, run.id, spec)
     writer = StreamWriter(
         ctx.bus, turn.stream_id, str(turn.conversation_id), on_terminal=terminal_recorder(ctx.services, ChatRun, run.id)

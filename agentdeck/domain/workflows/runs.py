@@ -8,16 +8,17 @@ started, never a second one.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from agentdeck.context import Context
-from agentdeck.db.models import WorkflowRun, WorkflowRunStep
+from agentdeck.db.models import ConversationEvent, WorkflowRun, WorkflowRunStep
 from agentdeck.domain.agents.runs import follow, terminal_recorder
 from agentdeck.domain.agents.runtime import record_run_item
 from agentdeck.domain.agents.streams import StreamWriter, new_stream_id, workflow_context
@@ -31,6 +32,7 @@ from agentdeck.domain.chat.turns import (
 )
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
+from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.workflows.runner import Runner
@@ -510,4 +512,30 @@ async def cancel_run(ctx: Context, run_id: str) -> uuid.UUID:
     if cancelled is None:
         raise Conflict("Workflow run is not active")
     await ctx.services.runs.request_cancel(rid)
+    return rid
+
+
+DELETE_REASON = Limit(max_length=512)
+log = logging.getLogger("agentdeck.workflows")
+
+
+async def delete_run(ctx: Context, run_id: str, reason: str | None = None) -> uuid.UUID:
+    """Delete a finished run with its steps and its items in the conversation's ledger (the
+    conversation and its messages stay); the run's id. A running run is refused (409: cancel it
+    first). `reason` is logged with the deletion."""
+    await require_role(ctx, "admin")
+    rid = _run_uuid(run_id)
+    async with ctx.session() as s:
+        # One statement decides: a run that starts finishing meanwhile is either deleted or not.
+        deleted = await s.scalar(
+            delete(WorkflowRun).where(WorkflowRun.id == rid, WorkflowRun.status != "running").returning(WorkflowRun.id)
+        )
+        if deleted is None:
+            if await s.scalar(select(WorkflowRun.id).where(WorkflowRun.id == rid)) is None:
+                raise NotFound("Workflow run not found")
+            raise Conflict("Workflow run is still running; cancel it before deleting it.")
+        await s.execute(delete(WorkflowRunStep).where(WorkflowRunStep.run_id == rid))
+        await s.execute(delete(ConversationEvent).where(ConversationEvent.workflow_run_id == str(rid)))
+        await s.commit()
+    log.info("workflow run %s deleted by %s (reason: %s)", rid, ctx.require_principal().subject, reason or "-")
     return rid
