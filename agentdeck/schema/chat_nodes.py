@@ -79,6 +79,7 @@ class TurnStatus(Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     INCOMPLETE = "incomplete"
+    REFUSED = strawberry.enum_value("refused", description="A guardrail refused the turn; the answer is its refusal.")
 
 
 @strawberry.enum(description="How much of the conversation an agent taking over (a handoff) sees.")

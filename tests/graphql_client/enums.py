@@ -87,6 +87,26 @@ class FileAttributeOperator(str, Enum):
     NIN = "NIN"
 
 
+class GuardrailAction(str, Enum):
+    MASKED = "MASKED"
+    BLOCKED = "BLOCKED"
+
+
+class GuardrailEngine(str, Enum):
+    REGEX = "REGEX"
+    LLM = "LLM"
+    API = "API"
+    HYBRID = "HYBRID"
+
+
+class GuardrailStage(str, Enum):
+    PRE_FLIGHT = "PRE_FLIGHT"
+    INPUT = "INPUT"
+    OUTPUT = "OUTPUT"
+    TOOL_INPUT = "TOOL_INPUT"
+    TOOL_OUTPUT = "TOOL_OUTPUT"
+
+
 class HandoffContextPolicy(str, Enum):
     FULL = "FULL"
     FRESH = "FRESH"
@@ -217,6 +237,7 @@ class TurnStatus(str, Enum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     INCOMPLETE = "INCOMPLETE"
+    REFUSED = "REFUSED"
 
 
 class UptimeTrend(str, Enum):

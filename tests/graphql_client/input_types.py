@@ -8,6 +8,7 @@ from .enums import (
     ContainerExpiryAnchor,
     ContainerMemoryLimit,
     FileAttributeOperator,
+    GuardrailStage,
     HandoffContextPolicy,
     IncidentSeverity,
     IncidentState,
@@ -272,6 +273,12 @@ class ForgotPasswordInput(BaseModel):
 
     email: str
     "The account's address."
+
+
+class GuardrailFilter(BaseModel):
+    """Which guardrails `guardrails` lists."""
+
+    stage: Optional[GuardrailStage] = None
 
 
 class IncidentFilter(BaseModel):

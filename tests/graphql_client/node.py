@@ -17,6 +17,8 @@ class NodeNode(BaseModel):
         "BillingSubscription",
         "Container",
         "Conversation",
+        "Guardrail",
+        "GuardrailPreset",
         "Incident",
         "Message",
         "Node",

@@ -17,6 +17,8 @@ class NodesNodes(BaseModel):
         "BillingSubscription",
         "Container",
         "Conversation",
+        "Guardrail",
+        "GuardrailPreset",
         "Incident",
         "Message",
         "Node",
