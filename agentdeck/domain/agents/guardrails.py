@@ -330,11 +330,17 @@ def _output_mask(guards: list[ActiveGuardrail]) -> Mask:
     return mask
 
 
-class _StreamMasker:
-    """Masks streamed text without cutting a match in two: text is released up to a blank at
-    least HOLD characters from the end, and never inside something that looks like PII or a URL."""
+# A run of digits (and a phone's or card's separators) reaching the end: it may continue.
+_NUMBER_TAIL = re.compile(r"(?<!\S)[+(]?\d[\d ().-]*\Z")
 
-    HOLD = 64
+
+class _StreamMasker:
+    """Masks streamed text without cutting a match in two: text is released up to the last blank
+    (an email address or URL has none), but not into a run of digits that more digits may extend
+    (a phone or card number in groups), nor inside anything that already looks like PII or a URL.
+    Words go out as they complete, numbers when the next word shows they ended."""
+
+    WINDOW = 64
     MAX_PENDING = 4096
 
     def __init__(self, mask: Mask) -> None:
@@ -343,20 +349,20 @@ class _StreamMasker:
 
     def feed(self, text: str) -> str:
         self.pending += text
-        limit = len(self.pending) - self.HOLD
-        if limit <= 0:
-            return ""
-        cut = max(self.pending.rfind(" ", 0, limit), self.pending.rfind("\n", 0, limit)) + 1
+        cut = max(self.pending.rfind(" "), self.pending.rfind("\n")) + 1
         if cut <= 0:
             if len(self.pending) < self.MAX_PENDING:
                 return ""
-            cut = limit
+            cut = len(self.pending) - self.WINDOW
+        start = max(0, cut - self.WINDOW)
+        if (tail := _NUMBER_TAIL.search(self.pending[start:cut])) is not None:
+            cut = start + tail.start()
         for pattern in (_PII, _URL):
             for match in pattern.finditer(self.pending):
                 if match.start() < cut < match.end():
                     cut = match.start()
         out, self.pending = self.pending[:cut], self.pending[cut:]
-        return self.mask(out)[0]
+        return self.mask(out)[0] if out else ""
 
     def flush(self) -> str:
         out, self.pending = self.pending, ""
