@@ -15,6 +15,7 @@ from strawberry import relay
 from strawberry.scalars import JSON
 
 from agentdeck.domain.agents.guardrails import find_guardrail, find_preset
+from agentdeck.domain.catalog import AgentSpec
 from agentdeck.domain.catalog.guardrails import (
     GUARDRAILS,
     PRESETS,
@@ -119,19 +120,22 @@ class Guardrail(graph.Node):
         return JSON(self.spec.config_schema)
 
 
-@strawberry.type(description="A guardrail as a preset configures it.")
-class GuardrailPresetCheck:
+@strawberry.type(description="A guardrail with its configuration, as a preset or an agent runs it.")
+class ConfiguredGuardrail:
     check: strawberry.Private[GuardrailCheck]
 
     @strawberry.field(description="The guardrail.")
     def guardrail(self) -> Guardrail:
         return Guardrail.from_spec(GUARDRAILS[self.check.guardrail_key])
 
-    @strawberry.field(description="Whether the preset runs it.")
+    @strawberry.field(description="Whether it runs (a preset may list a guardrail it leaves off).")
     def enabled(self) -> bool:
         return self.check.enabled
 
-    @strawberry.field(description="The preset's configuration of it (over the guardrail's `defaultConfig`).")
+    @strawberry.field(
+        description="Its configuration: a preset's is merged over the guardrail's `defaultConfig`; an agent's "
+        "is the merged, effective one."
+    )
     def config(self) -> JSON:
         return JSON(self.check.config)
 
@@ -179,8 +183,15 @@ class GuardrailPreset(graph.Node):
         return len(self.preset.guardrails)
 
     @strawberry.field(description="Its guardrails with their configuration, in the order they run.")
-    def checks(self) -> graph.Connection[GuardrailPresetCheck]:
-        return graph.connection_of([GuardrailPresetCheck(check=c) for c in self.preset.guardrails])
+    def checks(self) -> graph.Connection[ConfiguredGuardrail]:
+        return graph.connection_of([ConfiguredGuardrail(check=c) for c in self.preset.guardrails])
+
+
+def agent_guardrails(spec: AgentSpec) -> list[ConfiguredGuardrail]:
+    """The guardrails an agent's turns run, with their effective configuration."""
+    return [
+        ConfiguredGuardrail(check=GuardrailCheck(g.spec.key, g.config, enabled=True)) for g in spec.active_guardrails
+    ]
 
 
 @strawberry.input(description="Which guardrails `guardrails` lists.")

@@ -124,6 +124,18 @@ def test_native_catalogue(server, owner):
     )
     assert node["data"]["node"] == {"key": "pii_detection_input"}
 
+    agents = server.gql(
+        """{ triage: agent(key: "triage") { guardrailPreset { key } }
+             reviewer: agent(key: "compliance_reviewer") {
+               guardrailPreset { key } guardrails { nodes { config guardrail { key } } } } }""",
+        token=t,
+    )["data"]
+    assert agents["triage"]["guardrailPreset"] == {"key": "standard"}  # the default preset
+    reviewer = agents["reviewer"]
+    assert reviewer["guardrailPreset"] == {"key": "strict"}
+    runs = {n["guardrail"]["key"]: n["config"] for n in reviewer["guardrails"]["nodes"]}
+    assert runs["pii_detection_input"]["block"] is True and runs["max_input_length"] == {"max_chars": 4000}
+
     missing = server.gql('{ guardrail(key: "nope") { key } guardrailPreset(key: "nope") { key } }', token=t)
     assert missing["data"] == {"guardrail": None, "guardrailPreset": None}
     assert {e["extensions"]["code"] for e in missing["errors"]} == {"NOT_FOUND"}
