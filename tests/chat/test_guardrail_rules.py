@@ -6,6 +6,7 @@ fails falls back to the offline rules)."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import AsyncIterator
 from dataclasses import replace
 
@@ -74,6 +75,20 @@ def test_streamed_words_go_out_as_they_complete_and_numbers_when_they_end():
         "",
         "<PHONE_NUMBER> now ",
     ]
+
+
+@pytest.mark.parametrize(
+    "text", ["a" * 32000, "a." * 16000, "1" * 32000, "1 " * 16000, "a@b." * 8000, "https://x.io/" + "a" * 32000]
+)
+def test_hostile_text_is_scanned_in_linear_time(text):
+    mask = _output_mask([g for g in active_guardrails("standard", ("url_filter",)) if g.spec.stage == "output"])
+    started = time.perf_counter()
+    mask_pii(text, PII_ENTITIES)
+    offline_moderation(text)
+    masker = _StreamMasker(mask)
+    streamed = "".join(masker.feed(text[i : i + 3]) for i in range(0, len(text), 3)) + masker.flush()
+    assert streamed == mask(text)[0]
+    assert time.perf_counter() - started < 1.5  # quadratic scanning took 1.5 s for the mask alone
 
 
 def test_url_filter_allow_list_and_subdomains():

@@ -49,8 +49,11 @@ def find_preset(key: str) -> GuardrailPreset:
 
 # -- PII ---------------------------------------------------------------------------------------
 
+# Every part is bounded and starts only where a run of its characters starts, so that scanning is
+# linear in the text's length (32,000 characters without an `@` took 1.5 s with `[...]+@`).
 _PII = re.compile(
-    r"(?P<EMAIL_ADDRESS>[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,})"
+    r"(?P<EMAIL_ADDRESS>(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]{1,64}@"
+    r"[A-Za-z0-9-]{1,63}(?:\.[A-Za-z0-9-]{1,63}){0,8}\.[A-Za-z]{2,24}(?![A-Za-z0-9-]))"
     r"|(?P<US_SSN>(?<![\w-])\d{3}-\d{2}-\d{4}(?![\w-]))"
     r"|(?P<CREDIT_CARD>(?<![\w-])\d(?:[ -]?\d){12,18}(?![\w-]))"
     r"|(?P<PHONE_NUMBER>(?<![\w+])(?:\+\d{1,3}[ .-]?)?(?:\(\d{3}\)|\d{3})[ .-]?\d{3}[ .-]\d{4}(?!\w))"
@@ -357,10 +360,13 @@ class _StreamMasker:
         start = max(0, cut - self.WINDOW)
         if (tail := _NUMBER_TAIL.search(self.pending[start:cut])) is not None:
             cut = start + tail.start()
-        for pattern in (_PII, _URL):
-            for match in pattern.finditer(self.pending):
-                if match.start() < cut < match.end():
-                    cut = match.start()
+        if len(self.pending) >= self.MAX_PENDING:  # one enormous token (a URL, base64): let it go
+            cut = max(cut, len(self.pending) - self.WINDOW)
+        else:
+            for pattern in (_PII, _URL):
+                for match in pattern.finditer(self.pending):
+                    if match.start() < cut < match.end():
+                        cut = match.start()
         out, self.pending = self.pending[:cut], self.pending[cut:]
         return self.mask(out)[0] if out else ""
 
