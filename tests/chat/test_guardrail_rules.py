@@ -22,7 +22,7 @@ from agentdeck.domain.agents.guardrails import (
 from agentdeck.domain.catalog import SPECS
 from agentdeck.domain.catalog.guardrails import GUARDRAILS, PII_ENTITIES, PRESETS, active_guardrails
 from agentdeck.domain.chat.turns import ChatRequest, chat
-from agentdeck.providers.llm import Completed, Message, ResponseStarted, TextDelta, Usage
+from agentdeck.providers.llm import Completed, Message, ResponseStarted, TextDelta, ToolCall, ToolCallDelta, Usage
 from agentdeck.providers.moderation import ModerationError
 from tests.inprocess import platform, tenant_member
 
@@ -166,3 +166,29 @@ async def test_earlier_turns_are_masked_too_and_a_failing_moderation_api_falls_b
         refused = await chat(ctx, ChatRequest("I want to end my life", first.conversation_id))
         assert refused.metadata and refused.metadata["status"] == "refused" and "self-harm" in refused.response
         assert moderation.calls == 3 and len(model.seen) == 2
+
+
+class SearchingModel(RecordingModel):
+    """Asks `search_conversations` for "bob" once, then answers."""
+
+    async def stream(self, *, model, instructions, messages, tools, hosted=()) -> AsyncIterator:
+        self.seen.append(list(messages))
+        yield ResponseStarted("resp")
+        if messages[-1].role == "user" and messages[-1].content.startswith("search"):
+            call = ToolCall("call_1", "search_conversations", '{"query": "bob"}')
+            yield ToolCallDelta(0, call.id, call.name, call.arguments)
+            yield Completed("", (call,), Usage(1, 1))
+            return
+        yield TextDelta("done")
+        yield Completed("done", (), Usage(1, 1))
+
+
+async def test_a_tools_result_is_masked_before_the_model_reads_it(tmp_path):
+    async with platform(tmp_path) as services:
+        model = services.llm = SearchingModel()
+        ctx = await tenant_member(services)
+        await chat(ctx, ChatRequest("note that bob can be reached at bob@corp.example"))
+        await chat(ctx, ChatRequest("search for bob please"))
+        tool_messages = [m for m in model.seen[-1] if m.role == "tool"]
+        assert tool_messages and "bob" in tool_messages[0].content.lower()
+        assert "<EMAIL_ADDRESS>" in tool_messages[0].content and "bob@corp.example" not in tool_messages[0].content

@@ -105,7 +105,7 @@ def test_native_catalogue(server, owner):
     assert "errors" not in r, r
     d = r["data"]
     assert {n["key"] for n in d["guardrails"]["nodes"]} == {"pii_detection_output", "url_filter"}
-    assert all(n["stage"] == "OUTPUT" for n in d["guardrails"]["nodes"]) and d["all"]["totalCount"] == 6
+    assert all(n["stage"] == "OUTPUT" for n in d["guardrails"]["nodes"]) and d["all"]["totalCount"] == 7
     g = d["guardrail"]
     assert g["databaseId"] == "pii_detection_input" and g["stage"] == "PRE_FLIGHT" and g["engine"] == "REGEX"
     assert g["defaultConfig"]["block"] is False and "entities" in g["configSchema"]["properties"]

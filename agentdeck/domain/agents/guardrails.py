@@ -2,7 +2,8 @@
 
 `Guard.screen` runs the `pre_flight` and `input` guardrails on the messages before the first model
 call: PII is masked in what the model receives (or the turn is refused), an overlong message, a
-blocked keyword or a flagged moderation result refuses the turn. `Guard.stream` wraps one model
+blocked keyword or a flagged moderation result refuses the turn. `Guard.tool_output` masks PII in a tool's
+result before the model reads it (`tool_output`). `Guard.stream` wraps one model
 call's events and runs the `output` guardrails on the answer as it streams: text is held back just
 long enough that no email address, phone or card number is cut in two between deltas, so the
 deltas, the final text, the ledger and the stored answer are all masked alike.
@@ -270,6 +271,18 @@ class Guard:
                     raise Refused(guard.spec.key, "Moderation is unavailable; the message was not sent.") from exc
                 log.warning("moderation API failed, using the offline rules: %s", exc)
         return _flagged(offline_moderation(text), guard.config)
+
+    async def tool_output(self, spec: AgentSpec, text: str) -> str:
+        """A tool's result as the model may see it (`tool_output` guardrails: PII masked)."""
+        for guard in spec.active_guardrails:
+            if guard.spec.key == "pii_tool_output":
+                text, found = mask_pii(text, guard.config.get("entities") or [])
+                if found:
+                    kinds = ", ".join(f"{n} {kind}" for kind, n in sorted(found.items()))
+                    await self._acted(
+                        spec.key, guard, "masked", f"Masked {kinds} in a tool's result.", "tool_output", entities=found
+                    )
+        return text
 
     async def stream(self, spec: AgentSpec, events: AsyncIterator[LLMEvent]) -> AsyncIterator[LLMEvent]:
         """One model call's events with the agent's output guardrails applied to its text."""

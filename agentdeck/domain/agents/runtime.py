@@ -339,7 +339,8 @@ async def run_agent(
                 ctx, writer, conversation_id, agent, call, item, handoffs, workflow_run_id
             )
             handoffs += handed_off
-            messages.append(Message("tool", json.dumps(output, default=str), tool_call_id=call.id))
+            tool_text = await guard.tool_output(caller, json.dumps(output, default=str))
+            messages.append(Message("tool", tool_text, tool_call_id=call.id))
             if handed_off:
                 policy = handoff_policy or next(h.context for h in caller.handoffs if h.agent == agent.key)
         if policy is not None:  # after all of the response's calls: tool results follow their call

@@ -90,6 +90,17 @@ _SPECS = (
         supports_masking=True,
     ),
     GuardrailSpec(
+        "pii_tool_output",
+        "PII Detection (Tool Output)",
+        "Masks email addresses, phone numbers, payment card numbers and US SSNs in a tool's result "
+        "(e.g. conversation search) before the model reads it.",
+        "tool_output",
+        "regex",
+        _pii_schema(blocking=False),
+        {"entities": list(PII_ENTITIES)},
+        supports_masking=True,
+    ),
+    GuardrailSpec(
         "moderation",
         "Moderation",
         "Refuses messages that violate the usage policies (hate, harassment, violence, self-harm, sexual "
@@ -178,10 +189,11 @@ _PRESETS = (
     GuardrailPreset(
         "standard",
         "Standard Safety",
-        "The default: PII masked in the input and in answers, moderation, a 16,000-character limit.",
+        "The default: PII masked in the input, in tools' results and in answers, moderation, a 16,000-character limit.",
         (
             GuardrailCheck("pii_detection_input", {"block": False}),
             GuardrailCheck("pii_detection_output"),
+            GuardrailCheck("pii_tool_output"),
             GuardrailCheck("moderation", {"categories": [], "threshold": 0.5}),
             GuardrailCheck("max_input_length", {"max_chars": 16000}),
             GuardrailCheck("url_filter", {"url_allow_list": [], "url_block_list": []}, enabled=False),
@@ -190,11 +202,13 @@ _PRESETS = (
     GuardrailPreset(
         "strict",
         "Strict Enterprise",
-        "For compliance-critical agents: messages with PII are refused, not masked; answers are masked; "
+        "For compliance-critical agents: messages with PII are refused, not masked; tools' results and answers "
+        "are masked; "
         "moderation is more sensitive; prompt-override phrases are refused; a 4,000-character limit.",
         (
             GuardrailCheck("pii_detection_input", {"block": True}),
             GuardrailCheck("pii_detection_output"),
+            GuardrailCheck("pii_tool_output"),
             GuardrailCheck("moderation", {"categories": [], "threshold": 0.3}),
             GuardrailCheck("max_input_length", {"max_chars": 4000}),
             GuardrailCheck(
