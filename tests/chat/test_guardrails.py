@@ -4,10 +4,12 @@ against the local stub, whose moderations endpoint and recorded requests show wh
 
 from __future__ import annotations
 
+import asyncio
 import json
 
 import pytest
 
+from tests.graphql_client import GraphQLClientGraphQLMultiError, GuardrailEngine, GuardrailStage
 from tests.harness import assert_documented, assert_schema, server_with_openai_stub, sse_events
 from tests.users import register
 
@@ -140,6 +142,20 @@ def test_native_catalogue(server, owner):
     assert missing["data"] == {"guardrail": None, "guardrailPreset": None}
     assert {e["extensions"]["code"] for e in missing["errors"]} == {"NOT_FOUND"}
     assert server.gql("{ guardrails { totalCount } }")["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+async def test_typed_client_reads_a_preset(server):
+    account = await asyncio.to_thread(register, server, verified=True)  # it runs a loop of its own
+    async with server.client(account.access_token) as client:
+        preset = (await client.guardrail_preset(key="standard")).guardrail_preset
+        assert preset is not None and preset.key == "standard" and preset.guardrail_count == len(preset.checks.nodes)
+        by_key = {c.guardrail.key: c for c in preset.checks.nodes}
+        assert by_key["pii_detection_output"].guardrail.stage == GuardrailStage.OUTPUT
+        assert by_key["moderation"].guardrail.engine == GuardrailEngine.HYBRID
+        assert by_key["url_filter"].enabled is False
+        with pytest.raises(GraphQLClientGraphQLMultiError) as missing:
+            await client.guardrail_preset(key="nope")
+        assert missing.value.errors[0].extensions["code"] == "NOT_FOUND"
 
 
 # -- enforcement, offline model ----------------------------------------------------------------

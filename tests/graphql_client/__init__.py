@@ -72,6 +72,13 @@ from .exceptions import (
     GraphQLClientHttpError,
     GraphQLClientInvalidResponseError,
 )
+from .guardrail_preset import (
+    GuardrailPreset,
+    GuardrailPresetGuardrailPreset,
+    GuardrailPresetGuardrailPresetChecks,
+    GuardrailPresetGuardrailPresetChecksNodes,
+    GuardrailPresetGuardrailPresetChecksNodesGuardrail,
+)
 from .input_types import (
     AgentFilter,
     ApproveSignupRequestInput,
@@ -218,6 +225,11 @@ __all__ = [
     "GuardrailAction",
     "GuardrailEngine",
     "GuardrailFilter",
+    "GuardrailPreset",
+    "GuardrailPresetGuardrailPreset",
+    "GuardrailPresetGuardrailPresetChecks",
+    "GuardrailPresetGuardrailPresetChecksNodes",
+    "GuardrailPresetGuardrailPresetChecksNodesGuardrail",
     "GuardrailStage",
     "HandoffContextPolicy",
     "HealthStatus",

@@ -4,6 +4,7 @@ from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
+from .guardrail_preset import GuardrailPreset
 from .input_types import LoginInput, SendMessageInput
 from .login import Login
 from .me import Me
@@ -144,6 +145,34 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DeleteConversation.model_validate(data)
+
+    async def guardrail_preset(self, key: str, **kwargs: Any) -> GuardrailPreset:
+        query = gql("""
+            query GuardrailPreset($key: String!) {
+              guardrailPreset(key: $key) {
+                key
+                guardrailCount
+                checks {
+                  nodes {
+                    enabled
+                    config
+                    guardrail {
+                      key
+                      stage
+                      engine
+                      supportsMasking
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"key": key}
+        response = await self.execute(
+            query=query, operation_name="GuardrailPreset", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return GuardrailPreset.model_validate(data)
 
     async def node(self, id: str, **kwargs: Any) -> Node:
         query = gql("""
