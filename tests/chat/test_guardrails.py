@@ -87,6 +87,10 @@ def test_rest_unknown_keys_bad_keys_and_auth(server, owner):
     assert_documented("GET", f"{G}/{{guardrail_key}}", long, extended=True)
     nul = server.rest("GET", f"{G}/a%00b", token=t)
     assert nul.status_code in (404, 422)
+    unverified = register(server).access_token
+    refused = server.rest("GET", G, token=unverified)
+    assert refused.status_code == 403, refused.text  # as the legacy service: a verified email
+    assert_documented("GET", G, refused, extended=True)
     for path in (G, f"{G}/presets", f"{G}/moderation", f"{G}/presets/standard"):
         anonymous = server.rest("GET", path)
         assert anonymous.status_code == 401
