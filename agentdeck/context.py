@@ -31,6 +31,7 @@ from agentdeck.providers.embeddings import make_embeddings
 from agentdeck.providers.llm import LLMProvider
 from agentdeck.providers.mail import make_mailer
 from agentdeck.providers.models import make_llm
+from agentdeck.providers.moderation import make_moderation
 from agentdeck.providers.payments import PaymentProvider, make_payments
 from agentdeck.providers.ratelimit import make_limiter
 from agentdeck.providers.redis_link import RedisLink
@@ -80,6 +81,7 @@ class Services:
         self.storage = make_storage(settings)
         self.containers = make_containers(settings)
         self.embeddings = make_embeddings(settings)
+        self.moderation = make_moderation(settings)  # None: the moderation guardrail's own rules
         self.keys = KeyStore.load_or_create(settings.var_dir)
         self.tokens = TokenService(
             self.keys,

@@ -1,7 +1,9 @@
 """A local OpenAI-compatible server, so tests run the real `openai` SDK path (DESIGN.md).
 
-It speaks `POST /v1/responses` (Responses API SSE events) and `POST /v1/chat/completions`
-(`data: {chunk}` lines ending with `data: [DONE]`). Each request takes the next scripted reply
+It speaks `POST /v1/responses` (Responses API SSE events), `POST /v1/chat/completions`
+(`data: {chunk}` lines ending with `data: [DONE]`) and `POST /v1/moderations` (scores 0 unless a
+phrase given to `stub.flag(phrase, category)` occurs in the input; these requests are recorded in
+`stub.moderations`, not `stub.requests`). Each request takes the next scripted reply
 from a queue (`stub.script(...)`); an empty queue replies with the text "stub reply". Every
 request is recorded (`stub.requests`) so tests can assert what the SDK sent.
 
@@ -102,6 +104,8 @@ class OpenAIStub:
     def __init__(self) -> None:
         self.replies: deque[Reply] = deque()
         self.requests: list[RecordedRequest] = []
+        self.moderations: list[dict[str, Any]] = []  # the bodies of /v1/moderations requests
+        self.flags: dict[str, str] = {}  # phrase -> moderation category it scores 0.9 in
         self.first_delta_at: float | None = None  # time.monotonic() of the first delta sent
         self.disconnected_at: float | None = None  # when a stream ended before it finished
         self.disconnected = threading.Event()
@@ -111,6 +115,7 @@ class OpenAIStub:
             routes=[
                 Route("/v1/responses", self._responses, methods=["POST"]),
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
+                Route("/v1/moderations", self._moderations, methods=["POST"]),
             ]
         )
 
@@ -121,9 +126,15 @@ class OpenAIStub:
     def script(self, *replies: Reply) -> None:
         self.replies.extend(replies)
 
+    def flag(self, phrase: str, category: str) -> None:
+        """Moderation scores `category` 0.9 for inputs containing `phrase`."""
+        self.flags[phrase.lower()] = category
+
     def reset(self) -> None:
         self.replies.clear()
         self.requests.clear()
+        self.moderations.clear()
+        self.flags.clear()
         self.first_delta_at = self.disconnected_at = None
         self.disconnected.clear()
 
@@ -171,6 +182,33 @@ class OpenAIStub:
             self.first_delta_at = time.monotonic()
         if reply.delay_s:
             await asyncio.sleep(reply.delay_s)
+
+    # POST /v1/moderations ------------------------------------------------------------------------
+
+    async def _moderations(self, request: Request) -> Response:
+        body = await request.json()
+        self.moderations.append(body)
+        inputs = body["input"] if isinstance(body.get("input"), list) else [body.get("input")]
+        categories = (
+            "harassment harassment/threatening hate hate/threatening illicit illicit/violent self-harm "
+            "self-harm/instructions self-harm/intent sexual sexual/minors violence violence/graphic"
+        ).split()
+        results = []
+        for value in inputs:
+            text = str(value).lower()
+            scores = dict.fromkeys(categories, 0.0)
+            for phrase, category in self.flags.items():
+                if phrase in text:
+                    scores[category] = 0.9
+            results.append(
+                {
+                    "flagged": any(v >= 0.5 for v in scores.values()),
+                    "categories": {k: v >= 0.5 for k, v in scores.items()},
+                    "category_scores": scores,
+                    "category_applied_input_types": {k: ["text"] for k in categories},
+                }
+            )
+        return JSONResponse({"id": self._next_id("modr"), "model": body.get("model"), "results": results})
 
     # POST /v1/responses --------------------------------------------------------------------------
 

@@ -380,6 +380,17 @@ ROUTES: tuple[Op, ...] = (
     ),
     Op("GET", "/api/v1/agents/{agent_name}/status", "agentStatus", tags=("agents",), summary="Get Agent Status"),
     Op("GET", "/api/v1/tools", "tools", tags=("tools",), summary="List Available Tools"),
+    # -- guardrails (the catalogue the agents' turns enforce) --
+    Op("GET", "/api/v1/guardrails", "guardrails", tags=("guardrails",), summary="List Guardrails"),
+    Op("GET", "/api/v1/guardrails/presets", "guardrailPresets", tags=("guardrails",), summary="List Presets"),
+    Op(
+        "GET",
+        "/api/v1/guardrails/presets/{preset_key}",
+        "guardrailPreset",
+        tags=("guardrails",),
+        summary="Get Preset",
+    ),
+    Op("GET", "/api/v1/guardrails/{guardrail_key}", "guardrail", tags=("guardrails",), summary="Get Guardrail"),
     Op(
         "GET",
         "/api/v1/conversations",

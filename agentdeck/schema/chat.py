@@ -27,7 +27,7 @@ from agentdeck.domain.common import idempotency as ri
 from agentdeck.domain.common.results import CursorPage, Page
 from agentdeck.errors import DomainError, NotFound
 from agentdeck.schema import graph
-from agentdeck.schema.chat_events import StreamEvent, StreamUsage, to_event
+from agentdeck.schema.chat_events import LegacyStreamEvent, StreamEvent, StreamUsage, legacy_events, to_event
 from agentdeck.schema.chat_nodes import (
     Agent,
     AgentFilter,
@@ -553,16 +553,18 @@ class RestSubscription:
     @strawberry.subscription(extensions=WRITE, description="Send a message and stream the turn's events.")
     async def chat_stream(
         self, info: strawberry.Info, input: ChatInput, idempotency_key: IdempotencyKey = None
-    ) -> AsyncGenerator[StreamEvent, None]:
-        async for event in rc.chat_stream(info.context, _request(input), keyed(idempotency_key, input=input)):
-            yield to_event(event)
+    ) -> AsyncGenerator[LegacyStreamEvent, None]:
+        async for event in legacy_events(
+            rc.chat_stream(info.context, _request(input), keyed(idempotency_key, input=input))
+        ):
+            yield event
 
     @strawberry.subscription(extensions=READ, description="A turn's events after `afterSeq` (resume).")
     async def chat_events(
         self, info: strawberry.Info, stream_id: str, after_seq: int = 0
-    ) -> AsyncGenerator[StreamEvent, None]:
-        async for event in rc.turn_events(info.context, stream_id, after_seq):
-            yield to_event(event)
+    ) -> AsyncGenerator[LegacyStreamEvent, None]:
+        async for event in legacy_events(rc.turn_events(info.context, stream_id, after_seq)):
+            yield event
 
     @strawberry.subscription(extensions=READ, description="The conversation's metadata now, then after each change.")
     async def conversation_updates(

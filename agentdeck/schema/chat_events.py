@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import datetime
 from enum import Enum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, cast
 
 import strawberry
 from strawberry.scalars import JSON
+
+from agentdeck.schema.guardrails import GuardrailStage
 
 if TYPE_CHECKING:
     from agentdeck.schema.chat_nodes import Agent, Conversation, MessageRole
@@ -34,6 +36,7 @@ class StreamEventKind(Enum):
     TOOL_OUTPUT = "tool.output"
     ERROR = "error"
     FINAL = "final"
+    GUARDRAIL = strawberry.enum_value("guardrail", description="Native streams only: the REST streams carry none.")
 
 
 @strawberry.enum(
@@ -271,7 +274,28 @@ class FinalEvent(StreamEventBase):
     final: FinalPayload
 
 
-StreamEvent = Annotated[
+@strawberry.enum(description="What a guardrail did.")
+class GuardrailAction(Enum):
+    MASKED = strawberry.enum_value("masked", description="It replaced personal data or URLs in the text.")
+    BLOCKED = strawberry.enum_value("blocked", description="It refused the turn (the `final` event is `refused`).")
+
+
+@strawberry.type(
+    description="A guardrail acted on the turn (native graph only: the legacy REST stream has no such event; "
+    "it sees the masked text, a `redacted` notice on the terminal event, or the refusal)."
+)
+class GuardrailEvent(StreamEventBase):
+    kind: StreamEventKind
+    guardrail_key: str = strawberry.field(description="The guardrail's key (`guardrail(key:)`).")
+    guardrail_stage: GuardrailStage
+    action: GuardrailAction
+    message: str = strawberry.field(description="What it did, for people.")
+    details: JSON | None = strawberry.field(description="E.g. `{entities: {EMAIL_ADDRESS: 1}}` for masking.")
+
+
+# The legacy REST streams' events (the contract's StreamingChatEvent); same GraphQL name as the
+# native union, which adds `GuardrailEvent`: the two are never in one face.
+LegacyStreamEvent = Annotated[
     LifecycleEvent
     | AgentUpdatedEvent
     | OutputItemAddedEvent
@@ -283,6 +307,22 @@ StreamEvent = Annotated[
     | ToolOutputEvent
     | ErrorEvent
     | FinalEvent,
+    strawberry.union("StreamEvent", description="One `public_sse_v1` event of a chat turn or workflow run."),
+]
+
+StreamEvent = Annotated[
+    LifecycleEvent
+    | AgentUpdatedEvent
+    | OutputItemAddedEvent
+    | OutputItemDoneEvent
+    | MessageDeltaEvent
+    | ToolStatusEvent
+    | ToolArgumentsDeltaEvent
+    | ToolArgumentsDoneEvent
+    | ToolOutputEvent
+    | ErrorEvent
+    | FinalEvent
+    | GuardrailEvent,
     strawberry.union("StreamEvent", description="One `public_sse_v1` event of a chat turn or workflow run."),
 ]
 
@@ -298,7 +338,16 @@ _KINDS: dict[str, Callable[..., StreamEvent]] = {
     "tool.output": ToolOutputEvent,
     "error": ErrorEvent,
     "final": FinalEvent,
+    "guardrail": GuardrailEvent,
 }
+LEGACY_KINDS = frozenset(_KINDS) - {"guardrail"}
+
+
+async def legacy_events(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[LegacyStreamEvent]:
+    """The events of the legacy REST streams: those of the legacy contract, as GraphQL types."""
+    async for event in events:
+        if event["kind"] in LEGACY_KINDS:
+            yield cast(LegacyStreamEvent, to_event(event))
 
 
 def to_event(event: dict[str, Any]) -> StreamEvent:
@@ -314,4 +363,7 @@ def to_event(event: dict[str, Any]) -> StreamEvent:
         final = dict(fields["final"])
         final["usage"] = StreamUsage(**final["usage"]) if final.get("usage") else None
         fields["final"] = FinalPayload(**final)
+    if event["kind"] == "guardrail":
+        fields["guardrail_stage"] = GuardrailStage(fields["guardrail_stage"])
+        fields["action"] = GuardrailAction(fields["action"])
     return _KINDS[event["kind"]](**fields)

@@ -27,11 +27,13 @@ from agentdeck.domain.agents import directory as ra
 from agentdeck.domain.agents.memory import MemoryConfig
 from agentdeck.domain.agents.search import SearchHit
 from agentdeck.domain.catalog import SPECS, AgentSpec
+from agentdeck.domain.catalog.guardrails import PRESETS
 from agentdeck.domain.chat import conversations as rv
 from agentdeck.domain.common import access
 from agentdeck.domain.common.results import Page
 from agentdeck.errors import NotFound
 from agentdeck.schema import graph
+from agentdeck.schema.guardrails import ConfiguredGuardrail, GuardrailPreset, agent_guardrails
 from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Scope, TenantRole, allow
 
@@ -90,6 +92,7 @@ class TurnStatus(Enum):
     COMPLETED = "completed"
     FAILED = "failed"
     INCOMPLETE = "incomplete"
+    REFUSED = strawberry.enum_value("refused", description="A guardrail refused the turn; the answer is its refusal.")
 
 
 @strawberry.enum(description="How much of the conversation an agent taking over (a handoff) sees.")
@@ -327,6 +330,15 @@ class Agent(graph.Node):
     def tools(self) -> graph.Connection[Tool]:
         entries = {t.name: t for t in ra.tool_entries()}
         return graph.connection_of([Tool.from_entry(entries[n]) for n in sorted(set(self.spec.tools))])
+
+    @strawberry.field(description="The guardrail preset its turns run; null: none.")
+    def guardrail_preset(self) -> GuardrailPreset | None:
+        preset = self.spec.guardrail_preset
+        return GuardrailPreset.from_preset(PRESETS[preset]) if preset else None
+
+    @strawberry.field(description="The guardrails its turns run (its preset's enabled ones and its own), configured.")
+    def guardrails(self) -> graph.Connection[ConfiguredGuardrail]:
+        return graph.connection_of(agent_guardrails(self.spec))
 
     @strawberry.field(description="The agents it may hand a conversation to.")
     def handoffs(self) -> graph.Connection[Agent]:

@@ -25,7 +25,7 @@ from agentdeck.domain.workflows import runs as rw
 from agentdeck.errors import Conflict, InvalidInput, NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.chat import READ, WRITE, InputAttachment
-from agentdeck.schema.chat_events import StreamEvent, to_event
+from agentdeck.schema.chat_events import LegacyStreamEvent, StreamEvent, legacy_events, to_event
 from agentdeck.schema.chat_nodes import Conversation, load_conversation
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
@@ -401,17 +401,17 @@ class RestSubscription:
     @strawberry.subscription(extensions=WRITE, description="Run a workflow and stream its events (one final).")
     async def workflow_run_stream(
         self, info: strawberry.Info, workflow_key: str, input: WorkflowRunInput, idempotency_key: IdempotencyKey = None
-    ) -> AsyncGenerator[StreamEvent, None]:
+    ) -> AsyncGenerator[LegacyStreamEvent, None]:
         idem = keyed(idempotency_key, workflow_key=workflow_key, input=input)
-        async for event in rw.run_workflow_stream(info.context, workflow_key, _request(input), idem):
-            yield to_event(event)
+        async for event in legacy_events(rw.run_workflow_stream(info.context, workflow_key, _request(input), idem)):
+            yield event
 
     @strawberry.subscription(extensions=READ, description="A run's events after `afterSeq` (join or resume).")
     async def workflow_run_events(
         self, info: strawberry.Info, run_id: str, after_seq: int = 0
-    ) -> AsyncGenerator[StreamEvent, None]:
-        async for event in rw.run_events(info.context, run_id, after_seq):
-            yield to_event(event)
+    ) -> AsyncGenerator[LegacyStreamEvent, None]:
+        async for event in legacy_events(rw.run_events(info.context, run_id, after_seq)):
+            yield event
 
 
 # == The native graph ==============================================================================

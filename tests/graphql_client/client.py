@@ -6,6 +6,7 @@ from .complete_mfa_sign_in import CompleteMfaSignIn
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
 from .enroll_totp import EnrollTotp
+from .guardrail_preset import GuardrailPreset
 from .input_types import (
     CompleteMfaSignInInput,
     EnrollTotpInput,
@@ -224,6 +225,34 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return UsageCounters.model_validate(data)
+
+    async def guardrail_preset(self, key: str, **kwargs: Any) -> GuardrailPreset:
+        query = gql("""
+            query GuardrailPreset($key: String!) {
+              guardrailPreset(key: $key) {
+                key
+                guardrailCount
+                checks {
+                  nodes {
+                    enabled
+                    config
+                    guardrail {
+                      key
+                      stage
+                      engine
+                      supportsMasking
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"key": key}
+        response = await self.execute(
+            query=query, operation_name="GuardrailPreset", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return GuardrailPreset.model_validate(data)
 
     async def enroll_totp(
         self, input: Union[Optional[EnrollTotpInput], UnsetType] = UNSET, **kwargs: Any

@@ -107,6 +107,26 @@ class FinalStatus(str, Enum):
     CANCELLED = "CANCELLED"
 
 
+class GuardrailAction(str, Enum):
+    MASKED = "MASKED"
+    BLOCKED = "BLOCKED"
+
+
+class GuardrailEngine(str, Enum):
+    REGEX = "REGEX"
+    LLM = "LLM"
+    API = "API"
+    HYBRID = "HYBRID"
+
+
+class GuardrailStage(str, Enum):
+    PRE_FLIGHT = "PRE_FLIGHT"
+    INPUT = "INPUT"
+    OUTPUT = "OUTPUT"
+    TOOL_INPUT = "TOOL_INPUT"
+    TOOL_OUTPUT = "TOOL_OUTPUT"
+
+
 class HandoffContextPolicy(str, Enum):
     FULL = "FULL"
     FRESH = "FRESH"
@@ -259,6 +279,7 @@ class StreamEventKind(str, Enum):
     TOOL_OUTPUT = "TOOL_OUTPUT"
     ERROR = "ERROR"
     FINAL = "FINAL"
+    GUARDRAIL = "GUARDRAIL"
 
 
 class StreamStatus(str, Enum):
@@ -311,6 +332,7 @@ class TurnStatus(str, Enum):
     COMPLETED = "COMPLETED"
     FAILED = "FAILED"
     INCOMPLETE = "INCOMPLETE"
+    REFUSED = "REFUSED"
 
 
 class UptimeTrend(str, Enum):

@@ -9,6 +9,7 @@ from .enums import (
     ContainerExpiryAnchor,
     ContainerMemoryLimit,
     FileAttributeOperator,
+    GuardrailStage,
     HandoffContextPolicy,
     IncidentSeverity,
     IncidentState,
@@ -325,6 +326,12 @@ class ForgotPasswordInput(BaseModel):
 
     email: str
     "The account's address."
+
+
+class GuardrailFilter(BaseModel):
+    """Which guardrails `guardrails` lists."""
+
+    stage: Optional[GuardrailStage] = None
 
 
 class IncidentFilter(BaseModel):

@@ -18,6 +18,8 @@ class NodeNode(BaseModel):
         "Consent",
         "Container",
         "Conversation",
+        "Guardrail",
+        "GuardrailPreset",
         "Incident",
         "Message",
         "MfaMethod",

@@ -18,6 +18,8 @@ class NodesNodes(BaseModel):
         "Consent",
         "Container",
         "Conversation",
+        "Guardrail",
+        "GuardrailPreset",
         "Incident",
         "Message",
         "MfaMethod",

@@ -23,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationEvent, ConversationMessage
 from agentdeck.db.session import lock_row
+from agentdeck.domain.agents.guardrails import Guard
 from agentdeck.domain.agents.memory import MemoryConfig, apply_memory
 from agentdeck.domain.agents.streams import StreamWriter
 from agentdeck.domain.agents.tools import TOOLS, handoff_tool
@@ -50,13 +51,14 @@ LEDGER_ATTEMPTS = 8
 
 @dataclass
 class TurnResult:
-    status: str  # completed | failed | incomplete
+    status: str  # completed | failed | incomplete | refused (by a guardrail: response_text is the refusal)
     response_text: str = ""
     agent: str = ""
     handoffs: int = 0
     usage: Usage = field(default_factory=Usage)
     requests: int = 0
     error: str | None = None
+    notices: list[dict[str, Any]] = field(default_factory=list)  # the guardrails' `redacted` notices
 
 
 async def hosted_for(ctx: Context, spec: AgentSpec) -> list[dict[str, Any]]:
@@ -164,23 +166,31 @@ async def run_turn(
         )
         return result
     await _finish(ctx, run_id, conversation_id, result)
+    refused = result.status == "refused"  # the turn completed, with a guardrail's refusal
     await writer.emit(
-        "lifecycle", result.agent, status="completed" if result.status == "completed" else result.status, reason=None
+        "lifecycle",
+        result.agent,
+        status="completed" if refused else result.status,
+        reason=result.error if refused else None,
     )
     await writer.emit(
-        "final", result.agent, final=final_payload(result.status, result.response_text, result.usage, result.requests)
+        "final",
+        result.agent,
+        final=final_payload(result.status, result.response_text, result.usage, result.requests),
+        notices=result.notices or None,
     )
     return result
 
 
 def final_payload(status: str, response_text: str | None, usage: Usage, requests: int) -> dict[str, Any]:
-    """The `final` event's payload (chat turns and workflow runs)."""
+    """The `final` event's payload (chat turns and workflow runs); a `refused` turn's text is its refusal."""
+    refused = status == "refused"
     return {
         "status": status,
-        "response_text": response_text or None,
+        "response_text": None if refused else response_text or None,
         "structured_output": None,
         "reasoning_summary_text": None,
-        "refusal_text": None,
+        "refusal_text": response_text if refused else None,
         "attachments": [],
         "usage": {
             "input_tokens": usage.input_tokens,
@@ -226,6 +236,10 @@ async def run_agent(
     hosted: dict[str, list[dict[str, Any]]] = {}  # per agent, looked up once a turn
     policy: str | None = None  # set by a handoff: the history the next agent sees
     max_turns = max_turns or spec.max_turns
+    guard = Guard(ctx, writer)
+    messages, refusal = await guard.screen(spec, messages)
+    if refusal is not None:
+        return TurnResult("refused", refusal, spec.key, error=refusal, notices=guard.notices)
     for _ in range(max_turns):
         model = agent.model or model_default
         if agent.key not in hosted:
@@ -233,13 +247,14 @@ async def run_agent(
         message_item: tuple[int, str] | None = None
         calls: dict[int, tuple[int, str]] = {}  # model's call index -> (output_index, item id)
         completed: Completed | None = None
-        async for event in llm.stream(
+        model_call = llm.stream(
             model=model,
             instructions=agent.instructions,
             messages=messages,
             tools=tools_for(agent),
             hosted=hosted[agent.key],
-        ):
+        )
+        async for event in guard.stream(agent, model_call):
             if isinstance(event, ResponseStarted):
                 writer.response_id = event.response_id
             elif isinstance(event, TextDelta):
@@ -311,7 +326,15 @@ async def run_agent(
                 response_id=writer.response_id,
                 workflow_run_id=workflow_run_id,
             )
-            return TurnResult("completed", completed.text, agent.key, handoffs, Usage(usage_in, usage_out), requests)
+            return TurnResult(
+                "completed",
+                completed.text,
+                agent.key,
+                handoffs,
+                Usage(usage_in, usage_out),
+                requests,
+                notices=guard.notices,
+            )
         messages = [*messages, Message("assistant", completed.text, tool_calls=completed.tool_calls)]
         for i, call in enumerate(completed.tool_calls):
             item = calls.get(i) or (output_index, call.id)
@@ -322,7 +345,8 @@ async def run_agent(
                 ctx, writer, conversation_id, agent, call, item, handoffs, workflow_run_id
             )
             handoffs += handed_off
-            messages.append(Message("tool", json.dumps(output, default=str), tool_call_id=call.id))
+            tool_text = await guard.tool_output(caller, json.dumps(output, default=str))
+            messages.append(Message("tool", tool_text, tool_call_id=call.id))
             if handed_off:
                 policy = handoff_policy or next(h.context for h in caller.handoffs if h.agent == agent.key)
         if policy is not None:  # after all of the response's calls: tool results follow their call
@@ -335,6 +359,7 @@ async def run_agent(
         Usage(usage_in, usage_out),
         requests,
         error=f"stopped after {max_turns} model calls",
+        notices=guard.notices,
     )
 
 

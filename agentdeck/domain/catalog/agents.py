@@ -5,6 +5,14 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentdeck.domain.catalog.guardrails import (
+    DEFAULT_PRESET,
+    GUARDRAILS,
+    PRESETS,
+    ActiveGuardrail,
+    active_guardrails,
+)
+
 # Tools the platform runs itself (domain/agents/tools.py) and hosted tools a provider may offer.
 FUNCTION_TOOLS = {"get_current_time", "search_conversations", "file_search"}
 HOSTED_TOOLS = {"web_search", "code_interpreter", "image_generation"}
@@ -28,6 +36,14 @@ class AgentSpec:
     output_schema: dict[str, Any] | None = None
     max_turns: int = 8
     extra: dict[str, Any] = field(default_factory=dict)
+    # The guardrails its turns run (domain/catalog/guardrails.py): a preset, plus guardrail keys
+    # of its own (default configuration). None = no preset.
+    guardrail_preset: str | None = DEFAULT_PRESET
+    guardrails: tuple[str, ...] = ()
+
+    @property
+    def active_guardrails(self) -> tuple[ActiveGuardrail, ...]:
+        return active_guardrails(self.guardrail_preset, self.guardrails)
 
     @property
     def tooling(self) -> dict[str, bool]:
@@ -94,6 +110,7 @@ _SPECS = (
         "Compliance Reviewer",
         "Reviews text for policy and compliance risks.",
         "Review the text for compliance risks. Be strict and specific.",
+        guardrail_preset="strict",
     ),
     AgentSpec(
         "director",
@@ -138,8 +155,14 @@ def _validate() -> None:
     for spec in _SPECS:
         unknown = [t for t in spec.tools if t not in FUNCTION_TOOLS | HOSTED_TOOLS]
         missing = [h.agent for h in spec.handoffs if h.agent not in SPECS]
-        if unknown or missing:
-            raise ValueError(f"agent spec '{spec.key}': unknown tools {unknown}, unknown handoffs {missing}")
+        guards = [g for g in spec.guardrails if g not in GUARDRAILS]
+        if spec.guardrail_preset is not None and spec.guardrail_preset not in PRESETS:
+            guards.append(f"preset {spec.guardrail_preset}")
+        if unknown or missing or guards:
+            raise ValueError(
+                f"agent spec '{spec.key}': unknown tools {unknown}, unknown handoffs {missing}, "
+                f"unknown guardrails {guards}"
+            )
 
 
 _validate()

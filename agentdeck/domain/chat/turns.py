@@ -264,7 +264,7 @@ async def chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = i
         raise failure
     answer = ChatAnswer(
         conversation_id=str(turn.conversation_id),
-        response=final["response_text"] or "",
+        response=final["response_text"] or final.get("refusal_text") or "",  # a guardrail's refusal
         agent_used=agent,
         handoff_occurred=handoff,
         output_schema=turn.agent.output_schema,

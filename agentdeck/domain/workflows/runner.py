@@ -85,7 +85,12 @@ class Runner:
             await self.writer.emit(
                 "error",
                 exc.agent,
-                error={"code": exc.code, "message": exc.message, "source": "provider", "is_retryable": exc.retryable},
+                error={
+                    "code": exc.code,
+                    "message": exc.message,
+                    "source": "server" if exc.code == "guardrail_tripwire" else "provider",
+                    "is_retryable": exc.retryable,
+                },
             )
         except asyncio.CancelledError:  # the server is shutting down
             reason = "interrupted: the server stopped during the run"
@@ -217,7 +222,7 @@ class Runner:
                     agent_key=step.agent_key,
                     parallel_group=stage.name if stage.mode == "parallel" else None,
                     branch_index=branch,
-                    status=result.status,
+                    status="failed" if result.status == "refused" else result.status,
                     response_text=result.response_text or None,
                     response_id=writer.response_id,
                     input_tokens=result.usage.input_tokens,
@@ -228,7 +233,9 @@ class Runner:
             await s.commit()
         if result.status != "completed":
             raise _StepFailed(
-                f"step '{step.step_name}' ended {result.status}: {result.error or 'no output'}", result.agent
+                f"step '{step.step_name}' ended {result.status}: {result.error or 'no output'}",
+                result.agent,
+                "guardrail_tripwire" if result.status == "refused" else None,
             )
         self.agent = result.agent
         return result.response_text
