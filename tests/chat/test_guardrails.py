@@ -199,8 +199,8 @@ def test_native_stream_carries_guardrail_events(server, owner):
     assert [(g["guardrailKey"], g["guardrailStage"], g["action"]) for g in guards] == [
         ("pii_detection_input", "PRE_FLIGHT", "MASKED")
     ]
-    assert guards[0]["kind"] == "guardrail" and guards[0]["details"] == {"entities": {"EMAIL_ADDRESS": 1}}
-    assert events[-1]["final"]["status"] == "completed" and "<EMAIL_ADDRESS>" in events[-1]["final"]["responseText"]
+    assert guards[0]["kind"] == "GUARDRAIL" and guards[0]["details"] == {"entities": {"EMAIL_ADDRESS": 1}}
+    assert events[-1]["final"]["status"] == "COMPLETED" and "<EMAIL_ADDRESS>" in events[-1]["final"]["responseText"]
 
 
 @pytest.mark.parametrize(
