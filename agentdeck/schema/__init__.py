@@ -23,6 +23,7 @@ from strawberry.tools import merge_types
 from agentdeck.metrics import OperationMetrics
 from agentdeck.schema import (
     account,
+    activity,
     auth,
     billing,
     chat,
@@ -69,6 +70,7 @@ DOMAINS = (
     status,
     contact,
     workflows,
+    activity,
 )
 GRAPHQL = "graphql"
 REST = "rest"

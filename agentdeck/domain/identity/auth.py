@@ -22,6 +22,7 @@ from agentdeck.context import Context
 from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
 from agentdeck.db.session import lock_row, rowcount
+from agentdeck.domain import activity
 from agentdeck.domain.common.access import client_info, require_principal
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.results import Outcome
@@ -173,6 +174,17 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
         s.add(session)
         await s.flush()
         out = await issue_session(ctx, user, membership, session)
+        activity.record(
+            ctx,
+            s,
+            "auth.login.success",
+            tenant_id=membership.tenant_id,
+            actor=activity.Actor(str(user.id), "user", membership.role),
+            object_type="user",
+            object_id=user.id,
+            object_name=user.email,
+            metadata={"method": "password", "session_id": str(session.id)},
+        )
         await s.commit()
         return out
 

@@ -24,6 +24,7 @@ from sqlalchemy import update
 
 from agentdeck.context import Context
 from agentdeck.db.models import WorkflowRun, WorkflowRunStep
+from agentdeck.domain import activity
 from agentdeck.domain.agents.runtime import (
     add_assistant_message,
     final_payload,
@@ -244,6 +245,7 @@ class Runner:
         async with self.ctx.session() as s:
             if status == "cancelled":  # `cancel_run` already set the status
                 await s.execute(update(WorkflowRun).where(WorkflowRun.id == self.run_id).values(**totals))
+                self._record(s, "workflow.run.cancelled", "success", status)
                 await s.commit()
                 return True
             ended = (
@@ -257,5 +259,19 @@ class Runner:
             )
             if ended and output:
                 await add_assistant_message(s, self.conversation_id, output, self.agent, now)
+            if ended:
+                self._record(s, "workflow.run.completed", "success" if status == "succeeded" else "failure", status)
             await s.commit()
             return ended
+
+    def _record(self, s: Any, action: str, outcome: str, status: str) -> None:
+        activity.record(
+            self.ctx,
+            s,
+            action,
+            object_type="workflow_run",
+            object_id=self.run_id,
+            object_name=self.spec.key,
+            status=outcome,
+            metadata={"workflow_key": self.spec.key, "run_id": str(self.run_id), "status": status},
+        )
