@@ -162,7 +162,7 @@ def _last_event_id(raw: str | None) -> uuid.UUID | None:
     except ValueError:
         raise InvalidInput(
             "Last-Event-ID must be the id of an activity event.",
-            details=[{"field": "last_event_id", "type": "uuid_parsing", "message": "Input should be a valid UUID"}],
+            details=[{"field": "lastEventId", "type": "uuid_parsing", "message": "Input should be a valid UUID"}],
         ) from None
 
 

@@ -1,3 +1,9 @@
+from .activity_feed import (
+    ActivityFeed,
+    ActivityFeedActivity,
+    ActivityFeedActivityNodes,
+    ActivityFeedActivityPageInfo,
+)
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import Client
@@ -14,7 +20,15 @@ from .delete_conversation import (
     DeleteConversationDeleteConversation,
     DeleteConversationDeleteConversationUserErrors,
 )
+from .dismiss_activity import (
+    DismissActivity,
+    DismissActivityDismissActivity,
+    DismissActivityDismissActivityEvent,
+    DismissActivityDismissActivityUserErrors,
+)
 from .enums import (
+    ActivityReadState,
+    ActivityStatus,
     AgentAvailability,
     BillingCollectionMethod,
     BillingEventProcessingStatus,
@@ -70,6 +84,7 @@ from .exceptions import (
     GraphQLClientInvalidResponseError,
 )
 from .input_types import (
+    ActivityFilter,
     AgentFilter,
     ApproveSignupRequestInput,
     AttachVectorStoreFileInput,
@@ -93,6 +108,7 @@ from .input_types import (
     DeleteStorageObjectInput,
     DeleteVectorStoreFileInput,
     DeleteVectorStoreInput,
+    DismissActivityInput,
     FileAttributeComparison,
     FileAttributeFilter,
     ForgotPasswordInput,
@@ -102,6 +118,8 @@ from .input_types import (
     IssueSignupInviteInput,
     LoginInput,
     LogoutInput,
+    MarkActivityReadInput,
+    MarkAllActivityReadInput,
     OpenStatusIncidentInput,
     PlanMetadataEntryInput,
     PublishNoticeInput,
@@ -144,6 +162,17 @@ from .input_types import (
     WorkflowRunFilter,
 )
 from .login import Login, LoginLogin, LoginLoginTokens, LoginLoginUserErrors
+from .mark_activity_read import (
+    MarkActivityRead,
+    MarkActivityReadMarkActivityRead,
+    MarkActivityReadMarkActivityReadEvent,
+    MarkActivityReadMarkActivityReadUserErrors,
+)
+from .mark_all_activity_read import (
+    MarkAllActivityRead,
+    MarkAllActivityReadMarkAllActivityRead,
+    MarkAllActivityReadMarkAllActivityReadUserErrors,
+)
 from .me import Me, MeMe, MeMeTenant
 from .node import Node, NodeNode
 from .nodes import Nodes, NodesNodes
@@ -155,6 +184,13 @@ from .send_message import (
 )
 
 __all__ = [
+    "ActivityFeed",
+    "ActivityFeedActivity",
+    "ActivityFeedActivityNodes",
+    "ActivityFeedActivityPageInfo",
+    "ActivityFilter",
+    "ActivityReadState",
+    "ActivityStatus",
     "AgentAvailability",
     "AgentFilter",
     "ApproveSignupRequestInput",
@@ -202,6 +238,11 @@ __all__ = [
     "DeleteVectorStoreFileInput",
     "DeleteVectorStoreInput",
     "DeviceType",
+    "DismissActivity",
+    "DismissActivityDismissActivity",
+    "DismissActivityDismissActivityEvent",
+    "DismissActivityDismissActivityUserErrors",
+    "DismissActivityInput",
     "FileAttributeComparison",
     "FileAttributeFilter",
     "FileAttributeOperator",
@@ -225,6 +266,15 @@ __all__ = [
     "LoginLoginTokens",
     "LoginLoginUserErrors",
     "LogoutInput",
+    "MarkActivityRead",
+    "MarkActivityReadInput",
+    "MarkActivityReadMarkActivityRead",
+    "MarkActivityReadMarkActivityReadEvent",
+    "MarkActivityReadMarkActivityReadUserErrors",
+    "MarkAllActivityRead",
+    "MarkAllActivityReadInput",
+    "MarkAllActivityReadMarkAllActivityRead",
+    "MarkAllActivityReadMarkAllActivityReadUserErrors",
     "Me",
     "MeMe",
     "MeMeTenant",
