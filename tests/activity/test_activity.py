@@ -11,7 +11,12 @@ import uuid
 
 import httpx
 import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
 
+from agentdeck.db.base import Base
+from agentdeck.db.migrate import upgrade
+from agentdeck.db.session import Database
 from tests.graphql_client import (
     ActivityFilter,
     ActivityReadState,
@@ -20,7 +25,7 @@ from tests.graphql_client import (
     MarkActivityReadInput,
     MarkAllActivityReadInput,
 )
-from tests.harness import BOOTSTRAP_SECRET, Server, assert_documented, assert_schema, sse_events
+from tests.harness import BOOTSTRAP_SECRET, Server, assert_documented, assert_schema, fresh_database, sse_events
 from tests.users import Account, login, register
 
 A = "/api/v1/activity"
@@ -371,3 +376,18 @@ async def test_the_typed_client_pages_filters_and_marks(server):
         assert (await client.mark_all_activity_read()).mark_all_activity_read.unread_count == 0
         dismissed = await client.activity_feed(filter_=ActivityFilter(read_state=ActivityReadState.DISMISSED))
         assert [n.id for n in dismissed.activity.nodes] == [nodes[1].id]
+
+
+def test_the_migration_matches_the_models(backend, tmp_path):
+    async def diff(url: str) -> list:
+        await asyncio.to_thread(upgrade, url)  # alembic's env calls asyncio.run
+        db = Database(url)
+        try:
+            async with db.engine.connect() as conn:
+                return await conn.run_sync(lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+        finally:
+            await db.dispose()
+
+    with fresh_database(backend, tmp_path) as url:
+        found = asyncio.run(diff(url))
+    assert [d for d in found if "activity_" in repr(d)] == []
