@@ -47,23 +47,26 @@ async def _next(agen):
 async def test_an_event_commits_with_its_change_and_is_published_only_then(tmp_path):
     async with platform(tmp_path) as services:
         owner = await tenant_member(services)
-        live = activity.stream(owner)
-        first = asyncio.ensure_future(_next(live))
-        await asyncio.sleep(0.05)  # the stream is subscribed
+        anchor = await _emit(owner, "test.anchor")
+        live = activity.stream(owner, anchor)  # subscribes, then replays what came after `anchor`
+        kept = []
+        for n in range(2):
+            async with owner.session() as s:
+                activity.record(owner, s, "test.rolled_back")
+                await s.rollback()
+            kept.append(await _emit(owner, "test.kept", object_type="thing", object_id=f"t-{n}", metadata={"n": n}))
+            entry = await _next(live)
+            # The first comes from the replay or live; the second can only come live (the stream
+            # was subscribed before it replayed). The rolled-back ones never come.
+            assert entry.event.id == kept[n] and entry.read_state == "unread"
+            assert entry.event.meta == {"n": n}
+        await live.aclose()
 
-        async with owner.session() as s:
-            activity.record(owner, s, "test.rolled_back")
-            await s.rollback()
-        kept = await _emit(owner, "test.kept", object_type="thing", object_id="t-1", metadata={"n": 1})
-
-        entry = await first
-        assert entry.event.id == kept and entry.read_state == "unread"  # the rolled-back one never came
         page = await activity.feed(owner, activity.Filter(), 50, None)
-        assert [e.event.action for e in page.items] == ["test.kept"]
+        assert [e.event.action for e in page.items] == ["test.kept", "test.kept", "test.anchor"]
         event = page.items[0].event
         assert (event.actor_type, event.actor_id, event.actor_role) == ("user", owner.principal.subject[5:], "owner")
         assert (event.object_type, event.object_id, event.meta, event.status) == ("thing", "t-1", {"n": 1}, "success")
-        await live.aclose()
 
 
 async def test_the_feed_is_the_tenants_own_and_paged_newest_first(tmp_path):
@@ -163,12 +166,16 @@ async def test_a_resumed_stream_replays_what_came_after_then_goes_live(tmp_path)
         assert (await _next(resumed)).event.id == live
         await resumed.aclose()
 
-        unknown = activity.stream(owner, foreign)  # another tenant's id: nothing replayed
-        pending = asyncio.ensure_future(_next(unknown))
-        await asyncio.sleep(0.05)
-        newest = await _emit(owner, "test.newest")
-        await _emit(other, "test.other_tenant")
-        assert (await pending).event.id == newest
+        unknown = activity.stream(owner, foreign)  # another tenant's id: nothing replayed, live only
+        pending = asyncio.ensure_future(anext(unknown))
+        newest: list[uuid.UUID] = []
+        for _ in range(50):  # until the stream is subscribed and sees one (bounded)
+            await _emit(other, "test.other_tenant")
+            newest.append(await _emit(owner, "test.newest"))
+            done, _ = await asyncio.wait({pending}, timeout=0.1)
+            if done:
+                break
+        assert (await pending).event.id in newest  # not one of the older events, not the other tenant's
         await unknown.aclose()
 
 
