@@ -459,6 +459,8 @@ def test_cancel_stops_the_step_in_flight(tmp_path):
         detail = srv.rest("GET", f"{WF}/runs/{run_id}", token=t).json()
         assert detail["status"] == "cancelled" and detail["steps"] == []
         assert srv.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 409
+        feed = srv.rest("GET", "/api/v1/activity", token=t, params={"object_id": run_id}).json()["items"]
+        assert [i["action"] for i in feed] == ["workflow.run.cancelled", "workflow.run.started"]  # once
     finally:
         srv.stop()
 

@@ -245,7 +245,6 @@ class Runner:
         async with self.ctx.session() as s:
             if status == "cancelled":  # `cancel_run` already set the status
                 await s.execute(update(WorkflowRun).where(WorkflowRun.id == self.run_id).values(**totals))
-                self._record(s, "workflow.run.cancelled", "success", status)
                 await s.commit()
                 return True
             ended = (
@@ -259,19 +258,16 @@ class Runner:
             )
             if ended and output:
                 await add_assistant_message(s, self.conversation_id, output, self.agent, now)
-            if ended:
-                self._record(s, "workflow.run.completed", "success" if status == "succeeded" else "failure", status)
+            if ended:  # a cancelled run's end is recorded by `cancel_run`, with who cancelled it
+                activity.record(
+                    self.ctx,
+                    s,
+                    "workflow.run.completed",
+                    object_type="workflow_run",
+                    object_id=self.run_id,
+                    object_name=self.spec.key,
+                    status="success" if status == "succeeded" else "failure",
+                    metadata={"workflow_key": self.spec.key, "run_id": str(self.run_id), "status": status},
+                )
             await s.commit()
             return ended
-
-    def _record(self, s: Any, action: str, outcome: str, status: str) -> None:
-        activity.record(
-            self.ctx,
-            s,
-            action,
-            object_type="workflow_run",
-            object_id=self.run_id,
-            object_name=self.spec.key,
-            status=outcome,
-            metadata={"workflow_key": self.spec.key, "run_id": str(self.run_id), "status": status},
-        )

@@ -517,6 +517,16 @@ async def cancel_run(ctx: Context, run_id: str) -> uuid.UUID:
             .values(status="cancelled", ended_at=datetime.now(UTC))
             .returning(WorkflowRun.id)
         )
+        if cancelled is not None:
+            activity.record(
+                ctx,
+                s,
+                "workflow.run.cancelled",
+                object_type="workflow_run",
+                object_id=rid,
+                object_name=run.workflow_key,
+                metadata={"workflow_key": run.workflow_key, "run_id": str(rid), "status": "cancelled"},
+            )
         await s.commit()
     if cancelled is None:
         raise Conflict("Workflow run is not active")
