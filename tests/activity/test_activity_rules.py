@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from agentdeck.auth.tenancy import Principal
 from agentdeck.context import Context
-from agentdeck.db.models import ActivityEvent
+from agentdeck.db.models import ActivityEvent, ActivityReceipt
 from agentdeck.domain import activity
 from agentdeck.domain.files.storage import UploadRequest, create_upload, delete_object, store_bytes
 from agentdeck.domain.identity.auth import login
@@ -204,3 +204,22 @@ async def test_platform_changes_are_recorded(tmp_path):
             ("storage.file.deleted", "notes.txt"),
             ("storage.file.uploaded", "notes.txt"),
         ]
+
+
+async def test_events_past_their_retention_are_purged_with_their_receipts(tmp_path):
+    async with platform(tmp_path) as services:
+        owner = await tenant_member(services)
+        old, recent = await _emit(owner, "test.old"), await _emit(owner, "test.recent")
+        await activity.mark(owner, old, "read")
+        async with services.db.platform_session() as s:
+            row = await s.get(ActivityEvent, old)
+            assert row is not None
+            row.created_at = datetime.now(UTC) - timedelta(days=91)
+            await s.commit()
+
+        assert await activity.purge_older(services.db, 90) == 1
+        assert await activity.purge_older(services.db, 90) == 0
+        page = await activity.feed(owner, activity.Filter(), 50, None)
+        assert [e.event.id for e in page.items] == [recent]
+        async with services.db.platform_session() as s:
+            assert list(await s.scalars(select(ActivityReceipt))) == []

@@ -18,16 +18,16 @@ import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, and_, event, func, or_, select, true, update
+from sqlalchemy import ColumnElement, Select, and_, delete, event, func, or_, select, true, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Session
 
 from agentdeck.context import Context, Services
 from agentdeck.db.models import ActivityCheckpoint, ActivityEvent, ActivityReceipt
-from agentdeck.db.session import TENANT_KEY, insert_if_absent
+from agentdeck.db.session import TENANT_KEY, Database, insert_if_absent, rowcount
 from agentdeck.domain.common.access import client_info, require_scope
 from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
 from agentdeck.domain.common.results import Page
@@ -40,6 +40,7 @@ SCOPE = "activity:read"
 STATUSES = ("success", "failure", "pending")
 READ_STATES = ("unread", "read", "dismissed")
 REPLAY_MAX = 1000  # events a resuming reader is sent from the database before the live ones
+PURGE_BATCH = 1000  # events one purge deletes at most (bounded work per call)
 _PENDING = "activity.pending"  # session.info: events to publish once the transaction commits
 
 
@@ -458,3 +459,27 @@ async def _since(ctx: Context, reader: str, after: uuid.UUID) -> list[Entry]:
         )
         rows = (await s.execute(query.order_by(ActivityEvent.created_at, ActivityEvent.id).limit(REPLAY_MAX))).all()
     return [view.entry(row, receipt) for row, receipt in rows]
+
+
+# -- retention ------------------------------------------------------------------------------------
+
+
+async def purge_older(db: Database, retention_days: int) -> int:
+    """Delete up to PURGE_BATCH events older than `retention_days` (every tenant's: the platform's
+    upkeep), their receipts with them; how many were deleted."""
+    cutoff = datetime.now(UTC) - timedelta(days=retention_days)
+    batch = select(ActivityEvent.id).where(ActivityEvent.created_at < cutoff).limit(PURGE_BATCH)
+    async with db.platform_session() as s:
+        ids = list(await s.scalars(batch))
+        if not ids:
+            return 0
+        await s.execute(
+            delete(ActivityReceipt)
+            .where(ActivityReceipt.event_id.in_(ids))
+            .execution_options(synchronize_session=False)
+        )
+        result = await s.execute(
+            delete(ActivityEvent).where(ActivityEvent.id.in_(ids)).execution_options(synchronize_session=False)
+        )
+        await s.commit()
+    return rowcount(result) or 0
