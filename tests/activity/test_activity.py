@@ -25,7 +25,16 @@ from tests.graphql_client import (
     MarkActivityReadInput,
     MarkAllActivityReadInput,
 )
-from tests.harness import BOOTSTRAP_SECRET, Server, assert_documented, assert_schema, fresh_database, sse_events
+from tests.harness import (
+    BOOTSTRAP_SECRET,
+    Server,
+    assert_documented,
+    assert_schema,
+    fresh_database,
+    needs_postgres_redis,
+    sse_events,
+    start_server,
+)
 from tests.users import Account, login, register
 
 A = "/api/v1/activity"
@@ -424,3 +433,26 @@ def test_the_migration_matches_the_models(backend, tmp_path):
     with fresh_database(backend, tmp_path) as url:
         found = asyncio.run(diff(url))
     assert [d for d in found if "activity_" in repr(d)] == []
+
+
+@needs_postgres_redis
+def test_an_event_recorded_on_one_process_reaches_a_stream_on_another(tmp_path):
+    env = {"AGENTDECK_REDIS_PREFIX": f"agentdeck-test-{uuid.uuid4().hex[:8]}:"}
+    with fresh_database("postgres", tmp_path) as url:
+        a = start_server(tmp_path, env=env, backend="postgres", database_url=url)
+        b = start_server(tmp_path, env=env, backend="postgres", database_url=url)
+        try:
+            acct = register(a, verified=True)
+            on_b = Stream(b, acct.access_token)
+            event_id, item = until_seen(lambda: login(a, acct.email), lambda: on_b.events(1, timeout=0.5))[0]
+            on_b.close()
+            assert item["action"] == "auth.login.success" and item["tenant_id"] == acct.tenant_id
+            # resumed on A after what B delivered: what came since, from the shared database
+            login(b, acct.email)
+            missed = newer_than(a, acct.access_token, event_id)
+            on_a = Stream(a, acct.access_token, last_event_id=event_id)
+            assert [i for i, _ in on_a.events(len(missed))] == missed
+            on_a.close()
+        finally:
+            a.stop()
+            b.stop()
