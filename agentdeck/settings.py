@@ -204,6 +204,10 @@ class Settings(BaseSettings):
     # retries; past that, the key is a new key.
     idempotency_ttl_hours: int = Field(default=24, ge=1)
 
+    # The activity feed (domain/activity): events older than this are deleted (in bounded batches,
+    # with the status monitor's rounds), with their read receipts.
+    activity_retention_days: int = Field(default=90, ge=1)
+
     # A stream reader gives up when its stream has been silent this long (the turn goes on).
     stream_idle_timeout_seconds: float = 300.0
     # Per tenant+user chat limits (legacy defaults): turns per minute, streams per minute, and

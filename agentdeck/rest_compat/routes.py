@@ -18,6 +18,9 @@ BILLING_SSE = SSE(heartbeat=": ping", compact=False)
 # A conversation's metadata updates: its snapshot at once, then one event per change; `: ping`
 # while it stays unchanged (a reader may watch an idle conversation for long).
 CONVERSATION_SSE = SSE(heartbeat=": ping", headers=STREAM_HEADERS)
+# NOTES §4.3: data-only frames of ActivityEventItem, a bare `:` comment when idle. Ours adds `id:`
+# lines (the event's id), so that EventSource resumes with Last-Event-ID.
+ACTIVITY_SSE = SSE(heartbeat=":", id_field="id", resume_arg="lastEventId", headers=STREAM_HEADERS)
 RSS = "application/rss+xml; charset=utf-8"
 # Every operation that creates something takes an idempotency key (domain/common/idempotency.py).
 IDEMPOTENT = {"Idempotency-Key": "idempotencyKey"}
@@ -850,6 +853,57 @@ ROUTES: tuple[Op, ...] = (
         etag="version",
         tags=("tenants",),
         summary="Update Tenant Settings",
+    ),
+    # -- activity feed --
+    Op(
+        "GET",
+        "/api/v1/activity",
+        "activityFeed",
+        query={
+            "limit": "limit",
+            "cursor": "cursor",
+            "action": "action",
+            "actor_id": "actorId",
+            "object_type": "objectType",
+            "object_id": "objectId",
+            "status": "status",
+            "request_id": "requestId",
+            "created_after": "createdAfter",
+            "created_before": "createdBefore",
+        },
+        tags=("activity",),
+        summary="List Activity Events",
+    ),
+    Op(
+        "GET",
+        "/api/v1/activity/stream",
+        "activityStream",
+        stream=ACTIVITY_SSE,
+        tags=("activity",),
+        summary="Stream Activity Events",
+    ),
+    Op(
+        "POST",
+        "/api/v1/activity/{event_id}/read",
+        "markActivityEventRead",
+        path_args={"event_id": "eventId"},
+        tags=("activity",),
+        summary="Mark Activity Read",
+    ),
+    Op(
+        "POST",
+        "/api/v1/activity/{event_id}/dismiss",
+        "dismissActivityEvent",
+        path_args={"event_id": "eventId"},
+        tags=("activity",),
+        summary="Dismiss Activity",
+    ),
+    Op(
+        "POST",
+        "/api/v1/activity/mark-all-read",
+        "markAllActivityEventsRead",
+        tags=("activity",),
+        summary="Mark All Activity Read",
     ),
     Op(
         "POST",

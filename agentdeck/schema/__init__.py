@@ -26,6 +26,7 @@ from strawberry.tools import merge_types
 from agentdeck.metrics import OperationMetrics
 from agentdeck.schema import (
     account,
+    activity,
     auth,
     billing,
     chat,
@@ -80,6 +81,7 @@ DOMAINS = (
     contact,
     workflows,
     operator,
+    activity,
 )
 GRAPHQL = "graphql"
 REST = "rest"

@@ -1,3 +1,9 @@
+from .activity_feed import (
+    ActivityFeed,
+    ActivityFeedActivity,
+    ActivityFeedActivityNodes,
+    ActivityFeedActivityPageInfo,
+)
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
 from .client import Client
@@ -20,6 +26,12 @@ from .delete_conversation import (
     DeleteConversationDeleteConversation,
     DeleteConversationDeleteConversationUserErrors,
 )
+from .dismiss_activity import (
+    DismissActivity,
+    DismissActivityDismissActivity,
+    DismissActivityDismissActivityEvent,
+    DismissActivityDismissActivityUserErrors,
+)
 from .enroll_totp import (
     EnrollTotp,
     EnrollTotpEnrollTotp,
@@ -27,6 +39,8 @@ from .enroll_totp import (
     EnrollTotpEnrollTotpUserErrors,
 )
 from .enums import (
+    ActivityReadState,
+    ActivityStatus,
     AgentAvailability,
     BillingCollectionMethod,
     BillingEventProcessingStatus,
@@ -104,6 +118,7 @@ from .guardrail_preset import (
     GuardrailPresetGuardrailPresetChecksNodesGuardrail,
 )
 from .input_types import (
+    ActivityFilter,
     AgentFilter,
     ApproveSignupRequestInput,
     AttachVectorStoreFileInput,
@@ -131,6 +146,7 @@ from .input_types import (
     DeleteVectorStoreFileInput,
     DeleteVectorStoreInput,
     DeleteWorkflowRunInput,
+    DismissActivityInput,
     EnrollTotpInput,
     FileAttributeComparison,
     FileAttributeFilter,
@@ -142,6 +158,8 @@ from .input_types import (
     IssueSignupInviteInput,
     LoginInput,
     LogoutInput,
+    MarkActivityReadInput,
+    MarkAllActivityReadInput,
     MfaMethodFilter,
     NotificationPreferenceInput,
     OpenStatusIncidentInput,
@@ -191,6 +209,17 @@ from .input_types import (
     WorkflowRunFilter,
 )
 from .login import Login, LoginLogin, LoginLoginTokens, LoginLoginUserErrors
+from .mark_activity_read import (
+    MarkActivityRead,
+    MarkActivityReadMarkActivityRead,
+    MarkActivityReadMarkActivityReadEvent,
+    MarkActivityReadMarkActivityReadUserErrors,
+)
+from .mark_all_activity_read import (
+    MarkAllActivityRead,
+    MarkAllActivityReadMarkAllActivityRead,
+    MarkAllActivityReadMarkAllActivityReadUserErrors,
+)
 from .me import Me, MeMe, MeMeTenant
 from .mfa_login import (
     MfaLogin,
@@ -253,6 +282,13 @@ from .verify_totp import (
 )
 
 __all__ = [
+    "ActivityFeed",
+    "ActivityFeedActivity",
+    "ActivityFeedActivityNodes",
+    "ActivityFeedActivityPageInfo",
+    "ActivityFilter",
+    "ActivityReadState",
+    "ActivityStatus",
     "AgentAvailability",
     "AgentFilter",
     "ApproveSignupRequestInput",
@@ -309,6 +345,11 @@ __all__ = [
     "DeleteVectorStoreInput",
     "DeleteWorkflowRunInput",
     "DeviceType",
+    "DismissActivity",
+    "DismissActivityDismissActivity",
+    "DismissActivityDismissActivityEvent",
+    "DismissActivityDismissActivityUserErrors",
+    "DismissActivityInput",
     "EnrollTotp",
     "EnrollTotpEnrollTotp",
     "EnrollTotpEnrollTotpMethod",
@@ -348,6 +389,15 @@ __all__ = [
     "LoginLoginTokens",
     "LoginLoginUserErrors",
     "LogoutInput",
+    "MarkActivityRead",
+    "MarkActivityReadInput",
+    "MarkActivityReadMarkActivityRead",
+    "MarkActivityReadMarkActivityReadEvent",
+    "MarkActivityReadMarkActivityReadUserErrors",
+    "MarkAllActivityRead",
+    "MarkAllActivityReadInput",
+    "MarkAllActivityReadMarkAllActivityRead",
+    "MarkAllActivityReadMarkAllActivityReadUserErrors",
     "Me",
     "MeMe",
     "MeMeTenant",

@@ -1,16 +1,22 @@
 from typing import Any, Optional, Union
 
+from .activity_feed import ActivityFeed
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
 from .complete_mfa_sign_in import CompleteMfaSignIn
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
+from .dismiss_activity import DismissActivity
 from .enroll_totp import EnrollTotp
 from .guardrail_preset import GuardrailPreset
 from .input_types import (
+    ActivityFilter,
     CompleteMfaSignInInput,
+    DismissActivityInput,
     EnrollTotpInput,
     LoginInput,
+    MarkActivityReadInput,
+    MarkAllActivityReadInput,
     RecordConsentInput,
     SendMessageInput,
     SubmitClientLogsInput,
@@ -19,6 +25,8 @@ from .input_types import (
     VerifyTotpInput,
 )
 from .login import Login
+from .mark_activity_read import MarkActivityRead
+from .mark_all_activity_read import MarkAllActivityRead
 from .me import Me
 from .mfa_login import MfaLogin
 from .my_consents_and_preferences import MyConsentsAndPreferences
@@ -38,6 +46,130 @@ def gql(q: str) -> str:
 
 
 class Client(AsyncBaseClient):
+    async def activity_feed(
+        self,
+        first: Union[Optional[int], UnsetType] = UNSET,
+        after: Union[Optional[str], UnsetType] = UNSET,
+        filter_: Union[Optional[ActivityFilter], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> ActivityFeed:
+        query = gql("""
+            query ActivityFeed($first: Int, $after: String, $filter: ActivityFilter) {
+              activity(first: $first, after: $after, filter: $filter) {
+                totalCount
+                pageInfo {
+                  hasNextPage
+                  endCursor
+                }
+                nodes {
+                  id
+                  databaseId
+                  action
+                  createdAt
+                  objectType
+                  objectId
+                  objectName
+                  status
+                  readState
+                  metadata
+                }
+              }
+              unreadActivityCount
+            }
+            """)
+        variables: dict[str, object] = {
+            "first": first,
+            "after": after,
+            "filter": filter_,
+        }
+        response = await self.execute(
+            query=query, operation_name="ActivityFeed", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return ActivityFeed.model_validate(data)
+
+    async def mark_activity_read(
+        self, input: MarkActivityReadInput, **kwargs: Any
+    ) -> MarkActivityRead:
+        query = gql("""
+            mutation MarkActivityRead($input: MarkActivityReadInput!) {
+              markActivityRead(input: $input) {
+                event {
+                  id
+                  readState
+                }
+                unreadCount
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="MarkActivityRead",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return MarkActivityRead.model_validate(data)
+
+    async def dismiss_activity(
+        self, input: DismissActivityInput, **kwargs: Any
+    ) -> DismissActivity:
+        query = gql("""
+            mutation DismissActivity($input: DismissActivityInput!) {
+              dismissActivity(input: $input) {
+                event {
+                  id
+                  readState
+                }
+                unreadCount
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="DismissActivity", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return DismissActivity.model_validate(data)
+
+    async def mark_all_activity_read(
+        self,
+        input: Union[Optional[MarkAllActivityReadInput], UnsetType] = UNSET,
+        **kwargs: Any,
+    ) -> MarkAllActivityRead:
+        query = gql("""
+            mutation MarkAllActivityRead($input: MarkAllActivityReadInput) {
+              markAllActivityRead(input: $input) {
+                unreadCount
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="MarkAllActivityRead",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return MarkAllActivityRead.model_validate(data)
+
     async def login(self, input: LoginInput, **kwargs: Any) -> Login:
         query = gql("""
             mutation Login($input: LoginInput!) {

@@ -1,6 +1,18 @@
 from enum import Enum
 
 
+class ActivityReadState(str, Enum):
+    UNREAD = "UNREAD"
+    READ = "READ"
+    DISMISSED = "DISMISSED"
+
+
+class ActivityStatus(str, Enum):
+    SUCCESS = "SUCCESS"
+    FAILURE = "FAILURE"
+    PENDING = "PENDING"
+
+
 class AgentAvailability(str, Enum):
     ACTIVE = "ACTIVE"
 

@@ -4,6 +4,8 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
+    ActivityReadState,
+    ActivityStatus,
     BillingEventProcessingStatus,
     ClientLogLevel,
     ContainerExpiryAnchor,
@@ -26,6 +28,29 @@ from .enums import (
     VectorStoreFileStatus,
     WorkflowRunStatus,
 )
+
+
+class ActivityFilter(BaseModel):
+    """Which activity events to list (every field given must match)."""
+
+    action: Optional[str] = None
+    "Only this action."
+    actor_id: Optional[str] = Field(alias="actorId", default=None)
+    "Only this actor's."
+    object_type: Optional[str] = Field(alias="objectType", default=None)
+    "Only about this kind of object."
+    object_id: Optional[str] = Field(alias="objectId", default=None)
+    "Only about this object."
+    status: Optional[ActivityStatus] = None
+    "Only with this outcome."
+    request_id: Optional[str] = Field(alias="requestId", default=None)
+    "Only of this request (correlation id)."
+    created_after: Optional[Any] = Field(alias="createdAfter", default=None)
+    "Only from this moment on."
+    created_before: Optional[Any] = Field(alias="createdBefore", default=None)
+    "Only up to this moment."
+    read_state: Optional[ActivityReadState] = Field(alias="readState", default=None)
+    "Only in this state for the caller."
 
 
 class AgentFilter(BaseModel):
@@ -292,6 +317,13 @@ class DeleteWorkflowRunInput(BaseModel):
     "Why (logged with the deletion)."
 
 
+class DismissActivityInput(BaseModel):
+    """Dismiss one activity event for the caller."""
+
+    id: str
+    "The event's global id."
+
+
 class EnrollTotpInput(BaseModel):
     """A new TOTP authenticator."""
 
@@ -405,6 +437,20 @@ class LogoutInput(BaseModel):
 
     refresh_token: str = Field(alias="refreshToken")
     "A refresh token of the caller's session to end."
+
+
+class MarkActivityReadInput(BaseModel):
+    """Mark one activity event read for the caller."""
+
+    id: str
+    "The event's global id."
+
+
+class MarkAllActivityReadInput(BaseModel):
+    """Mark the caller's activity read."""
+
+    before: Optional[Any] = None
+    "Only the events up to this moment (now, by default)."
 
 
 class MfaMethodFilter(BaseModel):

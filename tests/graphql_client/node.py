@@ -11,6 +11,7 @@ class Node(BaseModel):
 
 class NodeNode(BaseModel):
     typename__: Literal[
+        "ActivityEvent",
         "Agent",
         "BillingEvent",
         "BillingPlan",

@@ -11,6 +11,7 @@ class Nodes(BaseModel):
 
 class NodesNodes(BaseModel):
     typename__: Literal[
+        "ActivityEvent",
         "Agent",
         "BillingEvent",
         "BillingPlan",

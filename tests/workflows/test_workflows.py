@@ -459,6 +459,8 @@ def test_cancel_stops_the_step_in_flight(tmp_path):
         detail = srv.rest("GET", f"{WF}/runs/{run_id}", token=t).json()
         assert detail["status"] == "cancelled" and detail["steps"] == []
         assert srv.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 409
+        feed = srv.rest("GET", "/api/v1/activity", token=t, params={"object_id": run_id}).json()["items"]
+        assert [i["action"] for i in feed] == ["workflow.run.cancelled", "workflow.run.started"]  # once
     finally:
         srv.stop()
 
@@ -488,6 +490,11 @@ def test_a_run_orphaned_by_a_killed_server_is_failed_after_restart(tmp_path):
         failed = second.rest("GET", f"{WF}/runs", token=t, params={"run_status": "failed"}).json()["items"]
         assert [i["workflow_run_id"] for i in failed] == [run_id]
         assert second.rest("POST", f"{WF}/runs/{run_id}/cancel", token=t).status_code == 409
+        feed = second.rest("GET", "/api/v1/activity", token=t, params={"object_id": run_id}).json()["items"]
+        assert [(i["action"], i["status"]) for i in feed] == [
+            ("workflow.run.completed", "failure"),  # recorded by the sweep, its runner being gone
+            ("workflow.run.started", "pending"),
+        ]
         # The restarted server runs workflows as before.
         assert _run(second, t, "analysis_code", {"message": "after the restart"}).status_code == 200
     finally:

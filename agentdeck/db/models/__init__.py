@@ -1,6 +1,7 @@
 """All models, imported so that `Base.metadata` knows every table."""
 
 from agentdeck.db.models.account import AccountToken
+from agentdeck.db.models.activity import ActivityCheckpoint, ActivityEvent, ActivityReceipt
 from agentdeck.db.models.billing import BillingPlan, StripeEvent, TenantSubscription, UsageRecord
 from agentdeck.db.models.chat import ChatRun, Conversation, ConversationEvent, ConversationMessage
 from agentdeck.db.models.files import (
@@ -29,6 +30,9 @@ from agentdeck.db.models.tenant_settings import TenantSettings
 from agentdeck.db.models.workflows import WorkflowRun, WorkflowRunStep
 
 __all__ = [
+    "ActivityCheckpoint",
+    "ActivityEvent",
+    "ActivityReceipt",
     "ChatRun",
     "Conversation",
     "ConversationEvent",

@@ -26,6 +26,7 @@ from sqlalchemy import func, select, update
 
 from agentdeck.context import Context, Services
 from agentdeck.db.models import ChatRun, WorkflowRun
+from agentdeck.domain import activity
 from agentdeck.domain.agents.streams import (
     TERMINAL,
     OnTerminal,
@@ -210,6 +211,19 @@ class RunSupervisor:
                         )
                     ).all()
                 ]
+            for model, row in orphans:
+                if model is WorkflowRun:  # its runner is gone: the run's end is recorded here
+                    activity.record(
+                        self.services,
+                        s,
+                        "workflow.run.completed",
+                        tenant_id=row.tenant_id,
+                        object_type="workflow_run",
+                        object_id=row.id,
+                        object_name=row.workflow_key,
+                        status="failure",
+                        metadata={"workflow_key": row.workflow_key, "run_id": str(row.id), "status": "failed"},
+                    )
             if self.runs:
                 stopped = list(
                     (
@@ -253,5 +267,5 @@ class RunSupervisor:
 
 
 def _orphan_columns(model: RunModel) -> tuple[Any, ...]:
-    columns = (model.id, model.stream_id, model.conversation_id)
+    columns = (model.id, model.stream_id, model.conversation_id, model.tenant_id)
     return (*columns, WorkflowRun.workflow_key) if model is WorkflowRun else columns

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from agentdeck.context import Context
 from agentdeck.db.models import BillingPlan, TenantSubscription
+from agentdeck.domain import activity
 from agentdeck.domain.billing import events
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import get_plan, plan_ref, price_map
@@ -151,6 +152,7 @@ async def _apply(
             setattr(row, name, value)
         row.state_at = now
         await s.flush()  # the row's id and tenant are set: the answer is known
+        _record(ctx, s, row, event_type)
         if claim is not None:
             await claim.attach(s, {"subscription_id": str(row.id)}, _answer(row))
         await s.commit()
@@ -165,6 +167,26 @@ async def _apply(
         }
         await events.ingest(ctx, event)
     return row
+
+
+ACTIVITY = {
+    "customer.subscription.created": "billing.subscription.created",
+    "customer.subscription.updated": "billing.subscription.updated",
+    "customer.subscription.deleted": "billing.subscription.cancelled",
+}
+
+
+def _record(ctx: Context, s: Any, row: TenantSubscription, event_type: str) -> None:
+    """The change in the tenant's activity feed, with the subscription's state after it."""
+    activity.record(
+        ctx,
+        s,
+        ACTIVITY[event_type],
+        object_type="subscription",
+        object_id=row.id,
+        object_name=row.plan_code,
+        metadata={"plan_code": row.plan_code, "status": row.status, "seat_count": row.seat_count},
+    )
 
 
 async def _existing(ctx: Context) -> TenantSubscription:
@@ -277,6 +299,7 @@ async def update_subscription(
             current = await s.scalar(select(TenantSubscription))
             assert current is not None
             current.billing_email = billing_email
+            _record(ctx, s, current, "customer.subscription.updated")
             await s.commit()
             return current
     obj = await _call(

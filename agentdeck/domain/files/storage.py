@@ -25,6 +25,7 @@ from sqlalchemy import Select, func, select
 from agentdeck.context import Context, Services
 from agentdeck.db.base import utcnow
 from agentdeck.db.models import StorageObject
+from agentdeck.domain import activity
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit, check
@@ -262,6 +263,7 @@ async def store_bytes(ctx: Context, filename: str, mime_type: str, data: bytes) 
     )
     async with ctx.session() as s:
         s.add(row)
+        _uploaded(ctx, s, row)
         await s.commit()
     return row
 
@@ -289,6 +291,7 @@ async def _refresh(services: Services, s: Any, row: StorageObject) -> None:
         row.status = "rejected"
     else:
         row.status, row.size_bytes = "available", stat.size
+        _uploaded(services, s, row)
     await s.commit()
 
 
@@ -389,6 +392,9 @@ async def delete_object(ctx: Context, object_id: uuid.UUID) -> bool:
             raise NotFound("Object not found")
         await ctx.services.storage.delete(row.bucket, row.object_key)
         await s.delete(row)
+        activity.record(
+            ctx, s, "storage.file.deleted", object_type="storage_object", object_id=row.id, object_name=row.filename
+        )
         await s.commit()
     return True
 
@@ -447,8 +453,25 @@ async def receive_upload(
             await _local(services).delete(row.bucket, row.object_key)
             raise NotFound("Object not found")
         fresh.status, fresh.size_bytes = "available", written
+        _uploaded(services, s, fresh)
         await s.commit()
     return fresh
+
+
+def _uploaded(where: Context | Services, s: Any, row: StorageObject) -> None:
+    """An object's bytes are in: the upload in its tenant's activity feed, by its owner."""
+    owner = activity.Actor(str(row.owner_user_id), "user") if row.owner_user_id else None
+    activity.record(
+        where,
+        s,
+        "storage.file.uploaded",
+        tenant_id=row.tenant_id,
+        actor=owner,
+        object_type="storage_object",
+        object_id=row.id,
+        object_name=row.filename,
+        metadata={"mime_type": row.mime_type, "size_bytes": row.size_bytes},
+    )
 
 
 async def open_download(services: Services, object_id: str, expires: str, signature: str) -> tuple[Path, StorageObject]:

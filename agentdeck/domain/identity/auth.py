@@ -25,6 +25,7 @@ from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import ROLES, AuthSession, Membership, User
 from agentdeck.db.models.mfa import MfaMethod
 from agentdeck.db.session import lock_row, rowcount
+from agentdeck.domain import activity
 from agentdeck.domain.common.access import client_info, require_principal
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.results import Outcome
@@ -191,20 +192,39 @@ async def login(ctx: Context, email: str, password: str, tenant_id: uuid.UUID | 
                 ttl=timedelta(minutes=ctx.settings.mfa_challenge_ttl_minutes),
             )
             return MfaChallenge(token, methods)
-        out = await _open_session(ctx, s, user, membership, user_agent, ip)
+        out = await _open_session(ctx, s, user, membership, user_agent, ip, "password")
         await s.commit()
         return out
 
 
 async def _open_session(
-    ctx: Context, s: AsyncSession, user: User, membership: Membership, user_agent: str | None, ip: str | None
+    ctx: Context,
+    s: AsyncSession,
+    user: User,
+    membership: Membership,
+    user_agent: str | None,
+    ip: str | None,
+    method: str,
 ) -> SignedIn:
+    """A new session, recorded in the tenant's activity feed with how the user signed in."""
     session = AuthSession(
         tenant_id=membership.tenant_id, user_id=user.id, refresh_jti="", user_agent=user_agent, ip_address=ip
     )
     s.add(session)
     await s.flush()
-    return await issue_session(ctx, user, membership, session)
+    out = await issue_session(ctx, user, membership, session)
+    activity.record(
+        ctx,
+        s,
+        "auth.login.success",
+        tenant_id=membership.tenant_id,
+        actor=activity.Actor(str(user.id), "user", membership.role),
+        object_type="user",
+        object_id=user.id,
+        object_name=user.email,
+        metadata={"method": method, "session_id": str(session.id)},
+    )
+    return out
 
 
 async def complete_mfa_sign_in(ctx: Context, challenge_token: str, code: str, method_id: uuid.UUID | None) -> SignedIn:
@@ -236,7 +256,7 @@ async def complete_mfa_sign_in(ctx: Context, challenge_token: str, code: str, me
         expires = int(claims["exp"]) - int(time.time()) + LEEWAY_SECONDS
         if not await ctx.services.limiter.try_lock(f"mfa:challenge:{claims['jti']}", max(1, expires)):
             raise Unauthenticated("MFA challenge has already been completed: sign in again.")
-        out = await _open_session(ctx, s, user, membership, user_agent, ip)
+        out = await _open_session(ctx, s, user, membership, user_agent, ip, "mfa")
         await s.commit()
         return out
 

@@ -12,6 +12,7 @@ from agentdeck.auth.passwords import hash_password, password_problems
 from agentdeck.context import Context
 from agentdeck.db.models import Tenant
 from agentdeck.db.models.identity import AuthSession, User
+from agentdeck.domain import activity
 from agentdeck.domain.common.access import client_info
 from agentdeck.domain.common.limits import EMAIL
 from agentdeck.domain.identity import invites
@@ -71,6 +72,17 @@ async def register(
         s.add(session)
         await s.flush()
         signed_in = await issue_session(ctx, user, membership, session)
+        activity.record(
+            ctx,
+            s,
+            "auth.signup.success",
+            tenant_id=tenant.id,
+            actor=activity.Actor(str(user.id), "user", membership.role),
+            object_type="user",
+            object_id=user.id,
+            object_name=user.email,
+            metadata={"role": membership.role, "via_invite": invite_id is not None},
+        )
         await s.commit()
     await _welcome(ctx, user)
     return Registration(signed_in, tenant)

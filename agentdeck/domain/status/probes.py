@@ -4,7 +4,8 @@
 every service, stores one `StatusProbe` row per service and publishes a `status:changes` event
 when a service changes state. The status page and its uptime figures read the rows, so several
 processes agree on what they show. Each round also purges a bounded batch of expired idempotency
-keys (`domain/common/idempotency.purge_expired`): the one periodic upkeep every process runs anyway.
+keys (`domain/common/idempotency.purge_expired`) and of activity events past their retention
+(`domain/activity.purge_older`): the one periodic upkeep every process runs anyway.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from sqlalchemy import delete
 
 from agentdeck.context import Services
 from agentdeck.db.models.status import StatusProbe
+from agentdeck.domain.activity import purge_older
 from agentdeck.domain.common.idempotency import purge_expired
 from agentdeck.domain.status.health import PROBE_TIMEOUT_S, dependency_failures
 
@@ -136,6 +138,10 @@ class StatusMonitor:
             await purge_expired(self.services.db, self.services.settings.idempotency_ttl_hours)
         except Exception:  # noqa: BLE001 - as above; the next round purges what this one could not
             log.warning("could not purge expired idempotency keys (database unavailable?)")
+        try:
+            await purge_older(self.services.db, self.services.settings.activity_retention_days)
+        except Exception:  # noqa: BLE001 - as above
+            log.warning("could not purge old activity events (database unavailable?)")
         self._rounds += 1
         for key, error in results.items():
             ok = error is None

@@ -24,6 +24,7 @@ from sqlalchemy import update
 
 from agentdeck.context import Context
 from agentdeck.db.models import WorkflowRun, WorkflowRunStep
+from agentdeck.domain import activity
 from agentdeck.domain.agents.runtime import (
     add_assistant_message,
     final_payload,
@@ -264,5 +265,16 @@ class Runner:
             )
             if ended and output:
                 await add_assistant_message(s, self.conversation_id, output, self.agent, now)
+            if ended:  # a cancelled run's end is recorded by `cancel_run`, with who cancelled it
+                activity.record(
+                    self.ctx,
+                    s,
+                    "workflow.run.completed",
+                    object_type="workflow_run",
+                    object_id=self.run_id,
+                    object_name=self.spec.key,
+                    status="success" if status == "succeeded" else "failure",
+                    metadata={"workflow_key": self.spec.key, "run_id": str(self.run_id), "status": status},
+                )
             await s.commit()
             return ended

@@ -19,6 +19,7 @@ from sqlalchemy import and_, delete, func, or_, select, update
 
 from agentdeck.context import Context
 from agentdeck.db.models import ConversationEvent, WorkflowRun, WorkflowRunStep
+from agentdeck.domain import activity
 from agentdeck.domain.agents.runs import follow, terminal_recorder
 from agentdeck.domain.agents.runtime import record_run_item
 from agentdeck.domain.agents.streams import StreamWriter, new_stream_id, workflow_context
@@ -224,6 +225,16 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest, claim: idempot
             heartbeat_at=now,
         )
         s.add(run)
+        activity.record(
+            ctx,
+            s,
+            "workflow.run.started",
+            object_type="workflow_run",
+            object_id=run.id,
+            object_name=spec.key,
+            status="pending",
+            metadata={"workflow_key": spec.key, "run_id": str(run.id)},
+        )
         if claim is not None:
             await claim.attach(
                 s, {"run_id": str(run.id), "stream_id": run.stream_id, "conversation_id": str(conversation_id)}
@@ -508,6 +519,16 @@ async def cancel_run(ctx: Context, run_id: str) -> uuid.UUID:
             .values(status="cancelled", ended_at=datetime.now(UTC))
             .returning(WorkflowRun.id)
         )
+        if cancelled is not None:
+            activity.record(
+                ctx,
+                s,
+                "workflow.run.cancelled",
+                object_type="workflow_run",
+                object_id=rid,
+                object_name=run.workflow_key,
+                metadata={"workflow_key": run.workflow_key, "run_id": str(rid), "status": "cancelled"},
+            )
         await s.commit()
     if cancelled is None:
         raise Conflict("Workflow run is not active")
