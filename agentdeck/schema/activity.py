@@ -11,7 +11,7 @@ import enum
 import uuid
 from collections.abc import AsyncGenerator, Iterable
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 import strawberry
 from strawberry import relay
@@ -183,6 +183,27 @@ class RestSubscription:
 # == The native graph ============================================================================
 
 
+@strawberry.enum(description="Who acted.")
+class ActivityActorType(enum.Enum):
+    USER = "user"
+    SERVICE_ACCOUNT = "service_account"
+    SYSTEM = "system"
+
+
+@strawberry.enum(description="What an activity event happened to.")
+class ActivityObjectType(enum.Enum):
+    USER = "user"
+    WORKFLOW_RUN = "workflow_run"
+    STORAGE_OBJECT = "storage_object"
+    SUBSCRIPTION = "subscription"
+
+
+@strawberry.enum(description="Where an activity event came from.")
+class ActivitySource(enum.Enum):
+    API = strawberry.enum_value("api", description="A request.")
+    SYSTEM = strawberry.enum_value("system", description="The platform's own work.")
+
+
 @strawberry.enum(description="Whether an activity event succeeded.")
 class ActivityStatus(enum.Enum):
     SUCCESS = "success"
@@ -206,13 +227,13 @@ class ActivityEvent(graph.Node):
     action: str = strawberry.field(description="What happened, e.g. `auth.login.success`, `workflow.run.completed`.")
     created_at: datetime = strawberry.field(description="When it happened.")
     actor_id: str | None = strawberry.field(description="Who did it: a user's id, a service account's name.")
-    actor_type: str | None = strawberry.field(description="`user`, `service_account` or `system`.")
+    actor_type: ActivityActorType | None = strawberry.field(description="What kind of actor it was.")
     actor_role: str | None = strawberry.field(description="The actor's role in the tenant then.")
-    object_type: str | None = strawberry.field(description="What it happened to, e.g. `workflow_run`.")
+    object_type: ActivityObjectType | None = strawberry.field(description="What kind of object it happened to.")
     object_id: str | None = strawberry.field(description="The id of what it happened to.")
     object_name: str | None = strawberry.field(description="Its name for people (a file name, a workflow key).")
     status: ActivityStatus = strawberry.field(description="Whether it succeeded.")
-    source: str | None = strawberry.field(description="`api` (a request) or `system` (the platform's own work).")
+    source: ActivitySource | None = strawberry.field(description="Where it came from.")
     request_id: str | None = strawberry.field(description="The request's correlation id (`X-Correlation-ID`).")
     ip_hash: str | None = strawberry.field(description="SHA-256 of the client's address.")
     user_agent: str | None = strawberry.field(description="The client's user agent.")
@@ -228,13 +249,13 @@ class ActivityEvent(graph.Node):
             action=e.action,
             created_at=e.created_at,
             actor_id=e.actor_id,
-            actor_type=e.actor_type,
+            actor_type=_opt(ActivityActorType, e.actor_type),
             actor_role=e.actor_role,
-            object_type=e.object_type,
+            object_type=_opt(ActivityObjectType, e.object_type),
             object_id=e.object_id,
             object_name=e.object_name,
             status=ActivityStatus(e.status),
-            source=e.source,
+            source=_opt(ActivitySource, e.source),
             request_id=e.request_id,
             ip_hash=e.ip_hash,
             user_agent=e.user_agent,
@@ -254,8 +275,8 @@ class ActivityEvent(graph.Node):
 class ActivityFilter:
     action: str | None = strawberry.field(default=None, description="Only this action.", metadata=limited(TEXT))
     actor_id: str | None = strawberry.field(default=None, description="Only this actor's.", metadata=limited(TEXT))
-    object_type: str | None = strawberry.field(
-        default=None, description="Only about this kind of object.", metadata=limited(TEXT)
+    object_type: ActivityObjectType | None = strawberry.field(
+        default=None, description="Only about this kind of object."
     )
     object_id: str | None = strawberry.field(
         default=None, description="Only about this object.", metadata=limited(TEXT)
@@ -274,7 +295,7 @@ class ActivityFilter:
         return r.Filter(
             action=self.action,
             actor_id=self.actor_id,
-            object_type=self.object_type,
+            object_type=self.object_type.value if self.object_type else None,
             object_id=self.object_id,
             status=self.status.value if self.status else None,
             request_id=self.request_id,
@@ -401,3 +422,14 @@ class Subscription:
         anchor = _event_key(after, "after") if after is not None else None
         async for entry in r.stream(info.context, anchor):
             yield ActivityEvent.from_entry(entry)
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def _opt(kind: type[E], value: str | None) -> E | None:
+    """A recorded string as its enum; null for none, or for a value this API does not know."""
+    try:
+        return kind(value) if value is not None else None
+    except ValueError:
+        return None

@@ -134,7 +134,7 @@ def test_sign_in_run_upload_and_billing_appear_in_the_feed(server):
     gql = server.gql(
         "query($f: ActivityFilter) { activity(first: 50, filter: $f) { totalCount nodes { %s } } "
         "unreadActivityCount }" % EVENT,
-        {"f": {"objectType": "storage_object"}},
+        {"f": {"objectType": "STORAGE_OBJECT"}},
         token=acct.access_token,
     )
     assert "errors" not in gql, gql
@@ -360,7 +360,7 @@ def test_the_graphql_subscription_delivers_typed_events_and_resumes(server):
     assert "errors" not in got, got
     event = got["data"]["activityEvents"]
     assert event["action"] == "auth.login.success" and event["readState"] == "UNREAD"
-    assert event["actorType"] == "user"
+    assert event["actorType"] == "USER"
 
     login(server, acct.email)
     missed = newer_than(server, acct.access_token, _database_id(server, acct, event["id"]))

@@ -39,7 +39,10 @@ from .enroll_totp import (
     EnrollTotpEnrollTotpUserErrors,
 )
 from .enums import (
+    ActivityActorType,
+    ActivityObjectType,
     ActivityReadState,
+    ActivitySource,
     ActivityStatus,
     AgentAvailability,
     BillingCollectionMethod,
@@ -282,12 +285,15 @@ from .verify_totp import (
 )
 
 __all__ = [
+    "ActivityActorType",
     "ActivityFeed",
     "ActivityFeedActivity",
     "ActivityFeedActivityNodes",
     "ActivityFeedActivityPageInfo",
     "ActivityFilter",
+    "ActivityObjectType",
     "ActivityReadState",
+    "ActivitySource",
     "ActivityStatus",
     "AgentAvailability",
     "AgentFilter",

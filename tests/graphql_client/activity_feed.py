@@ -3,7 +3,7 @@ from typing import Any, Optional
 from pydantic import Field
 
 from .base_model import BaseModel
-from .enums import ActivityReadState, ActivityStatus
+from .enums import ActivityObjectType, ActivityReadState, ActivityStatus
 
 
 class ActivityFeed(BaseModel):
@@ -27,7 +27,7 @@ class ActivityFeedActivityNodes(BaseModel):
     database_id: Any = Field(alias="databaseId")
     action: str
     created_at: Any = Field(alias="createdAt")
-    object_type: Optional[str] = Field(alias="objectType")
+    object_type: Optional[ActivityObjectType] = Field(alias="objectType")
     object_id: Optional[str] = Field(alias="objectId")
     object_name: Optional[str] = Field(alias="objectName")
     status: ActivityStatus

@@ -1,10 +1,28 @@
 from enum import Enum
 
 
+class ActivityActorType(str, Enum):
+    USER = "USER"
+    SERVICE_ACCOUNT = "SERVICE_ACCOUNT"
+    SYSTEM = "SYSTEM"
+
+
+class ActivityObjectType(str, Enum):
+    USER = "USER"
+    WORKFLOW_RUN = "WORKFLOW_RUN"
+    STORAGE_OBJECT = "STORAGE_OBJECT"
+    SUBSCRIPTION = "SUBSCRIPTION"
+
+
 class ActivityReadState(str, Enum):
     UNREAD = "UNREAD"
     READ = "READ"
     DISMISSED = "DISMISSED"
+
+
+class ActivitySource(str, Enum):
+    API = "API"
+    SYSTEM = "SYSTEM"
 
 
 class ActivityStatus(str, Enum):

@@ -4,6 +4,7 @@ from pydantic import Field
 
 from .base_model import BaseModel
 from .enums import (
+    ActivityObjectType,
     ActivityReadState,
     ActivityStatus,
     BillingEventProcessingStatus,
@@ -37,7 +38,7 @@ class ActivityFilter(BaseModel):
     "Only this action."
     actor_id: Optional[str] = Field(alias="actorId", default=None)
     "Only this actor's."
-    object_type: Optional[str] = Field(alias="objectType", default=None)
+    object_type: Optional[ActivityObjectType] = Field(alias="objectType", default=None)
     "Only about this kind of object."
     object_id: Optional[str] = Field(alias="objectId", default=None)
     "Only about this object."
