@@ -73,7 +73,12 @@ class StoragePresignDownload:
         )
 
 
-@strawberry.type(description="A stored object; `pending_upload` until its bytes are seen, then `available`.")
+# Named as the legacy contract names it: `StorageObject` is the native node, which the REST face
+# also reaches (through `Agent.vectorStores`).
+@strawberry.type(
+    name="StorageObjectResponse",
+    description="A stored object; `pending_upload` until its bytes are seen, then `available`.",
+)
 class StorageObject:
     id: uuid.UUID
     bucket: str

@@ -5,6 +5,7 @@ from agentdeck.db.models.billing import BillingPlan, StripeEvent, TenantSubscrip
 from agentdeck.db.models.chat import ChatRun, Conversation, ConversationEvent, ConversationMessage
 from agentdeck.db.models.files import (
     AgentContainer,
+    AgentVectorStore,
     Container,
     StorageObject,
     VectorChunk,
@@ -32,6 +33,7 @@ __all__ = [
     "ConversationEvent",
     "ConversationMessage",
     "AgentContainer",
+    "AgentVectorStore",
     "Container",
     "StorageObject",
     "VectorChunk",
