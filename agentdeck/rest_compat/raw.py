@@ -97,18 +97,19 @@ def blob_routes(services: Services) -> list[Route]:
     ]
 
 
-def _streamed(download: downloads.Download) -> Response:
+async def _streamed(request: Request, download: downloads.Download) -> Response:
     """The legacy download answer (opaque bytes, an attachment, privately cacheable for five
-    minutes), its body read from the source as it is sent."""
-    return StreamingResponse(
-        download.chunks,
-        media_type="application/octet-stream",
-        headers={
-            "Content-Disposition": content_disposition(download.filename),
-            "Cache-Control": "private, max-age=300",
-            "Content-Security-Policy": SANDBOX,
-        },
-    )
+    minutes), its body read from the source as it is sent (a HEAD request's source is closed
+    unread)."""
+    headers = {
+        "Content-Disposition": content_disposition(download.filename),
+        "Cache-Control": "private, max-age=300",
+        "Content-Security-Policy": SANDBOX,
+    }
+    if request.method == "HEAD":
+        await download.close()
+        return Response(media_type="application/octet-stream", headers=headers)
+    return StreamingResponse(download.chunks, media_type="application/octet-stream", headers=headers)
 
 
 def download_routes(context_for: Callable[[Request], Awaitable[Context]]) -> list[Route]:
@@ -119,7 +120,7 @@ def download_routes(context_for: Callable[[Request], Awaitable[Context]]) -> lis
         except DomainError as exc:
             log_client_error("GET " + downloads.FILE_PATH, exc.code, exc.message)
             return _error(exc)
-        return _streamed(download)
+        return await _streamed(request, download)
 
     async def container_file_download(request: Request) -> Response:
         context = await context_for(request)
@@ -135,7 +136,7 @@ def download_routes(context_for: Callable[[Request], Awaitable[Context]]) -> lis
         except DomainError as exc:
             log_client_error("GET " + downloads.CONTAINER_FILE_PATH, exc.code, exc.message)
             return errors.from_extensions(exc.message, exc.extensions, lambda f: ["query", f])
-        return _streamed(download)
+        return await _streamed(request, download)
 
     return [
         Route(downloads.FILE_PATH, file_download, methods=["GET"]),

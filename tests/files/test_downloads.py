@@ -104,6 +104,14 @@ def test_a_local_containers_files_are_its_stored_objects(server):
     assert r.content == TEXT and 'filename="loaf.txt"' in r.headers["content-disposition"]
     by_uuid = download(server, t, CONTAINER_FILE, 200, container_id=c["id"], file_id=f["openai_file_id"])
     assert by_uuid.content == TEXT
+    # The native graph's container lists its files with where each is downloaded.
+    q = "query($id: ID!) { container(id: $id) { files { nodes { fileId downloadUrl } } } }"
+    (listed,) = server.gql(q, {"id": str(relay.GlobalID("Container", c["id"]))}, token=t)["data"]["container"]["files"][
+        "nodes"
+    ]
+    assert listed["fileId"] == f["openai_file_id"]
+    got = httpx.get(listed["downloadUrl"], headers={"Authorization": f"Bearer {t}"}, timeout=10)
+    assert got.status_code == 200 and got.content == TEXT
 
     r = download(server, t, CONTAINER_FILE, 422, params={"filename": "a\r\nb"}, container_id=c["id"], file_id="f")
     assert r.json()["details"][0]["loc"] == ["query", "filename"]
@@ -161,3 +169,11 @@ def test_openai_files_stream_through_the_sdk(openai_server):
     assert 'filename="cfile_1.bin"' in r.headers["content-disposition"]  # OpenAI named none
     download(srv, t, CONTAINER_FILE, 404, container_id=c["openai_id"], file_id="cfile_missing")
     download(srv, other, CONTAINER_FILE, 404, container_id=c["openai_id"], file_id="cfile_1")
+
+
+def test_head_answers_the_headers_without_the_bytes(server):
+    t = register(server, verified=True).access_token
+    f = stored_file(server, t)
+    r = server.rest("HEAD", FILE.format(file_id=f["openai_file_id"]), token=t)
+    assert r.status_code == 200 and r.content == b""
+    assert r.headers["content-type"] == OCTETS and r.headers["content-disposition"].startswith("attachment;")

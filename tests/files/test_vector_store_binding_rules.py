@@ -151,7 +151,7 @@ async def test_downloads_are_the_tenants_files_from_our_storage_offline(tmp_path
         assert (got.filename, await read(got)) == ("loaf.txt", BREAD.encode())
         got = await downloads.open_container_file(ctx, str(container.id), file_id)
         assert got.filename == "bread.txt"
-        await got.chunks.aclose()  # released unread
+        await got.close()  # released unread
         with pytest.raises(NotFound) as gone:
             await downloads.open_container_file(other, container.openai_id, file_id)
         assert gone.value.message == "Container not found"

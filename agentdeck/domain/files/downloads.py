@@ -47,6 +47,12 @@ class Download:
     chunks: AsyncIterator[bytes]
     size: int | None = None
 
+    async def close(self) -> None:
+        """Release the source without reading it (an async generator's `aclose`)."""
+        aclose = getattr(self.chunks, "aclose", None)
+        if aclose is not None:
+            await aclose()
+
 
 def download_url(public_url: str, file_id: str) -> str:
     """Where a file is downloaded (with the bearer token): the REST operation, on `public_url`."""
