@@ -41,7 +41,7 @@ CONTAINER_FILE_PATH = "/api/v1/openai/containers/{container_id}/files/{file_id}/
 @dataclass
 class Download:
     """An opened download: a name for `Content-Disposition`, its size when known, and its
-    bytes, read as they are iterated (iterate to the end, or `aclose`, to release the source)."""
+    bytes, read as they are iterated (iterate to the end, or `close()`, to release the source)."""
 
     filename: str
     chunks: AsyncIterator[bytes]
