@@ -1,20 +1,23 @@
 """Binding vector stores to agents over a real server, through both faces: the extended
 contract's `POST`/`DELETE /api/v1/vector-stores/{id}/bindings/{agent_key}` (validated with
 `assert_documented(..., extended=True)`) and the native `bindVectorStore`/`unbindVectorStore`,
-`VectorStore.boundAgents`, `Agent.vectorStores`; tenancy, roles and bad input; and the
+`VectorStore.boundAgents`, `Agent.vectorStores` (raw posts, and the typed client); tenancy, roles and bad input; and the
 observable effect: a chat turn of the bound agent whose tool call searches returns the store's
 content (the offline model, and the real SDK path against the OpenAI stub), and stops once
 unbound."""
 
 from __future__ import annotations
 
+import asyncio
 import json
 import uuid
 
+import httpx
 import pytest
 from strawberry import relay
 
 from tests.files.test_storage import upload
+from tests.graphql_client import BindVectorStoreInput, UnbindVectorStoreInput, UserErrorCode
 from tests.harness import assert_documented, server_with_openai_stub
 from tests.users import register
 
@@ -201,3 +204,34 @@ def test_openai_model_calling_file_search_gets_the_bound_stores_content(openai_s
     assert "Feed the sourdough starter with rye flour" in turn()
     binding(openai_server, t, "DELETE", store["id"], "retriever", 204)
     assert "rye flour" not in turn()
+
+
+async def test_bindings_through_the_typed_client(server):
+    """What a client generated from schema.graphql gets: bind, read the agent's stores with their
+    files' download URLs, unbind."""
+    owner = await asyncio.to_thread(register, server, verified=True)
+    t = owner.access_token
+    store = await asyncio.to_thread(store_with, server, t, "typed")
+    sid = gid("VectorStore", store["id"])
+    async with server.client(t) as client:
+        bound = (
+            await client.bind_vector_store(BindVectorStoreInput(vector_store_id=sid, agent_key="retriever"))
+        ).bind_vector_store
+        assert bound.user_errors == [] and bound.vector_store is not None
+        assert bound.vector_store.bound_agents == ["retriever"]
+        agent = (await client.agent_vector_stores(key="retriever")).agent
+        assert agent is not None and agent.vector_stores.total_count == 1
+        (listed,) = agent.vector_stores.nodes
+        (file,) = listed.files.nodes
+        assert (listed.id, file.filename) == (sid, "bread.txt")
+        got = await asyncio.to_thread(httpx.get, file.download_url, headers={"Authorization": f"Bearer {t}"})
+        assert got.status_code == 200 and got.content == BREAD
+
+        refused = (
+            await client.bind_vector_store(BindVectorStoreInput(vector_store_id=sid, agent_key="nope"))
+        ).bind_vector_store
+        assert [(e.field, e.code) for e in refused.user_errors] == [(["input", "agentKey"], UserErrorCode.NOT_FOUND)]
+        gone = (
+            await client.unbind_vector_store(UnbindVectorStoreInput(vector_store_id=sid, agent_key="retriever"))
+        ).unbind_vector_store
+        assert gone.user_errors == [] and gone.vector_store is not None and gone.vector_store.bound_agents == []

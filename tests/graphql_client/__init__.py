@@ -1,5 +1,19 @@
+from .agent_vector_stores import (
+    AgentVectorStores,
+    AgentVectorStoresAgent,
+    AgentVectorStoresAgentVectorStores,
+    AgentVectorStoresAgentVectorStoresNodes,
+    AgentVectorStoresAgentVectorStoresNodesFiles,
+    AgentVectorStoresAgentVectorStoresNodesFilesNodes,
+)
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
+from .bind_vector_store import (
+    BindVectorStore,
+    BindVectorStoreBindVectorStore,
+    BindVectorStoreBindVectorStoreUserErrors,
+    BindVectorStoreBindVectorStoreVectorStore,
+)
 from .client import Client
 from .conversation_messages import (
     ConversationMessages,
@@ -155,10 +169,22 @@ from .send_message import (
     SendMessageSendMessageConversation,
     SendMessageSendMessageUserErrors,
 )
+from .unbind_vector_store import (
+    UnbindVectorStore,
+    UnbindVectorStoreUnbindVectorStore,
+    UnbindVectorStoreUnbindVectorStoreUserErrors,
+    UnbindVectorStoreUnbindVectorStoreVectorStore,
+)
 
 __all__ = [
     "AgentAvailability",
     "AgentFilter",
+    "AgentVectorStores",
+    "AgentVectorStoresAgent",
+    "AgentVectorStoresAgentVectorStores",
+    "AgentVectorStoresAgentVectorStoresNodes",
+    "AgentVectorStoresAgentVectorStoresNodesFiles",
+    "AgentVectorStoresAgentVectorStoresNodesFilesNodes",
     "ApproveSignupRequestInput",
     "AsyncBaseClient",
     "AttachVectorStoreFileInput",
@@ -171,6 +197,10 @@ __all__ = [
     "BillingInvoiceStatus",
     "BillingSubscriptionStatus",
     "BindAgentContainerInput",
+    "BindVectorStore",
+    "BindVectorStoreBindVectorStore",
+    "BindVectorStoreBindVectorStoreUserErrors",
+    "BindVectorStoreBindVectorStoreVectorStore",
     "BindVectorStoreInput",
     "CancelSubscriptionInput",
     "CancelWorkflowRunInput",
@@ -286,7 +316,11 @@ __all__ = [
     "ToolKind",
     "TurnStatus",
     "UnbindAgentContainerInput",
+    "UnbindVectorStore",
     "UnbindVectorStoreInput",
+    "UnbindVectorStoreUnbindVectorStore",
+    "UnbindVectorStoreUnbindVectorStoreUserErrors",
+    "UnbindVectorStoreUnbindVectorStoreVectorStore",
     "UpdateStatusIncidentInput",
     "UpdateSubscriptionInput",
     "UpdateTenantSettingsInput",

@@ -1,15 +1,23 @@
 from typing import Any, Optional, Union
 
+from .agent_vector_stores import AgentVectorStores
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
+from .bind_vector_store import BindVectorStore
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
-from .input_types import LoginInput, SendMessageInput
+from .input_types import (
+    BindVectorStoreInput,
+    LoginInput,
+    SendMessageInput,
+    UnbindVectorStoreInput,
+)
 from .login import Login
 from .me import Me
 from .node import Node
 from .nodes import Nodes
 from .send_message import SendMessage
+from .unbind_vector_store import UnbindVectorStore
 
 
 def gql(q: str) -> str:
@@ -144,6 +152,94 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return DeleteConversation.model_validate(data)
+
+    async def bind_vector_store(
+        self, input: BindVectorStoreInput, **kwargs: Any
+    ) -> BindVectorStore:
+        query = gql("""
+            mutation BindVectorStore($input: BindVectorStoreInput!) {
+              bindVectorStore(input: $input) {
+                vectorStore {
+                  id
+                  name
+                  boundAgents
+                }
+                agentKey
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="BindVectorStore", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return BindVectorStore.model_validate(data)
+
+    async def unbind_vector_store(
+        self, input: UnbindVectorStoreInput, **kwargs: Any
+    ) -> UnbindVectorStore:
+        query = gql("""
+            mutation UnbindVectorStore($input: UnbindVectorStoreInput!) {
+              unbindVectorStore(input: $input) {
+                vectorStore {
+                  id
+                  boundAgents
+                }
+                agentKey
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="UnbindVectorStore",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return UnbindVectorStore.model_validate(data)
+
+    async def agent_vector_stores(self, key: str, **kwargs: Any) -> AgentVectorStores:
+        query = gql("""
+            query AgentVectorStores($key: String!) {
+              agent(key: $key) {
+                key
+                vectorStores {
+                  totalCount
+                  nodes {
+                    id
+                    name
+                    files(first: 5) {
+                      nodes {
+                        fileId
+                        filename
+                        downloadUrl
+                      }
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"key": key}
+        response = await self.execute(
+            query=query,
+            operation_name="AgentVectorStores",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return AgentVectorStores.model_validate(data)
 
     async def node(self, id: str, **kwargs: Any) -> Node:
         query = gql("""
