@@ -2,9 +2,9 @@
 contract's `POST`/`DELETE /api/v1/vector-stores/{id}/bindings/{agent_key}` (validated with
 `assert_documented(..., extended=True)`) and the native `bindVectorStore`/`unbindVectorStore`,
 `VectorStore.boundAgents`, `Agent.vectorStores` (raw posts, and the typed client); tenancy, roles
-and bad input; and the observable effect: a chat turn of the bound agent whose tool call searches returns the store's
-content (the offline model, and the real SDK path against the OpenAI stub), and stops once
-unbound."""
+and bad input; and the observable effect: a chat turn of the bound agent whose tool call
+searches returns the store's content (the offline model, and the real SDK path against the OpenAI
+stub), and stops once unbound."""
 
 from __future__ import annotations
 
