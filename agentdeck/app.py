@@ -36,7 +36,7 @@ from agentdeck.middleware import RequestMiddleware
 from agentdeck.pages import page_routes
 from agentdeck.rest_compat.build import NO_STORE, build_routes
 from agentdeck.rest_compat.openapi import build_openapi
-from agentdeck.rest_compat.raw import BLOB_PREFIX, blob_routes, webhook_routes
+from agentdeck.rest_compat.raw import BLOB_PREFIX, blob_routes, download_routes, webhook_routes
 from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
 from agentdeck.schema import REST, build_schema
 from agentdeck.security_headers import SecurityHeadersMiddleware
@@ -169,7 +169,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return await build_context(services, request)
 
     rest_routes, compiled = build_routes(rest_schema, ROUTES, rest_context)
-    raw = RAW_ROUTES if settings.enable_billing else ()  # the webhook is served only with billing
+    raw = tuple(r for r in RAW_ROUTES if settings.enable_billing or not r.billing)  # the webhook: with billing
     openapi_body = orjson.dumps(build_openapi(rest_schema._schema, compiled, raw))
     graphql = GraphQLApp(
         services,
@@ -203,6 +203,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         browser_tools.static_mount(),
         *(webhook_routes(rest_context) if settings.enable_billing else []),
         *blob_routes(services),
+        *download_routes(rest_context),
         *page_routes(rest_schema, rest_context, settings.public_url),
     ]
 

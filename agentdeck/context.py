@@ -28,6 +28,7 @@ from agentdeck.logs import bind_tenant
 from agentdeck.providers.bus import Bus, make_bus
 from agentdeck.providers.containers import make_containers
 from agentdeck.providers.embeddings import make_embeddings
+from agentdeck.providers.files import make_files
 from agentdeck.providers.llm import LLMProvider
 from agentdeck.providers.mail import make_mailer
 from agentdeck.providers.models import make_llm
@@ -82,6 +83,7 @@ class Services:
         self.containers = make_containers(settings)
         self.embeddings = make_embeddings(settings)
         self.moderation = make_moderation(settings)  # None: the moderation guardrail's own rules
+        self.files = make_files(settings)  # OpenAI's file bytes; None offline
         self.keys = KeyStore.load_or_create(settings.var_dir)
         self.tokens = TokenService(
             self.keys,

@@ -3,7 +3,10 @@
 It speaks `POST /v1/responses` (Responses API SSE events), `POST /v1/chat/completions`
 (`data: {chunk}` lines ending with `data: [DONE]`) and `POST /v1/moderations` (scores 0 unless a
 phrase given to `stub.flag(phrase, category)` occurs in the input; these requests are recorded in
-`stub.moderations`, not `stub.requests`). Each request takes the next scripted reply
+`stub.moderations`, not `stub.requests`); and, for the files a tenant keeps at OpenAI,
+`GET /v1/files/{id}/content` and `GET /v1/containers/{id}/files/{id}/content` (bytes put in
+`stub.files` / `stub.container_files`; others 404), `POST`/`DELETE /v1/containers` and
+`POST /v1/embeddings` (deterministic: a hashed bag of words). Each request takes the next scripted reply
 from a queue (`stub.script(...)`); an empty queue replies with the text "stub reply". Every
 request is recorded (`stub.requests`) so tests can assert what the SDK sent.
 
@@ -15,7 +18,9 @@ request is recorded (`stub.requests`) so tests can assert what the SDK sent.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import re
 import threading
 import time
 from collections import deque
@@ -111,11 +116,18 @@ class OpenAIStub:
         self.disconnected = threading.Event()
         self.port = 0
         self._counter = 0
+        self.files: dict[str, tuple[str, bytes]] = {}  # file id -> (filename, bytes)
+        self.container_files: dict[tuple[str, str], bytes] = {}  # (container id, file id) -> bytes
         self.app = Starlette(
             routes=[
                 Route("/v1/responses", self._responses, methods=["POST"]),
                 Route("/v1/chat/completions", self._chat, methods=["POST"]),
                 Route("/v1/moderations", self._moderations, methods=["POST"]),
+                Route("/v1/embeddings", self._embeddings, methods=["POST"]),
+                Route("/v1/containers", self._create_container, methods=["POST"]),
+                Route("/v1/containers/{cid}", self._delete_container, methods=["DELETE"]),
+                Route("/v1/files/{fid}/content", self._file_content, methods=["GET"]),
+                Route("/v1/containers/{cid}/files/{fid}/content", self._container_file_content, methods=["GET"]),
             ]
         )
 
@@ -135,6 +147,8 @@ class OpenAIStub:
         self.requests.clear()
         self.moderations.clear()
         self.flags.clear()
+        self.files.clear()
+        self.container_files.clear()
         self.first_delta_at = self.disconnected_at = None
         self.disconnected.clear()
 
@@ -209,6 +223,72 @@ class OpenAIStub:
                 }
             )
         return JSONResponse({"id": self._next_id("modr"), "model": body.get("model"), "results": results})
+
+    # Files, containers, embeddings -------------------------------------------------------------
+
+    def _note(self, request: Request, body: dict[str, Any] | None = None) -> None:
+        self.requests.append(RecordedRequest(request.url.path, dict(request.headers), body or {}))
+
+    @staticmethod
+    def _missing(what: str) -> Response:
+        error = {"message": f"No such {what}", "type": "invalid_request_error", "code": None, "param": None}
+        return JSONResponse({"error": error}, 404)
+
+    @staticmethod
+    def _chunked(data: bytes) -> AsyncIterator[bytes]:
+        async def chunks() -> AsyncIterator[bytes]:
+            for start in range(0, len(data), 1 << 14):
+                yield data[start : start + (1 << 14)]
+
+        return chunks()
+
+    async def _file_content(self, request: Request) -> Response:
+        self._note(request)
+        found = self.files.get(request.path_params["fid"])
+        if found is None:
+            return self._missing("file")
+        name, data = found
+        return StreamingResponse(
+            self._chunked(data),
+            media_type="application/octet-stream",
+            headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        )
+
+    async def _container_file_content(self, request: Request) -> Response:
+        self._note(request)
+        data = self.container_files.get((request.path_params["cid"], request.path_params["fid"]))
+        if data is None:
+            return self._missing("container file")
+        return StreamingResponse(self._chunked(data), media_type="application/octet-stream")
+
+    async def _create_container(self, request: Request) -> Response:
+        body = await request.json()
+        self._note(request, body)
+        created = {"id": self._next_id("cntr"), "object": "container", "name": body.get("name"), "status": "running"}
+        return JSONResponse({**created, "created_at": int(time.time())})
+
+    async def _delete_container(self, request: Request) -> Response:
+        self._note(request)
+        return JSONResponse({"id": request.path_params["cid"], "object": "container.deleted", "deleted": True})
+
+    @staticmethod
+    def embedding(text: str, dims: int) -> list[float]:
+        """A hashed bag of crudely stemmed words, `dims` wide: texts sharing words are close."""
+        vector = [0.0] * dims
+        for word in re.findall(r"[a-z]{3,}", text.lower()):
+            vector[int(hashlib.md5(word[:6].encode()).hexdigest(), 16) % dims] += 1.0
+        return vector
+
+    async def _embeddings(self, request: Request) -> Response:
+        body = await request.json()
+        self._note(request, body)
+        inputs = body["input"] if isinstance(body["input"], list) else [body["input"]]
+        data = [
+            {"object": "embedding", "index": i, "embedding": self.embedding(t, body.get("dimensions", 64))}
+            for i, t in enumerate(inputs)
+        ]
+        usage = {"prompt_tokens": 1, "total_tokens": 1}
+        return JSONResponse({"object": "list", "data": data, "model": body.get("model", "stub"), "usage": usage})
 
     # POST /v1/responses --------------------------------------------------------------------------
 

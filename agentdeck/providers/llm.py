@@ -125,7 +125,8 @@ class OfflineModel:
 
     It echoes the last user message in word-sized chunks, `delay_s` apart. If the message asks
     for the time (or names a tool the agent has, e.g. "use get_current_time"), it calls that
-    tool first, so the tool loop runs offline too.
+    tool first, so the tool loop runs offline too; a tool that takes a `query` (file_search,
+    search_conversations) is given the whole message as its query.
     """
 
     name = "offline"
@@ -151,8 +152,11 @@ class OfflineModel:
         last = messages[-1] if messages else None
         wanted = self._wanted_tool(last_user, tools)
         if wanted is not None and (last is None or last.role != "tool"):
-            call = ToolCall(id=f"call_offline_{self._calls:06d}", name=wanted.name, arguments="{}")
-            yield ToolCallDelta(0, call.id, call.name, "{}")
+            # A tool that takes a `query` (a search) is asked the user's message.
+            takes_query = "query" in wanted.parameters.get("properties", {})
+            arguments = json.dumps({"query": last_user}) if takes_query else "{}"
+            call = ToolCall(id=f"call_offline_{self._calls:06d}", name=wanted.name, arguments=arguments)
+            yield ToolCallDelta(0, call.id, call.name, arguments)
             yield Completed("", (call,), Usage(_tokens(last_user), 1))
             return
         reply = self.PREFIX + self._reply(last_user, last)

@@ -13,6 +13,7 @@ import hmac
 import os
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol, TypedDict
@@ -59,6 +60,7 @@ class ObjectStorage(Protocol):
     ) -> Presigned: ...
     async def stat(self, bucket: str, key: str) -> Stat | None: ...
     async def read(self, bucket: str, key: str) -> bytes: ...
+    async def open_stream(self, bucket: str, key: str) -> AsyncIterator[bytes]: ...
     async def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None: ...
     async def delete(self, bucket: str, key: str) -> None: ...
 
@@ -174,6 +176,21 @@ class LocalDiskStorage:
     async def read(self, bucket: str, key: str) -> bytes:
         return await asyncio.to_thread(self.path(bucket, key).read_bytes)
 
+    async def open_stream(self, bucket: str, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes, `CHUNK` at a time; the file is opened here (so a missing
+        one raises FileNotFoundError before anything is answered) and closed when the chunks end
+        or are closed."""
+        f = await asyncio.to_thread(self.path(bucket, key).open, "rb")
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                while chunk := await asyncio.to_thread(f.read, CHUNK):
+                    yield chunk
+            finally:
+                await asyncio.to_thread(f.close)
+
+        return chunks()
+
     async def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
         async def one():
             yield data
@@ -264,6 +281,34 @@ class S3Storage:
             obj = await s3.get_object(Bucket=bucket, Key=key)
             async with obj["Body"] as body:
                 return await body.read()
+
+    async def open_stream(self, bucket: str, key: str) -> AsyncIterator[bytes]:
+        """The object's bytes, `CHUNK` at a time (FileNotFoundError, before anything is
+        answered, when there is no such object); the client is released when the chunks end."""
+        from botocore.exceptions import ClientError
+
+        client = self._client()
+        s3 = await client.__aenter__()
+        try:
+            obj = await s3.get_object(Bucket=bucket, Key=key)
+        except ClientError as exc:
+            await client.__aexit__(None, None, None)
+            if exc.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
+                raise FileNotFoundError(key) from exc
+            raise
+        except BaseException:
+            await client.__aexit__(None, None, None)
+            raise
+
+        async def chunks() -> AsyncIterator[bytes]:
+            try:
+                async with obj["Body"] as body:
+                    while chunk := await body.read(CHUNK):
+                        yield chunk
+            finally:
+                await client.__aexit__(None, None, None)
+
+        return chunks()
 
     async def put(self, bucket: str, key: str, data: bytes, content_type: str) -> None:
         async with self._client() as s3:

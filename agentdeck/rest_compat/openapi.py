@@ -244,17 +244,29 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
             }
         paths.setdefault(c.op.path, {})[c.op.method.lower()] = operation
     for r in raw:
-        paths.setdefault(r.path, {})[r.method.lower()] = {
+        success: dict[str, Any] = {
+            "description": {202: "Accepted"}.get(r.status, "Successful Response"),
+            "content": {r.response_media_type: {"schema": r.response}},
+        }
+        if r.response_headers:
+            success["headers"] = {h: {"schema": {"type": "string"}} for h in r.response_headers}
+        raw_op: dict[str, Any] = {
             "tags": list(r.tags),
             "summary": r.summary,
-            "description": "Reads the raw request body (signature verification), then runs the resolver.",
-            "operationId": "Raw_" + r.path.strip("/").replace("/", "_"),
-            "requestBody": {"required": True, "content": {r.request_media_type: {"schema": {"type": "object"}}}},
-            "responses": {
-                str(r.status): {"description": "Accepted", "content": {"application/json": {"schema": r.response}}},
-                **_error_responses(),
-            },
+            "description": r.description,
+            "operationId": "Raw_" + r.path.strip("/").replace("/", "_").replace("{", "").replace("}", ""),
         }
+        if r.parameters:
+            raw_op["parameters"] = list(r.parameters)
+        if r.request_media_type is not None:
+            raw_op["requestBody"] = {
+                "required": True,
+                "content": {r.request_media_type: {"schema": {"type": "object"}}},
+            }
+        raw_op["responses"] = {str(r.status): success, **_error_responses()}
+        if r.bearer:
+            raw_op["security"] = [{"bearerAuth": []}]
+        paths.setdefault(r.path, {})[r.method.lower()] = raw_op
     return {
         "openapi": "3.1.0",
         "info": {

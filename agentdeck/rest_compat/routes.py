@@ -707,6 +707,22 @@ ROUTES: tuple[Op, ...] = (
     ),
     Op(
         "POST",
+        "/api/v1/vector-stores/{vector_store_id}/bindings/{agent_key}",
+        "bindVectorStoreAgent",
+        status=204,
+        tags=("vector-stores",),
+        summary="Bind Agent To Vector Store",
+    ),
+    Op(
+        "DELETE",
+        "/api/v1/vector-stores/{vector_store_id}/bindings/{agent_key}",
+        "unbindVectorStoreAgent",
+        status=204,
+        tags=("vector-stores",),
+        summary="Unbind Agent From Vector Store",
+    ),
+    Op(
+        "POST",
         "/api/v1/containers",
         "createContainer",
         body="input",
@@ -926,7 +942,47 @@ ROUTES: tuple[Op, ...] = (
     ),
 )
 
+# The headers every tenant operation reads (the legacy contract lists them on each).
+_TENANT_HEADERS = tuple(
+    {"in": "header", "name": name, "required": False, "schema": {"anyOf": [{"type": "string"}, {"type": "null"}]}}
+    for name in ("X-Tenant-Id", "X-Tenant-Role", "X-Operator-Override", "X-Operator-Reason")
+)
+_STRING = {"type": "string"}
+_OPTIONAL_STRING = {"anyOf": [{"type": "string"}, {"type": "null"}]}
+
+
+def _download(path: str, summary: str, *parameters: dict) -> RawOp:
+    return RawOp(
+        "GET",
+        path,
+        summary,
+        200,
+        None,
+        {"type": "string", "format": "binary"},
+        tags=("openai-files",),
+        description="Streams the file's bytes as an attachment (`domain/files/downloads.py` says whose and from "
+        "where: our storage, or OpenAI when configured). Not GraphQL: bytes.",
+        response_media_type="application/octet-stream",
+        response_headers=("Cache-Control", "Content-Disposition"),
+        parameters=(*parameters, *_TENANT_HEADERS),
+        bearer=True,
+    )
+
+
 RAW_ROUTES: tuple[RawOp, ...] = (
+    _download(
+        "/api/v1/openai/files/{file_id}/download",
+        "Download Openai File",
+        {"in": "path", "name": "file_id", "required": True, "schema": _STRING},
+    ),
+    _download(
+        "/api/v1/openai/containers/{container_id}/files/{file_id}/download",
+        "Download Openai Container File",
+        {"in": "path", "name": "container_id", "required": True, "schema": _STRING},
+        {"in": "path", "name": "file_id", "required": True, "schema": _STRING},
+        {"in": "query", "name": "conversation_id", "required": False, "schema": _OPTIONAL_STRING},
+        {"in": "query", "name": "filename", "required": False, "schema": _OPTIONAL_STRING},
+    ),
     RawOp(
         "POST",
         "/webhooks/stripe",
@@ -939,5 +995,6 @@ RAW_ROUTES: tuple[RawOp, ...] = (
             "required": ["success", "duplicate"],
         },
         tags=("billing",),
+        billing=True,
     ),
 )

@@ -64,13 +64,20 @@ class Op:
 
 @dataclass(frozen=True)
 class RawOp:
-    """A route that must read the raw request (a signed webhook): served by its own Starlette
-    endpoint, listed here so that openapi.json documents it with the rest."""
+    """A route that is bytes, not GraphQL (a signed webhook, a streamed download): served by its
+    own Starlette endpoint (`rest_compat/raw.py`), listed here so that openapi.json documents it
+    with the rest."""
 
     method: Method
     path: str
     summary: str
     status: int
-    request_media_type: str
-    response: dict
+    request_media_type: str | None  # None: no request body
+    response: dict  # the JSON Schema of the success body
     tags: tuple[str, ...] = ()
+    description: str = "Reads the raw request body (signature verification), then runs the resolver."
+    response_media_type: str = "application/json"
+    response_headers: tuple[str, ...] = ()  # headers the success answer carries
+    parameters: tuple[dict, ...] = ()  # OpenAPI parameter objects
+    bearer: bool = False  # needs a bearer token
+    billing: bool = False  # served only when billing is enabled

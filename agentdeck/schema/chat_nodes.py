@@ -36,6 +36,7 @@ from agentdeck.schema import graph
 from agentdeck.schema.guardrails import ConfiguredGuardrail, GuardrailPreset, agent_guardrails
 from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Scope, TenantRole, allow
+from agentdeck.schema.vector_stores import VectorStoreNode, stores_of_agent
 
 READ = allow(Scope("conversations:read"), TenantRole("viewer"))
 READ_SCOPE = "conversations:read"
@@ -343,6 +344,13 @@ class Agent(graph.Node):
     @strawberry.field(description="The agents it may hand a conversation to.")
     def handoffs(self) -> graph.Connection[Agent]:
         return graph.connection_of([Agent.from_spec(SPECS[h.agent]) for h in self.spec.handoffs])
+
+    @strawberry.field(
+        extensions=allow(TenantRole("viewer")),
+        description="This tenant's vector stores its file search searches (bound with `bindVectorStore`), by name.",
+    )
+    async def vector_stores(self, info: strawberry.Info) -> graph.Connection[VectorStoreNode]:
+        return await stores_of_agent(info, self.spec.key)
 
     @strawberry.field(description="When this tenant's latest conversation with it was active.")
     async def last_used_at(self, info: strawberry.Info) -> datetime | None:

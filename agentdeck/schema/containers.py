@@ -19,10 +19,10 @@ from agentdeck.db import models as db
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import containers as r
+from agentdeck.domain.files.downloads import container_file_url
 from agentdeck.errors import NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.access_native import bounded, check_input, input_key, lookup_key, payload
-from agentdeck.schema.chat_nodes import Agent, load_agent
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
 
@@ -165,6 +165,14 @@ class ContainerExpiry:
             return None
 
 
+@strawberry.type(description="A file in a container.")
+class ContainerFile:
+    file_id: str = strawberry.field(description="The provider's file id.")
+    download_url: str = strawberry.field(
+        description="REST's `/api/v1/openai/containers/{containerId}/files/{fileId}/download` on the public URL."
+    )
+
+
 async def _agent_keys(info: strawberry.Info, keys: list[uuid.UUID]) -> list[list[str]]:
     found = await r.agent_keys_by_container(info.context, list(dict.fromkeys(keys)))
     return [found.get(k, []) for k in keys]
@@ -189,14 +197,22 @@ class ContainerNode(graph.Node):
     created_at: datetime = strawberry.field(description="When it was created.")
     updated_at: datetime = strawberry.field(description="When it last changed.")
 
+    @strawberry.field(
+        description="The files copied into it at creation, each with where it is downloaded (GET with the "
+        "bearer token): from OpenAI for an OpenAI container, else from the tenant's storage."
+    )
+    def files(self, info: strawberry.Info) -> graph.Connection[ContainerFile]:
+        base = info.context.settings.public_url
+        return graph.connection_of(
+            [
+                ContainerFile(file_id=f, download_url=container_file_url(base, self.provider_id, f))
+                for f in self.file_ids
+            ]
+        )
+
     @strawberry.field(description="The keys of the agents whose code interpreter runs in this container.")
     async def agent_keys(self, info: strawberry.Info) -> list[str]:
         return await graph.loader(info, "container.agent_keys", partial(_agent_keys, info)).load(self.database_id)
-
-    @strawberry.field(description="The agents whose code interpreter runs in this container.")
-    async def agents(self, info: strawberry.Info) -> graph.Connection[Agent]:
-        keys = await graph.loader(info, "container.agent_keys", partial(_agent_keys, info)).load(self.database_id)
-        return graph.connection_of([a for a in [await load_agent(info, k) for k in keys] if a is not None])
 
     @classmethod
     def from_row(cls, row: db.Container) -> ContainerNode:

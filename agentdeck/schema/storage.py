@@ -22,7 +22,6 @@ from agentdeck.db import models as db
 from agentdeck.domain.files import storage as r
 from agentdeck.errors import DomainError, InvalidInput, NotFound
 from agentdeck.schema import graph
-from agentdeck.schema.chat_nodes import Agent, Conversation, load_agent, load_conversation
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import Offset, PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
@@ -74,7 +73,12 @@ class StoragePresignDownload:
         )
 
 
-@strawberry.type(description="A stored object; `pending_upload` until its bytes are seen, then `available`.")
+# Named as the legacy contract names it: `StorageObject` is the native node, which the REST face
+# also reaches (through `Agent.vectorStores`).
+@strawberry.type(
+    name="StorageObjectResponse",
+    description="A stored object; `pending_upload` until its bytes are seen, then `available`.",
+)
 class StorageObject:
     id: uuid.UUID
     bucket: str
@@ -291,14 +295,6 @@ class StorageObjectNode(graph.Node):
         if self.row.status != "available":
             return None
         return PresignedRequest.from_signed(await r.sign_download(info.context, self.row))
-
-    @strawberry.field(description="The conversation it was uploaded in; null if none, or since deleted.")
-    async def conversation(self, info: strawberry.Info) -> Conversation | None:
-        return await load_conversation(info, self.row.conversation_id)
-
-    @strawberry.field(description="The agent it was uploaded for; null if none, or no longer in the catalog.")
-    async def agent(self, info: strawberry.Info) -> Agent | None:
-        return await load_agent(info, self.row.agent_key)
 
 
 @strawberry.input(description="Which stored objects to list.")

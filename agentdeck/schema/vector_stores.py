@@ -19,6 +19,7 @@ from agentdeck.db import models as db
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import storage as objects
 from agentdeck.domain.files import vector_stores as r
+from agentdeck.domain.files.downloads import download_url
 from agentdeck.errors import NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.limits import Offset, PageSize, limited
@@ -26,7 +27,11 @@ from agentdeck.schema.permissions import TenantRole, allow
 from agentdeck.schema.storage import StorageObjectNode, acted, by_ids, decode_id
 
 
-@strawberry.type(description="A tenant's vector store (searchable text from attached files).")
+# Named as the legacy contract names it: `VectorStore` is the native node, which the REST face
+# also reaches (through `Agent.vectorStores`).
+@strawberry.type(
+    name="VectorStoreResponse", description="A tenant's vector store (searchable text from attached files)."
+)
 class VectorStore:
     id: uuid.UUID
     openai_id: str
@@ -63,7 +68,10 @@ class VectorStore:
         )
 
 
-@strawberry.type(description="A file in a vector store; `status` is in_progress, completed or failed.")
+@strawberry.type(
+    name="VectorStoreFileResponse",
+    description="A file in a vector store; `status` is in_progress, completed or failed.",
+)
 class VectorStoreFile:
     id: uuid.UUID
     openai_file_id: str
@@ -269,6 +277,18 @@ class RestMutation:
     async def delete_vector_store_file(self, info: strawberry.Info, vector_store_id: uuid.UUID, file_id: str) -> bool:
         return await r.delete_file(info.context, vector_store_id, file_id)
 
+    @strawberry.mutation(extensions=WRITE, description="Let an agent's file search search this store (idempotent).")
+    async def bind_vector_store_agent(self, info: strawberry.Info, vector_store_id: uuid.UUID, agent_key: str) -> bool:
+        await r.bind_agent(info.context, vector_store_id, agent_key)
+        return True
+
+    @strawberry.mutation(extensions=WRITE, description="Stop an agent's file search searching this store (idempotent).")
+    async def unbind_vector_store_agent(
+        self, info: strawberry.Info, vector_store_id: uuid.UUID, agent_key: str
+    ) -> bool:
+        await r.unbind_agent(info.context, vector_store_id, agent_key)
+        return True
+
     @strawberry.mutation(extensions=VIEW, description="Search a vector store (a mutation: POST, no caching).")
     async def search_vector_store(
         self, info: strawberry.Info, vector_store_id: uuid.UUID, input: VectorStoreSearchInput
@@ -343,6 +363,23 @@ class ChunkingStrategy:
         return cls(type=ChunkingStrategyType.AUTO, max_chunk_size_tokens=None, chunk_overlap_tokens=None)
 
 
+def _bound_agents_loader(info: strawberry.Info) -> Any:
+    async def batch(ids: list[uuid.UUID]) -> list[list[str]]:
+        return await r.agent_keys_by_store(info.context, ids)
+
+    return graph.loader(info, "vector_stores.bound_agents", batch)
+
+
+async def stores_of_agent(info: strawberry.Info, agent_key: str) -> graph.Connection[VectorStoreNode]:
+    """`Agent.vectorStores`: the stores bound to the agent (one read for every agent of a response)."""
+
+    async def batch(keys: list[str]) -> list[list[db.VectorStore]]:
+        return await r.stores_by_agent(info.context, keys)
+
+    rows = await graph.loader(info, "vector_stores.by_agent", batch).load(agent_key)
+    return graph.connection_of([VectorStoreNode.from_row(row) for row in rows])
+
+
 def _store_loader(info: strawberry.Info) -> Any:
     async def batch(ids: list[uuid.UUID]) -> list[db.VectorStore | None]:
         return await r.stores_by_ids(info.context, ids)
@@ -408,6 +445,14 @@ class VectorStoreNode(graph.Node):
         counts = await load.load(self.key)
         return VectorStoreFileCounts(**counts, total=sum(counts.values()))
 
+    @strawberry.field(
+        description="The keys of the agents whose file search searches this store, sorted (`agent(key:)` "
+        "reads one; `Agent.vectorStores` is the other side)."
+    )
+    async def bound_agents(self, info: strawberry.Info) -> list[str]:
+        keys: list[str] = await _bound_agents_loader(info).load(self.key)
+        return keys
+
     @strawberry.field(description="Its files, newest first.")
     async def files(
         self,
@@ -471,6 +516,13 @@ class VectorStoreFileNode(graph.Node):
     async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> Any:
         rows = await by_ids(lambda ids: r.files_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
+
+    @strawberry.field(
+        description="Where its bytes are downloaded (GET with the bearer token, streamed as an attachment): "
+        "REST's `/api/v1/openai/files/{fileId}/download` on the server's public URL."
+    )
+    def download_url(self, info: strawberry.Info) -> str:
+        return download_url(info.context.settings.public_url, self.file_id)
 
     @strawberry.field(description="The store it is attached to.")
     async def vector_store(self, info: strawberry.Info) -> VectorStoreNode:
@@ -648,10 +700,37 @@ class DeleteVectorStoreFilePayload:
     deleted_id: strawberry.ID | None = strawberry.field(default=None, description="The deleted file's global id.")
 
 
+@strawberry.input(description="A store and the agent whose file search is to search it.")
+class BindVectorStoreInput:
+    vector_store_id: strawberry.ID = strawberry.field(description="The store's global id.")
+    agent_key: str = strawberry.field(description="The agent's key in the catalog (one that uses file search).")
+
+
+@strawberry.type(description="The store, now searched by the agent.")
+class BindVectorStorePayload:
+    user_errors: list[graph.UserError]
+    vector_store: VectorStoreNode | None = strawberry.field(default=None, description="The store bound.")
+    agent_key: str | None = strawberry.field(default=None, description="The agent that now searches it.")
+
+
+@strawberry.input(description="A store and the agent that is to stop searching it.")
+class UnbindVectorStoreInput:
+    vector_store_id: strawberry.ID = strawberry.field(description="The store's global id.")
+    agent_key: str = strawberry.field(description="The agent's key in the catalog.")
+
+
+@strawberry.type(description="The store, no longer searched by the agent.")
+class UnbindVectorStorePayload:
+    user_errors: list[graph.UserError]
+    vector_store: VectorStoreNode | None = strawberry.field(default=None, description="The store unbound.")
+    agent_key: str | None = strawberry.field(default=None, description="The agent that no longer searches it.")
+
+
 # The domain names these input fields by their REST names; the native inputs call them otherwise.
 _RENAMED = {
     "input.chunking_strategy": "input.chunking",
     "input.expires_after": "input.expiresAfterDays",
+    "agentKey": "input.agentKey",
 }
 
 
@@ -805,3 +884,27 @@ class Mutation:
             return {"deleted_id": input.id}
 
         return await graph.payload(DeleteVectorStoreFilePayload, acted(action(), not_found="input.id"))
+
+    @strawberry.mutation(
+        extensions=WRITE,
+        description="Let an agent's file search search this store (an agent may search several). "
+        "Binding a bound pair again changes nothing.",
+    )
+    async def bind_vector_store(self, info: strawberry.Info, input: BindVectorStoreInput) -> BindVectorStorePayload:
+        async def action() -> dict[str, Any]:
+            store_id = await _readable_store(info, input.vector_store_id, "input.vectorStoreId")
+            row = await r.bind_agent(info.context, store_id, input.agent_key)
+            return {"vector_store": VectorStoreNode.from_row(row), "agent_key": input.agent_key}
+
+        return await graph.payload(BindVectorStorePayload, acted(action(), _RENAMED, not_found="input.agentKey"))
+
+    @strawberry.mutation(extensions=WRITE, description="Stop an agent's file search searching this store (idempotent).")
+    async def unbind_vector_store(
+        self, info: strawberry.Info, input: UnbindVectorStoreInput
+    ) -> UnbindVectorStorePayload:
+        async def action() -> dict[str, Any]:
+            store_id = await _readable_store(info, input.vector_store_id, "input.vectorStoreId")
+            row = await r.unbind_agent(info.context, store_id, input.agent_key)
+            return {"vector_store": VectorStoreNode.from_row(row), "agent_key": input.agent_key}
+
+        return await graph.payload(UnbindVectorStorePayload, acted(action(), _RENAMED, not_found="input.agentKey"))

@@ -1,8 +1,8 @@
 """Agent runtime rules, in-process (tests/inprocess.py), driven by chat turns against a scripted
 model: which tools each agent is offered (its function tools and its handoffs; hosted tools only
-when the provider runs them, a code interpreter in the agent's bound container, never file
-search); that a call to a tool or handoff the agent does not have is answered with an error, not
-run; the history an agent taking over sees under each handoff context policy (the spec's, or the
+when the provider runs them, a code interpreter in the agent's bound container; file search is a
+function tool of ours, never hosted); that a call to a tool or handoff the agent does not have
+is answered with an error, not run; the history an agent taking over sees under each handoff context policy (the spec's, or the
 request's); and the stream envelope's sequence rules (numbered 1..n across forks, nothing after
 the terminal event, which is kept before the bus has it)."""
 
@@ -97,7 +97,8 @@ def test_each_agent_is_offered_its_function_tools_and_its_handoffs():
     handoff = tools_for(SPECS["triage"])[2]
     assert handoff.description == "Hand the conversation to Code Assistant."
     assert tools_for(SPECS["researcher"]) == []  # web search is hosted, not ours to run
-    assert tools_for(SPECS["retriever"]) == []  # file search is not a function tool
+    # File search is ours to run (over the stores bound to the agent), not the provider's.
+    assert [t.name for t in tools_for(SPECS["retriever"])] == ["file_search"]
     assert [t.name for t in tools_for(SPECS["director"])][-1] == "transfer_to_image_studio"
 
 

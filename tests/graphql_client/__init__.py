@@ -4,8 +4,22 @@ from .activity_feed import (
     ActivityFeedActivityNodes,
     ActivityFeedActivityPageInfo,
 )
+from .agent_vector_stores import (
+    AgentVectorStores,
+    AgentVectorStoresAgent,
+    AgentVectorStoresAgentVectorStores,
+    AgentVectorStoresAgentVectorStoresNodes,
+    AgentVectorStoresAgentVectorStoresNodesFiles,
+    AgentVectorStoresAgentVectorStoresNodesFilesNodes,
+)
 from .async_base_client import AsyncBaseClient
 from .base_model import BaseModel, Upload
+from .bind_vector_store import (
+    BindVectorStore,
+    BindVectorStoreBindVectorStore,
+    BindVectorStoreBindVectorStoreUserErrors,
+    BindVectorStoreBindVectorStoreVectorStore,
+)
 from .client import Client
 from .complete_mfa_sign_in import (
     CompleteMfaSignIn,
@@ -128,6 +142,7 @@ from .input_types import (
     BillingContactInput,
     BillingEventFilter,
     BindAgentContainerInput,
+    BindVectorStoreInput,
     CancelSubscriptionInput,
     CancelWorkflowRunInput,
     ChangePasswordInput,
@@ -196,6 +211,7 @@ from .input_types import (
     SubmitContactInput,
     TenantFlagInput,
     UnbindAgentContainerInput,
+    UnbindVectorStoreInput,
     UpdateConversationMemoryInput,
     UpdateNotificationPreferencesInput,
     UpdateStatusIncidentInput,
@@ -259,6 +275,12 @@ from .submit_client_logs import (
     SubmitClientLogsSubmitClientLogs,
     SubmitClientLogsSubmitClientLogsUserErrors,
 )
+from .unbind_vector_store import (
+    UnbindVectorStore,
+    UnbindVectorStoreUnbindVectorStore,
+    UnbindVectorStoreUnbindVectorStoreUserErrors,
+    UnbindVectorStoreUnbindVectorStoreVectorStore,
+)
 from .update_conversation_memory import (
     UpdateConversationMemory,
     UpdateConversationMemoryUpdateConversationMemory,
@@ -297,6 +319,12 @@ __all__ = [
     "ActivityStatus",
     "AgentAvailability",
     "AgentFilter",
+    "AgentVectorStores",
+    "AgentVectorStoresAgent",
+    "AgentVectorStoresAgentVectorStores",
+    "AgentVectorStoresAgentVectorStoresNodes",
+    "AgentVectorStoresAgentVectorStoresNodesFiles",
+    "AgentVectorStoresAgentVectorStoresNodesFilesNodes",
     "ApproveSignupRequestInput",
     "AsyncBaseClient",
     "AttachVectorStoreFileInput",
@@ -309,6 +337,11 @@ __all__ = [
     "BillingInvoiceStatus",
     "BillingSubscriptionStatus",
     "BindAgentContainerInput",
+    "BindVectorStore",
+    "BindVectorStoreBindVectorStore",
+    "BindVectorStoreBindVectorStoreUserErrors",
+    "BindVectorStoreBindVectorStoreVectorStore",
+    "BindVectorStoreInput",
     "CancelSubscriptionInput",
     "CancelWorkflowRunInput",
     "ChangePasswordInput",
@@ -494,6 +527,11 @@ __all__ = [
     "ToolType",
     "TurnStatus",
     "UnbindAgentContainerInput",
+    "UnbindVectorStore",
+    "UnbindVectorStoreInput",
+    "UnbindVectorStoreUnbindVectorStore",
+    "UnbindVectorStoreUnbindVectorStoreUserErrors",
+    "UnbindVectorStoreUnbindVectorStoreVectorStore",
     "UpdateConversationMemory",
     "UpdateConversationMemoryInput",
     "UpdateConversationMemoryUpdateConversationMemory",

@@ -1,8 +1,10 @@
 from typing import Any, Optional, Union
 
 from .activity_feed import ActivityFeed
+from .agent_vector_stores import AgentVectorStores
 from .async_base_client import AsyncBaseClient
 from .base_model import UNSET, UnsetType
+from .bind_vector_store import BindVectorStore
 from .complete_mfa_sign_in import CompleteMfaSignIn
 from .conversation_messages import ConversationMessages
 from .delete_conversation import DeleteConversation
@@ -11,6 +13,7 @@ from .enroll_totp import EnrollTotp
 from .guardrail_preset import GuardrailPreset
 from .input_types import (
     ActivityFilter,
+    BindVectorStoreInput,
     CompleteMfaSignInInput,
     DismissActivityInput,
     EnrollTotpInput,
@@ -20,6 +23,7 @@ from .input_types import (
     RecordConsentInput,
     SendMessageInput,
     SubmitClientLogsInput,
+    UnbindVectorStoreInput,
     UpdateConversationMemoryInput,
     UpdateNotificationPreferencesInput,
     VerifyTotpInput,
@@ -35,6 +39,7 @@ from .nodes import Nodes
 from .record_consent import RecordConsent
 from .send_message import SendMessage
 from .submit_client_logs import SubmitClientLogs
+from .unbind_vector_store import UnbindVectorStore
 from .update_conversation_memory import UpdateConversationMemory
 from .update_notification_preferences import UpdateNotificationPreferences
 from .usage_counters import UsageCounters
@@ -357,6 +362,94 @@ class Client(AsyncBaseClient):
         )
         data = self.get_data(response)
         return UsageCounters.model_validate(data)
+
+    async def bind_vector_store(
+        self, input: BindVectorStoreInput, **kwargs: Any
+    ) -> BindVectorStore:
+        query = gql("""
+            mutation BindVectorStore($input: BindVectorStoreInput!) {
+              bindVectorStore(input: $input) {
+                vectorStore {
+                  id
+                  name
+                  boundAgents
+                }
+                agentKey
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query, operation_name="BindVectorStore", variables=variables, **kwargs
+        )
+        data = self.get_data(response)
+        return BindVectorStore.model_validate(data)
+
+    async def unbind_vector_store(
+        self, input: UnbindVectorStoreInput, **kwargs: Any
+    ) -> UnbindVectorStore:
+        query = gql("""
+            mutation UnbindVectorStore($input: UnbindVectorStoreInput!) {
+              unbindVectorStore(input: $input) {
+                vectorStore {
+                  id
+                  boundAgents
+                }
+                agentKey
+                userErrors {
+                  field
+                  message
+                  code
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"input": input}
+        response = await self.execute(
+            query=query,
+            operation_name="UnbindVectorStore",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return UnbindVectorStore.model_validate(data)
+
+    async def agent_vector_stores(self, key: str, **kwargs: Any) -> AgentVectorStores:
+        query = gql("""
+            query AgentVectorStores($key: String!) {
+              agent(key: $key) {
+                key
+                vectorStores {
+                  totalCount
+                  nodes {
+                    id
+                    name
+                    files(first: 5) {
+                      nodes {
+                        fileId
+                        filename
+                        downloadUrl
+                      }
+                    }
+                  }
+                }
+              }
+            }
+            """)
+        variables: dict[str, object] = {"key": key}
+        response = await self.execute(
+            query=query,
+            operation_name="AgentVectorStores",
+            variables=variables,
+            **kwargs,
+        )
+        data = self.get_data(response)
+        return AgentVectorStores.model_validate(data)
 
     async def guardrail_preset(self, key: str, **kwargs: Any) -> GuardrailPreset:
         query = gql("""

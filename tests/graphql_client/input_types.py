@@ -115,6 +115,15 @@ class BindAgentContainerInput(BaseModel):
     "The container's global id."
 
 
+class BindVectorStoreInput(BaseModel):
+    """A store and the agent whose file search is to search it."""
+
+    vector_store_id: str = Field(alias="vectorStoreId")
+    "The store's global id."
+    agent_key: str = Field(alias="agentKey")
+    "The agent's key in the catalog (one that uses file search)."
+
+
 class CancelSubscriptionInput(BaseModel):
     """Cancel the subscription."""
 
@@ -807,6 +816,15 @@ class TenantFlagInput(BaseModel):
 class UnbindAgentContainerInput(BaseModel):
     """The agent to unbind from its container."""
 
+    agent_key: str = Field(alias="agentKey")
+    "The agent's key in the catalog."
+
+
+class UnbindVectorStoreInput(BaseModel):
+    """A store and the agent that is to stop searching it."""
+
+    vector_store_id: str = Field(alias="vectorStoreId")
+    "The store's global id."
     agent_key: str = Field(alias="agentKey")
     "The agent's key in the catalog."
 

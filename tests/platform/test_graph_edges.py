@@ -1,7 +1,9 @@
 """The edges between domains on the native graph, in-process (tests/inprocess.py): a tenant leads
-to its billing subscription and plan, a workflow run to the conversation it records, a stored
-object to the conversation and agent it was uploaded for, a container to the agents bound to it.
-Each edge reads through the caller's context: another tenant's caller sees none of it."""
+to its billing subscription and plan, a workflow run to the conversation it records. Edges follow
+the domains' layering (workflows over chat over files): the files domain's nodes name agents and
+conversations by key and id (`agentKey`, `conversationId`), the nodes above them link down
+(`Agent.vectorStores`). Each edge reads through the caller's context: another tenant's caller sees
+none of it."""
 
 from __future__ import annotations
 
@@ -58,36 +60,6 @@ async def test_edges_lead_across_domains_and_stay_in_the_tenant(tmp_path):
             relay.GlobalID("Conversation", conversation["databaseId"])
         )
 
-        # Stored object -> the conversation and agent it was uploaded for.
-        upload = await gql(
-            owner,
-            """mutation($i: CreateStorageUploadInput!) { createStorageUpload(input: $i) {
-              storageObject { id conversation { id } agent { key } } } }""",
-            i={
-                "filename": "edges.txt",
-                "mimeType": "text/plain",
-                "sizeBytes": 3,
-                "conversationId": conversation["id"],
-                "agentKey": "researcher",
-            },
-        )
-        stored = upload["createStorageUpload"]["storageObject"]
-        assert stored["conversation"] == {"id": conversation["id"]} and stored["agent"] == {"key": "researcher"}
-
-        # Container -> the agents bound to it, as nodes.
-        box = await gql(
-            owner, 'mutation { createContainer(input: {name: "edges"}) { container { id agents { totalCount } } } }'
-        )
-        container = box["createContainer"]["container"]
-        assert container["agents"]["totalCount"] == 0
-        bound = await gql(
-            owner,
-            """mutation($i: BindAgentContainerInput!) { bindAgentContainer(input: $i) {
-              container { agents { nodes { key } } } } }""",
-            i={"agentKey": "code_assistant", "containerId": container["id"]},
-        )
-        assert bound["bindAgentContainer"]["container"]["agents"]["nodes"] == [{"key": "code_assistant"}]
-
         # Another tenant reaches none of these objects, so none of their edges.
-        ids = [run["id"], stored["id"], container["id"]]
-        assert (await gql(other, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=ids))["nodes"] == [None] * 3
+        ids = [run["id"], conversation["id"]]
+        assert (await gql(other, "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", ids=ids))["nodes"] == [None] * 2

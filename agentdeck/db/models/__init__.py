@@ -6,6 +6,7 @@ from agentdeck.db.models.billing import BillingPlan, StripeEvent, TenantSubscrip
 from agentdeck.db.models.chat import ChatRun, Conversation, ConversationEvent, ConversationMessage
 from agentdeck.db.models.files import (
     AgentContainer,
+    AgentVectorStore,
     Container,
     StorageObject,
     VectorChunk,
@@ -38,6 +39,7 @@ __all__ = [
     "ConversationEvent",
     "ConversationMessage",
     "AgentContainer",
+    "AgentVectorStore",
     "Container",
     "StorageObject",
     "VectorChunk",

@@ -118,3 +118,15 @@ class AgentContainer(TenantOwned, Timestamps, Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     agent_key: Mapped[str] = mapped_column(String(64))
     container_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("containers.id", ondelete="CASCADE"), index=True)
+
+
+class AgentVectorStore(TenantOwned, Timestamps, Base):
+    """A vector store an agent of a tenant searches with its file-search tool (an agent may
+    search several stores, a store may serve several agents; each pair once)."""
+
+    __tablename__ = "agent_vector_stores"
+    __table_args__ = (UniqueConstraint("tenant_id", "agent_key", "vector_store_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    agent_key: Mapped[str] = mapped_column(String(64))
+    vector_store_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("vector_stores.id", ondelete="CASCADE"), index=True)

@@ -414,7 +414,7 @@ async def _run_call(
         next_agent, handed_off = SPECS[target], 1
     elif call.name in TOOLS and call.name in agent.tools:
         try:
-            output = await TOOLS[call.name].run(ctx, args)
+            output = await TOOLS[call.name].run(ctx, args, agent.key)
         except Exception as exc:  # noqa: BLE001 - a failing tool is reported to the model, not fatal
             log.warning("tool %s failed: %s", call.name, exc)
             output = {"error": f"{call.name} failed: {type(exc).__name__}"}

@@ -1,4 +1,5 @@
-"""Function tools the platform runs itself when a model calls them."""
+"""Function tools the platform runs itself when a model calls them. A tool is run with the
+calling agent's key: `file_search` searches the vector stores bound to that agent."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Any
 
 from agentdeck.context import Context
 from agentdeck.domain.agents.search import search_messages
+from agentdeck.domain.files.vector_stores import search_for_agent
 from agentdeck.providers.llm import FunctionTool
 
 
@@ -16,19 +18,47 @@ from agentdeck.providers.llm import FunctionTool
 class Tool:
     schema: FunctionTool
     category: str
-    run: Callable[[Context, dict[str, Any]], Awaitable[Any]]
+    run: Callable[[Context, dict[str, Any], str], Awaitable[Any]]  # (context, arguments, agent key)
 
 
-async def _current_time(_ctx: Context, _args: dict[str, Any]) -> dict[str, Any]:
+async def _current_time(_ctx: Context, _args: dict[str, Any], _agent: str) -> dict[str, Any]:
     return {"utc": datetime.now(UTC).isoformat()}
 
 
-async def _search_conversations(ctx: Context, args: dict[str, Any]) -> dict[str, Any]:
+async def _search_conversations(ctx: Context, args: dict[str, Any], _agent: str) -> dict[str, Any]:
     query = str(args.get("query", "")).strip()
     if not query:
         return {"results": [], "error": "query is required"}
     hits = await search_messages(ctx, query, limit=5)
     return {"results": [{"conversation_id": str(h.conversation.id), "preview": h.preview} for h in hits]}
+
+
+FILE_SEARCH_RESULTS = 5
+FILE_SEARCH_MAX_RESULTS = 20
+
+
+async def _file_search(ctx: Context, args: dict[str, Any], agent: str) -> dict[str, Any]:
+    query = args.get("query")
+    if not isinstance(query, str) or not query.strip():
+        return {"results": [], "error": "query is required"}
+    wanted = args.get("max_num_results")
+    k = (
+        min(max(wanted, 1), FILE_SEARCH_MAX_RESULTS)
+        if isinstance(wanted, int) and not isinstance(wanted, bool)
+        else FILE_SEARCH_RESULTS
+    )
+    page = await search_for_agent(ctx, agent, query[:1000], k)
+    return {
+        "results": [
+            {
+                "file_id": m.file.openai_file_id,
+                "filename": m.file.filename,
+                "score": m.chunk.score,
+                "text": m.chunk.text,
+            }
+            for m in page.data
+        ]
+    }
 
 
 TOOLS: dict[str, Tool] = {
@@ -45,6 +75,22 @@ TOOLS: dict[str, Tool] = {
         ),
         "knowledge",
         _search_conversations,
+    ),
+    "file_search": Tool(
+        FunctionTool(
+            "file_search",
+            "Search the documents of the vector stores bound to this agent; returns the best-matching passages.",
+            {
+                "type": "object",
+                "properties": {
+                    "query": {"type": "string", "description": "What to look for, in words."},
+                    "max_num_results": {"type": "integer", "minimum": 1, "maximum": FILE_SEARCH_MAX_RESULTS},
+                },
+                "required": ["query"],
+            },
+        ),
+        "knowledge",
+        _file_search,
     ),
 }
 

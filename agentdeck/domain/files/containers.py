@@ -160,13 +160,23 @@ async def agent_keys_by_container(ctx: Context, container_ids: list[uuid.UUID]) 
     return found
 
 
+LOCAL_PREFIX = "cntr_local_"
+
+
+def is_local(row: Container) -> bool:
+    """A local record (made offline), not a provider's container."""
+    return row.openai_id.startswith(LOCAL_PREFIX)
+
+
 def status_of(row: Container) -> str:
     """The container's status as one of `STATUSES`, or `UNKNOWN_STATUS` for any other a
     provider reported."""
     return row.status if row.status in STATUSES else UNKNOWN_STATUS
 
 
-def _check_agent_key(agent_key: str) -> None:
+def check_agent_key(agent_key: str) -> None:
+    """A catalog agent's key: a malformed one is invalid input (`agentKey`), an unknown one
+    NotFound (the same rule for every binding of an agent: containers, vector stores)."""
     if not AGENT_KEY.match(agent_key):
         raise _invalid("agentKey", "Agent key must be 1-64 letters, digits, '_', '-' or '.'.")
     if agent_key not in SPECS:
@@ -175,7 +185,7 @@ def _check_agent_key(agent_key: str) -> None:
 
 async def bind_agent(ctx: Context, agent_key: str, container_id: uuid.UUID) -> bool:
     await get_container(ctx, container_id, "admin")
-    _check_agent_key(agent_key)
+    check_agent_key(agent_key)
     async with ctx.session() as s:
         row = await s.scalar(select(AgentContainer).where(AgentContainer.agent_key == agent_key))
         if row is None:
@@ -195,7 +205,7 @@ async def bind_agent(ctx: Context, agent_key: str, container_id: uuid.UUID) -> b
 async def unbind_agent(ctx: Context, agent_key: str) -> bool:
     """Idempotent: unbinding an agent that has no container succeeds."""
     await require_role(ctx, "admin")
-    _check_agent_key(agent_key)
+    check_agent_key(agent_key)
     async with ctx.session() as s:
         await s.execute(delete(AgentContainer).where(AgentContainer.agent_key == agent_key))
         await s.commit()

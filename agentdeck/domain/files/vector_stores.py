@@ -22,7 +22,14 @@ from sqlalchemy.exc import IntegrityError
 
 from agentdeck.context import Context, Services
 from agentdeck.db.base import utcnow
-from agentdeck.db.models import StorageObject, Tenant, VectorChunk, VectorStore, VectorStoreFile
+from agentdeck.db.models import (
+    AgentVectorStore,
+    StorageObject,
+    Tenant,
+    VectorChunk,
+    VectorStore,
+    VectorStoreFile,
+)
 from agentdeck.db.session import lock_row
 from agentdeck.domain.catalog import SPECS
 from agentdeck.domain.common.access import require_role
@@ -30,6 +37,7 @@ from agentdeck.domain.common.filters import matches, validate_filters
 from agentdeck.domain.common.limits import Limit, check
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.files import ingest, ranking
+from agentdeck.domain.files.containers import check_agent_key
 from agentdeck.domain.files.storage import Refused, caller_user_id, get_object
 from agentdeck.errors import Conflict, Forbidden, InvalidInput, NotFound, UpstreamFailed
 from agentdeck.providers.embeddings import OpenAIEmbeddings, unpack
@@ -561,3 +569,101 @@ def _threshold(options: Any) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
         raise _invalid("input.ranking_options", "ranking_options.score_threshold must be a number 0-1.")
     return float(value)
+
+
+# Agent bindings: the stores an agent's file-search tool searches -------------------------------
+
+
+def _check_searching_agent(agent_key: str) -> None:
+    check_agent_key(agent_key)
+    if "file_search" not in SPECS[agent_key].tools:
+        raise _invalid("agentKey", f"Agent '{agent_key}' does not use file search, so it cannot search a store.")
+
+
+async def bind_agent(ctx: Context, store_id: uuid.UUID, agent_key: str) -> VectorStore:
+    """The agent searches this store from now on. Binding a bound pair again changes nothing."""
+    store = await get_store(ctx, store_id, "admin")
+    _check_searching_agent(agent_key)
+    async with ctx.session() as s:
+        bound = await s.scalar(
+            select(AgentVectorStore.id).where(
+                AgentVectorStore.agent_key == agent_key, AgentVectorStore.vector_store_id == store_id
+            )
+        )
+        if bound is None:
+            s.add(AgentVectorStore(agent_key=agent_key, vector_store_id=store_id))
+            try:
+                await s.commit()
+            except IntegrityError:  # bound concurrently (fine), or the store went meanwhile
+                await s.rollback()
+                if await s.get(VectorStore, store_id) is None:
+                    raise NotFound("Vector store not found") from None
+    return store
+
+
+async def unbind_agent(ctx: Context, store_id: uuid.UUID, agent_key: str) -> VectorStore:
+    """The agent no longer searches this store. Idempotent: unbinding a pair that is not bound
+    succeeds (the store and the agent must exist)."""
+    store = await get_store(ctx, store_id, "admin")
+    check_agent_key(agent_key)
+    async with ctx.session() as s:
+        await s.execute(
+            delete(AgentVectorStore).where(
+                AgentVectorStore.agent_key == agent_key, AgentVectorStore.vector_store_id == store_id
+            )
+        )
+        await s.commit()
+    return store
+
+
+async def agent_keys_by_store(ctx: Context, store_ids: Sequence[uuid.UUID]) -> list[list[str]]:
+    """The keys of the agents bound to each store (sorted), in order, in one read."""
+    await require_role(ctx, "viewer")
+    found: dict[uuid.UUID, list[str]] = {i: [] for i in store_ids}
+    if not store_ids:
+        return []
+    async with ctx.session() as s:
+        rows = (
+            await s.execute(
+                select(AgentVectorStore.vector_store_id, AgentVectorStore.agent_key)
+                .where(AgentVectorStore.vector_store_id.in_(set(store_ids)))
+                .order_by(AgentVectorStore.agent_key)
+            )
+        ).all()
+    for store_id, agent_key in rows:
+        found[store_id].append(agent_key)
+    return [found[i] for i in store_ids]
+
+
+async def stores_by_agent(ctx: Context, agent_keys: Sequence[str]) -> list[list[VectorStore]]:
+    """The stores bound to each agent (by name), in order, in one read."""
+    await require_role(ctx, "viewer")
+    found: dict[str, list[VectorStore]] = {k: [] for k in agent_keys}
+    if not agent_keys:
+        return []
+    async with ctx.session() as s:
+        rows = (
+            await s.execute(
+                select(AgentVectorStore.agent_key, VectorStore)
+                .join(VectorStore, VectorStore.id == AgentVectorStore.vector_store_id)
+                .where(AgentVectorStore.agent_key.in_(set(agent_keys)))
+                .order_by(VectorStore.name, VectorStore.id)
+            )
+        ).all()
+    for agent_key, store in rows:
+        found[agent_key].append(store)
+    return [found[k] for k in agent_keys]
+
+
+async def search_for_agent(ctx: Context, agent_key: str, query: str, max_num_results: int | None) -> SearchPage:
+    """What the agent's file-search tool finds: every store bound to the agent searched, the
+    matches merged best first (at most `max_num_results`, 10 by default). No bound store finds
+    nothing."""
+    k = DEFAULT_RESULTS if max_num_results is None else max_num_results
+    (stores,) = await stores_by_agent(ctx, [agent_key])
+    query_text = _query_text(query)
+    matches: list[ChunkMatch] = []
+    for store in stores:
+        matches.extend((await search(ctx, store.id, query_text, None, k, None)).data)
+    matches.sort(key=lambda m: m.chunk.score, reverse=True)
+    return SearchPage(query_text, matches[:k])

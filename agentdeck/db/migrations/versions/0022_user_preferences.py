@@ -1,7 +1,7 @@
 """user consents and notification preferences
 
 Revision ID: 0022
-Revises: 0019
+Revises: 0021
 Create Date: 2026-11-27
 """
 
@@ -11,7 +11,7 @@ from alembic import op
 from agentdeck.db.base import UTCDateTime
 
 revision = "0022"
-down_revision = "0019"
+down_revision = "0021"
 branch_labels = None
 depends_on = None
 
