@@ -1,6 +1,6 @@
 """agent_vector_stores: the vector stores each agent of a tenant searches
 
-Revision ID: 0021
+Revision ID: 0020
 Revises: 0019
 Create Date: 2026-11-27
 """
@@ -10,7 +10,7 @@ from alembic import op
 
 from agentdeck.db.base import UTCDateTime
 
-revision = "0021"
+revision = "0020"
 down_revision = "0019"
 branch_labels = None
 depends_on = None
