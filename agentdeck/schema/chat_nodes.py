@@ -217,11 +217,6 @@ async def load_conversation(info: strawberry.Info, conversation_id: uuid.UUID | 
     return Conversation.from_row(row) if row is not None else None
 
 
-def _missing(required: bool, what: str) -> None:
-    if required:
-        raise NotFound(f"{what} not found.")
-
-
 # -- agents and tools ---------------------------------------------------------------------------
 
 
@@ -277,13 +272,7 @@ class Tool(graph.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Tool | None]:
         access.require_scope(info.context, "tools:read")
-        out: list[Tool | None] = []
-        for name in node_ids:
-            entry = ra.find_tool(name)
-            if entry is None:
-                _missing(required, "Tool")
-            out.append(cls.from_entry(entry) if entry else None)
-        return out
+        return graph.catalog_nodes(node_ids, ra.find_tool, cls.from_entry, required, "Tool")
 
 
 @strawberry.type(description="An agent of the catalog: what it does, its tools, and its use in this tenant.")
@@ -379,12 +368,7 @@ class Agent(graph.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Agent | None]:
         access.require_scope(info.context, "tools:read")
-        out: list[Agent | None] = []
-        for key in node_ids:
-            if key not in SPECS:
-                _missing(required, "Agent")
-            out.append(cls.from_spec(SPECS[key]) if key in SPECS else None)
-        return out
+        return graph.catalog_nodes(node_ids, SPECS.get, cls.from_spec, required, "Agent")
 
 
 # -- conversations, messages, ledger events -----------------------------------------------------

@@ -28,7 +28,7 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 
 from agentdeck.domain.common.results import Page
-from agentdeck.errors import DomainError, InvalidInput
+from agentdeck.errors import DomainError, InvalidInput, NotFound
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -228,6 +228,20 @@ _USER_ERRORS: dict[str, UserErrorCode] = {
     "GONE": UserErrorCode.GONE,
     "PAYLOAD_TOO_LARGE": UserErrorCode.TOO_LARGE,
 }
+
+
+def catalog_nodes(
+    keys: Iterable[str], find: Callable[[str], T | None], convert: Callable[[T], R], required: bool, what: str
+) -> list[R | None]:
+    """`resolve_nodes` of a catalog kept in memory (agents, tools, guardrails): each key's entry,
+    None for a key the catalog lacks, or NotFound for it when Strawberry requires every node."""
+    out: list[R | None] = []
+    for key in keys:
+        entry = find(key)
+        if entry is None and required:
+            raise NotFound(f"{what} not found.")
+        out.append(convert(entry) if entry is not None else None)
+    return out
 
 
 def _camel(name: str) -> str:

@@ -27,7 +27,6 @@ from agentdeck.domain.catalog.guardrails import (
 )
 from agentdeck.domain.common import access
 from agentdeck.domain.common.limits import Limit
-from agentdeck.errors import NotFound
 from agentdeck.schema import graph
 from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Scope, Verified, allow
@@ -67,13 +66,7 @@ class Guardrail(graph.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Guardrail | None]:
         access.require_scope(info.context, "tools:read")
-        out: list[Guardrail | None] = []
-        for key in node_ids:
-            spec = GUARDRAILS.get(key)
-            if spec is None and required:
-                raise NotFound("Guardrail not found.")
-            out.append(cls.from_spec(spec) if spec else None)
-        return out
+        return graph.catalog_nodes(node_ids, GUARDRAILS.get, cls.from_spec, required, "Guardrail")
 
     @strawberry.field(description="The guardrail's key (as `key`).")
     def database_id(self) -> str:
@@ -154,13 +147,7 @@ class GuardrailPreset(graph.Node):
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[GuardrailPreset | None]:
         access.require_scope(info.context, "tools:read")
-        out: list[GuardrailPreset | None] = []
-        for key in node_ids:
-            preset = PRESETS.get(key)
-            if preset is None and required:
-                raise NotFound("Guardrail preset not found.")
-            out.append(cls.from_preset(preset) if preset else None)
-        return out
+        return graph.catalog_nodes(node_ids, PRESETS.get, cls.from_preset, required, "Guardrail preset")
 
     @strawberry.field(description="The preset's key (as `key`).")
     def database_id(self) -> str:
