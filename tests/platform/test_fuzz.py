@@ -41,6 +41,7 @@ REST_EXCLUDED = (
     "/api/v1/billing/stream",
     "/api/v1/notices/stream",
     "/api/v1/conversations/{conversation_id}/stream",
+    "/api/v1/activity/stream",
 )
 GRAPHQL_EXCLUDED = {"logout", "logoutAll", "changePassword"}
 REST_EXAMPLES = 4
