@@ -72,7 +72,7 @@ migrate: install
 
 # In-process tests first (seconds; a broken build fails here), then the end-to-end tests against
 # real servers, spread over TEST_JOBS workers a file at a time (they mostly wait on their servers).
-TEST_JOBS ?= 3
+TEST_JOBS ?= 4
 
 test: lint $(CHROMIUM)
 	$(BIN)/pytest -m "not e2e"
