@@ -34,7 +34,7 @@ from agentdeck.logs import bind_tenant, configure_logging, log_client_error
 from agentdeck.metrics import metrics_endpoint
 from agentdeck.middleware import RequestMiddleware
 from agentdeck.pages import page_routes
-from agentdeck.rest_compat.build import NO_STORE, build_routes
+from agentdeck.rest_compat.build import NO_STORE, RouteIndex, build_routes
 from agentdeck.rest_compat.openapi import build_openapi
 from agentdeck.rest_compat.raw import BLOB_PREFIX, blob_routes, download_routes, webhook_routes
 from agentdeck.rest_compat.routes import RAW_ROUTES, ROUTES
@@ -193,7 +193,7 @@ def create_app(settings: Settings | None = None) -> Starlette:
         return browser_tools.page_response(browser_tools.SWAGGER_UI)
 
     routes: list[BaseRoute] = [
-        *rest_routes,
+        RouteIndex(rest_routes),
         Route("/graphql", graphql, methods=["GET", "POST"]),
         WebSocketRoute("/graphql", graphql),
         Route("/metrics", metrics_endpoint(_secret(settings.metrics_token)), methods=["GET"]),

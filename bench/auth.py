@@ -12,7 +12,7 @@ import tempfile
 
 import orjson
 
-from bench.asgi import call, per_request_us, report
+from bench.asgi import NO_COST_BUDGET, call, per_request_us, report
 
 PASSWORD = "Correct-Horse-42-battery"
 JSON = {"content-type": "application/json"}
@@ -20,7 +20,7 @@ JSON = {"content-type": "application/json"}
 
 async def run(n: int = 1000, logins: int = 20) -> None:
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-")
-    os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "true"})
+    os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "true", **NO_COST_BUDGET})
     from agentdeck.app import create_app
 
     app = create_app()

@@ -19,7 +19,7 @@ import httpx
 import orjson
 import websockets
 
-from bench.asgi import call, per_request_us, report
+from bench.asgi import NO_COST_BUDGET, call, per_request_us, report
 from bench.server import serve
 
 PASSWORD = "Correct-Horse-42-battery"
@@ -48,6 +48,7 @@ def offline_app():
             "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0",
             "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
             "AGENTDECK_CHAT_PER_MINUTE": "100000",
+            **NO_COST_BUDGET,
         }
     )
     from agentdeck.app import create_app

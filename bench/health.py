@@ -10,12 +10,12 @@ from starlette.applications import Starlette
 from starlette.responses import Response
 from starlette.routing import Route
 
-from bench.asgi import call, per_request_us, report
+from bench.asgi import NO_COST_BUDGET, call, per_request_us, report
 
 
 async def run(n: int = 2000) -> None:
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-")
-    os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "false"})
+    os.environ.update({"AGENTDECK_VAR_DIR": tmp, "AGENTDECK_AUTO_MIGRATE": "false", **NO_COST_BUDGET})
     from agentdeck.app import create_app
 
     app = create_app()

@@ -37,9 +37,10 @@ from graphql import (
     validate,
 )
 from graphql.pyutils import Undefined
+from starlette._utils import get_route_path
 from starlette.requests import Request
 from starlette.responses import Response, StreamingResponse
-from starlette.routing import Match, Route
+from starlette.routing import BaseRoute, Match, NoMatchFound, Route
 
 from agentdeck.errors import DomainError, as_unavailable
 from agentdeck.logs import log_client_error
@@ -410,6 +411,45 @@ class RestRoute(Route):
         if match is not Match.NONE and any(o.matches(scope)[0] is not Match.NONE for o in self.yields_to):
             return Match.NONE, {}
         return match, child
+
+
+class RouteIndex(BaseRoute):
+    """The REST routes as one route that looks a request's path up instead of trying ~100
+    templates in turn (a regex match each: ~0.1 ms of every request, `/graphql`'s included, when
+    they led the router's list). A path that is some route's literal template goes to that route
+    only (its siblings with parameters yield it anyway, see `RestRoute`); any other path tries
+    the parameterised templates with its number of segments. The router then sees the route that
+    matched in `scope["route"]`, as before."""
+
+    def __init__(self, routes: list[RestRoute]) -> None:
+        self.routes = routes
+        self.literal = {r.path: r for r in routes if not PATH_PARAM.search(r.path)}
+        self.templated: dict[int, list[RestRoute]] = defaultdict(list)
+        for r in routes:
+            if PATH_PARAM.search(r.path):
+                self.templated[r.path.count("/")].append(r)
+
+    def matches(self, scope: Any) -> tuple[Match, Any]:
+        if scope["type"] != "http":
+            return Match.NONE, {}
+        path = get_route_path(scope)
+        literal = self.literal.get(path)
+        partial: tuple[Any, Route] | None = None
+        for route in [literal] if literal is not None else self.templated.get(path.count("/"), ()):
+            match, child = route.matches(scope)
+            if match is Match.FULL:
+                return Match.FULL, {**child, "route": route}
+            if match is Match.PARTIAL and partial is None:
+                partial = (child, route)
+        if partial is not None:
+            return Match.PARTIAL, {**partial[0], "route": partial[1]}
+        return Match.NONE, {}
+
+    async def handle(self, scope: Any, receive: Any, send: Any) -> None:
+        await scope["route"].handle(scope, receive, send)
+
+    def url_path_for(self, name: str, /, **path_params: Any) -> Any:
+        raise NoMatchFound(name, path_params)
 
 
 def more_specific(path: str, than: str) -> bool:

@@ -481,14 +481,16 @@ class MfaMethod(graph.Node):
 class MfaChallenge:
     challenge_token: str = strawberry.field(description="Pass it to `completeMfaSignIn`; it grants nothing else.")
     expires_at: datetime = strawberry.field(description="When the challenge lapses (sign in again after that).")
-    methods: list[MfaMethod] = strawberry.field(description="The user's active methods, any of which completes it.")
+    methods: graph.Connection[MfaMethod] = strawberry.field(
+        description="The user's active methods, any of which completes it."
+    )
 
     @classmethod
     def from_domain(cls, challenge: r.MfaChallenge) -> MfaChallenge:
         return cls(
             challenge_token=challenge.token.token,
             expires_at=challenge.token.expires_at,
-            methods=[MfaMethod.from_row(m) for m in challenge.methods],
+            methods=graph.connection_of([MfaMethod.from_row(m) for m in challenge.methods]),
         )
 
 

@@ -245,6 +245,7 @@ from .mfa_login import (
     MfaLoginLogin,
     MfaLoginLoginMfaChallenge,
     MfaLoginLoginMfaChallengeMethods,
+    MfaLoginLoginMfaChallengeMethodsNodes,
     MfaLoginLoginTokens,
     MfaLoginLoginUserErrors,
 )
@@ -446,6 +447,7 @@ __all__ = [
     "MfaLoginLogin",
     "MfaLoginLoginMfaChallenge",
     "MfaLoginLoginMfaChallengeMethods",
+    "MfaLoginLoginMfaChallengeMethodsNodes",
     "MfaLoginLoginTokens",
     "MfaLoginLoginUserErrors",
     "MfaMethodFilter",

@@ -538,7 +538,9 @@ class Client(AsyncBaseClient):
                   challengeToken
                   expiresAt
                   methods {
-                    id
+                    nodes {
+                      id
+                    }
                   }
                 }
                 userErrors {

@@ -23,10 +23,14 @@ class MfaLoginLoginTokens(BaseModel):
 class MfaLoginLoginMfaChallenge(BaseModel):
     challenge_token: str = Field(alias="challengeToken")
     expires_at: Any = Field(alias="expiresAt")
-    methods: list["MfaLoginLoginMfaChallengeMethods"]
+    methods: "MfaLoginLoginMfaChallengeMethods"
 
 
 class MfaLoginLoginMfaChallengeMethods(BaseModel):
+    nodes: list["MfaLoginLoginMfaChallengeMethodsNodes"]
+
+
+class MfaLoginLoginMfaChallengeMethodsNodes(BaseModel):
     id: str
 
 
@@ -38,3 +42,4 @@ class MfaLoginLoginUserErrors(BaseModel):
 MfaLogin.model_rebuild()
 MfaLoginLogin.model_rebuild()
 MfaLoginLoginMfaChallenge.model_rebuild()
+MfaLoginLoginMfaChallengeMethods.model_rebuild()

@@ -200,7 +200,7 @@ def test_rest_wrong_codes_are_throttled_like_wrong_passwords(server):
 METHOD_FIELDS = "id databaseId type label active verifiedAt revokedAt"
 LOGIN = (
     "mutation($i: LoginInput!) { login(input: $i) { tokens { accessToken } "
-    "mfaChallenge { challengeToken expiresAt methods { id } } userErrors { field code } } }"
+    "mfaChallenge { challengeToken expiresAt methods { nodes { id } } } userErrors { field code } } }"
 )
 COMPLETE_MUTATION = (
     "mutation($i: CompleteMfaSignInInput!) { completeMfaSignIn(input: $i) { "
@@ -251,7 +251,7 @@ def test_graphql_an_mfa_user_cannot_sign_in_without_a_code(server):
     login = gql_login(server, owner)
     assert login["tokens"] is None and login["userErrors"] == []
     challenge = login["mfaChallenge"]
-    assert [m["id"] for m in challenge["methods"]] == [method["id"]]
+    assert [m["id"] for m in challenge["methods"]["nodes"]] == [method["id"]]
 
     out = server.gql(COMPLETE_MUTATION, {"i": {"challengeToken": challenge["challengeToken"], "code": wrong(secret)}})
     assert out["data"] is None or out["data"]["completeMfaSignIn"] is None
