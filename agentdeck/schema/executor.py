@@ -78,7 +78,14 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        plan = None if self.middleware_manager else _plan(self.schema, parent_type, grouped_field_set)
+        # Strawberry always passes a MiddlewareManager, empty unless an extension resolves fields:
+        # only a manager with middlewares needs every field to go through graphql-core.
+        middleware = self.middleware_manager
+        plan = (
+            None
+            if middleware is not None and middleware.middlewares
+            else _plan(self.schema, parent_type, grouped_field_set)
+        )
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         results: dict[str, Any] = {}

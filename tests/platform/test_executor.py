@@ -122,6 +122,24 @@ def test_the_platform_schema_uses_it():
     assert build_schema().execution_context_class is FastExecutor
 
 
+def test_plain_fields_skip_graphql_cores_field_path_when_strawberry_executes(monkeypatch):
+    """Strawberry hands every execution a MiddlewareManager, empty unless an extension resolves
+    fields: an empty one must not send every field down graphql-core's path (it once did, and the
+    fast path served nothing in production)."""
+    schema = strawberry.Schema(Query, execution_context_class=FastExecutor)
+    calls = []
+    slow_path = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counted(self, parent_type, source, field_group, path, *rest):
+        calls.append(path.key)
+        return slow_path(self, parent_type, source, field_group, path, *rest)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
+    result = schema.execute_sync("{ items { name count color } }")
+    assert result.errors is None and len(result.data["items"]) == 2
+    assert calls == ["items"]  # the list field resolves; its items' plain fields are read directly
+
+
 def test_broken_values_are_errors_not_data():
     data, errors = _run(FastExecutor, "{ broken { name count color } }")
     assert data == {"broken": [{"name": "a", "count": 1, "color": "RED"}, None]}
