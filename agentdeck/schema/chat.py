@@ -40,8 +40,8 @@ from agentdeck.schema.chat_nodes import (
     SearchFirst,
     Tool,
     TurnStatus,
+    agent_node,
     conversation_uuid,
-    load_agent,
     load_conversation,
 )
 from agentdeck.schema.chat_nodes import (
@@ -628,8 +628,8 @@ class SendMessagePayload:
         return await load_conversation(info, self.conversation_id)
 
     @strawberry.field(description="The agent that answered (the last one, after handoffs).")
-    async def agent(self, info: strawberry.Info) -> Agent | None:
-        return await load_agent(info, self.agent_key)
+    def agent(self) -> Agent | None:
+        return agent_node(self.agent_key)
 
 
 @strawberry.type(description="The started turn of `startChat`.")
@@ -646,8 +646,8 @@ class StartChatPayload:
         return await load_conversation(info, self.conversation_id)
 
     @strawberry.field(description="The agent answering.")
-    async def agent(self, info: strawberry.Info) -> Agent | None:
-        return await load_agent(info, self.agent_key)
+    def agent(self) -> Agent | None:
+        return agent_node(self.agent_key)
 
 
 @strawberry.type(description="The answer of `deleteConversation`.")

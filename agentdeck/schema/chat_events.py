@@ -137,12 +137,10 @@ class StreamEventBase:
         return await load_conversation(info, conversation_id)
 
     @strawberry.field(metadata=GRAPHQL_ONLY, description="The agent that produced the event (`agent` as a node).")
-    async def agent_node(
-        self, info: strawberry.Info
-    ) -> Annotated[Agent, strawberry.lazy("agentdeck.schema.chat_nodes")] | None:
-        from agentdeck.schema.chat_nodes import load_agent
+    def agent_node(self) -> Annotated[Agent, strawberry.lazy("agentdeck.schema.chat_nodes")] | None:
+        from agentdeck.schema.chat_nodes import agent_node
 
-        return await load_agent(info, self.agent)
+        return agent_node(self.agent)
 
 
 @strawberry.interface(description="Events about one item of the provider's output.")

@@ -155,13 +155,6 @@ def _usage_loader(info: strawberry.Info) -> Any:
     return graph.loader(info, "chat.agent_usage", batch)
 
 
-def _agent_loader(info: strawberry.Info) -> Any:
-    async def batch(keys: list[str]) -> list[Agent | None]:  # the catalog is in memory: no SQL
-        return [Agent.from_spec(SPECS[k]) if k in SPECS else None for k in keys]
-
-    return graph.loader(info, "chat.agent", batch)
-
-
 def _conversation_loader(info: strawberry.Info) -> Any:
     async def batch(ids: list[uuid.UUID]) -> list[ConversationRow | None]:
         found = await rv.find_conversations(info.context, list(dict.fromkeys(ids)))
@@ -206,8 +199,11 @@ def _event_pages(info: strawberry.Info) -> Any:
     return _windowed(info, "chat.event_pages", rv.event_pages)
 
 
-async def load_agent(info: strawberry.Info, key: str | None) -> Agent | None:
-    return await _agent_loader(info).load(key) if key else None
+def agent_node(key: str | None) -> Agent | None:
+    """The catalog's agent with this key as a node: the catalog is in memory, so no loader and no
+    await (an edge to an agent is a plain synchronous field)."""
+    spec = SPECS.get(key) if key else None
+    return Agent.from_spec(spec) if spec is not None else None
 
 
 async def load_conversation(info: strawberry.Info, conversation_id: uuid.UUID | None) -> Conversation | None:
@@ -279,34 +275,26 @@ class Tool(graph.Node):
 class Agent(graph.Node):
     agent_key: relay.NodeID[str]
     spec: strawberry.Private[AgentSpec]
+    # Plain attributes (read directly by the executor): an agent is on every conversation of a page.
+    database_id: str = strawberry.field(description="The agent's key (as `key`).")
+    key: str = strawberry.field(description="The agent's key, which chat inputs and filters take.")
+    display_name: str = strawberry.field(description="Its name for people.")
+    description: str = strawberry.field(description="What it does.")
+    model: str | None = strawberry.field(description="The model it runs on; null: the platform's default model.")
+    status: AgentAvailability = strawberry.field(description="Whether it takes conversations.")
 
     @classmethod
     def from_spec(cls, spec: AgentSpec) -> Agent:
-        return cls(agent_key=spec.key, spec=spec)
-
-    @strawberry.field(description="The agent's key (as `key`).")
-    def database_id(self) -> str:
-        return self.spec.key
-
-    @strawberry.field(description="The agent's key, which chat inputs and filters take.")
-    def key(self) -> str:
-        return self.spec.key
-
-    @strawberry.field(description="Its name for people.")
-    def display_name(self) -> str:
-        return self.spec.display_name
-
-    @strawberry.field(description="What it does.")
-    def description(self) -> str:
-        return self.spec.description
-
-    @strawberry.field(description="The model it runs on; null: the platform's default model.")
-    def model(self) -> str | None:
-        return self.spec.model
-
-    @strawberry.field(description="Whether it takes conversations.")
-    def status(self) -> AgentAvailability:
-        return AgentAvailability.ACTIVE
+        return cls(
+            agent_key=spec.key,
+            spec=spec,
+            database_id=spec.key,
+            key=spec.key,
+            display_name=spec.display_name,
+            description=spec.description,
+            model=spec.model,
+            status=AgentAvailability.ACTIVE,
+        )
 
     @strawberry.field(description="The JSON Schema of its structured answers, if it gives such.")
     def output_schema(self) -> JSON | None:
@@ -394,34 +382,29 @@ class MessageAttachment:
 class Message(graph.Node):
     uid: relay.NodeID[str]
     row: strawberry.Private[MessageRow]
+    database_id: uuid.UUID  # plain attributes: the executor reads them directly
+    role: MessageRole
+    content: str
+    created_at: datetime
 
     @classmethod
     def from_row(cls, row: MessageRow) -> Message:
-        return cls(uid=str(row.id), row=row)
-
-    @strawberry.field
-    def database_id(self) -> uuid.UUID:
-        return self.row.id
-
-    @strawberry.field
-    def role(self) -> MessageRole:
-        return MessageRole(self.row.role)
-
-    @strawberry.field
-    def content(self) -> str:
-        return self.row.content
-
-    @strawberry.field
-    def created_at(self) -> datetime:
-        return self.row.created_at
+        return cls(
+            uid=str(row.id),
+            row=row,
+            database_id=row.id,
+            role=MessageRole(row.role),
+            content=row.content,
+            created_at=row.created_at,
+        )
 
     @strawberry.field
     def attachments(self) -> list[MessageAttachment]:
         return [MessageAttachment.from_json(a) for a in self.row.attachments or []]
 
     @strawberry.field(description="The agent that wrote it (assistant messages).")
-    async def agent(self, info: strawberry.Info) -> Agent | None:
-        return await load_agent(info, self.row.agent)
+    def agent(self) -> Agent | None:
+        return agent_node(self.row.agent)
 
     @strawberry.field
     async def conversation(self, info: strawberry.Info) -> Conversation | None:
@@ -461,8 +444,8 @@ class ConversationEvent:
         return MessageRole(self.row.role) if self.row.role else None
 
     @strawberry.field
-    async def agent(self, info: strawberry.Info) -> Agent | None:
-        return await load_agent(info, self.row.agent)
+    def agent(self) -> Agent | None:
+        return agent_node(self.row.agent)
 
     @strawberry.field
     def tool_call_id(self) -> str | None:
@@ -528,6 +511,10 @@ class Conversation(graph.Node):
     message_count: int
     created_at: datetime
     updated_at: datetime
+    last_message_preview: str | None = strawberry.field(
+        description="The start of its newest message, kept with the conversation (`lastMessage` reads the "
+        "whole message)."
+    )
 
     @classmethod
     def from_row(cls, row: ConversationRow) -> Conversation:
@@ -540,6 +527,7 @@ class Conversation(graph.Node):
             message_count=row.message_count,
             created_at=row.created_at,
             updated_at=row.updated_at,
+            last_message_preview=row.last_message_preview or None,
         )
 
     @strawberry.field(description="Its memory strategy (`updateConversationMemory` sets it).")
@@ -547,12 +535,12 @@ class Conversation(graph.Node):
         return ConversationMemory(config=MemoryConfig.of(self.row))
 
     @strawberry.field(description="The agent it was started with.")
-    async def agent(self, info: strawberry.Info) -> Agent | None:
-        return await load_agent(info, self.row.agent_entrypoint)
+    def agent(self) -> Agent | None:
+        return agent_node(self.row.agent_entrypoint)
 
     @strawberry.field(description="The agent answering now (another one after a handoff).")
-    async def active_agent(self, info: strawberry.Info) -> Agent | None:
-        return await load_agent(info, self.row.active_agent)
+    def active_agent(self) -> Agent | None:
+        return agent_node(self.row.active_agent)
 
     @strawberry.field(description="Its newest message.")
     async def last_message(self, info: strawberry.Info) -> Message | None:

@@ -91,7 +91,10 @@ def statements(services: Services) -> Iterator[list[str]]:
         event.remove(engine, "before_cursor_execute", count)
 
 
-PAGE = "query($n: Int!) { conversations(first: $n) { nodes { id agent { key } lastMessage { content } } } }"
+PAGE = (
+    "query($n: Int!) { conversations(first: $n) { nodes { id agent { key } lastMessagePreview "
+    "lastMessage { content } } } }"
+)
 
 
 async def test_a_page_of_conversations_costs_the_same_statements_for_5_as_for_50(tmp_path):
@@ -111,6 +114,7 @@ async def test_a_page_of_conversations_costs_the_same_statements_for_5_as_for_50
         assert {n["agent"]["key"] for n in nodes} == set(AGENTS)  # across every agent
         assert nodes[0]["lastMessage"]["content"] == "answer 49"  # newest first, its own last message
         assert all(n["lastMessage"]["content"].startswith("answer ") for n in nodes)
+        assert all(n["lastMessagePreview"] == n["lastMessage"]["content"] for n in nodes)  # kept on the row
         assert len(fifty) == len(five), (five, fifty)
         assert len(fifty) == 3, fifty  # the page, its count, the last messages: no agent query, no N+1
 
