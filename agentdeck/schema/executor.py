@@ -34,6 +34,13 @@ Step = tuple[str, str | None, Any, bool]
 Plans = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None]
 _PLANS: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()  # per schema: the faces coerce apart
 _MAX_PLANS = 4096
+# Subfields collected for (object type, field nodes), across executions: a subscription runs its
+# one document once per event, and collecting an event union's fragments was most of an event's
+# cost. The value keeps the nodes alive, so their ids cannot be reused by another document.
+Collected = dict[tuple[str, tuple[int, ...]], tuple[tuple[Any, ...], Any]]
+_SUBFIELDS: WeakKeyDictionary[GraphQLSchema, Collected] = WeakKeyDictionary()
+_CONDITIONAL = frozenset({"skip", "include", "defer"})
+_CONDITIONAL_OPS: dict[int, tuple[Any, bool]] = {}
 
 
 def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
@@ -126,6 +133,39 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._await_fields(results, pending)
 
+    def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        if self._conditional():  # what @skip/@include keep depends on this execution's variables
+            return super().collect_subfields(return_type, field_details_list)
+        nodes = tuple(detail.node for detail in field_details_list)
+        key = (return_type.name, tuple(map(id, nodes)))
+        cache = _SUBFIELDS.get(self.schema)
+        if cache is None:
+            cache = _SUBFIELDS[self.schema] = {}
+        hit = cache.get(key)
+        if hit is not None:
+            return hit[1]
+        collected = super().collect_subfields(return_type, field_details_list)
+        if len(cache) >= _MAX_PLANS:
+            cache.clear()
+        cache[key] = (nodes, collected)
+        return collected
+
+    def _conditional(self) -> bool:
+        """Whether the operation's document uses a directive that makes field collection depend
+        on variables (decided once per operation node; the entry keeps the node alive)."""
+        hit = _CONDITIONAL_OPS.get(id(self.operation))
+        if hit is not None and hit[0] is self.operation:
+            return hit[1]
+        found = any(
+            directive.name.value in _CONDITIONAL
+            for definition in (self.operation, *(f.definition for f in self.fragments.values()))
+            for directive in _directives(definition)
+        )
+        if len(_CONDITIONAL_OPS) >= _MAX_PLANS:
+            _CONDITIONAL_OPS.clear()
+        _CONDITIONAL_OPS[id(self.operation)] = (self.operation, found)
+        return found
+
     async def _await_fields(self, results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
         # Like graphql-core: one awaitable is awaited in place, several concurrently.
         if len(pending) == 1:
@@ -134,3 +174,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             values = await gather_with_cancel(*(results[r] for r in pending))
             results.update(zip(pending, values, strict=True))
         return results
+
+
+def _directives(node: Any) -> Any:
+    """Every directive used in a definition's selections (and on the definition itself)."""
+    yield from getattr(node, "directives", None) or ()
+    selection_set = getattr(node, "selection_set", None)
+    for selection in selection_set.selections if selection_set else ():
+        yield from _directives(selection)

@@ -140,6 +140,20 @@ def test_plain_fields_skip_graphql_cores_field_path_when_strawberry_executes(mon
     assert calls == ["items"]  # the list field resolves; its items' plain fields are read directly
 
 
+def test_collected_subfields_are_reused_across_executions_but_not_past_skip_and_include():
+    """Subfields are collected once per document and type, across executions (a subscription's
+    events); a document whose selection depends on variables collects them per execution."""
+    items = parse("{ items { name ... on Item { count } } }")
+    first = execute(SCHEMA, items, executor_class=FastExecutor)
+    again = execute(SCHEMA, items, executor_class=FastExecutor)
+    assert first.data == again.data == {"items": [{"name": "a", "count": 1}, {"name": "b", "count": 2}]}
+    conditional = parse("query($c: Boolean!) { items { name count @include(if: $c) } }")
+    shown = execute(SCHEMA, conditional, variable_values={"c": True}, executor_class=FastExecutor)
+    hidden = execute(SCHEMA, conditional, variable_values={"c": False}, executor_class=FastExecutor)
+    assert shown.data == {"items": [{"name": "a", "count": 1}, {"name": "b", "count": 2}]}
+    assert hidden.data == {"items": [{"name": "a"}, {"name": "b"}]}
+
+
 def test_broken_values_are_errors_not_data():
     data, errors = _run(FastExecutor, "{ broken { name count color } }")
     assert data == {"broken": [{"name": "a", "count": 1, "color": "RED"}, None]}
