@@ -90,18 +90,22 @@ async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any)
     for attempt in range(LEDGER_ATTEMPTS):
         try:
             async with ctx.session() as s:
-                await lock_row(s, Conversation, conversation_id)
-                last = await s.scalar(
-                    select(func.max(ConversationEvent.sequence_no)).where(
-                        ConversationEvent.conversation_id == conversation_id
-                    )
-                )
-                s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
+                await append_run_item(s, conversation_id, **item)
                 await s.commit()
             return
         except IntegrityError:
             if attempt == LEDGER_ATTEMPTS - 1:
                 raise
+
+
+async def append_run_item(s: AsyncSession, conversation_id: uuid.UUID, **item: Any) -> None:
+    """`record_run_item` in the caller's transaction (which commits it): the conversation's row
+    lock first, then the next sequence number."""
+    await lock_row(s, Conversation, conversation_id)
+    last = await s.scalar(
+        select(func.max(ConversationEvent.sequence_no)).where(ConversationEvent.conversation_id == conversation_id)
+    )
+    s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
 
 
 async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:
@@ -482,8 +486,9 @@ async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, r
                 ended_at=now,
             )
         )
+        row = await s.get(Conversation, conversation_id, populate_existing=True)  # for the update below
         await s.commit()
-    await publish_update(ctx, conversation_id, "turn_finished", result.status)
+    await publish_update(ctx, conversation_id, "turn_finished", result.status, row)
 
 
 async def add_assistant_message(

@@ -43,11 +43,19 @@ def snapshot(row: Conversation, reason: str, turn_status: str | None = None) -> 
     }
 
 
-async def publish_update(ctx: Context, conversation_id: uuid.UUID, reason: str, turn_status: str | None = None) -> None:
-    """Publish the conversation's state after a change (`reason`); a failure is logged only."""
+async def publish_update(
+    ctx: Context,
+    conversation_id: uuid.UUID,
+    reason: str,
+    turn_status: str | None = None,
+    row: Conversation | None = None,
+) -> None:
+    """Publish the conversation's state after a change (`reason`): `row` as the change's own
+    transaction left it, else read now; a failure is logged only."""
     try:
-        async with ctx.session() as s:
-            row = await s.get(Conversation, conversation_id)
+        if row is None:
+            async with ctx.session() as s:
+                row = await s.get(Conversation, conversation_id)
         if row is None:
             return
         message = snapshot(row, reason, turn_status)

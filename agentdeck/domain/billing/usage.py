@@ -233,12 +233,17 @@ class _Limit:
     end: datetime
 
 
-async def _hard_limit(ctx: Context, feature_key: str) -> _Limit | None:
-    """The plan's hard limit on `feature_key` in the current period, or None (not limited)."""
+_UNREAD: Any = object()
+
+
+async def _hard_limit(ctx: Context, feature_key: str, sub: TenantSubscription | None = _UNREAD) -> _Limit | None:
+    """The plan's hard limit on `feature_key` in the current period, or None (not limited);
+    `sub`: the tenant's subscription (None: it has none) when the caller has read it already."""
     if not (ctx.settings.enable_billing and ctx.settings.enable_usage_guardrails):
         return None
     tc = await tenant_context(ctx)
-    sub = await _subscription(ctx)
+    if sub is _UNREAD:
+        sub = await _subscription(ctx)
     hard_limit = (await _features(ctx, sub)).get(feature_key, {}).get("hard_limit")
     if sub is None or hard_limit is None:
         return None
@@ -293,12 +298,13 @@ async def reserve_usage(ctx: Context, s: AsyncSession, feature_key: str, quantit
 
     Against a hard limit, the tenant row is locked first, so that of concurrent callers each
     counts what the ones before it recorded: two cannot both take the last unit."""
-    limit = await _hard_limit(ctx, feature_key)
+    sub = await s.scalar(select(TenantSubscription))  # in the caller's transaction: no session of its own
+    limit = await _hard_limit(ctx, feature_key, sub)
     if limit is not None:
         await lock_row(s, Tenant, limit.tenant_id)
         await _refuse_beyond(s, limit, quantity)
     if record:
-        start, end = (limit.start, limit.end) if limit else _window(await _subscription(ctx), datetime.now(UTC))
+        start, end = (limit.start, limit.end) if limit else _window(sub, datetime.now(UTC))
         s.add(
             UsageRecord(
                 feature_key=feature_key,

@@ -24,8 +24,8 @@ from agentdeck.db.session import insert_if_absent
 from agentdeck.domain.agents.runs import follow, terminal_recorder
 from agentdeck.domain.agents.runtime import (
     HANDOFF_POLICIES,
+    append_run_item,
     note_message,
-    record_run_item,
     run_turn,
 )
 from agentdeck.domain.agents.streams import StreamWriter, new_stream_id
@@ -192,17 +192,19 @@ async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | 
                     "agent": spec.key,
                 },
             )
+        # The user's message joins the ledger in the transaction that starts the turn.
+        await append_run_item(
+            s,
+            conversation_id,
+            run_item_type="message",
+            run_item_name="user_input",
+            role="user",
+            agent=spec.key,
+            content_text=text,
+        )
+        conversation = await s.get(Conversation, conversation_id, populate_existing=True)
         await s.commit()
-    await record_run_item(
-        ctx,
-        conversation_id,
-        run_item_type="message",
-        run_item_name="user_input",
-        role="user",
-        agent=spec.key,
-        content_text=text,
-    )
-    await publish_update(ctx, conversation_id, "turn_started", "running")
+    await publish_update(ctx, conversation_id, "turn_started", "running", conversation)
     turn = Turn(conversation_id, run.stream_id, run.id, spec)
     writer = StreamWriter(
         ctx.bus, turn.stream_id, str(turn.conversation_id), on_terminal=terminal_recorder(ctx.services, ChatRun, run.id)
