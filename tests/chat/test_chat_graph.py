@@ -116,7 +116,7 @@ async def test_a_page_of_conversations_costs_the_same_statements_for_5_as_for_50
         assert all(n["lastMessage"]["content"].startswith("answer ") for n in nodes)
         assert all(n["lastMessagePreview"] == n["lastMessage"]["content"] for n in nodes)  # kept on the row
         assert len(fifty) == len(five), (five, fifty)
-        assert len(fifty) == 3, fifty  # the page, its count, the last messages: no agent query, no N+1
+        assert len(fifty) == 2, fifty  # the page with its count, the last messages: no agent query, no N+1
 
 
 NESTED = """query($n: Int!) { conversations(first: $n) { nodes {
@@ -141,9 +141,9 @@ async def test_nested_messages_and_events_are_batched_across_the_page(tmp_path):
         assert nodes[0]["messages"]["nodes"] == [{"content": "question 49.0"}, {"content": "question 49.1"}]
         assert nodes[0]["newest"]["nodes"] == [{"content": "answer 49"}]
         assert all(n["events"]["totalCount"] == 0 for n in nodes)  # seeded rows have no ledger
-        # The page and its count, then a window and its counts per distinct window asked for
-        # (`last: 1` asks the total first): 10 statements for 5 conversations or 50.
-        assert len(fifty) == len(five) == 10, (five, fifty)
+        # The page with its count, then a window and its counts per distinct window asked for
+        # (`last: 1` asks the total first): 9 statements for 5 conversations or 50.
+        assert len(fifty) == len(five) == 9, (five, fifty)
 
 
 async def test_agent_usage_of_a_whole_page_is_one_statement(tmp_path):
@@ -399,3 +399,16 @@ async def test_reads_need_the_conversation_scope(tmp_path):
         assert node.errors[0].extensions["code"] == "FORBIDDEN"
         agent = await ok(ctx, '{ agent(key: "triage") { key } }')
         assert agent == {"agent": {"key": "triage"}}
+
+
+async def test_a_page_past_the_end_still_counts_the_whole_list(tmp_path):
+    async with platform(tmp_path, offline_model_delay_ms=0) as services:
+        ctx = await tenant_member(services, tenant_name="Counted")
+        await seed(ctx, 3)
+        query = "query($a: String) { conversations(first: 2, after: $a) { totalCount nodes { id } pageInfo { hasNextPage endCursor } } }"
+        first = (await ok(ctx, query, {"a": None}))["conversations"]
+        assert (first["totalCount"], len(first["nodes"]), first["pageInfo"]["hasNextPage"]) == (3, 2, True)
+        second = (await ok(ctx, query, {"a": first["pageInfo"]["endCursor"]}))["conversations"]
+        assert (second["totalCount"], len(second["nodes"]), second["pageInfo"]["hasNextPage"]) == (3, 1, False)
+        past = (await ok(ctx, query, {"a": second["pageInfo"]["endCursor"]}))["conversations"]
+        assert (past["totalCount"], past["nodes"]) == (3, [])  # no row to carry the count: counted alone

@@ -270,17 +270,21 @@ async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | 
     """The tenant's conversations, most recently active first."""
     await require_role(ctx, "viewer")
     where = [Conversation.agent_entrypoint == agent] if agent else []
+    # The page and the count of the whole list in one statement (a window over the filtered rows,
+    # before LIMIT); only a page past the end needs the count on its own.
     query = (
-        select(Conversation)
+        select(Conversation, func.count().over())
         .where(*where)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
         .offset(offset)
         .limit(limit)
     )
     async with ctx.session() as s:
-        rows = list((await s.scalars(query)).all())
+        found = (await s.execute(query)).all()
+        if found:
+            return Page([row for row, _ in found], found[0][1])
         total = await s.scalar(select(func.count(Conversation.id)).where(*where)) or 0
-    return Page(rows, total)
+    return Page([], total)
 
 
 async def find_conversations(ctx: Context, ids: list[uuid.UUID]) -> dict[uuid.UUID, Conversation]:
