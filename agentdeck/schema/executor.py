@@ -11,6 +11,7 @@ goes through graphql-core's own path, so results and errors are the same. One ex
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 from weakref import WeakKeyDictionary
 
@@ -24,6 +25,8 @@ from graphql import (
 )
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
+from strawberry import relay
+from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
@@ -68,12 +71,28 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
                     leaf.coerce_output_value,
                     isinstance(field.type, GraphQLNonNull),
                 )
+        elif field is not None and field_name == "id":
+            step = _global_id_step(response, parent) or step
         steps.append(step)
     plan = tuple(steps) if any(s[1] is not None for s in steps) else None
     if len(plans) >= _MAX_PLANS:
         plans.clear()
     plans[key] = plan
     return plan
+
+
+def _global_id_step(response: str, parent: GraphQLObjectType) -> Step | None:
+    """A relay Node's `id` as a plain field: its NodeID attribute, encoded with the GraphQL type's
+    name as Strawberry's `Node.id` does, for a type that keeps Node's own `resolve_id` and
+    `resolve_typename` (anything else goes through the resolver)."""
+    origin = getattr((parent.extensions or {}).get(BACKREF), "origin", None)
+    if not (isinstance(origin, type) and issubclass(origin, relay.Node)):
+        return None
+    inherited = getattr(origin.resolve_id, "__func__", None) is getattr(relay.Node.resolve_id, "__func__", None)
+    named = getattr(origin.resolve_typename, "__func__", None) is getattr(relay.Node.resolve_typename, "__func__", None)
+    if not (inherited and named):
+        return None
+    return (response, origin.resolve_id_attr(), partial(to_base64, parent.name), True)
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 import strawberry
 from graphql import execute, parse
+from strawberry import relay
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 
 from agentdeck.schema import build_schema
@@ -163,3 +164,39 @@ def test_broken_values_are_errors_not_data():
     assert [(tuple(path), "Int cannot represent" in message) for message, path in errors] == [
         (("broken", 1, "count"), True)
     ]
+
+
+@strawberry.type
+class Plain(relay.Node):
+    code: relay.NodeID[str]
+
+
+@strawberry.type
+class Custom(relay.Node):
+    code: relay.NodeID[str]
+
+    @classmethod
+    def resolve_id(cls, root: Custom, *, info: strawberry.Info) -> str:
+        return root.code.upper()
+
+
+@strawberry.type
+class NodeQuery:
+    @strawberry.field
+    def plain(self) -> list[Plain]:
+        return [Plain(code="a1"), Plain(code="b2")]
+
+    @strawberry.field
+    def custom(self) -> Custom:
+        return Custom(code="c3")
+
+
+def test_a_nodes_id_read_directly_is_strawberrys_global_id():
+    schema = strawberry.Schema(NodeQuery, execution_context_class=FastExecutor)
+    result = schema.execute_sync("{ plain { id } custom { id } }")
+    assert result.errors is None
+    assert [n["id"] for n in result.data["plain"]] == [
+        str(relay.GlobalID("Plain", "a1")),
+        str(relay.GlobalID("Plain", "b2")),
+    ]
+    assert result.data["custom"]["id"] == str(relay.GlobalID("Custom", "C3"))  # its own resolve_id still runs
