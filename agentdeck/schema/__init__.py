@@ -120,9 +120,15 @@ def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schem
         persisted_queries(store),  # first: it supplies the document the others read
         MaxTokensLimiter(max_token_count=settings.graphql_max_tokens),
         CachedParser(maxsize=512),
-        QueryDepthLimiter(max_depth=settings.graphql_max_depth),
-        MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases),
-        AddValidationRules([SafeStringLiterals]),
+        # One extension for the three validation rules: each extension costs hooks on every
+        # request, while the rules run only when a document is first validated.
+        AddValidationRules(
+            [
+                *QueryDepthLimiter(max_depth=settings.graphql_max_depth).validation_rules,
+                *MaxAliasesLimiter(max_alias_count=settings.graphql_max_aliases).validation_rules,
+                SafeStringLiterals,
+            ]
+        ),
         BoundedValidation(max_fields=settings.graphql_max_fields),
         RequestChecks,
         # After the checks above: costs the validated document, before anything executes.
