@@ -29,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 from graphql import (
     DocumentNode,
@@ -89,11 +90,28 @@ def operation_cost(
     root = _root(schema, operation)
     if root is None:
         return 0
+    # An operation without variables costs the same every time: the parse cache hands back the
+    # same document object for the same text, so its cost is kept with it (the entry holds the
+    # document, whose id therefore cannot be reused).
+    fixed = not operation.variable_definitions
+    known = _FIXED.get(schema)
+    if known is None:
+        known = _FIXED[schema] = {}
+    if fixed and (hit := known.get(id(operation))) is not None and hit[0] is operation:
+        return hit[1]
     found = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     # Variables that execution refuses (it reports them): counted as if absent.
     coerced = None if isinstance(found, list) else found
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
-    return _Costing(schema, fragments, coerced).root(operation.selection_set, root)
+    cost = _Costing(schema, fragments, coerced).root(operation.selection_set, root)
+    if fixed:
+        if len(known) >= 1024:
+            known.clear()
+        known[id(operation)] = (operation, cost)
+    return cost
+
+
+_FIXED: WeakKeyDictionary[GraphQLSchema, dict[int, tuple[OperationDefinitionNode, int]]] = WeakKeyDictionary()
 
 
 def _root(schema: GraphQLSchema, operation: OperationDefinitionNode) -> GraphQLObjectType | None:
