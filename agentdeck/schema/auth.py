@@ -213,6 +213,7 @@ class User(graph.Node):
     platform_role: PlatformRole | None = strawberry.field(description="A platform role (operators), else null.")
     created_at: datetime = strawberry.field(description="When the account was created.")
     tenant_id: strawberry.Private[uuid.UUID]
+    tenant_row: strawberry.Private[TenantRow | None] = None  # when the reader of the user read it too
 
     @classmethod
     def of(cls, user: UserRow, tenant_id: uuid.UUID, role: str) -> User:
@@ -235,7 +236,9 @@ class User(graph.Node):
     @classmethod
     def from_profile(cls, profile: r.Profile) -> User:
         assert profile.tenant is not None and profile.role is not None  # r.viewer guarantees them
-        return cls.of(profile.user, profile.tenant.id, profile.role)
+        user = cls.of(profile.user, profile.tenant.id, profile.role)
+        user.tenant_row = profile.tenant  # read with the user: `me { tenant }` reads nothing more
+        return user
 
     @classmethod
     async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
@@ -251,7 +254,7 @@ class User(graph.Node):
 
     @strawberry.field(description="The tenant this user is seen in: for `me`, the tenant of the access token.")
     async def tenant(self, info: strawberry.Info) -> Tenant:
-        row = await _tenant_loader(info).load(self.tenant_id)
+        row = self.tenant_row or await _tenant_loader(info).load(self.tenant_id)
         if row is None:
             raise NotFound("Tenant not found.")
         return Tenant.from_row(row)

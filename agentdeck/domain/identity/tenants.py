@@ -89,11 +89,14 @@ async def tenants_by_ids(ctx: Context, tenant_ids: Sequence[uuid.UUID | None]) -
     """Tenants by id, in order, for objects the caller already sees (a user's or a session's
     tenant): no check of its own."""
     wanted = {i for i in tenant_ids if i is not None}
-    rows: Sequence[Tenant] = []
+    found: dict[uuid.UUID, Tenant] = {}
+    decided = ctx.tenant  # the request's tenant, read once when the request's tenant was decided
+    if decided is not None and decided.tenant_id in wanted:
+        found[decided.tenant_id] = decided.tenant
+        wanted.discard(decided.tenant_id)
     if wanted:
         async with ctx.platform_session() as s:
-            rows = (await s.scalars(select(Tenant).where(Tenant.id.in_(wanted)))).all()
-    found = {row.id: row for row in rows}
+            found.update((row.id, row) for row in (await s.scalars(select(Tenant).where(Tenant.id.in_(wanted)))).all())
     return [found.get(i) if i is not None else None for i in tenant_ids]
 
 
