@@ -11,7 +11,7 @@ import enum
 import uuid
 from collections.abc import AsyncGenerator, Iterable
 from datetime import datetime
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import strawberry
 from strawberry import relay
@@ -249,13 +249,13 @@ class ActivityEvent(graph.Node):
             action=e.action,
             created_at=e.created_at,
             actor_id=e.actor_id,
-            actor_type=_opt(ActivityActorType, e.actor_type),
+            actor_type=graph.known_member(ActivityActorType, e.actor_type),
             actor_role=e.actor_role,
-            object_type=_opt(ActivityObjectType, e.object_type),
+            object_type=graph.known_member(ActivityObjectType, e.object_type),
             object_id=e.object_id,
             object_name=e.object_name,
             status=ActivityStatus(e.status),
-            source=_opt(ActivitySource, e.source),
+            source=graph.known_member(ActivitySource, e.source),
             request_id=e.request_id,
             ip_hash=e.ip_hash,
             user_agent=e.user_agent,
@@ -422,14 +422,3 @@ class Subscription:
         anchor = _event_key(after, "after") if after is not None else None
         async for entry in r.stream(info.context, anchor):
             yield ActivityEvent.from_entry(entry)
-
-
-E = TypeVar("E", bound=enum.Enum)
-
-
-def _opt(kind: type[E], value: str | None) -> E | None:
-    """A recorded string as its enum; null for none, or for a value this API does not know."""
-    try:
-        return kind(value) if value is not None else None
-    except ValueError:
-        return None

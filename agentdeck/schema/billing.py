@@ -5,7 +5,7 @@ import uuid
 from collections.abc import AsyncGenerator, Iterable
 from dataclasses import replace
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 
 import strawberry
 from strawberry import relay
@@ -22,9 +22,6 @@ from agentdeck.schema import graph
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
 from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import TenantRole, allow
-
-E = TypeVar("E", bound=enum.Enum)
-
 
 # == The legacy shapes (the REST face) ===========================================================
 # What the REST routes (`rest_compat/routes.py`) answer, byte for byte: reachable only from the
@@ -415,15 +412,6 @@ class RestSubscription:
 # (the token's; for an operator, the one `X-Tenant-Id` names): no field takes a tenant id.
 
 
-def _enum(kind: type[E], value: str | None) -> E | None:
-    """A provider's string as a member of `kind`, or None for a value it does not know (event
-    parts are the provider's documents: a new value there must not break a whole page)."""
-    try:
-        return kind(value) if value is not None else None
-    except ValueError:
-        return None
-
-
 def _moment(text: str | None) -> datetime | None:
     return datetime.fromisoformat(text) if text else None
 
@@ -590,7 +578,7 @@ class BillingEventSubscription:
     def from_part(cls, part: dict[str, Any]) -> BillingEventSubscription:
         return cls(
             plan_code=part["plan_code"],
-            status=_enum(BillingSubscriptionStatus, part.get("status")),
+            status=graph.known_member(BillingSubscriptionStatus, part.get("status")),
             seat_count=part.get("seat_count"),
             auto_renew=part["auto_renew"],
             current_period_start=_moment(part.get("current_period_start")),
@@ -618,12 +606,12 @@ class BillingInvoice:
     def from_part(cls, part: dict[str, Any]) -> BillingInvoice:
         return cls(
             invoice_id=part["invoice_id"],
-            status=_enum(BillingInvoiceStatus, part.get("status")),
+            status=graph.known_member(BillingInvoiceStatus, part.get("status")),
             amount_due_cents=part["amount_due_cents"],
             currency=part["currency"],
             billing_reason=part.get("billing_reason"),
             hosted_invoice_url=part.get("hosted_invoice_url"),
-            collection_method=_enum(BillingCollectionMethod, part.get("collection_method")),
+            collection_method=graph.known_member(BillingCollectionMethod, part.get("collection_method")),
             period_start=_moment(part.get("period_start")),
             period_end=_moment(part.get("period_end")),
         )

@@ -230,6 +230,18 @@ _USER_ERRORS: dict[str, UserErrorCode] = {
 }
 
 
+E = TypeVar("E", bound=Enum)
+
+
+def known_member(kind: type[E], value: str | None) -> E | None:
+    """A recorded or provider's string as a member of `kind`; None for none, or for a value this
+    API does not know (a new value upstream must not break a whole page)."""
+    try:
+        return kind(value) if value is not None else None
+    except ValueError:
+        return None
+
+
 def catalog_nodes(
     keys: Iterable[str], find: Callable[[str], T | None], convert: Callable[[T], R], required: bool, what: str
 ) -> list[R | None]:
