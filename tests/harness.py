@@ -11,7 +11,6 @@ import os
 import shutil
 import socket
 import subprocess
-import sys
 import tempfile
 import time
 import uuid
@@ -24,6 +23,8 @@ from typing import Any
 import httpx
 import pytest
 from websockets.sync.client import connect as ws_connect
+
+from tests.spawner import ServerProcess, Spawner
 
 ROOT = Path(__file__).resolve().parents[1]
 CONTRACT_DIR = ROOT / "tests" / "contract"
@@ -144,11 +145,15 @@ def fresh_database(backend: str, tmp: Path) -> Iterator[str]:
             _psql(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
+# `agentdeck serve` forked from a process that imported the app once (tests/spawner.py).
+_SPAWNER = Spawner(ROOT)
+
+
 @dataclass
 class Server:
     base_url: str
     env: dict[str, str]
-    process: subprocess.Popen
+    process: ServerProcess
     log_path: Path
     http: httpx.Client = field(init=False)
 
@@ -293,13 +298,7 @@ def start_server(
     full_env.update(env or {})
     full_env = {k: v for k, v in full_env.items() if v is not None}
     log_path = tmp / f"server-{port}.log"
-    process = subprocess.Popen(
-        [sys.executable, "-m", "agentdeck.cli", "serve"],
-        env=full_env,
-        cwd=ROOT,
-        stdout=log_path.open("w"),
-        stderr=subprocess.STDOUT,
-    )
+    process = _SPAWNER.spawn(["serve"], full_env, ROOT, log_path)
     server = Server(f"http://127.0.0.1:{port}", full_env, process, log_path)
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
