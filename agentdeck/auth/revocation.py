@@ -3,7 +3,13 @@
 Access tokens carry their session id (`sid`). Checking the database on every request would be
 correct but costs a query per call; caching alone would let a revoked session live until the
 entry expires. So: cache "live" answers briefly, and every revocation is published on the bus,
-which each process (this one included) applies to its cache at once.
+which each process (this one included) applies to its cache.
+
+The pub/sub message can arrive after the client's next request does (a loaded process reads its
+socket late), so a revocation also bumps an epoch shared through the bus (one Redis INCR) before
+it is published. A cached "live" answer holds only while the epoch is the one it was read at:
+a cache hit costs one Redis GET instead of a database query, and after any revocation each
+cached session is read from the database once more.
 
 Service-account tokens have no session: they are keyed by their `jti` instead (`is_token_live`
 / `token_revoked`), through the same cache, channel and listener.
@@ -28,6 +34,7 @@ from agentdeck.providers.bus import Bus
 log = logging.getLogger("agentdeck.auth")
 
 CHANNEL = "auth:revocations"
+EPOCH = "auth:revocations"
 LIVE_TTL_S = 30.0
 MAX_ENTRIES = 100_000
 
@@ -39,7 +46,7 @@ class Revocations:
     def __init__(self, db: Database, bus: Bus) -> None:
         self._db = db
         self._bus = bus
-        self._live: dict[Key, float] = {}  # key -> cached-until (monotonic)
+        self._live: dict[Key, tuple[float, int]] = {}  # key -> (cached-until (monotonic), epoch)
         self._revoked: set[Key] = set()
         self._listener: asyncio.Task | None = None
         # Cached "live" answers are trusted only while revocations are being heard.
@@ -54,23 +61,32 @@ class Revocations:
 
     async def revoked(self, sid: uuid.UUID) -> None:
         self._forget(sid)
+        await self._bus.epoch(EPOCH, bump=True)
         await self._bus.publish(CHANNEL, {"sid": str(sid)})
 
     async def token_revoked(self, jti: str) -> None:
         self._forget(("jti", jti))
+        await self._bus.epoch(EPOCH, bump=True)
         await self._bus.publish(CHANNEL, {"jti": jti})
 
     async def _check(self, key: Key, lookup: Callable[[], Awaitable[bool]]) -> bool:
         if key in self._revoked:
             return False
-        until = self._live.get(key)
-        if self._listening and until is not None and until > time.monotonic():
+        if not self._listening:
+            return await lookup()
+        epoch = await self._bus.epoch(EPOCH)
+        if epoch is None:
+            return await lookup()
+        cached = self._live.get(key)
+        if cached is not None and cached[0] > time.monotonic() and cached[1] == epoch:
             return True
         live = await lookup()
         if live:
             if len(self._live) > MAX_ENTRIES:
                 self._live.clear()
-            self._live[key] = time.monotonic() + LIVE_TTL_S
+            # Tagged with the epoch read before the lookup: a revocation committed meanwhile
+            # has bumped it, so this entry cannot outlive that revocation's next check.
+            self._live[key] = (time.monotonic() + LIVE_TTL_S, epoch)
         return live
 
     async def _session_live(self, sid: uuid.UUID) -> bool:

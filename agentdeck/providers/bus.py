@@ -82,6 +82,12 @@ class Bus(Protocol):
         numbered after what this reader has seen."""
         ...
 
+    async def epoch(self, name: str, *, bump: bool = False) -> int | None:
+        """A counter every process of the deployment reads alike (`bump` adds one first): a
+        process compares it with the value it last saw to learn that something changed before
+        the pub/sub message saying what arrives. None when it cannot be read."""
+        ...
+
     async def ping(self) -> None: ...
 
     async def close(self) -> None: ...
@@ -135,6 +141,7 @@ class InProcessBus:
         self._max_backlog = max_backlog
         self._streams: dict[str, _Stream] = {}
         self._ttl = stream_ttl
+        self._epochs: dict[str, int] = defaultdict(int)
 
     # -- streams -------------------------------------------------------------------------------
 
@@ -232,6 +239,11 @@ class InProcessBus:
             for sub in subs:
                 if sub.strict:
                     sub.fail(error)
+
+    async def epoch(self, name: str, *, bump: bool = False) -> int | None:
+        if bump:
+            self._epochs[name] += 1
+        return self._epochs[name]
 
     async def ping(self) -> None:
         return None
@@ -434,6 +446,18 @@ class RedisBus:
                     await pubsub.aclose()
             await asyncio.sleep(delay)
             delay = min(delay * 2, 5.0)
+
+    async def epoch(self, name: str, *, bump: bool = False) -> int | None:
+        if not self.link.up:
+            return None
+        key = f"{self._prefix}epoch:{name}"
+        try:
+            if bump:
+                return int(await self.link.client.incr(key))
+            return int(await self.link.client.get(key) or 0)
+        except FAILURES as exc:
+            self.link.failed("epoch", exc)
+            return None
 
     async def ping(self) -> None:
         await self.link.client.ping()

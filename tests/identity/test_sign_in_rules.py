@@ -16,12 +16,14 @@ import uuid
 
 import pytest
 
+from agentdeck.auth.revocation import Revocations
 from agentdeck.db.models.identity import AuthSession, Membership, User
 from agentdeck.domain.identity.admin import add_tenant
 from agentdeck.domain.identity.auth import BAD_CREDENTIALS, login, logout, logout_all, refresh
 from agentdeck.domain.identity.login_throttle import backoff_seconds
 from agentdeck.domain.identity.registration import register
 from agentdeck.errors import BadRequest, Forbidden, RateLimited, Unauthenticated
+from agentdeck.providers.bus import InProcessBus
 from tests.inprocess import bearer, client, platform
 
 PASSWORD = "correct horse battery staple"
@@ -124,3 +126,25 @@ async def test_a_failing_client_waits_while_the_owner_elsewhere_signs_in(tmp_pat
         assert await attempts(owner, "fay@example.com", PASSWORD, 1) == ["ok"]
         assert await attempts(owner, "fay@example.com", "wrong", 3) == ["bad", "bad", "bad"]
         assert await attempts(owner, "fay@example.com", PASSWORD, 1) == ["RATE_LIMITED"]
+
+
+async def test_a_logout_is_refused_at_once_by_a_process_its_message_has_not_reached(tmp_path):
+    """Two processes share the database and the bus's epoch, but process B has not yet read the
+    pub/sub message announcing the logout (a loaded process reads its socket late): B's cached
+    "live" answer must not outlive the logout."""
+    async with platform(tmp_path) as services:
+        anon = client(services, "10.0.0.9")
+        ann = (await register(anon, "late@example.com", PASSWORD, "Late's", None, None)).signed_in
+        bus_b = InProcessBus()  # pub/sub of its own: A's messages never reach it
+        bus_b._epochs = services.bus._epochs  # the counter both read (a Redis key in production)
+        process_b = Revocations(services.db, bus_b)
+        await process_b.start()
+        await services.revocations.start()
+        try:
+            assert await process_b.is_live(ann.session.id)  # B caches "live"
+            assert await process_b.is_live(ann.session.id)
+            await logout(await bearer(services, ann.access.token), ann.refresh.token)  # on A
+            assert not await process_b.is_live(ann.session.id)
+        finally:
+            await process_b.stop()
+            await services.revocations.stop()

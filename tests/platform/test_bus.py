@@ -53,6 +53,19 @@ async def test_nothing_is_delivered_after_unsubscribing(make):
         await bus.close()
 
 
+@pytest.mark.parametrize("make", _buses())
+async def test_an_epoch_reads_alike_and_bumps_by_one(make):
+    bus = make()
+    try:
+        start = await bus.epoch("e")
+        assert start == 0  # a new deployment's counter
+        assert await bus.epoch("e", bump=True) == start + 1
+        assert await bus.epoch("e") == start + 1
+        assert await bus.epoch("other") == 0
+    finally:
+        await bus.close()
+
+
 async def test_a_subscriber_that_falls_behind_is_told():
     bus = InProcessBus(max_backlog=2)
     async with bus.subscribe("x") as x:
