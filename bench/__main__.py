@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bench import auth, billing, chat, executor, files, health, load, tracing, workflows
+from bench import auth, billing, chat, executor, files, health, load, targets, tracing, workflows
 
 
 async def main() -> None:
@@ -17,6 +17,7 @@ async def main() -> None:
     await workflows.run()
     await tracing.run()
     await load.run()  # PostgreSQL + Redis only; says so otherwise
+    await targets.run()  # last: the table of performance bars, each measured beside its raw route
 
 
 if __name__ == "__main__":

@@ -26,6 +26,13 @@ def free_port() -> int:
 @contextlib.contextmanager
 def serve(env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[str]:
     """Yields the base URL of a server run with `env` added to the bench's defaults."""
+    with serve_process(env, args) as (base, _pid):
+        yield base
+
+
+@contextlib.contextmanager
+def serve_process(env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[tuple[str, int]]:
+    """`serve`, yielding the server's process id too (to read its CPU time)."""
     tmp = tempfile.mkdtemp(prefix="agentdeck-bench-")
     port = free_port()
     full = {
@@ -54,7 +61,7 @@ def serve(env: dict[str, str], args: tuple[str, ...] = ()) -> Iterator[str]:
             if time.monotonic() > deadline:
                 raise RuntimeError(f"server did not start: see {log.name}")
             time.sleep(0.1)
-        yield base
+        yield base, proc.pid
     finally:
         proc.terminate()
         try:
