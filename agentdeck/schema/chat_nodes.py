@@ -201,9 +201,18 @@ def _event_pages(info: strawberry.Info) -> Any:
 
 def agent_node(key: str | None) -> Agent | None:
     """The catalog's agent with this key as a node: the catalog is in memory, so no loader and no
-    await (an edge to an agent is a plain synchronous field)."""
+    await (an edge to an agent is a plain attribute or a synchronous field). One node per agent,
+    shared: it only restates its spec."""
     spec = SPECS.get(key) if key else None
-    return Agent.from_spec(spec) if spec is not None else None
+    if spec is None:
+        return None
+    node = _AGENT_NODES.get(spec.key)
+    if node is None or node.spec is not spec:
+        node = _AGENT_NODES[spec.key] = Agent.from_spec(spec)
+    return node
+
+
+_AGENT_NODES: dict[str, Agent] = {}
 
 
 async def load_conversation(info: strawberry.Info, conversation_id: uuid.UUID | None) -> Conversation | None:
@@ -528,19 +537,17 @@ class Conversation(graph.Node):
             created_at=row.created_at,
             updated_at=row.updated_at,
             last_message_preview=row.last_message_preview or None,
+            agent=agent_node(row.agent_entrypoint),
+            active_agent=agent_node(row.active_agent),
         )
 
     @strawberry.field(description="Its memory strategy (`updateConversationMemory` sets it).")
     def memory(self) -> ConversationMemory:
         return ConversationMemory(config=MemoryConfig.of(self.row))
 
-    @strawberry.field(description="The agent it was started with.")
-    def agent(self) -> Agent | None:
-        return agent_node(self.row.agent_entrypoint)
-
-    @strawberry.field(description="The agent answering now (another one after a handoff).")
-    def active_agent(self) -> Agent | None:
-        return agent_node(self.row.active_agent)
+    # Plain attributes too: the catalog's shared nodes (see `agent_node`).
+    agent: Agent | None = strawberry.field(description="The agent it was started with.")
+    active_agent: Agent | None = strawberry.field(description="The agent answering now (another one after a handoff).")
 
     @strawberry.field(description="Its newest message.")
     async def last_message(self, info: strawberry.Info) -> Message | None:

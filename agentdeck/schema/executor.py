@@ -32,8 +32,10 @@ from strawberry.schema.schema_converter import GraphQLCoreConverter
 
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberry definition
 
-# A plain field: (response name, attribute, coerce, non-null); a resolved one: (response name, None, None, False).
-Step = tuple[str, str | None, Any, bool]
+# A plain leaf: (response name, attribute, coerce, non-null, None, None); a plain object:
+# (response name, attribute, None, non-null, its field's type, the object type's Python class);
+# a resolved field: (response name, None, None, False, None, None).
+Step = tuple[str, str | None, Any, bool, Any, type | None]
 Plans = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None]
 _PLANS: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()  # per schema: the faces coerce apart
 _MAX_PLANS = 4096
@@ -60,17 +62,17 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
     steps: list[Step] = []
     for response, field_name in names:
         field = schema.get_field(parent, field_name)
-        step: Step = (response, None, None, False)
+        step: Step = (response, None, None, False, None, None)
         if field is not None and not field.args and getattr(field.resolve, "_is_default", False):
             definition = (field.extensions or {}).get(BACKREF)
             leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            non_null = isinstance(field.type, GraphQLNonNull)
             if definition is not None and isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-                step = (
-                    response,
-                    definition.python_name,
-                    leaf.coerce_output_value,
-                    isinstance(field.type, GraphQLNonNull),
-                )
+                step = (response, definition.python_name, leaf.coerce_output_value, non_null, None, None)
+            elif definition is not None and isinstance(leaf, GraphQLObjectType):
+                origin = getattr((leaf.extensions or {}).get(BACKREF), "origin", None)
+                if isinstance(origin, type):
+                    step = (response, definition.python_name, None, non_null, field.type, origin)
         elif field is not None and field_name == "id":
             step = _global_id_step(response, parent) or step
         steps.append(step)
@@ -92,7 +94,7 @@ def _global_id_step(response: str, parent: GraphQLObjectType) -> Step | None:
     named = getattr(origin.resolve_typename, "__func__", None) is getattr(relay.Node.resolve_typename, "__func__", None)
     if not (inherited and named):
         return None
-    return (response, origin.resolve_id_attr(), partial(to_base64, parent.name), True)
+    return (response, origin.resolve_id_attr(), partial(to_base64, parent.name), True, None, None)
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
@@ -118,13 +120,28 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         pending: list[str] = []
         is_awaitable = self.is_awaitable
         try:
-            for response, attr, coerce, non_null in plan:
+            for response, attr, coerce, non_null, object_field_type, origin in plan:
                 if attr is not None:
                     value = getattr(source_value, attr, Undefined)
                     if value is None and not non_null:
                         results[response] = None
                         continue
-                    if value is not None and value is not Undefined:
+                    if origin is not None:
+                        # A plain object of exactly its type (what `is_type_of` would check): its
+                        # subfields, as graphql-core completes an object, errors handled alike.
+                        if type(value) is origin:
+                            result = self._complete_object(
+                                object_field_type,
+                                grouped_field_set[response],
+                                Path(path, response, parent_type.name),
+                                value,
+                                position_context,
+                            )
+                            results[response] = result
+                            if is_awaitable(result):
+                                pending.append(response)
+                            continue
+                    elif value is not None and value is not Undefined:
                         try:
                             coerced = coerce(value)
                         except Exception:  # noqa: BLE001 - graphql-core reports it, below
@@ -151,6 +168,25 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         if not pending:
             return results
         return self._await_fields(results, pending)
+
+    def _complete_object(self, field_type: Any, details: Any, field_path: Path, value: Any, position: Any) -> Any:
+        object_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+        try:
+            completed = self.collect_and_execute_subfields(object_type, details, field_path, value, position)
+        except Exception as raw_error:
+            self.handle_field_error(raw_error, field_type, details, field_path)
+            return None
+        if not self.is_awaitable(completed):
+            return completed
+
+        async def later() -> Any:
+            try:
+                return await completed
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, field_type, details, field_path)
+                return None
+
+        return later()
 
     def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
         if self._conditional():  # what @skip/@include keep depends on this execution's variables

@@ -74,11 +74,40 @@ ITEMS = [
 ]
 
 
+class NotInner:
+    """Has Inner's attributes but is another class: `is_type_of` refuses it."""
+
+    label = "z"
+    weight = None
+
+
+@strawberry.type
+class Holder:
+    inner: Inner | None
+    sure: Inner
+
+
+HOLDERS = [
+    Holder(inner=Inner(label="x"), sure=Inner(label="y", weight=1.5)),
+    Holder(inner=Inner(label=None), sure=Inner(label="y")),  # type: ignore[arg-type]  # null where non-null
+    Holder(inner=None, sure=Inner(label=None)),  # type: ignore[arg-type]  # bubbles past `sure`
+    Holder(inner=NotInner(), sure=Inner(label="y")),  # type: ignore[arg-type]  # not an Inner
+]
+
+
 @strawberry.type
 class Query:
     @strawberry.field
     def items(self) -> list[Item]:
         return ITEMS
+
+    @strawberry.field
+    def holders(self) -> list[Holder | None]:
+        return HOLDERS
+
+    @strawberry.field
+    def sure_holders(self) -> list[Holder]:
+        return HOLDERS[:1]
 
     @strawberry.field
     def broken(self) -> list[Item | None]:
@@ -100,6 +129,9 @@ DOCUMENTS = [
     "{ broken { color note } }",
     "{ strict { name } }",
     "{ strict { color } }",
+    "{ holders { inner { label weight } sure { label } } }",
+    "{ holders { i: inner { label } inner { weight } } }",
+    "{ sureHolders { sure { label weight } inner { label } } }",
 ]
 
 
@@ -136,9 +168,9 @@ def test_plain_fields_skip_graphql_cores_field_path_when_strawberry_executes(mon
         return slow_path(self, parent_type, source, field_group, path, *rest)
 
     monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
-    result = schema.execute_sync("{ items { name count color } }")
+    result = schema.execute_sync("{ items { name count color inner { label } } }")
     assert result.errors is None and len(result.data["items"]) == 2
-    assert calls == ["items"]  # the list field resolves; its items' plain fields are read directly
+    assert calls == ["items"]  # the list field resolves; its items' plain fields and objects are read directly
 
 
 def test_collected_subfields_are_reused_across_executions_but_not_past_skip_and_include():
