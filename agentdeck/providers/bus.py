@@ -12,9 +12,11 @@ With Redis, this process stays useful when Redis is not (degraded mode):
 - streams are written to a local buffer first and shipped to Redis in pipelined batches by a
   background flusher, which retries until Redis answers; a reader in the writing process reads
   the local buffer, so a turn's own stream never depends on Redis;
-- a reader of another process's stream blocks on Redis (on a connection of its own) and, when
-  Redis fails or the stream stays silent, asks `idle_check` (the domain's look at the database)
-  for the stream's terminal event, so every reader ends;
+- a reader of another process's stream reads what Redis holds, then blocks on Redis (on a
+  connection of its own) and, when Redis fails or the stream stays silent, asks `idle_check`
+  (the domain's look at the database) for the stream's terminal event, so every reader ends.
+  The database has that event before Redis (and before the entries the writer is still
+  shipping), so a reader told the end there reads Redis once more before giving it;
 - one pub/sub connection per process carries every channel; a publish that cannot reach Redis
   is delivered to this process's subscribers, and subscriptions are renewed when Redis returns.
   A subscriber that must know about gaps (the revocation cache) subscribes `strict` and is told
@@ -45,6 +47,8 @@ log = logging.getLogger("agentdeck.bus")
 STREAM_TTL_S = 3600  # how long a finished stream stays replayable
 LOCAL_STREAM_TTL_S = 600  # with Redis, the local copy serves only this process's readers
 MAX_OUTBOX = 100_000  # stream entries waiting for Redis; beyond, the oldest are dropped
+READ_BATCH = 500  # stream entries one XREAD returns at most
+SETTLE_SECONDS = 0.5  # how long a reader told the stream's end waits for entries still on their way
 HUB = "__hub__"
 
 
@@ -76,10 +80,12 @@ class Bus(Protocol):
         idle_check: IdleCheck | None = None,
         check_every: float = 10.0,
     ) -> AsyncIterator[Message]:
-        """Messages after `after`, then live ones, until the final one. Gives up (ends) when
-        nothing arrives for `wait_s`. Meanwhile, every `check_every` seconds of silence (and at
-        once when the stream cannot be read), `idle_check()` may supply the terminal message,
-        numbered after what this reader has seen."""
+        """Messages after `after` (all of them when `after` < 1), then live ones, until the final
+        one. Gives up (ends) when nothing arrives for `wait_s`. Meanwhile, every `check_every`
+        seconds of silence (and at once when the stream cannot be read or is not known here),
+        `idle_check()` may supply the terminal message, numbered after what this reader has
+        seen. It is asked only once the reader has every message the stream holds: a terminal
+        message kept elsewhere never stands in for messages that can still be read."""
         ...
 
     async def epoch(self, name: str, *, bump: bool = False) -> int | None:
@@ -333,45 +339,72 @@ class RedisBus:
         idle_check: IdleCheck | None = None,
         check_every: float = 10.0,
     ) -> AsyncIterator[Message]:
+        after = max(after, 0)  # messages are numbered from 1: a position below reads them all
         if self.local.holds(stream, after):
             async for message in self.local.replay(
                 stream, after, wait_s, idle_check=idle_check, check_every=check_every
             ):
                 yield message
             return
-        key, last = self._key(stream), max(after, 0)
-        idle_since = next_check = time.monotonic()  # a stream read from Redis is checked at once
+        # Redis first, then the database: what Redis holds is read before `idle_check` is asked
+        # (at once the first time: the stream may be gone from Redis), so the terminal event
+        # kept in the row never stands in for messages Redis still has.
+        key, last = self._key(stream), after
+        idle_since = next_check = time.monotonic()
+        caught_up = False  # the last read took all Redis had: the next may block
+        ended: Message | None = None  # the database's terminal message, given after a last read
+        pause = 0.0  # after a failed read, Redis gets a moment before the next
         while True:
             now = time.monotonic()
-            if idle_check is not None and now >= next_check:
-                terminal = await idle_check()
-                if terminal is not None:
-                    yield terminal
-                    return
+            if caught_up and ended is None and idle_check is not None and now >= next_check:
+                ended = await idle_check()
                 next_check = now + check_every
-            left = wait_s - (now - idle_since)
-            if left <= 0:
+            if ended is not None and pause:
+                yield ended  # Redis cannot be read: the database's end it is
                 return
-            block = min(left, BLOCK_SECONDS, max(next_check - now, 0.05) if idle_check else left)
+            left = wait_s - (now - idle_since)
+            if ended is None and left <= 0:
+                return
+            if pause:
+                await asyncio.sleep(min(pause, left))
+                pause = 0.0
+            block: int | None = None  # no BLOCK: what is there now
+            if ended is not None:
+                # The row has the terminal event before Redis has it, and the writer may still
+                # be shipping the messages before it: they are worth a short wait.
+                block = int(SETTLE_SECONDS * 1000)
+            elif caught_up:
+                wait = min(left, BLOCK_SECONDS, max(next_check - now, 0.05) if idle_check else left)
+                block = max(1, int(wait * 1000))
             try:
                 # XREAD blocks on a stream that does not exist yet, too.
                 # cast: redis-py types the reply of either protocol; our connections speak RESP2
                 # and do not decode, so it is [[key, [(entry id, {field: value}), ...]]] in bytes.
                 batch = cast(
                     "list[list[Any]]",
-                    await self.link.blocking.xread({key: f"{last}-0"}, count=500, block=max(1, int(block * 1000))),
+                    await self.link.blocking.xread({key: f"{last}-0"}, count=READ_BATCH, block=block),
                 )
             except FAILURES as exc:
                 self.link.failed("stream read", exc)
-                next_check = time.monotonic()  # degraded: the database says how the stream ended
-                await asyncio.sleep(min(1.0, max(left, 0)))
+                if ended is not None:
+                    yield ended
+                    return
+                # Degraded: the database says how the stream ended, at once and at every retry.
+                caught_up, next_check, pause = True, time.monotonic(), 1.0
                 continue
-            for entry_id, fields in batch[0][1] if batch else ():
+            entries = batch[0][1] if batch else []
+            for entry_id, fields in entries:
                 last = int(entry_id.split(b"-", 1)[0])
                 yield orjson.loads(fields[b"m"])
                 idle_since = time.monotonic()
                 if b"final" in fields:
                     return
+            if entries and ended is not None:
+                ended, next_check = None, time.monotonic()  # numbered before these: ask again
+            elif ended is not None:
+                yield ended
+                return
+            caught_up = len(entries) < READ_BATCH
 
     # -- pub/sub -------------------------------------------------------------------------------
 

@@ -183,6 +183,52 @@ def test_a_stream_started_on_one_server_is_read_live_on_the_other(two_servers):
     assert sum(1 for e in events if e["kind"] == "message.delta") >= 60
 
 
+EVENTS_AFTER = """subscription($s: String!, $a: Int!) { chatEvents(streamId: $s, afterEventId: $a) {
+    __typename ... on StreamEventBase { eventId } } }"""
+
+
+def _resumed_over_sse(server: Server, token: str, stream_id: str, last_event_id: int | None) -> list[tuple[int, str]]:
+    headers = {} if last_event_id is None else {"Last-Event-ID": str(last_event_id)}
+    r = server.rest("GET", f"/api/v1/chat/streams/{stream_id}", token=token, headers=headers, timeout=30)
+    assert r.status_code == 200, r.text
+    return [(e["event_id"], e["kind"]) for _, e in sse_events(r)]
+
+
+def _resumed_over_graphql(server: Server, token: str, stream_id: str, after: int) -> list[tuple[int, str]]:
+    events = []
+    with server.subscription(EVENTS_AFTER, {"s": stream_id, "a": after}, token=token) as sub:
+        while (message := sub.recv(timeout=10))["type"] != "complete":
+            assert message["type"] == "next", message
+            assert "errors" not in message["payload"], message
+            event = message["payload"]["data"]["chatEvents"]
+            events.append((event["eventId"], event["__typename"]))
+    return events
+
+
+@needs_postgres_redis
+def test_a_finished_turn_resumes_whole_on_either_server_from_any_event(two_servers):
+    """A turn finished on A, resumed on B (and on A) from the start, from the middle and from
+    below the first event: every event after the position once, in order, and one terminal event
+    at the end, over SSE (Last-Event-ID) and the GraphQL subscription (afterEventId)."""
+    a, b = two_servers
+    t = register(a, verified=True).access_token
+    r = a.rest("POST", CHAT, token=t, json={"message": _long(10)}, timeout=30)
+    assert r.status_code == 200, r.text
+    stream_id = r.json()["metadata"]["stream_id"]
+    whole = _resumed_over_sse(a, t, stream_id, None)  # the writer's own copy
+    n, middle = len(whole), len(whole) // 2
+    assert [i for i, _ in whole] == list(range(1, n + 1)) and whole[-1][1] == "final" and n >= 12
+    for server in (b, a):
+        for last_event_id, first in ((None, 1), (0, 1), (middle, middle + 1), (-5, 1)):
+            events = _resumed_over_sse(server, t, stream_id, last_event_id)
+            assert events == whole[first - 1 :], (server.base_url, last_event_id, events)
+        for after, first in ((0, 1), (middle, middle + 1), (-5, 1)):
+            events = _resumed_over_graphql(server, t, stream_id, after)
+            assert [i for i, _ in events] == list(range(first, n + 1)), (server.base_url, after, events)
+            assert [kind for _, kind in events if kind in ("FinalEvent", "ErrorEvent")] == ["FinalEvent"]
+            assert events[-1][1] == "FinalEvent"
+
+
 @needs_postgres_redis
 def test_logout_and_refresh_reuse_on_one_server_are_seen_at_once_on_the_other(two_servers):
     a, b = two_servers
