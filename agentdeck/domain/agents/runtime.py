@@ -59,6 +59,8 @@ class TurnResult:
     requests: int = 0
     error: str | None = None
     notices: list[dict[str, Any]] = field(default_factory=list)  # the guardrails' `redacted` notices
+    # Run items the caller writes to the ledger in its finishing transaction (`defer_answer`).
+    ledger: list[dict[str, Any]] = field(default_factory=list)
 
 
 async def hosted_for(ctx: Context, spec: AgentSpec) -> list[dict[str, Any]]:
@@ -108,21 +110,20 @@ async def append_run_item(s: AsyncSession, conversation_id: uuid.UUID, **item: A
     s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
 
 
-async def history(ctx: Context, conversation_id: uuid.UUID) -> list[Message]:
+async def history(s: AsyncSession, conversation: Conversation) -> list[Message]:
     """What the model is sent of the conversation: its last HISTORY_LIMIT messages, shaped by the
-    conversation's memory strategy (`memory.apply_memory`)."""
-    async with ctx.session() as s:
-        conversation = await s.get(Conversation, conversation_id)
-        rows = (
-            await s.scalars(
-                select(ConversationMessage)
-                .where(ConversationMessage.conversation_id == conversation_id)
-                .order_by(ConversationMessage.created_at.desc())
-                .limit(HISTORY_LIMIT)
-            )
-        ).all()
+    conversation's memory strategy (`memory.apply_memory`); read in the caller's transaction (the
+    one that starts the turn, so the history is the conversation as the message found it)."""
+    rows = (
+        await s.scalars(
+            select(ConversationMessage)
+            .where(ConversationMessage.conversation_id == conversation.id)
+            .order_by(ConversationMessage.created_at.desc())
+            .limit(HISTORY_LIMIT)
+        )
+    ).all()
     messages = [Message(m.role, m.content) for m in reversed(rows)]
-    return apply_memory(messages, MemoryConfig.of(conversation)) if conversation is not None else messages
+    return apply_memory(messages, MemoryConfig.of(conversation))
 
 
 async def run_turn(
@@ -131,16 +132,20 @@ async def run_turn(
     run_id: uuid.UUID,
     conversation_id: uuid.UUID,
     spec: AgentSpec,
+    messages: list[Message],
     handoff_policy: str | None = None,
 ) -> TurnResult:
+    """The turn after its start (which emitted its `in_progress` event): the agent loop on
+    `messages` (the history read when it started), then one transaction that stores the answer,
+    its ledger item, the run's outcome and its terminal event, then the closing events."""
     result = TurnResult(status="failed", agent=spec.key)
     try:
-        await writer.emit("lifecycle", spec.key, status="in_progress", reason=None)
-        messages = await history(ctx, conversation_id)
-        result = await run_agent(ctx, writer, conversation_id, spec, messages, handoff_policy=handoff_policy)
+        result = await run_agent(
+            ctx, writer, conversation_id, spec, messages, handoff_policy=handoff_policy, defer_answer=True
+        )
     except ModelError as exc:
         result.status, result.error = "failed", exc.message
-        await _finish(ctx, run_id, conversation_id, result)
+        await _finish_failed(ctx, run_id, conversation_id, result)
         await writer.emit(
             "error",
             result.agent,
@@ -149,7 +154,7 @@ async def run_turn(
         return result
     except asyncio.CancelledError:
         result.status, result.error = "failed", "interrupted: the server stopped during the turn"
-        await asyncio.shield(_finish(ctx, run_id, conversation_id, result))
+        await asyncio.shield(_finish_failed(ctx, run_id, conversation_id, result))
         if not writer.closed:
             await asyncio.shield(
                 writer.emit(
@@ -162,27 +167,31 @@ async def run_turn(
     except Exception:
         log.exception("chat turn %s failed", writer.stream_id)
         result.status, result.error = "failed", "Internal error while running the agent."
-        await _finish(ctx, run_id, conversation_id, result)
+        await _finish_failed(ctx, run_id, conversation_id, result)
         await writer.emit(
             "error",
             result.agent,
             error={"code": None, "message": result.error, "source": "server", "is_retryable": False},
         )
         return result
-    await _finish(ctx, run_id, conversation_id, result)
     refused = result.status == "refused"  # the turn completed, with a guardrail's refusal
-    await writer.emit(
-        "lifecycle",
-        result.agent,
-        status="completed" if refused else result.status,
-        reason=result.error if refused else None,
-    )
-    await writer.emit(
-        "final",
-        result.agent,
-        final=final_payload(result.status, result.response_text, result.usage, result.requests),
-        notices=result.notices or None,
-    )
+    closing: list[tuple[str, str | None, dict[str, Any]]] = [
+        (
+            "lifecycle",
+            result.agent,
+            {"status": "completed" if refused else result.status, "reason": result.error if refused else None},
+        ),
+        (
+            "final",
+            result.agent,
+            {
+                "final": final_payload(result.status, result.response_text, result.usage, result.requests),
+                "notices": result.notices or None,
+            },
+        ),
+    ]
+    row = await writer.close_with(closing, lambda terminal: _finish(ctx, run_id, conversation_id, result, terminal))
+    await publish_update(ctx, conversation_id, "turn_finished", result.status, row)
     return result
 
 
@@ -228,11 +237,13 @@ async def run_agent(
     workflow_run_id: str | None = None,
     handoff_policy: str | None = None,
     max_turns: int | None = None,
+    defer_answer: bool = False,
 ) -> TurnResult:
     """One agent's model/tool loop, emitting non-terminal events only (workflow steps reuse it, tagging
     their ledger items with `workflow_run_id`). On a handoff the next agent sees the history its
     `Handoff.context` allows, or `handoff_policy` when the request names one. At most `max_turns`
-    model calls (default: the agent's own)."""
+    model calls (default: the agent's own). With `defer_answer` the answer's ledger item is left
+    in the result's `ledger` for the caller's finishing transaction."""
     llm, model_default = ctx.services.llm, ctx.settings.default_model
     agent = spec
     usage_in = usage_out = requests = handoffs = 0
@@ -318,18 +329,18 @@ async def run_agent(
                 status="completed",
             )
         if not completed.tool_calls:
-            await record_run_item(
-                ctx,
-                conversation_id,
-                run_item_type="message",
-                run_item_name="message_output_item",
-                role="assistant",
-                agent=agent.key,
-                model=model,
-                content_text=completed.text,
-                response_id=writer.response_id,
-                workflow_run_id=workflow_run_id,
-            )
+            answer = {
+                "run_item_type": "message",
+                "run_item_name": "message_output_item",
+                "role": "assistant",
+                "agent": agent.key,
+                "model": model,
+                "content_text": completed.text,
+                "response_id": writer.response_id,
+                "workflow_run_id": workflow_run_id,
+            }
+            if not defer_answer:
+                await record_run_item(ctx, conversation_id, **answer)
             return TurnResult(
                 "completed",
                 completed.text,
@@ -338,6 +349,7 @@ async def run_agent(
                 Usage(usage_in, usage_out),
                 requests,
                 notices=guard.notices,
+                ledger=[answer] if defer_answer else [],
             )
         messages = [*messages, Message("assistant", completed.text, tool_calls=completed.tool_calls)]
         for i, call in enumerate(completed.tool_calls):
@@ -469,25 +481,41 @@ def _function_tool(
     }
 
 
-async def _finish(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, result: TurnResult) -> None:
+async def _finish(
+    ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, result: TurnResult, terminal: dict | None = None
+) -> Conversation | None:
+    """One transaction: the answer and its ledger item, the run's outcome and (given) its terminal
+    event. Returns the conversation's row as it left it (for the update its readers get)."""
     now = datetime.now(UTC)
-    async with ctx.session() as s:
-        if result.status == "completed" and result.response_text:
-            await add_assistant_message(s, conversation_id, result.response_text, result.agent, now)
-        await s.execute(
-            update(ChatRun)
-            .where(ChatRun.id == run_id)
-            .values(
-                status=result.status,
-                error=result.error,
-                input_tokens=result.usage.input_tokens,
-                output_tokens=result.usage.output_tokens,
-                requests=result.requests,
-                ended_at=now,
-            )
-        )
-        row = await s.get(Conversation, conversation_id, populate_existing=True)  # for the update below
-        await s.commit()
+    values: dict[str, Any] = {
+        "status": result.status,
+        "error": result.error,
+        "input_tokens": result.usage.input_tokens,
+        "output_tokens": result.usage.output_tokens,
+        "requests": result.requests,
+        "ended_at": now,
+    }
+    if terminal is not None:
+        values["terminal_event"] = terminal
+    for attempt in range(LEDGER_ATTEMPTS):
+        try:
+            async with ctx.session() as s:
+                for item in result.ledger:
+                    await append_run_item(s, conversation_id, **item)
+                if result.status == "completed" and result.response_text:
+                    await add_assistant_message(s, conversation_id, result.response_text, result.agent, now)
+                await s.execute(update(ChatRun).where(ChatRun.id == run_id).values(values))
+                row = await s.get(Conversation, conversation_id, populate_existing=True)
+                await s.commit()
+            return row
+        except IntegrityError:  # another writer took the ledger's next number: see record_run_item
+            if attempt == LEDGER_ATTEMPTS - 1:
+                raise
+    return None
+
+
+async def _finish_failed(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, result: TurnResult) -> None:
+    row = await _finish(ctx, run_id, conversation_id, result)
     await publish_update(ctx, conversation_id, "turn_finished", result.status, row)
 
 

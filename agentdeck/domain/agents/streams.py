@@ -12,7 +12,7 @@ import asyncio
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from agentdeck.domain.catalog import WorkflowSpec, WorkflowStage, WorkflowStep
 from agentdeck.providers.bus import Bus
@@ -29,6 +29,7 @@ def timestamp() -> str:
 
 
 OnTerminal = Callable[[dict[str, Any]], Awaitable[None]]
+T = TypeVar("T")
 
 
 class _Sequence:
@@ -78,28 +79,61 @@ class StreamWriter:
         async with sequence.lock:
             if sequence.closed:
                 raise RuntimeError(f"stream {self.stream_id} already ended")
-            sequence.last += 1
-            event: dict[str, Any] = {
-                "schema": "public_sse_v1",
-                "event_id": sequence.last,
-                "stream_id": self.stream_id,
-                "server_timestamp": timestamp(),
-                "conversation_id": self.conversation_id,
-                "response_id": self.response_id,
-                "agent": agent,
-                "workflow": self.workflow,
-                "scope": None,
-                "provider_sequence_number": None,
-                "notices": None,
-            }
-            if item is not None:
-                event["output_index"], event["item_id"] = item
-            event["kind"] = kind
-            event.update(fields)
+            event = self._numbered(kind, agent, item, fields)
             sequence.closed = kind in TERMINAL
             if sequence.closed and sequence.on_terminal is not None:
                 await sequence.on_terminal(event)
             await self.bus.append(self.stream_id, sequence.last, event, final=sequence.closed)
+        return event
+
+    async def close_with(
+        self,
+        events: list[tuple[str, str | None, dict[str, Any]]],
+        keep: Callable[[dict[str, Any]], Awaitable[T]],
+    ) -> T:
+        """The closing events (the last one terminal), numbered; `keep(terminal)` runs before any
+        of them reaches the bus (the run's finishing transaction storing its terminal event in
+        place of `on_terminal`'s own write), so a reader who sees them can read what they report."""
+        sequence = self._sequence
+        async with sequence.lock:
+            if sequence.closed:
+                raise RuntimeError(f"stream {self.stream_id} already ended")
+            before = sequence.last
+            numbered = [self._numbered(kind, agent, None, fields) for kind, agent, fields in events]
+            assert numbered[-1]["kind"] in TERMINAL and all(e["kind"] not in TERMINAL for e in numbered[:-1])
+            try:
+                kept = await keep(numbered[-1])
+            except BaseException:
+                sequence.last = before  # nothing was sent: the numbers are free again
+                raise
+            sequence.closed = True
+            for event in numbered:
+                await self.bus.append(self.stream_id, event["event_id"], event, final=event is numbered[-1])
+        return kept
+
+    def _numbered(
+        self, kind: str, agent: str | None, item: tuple[int, str] | None, fields: dict[str, Any]
+    ) -> dict[str, Any]:
+        """The next event's envelope (the caller holds the sequence's lock)."""
+        sequence = self._sequence
+        sequence.last += 1
+        event: dict[str, Any] = {
+            "schema": "public_sse_v1",
+            "event_id": sequence.last,
+            "stream_id": self.stream_id,
+            "server_timestamp": timestamp(),
+            "conversation_id": self.conversation_id,
+            "response_id": self.response_id,
+            "agent": agent,
+            "workflow": self.workflow,
+            "scope": None,
+            "provider_sequence_number": None,
+            "notices": None,
+        }
+        if item is not None:
+            event["output_index"], event["item_id"] = item
+        event["kind"] = kind
+        event.update(fields)
         return event
 
 

@@ -25,6 +25,7 @@ from agentdeck.domain.agents.runs import follow, terminal_recorder
 from agentdeck.domain.agents.runtime import (
     HANDOFF_POLICIES,
     append_run_item,
+    history,
     note_message,
     run_turn,
 )
@@ -203,14 +204,19 @@ async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | 
             content_text=text,
         )
         conversation = await s.get(Conversation, conversation_id, populate_existing=True)
+        assert conversation is not None  # opened above, in this transaction
+        messages = await history(s, conversation)
         await s.commit()
     await publish_update(ctx, conversation_id, "turn_started", "running", conversation)
     turn = Turn(conversation_id, run.stream_id, run.id, spec)
     writer = StreamWriter(
         ctx.bus, turn.stream_id, str(turn.conversation_id), on_terminal=terminal_recorder(ctx.services, ChatRun, run.id)
     )
+    # Before anyone reads it: a reader in this process then finds the stream live here, instead
+    # of asking the database whether a stream it has never seen already ended.
+    await writer.emit("lifecycle", spec.key, status="in_progress", reason=None)
     ctx.services.runs.launch_turn(
-        run.id, run_turn(ctx.detached(), writer, run.id, conversation_id, spec, handoff_policy)
+        run.id, run_turn(ctx.detached(), writer, run.id, conversation_id, spec, messages, handoff_policy)
     )
     return turn
 
