@@ -533,7 +533,7 @@ class BillingPlan(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # None for what it cannot see; never required
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BillingPlan | None]:
         rows = await r.plans_by_codes(info.context, list(node_ids))
@@ -677,7 +677,7 @@ class BillingEvent(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # None for what it cannot see; never required
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BillingEvent | None]:
         rows = await r.events_by_ids(info.context, list(node_ids))
@@ -765,7 +765,7 @@ class BillingSubscription(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # None for what it cannot see; never required
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BillingSubscription | None]:
         rows = await r.subscriptions_by_ids(info.context, list(node_ids))

@@ -62,7 +62,7 @@ class Guardrail(graph.Node):
         return cls(guardrail_key=spec.key, spec=spec)
 
     @classmethod
-    def resolve_nodes(  # type: ignore[override]
+    def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Guardrail | None]:
         access.require_scope(info.context, "tools:read")
@@ -143,7 +143,7 @@ class GuardrailPreset(graph.Node):
         return cls(preset_key=preset.key, preset=preset)
 
     @classmethod
-    def resolve_nodes(  # type: ignore[override]
+    def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[GuardrailPreset | None]:
         access.require_scope(info.context, "tools:read")
