@@ -27,6 +27,23 @@ def test_the_layering_contracts_hold():
     assert "0 broken" in done.stdout
 
 
+def test_the_readme_states_the_layers_the_contract_checks():
+    """README.md's numbered list of layers is the first contract of pyproject.toml, in order."""
+    import re
+    import tomllib
+
+    contract = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["importlinter"]["contracts"][0]
+    layers = [
+        sorted(m.strip().removeprefix("agentdeck.") for m in re.split(r"[|:]", row)) for row in contract["layers"]
+    ]
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("The layering is two import-linter contracts")[1].split("Modules of one layer")[0]
+    items = re.findall(r"^\d+\. (.*)$", section, flags=re.M)
+    assert [sorted(re.findall(r"`([a-z_]+)`", item)) for item in items] == layers
+    for row, item in zip(contract["layers"], items, strict=True):
+        assert ("independent" in item) == ("|" in row), item
+
+
 def _cycles(graph: grimp.ImportGraph) -> list[list[str]]:
     """Strongly connected components of more than one module (Tarjan, iterative)."""
     index: dict[str, int] = {}
