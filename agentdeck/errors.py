@@ -9,7 +9,10 @@ from __future__ import annotations
 from typing import Any
 
 # The one table of error codes: code -> (HTTP status, the REST `error` name, or None for the name
-# the status gives). A DomainError with a code not in it cannot be defined or raised.
+# the status gives). Every `extensions.code` the server reports is one of these: a DomainError
+# with a code not in it cannot be defined or raised, REST refuses to answer one
+# (`http_status`), and tests/platform/test_layers.py fails on a literal code used anywhere in
+# agentdeck/ (GraphQLError extensions, error constructors) that is not listed here.
 CODES: dict[str, tuple[int, str | None]] = {
     "BAD_REQUEST": (400, None),
     "UNAUTHENTICATED": (401, None),
@@ -32,6 +35,18 @@ CODES: dict[str, tuple[int, str | None]] = {
     "StripeWebhookProcessingFailed": (500, "StripeWebhookProcessingFailed"),
     "StripeBillingStreamPublishFailed": (500, "StripeBillingStreamPublishFailed"),
     "usage_limit_exceeded": (429, "usage_limit_exceeded"),
+    # Codes of the GraphQL endpoint itself, about the request rather than a field: /graphql
+    # reports them (schema/error_reporting.py, cost.py, persisted.py) and the REST layer, which
+    # sends only its own documents, never meets them; the status is the one REST would answer.
+    "GRAPHQL_PARSE_FAILED": (400, None),  # the document does not parse
+    "GRAPHQL_VALIDATION_FAILED": (400, None),  # it does not validate against the schema, or is too big
+    "BAD_USER_INPUT": (400, None),  # a variable of the wrong type, or unsafe text in one
+    "QUERY_TOO_COSTLY": (400, None),  # over the cost budget of one operation
+    "PERSISTED_QUERY_NOT_FOUND": (400, None),  # Apollo APQ: the hash is unknown, send the document
+    "PERSISTED_QUERY_NOT_SUPPORTED": (400, None),  # an APQ version other than 1
+    "PERSISTED_QUERY_HASH_MISMATCH": (400, None),  # the document is not the one the hash names
+    "PERSISTED_QUERY_TOO_LARGE": (413, None),  # too big a document to keep
+    "INTERNAL_SERVER_ERROR": (500, None),  # a fault, masked (with the correlation id)
 }
 
 
@@ -43,6 +58,12 @@ def _known(code: str) -> str:
     if code not in CODES:
         raise UnknownErrorCode(f"error code {code!r} is not in agentdeck.errors.CODES")
     return code
+
+
+def http_status(code: str) -> tuple[int, str | None]:
+    """The HTTP status and REST `error` name of `code`; UnknownErrorCode for one not in CODES
+    (loud in tests, a 500 in production: never a status made up for it)."""
+    return CODES[_known(code)]
 
 
 class DomainError(Exception):

@@ -23,7 +23,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 from starlette.routing import Route
 
-from agentdeck.errors import CODES, DomainError
+from agentdeck.errors import DomainError, http_status
 from agentdeck.metrics import observe_operation
 from agentdeck.schema.error_reporting import log_graphql_error
 from agentdeck.schema.input_safety import text_problem
@@ -142,7 +142,7 @@ class VerifyEmailPage:
         original = error.original_error
         if isinstance(original, DomainError):
             # The status the REST route would answer for the same refusal.
-            return refused_page(CODES.get(original.code, (400, None))[0], original.message)
+            return refused_page(http_status(original.code)[0], original.message)
         return render(500, "Something went wrong", "<p>Please try the link again in a minute.</p>", "bad")
 
 

@@ -14,7 +14,7 @@ from typing import Any
 import orjson
 from starlette.responses import Response
 
-from agentdeck.errors import CODES
+from agentdeck.errors import http_status
 
 NAMES = {
     400: "BadRequest",
@@ -64,12 +64,13 @@ def internal_error() -> Response:
 
 
 def from_extensions(message: str, extensions: dict[str, Any] | None, to_loc) -> Response:
-    """Render a domain error (its GraphQL `extensions`) as the documented envelope.
+    """Render an error's GraphQL `extensions` (a domain error's, or a GraphQL error's that has a
+    code) as the documented envelope, with the status the table gives its code.
 
     `to_loc` turns an argument path such as `input.password` into a REST `loc` list.
     """
     ext = extensions or {}
-    status, name = CODES[ext["code"]]  # a DomainError's code: always in the table
+    status, name = http_status(ext["code"])  # UnknownErrorCode for a code not in the table
     details = ext.get("details")
     headers: dict[str, str] = {}
     if status == 401:

@@ -150,7 +150,10 @@ def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schem
     if face == REST:
         for named in schema._schema.type_map.values():
             if isinstance(named, GraphQLEnumType):
-                named.serialize = named.coerce_output_value = _by_value(named)  # type: ignore[method-assign,assignment]
+                # Replaces graphql-core's bound method on this face's own enum instances (mypy
+                # forbids assigning to a method): the one hook graphql-core offers for an output
+                # enum's wire form.
+                named.serialize = named.coerce_output_value = _by_value(named)  # type: ignore[method-assign,assignment]  # see above
     return schema
 
 

@@ -264,7 +264,7 @@ class ActivityEvent(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # None for what it cannot see; never required
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ActivityEvent | None]:
         entries = await r.entries_by_ids(info.context, graph.uuids(node_ids))

@@ -161,7 +161,7 @@ class Tenant(graph.Node):
         return cls(key=str(row.id), database_id=row.id, name=row.name, slug=row.slug, created_at=row.created_at)
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Tenant | None]:
         rows = await tenancy.visible_tenants(info.context, graph.uuids(node_ids))
@@ -241,7 +241,7 @@ class User(graph.Node):
         return user
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[User | None]:
         ids = graph.uuids(node_ids)
@@ -410,7 +410,7 @@ class UserSession(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[UserSession | None]:
         ctx = info.context
@@ -470,7 +470,7 @@ class MfaMethod(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[MfaMethod | None]:
         rows = await mfa.methods_by_ids(info.context, graph.uuids(node_ids))

@@ -289,6 +289,9 @@ VIEWER, ADMIN = allow(TenantRole("viewer")), allow(TenantRole("admin"))
 
 @strawberry.type
 class UsageCounterView:
+    """The legacy REST counter: a day of usage as a period of granularity `day`, counted for the
+    whole tenant (no user)."""
+
     id: uuid.UUID
     tenant_id: uuid.UUID
     user_id: uuid.UUID | None
@@ -302,7 +305,18 @@ class UsageCounterView:
 
     @classmethod
     def from_counter(cls, counter: r.UsageCounter) -> UsageCounterView:
-        return cls(**vars(counter))
+        return cls(
+            id=counter.id,
+            tenant_id=counter.tenant_id,
+            user_id=None,
+            period_start=counter.day,
+            granularity="day",
+            input_tokens=counter.input_tokens,
+            output_tokens=counter.output_tokens,
+            requests=counter.requests,
+            storage_bytes=counter.storage_bytes,
+            updated_at=counter.updated_at,
+        )
 
 
 @strawberry.type
@@ -533,7 +547,7 @@ class BillingPlan(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # None for what it cannot see; never required
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BillingPlan | None]:
         rows = await r.plans_by_codes(info.context, list(node_ids))
@@ -677,7 +691,7 @@ class BillingEvent(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # None for what it cannot see; never required
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BillingEvent | None]:
         rows = await r.events_by_ids(info.context, list(node_ids))
@@ -765,7 +779,7 @@ class BillingSubscription(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # None for what it cannot see; never required
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[BillingSubscription | None]:
         rows = await r.subscriptions_by_ids(info.context, list(node_ids))
@@ -910,7 +924,7 @@ class UsageCounter:
     @classmethod
     def from_counter(cls, counter: r.UsageCounter) -> UsageCounter:
         return cls(
-            day=counter.period_start,
+            day=counter.day,
             input_tokens=counter.input_tokens,
             output_tokens=counter.output_tokens,
             requests=counter.requests,

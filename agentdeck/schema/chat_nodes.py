@@ -273,9 +273,7 @@ class Tool(graph.Node):
         return graph.connection_of([Agent.from_spec(SPECS[k]) for k in self.entry.agents])
 
     @classmethod
-    def resolve_nodes(  # type: ignore[override]
-        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
-    ) -> list[Tool | None]:
+    def load_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> list[Tool | None]:
         access.require_scope(info.context, "tools:read")
         return graph.catalog_nodes(node_ids, ra.find_tool, cls.from_entry, required, "Tool")
 
@@ -361,7 +359,7 @@ class Agent(graph.Node):
         )
 
     @classmethod
-    def resolve_nodes(  # type: ignore[override]
+    def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Agent | None]:
         access.require_scope(info.context, "tools:read")
@@ -420,7 +418,7 @@ class Message(graph.Node):
         return await load_conversation(info, self.row.conversation_id)
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Message | None]:
         access.require_scope(info.context, READ_SCOPE)
@@ -590,7 +588,7 @@ class Conversation(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Conversation | None]:
         access.require_scope(info.context, READ_SCOPE)

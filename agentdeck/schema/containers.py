@@ -232,7 +232,7 @@ class ContainerNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[ContainerNode | None]:
         keys = [_uuid(i) for i in node_ids]

@@ -1,8 +1,8 @@
 """The native GraphQL conventions every domain's public types follow (see docs/graphql.md).
 
-- Every entity is a `Node` (Strawberry's relay `Node`): an opaque global `id: ID!`, resolvable by
-  `node(id:)`/`nodes(ids:)`; `resolve_nodes` goes through the domain, so a foreign or missing id
-  resolves to null exactly as a direct lookup would.
+- Every entity is a `Node` (`graph.Node`, Strawberry's relay `Node`): an opaque global `id: ID!`,
+  resolvable by `node(id:)`/`nodes(ids:)`; its `load_nodes` goes through the domain, so a foreign
+  or missing id resolves to null exactly as a direct lookup would.
 - Every list is a `Connection` with `edges`, `nodes`, `pageInfo` and `totalCount`, paged by
   `first/after` (and `last/before`) with opaque cursors: `paginate()` turns a domain function that
   reads a page by offset and limit into one.
@@ -26,6 +26,7 @@ from typing import Annotated, Any, Generic, TypeVar
 import strawberry
 from strawberry import relay
 from strawberry.dataloader import DataLoader
+from strawberry.utils.await_maybe import AwaitableOrValue
 
 from agentdeck.domain.common.results import Page
 from agentdeck.errors import DomainError, InvalidInput, NotFound
@@ -34,11 +35,39 @@ T = TypeVar("T")
 R = TypeVar("R")
 K = TypeVar("K", bound=Hashable)
 
-Node = relay.Node
 GlobalID = relay.GlobalID
 PageInfo = relay.PageInfo
 MAX_PAGE = 100
 DEFAULT_PAGE = 20
+
+
+class Node(relay.Node):
+    """The base of every entity type: Strawberry's relay `Node` interface, with one place that
+    adapts its `resolve_nodes` to the plain signature each type implements as `load_nodes`.
+
+    Deliberately not decorated: the GraphQL interface stays relay's `Node` (decorating this class
+    would declare a second interface of the same name); the subclasses only inherit its methods.
+    """
+
+    # relay.Node declares resolve_nodes as three overloads on `required` (Literal[True] -> Self,
+    # otherwise Self | None). Each type's own annotation (`list[Tenant | None]`) cannot satisfy
+    # them all (mypy's [override] error, silenced once per type before); this one implementation
+    # returns `Iterable[Any]`, which satisfies every overload, and `load_nodes` is the typed
+    # contract, so no type needs an ignore.
+    @classmethod
+    def resolve_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> AwaitableOrValue[Iterable[Any]]:
+        return cls.load_nodes(info=info, node_ids=node_ids, required=required)
+
+    @classmethod
+    def load_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> AwaitableOrValue[Iterable[Any]]:
+        """The nodes of `node_ids`, in order, read through the domain with the caller's context:
+        None for one that is missing or not visible to the caller (NotFound instead when
+        `required`). Sync or async; every entity type implements it."""
+        raise NotImplementedError(f"{cls.__name__} does not implement load_nodes")
 
 
 @strawberry.type(name="Edge", description="An edge in a connection: a node and its cursor.")
@@ -183,7 +212,7 @@ def node_uuid(value: str, type_name: str) -> uuid.UUID | None:
 
 
 def uuids(node_ids: Iterable[str]) -> list[uuid.UUID | None]:
-    """The keys `resolve_nodes` is given, as UUIDs (None for one that is not: it names nothing)."""
+    """The keys `load_nodes` is given, as UUIDs (None for one that is not: it names nothing)."""
     out: list[uuid.UUID | None] = []
     for node_id in node_ids:
         try:
@@ -245,7 +274,7 @@ def known_member(kind: type[E], value: str | None) -> E | None:
 def catalog_nodes(
     keys: Iterable[str], find: Callable[[str], T | None], convert: Callable[[T], R], required: bool, what: str
 ) -> list[R | None]:
-    """`resolve_nodes` of a catalog kept in memory (agents, tools, guardrails): each key's entry,
+    """`load_nodes` of a catalog kept in memory (agents, tools, guardrails): each key's entry,
     None for a key the catalog lacks, or NotFound for it when Strawberry requires every node."""
     out: list[R | None] = []
     for key in keys:

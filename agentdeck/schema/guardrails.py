@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from enum import Enum
-from typing import Annotated
+from typing import Annotated, Self
 
 import strawberry
 from strawberry import relay
@@ -62,7 +62,7 @@ class Guardrail(graph.Node):
         return cls(guardrail_key=spec.key, spec=spec)
 
     @classmethod
-    def resolve_nodes(  # type: ignore[override]
+    def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Guardrail | None]:
         access.require_scope(info.context, "tools:read")
@@ -143,7 +143,7 @@ class GuardrailPreset(graph.Node):
         return cls(preset_key=preset.key, preset=preset)
 
     @classmethod
-    def resolve_nodes(  # type: ignore[override]
+    def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[GuardrailPreset | None]:
         access.require_scope(info.context, "tools:read")
@@ -213,52 +213,59 @@ class Query:
 
 @strawberry.type
 class GuardrailSummary:
-    key: str
-    display_name: str
-    description: str
-    stage: str
-    engine: str
-    supports_masking: bool
+    """The legacy REST listing's guardrail: the catalogue's spec, its stage and engine as their
+    wire strings. Each field reads the spec, so the spec's fields are listed nowhere else."""
+
+    spec: strawberry.Private[GuardrailSpec]
 
     @classmethod
-    def from_spec(cls, spec: GuardrailSpec) -> GuardrailSummary:
-        return cls(
-            key=spec.key,
-            display_name=spec.display_name,
-            description=spec.description,
-            stage=spec.stage,
-            engine=spec.engine,
-            supports_masking=spec.supports_masking,
-        )
+    def from_spec(cls, spec: GuardrailSpec) -> Self:
+        return cls(spec=spec)
+
+    @strawberry.field
+    def key(self) -> str:
+        return self.spec.key
+
+    @strawberry.field
+    def display_name(self) -> str:
+        return self.spec.display_name
+
+    @strawberry.field
+    def description(self) -> str:
+        return self.spec.description
+
+    @strawberry.field
+    def stage(self) -> str:
+        return self.spec.stage
+
+    @strawberry.field
+    def engine(self) -> str:
+        return self.spec.engine
+
+    @strawberry.field
+    def supports_masking(self) -> bool:
+        return self.spec.supports_masking
 
 
 @strawberry.type
-class GuardrailDetail:
-    key: str
-    display_name: str
-    description: str
-    stage: str
-    engine: str
-    supports_masking: bool
-    uses_conversation_history: bool
-    tripwire_on_error: bool
-    default_config: JSON
-    config_schema: JSON
+class GuardrailDetail(GuardrailSummary):
+    """The legacy REST guardrail: the listing's fields, then how it runs and is configured."""
 
-    @classmethod
-    def from_spec(cls, spec: GuardrailSpec) -> GuardrailDetail:
-        return cls(
-            key=spec.key,
-            display_name=spec.display_name,
-            description=spec.description,
-            stage=spec.stage,
-            engine=spec.engine,
-            supports_masking=spec.supports_masking,
-            uses_conversation_history=spec.uses_conversation_history,
-            tripwire_on_error=spec.tripwire_on_error,
-            default_config=JSON(spec.default_config),
-            config_schema=JSON(spec.config_schema),
-        )
+    @strawberry.field
+    def uses_conversation_history(self) -> bool:
+        return self.spec.uses_conversation_history
+
+    @strawberry.field
+    def tripwire_on_error(self) -> bool:
+        return self.spec.tripwire_on_error
+
+    @strawberry.field
+    def default_config(self) -> JSON:
+        return JSON(self.spec.default_config)
+
+    @strawberry.field
+    def config_schema(self) -> JSON:
+        return JSON(self.spec.config_schema)
 
 
 @strawberry.type

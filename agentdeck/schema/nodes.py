@@ -1,5 +1,5 @@
 """Global object identification: `node(id:)` and `nodes(ids:)` fetch any entity by its global
-id. Each Node type's `resolve_nodes` reads through the domain, so a foreign or missing id is null
+id. Each Node type's `load_nodes` reads through the domain, so a foreign or missing id is null
 here exactly as it is in a direct lookup."""
 
 from __future__ import annotations

@@ -81,7 +81,7 @@ class Consent(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Consent | None]:
         ids = graph.uuids(node_ids)
@@ -114,7 +114,7 @@ class NotificationPreference(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # Node's overloads, as one async function
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[NotificationPreference | None]:
         ids = graph.uuids(node_ids)

@@ -257,7 +257,7 @@ class TokenNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[TokenNode | None]:
         keys = [_uuid(i) for i in node_ids]

@@ -320,7 +320,7 @@ class RequestNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[RequestNode | None]:
         keys = [_uuid(i) for i in node_ids]
@@ -371,7 +371,7 @@ class InviteNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[InviteNode | None]:
         keys = [_uuid(i) for i in node_ids]

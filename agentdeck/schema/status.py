@@ -503,7 +503,7 @@ class Incident(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # strawberry declares overloads by `required`
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Incident | None]:
         rows = await _by_ids(lambda ids: r.incidents_by_ids(info.context, ids), graph.uuids(node_ids))
@@ -537,7 +537,7 @@ class StatusSubscriptionNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]  # strawberry declares overloads by `required`
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[StatusSubscriptionNode | None]:
         ids = graph.uuids(node_ids)

@@ -284,7 +284,9 @@ class StorageObjectNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> Any:
+    async def load_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[StorageObjectNode | None]:
         rows = await by_ids(lambda ids: r.objects_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 

@@ -432,7 +432,9 @@ class VectorStoreNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> Any:
+    async def load_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[VectorStoreNode | None]:
         rows = await by_ids(lambda ids: r.stores_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 
@@ -513,7 +515,9 @@ class VectorStoreFileNode(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False) -> Any:
+    async def load_nodes(
+        cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
+    ) -> list[VectorStoreFileNode | None]:
         rows = await by_ids(lambda ids: r.files_by_ids(info.context, ids), graph.uuids(node_ids))
         return [cls.from_row(row) if row is not None else None for row in rows]
 

@@ -689,7 +689,7 @@ class Workflow(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[Workflow | None]:
         await _may_read(info)
@@ -793,7 +793,7 @@ class WorkflowRun(graph.Node):
         )
 
     @classmethod
-    async def resolve_nodes(  # type: ignore[override]
+    async def load_nodes(
         cls, *, info: strawberry.Info, node_ids: Iterable[str], required: bool = False
     ) -> list[WorkflowRun | None]:
         await _may_read(info)

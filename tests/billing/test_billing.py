@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from datetime import datetime
 
 import httpx
 import pytest
@@ -220,17 +221,39 @@ def test_plans_are_public_and_documented(local):
 # Subscriptions with the local provider ----------------------------------------------------------
 
 
-def test_local_subscription_lifecycle_rest(local):
+def plan_ids(server: Server) -> dict[str, str]:
+    nodes = server.gql("{ billingPlans { nodes { id code } } }")["data"]["billingPlans"]["nodes"]
+    return {p["code"]: p["id"] for p in nodes}
+
+
+def _at(value: str | None) -> datetime | None:
+    """A timestamp of either face as a datetime (REST and GraphQL spell it differently)."""
+    return datetime.fromisoformat(value) if value is not None else None
+
+
+def test_local_subscription_lifecycle_through_rest_and_graphql(local):
+    """A subscription's lifecycle with the local provider (start, conflict, change, cancel, the
+    events it records), each step taken through one face and read back through the other: REST
+    runs one tenant's subscription and GraphQL sees every change; GraphQL runs a second
+    tenant's and REST sees every change."""
+    plans = plan_ids(local)
+    read_gql = f"{{ billingSubscription {{ {GQL_SUB} events {{ nodes {{ type }} }} }} }}"
+    start_gql = f"""mutation($p: ID!) {{ startSubscription(input: {{planId: $p}})
+                        {{ subscription {{ {GQL_SUB} }} {PAYLOAD} }} }}"""
+
+    # -- REST takes each step; GraphQL reads it back --
     acct = owner(local)
+    t = acct.access_token
     p = path(SUB, acct.tenant_id)
-    missing = local.rest("GET", p, token=acct.access_token)
+    missing = local.rest("GET", p, token=t)
     assert missing.status_code == 404 and missing.json()["message"] == "Subscription not found."
     assert_documented("GET", SUB, missing)
+    assert local.gql(read_gql, token=t)["data"]["billingSubscription"] is None
 
     r = local.rest(
         "POST",
         p,
-        token=acct.access_token,
+        token=t,
         json={"plan_code": "pro", "billing_email": "billing@example.com", "seat_count": 3},
     )
     assert r.status_code == 201, r.text
@@ -238,51 +261,60 @@ def test_local_subscription_lifecycle_rest(local):
     body = r.json()
     assert body["status"] == "trialing" and body["seat_count"] == 3 and body["auto_renew"] is True
     assert body["tenant_id"] == acct.tenant_id and body["trial_ends_at"] is not None
+    seen = local.gql(read_gql, token=t)["data"]["billingSubscription"]
+    assert (seen["status"], seen["seatCount"], seen["autoRenew"], seen["billingEmail"], seen["plan"]) == (
+        "TRIALING",
+        3,
+        True,
+        "billing@example.com",
+        {"code": "pro"},
+    )
+    assert _at(seen["trialEndsAt"]) == _at(body["trial_ends_at"])
 
-    again = local.rest("POST", p, token=acct.access_token, json={"plan_code": "pro"})
+    again = local.rest("POST", p, token=t, json={"plan_code": "pro"})
     assert again.status_code == 409
     assert_documented("POST", SUB, again)
+    conflict = local.gql(start_gql, {"p": plans["pro"]}, token=t)["data"]["startSubscription"]
+    assert conflict["subscription"] is None and [e["code"] for e in conflict["userErrors"]] == ["CONFLICT"]
 
-    r = local.rest("PATCH", p, token=acct.access_token, json={"seat_count": 7, "auto_renew": False})
+    r = local.rest("PATCH", p, token=t, json={"seat_count": 7, "auto_renew": False})
     assert r.status_code == 200, r.text
     assert_documented("PATCH", SUB, r)
     assert r.json()["seat_count"] == 7 and r.json()["auto_renew"] is False and r.json()["cancel_at"]
+    seen = local.gql(read_gql, token=t)["data"]["billingSubscription"]
+    assert (seen["seatCount"], seen["autoRenew"]) == (7, False)
+    assert _at(seen["cancelAt"]) == _at(r.json()["cancel_at"])
 
-    empty = local.rest("PATCH", p, token=acct.access_token, json={})
+    empty = local.rest("PATCH", p, token=t, json={})
     assert empty.status_code == 400
     assert_documented("PATCH", SUB, empty)
 
-    r = local.rest("POST", p + "/cancel", token=acct.access_token, json={"cancel_at_period_end": False})
+    r = local.rest("POST", p + "/cancel", token=t, json={"cancel_at_period_end": False})
     assert r.status_code == 200, r.text
     assert_documented("POST", SUB + "/cancel", r)
     assert r.json()["status"] == "canceled"
-    assert local.rest("GET", p, token=acct.access_token).json()["status"] == "canceled"
+    assert local.rest("GET", p, token=t).json()["status"] == "canceled"
+    seen = local.gql(read_gql, token=t)["data"]["billingSubscription"]
+    assert seen["status"] == "CANCELED"
 
     # The local provider records the events Stripe would have sent.
-    r = local.rest("GET", path(EVENTS, acct.tenant_id), token=acct.access_token)
+    r = local.rest("GET", path(EVENTS, acct.tenant_id), token=t)
     assert r.status_code == 200
     assert_documented("GET", EVENTS, r)
     kinds = [e["event_type"] for e in r.json()["items"]]
     assert kinds == ["customer.subscription.deleted", "customer.subscription.updated", "customer.subscription.created"]
     assert r.json()["items"][0]["subscription"]["status"] == "canceled"
+    assert [e["type"] for e in seen["events"]["nodes"]] == kinds
 
-
-def plan_ids(server: Server) -> dict[str, str]:
-    nodes = server.gql("{ billingPlans { nodes { id code } } }")["data"]["billingPlans"]["nodes"]
-    return {p["code"]: p["id"] for p in nodes}
-
-
-def test_local_subscription_lifecycle_graphql(local):
+    # -- GraphQL takes each step; REST reads it back --
     acct = owner(local)
     t = acct.access_token
-    plans = plan_ids(local)
-    start = local.gql(
-        f"""mutation($p: ID!) {{ startSubscription(input: {{planId: $p}})
-                         {{ subscription {{ {GQL_SUB} }} {PAYLOAD} }} }}""",
-        {"p": plans["starter"]},
-        token=t,
-    )["data"]["startSubscription"]
+    p = path(SUB, acct.tenant_id)
+    start = local.gql(start_gql, {"p": plans["starter"]}, token=t)["data"]["startSubscription"]
     assert start["userErrors"] == [] and start["subscription"]["status"] == "ACTIVE", start
+    rest = local.rest("GET", p, token=t).json()
+    assert (rest["status"], rest["plan_code"], rest["tenant_id"]) == ("active", "starter", acct.tenant_id)
+
     upd = local.gql(
         f"""mutation($p: ID!) {{ updateSubscription(input: {{planId: $p, seatCount: 4}})
                        {{ subscription {{ {GQL_SUB} }} {PAYLOAD} }} }}""",
@@ -290,11 +322,18 @@ def test_local_subscription_lifecycle_graphql(local):
         token=t,
     )["data"]["updateSubscription"]
     assert upd["subscription"]["plan"] == {"code": "pro"} and upd["subscription"]["id"] == start["subscription"]["id"]
+    rest = local.rest("GET", p, token=t).json()
+    assert (rest["plan_code"], rest["seat_count"]) == ("pro", 4)
+
     cancel = local.gql(
         f"mutation {{ cancelSubscription(input: {{}}) {{ subscription {{ {GQL_SUB} }} {PAYLOAD} }} }}", token=t
     )["data"]["cancelSubscription"]
     sub = cancel["subscription"]
     assert sub["status"] == "ACTIVE" and sub["autoRenew"] is False and sub["cancelAt"] == sub["currentPeriodEnd"]
+    rest = local.rest("GET", p, token=t).json()
+    assert (rest["status"], rest["auto_renew"]) == ("active", False)
+    assert _at(rest["cancel_at"]) == _at(rest["current_period_end"]) == _at(sub["cancelAt"])
+
     read = local.gql(
         f"""{{ billingSubscription {{ {GQL_SUB}
                events(first: 2) {{ totalCount pageInfo {{ hasNextPage endCursor }} nodes {{ {EVENT_FIELDS} }} }} }} }}""",
@@ -305,6 +344,10 @@ def test_local_subscription_lifecycle_graphql(local):
     assert len(page["nodes"]) == 2 and page["totalCount"] == 3 and page["pageInfo"]["hasNextPage"]
     assert [e["type"] for e in page["nodes"]] == ["customer.subscription.updated"] * 2
     assert all(e["processingStatus"] == "PROCESSED" for e in page["nodes"])
+    r = local.rest("GET", path(EVENTS, acct.tenant_id), token=t)
+    items = r.json()["items"]
+    assert [e["event_type"] for e in items] == ["customer.subscription.updated"] * 2 + ["customer.subscription.created"]
+    assert [e["stripe_event_id"] for e in items[:2]] == [e["stripeEventId"] for e in page["nodes"]]
 
 
 def test_roles_tenant_paths_and_invalid_bodies(local):

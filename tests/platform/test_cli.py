@@ -113,6 +113,29 @@ def test_a_new_users_password_is_asked_for_hidden_twice_and_checked(server):
     assert code == 0 and "user=promoted" in out and "Password" not in out, out
 
 
+def test_a_new_operators_password_is_asked_for_hidden_twice_and_checked(server):
+    """`create-operator` for an email with no account asks at the terminal, as `create-tenant`
+    does: hidden, checked before the confirmation, typed twice; the operator signs in with it."""
+    email = f"tty-op-{uuid.uuid4().hex[:8]}@example.com"
+    prompt, again = f"Password for the new user {email}: ", "Repeat for confirmation: "
+    code, out = _cli_at_a_terminal(
+        server,
+        ["create-operator", email],
+        [
+            (prompt, email.split("@")[0] + "-Password1"),  # holds the new email: refused, asked again
+            (prompt, PASSWORD),
+            (again, PASSWORD[::-1]),  # a mismatch starts over
+            (prompt, PASSWORD),
+            (again, PASSWORD),
+        ],
+    )
+    assert code == 0, out
+    assert out.count("Password refused:") == 1 and "do not match" in out and "user=created" in out
+    assert PASSWORD not in out and PASSWORD[::-1] not in out  # never echoed
+    session = login(server, email)
+    assert session["user_id"] in out and "platform:operator" in session["scopes"]
+
+
 def test_without_a_terminal_a_new_user_needs_password_on_the_command_line(server):
     email = f"cli-{uuid.uuid4().hex[:8]}@example.com"
     done = subprocess.run(

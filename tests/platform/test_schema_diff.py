@@ -108,8 +108,11 @@ def test_json_lists_the_same_changes(tmp_path):
     assert [c["criticality"] for c in document["changes"]] == ["BREAKING", "DANGEROUS"]
 
 
-@pytest.mark.skipif(shutil.which("git") is None, reason="needs git")
 def test_the_old_schema_can_come_from_a_git_revision(tmp_path, monkeypatch):
+    # `REV:path` is read with git, which the project's own checkout needs anyway: a machine
+    # without it is a broken test environment, not a reason to skip.
+    assert shutil.which("git") is not None, "git is not on PATH: install it (apt-get install git)"
+
     def git(*args: str) -> None:
         subprocess.run(
             ["git", "-c", "user.name=t", "-c", "user.email=t@example.com", *args],

@@ -8,11 +8,12 @@ from typing import Annotated
 
 import pytest
 import strawberry
+from graphql import GraphQLError
 from starlette.applications import Starlette
 from starlette.testclient import TestClient
 
 from agentdeck.domain.common.limits import Limit
-from agentdeck.errors import NotFound
+from agentdeck.errors import NotFound, UnknownErrorCode
 from agentdeck.rest_compat.build import RouteTableError, build_routes, more_specific
 from agentdeck.rest_compat.openapi import build_openapi
 from agentdeck.rest_compat.spec import Op
@@ -339,3 +340,29 @@ def test_a_union_result_answers_the_status_of_its_member():
     assert responses["200"]["content"]["application/json"]["schema"] == {"$ref": "#/components/schemas/Attempt"}
     with pytest.raises(RouteTableError, match="needs a union"):
         build_routes(SCHEMA, (Op("POST", "/hello", "hello", status_by_type={"Message": 202}),), _context)
+
+
+@strawberry.type
+class RefusingQuery:
+    @strawberry.field
+    def refusal(self, code: str) -> str:
+        raise GraphQLError(f"Refused with {code}.", extensions={"code": code})
+
+
+def test_a_graphql_error_with_a_code_answers_as_the_table_says_and_an_unknown_code_fails_loudly():
+    """An error that is not a DomainError but carries `extensions.code` is answered with the
+    status and name the one table gives it; a code missing from the table is a programming
+    error, raised (a 500 and a traceback in production) rather than answered with a made-up
+    status."""
+    schema = strawberry.Schema(query=RefusingQuery)
+    routes, _ = build_routes(schema, (Op("GET", "/refusals/{code}", "refusal"),), _context)
+    with TestClient(Starlette(routes=routes)) as c:
+        gone = c.get("/refusals/GONE")
+        assert (gone.status_code, gone.json()) == (
+            410,
+            {"success": False, "error": "Gone", "message": "Refused with GONE.", "details": None},
+        )
+        too_large = c.get("/refusals/PERSISTED_QUERY_TOO_LARGE")
+        assert (too_large.status_code, too_large.json()["error"]) == (413, "PayloadTooLarge")
+        with pytest.raises(UnknownErrorCode, match="NO_SUCH_CODE"):
+            c.get("/refusals/NO_SUCH_CODE")

@@ -353,13 +353,12 @@ _COUNTER_IDS = uuid.UUID("5d6f3f1e-2f0b-4c55-9a7e-0c8c9b1e7a10")  # uuid5 namesp
 @dataclass(frozen=True)
 class UsageCounter:
     """One UTC day of the tenant's usage: the tokens and model requests of its chat turns and
-    workflow runs started that day, and the bytes of the objects it stored that day."""
+    workflow runs started that day, and the bytes of the objects it stored that day. Its wire
+    shapes (REST's legacy counter, the native `UsageCounter`) are the Strawberry types'."""
 
-    id: uuid.UUID
+    id: uuid.UUID  # stable: one counter per tenant and day
     tenant_id: uuid.UUID
-    user_id: uuid.UUID | None
-    period_start: date
-    granularity: str
+    day: date
     input_tokens: int
     output_tokens: int
     requests: int
@@ -430,9 +429,7 @@ async def usage_counters(ctx: Context) -> list[UsageCounter]:
         UsageCounter(
             id=uuid.uuid5(_COUNTER_IDS, f"{tc.tenant_id}:{day.isoformat()}:day"),
             tenant_id=tc.tenant_id,
-            user_id=None,
-            period_start=day,
-            granularity="day",
+            day=day,
             input_tokens=days[day]["input"],
             output_tokens=days[day]["output"],
             requests=days[day]["requests"],
