@@ -19,7 +19,7 @@ from starlette.requests import HTTPConnection
 from agentdeck.auth import passwords
 from agentdeck.auth.keys import KeyStore
 from agentdeck.auth.revocation import Revocations
-from agentdeck.auth.tenancy import Principal, TenantContext, decide_tenant
+from agentdeck.auth.tenancy import Principal, TenantContext, TenantRows, decide_tenant
 from agentdeck.auth.tokens import TokenInvalid, TokenService
 from agentdeck.db.models.identity import User
 from agentdeck.db.session import Database, PoolLimits
@@ -94,6 +94,7 @@ class Services:
         )
         self.limiter = make_limiter(self.redis, settings.redis_prefix)
         self.revocations = Revocations(self.db, self.bus)
+        self.tenant_rows = TenantRows(self.db, settings.tenant_cache_seconds)
         self.mailer = make_mailer(settings, self.db)
         self.payments: PaymentProvider = make_payments(settings)
         self.llm: LLMProvider = make_llm(settings)
@@ -204,7 +205,7 @@ class Context:
             principal = await self.require_verified()
             headers = self.request.headers if self.request is not None else {}
             self.tenant = await decide_tenant(
-                self.services.db, principal, headers.get("x-tenant-id"), headers.get("x-tenant-role")
+                self.services.tenant_rows, principal, headers.get("x-tenant-id"), headers.get("x-tenant-role")
             )
             bind_tenant(self.tenant.tenant_id)
         return self.tenant

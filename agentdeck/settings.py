@@ -127,6 +127,9 @@ class Settings(BaseSettings):
     # support-console and synthetic-monitor.
     auth_audience: list[str] = Field(default_factory=lambda: ["agent-api"])
     access_token_ttl_minutes: int = 30
+    # How long a process trusts a tenant row it read (auth/tenancy.TenantRows): a tenant's status
+    # set in the database is seen within this many seconds; 0 reads it on every request.
+    tenant_cache_seconds: float = Field(default=5.0, ge=0)
     refresh_token_ttl_minutes: int = 43_200  # 30 days
 
     password_min_length: int = 14

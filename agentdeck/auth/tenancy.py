@@ -8,6 +8,7 @@ inferred from the scopes alone, never from the `roles` claim (which speaks for i
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
@@ -95,8 +96,33 @@ def target_tenant(principal: Principal, header: str | None) -> tuple[uuid.UUID, 
     return named, True
 
 
+class TenantRows:
+    """Tenant rows, each read at most `ttl` seconds ago: every tenant request checks its tenant's
+    status, and a session to re-read one row was about a tenth of a list read. The service never
+    changes a tenant's row after creating it; a status set in the database (an operator
+    suspending a tenant) is seen within `ttl`. Rows are shared read-only between requests."""
+
+    def __init__(self, db: Database, ttl: float, max_entries: int = 10_000) -> None:
+        self._db = db
+        self._ttl = ttl
+        self._max = max_entries
+        self._rows: dict[uuid.UUID, tuple[float, Tenant]] = {}
+
+    async def get(self, tenant_id: uuid.UUID) -> Tenant | None:
+        hit = self._rows.get(tenant_id)
+        if hit is not None and hit[0] > time.monotonic():
+            return hit[1]
+        async with self._db.platform_session() as s:
+            tenant = await s.get(Tenant, tenant_id)
+        if tenant is not None and self._ttl > 0:
+            if len(self._rows) >= self._max:
+                self._rows.clear()
+            self._rows[tenant_id] = (time.monotonic() + self._ttl, tenant)
+        return tenant
+
+
 async def decide_tenant(
-    db: Database, principal: Principal, tenant_header: str | None, role_header: str | None
+    tenants: TenantRows, principal: Principal, tenant_header: str | None, role_header: str | None
 ) -> TenantContext:
     """The tenant and role a request acts in; the tenant must exist and be active."""
     tenant_id, on_behalf = target_tenant(principal, tenant_header)
@@ -106,8 +132,7 @@ async def decide_tenant(
         if ROLES.index(wanted) > ROLES.index(role):
             raise Forbidden("Requested tenant role exceeds privileges granted by token.")
         role = wanted
-    async with db.platform_session() as s:
-        tenant = await s.get(Tenant, tenant_id)
+    tenant = await tenants.get(tenant_id)
     if tenant is None:
         raise NotFound("Tenant not found.")
     if tenant.status != "active":

@@ -11,10 +11,14 @@ service_accounts.py, with the role order of domain/common/access.py.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 
+from agentdeck.context import Context
+from agentdeck.db.models import Tenant
 from agentdeck.domain.identity import service_accounts as sa
 from agentdeck.domain.identity.tenants import BillingContact, get_settings, update_settings
 from agentdeck.errors import BadRequest, Conflict, Forbidden, InvalidInput, NotFound, PreconditionRequired
@@ -102,3 +106,18 @@ async def test_a_tenant_admin_mints_lists_and_revokes_tokens_of_their_own_tenant
         assert (await sa.revoke(admin_a, minted.row.jti, "rotated")).data == minted.row.jti
         assert await listed(admin_a, "revoked") == ([minted.row.jti], 1)
         assert await listed(admin_a, "active") == ([capped.row.jti], 1)
+
+
+async def test_a_tenant_suspended_in_the_database_is_refused_within_the_cache_time(tmp_path):
+    """Tenant rows are cached per process (auth/tenancy.TenantRows) for AGENTDECK_TENANT_CACHE_SECONDS."""
+    async with platform(tmp_path, tenant_cache_seconds=0.3) as services:
+        member = await tenant_member(services)
+        tenant_id = (await member.tenant_context()).tenant_id
+        async with services.db.platform_session() as s:
+            await s.execute(update(Tenant).where(Tenant.id == tenant_id).values(status="suspended"))
+            await s.commit()
+        again = Context(services=services, principal=member.principal)
+        assert (await again.tenant_context()).tenant_id == tenant_id  # within the cache time
+        await asyncio.sleep(0.35)
+        with pytest.raises(Forbidden, match="Tenant account is suspended"):
+            await Context(services=services, principal=member.principal).tenant_context()
