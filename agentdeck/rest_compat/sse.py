@@ -14,6 +14,7 @@ import orjson
 from agentdeck.rest_compat.spec import SSE
 
 _END = object()
+MAX_BATCH = 256  # events written together at most
 
 
 def encode(payload: Any, spec: SSE) -> bytes:
@@ -60,7 +61,18 @@ async def frames(
                 continue
             if item is _END:
                 break
-            yield encode(item, spec)
+            # Events that are already waiting leave in one write: a frame costs its trip through
+            # every middleware's send and the socket, more than encoding it.
+            chunk, ended = [encode(item, spec)], False
+            while len(chunk) < MAX_BATCH and not queue.empty():
+                more = queue.get_nowait()
+                if more is _END:
+                    ended = True
+                    break
+                chunk.append(encode(more, spec))
+            yield chunk[0] if len(chunk) == 1 else b"".join(chunk)
+            if ended:
+                break
         await task  # surfaces an exception raised by the source
     finally:
         task.cancel()

@@ -20,7 +20,18 @@ async def _collect(source, spec) -> list[bytes]:
 
 async def test_frames_with_ids_and_compact_json():
     out = await _collect(_source([{"event_id": 1, "a": None}, {"event_id": 2, "a": "b"}]), SSE(id_field="event_id"))
-    assert out == [b'id: 1\ndata: {"event_id":1,"a":null}\n\n', b'id: 2\ndata: {"event_id":2,"a":"b"}\n\n']
+    assert b"".join(out) == b'id: 1\ndata: {"event_id":1,"a":null}\n\nid: 2\ndata: {"event_id":2,"a":"b"}\n\n'
+
+
+async def test_events_already_waiting_leave_in_one_write_and_a_slow_source_in_its_own():
+    """A frame's trip through the middlewares' sends and the socket costs more than encoding it:
+    what the source produced while the last write was going out is written together."""
+    many = [{"n": n} for n in range(600)]
+    out = await _collect(_source(many), SSE())
+    assert b"".join(out) == b"".join(b'data: {"n":%d}\n\n' % n for n in range(600))
+    assert len(out) < 600 / 2  # batched (at most 256 frames a write)
+    slow = await _collect(_source([{"n": 1}, {"n": 2}], pause=0.05), SSE())
+    assert slow == [b'data: {"n":1}\n\n', b'data: {"n":2}\n\n']  # nothing waits for company
 
 
 async def test_spaced_json_without_ids():
