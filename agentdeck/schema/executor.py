@@ -17,10 +17,12 @@ from weakref import WeakKeyDictionary
 
 from graphql import (
     GraphQLEnumType,
+    GraphQLInterfaceType,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLUnionType,
     Undefined,
 )
 from graphql.pyutils import Path
@@ -34,10 +36,22 @@ BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberr
 
 # A plain leaf: (response name, attribute, coerce, non-null, None, None); a plain object:
 # (response name, attribute, None, non-null, its field's type, the object type's Python class);
-# a resolved field: (response name, None, None, False, None, None).
+# a plain union or interface: the same with ABSTRACT for the class (the value's own class names
+# its type); a subscription's root field, whose value is the event itself: EVENT for the
+# attribute; a resolved field: (response name, None, None, False, None, None).
 Step = tuple[str, str | None, Any, bool, Any, type | None]
+EVENT = ""  # the attribute of a subscription root field: the event (the per-event root value)
+
+
+class ABSTRACT:
+    """Marks a plain field of a union or interface type in a Step."""
+
+
 Plans = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None]
 _PLANS: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()  # per schema: the faces coerce apart
+_PLANS_BY_SET: WeakKeyDictionary[GraphQLSchema, dict[int, tuple[Any, Any, tuple[Step, ...] | None]]] = (
+    WeakKeyDictionary()
+)
 _MAX_PLANS = 4096
 # Subfields collected for (object type, field nodes), across executions: a subscription runs its
 # one document once per event, and collecting an event union's fragments was most of an event's
@@ -49,7 +63,23 @@ _CONDITIONAL_OPS: dict[int, tuple[Any, bool]] = {}
 
 
 def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
-    """How to produce each response key of `parent`'s selection; None when no field is plain."""
+    """How to produce each response key of `parent`'s selection; None when no field is plain.
+    Found by the grouped field set itself first (collected once per document: see
+    `collect_subfields`), else by the response keys and field names it holds."""
+    by_set = _PLANS_BY_SET.get(schema)
+    if by_set is None:
+        by_set = _PLANS_BY_SET[schema] = {}
+    hit = by_set.get(id(grouped))
+    if hit is not None and hit[0] is grouped and hit[1] is parent:
+        return hit[2]
+    plan = _plan_for(schema, parent, grouped)
+    if len(by_set) >= _MAX_PLANS:
+        by_set.clear()
+    by_set[id(grouped)] = (grouped, parent, plan)  # the entry keeps the set alive: its id stays its own
+    return plan
+
+
+def _plan_for(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
     names = tuple((response, details[0].node.name.value) for response, details in grouped.items())
     key = (parent.name, names)
     plans = _PLANS.get(schema)
@@ -63,16 +93,24 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
     for response, field_name in names:
         field = schema.get_field(parent, field_name)
         step: Step = (response, None, None, False, None, None)
-        if field is not None and not field.args and getattr(field.resolve, "_is_default", False):
+        event = field is not None and parent is schema.subscription_type and _yields_the_event(field.resolve)
+        if field is not None and (event or (not field.args and getattr(field.resolve, "_is_default", False))):
             definition = (field.extensions or {}).get(BACKREF)
+            attr = EVENT if event else getattr(definition, "python_name", None)
             leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
             non_null = isinstance(field.type, GraphQLNonNull)
-            if definition is not None and isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-                step = (response, definition.python_name, leaf.coerce_output_value, non_null, None, None)
-            elif definition is not None and isinstance(leaf, GraphQLObjectType):
+            if attr is None:
+                pass
+            elif isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+                step = (response, attr, leaf.coerce_output_value, non_null, None, None)
+            elif isinstance(leaf, GraphQLObjectType):
                 origin = getattr((leaf.extensions or {}).get(BACKREF), "origin", None)
                 if isinstance(origin, type):
-                    step = (response, definition.python_name, None, non_null, field.type, origin)
+                    step = (response, attr, None, non_null, field.type, origin)
+            elif isinstance(leaf, GraphQLUnionType | GraphQLInterfaceType):
+                step = (response, attr, None, non_null, field.type, ABSTRACT)
+        elif field_name == "__typename":  # the type's name: any attribute every value has, then a constant
+            step = (response, "__class__", partial(_constant, parent.name), True, None, None)
         elif field is not None and field_name == "id":
             step = _global_id_step(response, parent) or step
         steps.append(step)
@@ -81,6 +119,32 @@ def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tup
         plans.clear()
     plans[key] = plan
     return plan
+
+
+def _constant(value: str, _: Any) -> str:
+    return value
+
+
+def _yields_the_event(resolve: Any) -> bool:
+    """Strawberry's resolver of a subscription field, which returns the event it is given."""
+    return getattr(resolve, "__name__", "") == "<lambda>" and resolve.__module__ == "strawberry.schema.schema_converter"
+
+
+_RUNTIME_TYPES: WeakKeyDictionary[GraphQLSchema, dict[type, GraphQLObjectType]] = WeakKeyDictionary()
+
+
+def _runtime_type(schema: GraphQLSchema, abstract: Any, value: Any) -> GraphQLObjectType | None:
+    """The object type of `value` (by its Python class) if it is one of `abstract`'s; else None
+    (graphql-core's own resolution then decides, and reports what it must)."""
+    types = _RUNTIME_TYPES.get(schema)
+    if types is None:
+        types = _RUNTIME_TYPES[schema] = {}
+        for named in schema.type_map.values():
+            origin = getattr((getattr(named, "extensions", None) or {}).get(BACKREF), "origin", None)
+            if isinstance(named, GraphQLObjectType) and isinstance(origin, type):
+                types[origin] = named
+    runtime = types.get(type(value))
+    return runtime if runtime is not None and schema.is_sub_type(abstract, runtime) else None
 
 
 def _global_id_step(response: str, parent: GraphQLObjectType) -> Step | None:
@@ -122,16 +186,23 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         try:
             for response, attr, coerce, non_null, object_field_type, origin in plan:
                 if attr is not None:
-                    value = getattr(source_value, attr, Undefined)
+                    value = source_value if attr is EVENT else getattr(source_value, attr, Undefined)
                     if value is None and not non_null:
                         results[response] = None
                         continue
                     if origin is not None:
-                        # A plain object of exactly its type (what `is_type_of` would check): its
-                        # subfields, as graphql-core completes an object, errors handled alike.
-                        if type(value) is origin:
+                        # A plain object of exactly its type (what `is_type_of` would check), or
+                        # of a union's or interface's type named by its class: its subfields, as
+                        # graphql-core completes an object, errors handled alike.
+                        leaf = getattr(object_field_type, "of_type", object_field_type)
+                        if origin is ABSTRACT:
+                            runtime = _runtime_type(self.schema, leaf, value)
+                        else:
+                            runtime = leaf if type(value) is origin else None
+                        if runtime is not None:
                             result = self._complete_object(
                                 object_field_type,
+                                runtime,
                                 grouped_field_set[response],
                                 Path(path, response, parent_type.name),
                                 value,
@@ -169,8 +240,9 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return results
         return self._await_fields(results, pending)
 
-    def _complete_object(self, field_type: Any, details: Any, field_path: Path, value: Any, position: Any) -> Any:
-        object_type = field_type.of_type if isinstance(field_type, GraphQLNonNull) else field_type
+    def _complete_object(
+        self, field_type: Any, object_type: GraphQLObjectType, details: Any, field_path: Path, value: Any, position: Any
+    ) -> Any:
         try:
             completed = self.collect_and_execute_subfields(object_type, details, field_path, value, position)
         except Exception as raw_error:

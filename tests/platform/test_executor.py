@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import enum
+from collections.abc import AsyncGenerator
 from datetime import UTC, datetime
 
 import pytest
@@ -81,14 +82,38 @@ class NotInner:
     weight = None
 
 
+@strawberry.interface
+class Shape:
+    sides: int
+
+
+@strawberry.type
+class Square(Shape):
+    side: float
+
+
+@strawberry.type
+class Circle(Shape):
+    radius: float | None
+
+
 @strawberry.type
 class Holder:
     inner: Inner | None
     sure: Inner
+    either: Inner | Item | None = None  # a union, plain
+    shape: Shape | None = None  # an interface, plain
 
 
 HOLDERS = [
-    Holder(inner=Inner(label="x"), sure=Inner(label="y", weight=1.5)),
+    Holder(
+        inner=Inner(label="x"),
+        sure=Inner(label="y", weight=1.5),
+        either=ITEMS[1],
+        shape=Circle(sides=0, radius=None),
+    ),
+    Holder(inner=Inner(label="x"), sure=Inner(label="y"), either=Inner(label=None), shape=Square(sides=4, side=2)),  # type: ignore[arg-type]
+    Holder(inner=Inner(label="x"), sure=Inner(label="y"), either=NotInner(), shape=NotInner()),  # type: ignore[arg-type]
     Holder(inner=Inner(label=None), sure=Inner(label="y")),  # type: ignore[arg-type]  # null where non-null
     Holder(inner=None, sure=Inner(label=None)),  # type: ignore[arg-type]  # bubbles past `sure`
     Holder(inner=NotInner(), sure=Inner(label="y")),  # type: ignore[arg-type]  # not an Inner
@@ -132,6 +157,8 @@ DOCUMENTS = [
     "{ holders { inner { label weight } sure { label } } }",
     "{ holders { i: inner { label } inner { weight } } }",
     "{ sureHolders { sure { label weight } inner { label } } }",
+    "{ holders { either { __typename ... on Inner { label } ... on Item { name count } } } }",
+    "{ holders { shape { __typename sides ... on Square { side } ... on Circle { radius } } } }",
 ]
 
 
@@ -232,3 +259,42 @@ def test_a_nodes_id_read_directly_is_strawberrys_global_id():
         str(relay.GlobalID("Plain", "b2")),
     ]
     assert result.data["custom"]["id"] == str(relay.GlobalID("Custom", "C3"))  # its own resolve_id still runs
+
+
+@strawberry.type
+class Ticks:
+    @strawberry.subscription
+    async def ticks(self, n: int) -> AsyncGenerator[Inner | Item, None]:
+        for i in range(n):
+            yield (
+                Inner(label=f"t{i}")
+                if i % 2
+                else Item(name=f"i{i}", count=i, color=Color.RED, note=None, when=datetime(2026, 1, 1, tzinfo=UTC))
+            )
+        yield Inner(label=None)  # type: ignore[arg-type]  # an event that breaks its type's promise
+
+
+async def _events(executor: type) -> list:
+    schema = strawberry.Schema(Query, subscription=Ticks, execution_context_class=executor)
+    document = "subscription { ticks(n: 4) { __typename ... on Inner { label } ... on Item { name count color } } }"
+    out = []
+    async for result in await schema.subscribe(document):
+        out.append((result.data, [(e.message, e.path) for e in result.errors or []]))
+    return out
+
+
+async def test_subscription_events_are_shaped_as_graphql_core_shapes_them(monkeypatch):
+    """A subscription's root field is the event itself: read directly, its union type named by its
+    class, without graphql-core's per-event field path."""
+    expected = await _events(StrawberryGraphQLCoreExecutionContext)
+    calls = []
+    slow_path = StrawberryGraphQLCoreExecutionContext.execute_field
+
+    def counted(self, parent_type, source, field_group, path, *rest):
+        calls.append(path.key)
+        return slow_path(self, parent_type, source, field_group, path, *rest)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
+    assert await _events(FastExecutor) == expected
+    assert len(expected) == 5 and expected[-1][1]  # the broken event is an error, as before
+    assert calls == ["label"]  # only the broken event's null took graphql-core's path
