@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import gc
+import json
 import re
 from types import ModuleType
 from typing import Any
 
 import orjson
+from cross_web import AsyncHTTPRequestAdapter
+from cross_web import HTTPException as StrawberryHTTPException  # what Strawberry's view raises
 from pydantic import SecretStr
 from starlette.applications import Starlette
 from starlette.exceptions import HTTPException
@@ -18,9 +21,11 @@ from starlette.middleware.cors import CORSMiddleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Route, WebSocketRoute, compile_path
+from starlette.types import Receive, Scope, Send
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 from strawberry.exceptions import ConnectionRejectionError
+from strawberry.http.parse_content_type import parse_content_type
 
 from agentdeck import browser_tools
 from agentdeck.backpressure import BackpressureMiddleware
@@ -54,12 +59,45 @@ EXPOSED_HEADERS = [
 ]
 
 
+# The code of a request Strawberry refuses before any operation runs, by the status it answers.
+REQUEST_ERROR_CODES = {404: "NOT_FOUND", 405: "METHOD_NOT_ALLOWED"}
+
+
+def request_error(status: int, message: str) -> Response:
+    """A GraphQL request refused as a whole (a body that is not a GraphQL request, `variables`
+    not an object, an unknown `operationName`, a mutation over GET): the status Strawberry
+    chose, and a GraphQL error response saying why, with a code, like every other error."""
+    code = REQUEST_ERROR_CODES.get(status, "BAD_REQUEST")
+    log_client_error("GraphQL request", code, message)
+    body = {"errors": [{"message": message, "extensions": {"code": code}}]}  # no `data`: nothing ran
+    # ASCII JSON: the message may quote the client's text, lone surrogates included.
+    return Response(json.dumps(body).encode(), status, headers=NO_STORE, media_type="application/json")
+
+
 class GraphQLApp(GraphQL[Context, None]):
     # Strawberry's view is generic over the context and root value it hands the schema: ours
     # are agentdeck's Context and no root value, so get_context and on_ws_connect type-check.
     def __init__(self, services: Services, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.services = services
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await super().__call__(scope, receive, send)
+            return
+        # As Strawberry's, except that a refused request gets JSON, not Strawberry's plain text.
+        try:
+            response = await self.run(Request(scope, receive))
+        except StrawberryHTTPException as exc:
+            response = request_error(exc.status_code, exc.reason)
+        await response(scope, receive, send)
+
+    async def parse_http_body(self, request: AsyncHTTPRequestAdapter) -> Any:
+        # Strawberry reads any JSON body as an object (or a batch): `5` or `"x"` failed in it.
+        if request.method == "POST" and "application/json" in parse_content_type(request.content_type or "")[0]:
+            if (await request.get_body()).lstrip()[:1] not in (b"{", b"["):
+                raise StrawberryHTTPException(400, "The request body must be a JSON object with a `query`.")
+        return await super().parse_http_body(request)
 
     async def get_context(self, request: Any, response: Any) -> Context:
         if isinstance(response, Response):

@@ -13,11 +13,12 @@ Client errors (bad input, failed sign-in, refused tokens) are one line without a
 from __future__ import annotations
 
 import logging
+import re
 import sys
 import time
 import uuid
 from contextvars import ContextVar
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pythonjsonlogger.json import JsonFormatter
 
@@ -69,6 +70,13 @@ class TextFormatter(logging.Formatter):
         record.message = escape_line(record.message)
         return super().formatMessage(record)
 
+    def formatException(self, ei: Any) -> str:  # noqa: N802
+        # A traceback keeps its lines, but what it quotes (an exception's message may hold the
+        # client's text) gets no control character through either.
+        return "\n".join(
+            UNSAFE_IN_LINE.sub(_escape_character, line) for line in super().formatException(ei).split("\n")
+        )
+
 
 class JsonLineFormatter(JsonFormatter):
     def __init__(self) -> None:
@@ -87,8 +95,21 @@ def utc_iso(record: logging.LogRecord) -> str:
     return f"{seconds}.{int(record.msecs):03d}Z"
 
 
+# What could break a line, forge one or rewrite a terminal: C0 and C1 controls, DEL, Unicode line
+# separators, bidirectional overrides, and lone surrogates (which no encoding can write).
+UNSAFE_IN_LINE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff]")
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escape_character(match: re.Match[str]) -> str:
+    character = match.group()
+    return _SHORT_ESCAPES.get(character) or f"\\u{ord(character):04x}"
+
+
 def escape_line(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("\r", "\\r").replace("\n", "\\n")
+    """`text` on one line that is safe to print: backslashes doubled, every control character
+    (newlines, NUL, ESC...) escaped as `\\n`, `\\r`, `\\t` or `\\uXXXX`."""
+    return UNSAFE_IN_LINE.sub(_escape_character, text.replace("\\", "\\\\"))
 
 
 def configure_logging(settings: Settings) -> None:

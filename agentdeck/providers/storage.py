@@ -120,7 +120,9 @@ class LocalDiskStorage:
 
     def verify(self, method: str, object_id: uuid.UUID, expires: str, signature: str, extra: str = "") -> str | None:
         """None when the URL is valid, else why it is not."""
-        if not expires.isdigit():
+        # Epoch seconds in ASCII digits: int() takes other digits ("²" fails in it, "١" not) and
+        # refuses thousands of them.
+        if not expires.isascii() or not expires.isdigit() or len(expires) > 12:
             return "Malformed signed URL."
         expected = self.signature(method, object_id, int(expires), extra)
         if not hmac.compare_digest(expected, signature):

@@ -28,6 +28,7 @@ from strawberry import relay
 from strawberry.dataloader import DataLoader
 from strawberry.utils.await_maybe import AwaitableOrValue
 
+from agentdeck.domain.common.pagination import parse_count
 from agentdeck.domain.common.results import Page
 from agentdeck.errors import DomainError, InvalidInput, NotFound
 
@@ -100,14 +101,13 @@ def offset_cursor(offset: int) -> str:
 
 
 def _offset(cursor: str, argument: str) -> int:
+    """The offset a cursor of `offset_cursor` holds; one the client forged (not base64, another
+    prefix, not a count from 0 to MAX_COUNT) is refused, naming the argument."""
     try:
         text = base64.urlsafe_b64decode(cursor.encode()).decode()
         if not text.startswith(_CURSOR):
             raise ValueError(text)
-        value = int(text[len(_CURSOR) :])
-        if value < 0:
-            raise ValueError(text)
-        return value
+        return parse_count(text[len(_CURSOR) :])
     except (ValueError, binascii.Error, UnicodeError):
         raise InvalidInput(
             f"`{argument}` is not a cursor this list gave out.",

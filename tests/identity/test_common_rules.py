@@ -5,13 +5,15 @@ pagination.py and limits.py.
   gets what the first request created (or its stored answer), other inputs are refused naming
   the key, a first request that created nothing frees its key, and an expired key is a new key
   (and is purged);
-- cursors round-trip, and a cursor that is not ours, or lacks a key, is a 400;
+- cursors round-trip, and a cursor that is not ours, lacks a key or holds a value of the wrong
+  type or range is a 400; counts sent as text are ASCII digits up to 2**31 - 1;
 - limits: blanks do not count towards a minimum length, a boolean is not a number, idempotency
   keys are 1-255 visible ASCII characters, and `check` reports every problem.
 """
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -23,7 +25,16 @@ from agentdeck.db.models import IdempotencyKey
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.idempotency import KEY, Idempotency, claim
 from agentdeck.domain.common.limits import Limit, check
-from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.common.pagination import (
+    MAX_COUNT,
+    decode_cursor,
+    encode_cursor,
+    identifier,
+    key,
+    offset,
+    parse_count,
+    timestamp,
+)
 from agentdeck.errors import BadRequest, InvalidInput
 from tests.inprocess import platform, tenant_member
 
@@ -88,13 +99,38 @@ async def test_an_idempotency_key_replays_the_first_result_for_its_caller_until_
 
 
 def test_cursors_and_limits_refuse_what_is_not_theirs_and_report_every_problem():
-    cursor = encode_cursor({"created_at": "2024-05-01T10:00:00+00:00", "id": "abc"})
+    row = uuid.uuid4()
+    fields = {"created_at": timestamp, "id": identifier}
+    cursor = encode_cursor({"created_at": "2024-05-01T10:00:00+02:00", "id": str(row)})
     assert "=" not in cursor
-    assert decode_cursor(cursor, ("created_at", "id")) == {"created_at": "2024-05-01T10:00:00+00:00", "id": "abc"}
-    assert decode_cursor(None, ("id",)) is None and decode_cursor("", ("id",)) is None
-    for foreign in ("not base64 at all!", encode_cursor({"id": "abc"}), "WzEsMl0"):  # "WzEsMl0" is [1,2]
+    assert decode_cursor(cursor, fields) == {"created_at": datetime(2024, 5, 1, 8, tzinfo=UTC), "id": row}
+    naive = encode_cursor({"created_at": "2024-05-01T10:00:00", "id": str(row)})  # a moment without a zone is UTC
+    assert decode_cursor(naive, fields)["created_at"] == datetime(2024, 5, 1, 10, tzinfo=UTC)
+    assert decode_cursor(None, {"id": identifier}) is None and decode_cursor("", {"id": identifier}) is None
+    assert decode_cursor(encode_cursor({"o": MAX_COUNT, "k": "a"}), {"o": offset, "k": key}) == {
+        "o": MAX_COUNT,
+        "k": "a",
+    }
+    forged = [
+        "not base64 at all!",
+        "WzEsMl0",  # [1,2]
+        encode_cursor({"id": str(row)}),
+        *(encode_cursor({"created_at": t, "id": str(row)}) for t in (5, None, "garbage", "0001-01-01T00:00+01:00")),
+        *(encode_cursor({"created_at": "2024-05-01T10:00:00", "id": i}) for i in (5, None, "abc", [str(row)])),
+    ]
+    for cursor in forged:
         with pytest.raises(BadRequest, match="Invalid pagination cursor"):
-            decode_cursor(foreign, ("created_at", "id"))
+            decode_cursor(cursor, fields)
+    for value in (-1, MAX_COUNT + 1, 2**63, 1e20, 1.0, True, "1", None, [1]):
+        with pytest.raises(BadRequest, match="Invalid pagination cursor"):
+            decode_cursor(encode_cursor({"o": value}), {"o": offset})
+    for value in ({"a": 1}, [1], None, 5):
+        with pytest.raises(BadRequest, match="Invalid pagination cursor"):
+            decode_cursor(encode_cursor({"k": value}), {"k": key})
+    assert parse_count("0") == 0 and parse_count(str(MAX_COUNT)) == MAX_COUNT
+    for text in ("", "-1", "+1", " 1", "1_0", "\u00b2", "\u0661", str(MAX_COUNT + 1), "9" * 5000):
+        with pytest.raises(ValueError):
+            parse_count(text)
 
     name = Limit(min_length=1, max_length=5)
     assert [p["type"] for p in name.problems("   ", "name")] == ["string_too_short"]

@@ -5,6 +5,10 @@
 - GraphQL: hypothesis generates variables for every root field of the committed SDL, from values
   of the right shape to hostile ones (huge integers, NUL, lone surrogates, control characters,
   wrong types, unknown enum values, nulls), and sends them over HTTP.
+- Both send cursors and versions that are well formed (base64 JSON as the REST lists write them,
+  base64 `cursor:<offset>` as the graph's connections do, quoted ETag versions) around hostile
+  values, which random strings almost never are: they get past the decoding to the checks of
+  each field's type and range.
 
 Both run against a server of their own per backend (they create a lot of data and spend rate
 limits), bounded in examples so that the suite stays fast.
@@ -12,6 +16,7 @@ limits), bounded in examples so that the suite stays fast.
 
 from __future__ import annotations
 
+import base64
 import json
 
 import httpx
@@ -68,6 +73,69 @@ def _no_fault(response_status: int, body: bytes, what: str) -> None:
     assert response_status < 500, f"{what}: {response_status} {body[:500]!r}"
 
 
+# --- Hostile values ---------------------------------------------------------------------------
+
+HOSTILE_TEXT = st.text(
+    alphabet=st.sampled_from(["a", "é", " ", "\x00", "\x01", "\x1b", "\ud800", "\n", "'"]), max_size=12
+)
+ANY_JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(2**70), 2**70)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | HOSTILE_TEXT,
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
+    max_leaves=6,
+)
+# Counts at and past every bound a database or Python has (2**31, 2**63, 2**64, int()'s 4300
+# digits), and digits int() reads differently; mostly these, as hypothesis draws small integers.
+BOUNDARIES = [
+    "2147483647",
+    "2147483648",
+    "9223372036854775807",
+    "9223372036854775808",
+    "18446744073709551616",
+    "99999999999999999999",
+    "9" * 5000,
+    "-1",
+    "+1",
+    " 1",
+    "1_0",
+    "²",
+]
+COUNTS = st.one_of(st.sampled_from(BOUNDARIES), st.sampled_from(BOUNDARIES), st.integers(-(2**70), 2**70).map(str))
+# Every field a REST list's cursor holds (keyset moments and ids, offsets, catalog keys), all in
+# each cursor, so that whichever list reads it finds its own fields, with values of another type
+# or out of range (or, at times, valid ones).
+CURSOR_FIELDS = ("ts", "id", "t", "i", "r", "e", "offset", "agent", "workflow")
+CURSOR_VALUES = (
+    st.sampled_from([-5, 2**31, 2**63, 2**64 - 1, 1e20, 1.5, True, None, [1], {"a": 1}, "garbage", ""])
+    | st.sampled_from(["2024-01-01T00:00:00", "0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"])
+    | st.integers(-(2**64), 2**64 - 1)
+    | st.uuids().map(str)
+    | ANY_JSON
+)
+
+
+def _base64(raw: str) -> str:
+    return base64.urlsafe_b64encode(raw.encode("utf-8", "surrogatepass")).decode()
+
+
+# As the REST lists write them (without padding) and the graph's connections (with it).
+JSON_CURSORS = st.fixed_dictionaries(dict.fromkeys(CURSOR_FIELDS, CURSOR_VALUES)).map(
+    lambda value: _base64(json.dumps(value)).rstrip("=")  # ASCII JSON: a lone surrogate as its escape
+)
+OFFSET_CURSORS = st.one_of(COUNTS, COUNTS, HOSTILE_TEXT).map(lambda offset: _base64(f"cursor:{offset}"))
+CURSORS = JSON_CURSORS | OFFSET_CURSORS
+# If-Match: an ETag's quoted version, or a weak one, around a hostile count (latin-1, as headers
+# are; the HTTP client sends no value that starts with a blank).
+VERSIONS = (
+    st.tuples(st.sampled_from(['"{}"', 'W/"{}"', "{}"]), COUNTS)
+    .map(lambda t: t[0].format(t[1]))
+    .filter(lambda v: not v[:1].isspace())
+)
+
+
 # --- REST -------------------------------------------------------------------------------------
 # The committed openapi.json is the served one (test_artifacts checks they are equal); loading it
 # at collection time gives one test per operation. Schemathesis is used as a library: its pytest
@@ -87,12 +155,22 @@ REST_CASES = [(op, GenerationMode.POSITIVE) for op in REST_OPERATIONS] + [
 @pytest.mark.parametrize("operation,mode", REST_CASES, ids=[f"{m} {op.label}" for op, m in REST_CASES])
 def test_rest_answers_every_generated_request_without_a_fault(target, operation, mode):
     srv, token = target
+    # Where the operation takes a cursor or a version, most requests send a forged one.
+    takes_cursor = any(p.name == "cursor" for p in operation.query)
+    takes_version = any(p.name == "If-Match" for p in operation.headers)
+    forged_cursor = st.one_of(CURSORS, COUNTS, st.none()) if takes_cursor else st.none()
+    forged_version = st.one_of(VERSIONS, st.none()) if takes_version else st.none()
 
     @settings(max_examples=REST_EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
-    @given(case=operation.as_strategy(generation_mode=mode))
-    def check(case) -> None:
+    @given(case=operation.as_strategy(generation_mode=mode), cursor=forged_cursor, version=forged_version)
+    def check(case, cursor: str | None, version: str | None) -> None:
+        if cursor is not None:
+            case.query = {**(case.query or {}), "cursor": cursor}
+        if version is not None:
+            case.headers = {**(case.headers or {}), "If-Match": version}
         response = case.call(base_url=srv.base_url, headers={"Authorization": f"Bearer {token}"}, timeout=15)
-        _no_fault(response.status_code, response.content, f"{case.method} {case.formatted_path} {case.body!r:.300}")
+        sent = f"{case.method} {case.formatted_path} {case.query!r:.300} {case.headers!r:.200} {case.body!r:.300}"
+        _no_fault(response.status_code, response.content, sent)
         content_type = "".join(response.headers.get("content-type", []))
         if response.status_code >= 400 and content_type.startswith("application/json"):
             body = response.json()
@@ -105,18 +183,7 @@ def test_rest_answers_every_generated_request_without_a_fault(target, operation,
 # --- GraphQL ----------------------------------------------------------------------------------
 
 SDL = build_schema((ROOT / "schema.graphql").read_text())
-HOSTILE_TEXT = st.text(
-    alphabet=st.sampled_from(["a", "é", " ", "\x00", "\x01", "\x1b", "\ud800", "\n", "'"]), max_size=12
-)
-ANY_JSON = st.recursive(
-    st.none()
-    | st.booleans()
-    | st.integers(-(2**70), 2**70)
-    | st.floats(allow_nan=False, allow_infinity=False)
-    | HOSTILE_TEXT,
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(HOSTILE_TEXT, inner, max_size=3),
-    max_leaves=6,
-)
+CURSOR_ARGUMENTS = {"after", "before"}
 
 
 def values_for(t, depth: int = 0) -> st.SearchStrategy:
@@ -172,7 +239,18 @@ OPERATIONS = operations()
 @pytest.mark.parametrize("name,document,types", OPERATIONS, ids=[o[0] for o in OPERATIONS])
 def test_graphql_reports_every_error_in_fuzzed_variables(target, name, document, types):
     srv, token = target
-    strategy = st.fixed_dictionaries({v: values_for(t) for v, t in types.items()})
+    # A connection's `after`/`before` is mostly a forged cursor (the graph's own kind first), and
+    # as often sent alone, so that no other argument's mistake is reported before it.
+    cursors = st.one_of(OFFSET_CURSORS, OFFSET_CURSORS, JSON_CURSORS)
+    strategy = st.fixed_dictionaries(
+        {
+            v: st.one_of(cursors, cursors, values_for(t)) if v in CURSOR_ARGUMENTS else values_for(t)
+            for v, t in types.items()
+        }
+    )
+    if paged := sorted(CURSOR_ARGUMENTS & types.keys()):
+        alone = st.sampled_from(paged).flatmap(lambda v: st.fixed_dictionaries({v: cursors}))
+        strategy = st.one_of(strategy, alone)
     client = httpx.Client(
         base_url=srv.base_url,
         timeout=15,

@@ -29,7 +29,7 @@ from agentdeck.context import Context, Services
 from agentdeck.db.models import ActivityCheckpoint, ActivityEvent, ActivityReceipt
 from agentdeck.db.session import TENANT_KEY, Database, insert_if_absent, rowcount
 from agentdeck.domain.common.access import client_info, require_scope
-from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.common.pagination import decode_cursor, encode_cursor, identifier, timestamp
 from agentdeck.domain.common.results import Page
 from agentdeck.errors import BadRequest, InvalidInput, NotFound
 from agentdeck.logs import correlation_id
@@ -309,15 +309,12 @@ async def _unread(s: AsyncSession, view: _View) -> int:
 async def feed(ctx: Context, wanted: Filter, limit: int, cursor: str | None) -> FeedPage:
     """The tenant's events, newest first, one page by cursor, with the caller's read state."""
     reader = await _reader(ctx)
-    position = decode_cursor(cursor, ("t", "i"))
+    position = decode_cursor(cursor, {"t": timestamp, "i": identifier})
     async with ctx.session() as s:
         view = await _view(s, reader)
         query = _filtered(view.select(), view, wanted)
         if position is not None:
-            try:
-                at, pk = _utc(datetime.fromisoformat(str(position["t"]))), uuid.UUID(str(position["i"]))
-            except ValueError:
-                raise BadRequest("Invalid pagination cursor") from None
+            at, pk = position["t"], position["i"]
             query = query.where(
                 or_(ActivityEvent.created_at < at, and_(ActivityEvent.created_at == at, ActivityEvent.id < pk))
             )

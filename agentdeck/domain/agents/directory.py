@@ -12,7 +12,7 @@ from agentdeck.db.models import Conversation
 from agentdeck.domain.agents.tools import HOSTED_CATEGORIES, TOOLS
 from agentdeck.domain.catalog import SPECS, AgentSpec
 from agentdeck.domain.catalog.agents import FUNCTION_TOOLS
-from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.common.pagination import decode_cursor, encode_cursor, key
 from agentdeck.domain.common.results import Page
 from agentdeck.errors import NotFound
 
@@ -55,7 +55,7 @@ def _order(spec: AgentSpec) -> tuple[str, str]:
 def list_agents(first: int, after: str | None, search: str | None) -> AgentPage:
     specs = _matching(search)
     total = len(specs)
-    cursor = decode_cursor(after, ("agent",))
+    cursor = decode_cursor(after, {"agent": key})
     if cursor is not None:
         anchor = SPECS.get(cursor["agent"])
         if anchor is None:

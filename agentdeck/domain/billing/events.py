@@ -7,9 +7,6 @@ published on the bus channel `billing:<tenant>` so that subscribers on every pro
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import logging
 import uuid
 from collections.abc import AsyncIterator, Sequence
@@ -28,8 +25,9 @@ from agentdeck.db.session import rowcount
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import price_map
 from agentdeck.domain.billing.stripe_objects import from_ts, normalize, subscription_fields
+from agentdeck.domain.common.pagination import decode_cursor, encode_cursor, identifier, timestamp
 from agentdeck.domain.common.results import CursorPage, Page
-from agentdeck.errors import BadRequest, DomainError, RateLimited
+from agentdeck.errors import DomainError, RateLimited
 from agentdeck.providers.ratelimit import held_slot
 
 log = logging.getLogger("agentdeck.billing")
@@ -286,18 +284,8 @@ async def _claim(ctx: Context, pk: uuid.UUID) -> bool:
 # History ----------------------------------------------------------------------------------------
 
 
-def _encode_cursor(received_at: datetime, pk: uuid.UUID) -> str:
-    raw = json.dumps({"r": received_at.isoformat(), "e": str(pk)}).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, uuid.UUID]:
-    try:
-        data = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        moment = datetime.fromisoformat(data["r"])
-        return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), uuid.UUID(data["e"])
-    except (ValueError, KeyError, TypeError, binascii.Error):
-        raise BadRequest("Invalid pagination cursor") from None
+# The last event's receipt moment and id: what the next page continues after.
+HISTORY_CURSOR = {"r": timestamp, "e": identifier}
 
 
 def _history(tenant_id: uuid.UUID, event_type: str | None, processing_status: str | None) -> Select[StripeEvent]:
@@ -319,8 +307,8 @@ async def event_history(
     an event that could not be normalised is shown bare, with its processing error."""
     tc = await billing_tenant(ctx, tenant_id)
     query = _history(tc.tenant_id, event_type, processing_status)
-    if cursor:
-        at, pk = _decode_cursor(cursor)
+    if (position := decode_cursor(cursor, HISTORY_CURSOR)) is not None:
+        at, pk = position["r"], position["e"]
         query = query.where(or_(StripeEvent.received_at < at, and_(StripeEvent.received_at == at, StripeEvent.id < pk)))
     query = query.order_by(*NEWEST_FIRST).limit(limit + 1)
     async with ctx.platform_session() as s:
@@ -328,7 +316,9 @@ async def event_history(
     more = len(rows) > limit
     rows = rows[:limit]
     items = [document(r) for r in rows]
-    return CursorPage(items, _encode_cursor(rows[-1].received_at, rows[-1].id) if more else None)
+    return CursorPage(
+        items, encode_cursor({"r": rows[-1].received_at.isoformat(), "e": str(rows[-1].id)}) if more else None
+    )
 
 
 async def event_page(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, delete, func, or_, select, update
@@ -18,10 +17,12 @@ from agentdeck.domain.agents.memory import MODES, TURNS, MemoryConfig
 from agentdeck.domain.agents.search import SearchHit, count_matching, search_messages
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit
-from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.common.pagination import decode_cursor, encode_cursor, identifier, offset, timestamp
 from agentdeck.domain.common.results import CursorPage, Page
-from agentdeck.errors import BadRequest, InvalidInput, NotFound
+from agentdeck.errors import InvalidInput, NotFound
 
+# The keyset cursor of conversations and messages: the last row's moment and id.
+KEYSET = {"ts": timestamp, "id": identifier}
 SEARCH_PAGE_SIZE = Limit(ge=1, le=50)  # ranking is the costly part: smaller pages than lists
 MESSAGE_PAGE_SIZE = Limit(ge=1, le=100)
 
@@ -51,12 +52,12 @@ async def list_conversations(
     ctx: Context, first: int, after: str | None, agent: str | None
 ) -> CursorPage[Conversation]:
     await require_role(ctx, "viewer")
-    cursor = decode_cursor(after, ("ts", "id"))
+    cursor = decode_cursor(after, KEYSET)
     query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(first + 1)
     if agent:
         query = query.where(Conversation.agent_entrypoint == agent)
     if cursor is not None:
-        ts, cid = datetime.fromisoformat(cursor["ts"]), _id(cursor["id"])
+        ts, cid = cursor["ts"], cursor["id"]
         query = query.where(
             or_(Conversation.updated_at < ts, and_(Conversation.updated_at == ts, Conversation.id < cid))
         )
@@ -70,11 +71,11 @@ async def list_conversations(
 async def search_conversations(
     ctx: Context, q: str, first: int, after: str | None, agent: str | None
 ) -> CursorPage[SearchHit]:
-    cursor = decode_cursor(after, ("offset",))
-    offset = int(cursor["offset"]) if cursor else 0
-    hits = await search_messages(ctx, q, limit=first + 1, offset=offset, agent=agent)
+    cursor = decode_cursor(after, {"offset": offset})
+    start = cursor["offset"] if cursor else 0
+    hits = await search_messages(ctx, q, limit=first + 1, offset=start, agent=agent)
     more = len(hits) > first
-    return CursorPage(hits[:first], encode_cursor({"offset": offset + first}) if more else None)
+    return CursorPage(hits[:first], encode_cursor({"offset": start + first}) if more else None)
 
 
 async def get_history(ctx: Context, conversation_id: str) -> Transcript:
@@ -144,7 +145,7 @@ async def message_page(
             details=[{"field": "direction", "message": "Input should be 'asc' or 'desc'"}],
         )
     cid = _id(conversation_id)
-    position = decode_cursor(cursor, ("ts", "id"))
+    position = decode_cursor(cursor, KEYSET)
     newest_first = direction == "desc"
     order = (
         (ConversationMessage.created_at.desc(), ConversationMessage.id.desc())
@@ -153,10 +154,7 @@ async def message_page(
     )
     query = select(ConversationMessage).where(ConversationMessage.conversation_id == cid).order_by(*order)
     if position is not None:
-        try:
-            ts, mid = datetime.fromisoformat(str(position["ts"])), uuid.UUID(str(position["id"]))
-        except ValueError:
-            raise BadRequest("Invalid pagination cursor") from None
+        ts, mid = position["ts"], position["id"]
         if newest_first:
             beyond = or_(
                 ConversationMessage.created_at < ts,

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -24,6 +23,7 @@ from agentdeck.context import Context
 from agentdeck.domain.common.limits import Limit
 from agentdeck.domain.identity.auth import require_user
 from agentdeck.errors import DomainError, InvalidInput, RateLimited
+from agentdeck.logs import UNSAFE_IN_LINE
 
 log = logging.getLogger("agentdeck.client")
 
@@ -48,7 +48,6 @@ LEVELS = {
     "fatal": logging.ERROR,
     "critical": logging.ERROR,
 }
-_NEUTRALISE = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 
 
 class PayloadTooLarge(DomainError):
@@ -67,7 +66,7 @@ class ClientLogEntry:
 
 def neutralise(text: str) -> str:
     """`text` with every character that could break or forge a log line escaped as `\\uXXXX`."""
-    return _NEUTRALISE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return UNSAFE_IN_LINE.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
 
 
 def _clean(value: Any) -> Any:

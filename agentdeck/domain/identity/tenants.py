@@ -24,6 +24,7 @@ from agentdeck.db.models.identity import Membership, User
 from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import EMAIL
+from agentdeck.domain.common.pagination import parse_count
 from agentdeck.domain.common.results import Page
 from agentdeck.errors import BadRequest, Conflict, InvalidInput, NotFound, PreconditionRequired, Unauthenticated
 from agentdeck.providers import webhooks
@@ -157,10 +158,10 @@ def parse_if_match(if_match: str | None) -> int:
     raw = if_match.strip()
     if raw.startswith("W/"):
         raw = raw[2:]
-    raw = raw.strip('"')
-    if not raw.isdigit():
-        raise BadRequest('If-Match must be the quoted version from the ETag, e.g. "3".')
-    return int(raw)
+    try:
+        return parse_count(raw.strip('"'))
+    except ValueError:
+        raise BadRequest('If-Match must be the quoted version from the ETag, e.g. "3".') from None
 
 
 def _validate(contacts: list[BillingContact], url: str | None, plan_metadata: Any, flags: Any) -> None:

@@ -24,6 +24,7 @@ from agentdeck.db.models.status import StatusIncident, StatusSubscription
 from agentdeck.domain.common import notifications
 from agentdeck.domain.common.access import client_info, require_principal, scope_granted
 from agentdeck.domain.common.limits import EMAIL
+from agentdeck.domain.common.pagination import MAX_COUNT, parse_count
 from agentdeck.domain.common.results import CursorPage, Page
 from agentdeck.errors import (
     BadRequest,
@@ -246,12 +247,11 @@ async def list_subscriptions(
 ) -> CursorPage[StatusSubscription]:
     require_status_manager(ctx)
     limit = min(max(limit, 1), 100)  # the legacy repository clamps rather than refuses
-    if cursor is not None and not cursor.isdigit():
-        raise InvalidInput(
-            "cursor must be a non-negative integer.",
-            details=[{"field": "cursor", "message": "cursor must be a non-negative integer."}],
-        )
-    offset = int(cursor or 0)
+    try:
+        offset = parse_count(cursor) if cursor is not None else 0
+    except ValueError:
+        message = f"cursor must be an integer from 0 to {MAX_COUNT}."
+        raise InvalidInput(message, details=[{"field": "cursor", "message": message}]) from None
     scope = None if all_tenants else (tenant_id or require_principal(ctx).tenant_id)
     where = [StatusSubscription.tenant_id == scope] if scope else []
     async with ctx.platform_session() as s:

@@ -34,7 +34,7 @@ from agentdeck.domain.chat.turns import (
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
 from agentdeck.domain.common.limits import Limit
-from agentdeck.domain.common.pagination import decode_cursor, encode_cursor
+from agentdeck.domain.common.pagination import decode_cursor, encode_cursor, identifier, key, timestamp
 from agentdeck.domain.common.results import Page
 from agentdeck.domain.workflows.runner import Runner
 from agentdeck.errors import Conflict, InvalidInput, NotFound, UpstreamFailed
@@ -74,9 +74,9 @@ def _matching(search: str | None, field: str = "search") -> list[WorkflowSpec]:
 def list_workflows(first: int, after: str | None, search: str | None) -> WorkflowPage:
     specs = _matching(search)
     total = len(specs)
-    cursor = decode_cursor(after, ("workflow",))
+    cursor = decode_cursor(after, {"workflow": key})
     if cursor is not None:
-        specs = [s for s in specs if s.key > str(cursor["workflow"])]
+        specs = [s for s in specs if s.key > cursor["workflow"]]
     page = specs[:first]
     more = len(specs) > first
     return WorkflowPage(page, encode_cursor({"workflow": page[-1].key}) if more and page else None, total)
@@ -345,9 +345,9 @@ async def list_runs(
         query = query.where(WorkflowRun.started_at >= since)
     if conversation_id:
         query = query.where(WorkflowRun.conversation_id == parse_conversation_id(conversation_id))
-    cursor = decode_cursor(after, ("ts", "id"))
+    cursor = decode_cursor(after, {"ts": timestamp, "id": identifier})
     if cursor is not None:
-        ts, rid = _parse_ts(str(cursor["ts"]), "cursor"), _run_uuid(str(cursor["id"]))
+        ts, rid = cursor["ts"], cursor["id"]
         query = query.where(or_(WorkflowRun.started_at < ts, and_(WorkflowRun.started_at == ts, WorkflowRun.id < rid)))
     query = query.order_by(WorkflowRun.started_at.desc(), WorkflowRun.id.desc()).limit(first + 1)
     async with ctx.session() as s:
