@@ -2,15 +2,55 @@
 
 from __future__ import annotations
 
+import datetime as dt
+from typing import Any
+
 import strawberry
 from graphql import GraphQLError
+from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import ExecutionContext
+from strawberry.types.scalar import ScalarDefinition
 
 from agentdeck.metrics import operation_labels
 from agentdeck.schema.error_reporting import log_graphql_error
 
 
+def _moment(value: object) -> Any:
+    """A client's DateTime: what Strawberry's DateTime accepts, and a moment that exists in UTC
+    (`0001-01-01T00:00:00+23:59` parses but is before year 1 there: every query converting it
+    for the database failed with a 500)."""
+    assert DateTimeDefinition.parse_value is not None
+    moment = DateTimeDefinition.parse_value(value)
+    offset = moment.utcoffset() if isinstance(moment, dt.datetime) else None
+    if offset is not None:
+        try:
+            moment.replace(tzinfo=None) - offset
+        except OverflowError:
+            raise StrawberryInputCoercionError(
+                f'Value cannot represent a DateTime: "{value}". It is outside the range of UTC dates.'
+            ) from None
+    return moment
+
+
+# Strawberry's DateTime (same name, description and output), with a parser that also refuses a
+# moment outside the range of UTC datetimes as a coercion error (BAD_USER_INPUT, REST 422).
+DATETIME = ScalarDefinition(
+    name=DateTimeDefinition.name,
+    description=DateTimeDefinition.description,
+    specified_by_url=None,
+    serialize=DateTimeDefinition.serialize,
+    parse_value=_moment,
+    parse_literal=None,
+    origin=dt.datetime,
+)
+
+
 class Schema(strawberry.Schema):
+    def __init__(self, **kwargs: Any) -> None:
+        kwargs["scalar_overrides"] = {dt.datetime: DATETIME, **(kwargs.get("scalar_overrides") or {})}
+        super().__init__(**kwargs)
+
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Strawberry logs every error with its traceback; a client's mistakes (domain errors,
         parse, validation and variable errors) get one line here, only faults a traceback.

@@ -273,6 +273,31 @@ def test_graph_cursors_past_the_largest_offset_are_reported_not_masked(server):
     assert "errors" not in out and out["data"]["conversations"]["nodes"] == []
 
 
+def test_moments_outside_the_range_of_utc_dates_are_a_validation_error(server):
+    """`0001-01-01T00:00:00+23:59` parses, but is before year 1 in UTC: converting it for the
+    database was a 500 on both faces."""
+    owner = register(server, verified=True)
+    for moment in ("0001-01-01T00:00:00+23:59", "9999-12-31T23:59:59-23:59"):
+        r = server.rest("GET", "/api/v1/workflows/runs", token=owner.access_token, params={"started_before": moment})
+        assert r.status_code == 422, r.text
+        out = _post(
+            server,
+            "query($t: DateTime!) { activity(filter: {createdAfter: $t}) { totalCount } }",
+            {"t": moment},
+            owner.access_token,
+        )
+        [error] = out["errors"]
+        assert error["extensions"]["code"] == "BAD_USER_INPUT" and "outside the range" in error["message"], error
+    # The extremes that do exist in UTC are still moments.
+    out = _post(
+        server,
+        "query($t: DateTime!) { activity(filter: {createdAfter: $t}) { totalCount } }",
+        {"t": "0001-01-01T00:00:00-01:00"},
+        owner.access_token,
+    )
+    assert "errors" not in out, out
+
+
 def test_versions_and_counts_past_the_largest_are_refused_and_change_nothing(server):
     owner = register(server, verified=True)
     settings = "/api/v1/tenants/settings"

@@ -310,7 +310,8 @@ def _parse_ts(raw: str | None, name: str) -> datetime | None:
         return None
     try:
         value = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+        value.astimezone(UTC)  # OverflowError for a moment before year 1 or after 9999 in UTC
+    except (ValueError, OverflowError):
         raise InvalidInput(
             f"{name} must be an ISO timestamp.",
             details=[{"field": name, "message": "Input should be an ISO timestamp"}],
