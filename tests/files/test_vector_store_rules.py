@@ -167,3 +167,12 @@ async def test_another_tenants_store_is_not_found(tmp_path):
         assert len((await vs.search(a, store.id, "sourdough", None, None, None)).data) == 2
         with pytest.raises(NotFound):
             await vs.get_store(a, uuid.uuid4())
+
+
+def test_json_nested_past_any_reading_is_an_extraction_error_not_a_crash():
+    from agentdeck.domain.files.ingest import MAX_JSON_DEPTH, ExtractionError, _json
+
+    assert _json('{"a": {"b": [1, 2]}}') == "a / b[0]: 1\na / b[1]: 2"
+    for text in ("[" * 100_000 + "]" * 100_000, "[" * (MAX_JSON_DEPTH + 2) + "]" * (MAX_JSON_DEPTH + 2)):
+        with pytest.raises(ExtractionError, match="nested deeper than"):
+            _json(text)

@@ -136,24 +136,31 @@ def _html(text: str) -> str:
     return re.sub(r"\n\s*\n+", "\n\n", "".join(parser.parts)).strip()
 
 
+MAX_JSON_DEPTH = 100  # a document's keys become paths: deeper is not text anyone searches
+
+
 def _json(text: str) -> str:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ExtractionError(f"Invalid JSON: {exc.msg} at line {exc.lineno}.") from None
+    except RecursionError:
+        raise ExtractionError(f"Invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels.") from None
     lines: list[str] = []
 
-    def walk(v: Any, path: str) -> None:
+    def walk(v: Any, path: str, depth: int) -> None:
+        if depth > MAX_JSON_DEPTH:
+            raise ExtractionError(f"Invalid JSON: nested deeper than {MAX_JSON_DEPTH} levels.")
         if isinstance(v, dict):
             for k, item in v.items():
-                walk(item, f"{path} / {k}" if path else str(k))
+                walk(item, f"{path} / {k}" if path else str(k), depth + 1)
         elif isinstance(v, list):
             for i, item in enumerate(v):
-                walk(item, f"{path}[{i}]")
+                walk(item, f"{path}[{i}]", depth + 1)
         elif v is not None:
             lines.append(f"{path}: {v}" if path else str(v))
 
-    walk(value, "")
+    walk(value, "", 0)
     return "\n".join(lines)
 
 
