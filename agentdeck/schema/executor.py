@@ -30,6 +30,8 @@ from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from agentdeck.schema.documents import ByNode
+
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberry definition
 
 # A plain field: (response name, attribute, coerce, non-null); a resolved one: (response name, None, None, False).
@@ -39,11 +41,12 @@ _PLANS: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()  # per sch
 _MAX_PLANS = 4096
 # Subfields collected for (object type, field nodes), across executions: a subscription runs its
 # one document once per event, and collecting an event union's fragments was most of an event's
-# cost. The value keeps the nodes alive, so their ids cannot be reused by another document.
+# cost. Kept per operation, for as long as its document lives (`ByNode`); an entry keeps its
+# nodes, so that their ids cannot be reused by another document meanwhile.
 Collected = dict[tuple[str, tuple[int, ...]], tuple[tuple[Any, ...], Any]]
-_SUBFIELDS: WeakKeyDictionary[GraphQLSchema, Collected] = WeakKeyDictionary()
+_SUBFIELDS: WeakKeyDictionary[GraphQLSchema, ByNode[Collected]] = WeakKeyDictionary()
 _CONDITIONAL = frozenset({"skip", "include", "defer"})
-_CONDITIONAL_OPS: dict[int, tuple[Any, bool]] = {}
+_CONDITIONAL_OPS: ByNode[bool] = ByNode()
 
 
 def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
@@ -157,9 +160,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().collect_subfields(return_type, field_details_list)
         nodes = tuple(detail.node for detail in field_details_list)
         key = (return_type.name, tuple(map(id, nodes)))
-        cache = _SUBFIELDS.get(self.schema)
-        if cache is None:
-            cache = _SUBFIELDS[self.schema] = {}
+        by_operation = _SUBFIELDS.get(self.schema)
+        if by_operation is None:
+            by_operation = _SUBFIELDS[self.schema] = ByNode()
+        cache = by_operation.setdefault(self.operation, dict)
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
@@ -171,18 +175,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _conditional(self) -> bool:
         """Whether the operation's document uses a directive that makes field collection depend
-        on variables (decided once per operation node; the entry keeps the node alive)."""
-        hit = _CONDITIONAL_OPS.get(id(self.operation))
-        if hit is not None and hit[0] is self.operation:
-            return hit[1]
+        on variables (decided once per operation node, while its document lives)."""
+        hit = _CONDITIONAL_OPS.get(self.operation)
+        if hit is not None:
+            return hit
         found = any(
             directive.name.value in _CONDITIONAL
             for definition in (self.operation, *(f.definition for f in self.fragments.values()))
             for directive in _directives(definition)
         )
-        if len(_CONDITIONAL_OPS) >= _MAX_PLANS:
-            _CONDITIONAL_OPS.clear()
-        _CONDITIONAL_OPS[id(self.operation)] = (self.operation, found)
+        _CONDITIONAL_OPS.put(self.operation, found)
         return found
 
     async def _await_fields(self, results: dict[str, Any], pending: list[str]) -> dict[str, Any]:
