@@ -100,6 +100,10 @@ class Settings(BaseSettings):
     # A parse-time backstop on a document's size; the cost below is the guard on what it asks.
     graphql_max_tokens: int = 2_000
     graphql_max_fields: int = 300  # selections per document, counted before validation
+    # Pairs of fields sharing a response path (`{ a a }`: one), which validation compares one by
+    # one: counted before validation, so that what is accepted validates in a few ms (the REST
+    # layer's largest stored operation, a stream's event union, has 1,100).
+    graphql_max_field_pairs: int = 1_200
     # Query cost (schema/cost.py): the most one operation may cost, checked before it executes,
     # and the cost each tenant (anonymous callers: each client address) may spend per minute,
     # shared through Redis when configured (0 = no budget per minute).

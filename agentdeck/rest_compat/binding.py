@@ -35,6 +35,9 @@ SCALAR_ERRORS = {
     "Float": ("float_parsing", "Input should be a valid number, unable to parse string as a number"),
     "Boolean": ("bool_parsing", "Input should be a valid boolean, unable to interpret input"),
 }
+# GraphQL's Int is 32-bit: what openapi.json declares as every request integer's bounds, and
+# what a request beyond them is told, in the words of any other declared bound.
+INT_MIN, INT_MAX = -(2**31), 2**31 - 1
 TYPE_ERRORS = {
     "String": "string_type",
     "ID": "string_type",
@@ -166,6 +169,10 @@ def coercion_errors(names: InputNames, value: Any, t: GraphQLInputType, loc: lis
         if isinstance(named, GraphQLInputObjectType) and not isinstance(invalid, dict):
             kind = "model_attributes_type"
             msg = "Input should be a valid dictionary or object to extract fields from"
+        elif named.name == "Int" and isinstance(invalid, int) and not isinstance(invalid, bool) and invalid > INT_MAX:
+            kind, msg = "less_than_equal", f"Input should be less than or equal to {INT_MAX}"
+        elif named.name == "Int" and isinstance(invalid, int) and not isinstance(invalid, bool) and invalid < INT_MIN:
+            kind, msg = "greater_than_equal", f"Input should be greater than or equal to {INT_MIN}"
         elif invalid is None:
             kind, msg = "missing", "Field required"
         else:

@@ -21,12 +21,16 @@ from strawberry.permission import PermissionExtension
 
 from agentdeck import __version__
 from agentdeck.domain.common.limits import Limit
-from agentdeck.rest_compat.binding import Binder
+from agentdeck.rest_compat.binding import INT_MAX, INT_MIN, Binder
 from agentdeck.rest_compat.build import Compiled, RouteTableError, has_required_args
 from agentdeck.rest_compat.errors import NAMES
 from agentdeck.rest_compat.names import BACKREF, rest_metadata, rest_name
 from agentdeck.rest_compat.spec import RawOp
 from agentdeck.schema.limits import limit_of
+
+# What GraphQL's Int accepts (a 32-bit signed integer): declared on every integer a request sends,
+# since the server refuses anything else (a `Limit` on the argument may bound it further).
+INT32 = {"format": "int32", "minimum": INT_MIN, "maximum": INT_MAX}
 
 SCALARS: dict[str, dict[str, Any]] = {
     "String": {"type": "string"},
@@ -72,17 +76,19 @@ class SchemaWriter:
             "ValidationErrorResponse": VALIDATION_ERROR_RESPONSE,
         }
 
-    def ref(self, t: Any) -> dict[str, Any]:
-        """JSON Schema of a GraphQL type; nullable unless wrapped in NonNull."""
+    def ref(self, t: Any, request: bool = False) -> dict[str, Any]:
+        """JSON Schema of a GraphQL type; nullable unless wrapped in NonNull. `request`: what a
+        request sends (an argument or input field), which the server coerces as GraphQL does."""
         if isinstance(t, GraphQLNonNull):
-            return self._inner(t.of_type)
-        return {"anyOf": [self._inner(t), {"type": "null"}]}
+            return self._inner(t.of_type, request)
+        return {"anyOf": [self._inner(t, request), {"type": "null"}]}
 
-    def _inner(self, t: Any) -> dict[str, Any]:
+    def _inner(self, t: Any, request: bool = False) -> dict[str, Any]:
         if isinstance(t, GraphQLList):
-            return {"type": "array", "items": self.ref(t.of_type)}
+            return {"type": "array", "items": self.ref(t.of_type, request)}
         if isinstance(t, GraphQLScalarType):
-            return dict(SCALARS.get(t.name, {"type": "string"}))
+            schema = dict(SCALARS.get(t.name, {"type": "string"}))
+            return {**schema, **INT32} if request and t.name == "Int" else schema
         if isinstance(t, GraphQLEnumType):
             return {"type": "string", "enum": [v.value for v in t.values.values()]}
         if t.name not in self.components:
@@ -98,7 +104,7 @@ class SchemaWriter:
             if isinstance(t, GraphQLObjectType) and (rest_metadata(field).get("skip") or has_required_args(field)):
                 continue
             key = rest_name(name, field)
-            props[key] = bounded(self.ref(field.type), field)
+            props[key] = bounded(self.ref(field.type, request=isinstance(t, GraphQLInputObjectType)), field)
             if field.description:
                 props[key]["description"] = field.description
             if isinstance(field.type, GraphQLNonNull) and not (
@@ -151,7 +157,7 @@ def bounded_inner(schema: dict[str, Any], limit: Limit) -> dict[str, Any]:
 
 
 def _parameter(b: Binder, field: GraphQLField, writer: SchemaWriter) -> dict[str, Any]:
-    schema = writer.ref(b.type) if not b.required else writer._inner(_strip(b.type))
+    schema = writer.ref(b.type, request=True) if not b.required else writer._inner(_strip(b.type), request=True)
     arg = field.args[b.var]
     out = {"name": b.key, "in": b.source, "required": b.required, "schema": bounded(schema, arg)}
     if arg.description:
@@ -240,7 +246,7 @@ def build_openapi(schema: GraphQLSchema, compiled: list[Compiled], raw: tuple[Ra
         if body is not None:
             operation["requestBody"] = {
                 "required": body.required,
-                "content": {"application/json": {"schema": writer._inner(_strip(body.type))}},
+                "content": {"application/json": {"schema": writer._inner(_strip(body.type), request=True)}},
             }
         paths.setdefault(c.op.path, {})[c.op.method.lower()] = operation
     for r in raw:

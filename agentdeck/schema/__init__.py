@@ -129,7 +129,7 @@ def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schem
                 SafeStringLiterals,
             ]
         ),
-        BoundedValidation(max_fields=settings.graphql_max_fields),
+        BoundedValidation(max_fields=settings.graphql_max_fields, max_field_pairs=settings.graphql_max_field_pairs),
         RequestChecks,
         # After the checks above: costs the validated document, before anything executes.
         query_cost(settings.graphql_max_cost, settings.graphql_tenant_cost_per_minute),

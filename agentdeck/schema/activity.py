@@ -99,7 +99,7 @@ class RestActivityReceipt:
 FeedLimit = Annotated[int, strawberry.argument(metadata=limited(Limit(ge=1, le=200)))]
 Text = Annotated[str | None, strawberry.argument(metadata=limited(TEXT))]
 EventId = Annotated[str, strawberry.argument(metadata=limited(Limit(max_length=64)))]
-LastEventId = Annotated[str | None, strawberry.argument(metadata=limited(Limit(max_length=64)))]
+LastEventId = Annotated[str | None, strawberry.argument(metadata=limited(Limit(max_length=64, format="uuid")))]
 
 
 @strawberry.type

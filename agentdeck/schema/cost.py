@@ -63,6 +63,7 @@ from starlette.responses import Response
 from strawberry.extensions import SchemaExtension
 
 from agentdeck.errors import RateLimited
+from agentdeck.schema.documents import ByNode
 from agentdeck.schema.error_reporting import QUERY_TOO_COSTLY
 from agentdeck.schema.graph import DEFAULT_PAGE
 
@@ -91,27 +92,24 @@ def operation_cost(
     if root is None:
         return 0
     # An operation without variables costs the same every time: the parse cache hands back the
-    # same document object for the same text, so its cost is kept with it (the entry holds the
-    # document, whose id therefore cannot be reused).
+    # same document object for the same text, so its cost is kept while the document lives.
     fixed = not operation.variable_definitions
     known = _FIXED.get(schema)
     if known is None:
-        known = _FIXED[schema] = {}
-    if fixed and (hit := known.get(id(operation))) is not None and hit[0] is operation:
-        return hit[1]
+        known = _FIXED[schema] = ByNode()
+    if fixed and (hit := known.get(operation)) is not None:
+        return hit
     found = get_variable_values(schema, operation.variable_definitions or (), variables or {})
     # Variables that execution refuses (it reports them): counted as if absent.
     coerced = None if isinstance(found, list) else found
     fragments = {d.name.value: d for d in document.definitions if isinstance(d, FragmentDefinitionNode)}
     cost = _Costing(schema, fragments, coerced).root(operation.selection_set, root)
     if fixed:
-        if len(known) >= 1024:
-            known.clear()
-        known[id(operation)] = (operation, cost)
+        known.put(operation, cost)
     return cost
 
 
-_FIXED: WeakKeyDictionary[GraphQLSchema, dict[int, tuple[OperationDefinitionNode, int]]] = WeakKeyDictionary()
+_FIXED: WeakKeyDictionary[GraphQLSchema, ByNode[int]] = WeakKeyDictionary()
 
 
 def _root(schema: GraphQLSchema, operation: OperationDefinitionNode) -> GraphQLObjectType | None:

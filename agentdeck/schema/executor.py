@@ -32,6 +32,8 @@ from strawberry.relay.utils import to_base64
 from strawberry.schema.schema import StrawberryGraphQLCoreExecutionContext
 from strawberry.schema.schema_converter import GraphQLCoreConverter
 
+from agentdeck.schema.documents import ByNode
+
 BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberry definition
 
 # A plain leaf: (response name, attribute, coerce, non-null, None, None); a plain object:
@@ -49,26 +51,29 @@ class ABSTRACT:
 
 Plans = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None]
 _PLANS: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()  # per schema: the faces coerce apart
-_PLANS_BY_SET: WeakKeyDictionary[GraphQLSchema, dict[int, tuple[Any, Any, tuple[Step, ...] | None]]] = (
-    WeakKeyDictionary()
-)
+# Plans found by the grouped field set itself (collected once per document, see
+# `collect_subfields`), per operation while its document lives.
+PlansBySet = dict[int, tuple[Any, GraphQLObjectType, tuple[Step, ...] | None]]
+_PLANS_BY_SET: WeakKeyDictionary[GraphQLSchema, ByNode[PlansBySet]] = WeakKeyDictionary()
 _MAX_PLANS = 4096
 # Subfields collected for (object type, field nodes), across executions: a subscription runs its
 # one document once per event, and collecting an event union's fragments was most of an event's
-# cost. The value keeps the nodes alive, so their ids cannot be reused by another document.
+# cost. Kept per operation, for as long as its document lives (`ByNode`); an entry keeps its
+# nodes, so that their ids cannot be reused by another document meanwhile.
 Collected = dict[tuple[str, tuple[int, ...]], tuple[tuple[Any, ...], Any]]
-_SUBFIELDS: WeakKeyDictionary[GraphQLSchema, Collected] = WeakKeyDictionary()
+_SUBFIELDS: WeakKeyDictionary[GraphQLSchema, ByNode[Collected]] = WeakKeyDictionary()
 _CONDITIONAL = frozenset({"skip", "include", "defer"})
-_CONDITIONAL_OPS: dict[int, tuple[Any, bool]] = {}
+_CONDITIONAL_OPS: ByNode[bool] = ByNode()
 
 
-def _plan(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
+def _plan(schema: GraphQLSchema, operation: Any, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
     """How to produce each response key of `parent`'s selection; None when no field is plain.
     Found by the grouped field set itself first (collected once per document: see
     `collect_subfields`), else by the response keys and field names it holds."""
-    by_set = _PLANS_BY_SET.get(schema)
-    if by_set is None:
-        by_set = _PLANS_BY_SET[schema] = {}
+    by_operation = _PLANS_BY_SET.get(schema)
+    if by_operation is None:
+        by_operation = _PLANS_BY_SET[schema] = ByNode()
+    by_set = by_operation.setdefault(operation, dict)
     hit = by_set.get(id(grouped))
     if hit is not None and hit[0] is grouped and hit[1] is parent:
         return hit[2]
@@ -176,7 +181,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         plan = (
             None
             if middleware is not None and middleware.middlewares
-            else _plan(self.schema, parent_type, grouped_field_set)
+            else _plan(self.schema, self.operation, parent_type, grouped_field_set)
         )
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
@@ -265,9 +270,10 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().collect_subfields(return_type, field_details_list)
         nodes = tuple(detail.node for detail in field_details_list)
         key = (return_type.name, tuple(map(id, nodes)))
-        cache = _SUBFIELDS.get(self.schema)
-        if cache is None:
-            cache = _SUBFIELDS[self.schema] = {}
+        by_operation = _SUBFIELDS.get(self.schema)
+        if by_operation is None:
+            by_operation = _SUBFIELDS[self.schema] = ByNode()
+        cache = by_operation.setdefault(self.operation, dict)
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
@@ -279,18 +285,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
     def _conditional(self) -> bool:
         """Whether the operation's document uses a directive that makes field collection depend
-        on variables (decided once per operation node; the entry keeps the node alive)."""
-        hit = _CONDITIONAL_OPS.get(id(self.operation))
-        if hit is not None and hit[0] is self.operation:
-            return hit[1]
+        on variables (decided once per operation node, while its document lives)."""
+        hit = _CONDITIONAL_OPS.get(self.operation)
+        if hit is not None:
+            return hit
         found = any(
             directive.name.value in _CONDITIONAL
             for definition in (self.operation, *(f.definition for f in self.fragments.values()))
             for directive in _directives(definition)
         )
-        if len(_CONDITIONAL_OPS) >= _MAX_PLANS:
-            _CONDITIONAL_OPS.clear()
-        _CONDITIONAL_OPS[id(self.operation)] = (self.operation, found)
+        _CONDITIONAL_OPS.put(self.operation, found)
         return found
 
     async def _await_fields(self, results: dict[str, Any], pending: list[str]) -> dict[str, Any]:

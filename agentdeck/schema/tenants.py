@@ -15,6 +15,7 @@ from agentdeck.domain.identity import tenants as r
 from agentdeck.errors import Conflict, InvalidInput
 from agentdeck.schema import graph
 from agentdeck.schema.auth import Tenant, payload
+from agentdeck.schema.limits import limited
 from agentdeck.schema.permissions import Authenticated, TenantRole, allow
 from agentdeck.schema.tenant_settings import BillingContact, TenantSettings
 
@@ -70,7 +71,7 @@ class TenantSettingsInput:
     billing_contacts: list[BillingContactInput]
     plan_metadata: JSON
     flags: JSON
-    billing_webhook_url: str | None = None
+    billing_webhook_url: str | None = strawberry.field(default=None, metadata=limited(r.WEBHOOK_URL))
 
 
 @strawberry.input(description="A plan metadata entry.")

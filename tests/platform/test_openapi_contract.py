@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 
+from graphql import GraphQLInputObjectType
+
+from agentdeck.rest_compat.names import BACKREF, rest_name
+from agentdeck.schema import REST, build_schema
+from agentdeck.schema.limits import limit_of
 from tests.harness import BOOTSTRAP_SECRET, ROOT, assert_documented
 from tests.users import PASSWORD, register
+
+INT32 = (-(2**31), 2**31 - 1)  # GraphQL's Int: the server refuses any other integer
 
 PUBLIC = {
     ("GET", "/health"),
@@ -175,3 +183,92 @@ def test_bounds_are_checked_after_permissions(server):
     assert r.status_code == 401
     gql = server.gql("{ conversations(first: 500) { totalCount } }")
     assert gql["errors"][0]["extensions"]["code"] == "UNAUTHENTICATED"
+
+
+def _request_values(doc: dict):
+    """(where, schema) of every value a request sends, parameters and bodies ($refs followed)."""
+    components = doc["components"]["schemas"]
+
+    def walk(schema: dict, where: str, seen: frozenset):
+        if "$ref" in schema:
+            name = schema["$ref"].rsplit("/", 1)[1]
+            if name not in seen:
+                yield from walk(components[name], f"{where}<{name}>", seen | {name})
+            return
+        yield where, schema
+        for branch in schema.get("anyOf", ()):
+            yield from walk(branch, where, seen)
+        if "items" in schema:
+            yield from walk(schema["items"], f"{where}[]", seen)
+        for key, value in schema.get("properties", {}).items():
+            yield from walk(value, f"{where}.{key}", seen)
+
+    for method, template, op in _operations(doc):
+        for param in op.get("parameters", []):
+            yield from walk(param["schema"], f"{method} {template} {param['in']}:{param['name']}", frozenset())
+        for media in op.get("requestBody", {}).get("content", {}).values():
+            yield from walk(media["schema"], f"{method} {template} body", frozenset())
+
+
+def _declares(schema: dict, expected: dict) -> bool:
+    """`schema` (or its non-null branch) carries every keyword of `expected`."""
+    branch = schema["anyOf"][0] if "anyOf" in schema else schema
+    return all(branch.get(k) == v for k, v in expected.items())
+
+
+def test_every_bound_the_server_enforces_on_a_request_is_declared():
+    """openapi.json names every limit a request meets: an integer's range (offsets, headers and
+    body integers had none, though anything past 32 bits is refused), the `Limit` of every input
+    field, and the strings the domain checks (a webhook URL's length and format, a UUID)."""
+    doc = json.loads((ROOT / "openapi.json").read_text())
+    values = list(_request_values(doc))
+    integers = [(where, s) for where, s in values if s.get("type") == "integer"]
+    assert len(integers) >= 40
+    undeclared = [
+        where for where, s in integers if "maximum" not in s or ("minimum" not in s and "exclusiveMinimum" not in s)
+    ]
+    assert undeclared == []
+    for where, s in integers:
+        assert INT32[0] <= s.get("minimum", s.get("exclusiveMinimum")) < s["maximum"] <= INT32[1], where
+    # Every input field the REST face bounds (a `Limit`, checked before the resolver runs).
+    schema, components = build_schema(face=REST)._schema, doc["components"]["schemas"]
+    checked = 0
+    for name, component in components.items():
+        t = schema.get_type(name)
+        if not isinstance(t, GraphQLInputObjectType):
+            continue
+        for field_name, field in t.fields.items():
+            limit = limit_of((field.extensions or {}).get(BACKREF))
+            if limit is not None:
+                declared = component["properties"][rest_name(field_name, field)]
+                is_list = (declared["anyOf"][0] if "anyOf" in declared else declared).get("type") == "array"
+                assert _declares(declared, limit.json_schema(is_list=is_list)), (name, field_name, declared)
+                checked += 1
+    assert checked >= 30
+    strings = {where: s for where, s in values if s.get("type") == "string"}
+    webhook = {"maxLength": 2048, "format": "uri"}
+    assert _declares(strings["PUT /api/v1/tenants/settings body<TenantSettingsInput>.billing_webhook_url"], webhook)
+    assert _declares(strings["GET /api/v1/activity/stream header:Last-Event-ID"], {"format": "uuid"})
+
+
+def test_a_webhook_url_is_bounded_as_declared(server):
+    declared = server.rest("GET", "/openapi.json").json()["components"]["schemas"]["TenantSettingsInput"]
+    longest = declared["properties"]["billing_webhook_url"]["anyOf"][0]["maxLength"]
+    owner = register(server, verified=True)
+    base = "https://93.184.215.14/"  # a public address literal: the SSRF guard resolves host names
+    body = {"billing_contacts": [], "plan_metadata": {}, "flags": {}}
+    for version, (url, status) in enumerate(
+        [(base + "a" * (longest - len(base)), 200), (base + "a" * (longest + 1 - len(base)), 422), ("ftp://x", 422)]
+    ):
+        r = server.rest(
+            "PUT",
+            "/api/v1/tenants/settings",
+            token=owner.access_token,
+            json={**body, "billing_webhook_url": url},
+            headers={"If-Match": f'"{min(version, 1)}"'},
+        )
+        assert r.status_code == status, r.text
+        if status == 422:
+            [detail] = r.json()["details"]
+            assert detail["loc"] == ["body", "billing_webhook_url"], detail
+            assert detail["type"] == ("string_too_long" if url.startswith("https") else "url_parsing"), detail

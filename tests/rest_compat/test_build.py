@@ -284,7 +284,7 @@ def test_declared_limits_are_enforced_and_documented():
     ]
     assert client.post("/notes/latest", json={"text": "abcde"}).json() == "abcde"
     (param,) = doc["paths"]["/notes"]["get"]["parameters"]
-    assert param["schema"] == {"type": "integer", "minimum": 1, "maximum": 100}
+    assert param["schema"] == {"type": "integer", "format": "int32", "minimum": 1, "maximum": 100}
     props = doc["components"]["schemas"]["NoteInput"]["properties"]
     assert props["text"] == {"type": "string", "minLength": 2, "maxLength": 5}
     assert props["tags"]["anyOf"][0] == {"type": "array", "items": {"type": "string"}, "maxItems": 2}

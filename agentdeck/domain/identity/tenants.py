@@ -13,7 +13,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlparse
 
 from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
@@ -23,13 +22,17 @@ from agentdeck.db.models import Tenant, TenantSettings
 from agentdeck.db.models.identity import Membership, User
 from agentdeck.db.session import rowcount
 from agentdeck.domain.common.access import require_role
-from agentdeck.domain.common.limits import EMAIL
+from agentdeck.domain.common.limits import EMAIL, Limit
 from agentdeck.domain.common.pagination import parse_count
 from agentdeck.domain.common.results import Page
 from agentdeck.errors import BadRequest, Conflict, InvalidInput, NotFound, PreconditionRequired, Unauthenticated
 from agentdeck.providers import webhooks
 
 MAX_CONTACTS, MAX_KEYS = 20, 100
+# Where billing events are posted. Declared on the REST body's input, so the schema checks it
+# before the resolver and openapi.json publishes it; `_validate` applies it for the GraphQL
+# mutation (a user error in its payload) and any other caller.
+WEBHOOK_URL = Limit(max_length=2048, format="uri")
 
 
 @dataclass
@@ -177,12 +180,7 @@ def _validate(contacts: list[BillingContact], url: str | None, plan_metadata: An
             value = getattr(c, key)
             if value is not None and len(value) > 64:
                 problems.append((f"input.billing_contacts.{i}.{key}", f"{key} must be at most 64 characters."))
-    if url is not None:
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            problems.append(("input.billing_webhook_url", "Input should be a valid http(s) URL"))
-        elif len(url) > 2048:
-            problems.append(("input.billing_webhook_url", "URL must be at most 2048 characters."))
+    problems += [(p["field"], p["message"]) for p in WEBHOOK_URL.problems(url, "input.billing_webhook_url")]
     if (
         not isinstance(plan_metadata, dict)
         or len(plan_metadata) > MAX_KEYS
