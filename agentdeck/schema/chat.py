@@ -145,7 +145,7 @@ class ConversationSummary:
     updated_at: datetime
 
     @classmethod
-    def from_row(cls, row: Conversation) -> ConversationSummary:
+    def from_row(cls, row: Conversation | rv.ConversationSummary) -> ConversationSummary:
         return cls(
             conversation_id=row.id,
             display_name=row.display_name,
@@ -166,7 +166,7 @@ class ConversationPage:
     next_cursor: str | None
 
     @classmethod
-    def from_page(cls, page: CursorPage[Conversation]) -> ConversationPage:
+    def from_page(cls, page: CursorPage[rv.ConversationSummary]) -> ConversationPage:
         return cls(items=[ConversationSummary.from_row(r) for r in page.items], next_cursor=page.next_cursor)
 
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, replace
-from typing import Any
+from datetime import datetime
+from typing import Any, Protocol, cast
 
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
@@ -48,12 +49,40 @@ def _id(raw: str, field_name: str = "conversation_id") -> uuid.UUID:
         raise NotFound("Conversation not found.") from None
 
 
+class ConversationSummary(Protocol):
+    """What a conversation list shows of each conversation: a row of `SUMMARY` (no ORM object is
+    built for a read-only page; building them was most of a list read's time)."""
+
+    id: uuid.UUID
+    display_name: str | None
+    agent_entrypoint: str | None
+    active_agent: str | None
+    status: str
+    message_count: int
+    last_message_preview: str
+    created_at: datetime
+    updated_at: datetime
+
+
+SUMMARY = (
+    Conversation.id,
+    Conversation.display_name,
+    Conversation.agent_entrypoint,
+    Conversation.active_agent,
+    Conversation.status,
+    Conversation.message_count,
+    Conversation.last_message_preview,
+    Conversation.created_at,
+    Conversation.updated_at,
+)
+
+
 async def list_conversations(
     ctx: Context, first: int, after: str | None, agent: str | None
-) -> CursorPage[Conversation]:
+) -> CursorPage[ConversationSummary]:
     await require_role(ctx, "viewer")
     cursor = decode_cursor(after, KEYSET)
-    query = select(Conversation).order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(first + 1)
+    query = select(*SUMMARY).order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(first + 1)
     if agent:
         query = query.where(Conversation.agent_entrypoint == agent)
     if cursor is not None:
@@ -62,7 +91,7 @@ async def list_conversations(
             or_(Conversation.updated_at < ts, and_(Conversation.updated_at == ts, Conversation.id < cid))
         )
     async with ctx.session() as s:
-        rows = list((await s.scalars(query)).all())
+        rows = cast("list[ConversationSummary]", list((await s.execute(query)).all()))
     more, rows = len(rows) > first, rows[:first]
     next_cursor = encode_cursor({"ts": rows[-1].updated_at.isoformat(), "id": str(rows[-1].id)}) if more else None
     return CursorPage(rows, next_cursor)
