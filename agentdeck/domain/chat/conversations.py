@@ -64,6 +64,7 @@ class ConversationSummary(Protocol):
     updated_at: datetime
 
 
+COLUMNS = tuple(getattr(Conversation, column.key) for column in Conversation.__mapper__.column_attrs)
 SUMMARY = (
     Conversation.id,
     Conversation.display_name,
@@ -299,8 +300,10 @@ async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | 
     where = [Conversation.agent_entrypoint == agent] if agent else []
     # The page and the count of the whole list in one statement (a window over the filtered rows,
     # before LIMIT); only a page past the end needs the count on its own.
+    # Rows of the model's columns, not ORM objects (nothing on a page is changed): the rows read
+    # as the model does, attribute by attribute, and cost a fraction to build.
     query = (
-        select(Conversation, func.count().over())
+        select(*COLUMNS, func.count().over().label("total"))
         .where(*where)
         .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
         .offset(offset)
@@ -309,7 +312,7 @@ async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | 
     async with ctx.session() as s:
         found = (await s.execute(query)).all()
         if found:
-            return Page([row for row, _ in found], found[0][1])
+            return Page(cast("list[Conversation]", found), found[0].total)
         total = await s.scalar(select(func.count(Conversation.id)).where(*where)) or 0
     return Page([], total)
 
