@@ -27,6 +27,15 @@ from bench.server import serve
 
 PASSWORD = "Correct-Horse-42-battery"
 JSON = {"content-type": "application/json"}
+# The REST page's selection over GraphQL: what REST's items carry, GraphQL selects (its ids, agents
+# as nodes, the preview kept with the conversation); `lastMessage` would read each message.
+PAGE_GQL = orjson.dumps(
+    {
+        "query": "{ conversations(first: 50) { nodes { id databaseId displayName status messageCount "
+        "createdAt updatedAt lastMessagePreview agent { key } activeAgent { key } } "
+        "pageInfo { endCursor hasNextPage } } }"
+    }
+)
 
 
 async def _register(app) -> str:
@@ -77,15 +86,6 @@ async def in_process(turns: int = 100, lists: int = 300) -> None:
 
         for _ in range(60 - turns if turns < 60 else 0):
             await call(app, "POST", "/api/v1/chat", chat, auth)
-        # The same page both ways: what REST's items carry, GraphQL selects (its ids, agents as
-        # nodes, the preview kept with the conversation); `lastMessage` would read each message.
-        gql = orjson.dumps(
-            {
-                "query": "{ conversations(first: 50) { nodes { id databaseId displayName status messageCount "
-                "createdAt updatedAt lastMessagePreview agent { key } activeAgent { key } } "
-                "pageInfo { endCursor hasNextPage } } }"
-            }
-        )
         _, page = await call(app, "GET", "/api/v1/conversations", headers=auth, query="limit=50")
         items = orjson.loads(page)
 
@@ -106,7 +106,7 @@ async def in_process(turns: int = 100, lists: int = 300) -> None:
             ),
             (
                 "GraphQL conversations(first: 50)",
-                await per_request_us(lambda: call(app, "POST", "/graphql", gql, auth), lists),
+                await per_request_us(lambda: call(app, "POST", "/graphql", PAGE_GQL, auth), lists),
             ),
         ]
         report("Listing 50 conversations", rows, "raw Starlette route (same JSON, orjson)")

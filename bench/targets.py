@@ -32,6 +32,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.chat import PAGE_GQL
 from bench.load import PG_ADMIN, _answers, _psql
 from bench.server import PASSWORD, free_port, serve_process
 
@@ -130,11 +131,6 @@ async def _register(client: httpx.AsyncClient) -> str:
     return str(r.json()["access_token"])
 
 
-PAGE_GQL = (
-    '{"query": "{ conversations(first: 50) { nodes { id databaseId displayName status messageCount createdAt '
-    'updatedAt lastMessagePreview agent { key } activeAgent { key } } pageInfo { endCursor hasNextPage } } }"}'
-)
-
 OFFLINE = {
     "AGENTDECK_OFFLINE_MODEL_DELAY_MS": "0",
     "AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false",
@@ -160,7 +156,7 @@ async def reads(bars: list[Bar], n: int = 2000) -> None:
             me = (await client.get("/api/v1/auth/me", headers=auth)).content
         gql = {**auth, "content-type": "application/json"}
         rest_page = await _cpu_per_request(base, pid, "GET", "/api/v1/conversations?limit=50", n, auth)
-        gql_page = await _cpu_per_request(base, pid, "POST", "/graphql", n, gql, PAGE_GQL.encode())
+        gql_page = await _cpu_per_request(base, pid, "POST", "/graphql", n, gql, PAGE_GQL)
         rest_me = await _cpu_per_request(base, pid, "GET", "/api/v1/auth/me", n, auth)
     with _raw_route(page) as (raw_base, raw_pid):
         raw_page = await _cpu_per_request(raw_base, raw_pid, "GET", "/api/v1/conversations?limit=50", n, {})

@@ -22,7 +22,7 @@ from multiprocessing.sharedctypes import Synchronized
 import httpx
 import psutil
 
-from bench.server import PASSWORD, serve
+from bench.server import PASSWORD, serve_process
 
 HEALTH = {"query": "{ health { status } }"}
 ENV = {"AGENTDECK_REQUIRE_EMAIL_VERIFICATION": "false"}
@@ -80,16 +80,6 @@ def _token(client: httpx.Client) -> str:
     return r.json()["access_token"]
 
 
-def _server_process(base: str) -> psutil.Process:
-    port = int(base.rsplit(":", 1)[1])
-    pid = next(
-        c.pid
-        for c in psutil.net_connections("tcp")
-        if c.laddr and c.laddr.port == port and c.status == psutil.CONN_LISTEN
-    )
-    return psutil.Process(pid)
-
-
 def _chunk(client: httpx.Client, server: psutil.Process, n: int, request) -> tuple[float, float]:
     """`n` sequential requests: (wall µs per request seen by the client, server CPU µs per request,
     its export thread included)."""
@@ -122,8 +112,8 @@ def compare(n: int = 300, rounds: int = 5) -> None:
         }
         servers = {}
         for name, env in configs.items():
-            base = stack.enter_context(serve(env))
-            servers[name] = (stack.enter_context(httpx.Client(base_url=base, timeout=30)), _server_process(base))
+            base, pid = stack.enter_context(serve_process(env))
+            servers[name] = (stack.enter_context(httpx.Client(base_url=base, timeout=30)), psutil.Process(pid))
         for client, server in servers.values():
             client.headers["Authorization"] = f"Bearer {_token(client)}"
             for request in kinds.values():  # warm: connections, caches, first-use imports

@@ -49,6 +49,9 @@ class ABSTRACT:
     """Marks a plain field of a union or interface type in a Step."""
 
 
+_RESOLVE: Any = object()  # a field's result not read directly: graphql-core's path gives it
+
+
 Plans = dict[tuple[str, tuple[tuple[str, str], ...]], tuple[Step, ...] | None]
 _PLANS: WeakKeyDictionary[GraphQLSchema, Plans] = WeakKeyDictionary()  # per schema: the faces coerce apart
 # Plans found by the grouped field set itself (collected once per document, see
@@ -190,6 +193,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         is_awaitable = self.is_awaitable
         try:
             for response, attr, coerce, non_null, object_field_type, origin in plan:
+                result: Any = _RESOLVE
                 if attr is not None:
                     value = source_value if attr is EVENT else getattr(source_value, attr, Undefined)
                     if value is None and not non_null:
@@ -213,10 +217,6 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                                 value,
                                 position_context,
                             )
-                            results[response] = result
-                            if is_awaitable(result):
-                                pending.append(response)
-                            continue
                     elif value is not None and value is not Undefined:
                         try:
                             coerced = coerce(value)
@@ -225,14 +225,15 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                         if coerced is not None and coerced is not Undefined:
                             results[response] = coerced
                             continue
-                # Resolved fields, and plain ones whose value graphql-core must turn into an error.
-                result = self.execute_field(
-                    parent_type,
-                    source_value,
-                    grouped_field_set[response],
-                    Path(path, response, parent_type.name),
-                    position_context,
-                )
+                if result is _RESOLVE:
+                    # Resolved fields, and plain ones whose value graphql-core must turn into an error.
+                    result = self.execute_field(
+                        parent_type,
+                        source_value,
+                        grouped_field_set[response],
+                        Path(path, response, parent_type.name),
+                        position_context,
+                    )
                 if result is not Undefined:
                     results[response] = result
                     if is_awaitable(result):

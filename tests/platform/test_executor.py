@@ -182,11 +182,8 @@ def test_the_platform_schema_uses_it():
     assert build_schema().execution_context_class is FastExecutor
 
 
-def test_plain_fields_skip_graphql_cores_field_path_when_strawberry_executes(monkeypatch):
-    """Strawberry hands every execution a MiddlewareManager, empty unless an extension resolves
-    fields: an empty one must not send every field down graphql-core's path (it once did, and the
-    fast path served nothing in production)."""
-    schema = strawberry.Schema(Query, execution_context_class=FastExecutor)
+def _slow_path_calls(monkeypatch) -> list:
+    """The response keys graphql-core's own field path executes from now on, in order."""
     calls = []
     slow_path = StrawberryGraphQLCoreExecutionContext.execute_field
 
@@ -195,6 +192,15 @@ def test_plain_fields_skip_graphql_cores_field_path_when_strawberry_executes(mon
         return slow_path(self, parent_type, source, field_group, path, *rest)
 
     monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
+    return calls
+
+
+def test_plain_fields_skip_graphql_cores_field_path_when_strawberry_executes(monkeypatch):
+    """Strawberry hands every execution a MiddlewareManager, empty unless an extension resolves
+    fields: an empty one must not send every field down graphql-core's path (it once did, and the
+    fast path served nothing in production)."""
+    schema = strawberry.Schema(Query, execution_context_class=FastExecutor)
+    calls = _slow_path_calls(monkeypatch)
     result = schema.execute_sync("{ items { name count color inner { label } } }")
     assert result.errors is None and len(result.data["items"]) == 2
     assert calls == ["items"]  # the list field resolves; its items' plain fields and objects are read directly
@@ -287,14 +293,7 @@ async def test_subscription_events_are_shaped_as_graphql_core_shapes_them(monkey
     """A subscription's root field is the event itself: read directly, its union type named by its
     class, without graphql-core's per-event field path."""
     expected = await _events(StrawberryGraphQLCoreExecutionContext)
-    calls = []
-    slow_path = StrawberryGraphQLCoreExecutionContext.execute_field
-
-    def counted(self, parent_type, source, field_group, path, *rest):
-        calls.append(path.key)
-        return slow_path(self, parent_type, source, field_group, path, *rest)
-
-    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_field", counted)
+    calls = _slow_path_calls(monkeypatch)
     assert await _events(FastExecutor) == expected
     assert len(expected) == 5 and expected[-1][1]  # the broken event is an error, as before
     assert calls == ["label"]  # only the broken event's null took graphql-core's path
