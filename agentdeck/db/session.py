@@ -11,9 +11,10 @@ import uuid
 from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, Table, event, update
+from sqlalchemy import CursorResult, Result, Table, event, make_url, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -24,6 +25,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 
+from agentdeck.db import sqlite as sqlite_inline
 from agentdeck.db.base import Base, TenantOwned
 from agentdeck.errors import as_unavailable
 
@@ -74,7 +76,17 @@ class PoolLimits:
 
 def make_engine(url: str, pool: PoolLimits = PoolLimits()) -> AsyncEngine:
     if url.startswith("sqlite"):
-        engine = create_async_engine(url, connect_args={"timeout": 30})
+        # Statements run on the loop's thread (`db/sqlite.py`), and every connection is kept: one
+        # beyond the pool's size would be opened (a file handle, three PRAGMAs) and closed again
+        # per request under load.
+        database = make_url(url).database or ""
+        engine = create_async_engine(
+            url,
+            async_creator=partial(sqlite_inline.connect, database, lock_timeout=30),
+            pool_size=pool.size + pool.overflow,
+            max_overflow=0,
+            pool_timeout=pool.timeout,
+        )
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_conn, _record) -> None:
