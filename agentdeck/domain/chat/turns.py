@@ -16,11 +16,12 @@ from datetime import UTC, datetime
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation
-from agentdeck.db.session import execute_core, insert_if_absent, session_tenant
+from agentdeck.db.session import execute_core, rowcount, session_tenant
 from agentdeck.domain.agents.memory import MemoryConfig, apply_memory
 from agentdeck.domain.agents.runs import follow, terminal_recorder
 from agentdeck.domain.agents.runtime import (
@@ -44,7 +45,12 @@ from agentdeck.providers.ratelimit import held_slot
 
 MAX_MESSAGE_CHARS = 32_000
 TITLE_CHARS = 60
-_START_RUN = insert(cast(Table, ChatRun.__table__))  # built once: see `execute_core`
+# Built once: see `execute_core`.
+_START_RUN = insert(cast(Table, ChatRun.__table__))
+_NEW_CONVERSATION = {  # INSERT ... ON CONFLICT DO NOTHING (`insert_if_absent`), per dialect
+    name: dialect.insert(cast(Table, Conversation.__table__)).on_conflict_do_nothing()
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 @dataclass
@@ -131,9 +137,11 @@ async def open_conversation(
         }
         # A concurrent first turn may create the same id: whoever inserts second does nothing,
         # and counts its message on the row the first one made.
-        if await insert_if_absent(s, Conversation, **values):
+        values["tenant_id"] = session_tenant(s)
+        insert = _NEW_CONVERSATION[s.get_bind().dialect.name]
+        if rowcount(await execute_core(s, insert, values)) == 1:
             await add_message(s, conversation_id, "user", text, now)
-            return Conversation(**values, tenant_id=session_tenant(s)), True
+            return Conversation(**values), True
         else:
             row = await note_message(s, conversation_id, text, now)
             if row is None:
