@@ -13,6 +13,7 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, select
@@ -45,6 +46,7 @@ from agentdeck.providers.ratelimit import held_slot
 
 MAX_MESSAGE_CHARS = 32_000
 TITLE_CHARS = 60
+_UNSET = {column.key: None for column in cast(Table, Conversation.__table__).c if column.key.startswith("memory_")}
 # Built once: see `execute_core`.
 _START_RUN = insert(cast(Table, ChatRun.__table__))
 _NEW_CONVERSATION = {  # INSERT ... ON CONFLICT DO NOTHING (`insert_if_absent`), per dialect
@@ -141,7 +143,9 @@ async def open_conversation(
         insert = _NEW_CONVERSATION[s.get_bind().dialect.name]
         if rowcount(await execute_core(s, insert, values)) == 1:
             await add_message(s, conversation_id, "user", text, now)
-            return Conversation(**values), True
+            # The row as inserted, read as the model is (like the RETURNING row of `note_message`);
+            # the columns not given (its memory strategy) are unset.
+            return cast(Conversation, SimpleNamespace(**_UNSET, **values)), True
         else:
             row = await note_message(s, conversation_id, text, now)
             if row is None:
