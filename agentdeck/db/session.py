@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any, cast
 
-from sqlalchemy import CursorResult, Result, Table, event, make_url, update
+from sqlalchemy import CursorResult, Executable, Result, Table, event, make_url, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
@@ -120,6 +120,25 @@ async def insert_if_absent(s: AsyncSession, model: type[Base], **values: object)
         values = {**values, "tenant_id": tenant_id}
     result = await s.execute(insert(model).values(**values).on_conflict_do_nothing())
     return rowcount(result) == 1
+
+
+def session_tenant(s: AsyncSession) -> uuid.UUID:
+    """The tenant a tenant session (`Database.session`) is scoped to: what a Core statement run
+    with `execute_core` names itself."""
+    tenant_id = s.info.get(TENANT_KEY)
+    if tenant_id is None:
+        raise CrossTenantWrite("a statement of a tenant's rows needs a tenant session")
+    return cast(uuid.UUID, tenant_id)
+
+
+async def execute_core(s: AsyncSession, statement: Executable, params: dict[str, Any]) -> CursorResult[Any]:
+    """A Core statement in the session's transaction, past the ORM's execute path: no autoflush,
+    no tenant criterion added (the statement filters by `session_tenant(s)` itself) and no
+    per-statement cache key (`statement` is built once, with bind parameters, so its compiled
+    form is found by identity). For the statements of a chat turn, each of which the ORM path
+    cost several times over its round trip."""
+    conn = await s.connection()
+    return await conn.execute(statement, params)
 
 
 async def lock_row(s: AsyncSession, model: type[Base], row_id: object) -> bool:

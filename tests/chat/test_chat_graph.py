@@ -412,3 +412,39 @@ async def test_a_page_past_the_end_still_counts_the_whole_list(tmp_path):
         assert (second["totalCount"], len(second["nodes"]), second["pageInfo"]["hasNextPage"]) == (3, 1, False)
         past = (await ok(ctx, query, {"a": second["pageInfo"]["endCursor"]}))["conversations"]
         assert (past["totalCount"], past["nodes"]) == (3, [])  # no row to carry the count: counted alone
+
+
+async def test_a_chat_turn_is_ten_statements_in_two_commits_and_keeps_its_ledger_in_order(tmp_path):
+    """A turn's start (usage, conversation, message, run, ledger item) and its end (count, ledger
+    item, answer, outcome) are one transaction each, of Core statements: a regression here is a
+    statement added to every turn. A continued conversation costs the same plus its history read."""
+    from agentdeck.domain.chat.conversations import conversation_events, get_history
+    from agentdeck.domain.chat.turns import ChatRequest, chat
+
+    async with platform(tmp_path, offline_model_delay_ms=0) as services:
+        ctx = await tenant_member(services)
+        await chat(ctx, ChatRequest("warm"))  # the tenant context, the first connection
+        commits: list[Any] = []
+
+        def commit(conn: Any) -> None:
+            commits.append(conn)
+
+        event.listen(services.db.engine.sync_engine, "commit", commit)
+        try:
+            with statements(services) as first:
+                answer = await chat(ctx, ChatRequest("hello"))
+            assert len(first) == 10 and len(commits) == 2, first
+            commits.clear()
+            with statements(services) as second:
+                await chat(ctx, ChatRequest("again", conversation_id=answer.conversation_id))
+            assert len(second) == 11 and len(commits) == 2, second
+        finally:
+            event.remove(services.db.engine.sync_engine, "commit", commit)
+        transcript = await get_history(ctx, answer.conversation_id)
+        assert [m.role for m in transcript.messages] == ["user", "assistant", "user", "assistant"]
+        assert transcript.conversation.message_count == 4
+        assert transcript.conversation.last_message_preview == transcript.messages[-1].content
+        ledger = await conversation_events(ctx, answer.conversation_id, None)
+        assert [e.sequence_no for e in ledger.items] == [1, 2, 3, 4]
+        assert [e.run_item_name for e in ledger.items] == ["user_input", "message_output_item"] * 2
+        assert all(e.tenant_id == ctx.principal.tenant_id for e in ledger.items)

@@ -14,15 +14,15 @@ import logging
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, func, or_, select, update
+from sqlalchemy import Table, bindparam, case, func, insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, Conversation, ConversationEvent, ConversationMessage
-from agentdeck.db.session import lock_row
+from agentdeck.db.session import execute_core, session_tenant
 from agentdeck.domain.agents.guardrails import Guard
 from agentdeck.domain.agents.memory import MemoryConfig, apply_memory
 from agentdeck.domain.agents.streams import StreamWriter
@@ -100,29 +100,121 @@ async def record_run_item(ctx: Context, conversation_id: uuid.UUID, **item: Any)
                 raise
 
 
-async def append_run_item(s: AsyncSession, conversation_id: uuid.UUID, **item: Any) -> None:
-    """`record_run_item` in the caller's transaction (which commits it): the conversation's row
-    lock first, then the next sequence number."""
-    await lock_row(s, Conversation, conversation_id)
-    last = await s.scalar(
-        select(func.max(ConversationEvent.sequence_no)).where(ConversationEvent.conversation_id == conversation_id)
+# The turn's statements, built once with bind parameters: executed with `execute_core`, each
+# finds its compiled form by identity (no ORM execute path, no cache key per execution). Each
+# names the tenant of its session itself (`session_tenant`). A conversation's row they return
+# holds the model's columns and is read as the model is (as `chat.conversations` reads pages).
+_conversations = cast(Table, Conversation.__table__)
+_messages = cast(Table, ConversationMessage.__table__)
+_events = cast(Table, ConversationEvent.__table__)
+_runs = cast(Table, ChatRun.__table__)
+
+
+def _param(name: str, column: Any) -> Any:
+    return bindparam(name, type_=column.type)
+
+
+def _note_statement(with_agent: bool) -> Any:
+    c = _conversations.c
+    now = _param("p_now", c.updated_at)
+    newer = or_(c.updated_at.is_(None), c.updated_at <= now)
+    values: dict[str, Any] = {
+        "message_count": c.message_count + 1,
+        "last_message_preview": case(
+            (newer, _param("p_preview", c.last_message_preview)), else_=c.last_message_preview
+        ),
+        "updated_at": case((newer, now), else_=c.updated_at),
+    }
+    if with_agent:
+        values["active_agent"] = case((newer, _param("p_agent", c.active_agent)), else_=c.active_agent)
+    return (
+        update(_conversations)
+        .where(c.id == _param("p_cid", c.id), c.tenant_id == _param("p_tenant", c.tenant_id))
+        .values(values)
+        .returning(*c)
     )
-    s.add(ConversationEvent(conversation_id=conversation_id, sequence_no=(last or 0) + 1, **item))
 
 
-async def history(s: AsyncSession, conversation: Conversation) -> list[Message]:
+_NOTE = {False: _note_statement(False), True: _note_statement(True)}
+_LOCK = (
+    update(_conversations)
+    .where(_conversations.c.id == _param("p_cid", _conversations.c.id))
+    .where(_conversations.c.tenant_id == _param("p_tenant", _conversations.c.tenant_id))
+    .values(id=_conversations.c.id)
+)
+# The next sequence number and the item in one statement (the conversation's row lock is held:
+# see `record_run_item`); every column is given, none left to a default.
+_EVENT_COLUMNS = [c.key for c in _events.c if c.key != "sequence_no"]
+_APPEND = insert(_events).from_select(
+    [*_EVENT_COLUMNS, "sequence_no"],
+    select(
+        *(_param(f"p_{name}", _events.c[name]) for name in _EVENT_COLUMNS),
+        func.coalesce(func.max(_events.c.sequence_no), 0) + 1,
+    ).where(
+        _events.c.conversation_id == _param("p_conversation_id", _events.c.conversation_id),
+        _events.c.tenant_id == _param("p_tenant_id", _events.c.tenant_id),
+    ),
+)
+_ITEM_FIELDS = frozenset(_EVENT_COLUMNS) - {"id", "conversation_id", "tenant_id", "created_at", "attachments"}
+_ADD_MESSAGE = insert(_messages)
+_HISTORY = (
+    select(_messages.c.role, _messages.c.content)
+    .where(
+        _messages.c.conversation_id == _param("p_cid", _messages.c.conversation_id),
+        _messages.c.tenant_id == _param("p_tenant", _messages.c.tenant_id),
+    )
+    .order_by(_messages.c.created_at.desc())
+    .limit(HISTORY_LIMIT)
+)
+_READ_CONVERSATION = select(*_conversations.c).where(
+    _conversations.c.id == _param("p_cid", _conversations.c.id),
+    _conversations.c.tenant_id == _param("p_tenant", _conversations.c.tenant_id),
+)
+
+
+def _end_statement(with_terminal: bool) -> Any:
+    c = _runs.c
+    names = ["status", "error", "input_tokens", "output_tokens", "requests", "ended_at"]
+    if with_terminal:
+        names.append("terminal_event")
+    return (
+        update(_runs)
+        .where(c.id == _param("p_run", c.id), c.tenant_id == _param("p_tenant", c.tenant_id))
+        .values({name: _param(f"p_{name}", c[name]) for name in names})
+    )
+
+
+_END_RUN = {False: _end_statement(False), True: _end_statement(True)}
+
+
+async def append_run_item(s: AsyncSession, conversation_id: uuid.UUID, *, locked: bool = False, **item: Any) -> None:
+    """`record_run_item` in the caller's transaction (which commits it): the conversation's row
+    lock first (unless the caller holds it: `locked`), then the item with the next sequence number."""
+    tenant = session_tenant(s)
+    if not locked:
+        await execute_core(s, _LOCK, {"p_cid": conversation_id, "p_tenant": tenant})
+    unknown = set(item) - _ITEM_FIELDS
+    if unknown:
+        raise TypeError(f"unknown run item fields: {sorted(unknown)}")
+    params = {f"p_{name}": item.get(name) for name in _ITEM_FIELDS}
+    params |= {
+        "p_id": uuid.uuid4(),
+        "p_conversation_id": conversation_id,
+        "p_tenant_id": tenant,
+        "p_attachments": [],
+        "p_created_at": datetime.now(UTC),
+    }
+    await execute_core(s, _APPEND, params)
+
+
+async def history(s: AsyncSession, conversation: Any) -> list[Message]:
     """What the model is sent of the conversation: its last HISTORY_LIMIT messages, shaped by the
     conversation's memory strategy (`memory.apply_memory`); read in the caller's transaction (the
-    one that starts the turn, so the history is the conversation as the message found it)."""
-    rows = (
-        await s.scalars(
-            select(ConversationMessage)
-            .where(ConversationMessage.conversation_id == conversation.id)
-            .order_by(ConversationMessage.created_at.desc())
-            .limit(HISTORY_LIMIT)
-        )
-    ).all()
-    messages = [Message(m.role, m.content) for m in reversed(rows)]
+    one that starts the turn, so the history is the conversation as the message found it).
+    `conversation`: its row (the model's columns)."""
+    params = {"p_cid": conversation.id, "p_tenant": session_tenant(s)}
+    rows = (await execute_core(s, _HISTORY, params)).all()
+    messages = [Message(role, content) for role, content in reversed(rows)]
     return apply_memory(messages, MemoryConfig.of(conversation))
 
 
@@ -485,27 +577,39 @@ async def _finish(
     ctx: Context, run_id: uuid.UUID, conversation_id: uuid.UUID, result: TurnResult, terminal: dict | None = None
 ) -> Conversation | None:
     """One transaction: the answer and its ledger item, the run's outcome and (given) its terminal
-    event. Returns the conversation's row as it left it (for the update its readers get)."""
+    event. Returns the conversation's row as it left it (for the update its readers get).
+
+    The answer's count on the conversation comes first: its UPDATE takes the row lock the ledger
+    item needs and returns the row, so the turn's end is four statements (count, item, message,
+    outcome) and one commit."""
     now = datetime.now(UTC)
     values: dict[str, Any] = {
-        "status": result.status,
-        "error": result.error,
-        "input_tokens": result.usage.input_tokens,
-        "output_tokens": result.usage.output_tokens,
-        "requests": result.requests,
-        "ended_at": now,
+        "p_run": run_id,
+        "p_status": result.status,
+        "p_error": result.error,
+        "p_input_tokens": result.usage.input_tokens,
+        "p_output_tokens": result.usage.output_tokens,
+        "p_requests": result.requests,
+        "p_ended_at": now,
     }
     if terminal is not None:
-        values["terminal_event"] = terminal
+        values["p_terminal_event"] = terminal
+    answered = result.status == "completed" and bool(result.response_text)
     for attempt in range(LEDGER_ATTEMPTS):
         try:
             async with ctx.session() as s:
-                for item in result.ledger:
-                    await append_run_item(s, conversation_id, **item)
-                if result.status == "completed" and result.response_text:
-                    await add_assistant_message(s, conversation_id, result.response_text, result.agent, now)
-                await s.execute(update(ChatRun).where(ChatRun.id == run_id).values(values))
-                row = await s.get(Conversation, conversation_id, populate_existing=True)
+                tenant = session_tenant(s)
+                row = None
+                if answered:
+                    row = await note_message(s, conversation_id, result.response_text, now, result.agent)
+                for i, item in enumerate(result.ledger):
+                    await append_run_item(s, conversation_id, locked=answered or i > 0, **item)
+                if answered:
+                    await _insert_message(s, conversation_id, "assistant", result.response_text, result.agent, now)
+                await execute_core(s, _END_RUN[terminal is not None], {**values, "p_tenant": tenant})
+                if row is None:
+                    params = {"p_cid": conversation_id, "p_tenant": tenant}
+                    row = cast("Conversation | None", (await execute_core(s, _READ_CONVERSATION, params)).one_or_none())
                 await s.commit()
             return row
         except IntegrityError:  # another writer took the ledger's next number: see record_run_item
@@ -521,33 +625,46 @@ async def _finish_failed(ctx: Context, run_id: uuid.UUID, conversation_id: uuid.
 
 async def add_assistant_message(
     s: AsyncSession, conversation_id: uuid.UUID, text: str, agent: str | None, now: datetime
+) -> Conversation | None:
+    """The answer joins the conversation's history (in the caller's transaction); returns the
+    conversation's row after it (None: no such conversation of the session's tenant)."""
+    row = await note_message(s, conversation_id, text, now, agent)
+    await _insert_message(s, conversation_id, "assistant", text, agent, now)
+    return row
+
+
+async def _insert_message(
+    s: AsyncSession, conversation_id: uuid.UUID, role: str, text: str, agent: str | None, now: datetime
 ) -> None:
-    """The answer joins the conversation's history (in the caller's transaction)."""
-    s.add(
-        ConversationMessage(
-            conversation_id=conversation_id, role="assistant", content=text, agent=agent, created_at=now
-        )
-    )
-    await note_message(s, conversation_id, text, now, agent)
+    params = {
+        "id": uuid.uuid4(),
+        "conversation_id": conversation_id,
+        "role": role,
+        "content": text,
+        "agent": agent,
+        "attachments": [],
+        "created_at": now,
+        "tenant_id": session_tenant(s),
+    }
+    await execute_core(s, _ADD_MESSAGE, params)
+
+
+async def add_message(s: AsyncSession, conversation_id: uuid.UUID, role: str, text: str, now: datetime) -> None:
+    """A message of `role` joins the conversation's history (in the caller's transaction), without
+    counting it: the caller counts it (`note_message`, or a new row made with its count)."""
+    await _insert_message(s, conversation_id, role, text, None, now)
 
 
 async def note_message(
     s: AsyncSession, conversation_id: uuid.UUID, text: str, now: datetime, agent: str | None = None
-) -> None:
+) -> Conversation | None:
     """Count a message added at `now` on its conversation, in one UPDATE: concurrent turns each
     add one (a value read and written back would lose some), and the preview, active agent and
-    `updated_at` follow the newest message, whichever transaction commits last."""
-    newer = or_(Conversation.updated_at.is_(None), Conversation.updated_at <= now)
-    values: dict[str, Any] = {
-        "message_count": Conversation.message_count + 1,
-        "last_message_preview": case((newer, text[:PREVIEW_CHARS]), else_=Conversation.last_message_preview),
-        "updated_at": case((newer, now), else_=Conversation.updated_at),
-    }
+    `updated_at` follow the newest message, whichever transaction commits last. Takes the row's
+    lock (as `lock_row` would) and returns the row as the UPDATE left it (None: no such
+    conversation of the session's tenant)."""
+    params = {"p_cid": conversation_id, "p_tenant": session_tenant(s), "p_now": now, "p_preview": text[:PREVIEW_CHARS]}
     if agent is not None:
-        values["active_agent"] = case((newer, agent), else_=Conversation.active_agent)
-    await s.execute(
-        update(Conversation)
-        .where(Conversation.id == conversation_id)
-        .values(values)
-        .execution_options(synchronize_session=False)
-    )
+        params["p_agent"] = agent
+    row = (await execute_core(s, _NOTE[agent is not None], params)).one_or_none()
+    return cast("Conversation | None", row)

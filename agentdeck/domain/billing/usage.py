@@ -12,15 +12,15 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
 from agentdeck.db.models import ChatRun, StorageObject, Tenant, TenantSubscription, UsageRecord, WorkflowRun
-from agentdeck.db.session import lock_row
+from agentdeck.db.session import execute_core, lock_row, session_tenant
 from agentdeck.domain.billing.gate import billing_tenant
 from agentdeck.domain.billing.plans import get_plan
 from agentdeck.domain.catalog import WORKFLOWS
@@ -234,6 +234,14 @@ class _Limit:
 
 
 _UNREAD: Any = object()
+# `reserve_usage`'s statements, built once (see `execute_core`).
+_subscriptions = cast(Table, TenantSubscription.__table__)
+_PERIOD = (
+    select(_subscriptions.c.plan_code, _subscriptions.c.current_period_start, _subscriptions.c.current_period_end)
+    .where(_subscriptions.c.tenant_id == bindparam("p_tenant", type_=_subscriptions.c.tenant_id.type))
+    .limit(1)
+)
+_RECORD = insert(cast(Table, UsageRecord.__table__))
 
 
 async def _hard_limit(ctx: Context, feature_key: str, sub: TenantSubscription | None = _UNREAD) -> _Limit | None:
@@ -298,22 +306,28 @@ async def reserve_usage(ctx: Context, s: AsyncSession, feature_key: str, quantit
 
     Against a hard limit, the tenant row is locked first, so that of concurrent callers each
     counts what the ones before it recorded: two cannot both take the last unit."""
-    sub = await s.scalar(select(TenantSubscription))  # in the caller's transaction: no session of its own
+    # In the caller's transaction (no session of its own), the columns the period and the plan's
+    # limit are read from, as a row (read as the model is: `_window`, `_hard_limit`).
+    tenant = session_tenant(s)
+    found = (await execute_core(s, _PERIOD, {"p_tenant": tenant})).first()
+    sub = cast("TenantSubscription | None", found)
     limit = await _hard_limit(ctx, feature_key, sub)
     if limit is not None:
         await lock_row(s, Tenant, limit.tenant_id)
         await _refuse_beyond(s, limit, quantity)
     if record:
         start, end = (limit.start, limit.end) if limit else _window(sub, datetime.now(UTC))
-        s.add(
-            UsageRecord(
-                feature_key=feature_key,
-                quantity=quantity,
-                idempotency_key=None,
-                period_start=start.astimezone(UTC),
-                period_end=end.astimezone(UTC),
-            )
-        )
+        usage = {
+            "id": uuid.uuid4(),
+            "feature_key": feature_key,
+            "quantity": quantity,
+            "idempotency_key": None,
+            "period_start": start.astimezone(UTC),
+            "period_end": end.astimezone(UTC),
+            "recorded_at": datetime.now(UTC),
+            "tenant_id": tenant,
+        }
+        await execute_core(s, _RECORD, usage)
 
 
 __all__ = [

@@ -13,17 +13,22 @@ import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from types import SimpleNamespace
+from typing import Any, cast
 
-from sqlalchemy import select
+from sqlalchemy import Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from agentdeck.context import Context
-from agentdeck.db.models import ChatRun, Conversation, ConversationMessage
-from agentdeck.db.session import insert_if_absent
+from agentdeck.db.models import ChatRun, Conversation
+from agentdeck.db.session import execute_core, rowcount, session_tenant
+from agentdeck.domain.agents.memory import MemoryConfig, apply_memory
 from agentdeck.domain.agents.runs import follow, terminal_recorder
 from agentdeck.domain.agents.runtime import (
     HANDOFF_POLICIES,
+    PREVIEW_CHARS,
+    add_message,
     append_run_item,
     history,
     note_message,
@@ -36,10 +41,18 @@ from agentdeck.domain.catalog import AgentSpec, resolve_agent
 from agentdeck.domain.common import idempotency
 from agentdeck.domain.common.access import require_role
 from agentdeck.errors import InvalidInput, NotFound, RateLimited, UpstreamFailed
+from agentdeck.providers.llm import Message
 from agentdeck.providers.ratelimit import held_slot
 
 MAX_MESSAGE_CHARS = 32_000
 TITLE_CHARS = 60
+_UNSET = {column.key: None for column in cast(Table, Conversation.__table__).c if column.key.startswith("memory_")}
+# Built once: see `execute_core`.
+_START_RUN = insert(cast(Table, ChatRun.__table__))
+_NEW_CONVERSATION = {  # INSERT ... ON CONFLICT DO NOTHING (`insert_if_absent`), per dialect
+    name: dialect.insert(cast(Table, Conversation.__table__)).on_conflict_do_nothing()
+    for name, dialect in (("postgresql", postgresql), ("sqlite", sqlite))
+}
 
 
 @dataclass
@@ -101,34 +114,44 @@ def caller_user_id(ctx: Context) -> uuid.UUID | None:
 
 async def open_conversation(
     s: AsyncSession, wanted: uuid.UUID | None, agent_key: str, text: str, user_id: uuid.UUID | None, now: datetime
-) -> uuid.UUID:
+) -> tuple[Conversation, bool]:
     """Continue conversation `wanted` (or start one) with the user's message `text` (not committed);
-    returns the conversation's id.
+    returns the conversation's row as this transaction leaves it (the model's columns; the row's
+    lock is held) and whether this call created it.
 
     Turns on one conversation run concurrently (several tabs, several processes), so the counter
-    and the preview are changed in SQL, never read here and written back: `note_message`."""
-    conversation_id = wanted or uuid.uuid4()
-    if wanted is None or await s.scalar(select(Conversation.id).where(Conversation.id == wanted)) is None:
-        # A concurrent first turn may create the same id: whoever inserts second does nothing.
-        created = await insert_if_absent(
-            s,
-            Conversation,
-            id=conversation_id,
-            user_id=user_id,
-            agent_entrypoint=agent_key,
-            active_agent=agent_key,
-            display_name=text[:TITLE_CHARS],
-            status="active",
-            message_count=0,
-            last_message_preview="",
-            created_at=now,
-            updated_at=now,
-        )
-        if not created and await s.scalar(select(Conversation.id).where(Conversation.id == conversation_id)) is None:
-            raise NotFound("Conversation not found.")  # the id is another tenant's
-    s.add(ConversationMessage(conversation_id=conversation_id, role="user", content=text, created_at=now))
-    await note_message(s, conversation_id, text, now)
-    return conversation_id
+    and the preview are changed in SQL, never read here and written back: `note_message`. A new
+    conversation is inserted with its first message counted."""
+    row = None if wanted is None else await note_message(s, wanted, text, now)
+    if row is None:
+        conversation_id = wanted or uuid.uuid4()
+        values: dict[str, Any] = {
+            "id": conversation_id,
+            "user_id": user_id,
+            "agent_entrypoint": agent_key,
+            "active_agent": agent_key,
+            "display_name": text[:TITLE_CHARS],
+            "status": "active",
+            "message_count": 1,
+            "last_message_preview": text[:PREVIEW_CHARS],
+            "created_at": now,
+            "updated_at": now,
+        }
+        # A concurrent first turn may create the same id: whoever inserts second does nothing,
+        # and counts its message on the row the first one made.
+        values["tenant_id"] = session_tenant(s)
+        insert = _NEW_CONVERSATION[s.get_bind().dialect.name]
+        if rowcount(await execute_core(s, insert, values)) == 1:
+            await add_message(s, conversation_id, "user", text, now)
+            # The row as inserted, read as the model is (like the RETURNING row of `note_message`);
+            # the columns not given (its memory strategy) are unset.
+            return cast(Conversation, SimpleNamespace(**_UNSET, **values)), True
+        else:
+            row = await note_message(s, conversation_id, text, now)
+            if row is None:
+                raise NotFound("Conversation not found.")  # the id is another tenant's
+    await add_message(s, row.id, "user", text, now)
+    return row, False
 
 
 async def start_chat(ctx: Context, req: ChatRequest, idem: idempotency.Idempotency = idempotency.NO_KEY) -> Turn:
@@ -171,52 +194,62 @@ async def start_turn(ctx: Context, req: ChatRequest, claim: idempotency.Claim | 
     spec = resolve_agent(req.agent_type)
     user_id = caller_user_id(ctx)
     now = datetime.now(UTC)
+    run_id, stream_id = uuid.uuid4(), new_stream_id("chat")
     async with ctx.session() as s:
         await reserve_usage(ctx, s, METERED_FEATURE, 1, record=True)  # over the plan's hard limit: 429
-        conversation_id = await open_conversation(s, wanted, spec.key, text, user_id, now)
-        run = ChatRun(
-            id=uuid.uuid4(),
-            conversation_id=conversation_id,
-            user_id=user_id,
-            stream_id=new_stream_id("chat"),
-            agent=spec.key,
-            started_at=now,
-        )
-        s.add(run)
+        conversation, created = await open_conversation(s, wanted, spec.key, text, user_id, now)
+        conversation_id = conversation.id
+        run = {
+            "id": run_id,
+            "conversation_id": conversation_id,
+            "user_id": user_id,
+            "stream_id": stream_id,
+            "agent": spec.key,
+            "status": "running",
+            "input_tokens": 0,
+            "output_tokens": 0,
+            "requests": 0,
+            "started_at": now,
+            "tenant_id": session_tenant(s),
+        }
+        await execute_core(s, _START_RUN, run)
         if claim is not None:
             await claim.attach(
                 s,
                 {
                     "conversation_id": str(conversation_id),
-                    "stream_id": run.stream_id,
-                    "run_id": str(run.id),
+                    "stream_id": stream_id,
+                    "run_id": str(run_id),
                     "agent": spec.key,
                 },
             )
-        # The user's message joins the ledger in the transaction that starts the turn.
+        # The user's message joins the ledger in the transaction that starts the turn (the
+        # conversation's row lock is held: `open_conversation` wrote it).
         await append_run_item(
             s,
             conversation_id,
+            locked=True,
             run_item_type="message",
             run_item_name="user_input",
             role="user",
             agent=spec.key,
             content_text=text,
         )
-        conversation = await s.get(Conversation, conversation_id, populate_existing=True)
-        assert conversation is not None  # opened above, in this transaction
-        messages = await history(s, conversation)
+        if created:  # its history is this message
+            messages = apply_memory([Message("user", text)], MemoryConfig.of(conversation))
+        else:
+            messages = await history(s, conversation)
         await s.commit()
     await publish_update(ctx, conversation_id, "turn_started", "running", conversation)
-    turn = Turn(conversation_id, run.stream_id, run.id, spec)
+    turn = Turn(conversation_id, stream_id, run_id, spec)
     writer = StreamWriter(
-        ctx.bus, turn.stream_id, str(turn.conversation_id), on_terminal=terminal_recorder(ctx.services, ChatRun, run.id)
+        ctx.bus, stream_id, str(conversation_id), on_terminal=terminal_recorder(ctx.services, ChatRun, run_id)
     )
     # Before anyone reads it: a reader in this process then finds the stream live here, instead
     # of asking the database whether a stream it has never seen already ended.
     await writer.emit("lifecycle", spec.key, status="in_progress", reason=None)
     ctx.services.runs.launch_turn(
-        run.id, run_turn(ctx.detached(), writer, run.id, conversation_id, spec, messages, handoff_policy)
+        run_id, run_turn(ctx.detached(), writer, run_id, conversation_id, spec, messages, handoff_policy)
     )
     return turn
 

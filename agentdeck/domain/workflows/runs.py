@@ -212,7 +212,7 @@ async def start_run(ctx: Context, key: str, req: WorkflowRequest, claim: idempot
     async with ctx.session() as s:
         # Held by the running row until the run meters the steps it ran; over the hard limit: 429.
         await reserve_usage(ctx, s, METERED_FEATURE, spec.step_count, record=False)
-        conversation_id = await open_conversation(s, wanted, first_agent, text, user_id, now)
+        conversation_id = (await open_conversation(s, wanted, first_agent, text, user_id, now))[0].id
         run = WorkflowRun(
             id=uuid.uuid4(),
             workflow_key=spec.key,
