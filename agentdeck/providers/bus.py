@@ -162,8 +162,10 @@ class InProcessBus:
         st.messages.append(message)
         st.final = st.final or final
         st.expires = time.monotonic() + self._ttl
-        st.changed.set()
-        st.changed = asyncio.Event()
+        # Readers wait on `changed` only once they have read every message; a reader that finds
+        # it set re-arms it (see `replay`), so a burst of appends costs one set, not an Event each.
+        if not st.changed.is_set():
+            st.changed.set()
 
     def holds(self, stream: str, after: int) -> bool:
         """Whether this process has the stream from message `after` + 1 on."""
@@ -212,6 +214,10 @@ class InProcessBus:
             left = wait_s - (time.monotonic() - idle_since)
             if left <= 0:
                 return
+            if st.changed.is_set():  # set by appends: a fresh one to wait on, after reading them
+                st.changed = asyncio.Event()
+                if position < st.last:  # appended while `idle_check` ran
+                    continue
             try:
                 await asyncio.wait_for(st.changed.wait(), min(left, check_every) if idle_check else left)
                 check_now = False
