@@ -16,6 +16,7 @@ from typing import Any
 from weakref import WeakKeyDictionary
 
 from graphql import (
+    ExecutionResult,
     GraphQLEnumType,
     GraphQLInterfaceType,
     GraphQLNonNull,
@@ -23,8 +24,11 @@ from graphql import (
     GraphQLScalarType,
     GraphQLSchema,
     GraphQLUnionType,
+    OperationType,
     Undefined,
 )
+from graphql.execution.collect_fields import collect_fields
+from graphql.execution.executor import CollectedErrors
 from graphql.pyutils import Path
 from graphql.pyutils.gather_with_cancel import gather_with_cancel
 from strawberry import relay
@@ -144,6 +148,10 @@ _RUNTIME_TYPES: WeakKeyDictionary[GraphQLSchema, dict[type, GraphQLObjectType]] 
 def _runtime_type(schema: GraphQLSchema, abstract: Any, value: Any) -> GraphQLObjectType | None:
     """The object type of `value` (by its Python class) if it is one of `abstract`'s; else None
     (graphql-core's own resolution then decides, and reports what it must)."""
+    return _runtime_type_of(schema, abstract, type(value))
+
+
+def _runtime_type_of(schema: GraphQLSchema, abstract: Any, cls: type) -> GraphQLObjectType | None:
     types = _RUNTIME_TYPES.get(schema)
     if types is None:
         types = _RUNTIME_TYPES[schema] = {}
@@ -151,7 +159,7 @@ def _runtime_type(schema: GraphQLSchema, abstract: Any, value: Any) -> GraphQLOb
             origin = getattr((getattr(named, "extensions", None) or {}).get(BACKREF), "origin", None)
             if isinstance(named, GraphQLObjectType) and isinstance(origin, type):
                 types[origin] = named
-    runtime = types.get(type(value))
+    runtime = types.get(cls)
     return runtime if runtime is not None and schema.is_sub_type(abstract, runtime) else None
 
 
@@ -169,7 +177,147 @@ def _global_id_step(response: str, parent: GraphQLObjectType) -> Step | None:
     return (response, origin.resolve_id_attr(), partial(to_base64, parent.name), True, None, None)
 
 
+# A subscription event shaped without graphql-core's per-event execution: the data of one event
+# type (a Python class) of one operation is its root field's response name and, per response key
+# of the event's selection, (response name, attribute, coerce, non-null, subfields), subfields
+# being (class, fields) for a plain object and None for a leaf. Compiled once per (operation,
+# event class); None where any field selected is not a plain attribute (graphql-core executes
+# every event of that class, as before).
+Fields = tuple[tuple[str, str, Any, bool, Any], ...]
+EventPlan = tuple[str, Fields] | None
+_EVENT_PLANS: WeakKeyDictionary[GraphQLSchema, ByNode[dict[type, EventPlan]]] = WeakKeyDictionary()
+
+
+class _Unplanned(Exception):
+    """An event's value the plan does not produce (a null where none is allowed, a value its
+    type cannot coerce, an object of another class): graphql-core executes that event, and
+    reports what it must exactly as it always did."""
+
+
+def _shape(value: Any, fields: Fields) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for response, attr, coerce, non_null, sub in fields:
+        item = getattr(value, attr, Undefined)
+        if item is None:
+            if non_null:
+                raise _Unplanned
+            out[response] = None
+        elif item is Undefined:
+            raise _Unplanned
+        elif sub is None:
+            try:
+                coerced = coerce(item)
+            except Exception:  # noqa: BLE001 - graphql-core reports it, on its own path
+                raise _Unplanned from None
+            if coerced is None or coerced is Undefined:
+                raise _Unplanned
+            out[response] = coerced
+        elif type(item) is sub[0]:
+            out[response] = _shape(item, sub[1])
+        else:
+            raise _Unplanned
+    return out
+
+
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    def build_per_event_executor(self, payload: Any) -> Any:
+        # graphql-core's `copy(self)` (copy's generic reduce and reconstruct) was ~5% of an
+        # event; an executor has no slots, so this is the same copy.
+        executor = object.__new__(type(self))
+        executor.__dict__.update(self.__dict__)
+        executor.root_value = payload
+        executor.collected_errors = CollectedErrors()
+        return executor
+
+    def execute_operation(self, serially: bool | None = None) -> Any:
+        """A subscription event whose selection is plain attributes is shaped by its plan (see
+        `EventPlan`), as graphql-core would complete it; any other event, and any operation
+        with an abort signal, hooks or field middleware, goes through graphql-core."""
+        if (
+            serially is False
+            and self.operation.operation is OperationType.SUBSCRIPTION
+            and self.abort_signal is None
+            and self.hooks is None
+        ):
+            plan = self._event_plan(type(self.root_value))
+            if plan is not None:
+                try:
+                    return ExecutionResult({plan[0]: _shape(self.root_value, plan[1])}, None)
+                except _Unplanned:
+                    pass
+        return super().execute_operation(serially)
+
+    def _event_plan(self, event_class: type) -> EventPlan:
+        by_operation = _EVENT_PLANS.get(self.schema)
+        if by_operation is None:
+            by_operation = _EVENT_PLANS[self.schema] = ByNode()
+        plans = by_operation.setdefault(self.operation, dict)
+        try:
+            return plans[event_class]
+        except KeyError:
+            pass
+        plan = self._compile_event_plan(event_class)
+        if len(plans) >= _MAX_PLANS:
+            plans.clear()
+        plans[event_class] = plan
+        return plan
+
+    def _compile_event_plan(self, event_class: type) -> EventPlan:
+        middleware = self.middleware_manager
+        root = self.schema.subscription_type
+        if (middleware is not None and middleware.middlewares) or root is None or self._conditional():
+            return None
+        grouped = collect_fields(
+            self.schema, self.fragments, self.variable_values, root, self.operation, self.hide_suggestions
+        ).grouped_field_set
+        if len(grouped) != 1:
+            return None
+        ((response, details),) = grouped.items()
+        field = self.schema.get_field(root, details[0].node.name.value)
+        if field is None or not _yields_the_event(field.resolve):
+            return None
+        leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+        runtime: GraphQLObjectType | None = None
+        if isinstance(leaf, GraphQLUnionType | GraphQLInterfaceType):
+            runtime = _runtime_type_of(self.schema, leaf, event_class)
+        elif isinstance(leaf, GraphQLObjectType):
+            origin = getattr((leaf.extensions or {}).get(BACKREF), "origin", None)
+            runtime = leaf if origin is event_class else None
+        if runtime is None:
+            return None
+        fields = self._plain_fields(runtime, details, 0)
+        return None if fields is None else (response, fields)
+
+    def _plain_fields(self, parent: GraphQLObjectType, details: Any, depth: int) -> Fields | None:
+        """The plan of `parent`'s selection in `details`, if every field of it is plain."""
+        if depth > 8:
+            return None
+        out: list[tuple[str, str, Any, bool, Any]] = []
+        for response, subdetails in self.collect_subfields(parent, details).grouped_field_set.items():
+            name = subdetails[0].node.name.value
+            if name == "__typename":
+                out.append((response, "__class__", partial(_constant, parent.name), True, None))
+                continue
+            field = self.schema.get_field(parent, name)
+            if field is None or field.args or not getattr(field.resolve, "_is_default", False):
+                return None
+            attr = getattr((field.extensions or {}).get(BACKREF), "python_name", None)
+            non_null = isinstance(field.type, GraphQLNonNull)
+            leaf = field.type.of_type if isinstance(field.type, GraphQLNonNull) else field.type
+            if attr is None:
+                return None
+            if isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
+                out.append((response, attr, leaf.coerce_output_value, non_null, None))
+            elif isinstance(leaf, GraphQLObjectType):
+                origin = getattr((leaf.extensions or {}).get(BACKREF), "origin", None)
+                sub = self._plain_fields(leaf, subdetails, depth + 1) if isinstance(origin, type) else None
+                if sub is None:
+                    return None
+                out.append((response, attr, None, non_null, (origin, sub)))
+            else:  # lists, unions and interfaces below the event: graphql-core's path
+                return None
+        return tuple(out)
+
     def execute_fields(
         self,
         parent_type: GraphQLObjectType,

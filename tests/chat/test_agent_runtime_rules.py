@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import pytest
 
 from agentdeck.domain.agents.runtime import handoff_context, tools_for
-from agentdeck.domain.agents.streams import StreamWriter, workflow_context
+from agentdeck.domain.agents.streams import StreamWriter, timestamp, workflow_context
 from agentdeck.domain.catalog import SPECS, WORKFLOWS
 from agentdeck.domain.chat.turns import ChatRequest, chat
 from agentdeck.domain.files.containers import bind_agent, create_container
@@ -214,3 +214,20 @@ async def test_stream_events_are_numbered_once_across_forks_and_end_at_the_termi
     }
     assert workflow_context(spec, run_id, synthesis, synthesis.steps[0])["parallel_group"] is None
     assert [e["event_id"] async for e in bus.replay("s1", 20, wait_s=0)] == [21, 22]
+
+
+def test_event_timestamps_are_written_as_isoformat_writes_them(monkeypatch):
+    """`timestamp()` formats the second once; the text is `datetime.isoformat()`'s with `Z`,
+    microseconds left out when they are 0, as before."""
+    import time as time_module
+    from datetime import UTC, datetime
+
+    for ns in (
+        1_795_000_000_123_456_789,
+        1_795_000_000_000_000_999,
+        1_795_000_001_000_001_000,
+        1_795_000_000_999_999_999,
+    ):
+        monkeypatch.setattr(time_module, "time_ns", lambda ns=ns: ns)
+        moment = datetime.fromtimestamp(ns // 1_000_000_000, UTC).replace(microsecond=ns % 1_000_000_000 // 1000)
+        assert timestamp() == moment.isoformat().replace("+00:00", "Z")

@@ -43,6 +43,25 @@ def test_pii_detection(text, masked, kinds):
     assert (out, set(found)) == (masked, kinds)
 
 
+def test_text_that_cannot_hold_pii_is_told_apart_without_the_detector():
+    """`mask_pii` skips the detector on text without an `@` or nine close digits: every string
+    of the characters PII is made of that the detector matches must pass that precheck."""
+    import random
+
+    from agentdeck.domain.agents.guardrails import _MAY_HOLD_PII, _PII
+
+    rng = random.Random(7)
+    alphabet = "0123456789" * 4 + " ().+-@x\u0663"
+    matched = 0
+    for _ in range(20_000):
+        text = "".join(rng.choice(alphabet) for _ in range(rng.randint(9, 24)))
+        if _PII.search(text):
+            matched += 1
+            assert _MAY_HOLD_PII.search(text), text
+    assert matched > 1000
+    assert mask_pii("w1 w22 w333 w4444 2024-01-05 10:30", PII_ENTITIES) == ("w1 w22 w333 w4444 2024-01-05 10:30", {})
+
+
 def test_only_the_configured_entities_are_masked():
     assert mask_pii("x@y.io 555-123-4567", ["PHONE_NUMBER"])[0] == "x@y.io <PHONE_NUMBER>"
 

@@ -297,3 +297,56 @@ async def test_subscription_events_are_shaped_as_graphql_core_shapes_them(monkey
     assert await _events(FastExecutor) == expected
     assert len(expected) == 5 and expected[-1][1]  # the broken event is an error, as before
     assert calls == ["label"]  # only the broken event's null took graphql-core's path
+
+
+def _executed_operations(monkeypatch) -> list:
+    """The events graphql-core executes from now on (its per-event path), by class."""
+    calls = []
+    execute_operation = StrawberryGraphQLCoreExecutionContext.execute_operation
+
+    def counted(self, *args):
+        calls.append(type(self.root_value).__name__)
+        return execute_operation(self, *args)
+
+    monkeypatch.setattr(StrawberryGraphQLCoreExecutionContext, "execute_operation", counted)
+    return calls
+
+
+async def test_plain_subscription_events_are_shaped_by_a_plan_not_executed(monkeypatch):
+    """An event whose selection is plain attributes (nested plain objects included) is shaped by
+    the plan compiled once for its class: graphql-core executes only the event that breaks its
+    type's promise, and answers it as it always did."""
+    expected = await _events(StrawberryGraphQLCoreExecutionContext)
+    executed = _executed_operations(monkeypatch)
+    assert await _events(FastExecutor) == expected
+    assert executed == ["Inner"]  # the broken event alone
+
+
+@strawberry.type
+class Nested:
+    @strawberry.subscription
+    async def items(self) -> AsyncGenerator[Item, None]:
+        when = datetime(2026, 1, 1, tzinfo=UTC)
+        yield Item(name="a", count=1, color=Color.BLUE, note=None, when=when, inner=Inner(label="x", weight=0.5))
+        yield Item(name="b", count=2, color=Color.RED, note="n", when=when)
+        yield Item(name="c", count=3, color=Color.RED, note=None, when=when, inner=Broken())  # type: ignore[arg-type]
+
+
+async def _nested(executor: type, document: str) -> list:
+    schema = strawberry.Schema(Query, subscription=Nested, execution_context_class=executor)
+    return [
+        (result.data, [(e.message, e.path) for e in result.errors or []])
+        async for result in await schema.subscribe(document)
+    ]
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "subscription { items { __typename name count color note when inner { label weight } } }",
+        "subscription { renamed: items { n: name inner { label } } }",
+        "subscription { items { name shout } }",  # a resolved field: graphql-core's path, every event
+    ],
+)
+async def test_subscription_plans_answer_as_graphql_core(document):
+    assert await _nested(FastExecutor, document) == await _nested(StrawberryGraphQLCoreExecutionContext, document)

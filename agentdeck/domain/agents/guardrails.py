@@ -61,6 +61,12 @@ _PII = re.compile(
 )
 
 
+# What every match of `_PII` holds: an email address an `@`; an SSN, card or phone number at least
+# nine digits, each apart from the next by at most two of ` ().+-`. Text without it (most deltas
+# of a streamed answer) has nothing to mask, found without running `_PII` and its look-arounds.
+_MAY_HOLD_PII = re.compile(r"@|\d(?:[ ().+-]{0,2}\d){8}")
+
+
 def _luhn(digits: str) -> bool:
     total = 0
     for i, ch in enumerate(reversed(digits)):
@@ -82,6 +88,8 @@ def _pii_kind(match: re.Match[str], entities: set[str]) -> str | None:
 
 def mask_pii(text: str, entities: set[str] | list[str]) -> tuple[str, dict[str, int]]:
     """`text` with each PII match of `entities` replaced by `<KIND>`, and how many of each."""
+    if not _MAY_HOLD_PII.search(text):
+        return text, {}
     wanted, found = set(entities), dict[str, int]()
 
     def replace(match: re.Match[str]) -> str:
@@ -108,6 +116,8 @@ def _host_in(host: str, hosts: list[str], subdomains: bool) -> bool:
 
 
 def filter_urls(text: str, config: dict[str, Any]) -> tuple[str, dict[str, int]]:
+    if "://" not in text:  # every match of `_URL` has it
+        return text, {}
     allow, block = list(config.get("url_allow_list") or []), list(config.get("url_block_list") or [])
     subdomains = bool(config.get("check_subdomains", True))
     found = 0
@@ -376,8 +386,9 @@ class _StreamMasker:
         if len(self.pending) >= self.MAX_PENDING:  # one enormous token (a URL, base64): let it go
             cut = max(cut, len(self.pending) - self.WINDOW)
         else:
-            for pattern in (_PII, _URL):
-                for match in pattern.finditer(self.pending):
+            pending = self.pending
+            for pattern, maybe in ((_PII, _MAY_HOLD_PII.search(pending)), (_URL, "://" in pending)):
+                for match in pattern.finditer(pending) if maybe else ():
                     if match.start() < cut < match.end():
                         cut = match.start()
         out, self.pending = self.pending[:cut], self.pending[cut:]

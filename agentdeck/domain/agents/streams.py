@@ -9,6 +9,7 @@ another process) see the same events in the same order. The terminal event (`fin
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
@@ -24,8 +25,19 @@ def new_stream_id(kind: str) -> str:
     return f"{kind}_{uuid.uuid4().hex}"
 
 
+_second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
+
+
 def timestamp() -> str:
-    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    """Now in UTC as `datetime.now(UTC).isoformat()` writes it, with `Z` (no fraction when the
+    microseconds are 0). The date and time of day are formatted once per second: formatting a
+    datetime per event was ~5% of a streamed delta's server time."""
+    global _second
+    seconds, nanos = divmod(time.time_ns(), 1_000_000_000)  # what `datetime.now` reads, floored alike
+    if _second[0] != seconds:
+        _second = (seconds, datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%S"))
+    micros = nanos // 1000
+    return f"{_second[1]}.{micros:06d}Z" if micros else f"{_second[1]}Z"
 
 
 OnTerminal = Callable[[dict[str, Any]], Awaitable[None]]
