@@ -19,6 +19,7 @@ from graphql import (
     ExecutionResult,
     GraphQLEnumType,
     GraphQLInterfaceType,
+    GraphQLList,
     GraphQLNonNull,
     GraphQLObjectType,
     GraphQLScalarType,
@@ -43,14 +44,25 @@ BACKREF = GraphQLCoreConverter.DEFINITION_BACKREF  # a GraphQL field's Strawberr
 # A plain leaf: (response name, attribute, coerce, non-null, None, None); a plain object:
 # (response name, attribute, None, non-null, its field's type, the object type's Python class);
 # a plain union or interface: the same with ABSTRACT for the class (the value's own class names
-# its type); a subscription's root field, whose value is the event itself: EVENT for the
-# attribute; a resolved field: (response name, None, None, False, None, None).
-Step = tuple[str, str | None, Any, bool, Any, type | None]
+# its type); a plain list of plain objects: the same with a `ListOf` for the class; a
+# subscription's root field, whose value is the event itself: EVENT for the attribute; a resolved
+# field: (response name, None, None, False, None, None).
+Step = tuple[str, str | None, Any, bool, Any, "type | ListOf | None"]
 EVENT = ""  # the attribute of a subscription root field: the event (the per-event root value)
 
 
 class ABSTRACT:
     """Marks a plain field of a union or interface type in a Step."""
+
+
+class ListOf:
+    """Marks a plain field of a list of one object type in a Step: the items' Python class, their
+    GraphQL type (as the list declares it, non-null or not) and that object type."""
+
+    __slots__ = ("item_type", "object_type", "origin")
+
+    def __init__(self, origin: type, item_type: Any, object_type: GraphQLObjectType) -> None:
+        self.origin, self.item_type, self.object_type = origin, item_type, object_type
 
 
 _RESOLVE: Any = object()  # a field's result not read directly: graphql-core's path gives it
@@ -121,6 +133,13 @@ def _plan_for(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) ->
                     step = (response, attr, None, non_null, field.type, origin)
             elif isinstance(leaf, GraphQLUnionType | GraphQLInterfaceType):
                 step = (response, attr, None, non_null, field.type, ABSTRACT)
+            elif isinstance(leaf, GraphQLList):
+                item_type = leaf.of_type
+                item = item_type.of_type if isinstance(item_type, GraphQLNonNull) else item_type
+                if isinstance(item, GraphQLObjectType):
+                    origin = getattr((item.extensions or {}).get(BACKREF), "origin", None)
+                    if isinstance(origin, type):
+                        step = (response, attr, None, non_null, field.type, ListOf(origin, item_type, item))
         elif field_name == "__typename":  # the type's name: any attribute every value has, then a constant
             step = (response, "__class__", partial(_constant, parent.name), True, None, None)
         elif field is not None and field_name == "id":
@@ -220,6 +239,13 @@ def _shape(value: Any, fields: Fields) -> dict[str, Any]:
 
 
 class FastExecutor(StrawberryGraphQLCoreExecutionContext):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # This execution's plans by grouped field set (a page of 50 objects completes the same
+        # set 50 times): one dict lookup, before the per-operation caches and their weak
+        # references. Shared with sub-executors (shallow copies), like graphql-core's own memos.
+        self._plans: dict[int, tuple[Any, GraphQLObjectType, tuple[Step, ...] | None]] = {}
+
     def build_per_event_executor(self, payload: Any) -> Any:
         # graphql-core's `copy(self)` (copy's generic reduce and reconstruct) was ~5% of an
         # event; an executor has no slots, so this is the same copy.
@@ -326,14 +352,19 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         grouped_field_set: Any,
         position_context: Any,
     ) -> Any:
-        # Strawberry always passes a MiddlewareManager, empty unless an extension resolves fields:
-        # only a manager with middlewares needs every field to go through graphql-core.
-        middleware = self.middleware_manager
-        plan = (
-            None
-            if middleware is not None and middleware.middlewares
-            else _plan(self.schema, self.operation, parent_type, grouped_field_set)
-        )
+        hit = self._plans.get(id(grouped_field_set))
+        if hit is not None and hit[0] is grouped_field_set and hit[1] is parent_type:
+            plan = hit[2]
+        else:
+            # Strawberry always passes a MiddlewareManager, empty unless an extension resolves
+            # fields: only a manager with middlewares needs every field to go through graphql-core.
+            middleware = self.middleware_manager
+            plan = (
+                None
+                if middleware is not None and middleware.middlewares
+                else _plan(self.schema, self.operation, parent_type, grouped_field_set)
+            )
+            self._plans[id(grouped_field_set)] = (grouped_field_set, parent_type, plan)  # keeps the set alive
         if plan is None:
             return super().execute_fields(parent_type, source_value, path, grouped_field_set, position_context)
         results: dict[str, Any] = {}
@@ -347,7 +378,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                     if value is None and not non_null:
                         results[response] = None
                         continue
-                    if origin is not None:
+                    if type(origin) is ListOf:
+                        result = self._complete_list(
+                            object_field_type,
+                            origin,
+                            grouped_field_set[response],
+                            Path(path, response, parent_type.name),
+                            value,
+                            position_context,
+                        )
+                    elif origin is not None:
                         # A plain object of exactly its type (what `is_type_of` would check), or
                         # of a union's or interface's type named by its class: its subfields, as
                         # graphql-core completes an object, errors handled alike.
@@ -398,7 +438,12 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         self, field_type: Any, object_type: GraphQLObjectType, details: Any, field_path: Path, value: Any, position: Any
     ) -> Any:
         try:
-            completed = self.collect_and_execute_subfields(object_type, details, field_path, value, position)
+            grouped, new_defer_usages, _forbidden = self.collect_subfields(object_type, details)
+            if position is None and not new_defer_usages:
+                # What graphql-core's `collect_and_execute_subfields` comes to without @defer.
+                completed = self.execute_fields(object_type, value, field_path, grouped, None)
+            else:
+                completed = self.collect_and_execute_subfields(object_type, details, field_path, value, position)
         except Exception as raw_error:
             self.handle_field_error(raw_error, field_type, details, field_path)
             return None
@@ -414,7 +459,59 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
 
         return later()
 
+    def _complete_list(
+        self, field_type: Any, of: ListOf, details: Any, field_path: Path, value: Any, position: Any
+    ) -> Any:
+        """A plain list whose items are all plain objects of exactly its item type: each item
+        completed as graphql-core's `complete_iterable_value` does (an item's error handled at the
+        item, then at the list), without its per-item resolve info and dispatch. Anything else (a
+        value that is not a list, an item of another class or None, `@stream` or any directive on
+        the field) returns _RESOLVE, for graphql-core's own path."""
+        if type(value) is not list or any(d.node.directives for d in details):
+            return _RESOLVE
+        origin = of.origin
+        for item in value:
+            if type(item) is not origin:
+                return _RESOLVE
+        item_type, object_type = of.item_type, of.object_type
+        complete = self._complete_object
+        is_awaitable = self.is_awaitable
+        completed: list[Any] = []
+        awaitable_indices: list[int] = []
+        try:
+            for index, item in enumerate(value):
+                done = complete(item_type, object_type, details, Path(field_path, index, None), item, position)
+                if is_awaitable(done):
+                    awaitable_indices.append(index)
+                completed.append(done)
+        except Exception as raw_error:
+            if awaitable_indices:
+                self.settle_in_background([completed[i] for i in awaitable_indices])
+            self.handle_field_error(raw_error, field_type, details, field_path)
+            return None
+        if not awaitable_indices:
+            return completed
+
+        async def later() -> Any:
+            try:
+                if len(awaitable_indices) == 1:
+                    completed[awaitable_indices[0]] = await completed[awaitable_indices[0]]
+                else:
+                    values = await gather_with_cancel(*(completed[i] for i in awaitable_indices))
+                    for i, item_value in zip(awaitable_indices, values, strict=True):
+                        completed[i] = item_value
+            except Exception as raw_error:
+                self.handle_field_error(raw_error, field_type, details, field_path)
+                return None
+            return completed
+
+        return later()
+
     def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
+        # This execution's memo first (graphql-core's own: by the list's identity, kept alive).
+        local = self._relevant_sub_fields.get((return_type, id(field_details_list)))
+        if local is not None:
+            return local[1]
         if self._conditional():  # what @skip/@include keep depends on this execution's variables
             return super().collect_subfields(return_type, field_details_list)
         nodes = tuple(detail.node for detail in field_details_list)
@@ -425,6 +522,7 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         cache = by_operation.setdefault(self.operation, dict)
         hit = cache.get(key)
         if hit is not None:
+            self._relevant_sub_fields[(return_type, id(field_details_list))] = (field_details_list, hit[1])
             return hit[1]
         collected = super().collect_subfields(return_type, field_details_list)
         if len(cache) >= _MAX_PLANS:

@@ -121,10 +121,31 @@ HOLDERS = [
 
 
 @strawberry.type
+class Shelf:
+    """Plain lists of plain objects: completed item by item without graphql-core's field path."""
+
+    items: list[Item]
+    maybe: list[Item | None] | None = None
+    inners: list[Inner] | None = None
+
+
+SHELVES = [
+    Shelf(items=ITEMS, maybe=[ITEMS[0], None], inners=[Inner(label="x", weight=2.5)]),
+    Shelf(items=[ITEMS[1], Broken()], maybe=[Broken(), ITEMS[1]]),  # type: ignore[list-item]  # bubbles past `items`
+    Shelf(items=[], maybe=None, inners=[Inner(label="x"), NotInner()]),  # type: ignore[list-item]  # not an Inner
+    Shelf(items=ITEMS, maybe=[Inner(label="y")], inners=[Inner(label=None)]),  # type: ignore[list-item, arg-type]
+]
+
+
+@strawberry.type
 class Query:
     @strawberry.field
     def items(self) -> list[Item]:
         return ITEMS
+
+    @strawberry.field
+    def shelves(self) -> list[Shelf | None]:
+        return SHELVES
 
     @strawberry.field
     def holders(self) -> list[Holder | None]:
@@ -159,6 +180,9 @@ DOCUMENTS = [
     "{ sureHolders { sure { label weight } inner { label } } }",
     "{ holders { either { __typename ... on Inner { label } ... on Item { name count } } } }",
     "{ holders { shape { __typename sides ... on Square { side } ... on Circle { radius } } } }",
+    "{ shelves { items { name count later } maybe { name note } inners { label weight } } }",
+    "{ shelves { maybe { color shout } inners { __typename label } } }",
+    "{ shelves { items { name inner { label } } } }",
 ]
 
 
@@ -204,6 +228,21 @@ def test_plain_fields_skip_graphql_cores_field_path_when_strawberry_executes(mon
     result = schema.execute_sync("{ items { name count color inner { label } } }")
     assert result.errors is None and len(result.data["items"]) == 2
     assert calls == ["items"]  # the list field resolves; its items' plain fields and objects are read directly
+
+
+def test_plain_lists_of_plain_objects_skip_graphql_cores_field_path(monkeypatch):
+    calls = _slow_path_calls(monkeypatch)
+    data, errors = _run(FastExecutor, "{ shelves { items { name } inners { label } } }")
+    assert errors == [
+        ("Cannot return null for non-nullable field Item.name.", ["shelves", 1, "items", 1, "name"]),
+        ("Cannot return null for non-nullable field Inner.label.", ["shelves", 3, "inners", 0, "label"]),
+    ]
+    assert data["shelves"][0] == {"items": [{"name": "a"}, {"name": "b"}], "inners": [{"label": "x"}]}
+    assert data["shelves"][1] is None  # the null item bubbled past the non-null list to the shelf
+    # Through graphql-core's path: the root list (a resolver); the second shelf's `items`, which
+    # holds a Broken (and so its null name); the third's `inners`, which holds a NotInner; and the
+    # fourth's null label. The rest, three lists and their items' fields, is read directly.
+    assert calls == ["shelves", "items", "name", "inners", "label"]
 
 
 def test_collected_subfields_are_reused_across_executions_but_not_past_skip_and_include():
