@@ -8,11 +8,12 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import and_, delete, func, or_, select, update
+from sqlalchemy import BindParameter, Executable, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from agentdeck.context import Context
 from agentdeck.db.models import Conversation, ConversationEvent, ConversationMessage
+from agentdeck.db.session import execute_core, session_tenant
 from agentdeck.domain.agents import updates
 from agentdeck.domain.agents.memory import MODES, TURNS, MemoryConfig
 from agentdeck.domain.agents.search import SearchHit, count_matching, search_messages
@@ -78,21 +79,36 @@ SUMMARY = (
 )
 
 
+def _summary_page(by_agent: bool, after: bool) -> Executable:
+    """The list's statement, built once per shape (filtered by agent, resumed after a cursor):
+    the tenant is a bound parameter, so no per-request criterion or cache key is built."""
+    query = select(*SUMMARY).where(Conversation.tenant_id == bindparam("tenant"))
+    if by_agent:
+        query = query.where(Conversation.agent_entrypoint == bindparam("agent"))
+    if after:
+        ts: BindParameter[datetime] = bindparam("ts")
+        cid: BindParameter[uuid.UUID] = bindparam("cid")
+        query = query.where(
+            or_(Conversation.updated_at < ts, and_(Conversation.updated_at == ts, Conversation.id < cid))
+        )
+    return query.order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(bindparam("limit"))
+
+
+SUMMARY_PAGES = {(agent, after): _summary_page(agent, after) for agent in (False, True) for after in (False, True)}
+
+
 async def list_conversations(
     ctx: Context, first: int, after: str | None, agent: str | None
 ) -> CursorPage[ConversationSummary]:
     await require_role(ctx, "viewer")
     cursor = decode_cursor(after, KEYSET)
-    query = select(*SUMMARY).order_by(Conversation.updated_at.desc(), Conversation.id.desc()).limit(first + 1)
-    if agent:
-        query = query.where(Conversation.agent_entrypoint == agent)
+    params: dict[str, Any] = {"limit": first + 1, "agent": agent}
     if cursor is not None:
-        ts, cid = cursor["ts"], cursor["id"]
-        query = query.where(
-            or_(Conversation.updated_at < ts, and_(Conversation.updated_at == ts, Conversation.id < cid))
-        )
+        params |= {"ts": cursor["ts"], "cid": cursor["id"]}
     async with ctx.session() as s:
-        rows = cast("list[ConversationSummary]", list((await s.execute(query)).all()))
+        params["tenant"] = session_tenant(s)
+        result = await execute_core(s, SUMMARY_PAGES[bool(agent), cursor is not None], params)
+        rows = cast("list[ConversationSummary]", list(result.all()))
     more, rows = len(rows) > first, rows[:first]
     next_cursor = encode_cursor({"ts": rows[-1].updated_at.isoformat(), "id": str(rows[-1].id)}) if more else None
     return CursorPage(rows, next_cursor)
