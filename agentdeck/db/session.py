@@ -18,6 +18,7 @@ from sqlalchemy import CursorResult, Executable, Result, Table, event, make_url,
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
@@ -30,6 +31,7 @@ from agentdeck.db.base import Base, TenantOwned
 from agentdeck.errors import as_unavailable
 
 TENANT_KEY = "tenant_id"
+_CONNECTION_KEY = "agentdeck.execute_core.connection"  # (transaction, its AsyncConnection)
 
 
 class CrossTenantWrite(RuntimeError):
@@ -136,8 +138,20 @@ async def execute_core(s: AsyncSession, statement: Executable, params: dict[str,
     no tenant criterion added (the statement filters by `session_tenant(s)` itself) and no
     per-statement cache key (`statement` is built once, with bind parameters, so its compiled
     form is found by identity). For the statements of a chat turn, each of which the ORM path
-    cost several times over its round trip."""
-    conn = await s.connection()
+    cost several times over its round trip.
+
+    The session's connection is asked for once per transaction and kept in `s.info` with the
+    transaction it belongs to: `AsyncSession.connection()` is a greenlet hop through the ORM's
+    transaction bookkeeping, about a tenth of a turn's CPU over its ten statements. A commit or
+    rollback ends that transaction (a new one is another object), and a transaction that can no
+    longer run statements asks the session again (which raises as it always did)."""
+    tx = s.sync_session.get_transaction()
+    held = s.info.get(_CONNECTION_KEY)
+    if tx is not None and held is not None and held[0] is tx and tx.is_active:
+        conn: AsyncConnection = held[1]
+    else:
+        conn = await s.connection()
+        s.info[_CONNECTION_KEY] = (s.sync_session.get_transaction(), conn)
     return await conn.execute(statement, params)
 
 

@@ -48,6 +48,7 @@ from agentdeck.schema.chat_nodes import (
     Conversation as ConversationNode,
 )
 from agentdeck.schema.idempotency import IdempotencyKey, keyed
+from agentdeck.schema.inputs import fast_input
 from agentdeck.schema.limits import PageSize, limited
 from agentdeck.schema.permissions import Scope, TenantRole, allow
 
@@ -348,6 +349,7 @@ class InputAttachment:
     kind: str | None = None
 
 
+@fast_input  # converted per chat turn: see schema/inputs.py
 @strawberry.input(description="A chat message. Fields after `context` are accepted for legacy clients.")
 class ChatInput:
     message: str

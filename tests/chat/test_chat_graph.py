@@ -448,3 +448,40 @@ async def test_a_chat_turn_is_ten_statements_in_two_commits_and_keeps_its_ledger
         assert [e.sequence_no for e in ledger.items] == [1, 2, 3, 4]
         assert [e.run_item_name for e in ledger.items] == ["user_input", "message_output_item"] * 2
         assert all(e.tenant_id == ctx.principal.tenant_id for e in ledger.items)
+
+
+async def test_core_statements_of_a_session_follow_its_transactions(tmp_path):
+    """`execute_core` keeps the session's connection for its transaction: after a commit the next
+    statement is in a new transaction, and one rolled back is gone."""
+    from sqlalchemy import func, select
+
+    from agentdeck.db.models import UsageRecord
+    from agentdeck.db.session import execute_core, session_tenant
+    from agentdeck.domain.billing.usage import _RECORD
+
+    async with platform(tmp_path) as services:
+        ctx = await tenant_member(services)
+        now = datetime.now(UTC)
+
+        def usage(s: Any, key: str) -> dict[str, Any]:
+            return {
+                "id": uuid.uuid4(),
+                "feature_key": key,
+                "quantity": 1,
+                "idempotency_key": None,
+                "period_start": now,
+                "period_end": now + timedelta(days=1),
+                "recorded_at": now,
+                "tenant_id": session_tenant(s),
+            }
+
+        async with ctx.session() as s:
+            await execute_core(s, _RECORD, usage(s, "kept"))
+            await s.commit()
+            await execute_core(s, _RECORD, usage(s, "dropped"))
+            await s.rollback()
+            await execute_core(s, _RECORD, usage(s, "kept"))
+            await s.commit()
+        async with ctx.session() as s:
+            rows = await s.execute(select(UsageRecord.feature_key, func.count()).group_by(UsageRecord.feature_key))
+            assert dict(rows.all()) == {"kept": 2}
