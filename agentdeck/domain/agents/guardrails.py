@@ -370,6 +370,8 @@ class _StreamMasker:
     MAX_PENDING = 4096
 
     def __init__(self, mask: Mask) -> None:
+        """`mask`: `_output_mask`'s, which changes only text holding a match of `_MAY_HOLD_PII`
+        or a `://`."""
         self.mask = mask
         self.pending = ""
 
@@ -387,7 +389,13 @@ class _StreamMasker:
             cut = max(cut, len(self.pending) - self.WINDOW)
         else:
             pending = self.pending
-            for pattern, maybe in ((_PII, _MAY_HOLD_PII.search(pending)), (_URL, "://" in pending)):
+            may_hold_pii, may_hold_url = _MAY_HOLD_PII.search(pending), "://" in pending
+            if not (may_hold_pii or may_hold_url):
+                # Nothing the output mask changes (every match of it has one or the other), in
+                # this text nor in any part of it: the words leave as they are.
+                out, self.pending = pending[:cut], pending[cut:]
+                return out
+            for pattern, maybe in ((_PII, may_hold_pii), (_URL, may_hold_url)):
                 for match in pattern.finditer(pending) if maybe else ():
                     if match.start() < cut < match.end():
                         cut = match.start()
