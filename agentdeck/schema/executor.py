@@ -17,6 +17,7 @@ from weakref import WeakKeyDictionary
 
 from graphql import (
     ExecutionResult,
+    GraphQLBoolean,
     GraphQLEnumType,
     GraphQLInterfaceType,
     GraphQLList,
@@ -24,6 +25,7 @@ from graphql import (
     GraphQLObjectType,
     GraphQLScalarType,
     GraphQLSchema,
+    GraphQLString,
     GraphQLUnionType,
     OperationType,
     Undefined,
@@ -202,9 +204,13 @@ def _global_id_step(response: str, parent: GraphQLObjectType) -> Step | None:
 # being (class, fields) for a plain object and None for a leaf. Compiled once per (operation,
 # event class); None where any field selected is not a plain attribute (graphql-core executes
 # every event of that class, as before).
-Fields = tuple[tuple[str, str, Any, bool, Any], ...]
+Fields = tuple[tuple[str, str, Any, bool, Any, type | None], ...]
 EventPlan = tuple[str, Fields] | None
 _EVENT_PLANS: WeakKeyDictionary[GraphQLSchema, ByNode[dict[type, EventPlan]]] = WeakKeyDictionary()
+
+
+# Scalars whose serialisation of a value of exactly this type is the value itself.
+_EXACT: dict[Any, type] = {GraphQLString: str, GraphQLBoolean: bool}
 
 
 class _Unplanned(Exception):
@@ -215,8 +221,11 @@ class _Unplanned(Exception):
 
 def _shape(value: Any, fields: Fields) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    for response, attr, coerce, non_null, sub in fields:
+    for response, attr, coerce, non_null, sub, exact in fields:
         item = getattr(value, attr, Undefined)
+        if type(item) is exact:  # a str of a String, a bool of a Boolean: serialised as it is
+            out[response] = item
+            continue
         if item is None:
             if non_null:
                 raise _Unplanned
@@ -363,11 +372,11 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         """The plan of `parent`'s selection in `details`, if every field of it is plain."""
         if depth > 8:
             return None
-        out: list[tuple[str, str, Any, bool, Any]] = []
+        out: list[tuple[str, str, Any, bool, Any, type | None]] = []
         for response, subdetails in self.collect_subfields(parent, details).grouped_field_set.items():
             name = subdetails[0].node.name.value
             if name == "__typename":
-                out.append((response, "__class__", partial(_constant, parent.name), True, None))
+                out.append((response, "__class__", partial(_constant, parent.name), True, None, None))
                 continue
             field = self.schema.get_field(parent, name)
             if field is None or field.args or not getattr(field.resolve, "_is_default", False):
@@ -378,13 +387,13 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             if attr is None:
                 return None
             if isinstance(leaf, GraphQLScalarType | GraphQLEnumType):
-                out.append((response, attr, leaf.coerce_output_value, non_null, None))
+                out.append((response, attr, leaf.coerce_output_value, non_null, None, _EXACT.get(leaf)))
             elif isinstance(leaf, GraphQLObjectType):
                 origin = getattr((leaf.extensions or {}).get(BACKREF), "origin", None)
                 sub = self._plain_fields(leaf, subdetails, depth + 1) if isinstance(origin, type) else None
                 if sub is None:
                     return None
-                out.append((response, attr, None, non_null, (origin, sub)))
+                out.append((response, attr, None, non_null, (origin, sub), None))
             else:  # lists, unions and interfaces below the event: graphql-core's path
                 return None
         return tuple(out)
