@@ -357,9 +357,9 @@ def _init_names(cls: type) -> frozenset[str]:
 # with the names their constructor takes: an event of one with exactly those keys (and no
 # workflow context) is made by setting its attributes, what the dataclass `__init__` would do.
 _PLAIN_KINDS: dict[str, tuple[type, frozenset[str]]] = {
-    kind: (cls, _init_names(cls))
+    kind: (cast(type, cls), _init_names(cast(type, cls)))
     for kind, cls in _KINDS.items()
-    if kind != "guardrail" and not _init_names(cls) & {"tool", "error", "final"}
+    if kind != "guardrail" and not _init_names(cast(type, cls)) & {"tool", "error", "final"}
 }
 
 
@@ -368,7 +368,7 @@ def to_event(event: dict[str, Any]) -> StreamEvent:
     plain = _PLAIN_KINDS.get(event["kind"])
     if plain is not None and event.get("workflow") is None and event.keys() == plain[1]:
         # `cls(**event)` without the call (~5% of a streamed delta's server time with the copy)
-        made = object.__new__(plain[0])
+        made: Any = object.__new__(plain[0])
         made.__dict__.update(event)
         return cast(StreamEvent, made)
     fields = dict(event)

@@ -226,7 +226,7 @@ def _shape(value: Any, fields: Fields) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for response, attr, coerce, non_null, sub, exact in fields:
         item = getattr(value, attr, Undefined)
-        if type(item) is exact and (exact is not int or GRAPHQL_MIN_INT <= item <= GRAPHQL_MAX_INT):
+        if type(item) is exact and (exact is not int or GRAPHQL_MIN_INT <= cast(int, item) <= GRAPHQL_MAX_INT):
             out[response] = item  # a str of a String, a bool of a Boolean: serialised as it is
         else:
             out[response] = _value(item, coerce, non_null, sub)
