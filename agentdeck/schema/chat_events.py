@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncIterator, Callable
 from datetime import datetime
@@ -348,8 +349,28 @@ async def legacy_events(events: AsyncIterator[dict[str, Any]]) -> AsyncIterator[
             yield cast(LegacyStreamEvent, to_event(event))
 
 
+def _init_names(cls: type) -> frozenset[str]:
+    return frozenset(f.name for f in dataclasses.fields(cls) if f.init)
+
+
+# The event types whose fields are all the bus's values as they are (no nested type to build),
+# with the names their constructor takes: an event of one with exactly those keys (and no
+# workflow context) is made by setting its attributes, what the dataclass `__init__` would do.
+_PLAIN_KINDS: dict[str, tuple[type, frozenset[str]]] = {
+    kind: (cast(type, cls), _init_names(cast(type, cls)))
+    for kind, cls in _KINDS.items()
+    if kind != "guardrail" and not _init_names(cast(type, cls)) & {"tool", "error", "final"}
+}
+
+
 def to_event(event: dict[str, Any]) -> StreamEvent:
     """A stream event (the dict the bus carries) as its GraphQL type."""
+    plain = _PLAIN_KINDS.get(event["kind"])
+    if plain is not None and event.get("workflow") is None and event.keys() == plain[1]:
+        # `cls(**event)` without the call (~5% of a streamed delta's server time with the copy)
+        made: Any = object.__new__(plain[0])
+        made.__dict__.update(event)
+        return cast(StreamEvent, made)
     fields = dict(event)
     if fields.get("workflow") is not None:
         fields["workflow"] = WorkflowContext(**fields["workflow"])

@@ -161,7 +161,13 @@ _LEXICON: dict[str, re.Pattern[str]] = {
 }
 
 
+# Any category's phrasing, in one pass over the text: most text has none, found without five.
+_ANY_CATEGORY = re.compile("|".join(f"(?:{p.pattern})" for p in _LEXICON.values()), re.IGNORECASE)
+
+
 def offline_moderation(text: str) -> dict[str, float]:
+    if not _ANY_CATEGORY.search(text):
+        return {}
     return {category: 1.0 for category, pattern in _LEXICON.items() if pattern.search(text)}
 
 
@@ -370,6 +376,8 @@ class _StreamMasker:
     MAX_PENDING = 4096
 
     def __init__(self, mask: Mask) -> None:
+        """`mask`: `_output_mask`'s, which changes only text holding a match of `_MAY_HOLD_PII`
+        or a `://`."""
         self.mask = mask
         self.pending = ""
 
@@ -387,7 +395,13 @@ class _StreamMasker:
             cut = max(cut, len(self.pending) - self.WINDOW)
         else:
             pending = self.pending
-            for pattern, maybe in ((_PII, _MAY_HOLD_PII.search(pending)), (_URL, "://" in pending)):
+            may_hold_pii, may_hold_url = _MAY_HOLD_PII.search(pending), "://" in pending
+            if not (may_hold_pii or may_hold_url):
+                # Nothing the output mask changes (every match of it has one or the other), in
+                # this text nor in any part of it: the words leave as they are.
+                out, self.pending = pending[:cut], pending[cut:]
+                return out
+            for pattern, maybe in ((_PII, may_hold_pii), (_URL, may_hold_url)):
                 for match in pattern.finditer(pending) if maybe else ():
                     if match.start() < cut < match.end():
                         cut = match.start()
