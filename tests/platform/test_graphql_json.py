@@ -19,7 +19,7 @@ def strawberry_bytes(data: object) -> bytes:
     return json.dumps(data, separators=(",", ":")).encode()
 
 
-class Shade(str, enum.Enum):
+class Shade(enum.StrEnum):
     DARK = "dark"
 
 
@@ -52,7 +52,7 @@ PAGE = {
         PAGE,
         {"data": None, "errors": [{"message": "x", "locations": [{"line": 1, "column": 2}], "path": ["a", 0]}]},
         [{"data": {"a": 1}}, {"data": {"b": [True, False, None]}}],  # a batch
-        {"text": "é ü 中文 😀 \u2028 \x7f \x00 \x1f \n \t \" \\ /"},
+        {"text": 'é ü 中文 😀 \u2028 \x7f \x00 \x1f \n \t " \\ /'},
         {"lone": "\ud800 and \udfff"},
         {"floats": [1e-05, 0.00001234, -1.5e-07, 5e-324, 1e16, 1e22, 0.1, 100.0, -0.0, 1.7976931348623157e308]},
         {"in_text": "1e-5, 0.00001]", "n": 1},
