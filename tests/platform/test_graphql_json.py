@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 import pytest
 
 from agentdeck.app import encode_graphql_json
+from agentdeck.schema import build_schema
 
 
 def strawberry_bytes(data: object) -> bytes:
@@ -81,3 +82,19 @@ def test_same_bytes_for_any_float():
 def test_what_json_refuses_is_still_refused():
     with pytest.raises(TypeError):
         encode_graphql_json({"at": datetime.now(UTC)})
+
+
+@pytest.mark.parametrize(
+    "value",
+    [{"a": float("nan")}, [1, float("inf")], float("-inf"), {"a": {"b": [float("nan")]}}, {"a": 1.5, "b": "x"}],
+)
+def test_json_values_orjson_would_write_otherwise_are_left_to_json(value):
+    serialize = build_schema()._schema.type_map["JSON"].serialize
+    answer = {"data": {"metadata": serialize(value)}}
+    assert encode_graphql_json(answer) == strawberry_bytes({"data": {"metadata": value}})
+
+
+def test_json_values_json_refuses_are_still_refused():
+    serialize = build_schema()._schema.type_map["JSON"].serialize
+    with pytest.raises(TypeError):
+        encode_graphql_json({"data": {"metadata": serialize({"id": uuid.uuid4()})}})
