@@ -10,11 +10,12 @@ they differ only in which root fields they expose.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from enum import Enum
 from typing import Any
 
-from graphql import GraphQLEnumType
+from graphql import GraphQLEnumType, GraphQLScalarType
 from strawberry.extensions import (
     AddValidationRules,
     MaxAliasesLimiter,
@@ -147,6 +148,10 @@ def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schem
         execution_context_class=FastExecutor,
         extensions=extensions,
     )
+    json_scalar = schema._schema.type_map.get("JSON")
+    if face == GRAPHQL and isinstance(json_scalar, GraphQLScalarType):
+        # Before any plan captures it (the executor's plans read `coerce_output_value`).
+        json_scalar.serialize = json_scalar.coerce_output_value = _marking_unplain(json_scalar.serialize)  # type: ignore[method-assign,assignment]  # see the enums below
     if face == REST:
         for named in schema._schema.type_map.values():
             if isinstance(named, GraphQLEnumType):
@@ -155,6 +160,56 @@ def build_schema(settings: Settings | None = None, face: str = GRAPHQL) -> Schem
                 # enum's wire form.
                 named.serialize = named.coerce_output_value = _by_value(named)  # type: ignore[method-assign,assignment]  # see above
     return schema
+
+
+class _UnplainDict(dict[Any, Any]):
+    pass
+
+
+class _UnplainList(list[Any]):
+    pass
+
+
+class _UnplainFloat(float):
+    pass
+
+
+_PLAIN = frozenset((str, int, bool, type(None)))
+
+
+def _plain(value: Any) -> bool:
+    kind = type(value)
+    if kind in _PLAIN:
+        return True
+    if kind is float:
+        return math.isfinite(value)
+    if kind is dict:
+        return all(_plain(v) for v in value.values())
+    if kind is list or kind is tuple:
+        return all(_plain(v) for v in value)
+    return False
+
+
+def _marking_unplain(serialize: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    """The JSON scalar's value as is, unless it holds what orjson would write unlike json (NaN or
+    an infinity, which json writes as `NaN`, orjson as `null`; an object json refuses, such as a
+    UUID): then marked, as a subclass orjson refuses, so that `/graphql`'s encoder
+    (`app.encode_graphql_json`) leaves that answer to json, which writes (or refuses) it as it
+    always did."""
+
+    def serialize_marked(value: Any) -> Any:
+        out = serialize(value)
+        if _plain(out):
+            return out
+        if isinstance(out, dict):
+            return _UnplainDict(out)
+        if isinstance(out, list | tuple):
+            return _UnplainList(out)
+        if isinstance(out, float):
+            return _UnplainFloat(out)
+        return out
+
+    return serialize_marked
 
 
 def _by_value(enum: GraphQLEnumType) -> Callable[[Any], Any]:

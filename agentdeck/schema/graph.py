@@ -84,6 +84,25 @@ class Connection(Generic[T]):
     page_info: PageInfo
     total_count: int = strawberry.field(description="How many items the whole list has.")
 
+    def __getattr__(self, name: str) -> Any:
+        # Called only for an attribute the instance lacks: `edges` of a connection built by
+        # `_connection`, made on first read (a query selecting only `nodes` builds no edge).
+        if name == "edges" and "_first_offset" in self.__dict__:
+            offset = self.__dict__["_first_offset"]
+            edges = [Edge(cursor=offset_cursor(offset + i), node=node) for i, node in enumerate(self.nodes)]
+            self.__dict__["edges"] = edges
+            return edges
+        raise AttributeError(name)
+
+
+def _connection(nodes: list[T], offset: int, page_info: PageInfo, total: int) -> Connection[T]:
+    """A connection whose edges (a cursor per node) are made when first read, from the offset of
+    its first node: building 50 edges and their base64 cursors was a tenth of a 50-item page that
+    never selected them. Otherwise what `Connection(edges=..., nodes=..., ...)` makes."""
+    connection: Connection[T] = Connection.__new__(Connection)
+    connection.__dict__.update(nodes=nodes, page_info=page_info, total_count=total, _first_offset=offset)
+    return connection
+
 
 First = Annotated[
     int | None,
@@ -157,36 +176,26 @@ async def paginate(
         offset = max(offset, total - last)
         limit = max(0, total - offset)
     page = await fetch(offset, limit) if limit else await fetch(0, 1)
-    items = page.items if limit else []
-    edges = [Edge(cursor=offset_cursor(offset + i), node=convert(item)) for i, item in enumerate(items)]
-    return Connection(
-        edges=edges,
-        nodes=[e.node for e in edges],
-        page_info=PageInfo(
-            has_next_page=offset + len(items) < page.total,
-            has_previous_page=offset > 0,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        total_count=page.total,
+    nodes = [convert(item) for item in page.items] if limit else []
+    page_info = PageInfo(
+        has_next_page=offset + len(nodes) < page.total,
+        has_previous_page=offset > 0,
+        start_cursor=offset_cursor(offset) if nodes else None,
+        end_cursor=offset_cursor(offset + len(nodes) - 1) if nodes else None,
     )
+    return _connection(nodes, offset, page_info, page.total)
 
 
 def connection_of(items: Sequence[T]) -> Connection[T]:
     """A whole (short, bounded) list as one connection page: for lists the domain computes in
     memory (a catalog, a plan's features), where paging has nothing to save."""
-    edges = [Edge(cursor=offset_cursor(i), node=item) for i, item in enumerate(items)]
-    return Connection(
-        edges=edges,
-        nodes=list(items),
-        page_info=PageInfo(
-            has_next_page=False,
-            has_previous_page=False,
-            start_cursor=edges[0].cursor if edges else None,
-            end_cursor=edges[-1].cursor if edges else None,
-        ),
-        total_count=len(edges),
+    page_info = PageInfo(
+        has_next_page=False,
+        has_previous_page=False,
+        start_cursor=offset_cursor(0) if items else None,
+        end_cursor=offset_cursor(len(items) - 1) if items else None,
     )
+    return _connection(list(items), 0, page_info, len(items))
 
 
 # -- global ids -------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any, Protocol, cast
 
-from sqlalchemy import BindParameter, Executable, and_, bindparam, delete, func, or_, select, update
+from sqlalchemy import BindParameter, Executable, Integer, String, and_, bindparam, delete, func, or_, select, update
 from sqlalchemy.orm import aliased
 
 from agentdeck.context import Context
@@ -310,28 +310,42 @@ def conversation_ids(raw: list[str]) -> list[uuid.UUID]:
     return out
 
 
+def _page_statement(by_agent: bool) -> Any:
+    """A page of the tenant's conversations and the count of the whole list in one statement,
+    built once (offset, limit and the agent are bound per call: building the Select and its cache
+    key was per request). The count is an uncorrelated scalar subquery (counted once, on the
+    tenant's index; the tenant criterion applies to it as to the page, added per execution), not a
+    window over the rows, which made the database read and sort every row of the list to return
+    one page. Rows of the model's columns but the owners' ids, not ORM objects (nothing on a page
+    is changed, and no reader of a page needs whose it is: it is the caller's tenant's): the rows
+    read as the model does, attribute by attribute, and cost a fraction to build."""
+    where = [Conversation.agent_entrypoint == bindparam("agent", type_=String)] if by_agent else []
+    count = select(func.count(Conversation.id)).where(*where).correlate(None).scalar_subquery()
+    return (
+        select(*PAGE_COLUMNS, count.label("total"))
+        .where(*where)
+        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
+        .offset(bindparam("offset", type_=Integer))
+        .limit(bindparam("limit", type_=Integer))
+    )
+
+
+PAGE_COLUMNS = tuple(c for c in COLUMNS if c.key not in ("tenant_id", "user_id"))
+_PAGE = {by_agent: _page_statement(by_agent) for by_agent in (False, True)}
+
+
 async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | None = None) -> Page[Conversation]:
     """The tenant's conversations, most recently active first."""
     await require_role(ctx, "viewer")
-    where = [Conversation.agent_entrypoint == agent] if agent else []
-    # The page and the count of the whole list in one statement: the count as an uncorrelated
-    # scalar subquery (counted once, on the tenant's index; the tenant criterion applies to it as
-    # to the page), not a window over the rows, which made the database read and sort every row
-    # of the list to return one page. Only a page past the end needs the count on its own.
-    # Rows of the model's columns, not ORM objects (nothing on a page is changed): the rows read
-    # as the model does, attribute by attribute, and cost a fraction to build.
-    count = select(func.count(Conversation.id)).where(*where).correlate(None).scalar_subquery()
-    query = (
-        select(*COLUMNS, count.label("total"))
-        .where(*where)
-        .order_by(Conversation.updated_at.desc(), Conversation.id.desc())
-        .offset(offset)
-        .limit(limit)
-    )
+    params: dict[str, Any] = {"offset": offset, "limit": limit}
+    if agent:
+        params["agent"] = agent
     async with ctx.session() as s:
-        found = (await s.execute(query)).all()
+        found = (await s.execute(_PAGE[bool(agent)], params)).all()
         if found:
             return Page(cast("list[Conversation]", found), found[0].total)
+        # Only a page past the end needs the count on its own.
+        where = [Conversation.agent_entrypoint == agent] if agent else []
         total = await s.scalar(select(func.count(Conversation.id)).where(*where)) or 0
     return Page([], total)
 
