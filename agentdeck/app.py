@@ -149,8 +149,10 @@ class GraphQLApp(GraphQL[Context, None]):
             response.headers.update(NO_STORE)
         return await build_context(self.services, request, response)
 
-    def encode_json(self, data: object) -> bytes:
-        return encode_graphql_json(data)
+    def encode_json(self, data: object) -> str:
+        # Text, not bytes: Strawberry sends bytes over a WebSocket as binary frames, which
+        # graphql-ws clients (GraphiQL's) refuse ("Message is missing the 'type' property").
+        return encode_graphql_json(data).decode()
 
     def should_render_graphql_ide(self, request: Any) -> bool:
         # A persisted query over GET has `extensions` and no `query`: an operation, not a
