@@ -52,6 +52,11 @@ class Settings(BaseSettings):
     # stopping server (SIGTERM) lets the requests in flight finish before cancelling them.
     workers: int = Field(default=1, ge=1)
     graceful_timeout_seconds: float = Field(default=30.0, gt=0)
+    # How long an idle keep-alive connection stays open: longer than the idle timeout of what
+    # sits in front (60 s on common load balancers) and of pooling clients. A server that closes
+    # first races their next request on that connection, which then gets a reset (a 502 from a
+    # proxy, a ReadError from a client; uvicorn's own default is 5 s).
+    keep_alive_seconds: float = Field(default=90.0, gt=0)
 
     public_url: str = "http://127.0.0.1:8000"
     host: str = "127.0.0.1"

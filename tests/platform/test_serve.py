@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import re
+import socket
 import time
 
+from agentdeck.settings import Settings
 from tests.harness import free_port, start_server
 
 
@@ -54,3 +56,46 @@ def test_without_a_public_url_it_prints_the_address_it_listens_on_and_says_mail_
         assert f"set it to {srv.base_url}" in lines[5]
     finally:
         srv.stop()
+
+
+def _response(sock: socket.socket) -> bytes:
+    """One whole HTTP/1.1 response (Content-Length framed), or b"" when the server closed."""
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = sock.recv(65536)
+        if not chunk:
+            return data
+        data += chunk
+    head, _, body = data.partition(b"\r\n\r\n")
+    length = int(re.search(rb"(?i)content-length: (\d+)", head).group(1))
+    while len(body) < length:
+        body += sock.recv(65536)
+    return data
+
+
+def _idle_for(base_url: str, seconds: float) -> bytes:
+    """Sends one request on a raw keep-alive connection, waits `seconds` idle, sends another, and
+    returns what the server answered the second (b"" when it had closed the connection)."""
+    host, port = base_url.removeprefix("http://").split(":")
+    request = f"GET /health HTTP/1.1\r\nHost: {host}\r\n\r\n".encode()
+    with socket.create_connection((host, int(port)), timeout=5) as sock:
+        sock.sendall(request)
+        assert _response(sock).startswith(b"HTTP/1.1 200")
+        time.sleep(seconds)
+        try:
+            sock.sendall(request)
+            return _response(sock)
+        except ConnectionResetError:
+            return b""
+
+
+def test_idle_keep_alive_connections_outlive_uvicorns_five_seconds_and_the_setting_bounds_them(tmp_path):
+    """A pooling client or proxy reuses an idle connection; a server that closes it first races
+    that request into a reset (uvicorn closes after 5 s unless told otherwise)."""
+    srv = start_server(tmp_path, env={"AGENTDECK_KEEP_ALIVE_SECONDS": "1"})
+    try:
+        assert _idle_for(srv.base_url, 0.2).startswith(b"HTTP/1.1 200")
+        assert _idle_for(srv.base_url, 1.6) == b""
+    finally:
+        srv.stop()
+    assert Settings().keep_alive_seconds > 60  # above a load balancer's usual idle timeout
