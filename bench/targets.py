@@ -3,14 +3,19 @@ uvicorn servers, each beside a raw Starlette route serving the same bytes in the
 
     .venv/bin/python -m bench.targets        (the last part of `make bench`)
 
-- 50-item conversation page and `GET /auth/me`: the agentdeck server's CPU time (user + system,
-  read from /proc through psutil) over 32 keep-alive connections, divided by the requests; the raw
-  route gets the same load. The client's own CPU is not counted, only the server's.
+- 50-item conversation page and `GET /auth/me`: the agentdeck server's CPU time (every thread's,
+  from /proc/<pid>/task/*/schedstat, in ns) over 32 keep-alive connections, divided by the
+  requests; the raw route gets the same load. The client's own CPU is not counted, only the
+  server's.
 - GraphQL vs REST: the same page selected over /graphql, as a throughput ratio of CPU per request.
 - Chat turn: server CPU per `POST /api/v1/chat`, offline model without delay (its token loop is
   a few µs), turns one after another.
 - One stream: events per second of one 1,000-word offline reply read over SSE, on SQLite and, when
   they answer, on PostgreSQL + Redis.
+
+The servers compared run side by side, and the measurements alternate between them in rounds:
+each ratio is the median of its rounds' ratios. This machine's speed drifts by tens of percent
+from one minute to the next (a shared VM); measured one after the other, a ratio moved with it.
 
 Prints one table: each measurement, its bar, and whether it holds.
 """
@@ -54,8 +59,18 @@ class Bar:
 
 
 def _cpu(pid: int) -> float:
-    times = psutil.Process(pid).cpu_times()
-    return times.user + times.system
+    """Seconds of CPU the process has used, all its threads: the scheduler's nanosecond count where
+    /proc has it (psutil's user + system times tick in 10 ms steps, as coarse as a round of the
+    raw route's requests)."""
+    try:
+        total = 0
+        for task in os.listdir(f"/proc/{pid}/task"):
+            with contextlib.suppress(FileNotFoundError), open(f"/proc/{pid}/task/{task}/schedstat") as f:
+                total += int(f.read().split()[0])
+        return total / 1e9
+    except FileNotFoundError:
+        times = psutil.Process(pid).cpu_times()
+        return times.user + times.system
 
 
 @contextlib.contextmanager
@@ -97,25 +112,45 @@ def _raw_route(body: bytes) -> Iterator[tuple[str, int]]:
         proc.wait(10)
 
 
-async def _cpu_per_request(
-    base: str, pid: int, method: str, path: str, n: int, headers: dict[str, str], body: bytes | None = None
-) -> float:
-    """Server CPU µs per request, over CONNECTIONS connections; every answer is checked."""
-    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
-    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+@dataclass
+class Load:
+    """One kind of request to one server: its CPU per request is measured over CONNECTIONS
+    connections, every answer checked."""
 
+    client: httpx.AsyncClient
+    pid: int
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes | None = None
+
+    async def _requests(self, each: int) -> None:
         async def one() -> None:
-            r = await client.request(method, path, headers=headers, content=body)
+            r = await self.client.request(self.method, self.path, headers=self.headers, content=self.body)
             assert r.status_code == 200 and b'"errors"' not in r.content[:2000], (r.status_code, r.text[:300])
 
-        async def worker(count: int) -> None:
-            for _ in range(count):
+        async def worker() -> None:
+            for _ in range(each):
                 await one()
 
-        await asyncio.gather(*(worker(10) for _ in range(CONNECTIONS)))  # warm: connections, caches
-        before = _cpu(pid)
-        await asyncio.gather(*(worker(n // CONNECTIONS) for _ in range(CONNECTIONS)))
-        return (_cpu(pid) - before) / (n // CONNECTIONS * CONNECTIONS) * 1e6
+        await asyncio.gather(*(worker() for _ in range(CONNECTIONS)))
+
+    async def warm(self) -> None:  # connections, caches, plans
+        await self._requests(10)
+
+    async def cpu_per_request(self, n: int) -> float:
+        """Server CPU µs per request over `n` requests."""
+        each = max(n // CONNECTIONS, 1)
+        before = _cpu(self.pid)
+        await self._requests(each)
+        return (_cpu(self.pid) - before) / (each * CONNECTIONS) * 1e6
+
+
+@contextlib.asynccontextmanager
+async def _client(base: str) -> AsyncIterator[httpx.AsyncClient]:
+    limits = httpx.Limits(max_connections=CONNECTIONS, max_keepalive_connections=CONNECTIONS)
+    async with httpx.AsyncClient(base_url=base, limits=limits, timeout=60) as client:
+        yield client
 
 
 async def _register(client: httpx.AsyncClient) -> str:
@@ -142,7 +177,8 @@ OFFLINE = {
 }
 
 
-async def reads(bars: list[Bar], n: int = 2000) -> None:
+async def reads(bars: list[Bar], n: int = 2000, rounds: int = 5) -> None:
+    """`n` requests of each kind, in `rounds` alternating between agentdeck and the raw routes."""
     with serve_process(OFFLINE) as (base, pid):
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
             token = await _register(client)
@@ -156,53 +192,79 @@ async def reads(bars: list[Bar], n: int = 2000) -> None:
             page = (await client.get("/api/v1/conversations?limit=50", headers=auth)).content
             me = (await client.get("/api/v1/auth/me", headers=auth)).content
         gql = {**auth, "content-type": "application/json"}
-        rest_page = await _cpu_per_request(base, pid, "GET", "/api/v1/conversations?limit=50", n, auth)
-        gql_page = await _cpu_per_request(base, pid, "POST", "/graphql", n, gql, PAGE_GQL)
-        rest_me = await _cpu_per_request(base, pid, "GET", "/api/v1/auth/me", n, auth)
-    with _raw_route(page) as (raw_base, raw_pid):
-        raw_page = await _cpu_per_request(raw_base, raw_pid, "GET", "/api/v1/conversations?limit=50", n, {})
-    with _raw_route(me) as (raw_base, raw_pid):
-        raw_me = await _cpu_per_request(raw_base, raw_pid, "GET", "/api/v1/auth/me", n, {})
+        with _raw_route(page) as (raw_page_base, raw_page_pid), _raw_route(me) as (raw_me_base, raw_me_pid):
+            async with (
+                _client(base) as ours,
+                _client(raw_page_base) as raw_page_client,
+                _client(raw_me_base) as raw_me_client,
+            ):
+                loads = {
+                    "rest": Load(ours, pid, "GET", "/api/v1/conversations?limit=50", auth),
+                    "graphql": Load(ours, pid, "POST", "/graphql", gql, PAGE_GQL),
+                    "raw": Load(raw_page_client, raw_page_pid, "GET", "/api/v1/conversations?limit=50", {}),
+                    "me": Load(ours, pid, "GET", "/api/v1/auth/me", auth),
+                    "raw_me": Load(raw_me_client, raw_me_pid, "GET", "/api/v1/auth/me", {}),
+                }
+                for load in loads.values():
+                    await load.warm()
+                us: dict[str, list[float]] = {name: [] for name in loads}
+                for _ in range(rounds):
+                    for name, load in loads.items():
+                        us[name].append(await load.cpu_per_request(n // rounds))
+
+    def ratio(a: str, b: str) -> float:
+        return statistics.median(x / y for x, y in zip(us[a], us[b], strict=True))
+
+    median = {name: statistics.median(values) for name, values in us.items()}
     print(
-        f"\nServer CPU per request over {CONNECTIONS} connections: 50-conversation page REST {rest_page:.0f} µs, "
-        f"GraphQL {gql_page:.0f} µs, raw route {raw_page:.0f} µs; /auth/me {rest_me:.0f} µs, raw route "
-        f"{raw_me:.0f} µs; chat turn {turn_ms:.1f} ms"
+        f"\nServer CPU per request over {CONNECTIONS} connections (medians of {rounds} rounds): 50-conversation "
+        f"page REST {median['rest']:.0f} µs, GraphQL {median['graphql']:.0f} µs, raw route {median['raw']:.0f} µs; "
+        f"/auth/me {median['me']:.0f} µs, raw route {median['raw_me']:.0f} µs; chat turn {turn_ms:.1f} ms"
     )
     bars += [
-        Bar("50-item list, REST CPU / raw route CPU", rest_page / raw_page, 15, "×"),
-        Bar("GET /auth/me CPU / raw route CPU", rest_me / raw_me, 6, "×"),
-        Bar("GraphQL throughput / REST on the same page", rest_page / gql_page, 0.9, "×", higher_is_better=True),
+        Bar("50-item list, REST CPU / raw route CPU", ratio("rest", "raw"), 15, "×"),
+        Bar("GET /auth/me CPU / raw route CPU", ratio("me", "raw_me"), 6, "×"),
+        Bar("GraphQL throughput / REST on the same page", ratio("rest", "graphql"), 0.9, "×", higher_is_better=True),
         Bar("chat turn, server CPU (offline model, no delay)", turn_ms, 5, "ms"),
     ]
 
 
-async def _stream_rate(env: dict[str, str], words: int = 1000, timed: int = 3) -> float:
-    """Events per second of one `POST /chat/stream` echoing `words` deltas: the median of `timed`
-    streams after one that warms the server (its first stream pays for imports, plans and
-    caches). The body is read as bytes and its `data: ` frames counted, so that the client's
-    own line splitting (httpx's `aiter_lines`, slower than the server here) is not measured."""
+class StreamRate:
+    """Events per second of one `POST /chat/stream` echoing `words` deltas from one server. The
+    body is read as bytes and its `data: ` frames counted, so that the client's own line
+    splitting (httpx's `aiter_lines`, slower than the server here) is not measured."""
+
+    def __init__(self, client: httpx.AsyncClient, token: str, words: int) -> None:
+        self.client, self.token, self.words = client, token, words
+        self.message = " ".join(f"w{i}" for i in range(words))
+
+    async def __call__(self) -> float:
+        start, count, tail = time.perf_counter(), 0, b"\n"
+        async with self.client.stream(
+            "POST",
+            "/api/v1/chat/stream",
+            json={"message": self.message},
+            headers={"Authorization": f"Bearer {self.token}"},
+        ) as r:
+            async for chunk in r.aiter_bytes():
+                # A frame starts a line; a chunk may end inside `\ndata: `, so the last bytes
+                # of the one before are searched with it (too few to hold one whole).
+                seen = tail + chunk
+                count += seen.count(b"\ndata: ")
+                tail = seen[-6:]
+        assert count >= self.words, count
+        return count / (time.perf_counter() - start)
+
+
+@contextlib.asynccontextmanager
+async def _stream_rate(env: dict[str, str], words: int = 1000) -> AsyncIterator[StreamRate]:
+    """A server run with `env` and its stream, after one stream that warms it (the first pays for
+    imports, plans and caches)."""
     with serve_process({**OFFLINE, **env}) as (base, _pid):
         async with httpx.AsyncClient(base_url=base, timeout=120) as client:
-            token = await _register(client)
-            message = " ".join(f"w{i}" for i in range(words))
-            rates = []
-            for _ in range(1 + timed):
-                start, count, tail = time.perf_counter(), 0, b"\n"
-                async with client.stream(
-                    "POST",
-                    "/api/v1/chat/stream",
-                    json={"message": message},
-                    headers={"Authorization": f"Bearer {token}"},
-                ) as r:
-                    async for chunk in r.aiter_bytes():
-                        # A frame starts a line; a chunk may end inside `\ndata: `, so the last
-                        # bytes of the one before are searched with it (too few to hold one whole).
-                        seen = tail + chunk
-                        count += seen.count(b"\ndata: ")
-                        tail = seen[-6:]
-                assert count >= words, count
-                rates.append(count / (time.perf_counter() - start))
-            return statistics.median(rates[1:])
+            rate = StreamRate(client, await _register(client), words)
+            await rate()
+            yield rate
 
 
 @contextlib.asynccontextmanager
@@ -220,16 +282,33 @@ async def _postgres_redis() -> AsyncIterator[dict[str, str]]:
             _psql(PG_ADMIN, f'DROP DATABASE IF EXISTS "{db}" WITH (FORCE)')
 
 
-async def streams(bars: list[Bar]) -> None:
-    sqlite = await _stream_rate({})
-    bars.append(Bar("one stream on SQLite, events/s", sqlite, 20_000, "/s", higher_is_better=True))
-    if not (_answers(5432) and _answers(6379)):
+async def streams(bars: list[Bar], rounds: int = 5) -> None:
+    """Streams on SQLite and on PostgreSQL + Redis (when they answer), from two servers run side
+    by side, alternating: the rate is the median of SQLite's, the ratio the median of the rounds'."""
+    production = _answers(5432) and _answers(6379)
+    async with contextlib.AsyncExitStack() as stack:
+        sqlite = await stack.enter_async_context(_stream_rate({}))
+        if production:
+            env = await stack.enter_async_context(_postgres_redis())
+            postgres_redis = await stack.enter_async_context(_stream_rate(env))
+        rates: list[float] = []
+        ratios: list[float] = []
+        for _ in range(rounds):
+            rates.append(await sqlite())
+            if production:
+                ratios.append(await postgres_redis() / rates[-1])
+    bars.append(Bar("one stream on SQLite, events/s", statistics.median(rates), 20_000, "/s", higher_is_better=True))
+    if not production:
         print("\nOne stream on PostgreSQL + Redis: skipped, PostgreSQL or Redis does not answer on 127.0.0.1")
         return
-    async with _postgres_redis() as env:
-        production = await _stream_rate(env)
     bars.append(
-        Bar("one stream on PostgreSQL + Redis / on SQLite", production / sqlite, 0.8, "×", higher_is_better=True)
+        Bar(
+            "one stream on PostgreSQL + Redis / on SQLite",
+            statistics.median(ratios),
+            0.8,
+            "×",
+            higher_is_better=True,
+        )
     )
 
 
