@@ -245,6 +245,32 @@ def test_plain_lists_of_plain_objects_skip_graphql_cores_field_path(monkeypatch)
     assert calls == ["shelves", "items", "name", "inners", "label"]
 
 
+def test_a_plain_lists_items_are_shaped_by_one_compiled_function(monkeypatch):
+    """Items whose whole selection is plain attributes (down to their plain objects) are shaped by
+    code made once per selection, not field by field; one item it cannot shape (a Broken) sends
+    the list back through the field-by-field path, with graphql-core's errors."""
+    fields = []
+    original = FastExecutor.execute_fields
+
+    def counting(self, parent_type, *args, **kwargs):
+        fields.append(parent_type.name)
+        return original(self, parent_type, *args, **kwargs)
+
+    monkeypatch.setattr(FastExecutor, "execute_fields", counting)
+    data, errors = _run(FastExecutor, "{ shelves { items { name count color note when inner { label } } } }")
+    assert errors == [("Cannot return null for non-nullable field Item.name.", ["shelves", 1, "items", 1, "name"])]
+    assert data["shelves"][0]["items"][0] == {
+        "name": "a",
+        "count": 1,
+        "color": "RED",
+        "note": None,
+        "when": "2026-01-01T00:00:00+00:00",
+        "inner": {"label": "x"},
+    }
+    # The root's and each shelf's fields; items' only for the second shelf's two, one a Broken.
+    assert fields == ["Query", "Shelf", "Shelf", "Item", "Item", "Shelf", "Shelf"]
+
+
 def test_collected_subfields_are_reused_across_executions_but_not_past_skip_and_include():
     """Subfields are collected once per document and type, across executions (a subscription's
     events); a document whose selection depends on variables collects them per execution."""

@@ -312,14 +312,15 @@ def conversation_ids(raw: list[str]) -> list[uuid.UUID]:
 
 def _page_statement(by_agent: bool) -> Any:
     """A page of the tenant's conversations and the count of the whole list in one statement,
-    built once (offset, limit and the agent are bound per call: building the Select and its cache
-    key was per request). The count is an uncorrelated scalar subquery (counted once, on the
-    tenant's index; the tenant criterion applies to it as to the page, added per execution), not a
+    built once, run past the ORM (`execute_core`) with the tenant, offset, limit and agent bound
+    per call: building the Select, its cache key and the ORM's tenant criterion was per request.
+    The count is an uncorrelated scalar subquery (counted once, on the tenant's index), not a
     window over the rows, which made the database read and sort every row of the list to return
     one page. Rows of the model's columns but the owners' ids, not ORM objects (nothing on a page
-    is changed, and no reader of a page needs whose it is: it is the caller's tenant's): the rows
-    read as the model does, attribute by attribute, and cost a fraction to build."""
-    where = [Conversation.agent_entrypoint == bindparam("agent", type_=String)] if by_agent else []
+    is changed, and no reader of a page needs whose it is: it is the caller's tenant's)."""
+    where = [Conversation.tenant_id == bindparam("tenant")]
+    if by_agent:
+        where.append(Conversation.agent_entrypoint == bindparam("agent", type_=String))
     count = select(func.count(Conversation.id)).where(*where).correlate(None).scalar_subquery()
     return (
         select(*PAGE_COLUMNS, count.label("total"))
@@ -330,8 +331,16 @@ def _page_statement(by_agent: bool) -> Any:
     )
 
 
+def _count_statement(by_agent: bool) -> Any:
+    where = [Conversation.tenant_id == bindparam("tenant")]
+    if by_agent:
+        where.append(Conversation.agent_entrypoint == bindparam("agent", type_=String))
+    return select(func.count(Conversation.id)).where(*where)
+
+
 PAGE_COLUMNS = tuple(c for c in COLUMNS if c.key not in ("tenant_id", "user_id"))
 _PAGE = {by_agent: _page_statement(by_agent) for by_agent in (False, True)}
+_COUNT = {by_agent: _count_statement(by_agent) for by_agent in (False, True)}
 
 
 async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | None = None) -> Page[Conversation]:
@@ -341,12 +350,12 @@ async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | 
     if agent:
         params["agent"] = agent
     async with ctx.session() as s:
-        found = (await s.execute(_PAGE[bool(agent)], params)).all()
+        params["tenant"] = session_tenant(s)
+        found = (await execute_core(s, _PAGE[bool(agent)], params)).all()
         if found:
             return Page(cast("list[Conversation]", found), found[0].total)
         # Only a page past the end needs the count on its own.
-        where = [Conversation.agent_entrypoint == agent] if agent else []
-        total = await s.scalar(select(func.count(Conversation.id)).where(*where)) or 0
+        total = (await execute_core(s, _COUNT[bool(agent)], params)).scalar() or 0
     return Page([], total)
 
 
