@@ -122,7 +122,7 @@ def run(settings: Settings, host: str, port: int, workers: int = 1) -> bool:
         # On SIGTERM: stop accepting, let requests in flight finish for this long, then cancel.
         # uvicorn annotates it int, but hands it to asyncio.wait_for: fractions of a second work.
         timeout_graceful_shutdown=settings.graceful_timeout_seconds,  # type: ignore[arg-type]
-        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]  (likewise call_later)
+        timeout_keep_alive=settings.keep_alive_seconds,  # type: ignore[arg-type]  # call_later takes it too
     )
     server = ReadyServer(config, settings)
     try:
