@@ -8,12 +8,15 @@ from typing import Any
 import strawberry
 from graphql import GraphQLError
 from strawberry.exceptions import StrawberryInputCoercionError
+from strawberry.extensions import SchemaExtension
+from strawberry.extensions.runner import SchemaExtensionsRunner
 from strawberry.schema.types.base_scalars import DateTimeDefinition
 from strawberry.types import ExecutionContext
 from strawberry.types.scalar import ScalarDefinition
 
 from agentdeck.metrics import operation_labels
 from agentdeck.schema.error_reporting import log_graphql_error
+from agentdeck.schema.hooks import CachedHooksRunner
 
 
 def _moment(value: object) -> Any:
@@ -50,6 +53,11 @@ class Schema(strawberry.Schema):
     def __init__(self, **kwargs: Any) -> None:
         kwargs["scalar_overrides"] = {dt.datetime: DATETIME, **(kwargs.get("scalar_overrides") or {})}
         super().__init__(**kwargs)
+
+    def create_extensions_runner(
+        self, execution_context: ExecutionContext, extensions: list[SchemaExtension]
+    ) -> SchemaExtensionsRunner:
+        return CachedHooksRunner(execution_context=execution_context, extensions=extensions)
 
     def process_errors(self, errors: list[GraphQLError], execution_context: ExecutionContext | None = None) -> None:
         """Strawberry logs every error with its traceback; a client's mistakes (domain errors,
