@@ -354,20 +354,20 @@ async def me(ctx: Context) -> Profile:
     refreshed."""
     principal = require_user(ctx)
     user_id = uuid.UUID(principal.subject.removeprefix("user:"))
+    # One statement: the user, and the token's tenant with the user's role there (a tenant
+    # without a membership row still answers, role None).
+    query = (
+        select(User, Tenant, Membership.role)
+        .select_from(User)
+        .outerjoin(Tenant, Tenant.id == principal.tenant_id)
+        .outerjoin(Membership, (Membership.user_id == User.id) & (Membership.tenant_id == Tenant.id))
+        .where(User.id == user_id)
+    )
     async with ctx.platform_session() as s:
-        user = await s.get(User, user_id)
-        tenant = await s.get(Tenant, principal.tenant_id) if principal.tenant_id else None
-        role = (
-            await s.scalar(
-                select(Membership.role).where(
-                    Membership.user_id == user_id, Membership.tenant_id == principal.tenant_id
-                )
-            )
-            if tenant
-            else None
-        )
-    if user is None:
+        found = (await s.execute(query)).first()
+    if found is None:
         raise Unauthenticated("Could not validate credentials")
+    user, tenant, role = found
     return Profile(user, tenant, role, sorted(principal.scopes))
 
 
