@@ -70,12 +70,13 @@ serve: install
 migrate: install
 	$(BIN)/agentdeck migrate
 
-# In-process tests first (seconds; a broken build fails here), then the end-to-end tests against
-# real servers, spread over TEST_JOBS workers a file at a time (they mostly wait on their servers).
+# In-process tests first (a minute over two workers; a broken build fails here), then the
+# end-to-end tests against real servers, spread over TEST_JOBS workers a file at a time (they
+# mostly wait on their servers).
 TEST_JOBS ?= 4
 
 test: lint $(CHROMIUM)
-	$(BIN)/pytest -m "not e2e"
+	$(BIN)/pytest -m "not e2e" -n 2
 	$(BIN)/pytest -m e2e -n $(TEST_JOBS) --dist loadfile
 
 bench: install

@@ -78,7 +78,10 @@ def test_rest_an_mfa_user_cannot_sign_in_without_a_code(server):
 
     r = rest(server, "POST", VERIFY, owner.access_token, json={"method_id": method_id, "code": wrong(secret)})
     assert r.status_code == 400 and r.json()["message"] == "Invalid MFA code.", r.text
-    r = rest(server, "POST", VERIFY, owner.access_token, json={"method_id": method_id, "code": code_at(secret)})
+    # Each code is taken once and reused: one computed again could fall in the next 30 s step,
+    # a different (unspent) code.
+    verified_with, later = code_at(secret), code_at(secret, 1)
+    r = rest(server, "POST", VERIFY, owner.access_token, json={"method_id": method_id, "code": verified_with})
     assert r.status_code == 200, r.text
     assert r.json() == {"success": True, "message": "MFA verified.", "data": None}
     assert rest(server, "GET", MFA, owner.access_token).json()[0]["verified_at"] is not None
@@ -96,9 +99,9 @@ def test_rest_an_mfa_user_cannot_sign_in_without_a_code(server):
     body = {"challenge_token": challenge["challenge_token"], "method_id": method_id}
     r = rest(server, "POST", COMPLETE, json={**body, "code": wrong(secret)})
     assert r.status_code == 401, r.text
-    r = rest(server, "POST", COMPLETE, json={**body, "code": code_at(secret)})  # spent by the verification
+    r = rest(server, "POST", COMPLETE, json={**body, "code": verified_with})  # spent by the verification
     assert r.status_code == 401, r.text
-    r = rest(server, "POST", COMPLETE, json={**body, "code": code_at(secret, 1)})
+    r = rest(server, "POST", COMPLETE, json={**body, "code": later})
     assert r.status_code == 200, r.text
     session = r.json()
     assert session["user_id"] == owner.user_id and session["tenant_id"] == owner.tenant_id
@@ -106,7 +109,7 @@ def test_rest_an_mfa_user_cannot_sign_in_without_a_code(server):
     # Neither the code nor the challenge opens a second session.
     again = sign_in(server, owner).json()
     r = rest(
-        server, "POST", COMPLETE, json={**body, "challenge_token": again["challenge_token"], "code": code_at(secret, 1)}
+        server, "POST", COMPLETE, json={**body, "challenge_token": again["challenge_token"], "code": later}
     )
     assert r.status_code == 401, r.text
 
