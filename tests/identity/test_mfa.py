@@ -108,9 +108,7 @@ def test_rest_an_mfa_user_cannot_sign_in_without_a_code(server):
     assert server.rest("GET", "/api/v1/auth/me", token=session["access_token"]).status_code == 200
     # Neither the code nor the challenge opens a second session.
     again = sign_in(server, owner).json()
-    r = rest(
-        server, "POST", COMPLETE, json={**body, "challenge_token": again["challenge_token"], "code": later}
-    )
+    r = rest(server, "POST", COMPLETE, json={**body, "challenge_token": again["challenge_token"], "code": later})
     assert r.status_code == 401, r.text
 
 
