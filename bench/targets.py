@@ -12,6 +12,10 @@ uvicorn servers, each beside a raw Starlette route serving the same bytes in the
   a few µs), turns one after another.
 - One stream: events per second of one 1,000-word offline reply read over SSE, on SQLite and, when
   they answer, on PostgreSQL + Redis.
+- Fan-out: 1,000 `GET /billing/stream` subscribers of one tenant, each on its own connection; a
+  signed billing webhook's event, from the POST until each subscriber has read its frame, p99
+  over every subscriber of every round (the subscribers are read by this one client process,
+  whose own reading is in the figure).
 
 The servers compared run side by side, and the measurements alternate between them in rounds:
 each ratio is the median of its rounds' ratios. This machine's speed drifts by tens of percent
@@ -25,6 +29,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import os
+import resource
 import statistics
 import subprocess
 import sys
@@ -38,6 +43,7 @@ from pathlib import Path
 import httpx
 import psutil
 
+from bench.billing import SECRET, _event, sign
 from bench.chat import PAGE_GQL
 from bench.load import PG_ADMIN, _answers, _psql
 from bench.server import PASSWORD, free_port, serve_process
@@ -319,10 +325,116 @@ def table(bars: list[Bar]) -> None:
         print(f"  {b.name:<54} {b.measured:>9.2f}{b.unit:<2} {sign}{b.bar:>8g}{b.unit:<2} {'yes' if b.holds else 'NO'}")
 
 
+class Subscriber:
+    """One `GET /api/v1/billing/stream` on a raw connection: the times its `data:` frames arrived."""
+
+    def __init__(self) -> None:
+        self.frames: list[float] = []
+        self.got = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+        self.writer: asyncio.StreamWriter | None = None
+
+    async def open(self, host: str, port: int, token: str) -> None:
+        reader, self.writer = await asyncio.open_connection(host, port)
+        self.writer.write(
+            f"GET /api/v1/billing/stream HTTP/1.1\r\nHost: {host}\r\nAuthorization: Bearer {token}\r\n\r\n".encode()
+        )
+        head = await reader.readuntil(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 200"), head[:200]
+        self.task = asyncio.create_task(self._read(reader))
+
+    async def _read(self, reader: asyncio.StreamReader) -> None:
+        while line := await reader.readline():
+            # A chunk-size line, then the frame's own lines: a frame's first line starts `data: `.
+            if line.startswith(b"data: "):
+                self.frames.append(time.perf_counter())
+                self.got.set()
+
+    def close(self) -> None:
+        if self.task is not None:
+            self.task.cancel()
+        if self.writer is not None:
+            self.writer.close()
+
+
+async def fanout(bars: list[Bar], subscribers: int = 1000, rounds: int = 10) -> None:
+    """The billing stream's fan-out to `subscribers` connections of one tenant (see the module's
+    docstring): p99 of POST → frame read, over every subscriber of every round."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft < 4 * subscribers:  # a socket each on both sides, and the server's own files
+        resource.setrlimit(resource.RLIMIT_NOFILE, (min(hard, 4 * subscribers), hard))
+    env = {
+        **OFFLINE,
+        "AGENTDECK_STRIPE_WEBHOOK_SECRET": SECRET,
+        "AGENTDECK_BILLING_STREAM_CONCURRENCY": str(2 * subscribers),
+        "AGENTDECK_BILLING_STREAM_PER_MINUTE": str(10 * subscribers),
+        "AGENTDECK_MAX_STREAMS": str(2 * subscribers),
+    }
+    with serve_process(env) as (base, _pid):
+        host, port = base.removeprefix("http://").split(":")
+        async with httpx.AsyncClient(base_url=base, timeout=60) as client:
+            r = await client.post(
+                "/api/v1/auth/register",
+                json={
+                    "email": f"t{uuid.uuid4().hex[:8]}@example.com",
+                    "password": PASSWORD,
+                    "tenant_name": "Bench",
+                    "accept_terms": True,
+                },
+            )
+            assert r.status_code == 201, r.text
+            token, tenant = r.json()["access_token"], r.json()["tenant_id"]
+            seats = iter(range(1, 10_000))  # a change each time: an unchanged subscription publishes nothing
+
+            async def webhook() -> None:
+                raw = _event(tenant, next(seats))
+                r = await client.post(
+                    "/webhooks/stripe",
+                    content=raw,
+                    headers={"content-type": "application/json", "stripe-signature": sign(raw, SECRET)},
+                )
+                assert r.status_code == 202, r.text
+
+            subs = [Subscriber() for _ in range(subscribers)]
+            try:
+                for i in range(0, subscribers, 100):  # a hundred at a time: the server's accept queue
+                    await asyncio.gather(*(s.open(host, int(port), token) for s in subs[i : i + 100]))
+                # Readiness: an event every subscriber read (each is subscribed once its stream runs).
+                deadline = time.monotonic() + 60
+                while True:
+                    for s in subs:
+                        s.got.clear()
+                    await webhook()
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(asyncio.gather(*(s.got.wait() for s in subs)), 2)
+                        break
+                    assert time.monotonic() < deadline, "subscribers not ready after 60 s"
+                latencies: list[float] = []
+                for _ in range(rounds):
+                    for s in subs:
+                        s.got.clear()
+                        s.frames.clear()
+                    start = time.perf_counter()
+                    await webhook()
+                    await asyncio.wait_for(asyncio.gather(*(s.got.wait() for s in subs)), 30)
+                    latencies += [(s.frames[0] - start) * 1000 for s in subs]
+            finally:
+                for s in subs:
+                    s.close()
+    latencies.sort()
+    p99 = latencies[int(len(latencies) * 0.99) - 1]
+    print(
+        f"\nBilling fan-out to {subscribers} SSE subscribers ({rounds} rounds): POST → frame read, median "
+        f"{statistics.median(latencies):.1f} ms, p99 {p99:.1f} ms, max {latencies[-1]:.1f} ms"
+    )
+    bars.append(Bar(f"fan-out to {subscribers} subscribers, p99", p99, 100, "ms"))
+
+
 async def run() -> None:
     bars: list[Bar] = []
     await reads(bars)
     await streams(bars)
+    await fanout(bars)
     table(bars)
 
 

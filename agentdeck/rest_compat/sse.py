@@ -54,11 +54,17 @@ async def frames(
     task = asyncio.create_task(pump())
     try:
         while True:
-            try:
-                item = await asyncio.wait_for(queue.get(), spec.heartbeat_seconds)
-            except TimeoutError:
-                yield heartbeat(spec)
-                continue
+            if queue.empty():
+                # `asyncio.timeout`, not `wait_for`: wait_for wraps the get in a task of its own,
+                # per event and subscriber (an event fanned out to 1,000 streams made 1,000 tasks).
+                try:
+                    async with asyncio.timeout(spec.heartbeat_seconds):
+                        item = await queue.get()
+                except TimeoutError:
+                    yield heartbeat(spec)
+                    continue
+            else:
+                item = queue.get_nowait()
             if item is _END:
                 break
             # Events that are already waiting leave in one write: a frame costs its trip through

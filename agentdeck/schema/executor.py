@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from functools import partial
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 from weakref import WeakKeyDictionary
 
 from graphql import (
@@ -203,8 +203,9 @@ def _global_id_step(response: str, parent: GraphQLObjectType) -> Step | None:
 
 # A subscription event shaped without graphql-core's per-event execution: the data of one event
 # type (a Python class) of one operation is its root field's response name and, per response key
-# of the event's selection, (response name, attribute, coerce, non-null, subfields), subfields
-# being (class, fields) for a plain object and None for a leaf. Compiled once per (operation,
+# of the event's selection, (response name, attribute, coerce, non-null, subfields, exact type),
+# subfields being (class, fields) for a plain object, `_Items(class, fields)` for a list of them
+# and None for a leaf (whose value is its own serialisation when of the exact type). Compiled once per (operation,
 # event class); None where any field selected is not a plain attribute (graphql-core executes
 # every event of that class, as before).
 Fields = tuple[tuple[str, str, Any, bool, Any, type | None], ...]
@@ -218,6 +219,13 @@ _ITEM_SHAPERS: WeakKeyDictionary[GraphQLSchema, ByNode[ItemShapers]] = WeakKeyDi
 
 # Scalars whose serialisation of a value of exactly this type is the value itself.
 _EXACT: dict[Any, type] = {GraphQLString: str, GraphQLBoolean: bool, GraphQLInt: int}  # Int: in 32 bits
+
+
+class _Items(NamedTuple):
+    """In a plan's fields, the subfields of a list of plain objects: their class and fields."""
+
+    origin: type
+    fields: Fields
 
 
 class _Unplanned(Exception):
@@ -254,6 +262,13 @@ def _shaper(fields: Fields) -> Callable[[Any], dict[str, Any]]:
                 f"            {x} = c{i}({x})",
                 f"            if {x} is None or {x} is U:",
                 "                raise N",
+            ]
+        elif type(sub) is _Items:  # a list whose items are all plain objects of exactly its type
+            names[f"t{i}"], names[f"s{i}"] = sub.origin, _shaper(sub.fields)
+            lines += [
+                f"            if type({x}) is not list or any(type(v) is not t{i} for v in {x}):",
+                "                raise N",
+                f"            {x} = [s{i}(v) for v in {x}]",
             ]
         else:
             names[f"t{i}"], names[f"s{i}"] = sub[0], _shaper(sub[1])
@@ -425,7 +440,16 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
                 if sub is None:
                     return None
                 out.append((response, attr, None, non_null, (origin, sub), None))
-            else:  # lists, unions and interfaces below the event: graphql-core's path
+            elif isinstance(leaf, GraphQLList) and not any(d.node.directives for d in subdetails):
+                item = leaf.of_type.of_type if isinstance(leaf.of_type, GraphQLNonNull) else leaf.of_type
+                origin = getattr((getattr(item, "extensions", None) or {}).get(BACKREF), "origin", None)
+                if not (isinstance(item, GraphQLObjectType) and isinstance(origin, type)):
+                    return None  # a list of scalars, unions or interfaces: graphql-core's path
+                sub = self._plain_fields(item, subdetails, depth + 1)
+                if sub is None:
+                    return None
+                out.append((response, attr, None, non_null, _Items(origin, sub), None))
+            else:  # unions and interfaces below the event: graphql-core's path
                 return None
         return tuple(out)
 

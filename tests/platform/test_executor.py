@@ -397,8 +397,16 @@ class Nested:
         yield Item(name="c", count=3, color=Color.RED, note=None, when=when, inner=Broken())  # type: ignore[arg-type]
 
 
-async def _nested(executor: type, document: str) -> list:
-    schema = strawberry.Schema(Query, subscription=Nested, execution_context_class=executor)
+@strawberry.type
+class Shelves:
+    @strawberry.subscription
+    async def shelves(self) -> AsyncGenerator[Shelf, None]:
+        for shelf in SHELVES:
+            yield shelf
+
+
+async def _nested(executor: type, document: str, subscription: type = Nested) -> list:
+    schema = strawberry.Schema(Query, subscription=subscription, execution_context_class=executor)
     return [
         (result.data, [(e.message, e.path) for e in result.errors or []])
         async for result in await schema.subscribe(document)
@@ -415,3 +423,26 @@ async def _nested(executor: type, document: str) -> list:
 )
 async def test_subscription_plans_answer_as_graphql_core(document):
     assert await _nested(FastExecutor, document) == await _nested(StrawberryGraphQLCoreExecutionContext, document)
+
+
+@pytest.mark.parametrize(
+    "document",
+    [
+        "subscription { shelves { items { name count color inner { label } } inners { label weight } } }",
+        "subscription { shelves { maybe { name } } }",  # a list with null items: graphql-core's path
+        "subscription { shelves { items { name tags } } }",  # a list of scalars below: graphql-core's path
+    ],
+)
+async def test_events_holding_lists_of_plain_objects_answer_as_graphql_core(document):
+    expected = await _nested(StrawberryGraphQLCoreExecutionContext, document, Shelves)
+    assert await _nested(FastExecutor, document, Shelves) == expected
+
+
+async def test_events_holding_lists_of_plain_objects_are_shaped_by_their_plan(monkeypatch):
+    """A billing event carries a list of usage lines: its events are planned too. Only the shelves
+    that break a promise (a Broken item, a NotInner, a null label) are executed by graphql-core."""
+    document = "subscription { shelves { items { name count } inners { label } } }"
+    expected = await _nested(StrawberryGraphQLCoreExecutionContext, document, Shelves)
+    executed = _executed_operations(monkeypatch)
+    assert await _nested(FastExecutor, document, Shelves) == expected
+    assert executed == ["Shelf", "Shelf", "Shelf"]  # the last three shelves; the first is shaped
