@@ -299,17 +299,6 @@ async def conversation_updates(ctx: Context, conversation_id: str) -> AsyncItera
 # -- reads of the native graph: offset pages with totals, and batched reads for DataLoaders ----
 
 
-def conversation_ids(raw: list[str]) -> list[uuid.UUID]:
-    """The UUIDs among `raw` (the rest name no conversation)."""
-    out = []
-    for value in raw:
-        try:
-            out.append(uuid.UUID(value))
-        except ValueError:
-            continue
-    return out
-
-
 def _page_statement(by_agent: bool) -> Any:
     """A page of the tenant's conversations and the count of the whole list in one statement,
     built once, run past the ORM (`execute_core`) with the tenant, offset, limit and agent bound
@@ -318,9 +307,7 @@ def _page_statement(by_agent: bool) -> Any:
     window over the rows, which made the database read and sort every row of the list to return
     one page. Rows of the model's columns but the owners' ids, not ORM objects (nothing on a page
     is changed, and no reader of a page needs whose it is: it is the caller's tenant's)."""
-    where = [Conversation.tenant_id == bindparam("tenant")]
-    if by_agent:
-        where.append(Conversation.agent_entrypoint == bindparam("agent", type_=String))
+    where = _page_where(by_agent)
     count = select(func.count(Conversation.id)).where(*where).correlate(None).scalar_subquery()
     return (
         select(*PAGE_COLUMNS, count.label("total"))
@@ -331,16 +318,16 @@ def _page_statement(by_agent: bool) -> Any:
     )
 
 
-def _count_statement(by_agent: bool) -> Any:
+def _page_where(by_agent: bool) -> list[Any]:
     where = [Conversation.tenant_id == bindparam("tenant")]
     if by_agent:
         where.append(Conversation.agent_entrypoint == bindparam("agent", type_=String))
-    return select(func.count(Conversation.id)).where(*where)
+    return where
 
 
 PAGE_COLUMNS = tuple(c for c in COLUMNS if c.key not in ("tenant_id", "user_id"))
 _PAGE = {by_agent: _page_statement(by_agent) for by_agent in (False, True)}
-_COUNT = {by_agent: _count_statement(by_agent) for by_agent in (False, True)}
+_COUNT = {by_agent: select(func.count(Conversation.id)).where(*_page_where(by_agent)) for by_agent in (False, True)}
 
 
 async def conversation_page(ctx: Context, offset: int, limit: int, agent: str | None = None) -> Page[Conversation]:
