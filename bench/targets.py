@@ -39,6 +39,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, cast
 
 import httpx
 import psutil
@@ -160,6 +161,11 @@ async def _client(base: str) -> AsyncIterator[httpx.AsyncClient]:
 
 
 async def _register(client: httpx.AsyncClient) -> str:
+    return str((await _registration(client))["access_token"])
+
+
+async def _registration(client: httpx.AsyncClient) -> dict[str, Any]:
+    """A new tenant's owner, as `POST /auth/register` answers (tokens, tenant and user ids)."""
     r = await client.post(
         "/api/v1/auth/register",
         json={
@@ -170,7 +176,7 @@ async def _register(client: httpx.AsyncClient) -> str:
         },
     )
     assert r.status_code == 201, r.text
-    return str(r.json()["access_token"])
+    return cast("dict[str, Any]", r.json())
 
 
 OFFLINE = {
@@ -373,17 +379,8 @@ async def fanout(bars: list[Bar], subscribers: int = 1000, rounds: int = 10) -> 
     with serve_process(env) as (base, _pid):
         host, port = base.removeprefix("http://").split(":")
         async with httpx.AsyncClient(base_url=base, timeout=60) as client:
-            r = await client.post(
-                "/api/v1/auth/register",
-                json={
-                    "email": f"t{uuid.uuid4().hex[:8]}@example.com",
-                    "password": PASSWORD,
-                    "tenant_name": "Bench",
-                    "accept_terms": True,
-                },
-            )
-            assert r.status_code == 201, r.text
-            token, tenant = r.json()["access_token"], r.json()["tenant_id"]
+            owner = await _registration(client)
+            token, tenant = owner["access_token"], owner["tenant_id"]
             seats = iter(range(1, 10_000))  # a change each time: an unchanged subscription publishes nothing
 
             async def webhook() -> None:

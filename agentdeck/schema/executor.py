@@ -90,21 +90,33 @@ _CONDITIONAL = frozenset({"skip", "include", "defer"})
 _CONDITIONAL_OPS: ByNode[bool] = ByNode()
 
 
+def _per_operation(
+    store: WeakKeyDictionary[GraphQLSchema, ByNode[dict[Any, Any]]], schema: GraphQLSchema, operation: Any
+) -> dict[Any, Any]:
+    """`store`'s entries for this schema's `operation`, kept while its document lives."""
+    by_operation = store.get(schema)
+    if by_operation is None:
+        by_operation = store[schema] = ByNode()
+    return by_operation.setdefault(operation, dict)
+
+
+def _keep(cache: dict[Any, Any], key: Any, value: Any) -> None:
+    """`cache[key] = value`, the cache emptied first when it holds _MAX_PLANS entries."""
+    if len(cache) >= _MAX_PLANS:
+        cache.clear()
+    cache[key] = value
+
+
 def _plan(schema: GraphQLSchema, operation: Any, parent: GraphQLObjectType, grouped: Any) -> tuple[Step, ...] | None:
     """How to produce each response key of `parent`'s selection; None when no field is plain.
     Found by the grouped field set itself first (collected once per document: see
     `collect_subfields`), else by the response keys and field names it holds."""
-    by_operation = _PLANS_BY_SET.get(schema)
-    if by_operation is None:
-        by_operation = _PLANS_BY_SET[schema] = ByNode()
-    by_set = by_operation.setdefault(operation, dict)
+    by_set = _per_operation(_PLANS_BY_SET, schema, operation)
     hit = by_set.get(id(grouped))
     if hit is not None and hit[0] is grouped and hit[1] is parent:
         return hit[2]
     plan = _plan_for(schema, parent, grouped)
-    if len(by_set) >= _MAX_PLANS:
-        by_set.clear()
-    by_set[id(grouped)] = (grouped, parent, plan)  # the entry keeps the set alive: its id stays its own
+    _keep(by_set, id(grouped), (grouped, parent, plan))  # the entry keeps the set alive: its id stays its own
     return plan
 
 
@@ -151,9 +163,7 @@ def _plan_for(schema: GraphQLSchema, parent: GraphQLObjectType, grouped: Any) ->
             step = _global_id_step(response, parent) or step
         steps.append(step)
     plan = tuple(steps) if any(s[1] is not None for s in steps) else None
-    if len(plans) >= _MAX_PLANS:
-        plans.clear()
-    plans[key] = plan
+    _keep(plans, key, plan)
     return plan
 
 
@@ -367,19 +377,14 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
         plans = self.__dict__.get("_event_plans")  # this operation's, found once per subscription
         if plans is not None and event_class in plans:
             return plans[event_class]
-        by_operation = _EVENT_PLANS.get(self.schema)
-        if by_operation is None:
-            by_operation = _EVENT_PLANS[self.schema] = ByNode()
-        plans = by_operation.setdefault(self.operation, dict)
+        plans = _per_operation(_EVENT_PLANS, self.schema, self.operation)
         self.__dict__["_event_plans"] = plans
         try:
             return plans[event_class]
         except KeyError:
             pass
         plan = self._compile_event_plan(event_class)
-        if len(plans) >= _MAX_PLANS:
-            plans.clear()
-        plans[event_class] = plan
+        _keep(plans, event_class, plan)
         return plan
 
     def _compile_event_plan(self, event_class: type) -> EventPlan:
@@ -638,18 +643,13 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return None
         nodes = tuple(detail.node for detail in details)
         key = (object_type.name, tuple(map(id, nodes)))
-        by_operation = _ITEM_SHAPERS.get(self.schema)
-        if by_operation is None:
-            by_operation = _ITEM_SHAPERS[self.schema] = ByNode()
-        cache = by_operation.setdefault(self.operation, dict)
+        cache = _per_operation(_ITEM_SHAPERS, self.schema, self.operation)
         hit = cache.get(key)
         if hit is not None:
             return hit[1]
         fields = self._plain_fields(object_type, details, 0)
         shape = None if fields is None else _shaper(fields)
-        if len(cache) >= _MAX_PLANS:
-            cache.clear()
-        cache[key] = (nodes, shape)
+        _keep(cache, key, (nodes, shape))
         return shape
 
     def collect_subfields(self, return_type: GraphQLObjectType, field_details_list: Any) -> Any:
@@ -661,18 +661,13 @@ class FastExecutor(StrawberryGraphQLCoreExecutionContext):
             return super().collect_subfields(return_type, field_details_list)
         nodes = tuple(detail.node for detail in field_details_list)
         key = (return_type.name, tuple(map(id, nodes)))
-        by_operation = _SUBFIELDS.get(self.schema)
-        if by_operation is None:
-            by_operation = _SUBFIELDS[self.schema] = ByNode()
-        cache = by_operation.setdefault(self.operation, dict)
+        cache = _per_operation(_SUBFIELDS, self.schema, self.operation)
         hit = cache.get(key)
         if hit is not None:
             self._relevant_sub_fields[(return_type, id(field_details_list))] = (field_details_list, hit[1])
             return hit[1]
         collected = super().collect_subfields(return_type, field_details_list)
-        if len(cache) >= _MAX_PLANS:
-            cache.clear()
-        cache[key] = (nodes, collected)
+        _keep(cache, key, (nodes, collected))
         return collected
 
     def _conditional(self) -> bool:
