@@ -202,12 +202,15 @@ async def test_running_answers_the_finished_run_with_its_steps(tmp_path):
 
 
 async def test_runs_are_a_filtered_connection_and_nodes_kept_to_their_tenant(tmp_path):
-    async with platform(tmp_path, offline_model_delay_ms=0) as services:
+    # The model takes 10 ms a word: the third run, 30 words long, is still running when it is
+    # cancelled (without a delay it could finish first, and the cancel found nothing to cancel).
+    async with platform(tmp_path, offline_model_delay_ms=10) as services:
         a = await tenant_member(services, tenant_name="Tenant A")
         b = await tenant_member(services, tenant_name="Tenant B")
         first = await run(a, "analysis_code", "one")
         second = await run(a, "research_report_pdf", "two")
-        started = (await gql(a, START, {"i": {"workflowId": wf_id("analysis_code"), "message": "three"}}))["data"]
+        long = " ".join(["three"] * 30)
+        started = (await gql(a, START, {"i": {"workflowId": wf_id("analysis_code"), "message": long}}))["data"]
         third = started["startWorkflowRun"]["run"]
         assert third["status"] == "RUNNING"
         assert (await gql(a, CANCEL, {"id": third["id"]}))["data"]["cancelWorkflowRun"]["run"]["status"] == "CANCELLED"
